@@ -1,0 +1,61 @@
+//! Pilothouse's pages: the HTML shell, the layout and one module per route.
+
+mod layout;
+mod routes;
+
+use layout::{Footer, Header};
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+/// The name of the wasm bundle and stylesheet under the site's `pkg/` directory.
+pub const OUTPUT_NAME: &str = "pilothouse";
+
+/// The HTML document the server renders around [`App`].
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The application: layout around the routed pages.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let (hydrated, set_hydrated) = signal(false);
+    // Effects run only in the browser, so this marks the moment hydration finished.
+    Effect::new(move |_| set_hydrated.set(true));
+
+    view! {
+        <Stylesheet id="pilothouse" href=format!("/pkg/{OUTPUT_NAME}.css") />
+        <Title formatter=|page: String| format!("{page} · Pilothouse") />
+        <Router>
+            <div class="shell" data-hydrated=move || hydrated.get().to_string()>
+                <Header />
+                <main class="main">
+                    <Routes fallback=routes::NotFound>
+                        <Route path=path!("/") view=routes::Home />
+                        <Route path=path!("/deployments") view=routes::Deployments />
+                        <Route path=path!("/packages") view=routes::Packages />
+                        <Route path=path!("/sources") view=routes::Sources />
+                        <Route path=path!("/audit") view=routes::Audit />
+                        <Route path=path!("/admin") view=routes::Admin />
+                    </Routes>
+                </main>
+                <Footer />
+            </div>
+        </Router>
+    }
+}

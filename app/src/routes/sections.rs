@@ -1,0 +1,44 @@
+//! The section pages. Each says what it will hold; their content arrives with its issue.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// A section page that has no content source connected yet.
+#[component]
+fn Section(title: &'static str, empty: &'static str) -> impl IntoView {
+    view! {
+        <Title text=title />
+        <h1>{title}</h1>
+        <p class="empty">{empty}</p>
+    }
+}
+
+/// Deployments across the namespaces the user may see.
+#[component]
+pub fn Deployments() -> impl IntoView {
+    view! { <Section title="Deployments" empty="No deployment adapter is connected yet." /> }
+}
+
+/// Uploaded charts and repository charts.
+#[component]
+pub fn Packages() -> impl IntoView {
+    view! { <Section title="Packages" empty="No package store is connected yet." /> }
+}
+
+/// Flux sources.
+#[component]
+pub fn Sources() -> impl IntoView {
+    view! { <Section title="Sources" empty="No Flux adapter is connected yet." /> }
+}
+
+/// The audit log.
+#[component]
+pub fn Audit() -> impl IntoView {
+    view! { <Section title="Audit" empty="The audit log has no entries yet." /> }
+}
+
+/// Tenants, namespaces and memberships.
+#[component]
+pub fn Admin() -> impl IntoView {
+    view! { <Section title="Admin" empty="No tenants are defined yet." /> }
+}

@@ -1,0 +1,3 @@
+//! Wire and domain types shared by the server and the browser; serde only, so it builds for wasm.
+
+pub mod build;

@@ -1,0 +1,241 @@
+//! Configuration: a YAML file, overridden by `PILOTHOUSE_*` environment variables, overridden
+//! by flags. Every option is listed in the README's configuration reference.
+
+use anyhow::Context;
+use clap::{Parser, ValueEnum};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Command-line flags. Each flag also reads the environment variable named in its help.
+#[derive(Debug, Default, Parser)]
+#[command(name = "pilothouse", version, about = "Pilothouse: a web control plane for Flux CD and Helm")]
+pub struct Cli {
+    /// YAML configuration file; without one, built-in defaults apply.
+    #[arg(long, short = 'c', env = "PILOTHOUSE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address and port to listen on (server.listen).
+    #[arg(long, env = "PILOTHOUSE_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Directory holding the built site: pkg/ with the wasm bundle and stylesheet (server.siteRoot).
+    #[arg(long, env = "PILOTHOUSE_SITE_ROOT", value_name = "DIR")]
+    pub site_root: Option<PathBuf>,
+    /// Postgres connection URL (database.url).
+    #[arg(long, env = "PILOTHOUSE_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Largest number of pooled Postgres connections (database.maxConnections).
+    #[arg(long, env = "PILOTHOUSE_DATABASE_MAX_CONNECTIONS", value_name = "N")]
+    pub database_max_connections: Option<u32>,
+    /// Log format: pretty or json (log.format).
+    #[arg(long, env = "PILOTHOUSE_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Log filter in tracing's EnvFilter syntax, e.g. `info,server=debug` (log.filter).
+    #[arg(long, env = "PILOTHOUSE_LOG", value_name = "FILTER")]
+    pub log: Option<String>,
+}
+
+/// The whole configuration after file, environment and flags are merged.
+#[derive(Debug, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct Config {
+    /// HTTP listener and site assets.
+    pub server: ServerConfig,
+    /// The Postgres database.
+    pub database: DatabaseConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// HTTP listener and site assets.
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct ServerConfig {
+    /// Address and port to listen on.
+    pub listen: SocketAddr,
+    /// Directory holding the built site.
+    pub site_root: PathBuf,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self { listen: SocketAddr::from(([127, 0, 0, 1], 3000)), site_root: "target/site".into() }
+    }
+}
+
+/// The Postgres database.
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct DatabaseConfig {
+    /// Connection URL; required.
+    pub url: Option<String>,
+    /// Largest number of pooled connections.
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self { url: None, max_connections: 10 }
+    }
+}
+
+/// Logging.
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct LogConfig {
+    /// Output format.
+    pub format: LogFormat,
+    /// Filter in tracing's EnvFilter syntax; `RUST_LOG` wins when set.
+    pub filter: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { format: LogFormat::Pretty, filter: "info".into() }
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Default, Clone, Copy, Deserialize, PartialEq, Eq, ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+impl Config {
+    /// Reads the file named by the flags (if any) and applies environment and flag overrides.
+    pub fn load(cli: &Cli) -> anyhow::Result<Self> {
+        let mut config = match &cli.config {
+            Some(path) => Self::from_file(path)?,
+            None => Self::default(),
+        };
+        config.apply(cli);
+        Ok(config)
+    }
+
+    /// Parses a YAML configuration file.
+    pub fn from_file(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read configuration file {}", path.display()))?;
+        Self::from_yaml(&text)
+            .with_context(|| format!("invalid configuration file {}", path.display()))
+    }
+
+    /// Parses YAML configuration text; unknown keys are errors so typos do not pass silently.
+    pub fn from_yaml(text: &str) -> Result<Self, serde_yaml::Error> {
+        if text.trim().is_empty() {
+            return Ok(Self::default());
+        }
+        serde_yaml::from_str(text)
+    }
+
+    fn apply(&mut self, cli: &Cli) {
+        if let Some(listen) = cli.listen {
+            self.server.listen = listen;
+        }
+        if let Some(site_root) = &cli.site_root {
+            self.server.site_root.clone_from(site_root);
+        }
+        if let Some(url) = &cli.database_url {
+            self.database.url = Some(url.clone());
+        }
+        if let Some(max) = cli.database_max_connections {
+            self.database.max_connections = max;
+        }
+        if let Some(format) = cli.log_format {
+            self.log.format = format;
+        }
+        if let Some(filter) = &cli.log {
+            self.log.filter.clone_from(filter);
+        }
+    }
+}
+
+/// The URL with any password replaced, for logs.
+pub fn redacted_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "<unparsable URL>".to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{}", &rest[authority_end..]),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_need_no_file() {
+        let config = Config::load(&Cli::default()).unwrap();
+        assert_eq!(config.server.listen, "127.0.0.1:3000".parse().unwrap());
+        assert_eq!(config.server.site_root, PathBuf::from("target/site"));
+        assert_eq!(config.database.max_connections, 10);
+        assert_eq!(config.log.format, LogFormat::Pretty);
+        assert!(config.database.url.is_none());
+    }
+
+    #[test]
+    fn yaml_sets_nested_options_in_camel_case() {
+        let config = Config::from_yaml(
+            "server:\n  listen: 0.0.0.0:8080\ndatabase:\n  url: postgres://db/ph\n  maxConnections: 4\nlog:\n  format: json\n",
+        )
+        .unwrap();
+        assert_eq!(config.server.listen, "0.0.0.0:8080".parse().unwrap());
+        assert_eq!(config.server.site_root, PathBuf::from("target/site"));
+        assert_eq!(config.database.url.as_deref(), Some("postgres://db/ph"));
+        assert_eq!(config.database.max_connections, 4);
+        assert_eq!(config.log.format, LogFormat::Json);
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_their_name() {
+        let error = Config::from_yaml("database:\n  uri: postgres://x\n").unwrap_err();
+        assert!(error.to_string().contains("unknown field `uri`"), "{error}");
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let dir = std::env::temp_dir().join(format!("pilothouse-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("config.yaml");
+        std::fs::write(&file, "server:\n  listen: 127.0.0.1:4000\nlog:\n  filter: debug\n").unwrap();
+        let cli = Cli::try_parse_from([
+            "pilothouse",
+            "--config",
+            file.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:5000",
+        ])
+        .unwrap();
+        let config = Config::load(&cli).unwrap();
+        assert_eq!(config.server.listen, "127.0.0.1:5000".parse().unwrap());
+        assert_eq!(config.log.filter, "debug");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_missing_file_is_named_in_the_error() {
+        let error = Config::from_file(Path::new("/nonexistent/pilothouse.yaml")).unwrap_err();
+        assert!(format!("{error:#}").contains("/nonexistent/pilothouse.yaml"));
+    }
+
+    #[test]
+    fn passwords_are_redacted_from_urls() {
+        assert_eq!(
+            redacted_url("postgres://ph:s3cret@db:5432/ph?sslmode=require"),
+            "postgres://ph:***@db:5432/ph?sslmode=require"
+        );
+        assert_eq!(redacted_url("postgres://db/ph"), "postgres://db/ph");
+        assert_eq!(redacted_url("postgres://ph@db/ph"), "postgres://ph@db/ph");
+        assert_eq!(redacted_url("not a url"), "<unparsable URL>");
+    }
+}

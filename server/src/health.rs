@@ -1,0 +1,49 @@
+//! `/healthz` (the process is up) and `/readyz` (it can serve: database reachable, schema current).
+
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Serialize;
+
+/// The body of both health endpoints.
+#[derive(Debug, Serialize)]
+pub struct Health {
+    /// `ok`, `ready` or `not ready`.
+    pub status: &'static str,
+    /// Why the server is not ready, when it is not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The running version.
+    pub version: &'static str,
+}
+
+/// Liveness: answers as long as the process serves HTTP.
+pub async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok", reason: None, version: model::build::VERSION })
+}
+
+/// Readiness: 200 when Postgres answers and every migration is applied, 503 otherwise.
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+    match control::store::check_ready(&state.pool).await {
+        Ok(()) => (
+            StatusCode::OK,
+            Json(Health { status: "ready", reason: None, version: model::build::VERSION }),
+        ),
+        Err(error) => {
+            tracing::warn!(%error, "not ready");
+            let reason = match error {
+                control::Error::SchemaBehind { .. } => error.to_string(),
+                _ => "database unreachable".to_owned(),
+            };
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(Health {
+                    status: "not ready",
+                    reason: Some(reason),
+                    version: model::build::VERSION,
+                }),
+            )
+        }
+    }
+}

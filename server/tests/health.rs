@@ -1,0 +1,54 @@
+//! `/healthz` and `/readyz` against a real, private Postgres that the test stops.
+
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, StatusCode};
+use server::config::Config;
+use server::state::AppState;
+use testkit::postgres::PrivatePostgres;
+use tower::ServiceExt;
+
+async fn get(router: &axum::Router, path: &str) -> (StatusCode, serde_json::Value) {
+    let request = Request::get(path).body(Body::empty()).unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let body = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    (status, serde_json::from_slice(&body).unwrap())
+}
+
+#[tokio::test]
+async fn readyz_follows_the_database_and_its_migrations() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("readyz-pg");
+    let mut pg = PrivatePostgres::start(&dir, true).unwrap();
+    pg.ensure_database("pilothouse").unwrap();
+    let pool = control::store::pool(&pg.url("pilothouse"), 2).unwrap();
+    let router = server::routes::router(AppState::new(&Config::default(), pool.clone()));
+
+    // Reachable, but nothing applied yet: not ready, and the reason says why.
+    let (status, body) = get(&router, "/readyz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["status"], "not ready");
+    assert!(body["reason"].as_str().unwrap().contains("is not applied"), "{body}");
+
+    control::store::migrate(&pool).await.unwrap();
+    let (status, body) = get(&router, "/readyz").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "ready");
+
+    pg.stop().unwrap();
+    let (status, body) = get(&router, "/readyz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["reason"], "database unreachable");
+
+    // Liveness does not depend on the database.
+    let (status, body) = get(&router, "/healthz").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["version"], model::build::VERSION);
+}
+
+#[tokio::test]
+async fn migrations_fail_with_a_clear_error_when_the_database_is_unreachable() {
+    let port = testkit::ports::free_port().unwrap();
+    let pool = control::store::pool(&format!("postgres://postgres@127.0.0.1:{port}/none"), 1).unwrap();
+    let error = control::store::migrate(&pool).await.unwrap_err();
+    assert!(error.to_string().starts_with("database migration failed"), "{error}");
+}

@@ -1,0 +1,5 @@
+//! Development helpers shared by `xtask` and the integration tests. Never a dependency of the product.
+
+pub mod ports;
+pub mod postgres;
+pub mod process;

@@ -1,0 +1,42 @@
+//! The Playwright suite: the built server on a free port, driven by `node --test` in Chromium.
+
+use crate::database::Database;
+use crate::server::ServerProcess;
+use crate::site::run;
+use crate::{paths, step};
+use anyhow::Context;
+use std::path::Path;
+use std::process::Command;
+
+/// Debian's Chromium, which playwright-core drives (its own browser download cannot work here).
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Runs every `end2end/tests/*.spec.mjs` against a freshly started server.
+pub fn run_suite(binary: &Path, database: &Database) -> anyhow::Result<()> {
+    let url = database.url_for("pilothouse_e2e")?;
+    let port = testkit::ports::free_port()?;
+    step(&format!("starting the server for the end-to-end suite on port {port}"));
+    let server = ServerProcess::start(binary, port, &url, &paths::site_root())?;
+
+    let dir = paths::end2end();
+    let output = dir.join("output");
+    std::fs::create_dir_all(&output).with_context(|| format!("cannot create {}", output.display()))?;
+    let mut specs: Vec<_> = std::fs::read_dir(dir.join("tests"))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.to_string_lossy().ends_with(".spec.mjs"))
+        .collect();
+    specs.sort();
+    step("running the end-to-end suite in Chromium");
+    run(
+        Command::new("node")
+            .arg("--test")
+            .args(&specs)
+            .current_dir(&dir)
+            .env("BASE_URL", format!("http://127.0.0.1:{}", server.port()))
+            .env("CHROMIUM", CHROMIUM)
+            .env("E2E_OUTPUT", &output),
+        "the end-to-end suite",
+    )?;
+    eprintln!("    screenshots are in {}", output.display());
+    Ok(())
+}

@@ -1,0 +1,59 @@
+//! Set-up and orchestration for Pilothouse. `cargo xtask demo` runs the demo and
+//! `cargo xtask test` runs every test; both install what is missing first.
+
+mod apt;
+mod database;
+mod demo;
+mod e2e;
+mod http_probe;
+mod paths;
+mod server;
+mod setup;
+mod site;
+mod test;
+mod toolchain;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  demo     set up, build, and run the demo on http://127.0.0.1:3000
+  test     set up and run every check: fmt, clippy, unit and integration tests, Playwright
+  setup    only install and check what the build and the tests need
+  build    build the site (wasm bundle, stylesheet) and the server binary [--release]";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = args.first().map(String::as_str);
+    let result = match command {
+        Some("demo") => demo::run(),
+        Some("test") => test::run_all(),
+        Some("setup") => setup::run(setup::Needs::everything()).map(|_| ()),
+        Some("build") => {
+            let release = args.iter().any(|a| a == "--release");
+            let profile = if release { site::Profile::Release } else { site::Profile::Dev };
+            setup::run(setup::Needs::build()).and_then(|tools| site::build_all(&tools, profile))
+        }
+        Some("help" | "--help" | "-h") => {
+            eprintln!("{USAGE}");
+            Ok(())
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints a progress line for a step.
+fn step(message: &str) {
+    eprintln!("==> {message}");
+}
