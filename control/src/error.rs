@@ -10,7 +10,9 @@ pub enum Error {
     #[error("database migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
     /// The database is reachable but its schema is behind this build.
-    #[error("database schema is not up to date: migration {version} ({description}) is not applied")]
+    #[error(
+        "database schema is not up to date: migration {version} ({description}) is not applied"
+    )]
     SchemaBehind {
         /// The first missing migration's version.
         version: i64,

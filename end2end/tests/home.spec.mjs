@@ -14,8 +14,9 @@ test('home page hydrates and the theme switch works only afterwards', async () =
 
   const response = await page.goto(baseUrl + '/');
   assert.equal(response.status(), 200);
+  const nav = page.getByRole('navigation', { name: 'Main' });
   for (const section of ['Deployments', 'Packages', 'Sources', 'Audit', 'Admin']) {
-    assert.equal(await page.getByRole('link', { name: section, exact: true }).count(), 1, section);
+    assert.equal(await nav.getByRole('link', { name: section, exact: true }).count(), 1, section);
   }
   assert.match(await page.getByTestId('version').innerText(), /^Pilothouse \d+\.\d+\.\d+/);
 
@@ -37,7 +38,7 @@ test('client-side navigation reaches each section', async () => {
   const page = await browser.newPage();
   await page.goto(baseUrl + '/');
   await page.locator('.shell[data-hydrated="true"]').waitFor({ timeout: 30_000 });
-  await page.getByRole('link', { name: 'Audit', exact: true }).click();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit' }).click();
   await page.waitForURL(baseUrl + '/audit');
   assert.equal(await page.locator('h1').innerText(), 'Audit');
   await page.screenshot({ path: screenshotPath('audit'), fullPage: true });

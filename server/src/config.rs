@@ -9,7 +9,11 @@ use std::path::{Path, PathBuf};
 
 /// Command-line flags. Each flag also reads the environment variable named in its help.
 #[derive(Debug, Default, Parser)]
-#[command(name = "pilothouse", version, about = "Pilothouse: a web control plane for Flux CD and Helm")]
+#[command(
+    name = "pilothouse",
+    version,
+    about = "Pilothouse: a web control plane for Flux CD and Helm"
+)]
 pub struct Cli {
     /// YAML configuration file; without one, built-in defaults apply.
     #[arg(long, short = 'c', env = "PILOTHOUSE_CONFIG", value_name = "FILE")]
@@ -21,7 +25,12 @@ pub struct Cli {
     #[arg(long, env = "PILOTHOUSE_SITE_ROOT", value_name = "DIR")]
     pub site_root: Option<PathBuf>,
     /// Postgres connection URL (database.url).
-    #[arg(long, env = "PILOTHOUSE_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "PILOTHOUSE_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
     /// Largest number of pooled Postgres connections (database.maxConnections).
     #[arg(long, env = "PILOTHOUSE_DATABASE_MAX_CONNECTIONS", value_name = "N")]
@@ -58,7 +67,10 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self { listen: SocketAddr::from(([127, 0, 0, 1], 3000)), site_root: "target/site".into() }
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            site_root: "target/site".into(),
+        }
     }
 }
 
@@ -74,7 +86,10 @@ pub struct DatabaseConfig {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        Self { url: None, max_connections: 10 }
+        Self {
+            url: None,
+            max_connections: 10,
+        }
     }
 }
 
@@ -90,7 +105,10 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { format: LogFormat::Pretty, filter: "info".into() }
+        Self {
+            format: LogFormat::Pretty,
+            filter: "info".into(),
+        }
     }
 }
 
@@ -162,7 +180,9 @@ pub fn redacted_url(url: &str) -> String {
     let authority_end = rest.find('/').unwrap_or(rest.len());
     match rest[..authority_end].rsplit_once('@') {
         Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{}", &rest[authority_end..]),
+            Some((user, _password)) => {
+                format!("{scheme}://{user}:***@{host}{}", &rest[authority_end..])
+            }
             None => url.to_owned(),
         },
         None => url.to_owned(),
@@ -207,7 +227,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("pilothouse-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("config.yaml");
-        std::fs::write(&file, "server:\n  listen: 127.0.0.1:4000\nlog:\n  filter: debug\n").unwrap();
+        std::fs::write(
+            &file,
+            "server:\n  listen: 127.0.0.1:4000\nlog:\n  filter: debug\n",
+        )
+        .unwrap();
         let cli = Cli::try_parse_from([
             "pilothouse",
             "--config",

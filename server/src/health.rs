@@ -20,7 +20,11 @@ pub struct Health {
 
 /// Liveness: answers as long as the process serves HTTP.
 pub async fn healthz() -> Json<Health> {
-    Json(Health { status: "ok", reason: None, version: model::build::VERSION })
+    Json(Health {
+        status: "ok",
+        reason: None,
+        version: model::build::VERSION,
+    })
 }
 
 /// Readiness: 200 when Postgres answers and every migration is applied, 503 otherwise.
@@ -28,7 +32,11 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>)
     match control::store::check_ready(&state.pool).await {
         Ok(()) => (
             StatusCode::OK,
-            Json(Health { status: "ready", reason: None, version: model::build::VERSION }),
+            Json(Health {
+                status: "ready",
+                reason: None,
+                version: model::build::VERSION,
+            }),
         ),
         Err(error) => {
             tracing::warn!(%error, "not ready");

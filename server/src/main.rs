@@ -8,5 +8,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::load(&cli)?;
     server::telemetry::init(&config.log)?;
-    server::run(config).await.inspect_err(|error| tracing::error!("{error:#}"))
+    server::run(config)
+        .await
+        .inspect_err(|error| tracing::error!("{error:#}"))
 }

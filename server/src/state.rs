@@ -23,7 +23,10 @@ impl AppState {
             .site_pkg_dir("pkg")
             .site_addr(config.server.listen)
             .build();
-        Self { leptos_options, pool }
+        Self {
+            leptos_options,
+            pool,
+        }
     }
 }
 

@@ -1,4 +1,8 @@
 //! `/healthz` and `/readyz` against a real, private Postgres that the test stops.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers fail loudly on broken fixtures"
+)]
 
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode};
@@ -27,7 +31,10 @@ async fn readyz_follows_the_database_and_its_migrations() {
     let (status, body) = get(&router, "/readyz").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["status"], "not ready");
-    assert!(body["reason"].as_str().unwrap().contains("is not applied"), "{body}");
+    assert!(
+        body["reason"].as_str().unwrap().contains("is not applied"),
+        "{body}"
+    );
 
     control::store::migrate(&pool).await.unwrap();
     let (status, body) = get(&router, "/readyz").await;
@@ -48,7 +55,11 @@ async fn readyz_follows_the_database_and_its_migrations() {
 #[tokio::test]
 async fn migrations_fail_with_a_clear_error_when_the_database_is_unreachable() {
     let port = testkit::ports::free_port().unwrap();
-    let pool = control::store::pool(&format!("postgres://postgres@127.0.0.1:{port}/none"), 1).unwrap();
+    let pool =
+        control::store::pool(&format!("postgres://postgres@127.0.0.1:{port}/none"), 1).unwrap();
     let error = control::store::migrate(&pool).await.unwrap_err();
-    assert!(error.to_string().starts_with("database migration failed"), "{error}");
+    assert!(
+        error.to_string().starts_with("database migration failed"),
+        "{error}"
+    );
 }

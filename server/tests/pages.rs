@@ -1,4 +1,8 @@
 //! The server-rendered layout: navigation, footer with the version, hydration scripts, 404.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers fail loudly on broken fixtures"
+)]
 
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode};
@@ -13,7 +17,10 @@ fn router() -> axum::Router {
 }
 
 async fn get(path: &str) -> (StatusCode, String) {
-    let response = router().oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
+    let response = router()
+        .oneshot(Request::get(path).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     let status = response.status();
     let body = to_bytes(response.into_body(), 1 << 22).await.unwrap();
     (status, String::from_utf8(body.to_vec()).unwrap())
@@ -27,18 +34,31 @@ async fn home_page_has_the_layout_and_loads_the_bundle() {
         let link = format!("href=\"/{}\"", section.to_lowercase());
         assert!(html.contains(&link), "navigation lacks {section}");
     }
-    assert!(html.contains(&format!("Pilothouse {}", model::build::VERSION)), "footer lacks the version");
+    assert!(
+        html.contains(&format!("Pilothouse {}", model::build::VERSION)),
+        "footer lacks the version"
+    );
     assert!(html.contains("/pkg/pilothouse.js"), "no hydration script");
     assert!(html.contains("/pkg/pilothouse_bg.wasm"), "no wasm bundle");
-    assert!(html.contains("data-hydrated=\"false\""), "server render must not claim hydration");
+    assert!(
+        html.contains("data-hydrated=\"false\""),
+        "server render must not claim hydration"
+    );
 }
 
 #[tokio::test]
 async fn each_section_renders_its_heading() {
-    for (path, heading) in [("/deployments", "Deployments"), ("/audit", "Audit"), ("/admin", "Admin")] {
+    for (path, heading) in [
+        ("/deployments", "Deployments"),
+        ("/audit", "Audit"),
+        ("/admin", "Admin"),
+    ] {
         let (status, html) = get(path).await;
         assert_eq!(status, StatusCode::OK, "{path}");
-        assert!(html.contains(&format!("<h1>{heading}</h1>")), "{path} lacks its heading");
+        assert!(
+            html.contains(&format!("<h1>{heading}</h1>")),
+            "{path} lacks its heading"
+        );
     }
 }
 

@@ -71,7 +71,12 @@ impl PrivatePostgres {
         let dir = fs::canonicalize(dir).map_err(io("resolve", dir))?;
         let data_dir = dir.join("data");
         if running_as_root() {
-            run_captured(Command::new("chown").arg("-R").arg("postgres:postgres").arg(&dir))?;
+            run_captured(
+                Command::new("chown")
+                    .arg("-R")
+                    .arg("postgres:postgres")
+                    .arg(&dir),
+            )?;
         }
         if !data_dir.join("PG_VERSION").exists() {
             run_captured(
@@ -91,14 +96,29 @@ impl PrivatePostgres {
             .args(["-p", &port.to_string()])
             .args(["-c", "listen_addresses=127.0.0.1"])
             .args(["-c", "unix_socket_directories="])
-            .args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
+            .args([
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+            ])
             .args(["-c", "max_connections=200"])
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err)
             .spawn()
-            .map_err(|source| CommandError::Spawn { program: "postgres".into(), source })?;
-        let mut pg = Self { bin_dir, data_dir, port, server: Some(server) };
+            .map_err(|source| CommandError::Spawn {
+                program: "postgres".into(),
+                source,
+            })?;
+        let mut pg = Self {
+            bin_dir,
+            data_dir,
+            port,
+            server: Some(server),
+        };
         pg.wait_ready(Duration::from_secs(30), &log_path)?;
         Ok(pg)
     }
@@ -122,14 +142,31 @@ impl PrivatePostgres {
         let port = self.port.to_string();
         let exists = run_captured(
             Command::new(self.bin_dir.join("psql"))
-                .args(["-h", "127.0.0.1", "-p", &port, "-U", "postgres", "-d", "postgres", "-tAc"])
-                .arg(format!("SELECT 1 FROM pg_database WHERE datname = '{database}'")),
+                .args([
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &port,
+                    "-U",
+                    "postgres",
+                    "-d",
+                    "postgres",
+                    "-tAc",
+                ])
+                .arg(format!(
+                    "SELECT 1 FROM pg_database WHERE datname = '{database}'"
+                )),
         )?;
         if String::from_utf8_lossy(&exists.stdout).trim() != "1" {
-            run_captured(
-                Command::new(self.bin_dir.join("createdb"))
-                    .args(["-h", "127.0.0.1", "-p", &port, "-U", "postgres", database]),
-            )?;
+            run_captured(Command::new(self.bin_dir.join("createdb")).args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-U",
+                "postgres",
+                database,
+            ]))?;
         }
         Ok(())
     }
@@ -154,7 +191,14 @@ impl PrivatePostgres {
         while started.elapsed() < limit {
             if TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).is_ok() {
                 let ready = Command::new(self.bin_dir.join("pg_isready"))
-                    .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres"])
+                    .args([
+                        "-h",
+                        "127.0.0.1",
+                        "-p",
+                        &self.port.to_string(),
+                        "-U",
+                        "postgres",
+                    ])
                     .stdout(Stdio::null())
                     .status();
                 if ready.is_ok_and(|s| s.success()) {

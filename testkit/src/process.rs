@@ -29,20 +29,27 @@ pub enum CommandError {
 /// Runs `cmd` to completion and returns its output, or an error carrying the tail of stderr.
 pub fn run_captured(cmd: &mut Command) -> Result<Output, CommandError> {
     let program = program_name(cmd);
-    let output = cmd
-        .output()
-        .map_err(|source| CommandError::Spawn { program: program.clone(), source })?;
+    let output = cmd.output().map_err(|source| CommandError::Spawn {
+        program: program.clone(),
+        source,
+    })?;
     if output.status.success() {
         Ok(output)
     } else {
-        Err(CommandError::Failed { program, status: output.status, stderr: tail(&output.stderr) })
+        Err(CommandError::Failed {
+            program,
+            status: output.status,
+            stderr: tail(&output.stderr),
+        })
     }
 }
 
 /// The process's effective user is root (the owner of `/proc/self`).
 pub fn running_as_root() -> bool {
     use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
 }
 
 fn program_name(cmd: &Command) -> String {

@@ -10,7 +10,9 @@ pub fn install(packages: &[&str], why: &str) -> anyhow::Result<()> {
     }
     let list = packages.join(" ");
     if !testkit::process::running_as_root() {
-        bail!("{why} is missing: install the Debian packages `{list}` (sudo apt-get install {list}) and run again");
+        bail!(
+            "{why} is missing: install the Debian packages `{list}` (sudo apt-get install {list}) and run again"
+        );
     }
     crate::step(&format!("installing Debian packages for {why}: {list}"));
     let update = Command::new("apt-get").args(["update", "-qq"]).status();
@@ -24,7 +26,9 @@ pub fn install(packages: &[&str], why: &str) -> anyhow::Result<()> {
         .status()
         .context("cannot run apt-get")?;
     if !status.success() {
-        bail!("{why}: `apt-get install {list}` failed ({status}); install those packages by hand and run again");
+        bail!(
+            "{why}: `apt-get install {list}` failed ({status}); install those packages by hand and run again"
+        );
     }
     Ok(())
 }

@@ -24,9 +24,13 @@ impl Database {
             step("using the Postgres server named by DATABASE_URL");
             return Ok(Self::External(url));
         }
-        step(&format!("starting a private Postgres cluster in {}", dir.display()));
-        let pg = PrivatePostgres::start(dir, fresh)
-            .context("cannot start the private Postgres (or set DATABASE_URL to a server to use)")?;
+        step(&format!(
+            "starting a private Postgres cluster in {}",
+            dir.display()
+        ));
+        let pg = PrivatePostgres::start(dir, fresh).context(
+            "cannot start the private Postgres (or set DATABASE_URL to a server to use)",
+        )?;
         eprintln!("    listening on 127.0.0.1:{}", pg.port());
         Ok(Self::Private(pg))
     }

@@ -22,7 +22,9 @@ pub fn run() -> anyhow::Result<()> {
     // Ctrl-C reaches the server too (same process group) and it shuts down gracefully;
     // xtask only has to outlive it to stop Postgres afterwards.
     ctrlc::set_handler(|| {}).context("cannot install the Ctrl-C handler")?;
-    step(&format!("starting Pilothouse on http://127.0.0.1:{DEMO_PORT}"));
+    step(&format!(
+        "starting Pilothouse on http://127.0.0.1:{DEMO_PORT}"
+    ));
     let mut server = ServerProcess::start(&binary, DEMO_PORT, &url, &paths::site_root())?;
     eprintln!("\n    Pilothouse demo: http://127.0.0.1:{DEMO_PORT}   (Ctrl-C stops it)\n");
     server.wait()

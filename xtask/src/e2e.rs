@@ -15,12 +15,15 @@ pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub fn run_suite(binary: &Path, database: &Database) -> anyhow::Result<()> {
     let url = database.url_for("pilothouse_e2e")?;
     let port = testkit::ports::free_port()?;
-    step(&format!("starting the server for the end-to-end suite on port {port}"));
+    step(&format!(
+        "starting the server for the end-to-end suite on port {port}"
+    ));
     let server = ServerProcess::start(binary, port, &url, &paths::site_root())?;
 
     let dir = paths::end2end();
     let output = dir.join("output");
-    std::fs::create_dir_all(&output).with_context(|| format!("cannot create {}", output.display()))?;
+    std::fs::create_dir_all(&output)
+        .with_context(|| format!("cannot create {}", output.display()))?;
     let mut specs: Vec<_> = std::fs::read_dir(dir.join("tests"))?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| path.to_string_lossy().ends_with(".spec.mjs"))

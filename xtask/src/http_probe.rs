@@ -26,7 +26,10 @@ mod tests {
 
     #[test]
     fn parses_the_status_line() {
-        assert_eq!(parse_status(b"HTTP/1.1 503 Service Unavailable\r\n"), Some(503));
+        assert_eq!(
+            parse_status(b"HTTP/1.1 503 Service Unavailable\r\n"),
+            Some(503)
+        );
         assert_eq!(parse_status(b"garbage"), None);
     }
 }

@@ -32,7 +32,11 @@ fn main() -> ExitCode {
         Some("setup") => setup::run(setup::Needs::everything()).map(|_| ()),
         Some("build") => {
             let release = args.iter().any(|a| a == "--release");
-            let profile = if release { site::Profile::Release } else { site::Profile::Dev };
+            let profile = if release {
+                site::Profile::Release
+            } else {
+                site::Profile::Dev
+            };
             setup::run(setup::Needs::build()).and_then(|tools| site::build_all(&tools, profile))
         }
         Some("help" | "--help" | "-h") => {

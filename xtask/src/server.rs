@@ -15,7 +15,12 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     /// Starts the binary on `127.0.0.1:port` against `database_url` and waits for `/healthz`.
-    pub fn start(binary: &Path, port: u16, database_url: &str, site_root: &Path) -> anyhow::Result<Self> {
+    pub fn start(
+        binary: &Path,
+        port: u16,
+        database_url: &str,
+        site_root: &Path,
+    ) -> anyhow::Result<Self> {
         let child = Command::new(binary)
             .env("PILOTHOUSE_LISTEN", format!("127.0.0.1:{port}"))
             .env("PILOTHOUSE_DATABASE_URL", database_url)
@@ -66,7 +71,11 @@ impl ServerProcess {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        bail!("the server did not answer /healthz on port {} within {} s", self.port, limit.as_secs())
+        bail!(
+            "the server did not answer /healthz on port {} within {} s",
+            self.port,
+            limit.as_secs()
+        )
     }
 }
 

@@ -62,33 +62,49 @@ pub fn run(needs: Needs) -> anyhow::Result<Tools> {
         wasm_bindgen.display(),
         started.elapsed().as_secs_f64()
     );
-    Ok(Tools { toolchain, wasm_bindgen, wasm_opt })
+    Ok(Tools {
+        toolchain,
+        wasm_bindgen,
+        wasm_opt,
+    })
 }
 
 /// wasm-bindgen's CLI must match the `wasm-bindgen` crate in Cargo.lock exactly.
 fn ensure_wasm_bindgen(toolchain: Toolchain) -> anyhow::Result<PathBuf> {
     let lock = std::fs::read_to_string(paths::root().join("Cargo.lock"))
         .context("cannot read Cargo.lock")?;
-    let version = locked_version(&lock, "wasm-bindgen")
-        .context("Cargo.lock has no wasm-bindgen package")?;
+    let version =
+        locked_version(&lock, "wasm-bindgen").context("Cargo.lock has no wasm-bindgen package")?;
     let cargo_bin = cargo_home().join("bin");
-    let candidates = find_on_path("wasm-bindgen").into_iter().chain([cargo_bin.join("wasm-bindgen")]);
+    let candidates = find_on_path("wasm-bindgen")
+        .into_iter()
+        .chain([cargo_bin.join("wasm-bindgen")]);
     for candidate in candidates {
         if tool_version(&candidate).as_deref() == Some(&format!("wasm-bindgen {version}")) {
             return Ok(candidate);
         }
     }
-    step(&format!("installing wasm-bindgen-cli {version} (about 10 minutes, once per machine)"));
+    step(&format!(
+        "installing wasm-bindgen-cli {version} (about 10 minutes, once per machine)"
+    ));
     let status = toolchain
         .cargo()
-        .args(["install", "wasm-bindgen-cli", "--version", &version, "--root"])
+        .args([
+            "install",
+            "wasm-bindgen-cli",
+            "--version",
+            &version,
+            "--root",
+        ])
         .arg(cargo_home())
         .env_remove("CARGO_TARGET_DIR")
         .status()
         .context("cannot run cargo install")?;
     let installed = cargo_bin.join("wasm-bindgen");
     if !status.success() || tool_version(&installed).is_none() {
-        bail!("could not install wasm-bindgen-cli {version}: run `cargo install wasm-bindgen-cli --version {version}`");
+        bail!(
+            "could not install wasm-bindgen-cli {version}: run `cargo install wasm-bindgen-cli --version {version}`"
+        );
     }
     Ok(installed)
 }
@@ -111,7 +127,10 @@ fn ensure_node_packages() -> anyhow::Result<()> {
         .status()
         .context("npm is missing: install Node.js 20 or newer with npm")?;
     if !status.success() {
-        bail!("`npm ci` in {} failed: check that the npm registry is reachable", dir.display());
+        bail!(
+            "`npm ci` in {} failed: check that the npm registry is reachable",
+            dir.display()
+        );
     }
     Ok(())
 }
@@ -123,7 +142,10 @@ fn locked_version(lock: &str, package: &str) -> Option<String> {
     while let Some(line) = lines.next() {
         if line.trim() == wanted {
             let next = lines.next()?;
-            let version = next.trim().strip_prefix("version = \"")?.strip_suffix('"')?;
+            let version = next
+                .trim()
+                .strip_prefix("version = \"")?
+                .strip_suffix('"')?;
             return Some(version.to_owned());
         }
     }
@@ -132,19 +154,25 @@ fn locked_version(lock: &str, package: &str) -> Option<String> {
 
 fn tool_version(program: &Path) -> Option<String> {
     let out = Command::new(program).arg("--version").output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
 fn cargo_home() -> PathBuf {
-    std::env::var_os("CARGO_HOME").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into())).join(".cargo")
-    })
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into())).join(".cargo")
+        })
 }
 
 /// The first executable called `name` on PATH.
 pub fn find_on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|candidate| candidate.is_file())
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
 }
 
 #[cfg(test)]
@@ -154,7 +182,10 @@ mod tests {
     #[test]
     fn reads_a_locked_version() {
         let lock = "[[package]]\nname = \"wasm-bindgen\"\nversion = \"0.2.130\"\n\n[[package]]\nname = \"wasm-bindgen-macro\"\nversion = \"0.2.130\"\n";
-        assert_eq!(locked_version(lock, "wasm-bindgen").as_deref(), Some("0.2.130"));
+        assert_eq!(
+            locked_version(lock, "wasm-bindgen").as_deref(),
+            Some("0.2.130")
+        );
         assert_eq!(locked_version(lock, "leptos"), None);
     }
 }

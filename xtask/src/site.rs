@@ -38,7 +38,11 @@ pub fn build_server(tools: &Tools, profile: Profile) -> anyhow::Result<PathBuf> 
         cargo.arg("--release");
     }
     run(&mut cargo, "cargo build (server)")?;
-    let dir = if profile == Profile::Release { "release" } else { "debug" };
+    let dir = if profile == Profile::Release {
+        "release"
+    } else {
+        "debug"
+    };
     Ok(tools.toolchain.target_dir().join(dir).join("pilothouse"))
 }
 
@@ -46,7 +50,9 @@ pub fn build_server(tools: &Tools, profile: Profile) -> anyhow::Result<PathBuf> 
 pub fn build_bundle(tools: &Tools, profile: Profile) -> anyhow::Result<()> {
     step("building the wasm bundle");
     let mut cargo = tools.toolchain.cargo();
-    cargo.args(["build", "--package", "frontend", "--lib"]).args(tools.toolchain.wasm_args());
+    cargo
+        .args(["build", "--package", "frontend", "--lib"])
+        .args(tools.toolchain.wasm_args());
     let profile_dir = match profile {
         Profile::Dev => "debug",
         Profile::Release => {
@@ -56,19 +62,38 @@ pub fn build_bundle(tools: &Tools, profile: Profile) -> anyhow::Result<()> {
     };
     run(&mut cargo, "cargo build (wasm bundle)")?;
 
-    let wasm = tools.toolchain.target_dir().join(WASM_TARGET).join(profile_dir).join("frontend.wasm");
+    let wasm = tools
+        .toolchain
+        .target_dir()
+        .join(WASM_TARGET)
+        .join(profile_dir)
+        .join("frontend.wasm");
     let pkg = paths::site_root().join("pkg");
     std::fs::create_dir_all(&pkg).with_context(|| format!("cannot create {}", pkg.display()))?;
     run(
         Command::new(&tools.wasm_bindgen)
-            .args(["--target", "web", "--no-typescript", "--out-name", OUTPUT_NAME, "--out-dir"])
+            .args([
+                "--target",
+                "web",
+                "--no-typescript",
+                "--out-name",
+                OUTPUT_NAME,
+                "--out-dir",
+            ])
             .arg(&pkg)
             .arg(&wasm),
         "wasm-bindgen",
     )?;
     if profile == Profile::Release {
         let bundle = pkg.join(format!("{OUTPUT_NAME}_bg.wasm"));
-        run(Command::new(&tools.wasm_opt).arg("-Oz").arg(&bundle).arg("-o").arg(&bundle), "wasm-opt")?;
+        run(
+            Command::new(&tools.wasm_opt)
+                .arg("-Oz")
+                .arg(&bundle)
+                .arg("-o")
+                .arg(&bundle),
+            "wasm-opt",
+        )?;
     }
     let css = paths::root().join("style").join("main.css");
     std::fs::copy(&css, pkg.join(format!("{OUTPUT_NAME}.css")))
@@ -78,7 +103,9 @@ pub fn build_bundle(tools: &Tools, profile: Profile) -> anyhow::Result<()> {
 
 /// Runs a build step, failing with its name when it fails.
 pub fn run(cmd: &mut Command, what: &str) -> anyhow::Result<()> {
-    let status = cmd.status().with_context(|| format!("cannot start {what}"))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {what}"))?;
     if !status.success() {
         bail!("{what} failed ({status})");
     }

@@ -13,11 +13,19 @@ pub fn run_all() -> anyhow::Result<()> {
     let toolchain = tools.toolchain;
 
     step("cargo fmt --check");
-    run(toolchain.cargo().args(["fmt", "--all", "--check"]), "cargo fmt --check (run `cargo fmt --all`)")?;
+    run(
+        toolchain.cargo().args(["fmt", "--all", "--check"]),
+        "cargo fmt --check (run `cargo fmt --all`)",
+    )?;
 
     step("clippy (server side)");
     run(
-        toolchain.cargo().arg("clippy").args(HOST_PACKAGES).args(["--all-targets", "--", "-D", "warnings"]),
+        toolchain.cargo().arg("clippy").args(HOST_PACKAGES).args([
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
         "clippy (server side)",
     )?;
     step("clippy (browser side)");
@@ -33,7 +41,11 @@ pub fn run_all() -> anyhow::Result<()> {
     let database = Database::provide(&paths::root().join("target").join("pg-test"), true)?;
     step("unit and integration tests");
     run(
-        toolchain.cargo().arg("test").args(HOST_PACKAGES).env("DATABASE_URL", database.admin_url()),
+        toolchain
+            .cargo()
+            .arg("test")
+            .args(HOST_PACKAGES)
+            .env("DATABASE_URL", database.admin_url()),
         "cargo test",
     )?;
 
@@ -41,6 +53,9 @@ pub fn run_all() -> anyhow::Result<()> {
     let binary = site::build_server(&tools, Profile::Dev)?;
     e2e::run_suite(&binary, &database)?;
 
-    eprintln!("==> every check passed in {:.0} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "==> every check passed in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }

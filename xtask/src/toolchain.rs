@@ -9,8 +9,14 @@ use std::process::Command;
 pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
 /// Debian's complete 1.96 toolchain, with the standard library sources for build-std.
-const DEBIAN_PACKAGES: [&str; 6] =
-    ["rustc-web", "cargo-web", "rust-web-src", "rust-web-clippy", "rustfmt-web", "lld"];
+const DEBIAN_PACKAGES: [&str; 6] = [
+    "rustc-web",
+    "cargo-web",
+    "rust-web-src",
+    "rust-web-clippy",
+    "rustfmt-web",
+    "lld",
+];
 
 /// Which toolchain builds the workspace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,13 +69,17 @@ impl Toolchain {
                     .env("RUSTDOC", "/usr/bin/rustdoc")
                     // build-std is an unstable flag; Debian's stable compiler allows it this way.
                     .env("RUSTC_BOOTSTRAP", "1")
-                    .env(format!("CARGO_TARGET_{}_LINKER", env_key(WASM_TARGET)), "wasm-ld")
+                    .env(
+                        format!("CARGO_TARGET_{}_LINKER", env_key(WASM_TARGET)),
+                        "wasm-ld",
+                    )
                     .env_remove("RUSTUP_TOOLCHAIN")
                     .env_remove("CARGO");
                 cmd
             }
         };
-        cmd.current_dir(paths::root()).env("CARGO_TARGET_DIR", self.target_dir());
+        cmd.current_dir(paths::root())
+            .env("CARGO_TARGET_DIR", self.target_dir());
         cmd
     }
 
@@ -86,7 +96,11 @@ fn rustup_has_wasm_target() -> bool {
     Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output()
-        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == WASM_TARGET))
+        .is_ok_and(|out| {
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .any(|l| l.trim() == WASM_TARGET)
+        })
 }
 
 fn debian_toolchain_present() -> bool {
