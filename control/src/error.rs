@@ -1,9 +1,44 @@
-//! The one error type of the control crate; the server maps it to HTTP and UI messages.
+//! The one error type of the control crate; the server maps it once to HTTP and UI messages.
+
+use crate::access::Denied;
 
 /// Everything a control-plane operation can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The database could not be reached or answered with an error.
+    /// The named thing does not exist (404).
+    #[error("{kind} not found: {name}")]
+    NotFound {
+        /// What kind of thing.
+        kind: &'static str,
+        /// Its name.
+        name: String,
+    },
+    /// The named thing exists already (409).
+    #[error("{kind} already exists: {name}")]
+    AlreadyExists {
+        /// What kind of thing.
+        kind: &'static str,
+        /// Its name.
+        name: String,
+    },
+    /// The request conflicts with the current state (409).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A field of the request is invalid (422).
+    #[error("invalid {field}: {message}")]
+    Invalid {
+        /// The field, as the user named it.
+        field: &'static str,
+        /// What is wrong and what is allowed.
+        message: String,
+    },
+    /// The caller may not do this (403).
+    #[error(transparent)]
+    Forbidden(#[from] Denied),
+    /// The audit log could not record the intent, so the change was not made (503).
+    #[error("the change was refused because the audit log could not be written; try again later")]
+    AuditUnavailable(#[source] sqlx::Error),
+    /// The database could not be reached or answered with an error (503).
     #[error("database unavailable: {0}")]
     Database(#[from] sqlx::Error),
     /// A migration could not be applied.
@@ -19,7 +54,33 @@ pub enum Error {
         /// Its description.
         description: String,
     },
+    /// Writing an export or archive failed.
+    #[error("could not write {what}: {source}")]
+    Write {
+        /// What was being written.
+        what: &'static str,
+        /// What the OS said.
+        source: std::io::Error,
+    },
 }
 
 /// The control crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// An invalid-field error.
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+
+    /// A not-found error.
+    pub fn not_found(kind: &'static str, name: impl Into<String>) -> Self {
+        Self::NotFound {
+            kind,
+            name: name.into(),
+        }
+    }
+}

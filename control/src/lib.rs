@@ -1,7 +1,12 @@
 //! The control plane core: one entry point per operation, access checks, the audit log,
 //! the deployment adapters and the Postgres store. No web framework lives here.
 
+pub mod access;
+pub mod audit;
 pub mod error;
+pub mod service;
 pub mod store;
+pub mod validate;
 
 pub use error::{Error, Result};
+pub use service::{AuditTarget, RequestContext, Service};

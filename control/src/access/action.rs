@@ -1,0 +1,183 @@
+//! Every action Pilothouse performs and the role it needs: the one table the policy reads.
+//! The README's permission table is this table.
+
+use super::role::TenantRole;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// What an action applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetKind {
+    /// One namespace (and through it, its tenant).
+    Namespace,
+    /// One tenant as a whole.
+    Tenant,
+    /// The installation: tenants, namespaces, global roles.
+    Platform,
+    /// The audit log.
+    AuditLog,
+}
+
+/// What an action needs, beyond platform-admin (which may do everything).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requirement {
+    /// At least this role on the target's tenant.
+    Tenant(TenantRole),
+    /// Platform-admin only.
+    PlatformAdmin,
+    /// Auditors see every row; tenant admins see their tenants' rows.
+    AuditRead,
+    /// Auditors (and platform-admins) only.
+    AuditorOnly,
+}
+
+/// Whether an action only reads or also changes something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Effect {
+    Read,
+    Change,
+}
+
+macro_rules! actions {
+    ($( $variant:ident = $name:literal, $effect:ident, $target:ident, $req:expr, $doc:literal; )*) => {
+        /// An operation that is authorized and audited.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum Action {
+            $( #[doc = $doc] #[serde(rename = $name)] $variant, )*
+        }
+
+        impl Action {
+            /// Every action, in table order.
+            pub const ALL: &'static [Action] = &[$( Action::$variant, )*];
+
+            /// The dotted name used in audit rows and the API.
+            pub fn as_str(self) -> &'static str {
+                match self { $( Action::$variant => $name, )* }
+            }
+
+            /// What the action applies to.
+            pub fn target_kind(self) -> TargetKind {
+                match self { $( Action::$variant => TargetKind::$target, )* }
+            }
+
+            /// What the action needs.
+            pub fn requirement(self) -> Requirement {
+                use Requirement::*;
+                use TenantRole::*;
+                match self { $( Action::$variant => $req, )* }
+            }
+
+            /// Whether the action changes anything (and so writes intent and outcome rows).
+            pub fn is_change(self) -> bool {
+                match self { $( Action::$variant => Effect::$effect == Effect::Change, )* }
+            }
+        }
+    };
+}
+
+actions! {
+    DeploymentList = "deployment.list", Read, Namespace, Tenant(Viewer), "List deployments.";
+    DeploymentGet = "deployment.get", Read, Namespace, Tenant(Viewer), "Read one deployment, its status, history, events and YAML.";
+    DeploymentCreate = "deployment.create", Change, Namespace, Tenant(Operator), "Create a deployment.";
+    DeploymentUpdate = "deployment.update", Change, Namespace, Tenant(Operator), "Change values, chart version or extensions.";
+    DeploymentDelete = "deployment.delete", Change, Namespace, Tenant(Operator), "Delete a deployment.";
+    DeploymentScale = "deployment.scale", Change, Namespace, Tenant(Operator), "Change the replica count.";
+    DeploymentRollback = "deployment.rollback", Change, Namespace, Tenant(Operator), "Roll back to an earlier revision.";
+    DeploymentReconcile = "deployment.reconcile", Change, Namespace, Tenant(Operator), "Ask Flux to reconcile now.";
+    DeploymentSuspend = "deployment.suspend", Change, Namespace, Tenant(Operator), "Suspend reconciliation.";
+    DeploymentResume = "deployment.resume", Change, Namespace, Tenant(Operator), "Resume reconciliation.";
+    DeploymentLogs = "deployment.logs", Read, Namespace, Tenant(Operator), "Read controller logs.";
+    PackageList = "package.list", Read, Namespace, Tenant(Viewer), "List packages.";
+    PackageGet = "package.get", Read, Namespace, Tenant(Viewer), "Read one package.";
+    PackageUpload = "package.upload", Change, Namespace, Tenant(Admin), "Upload a chart archive.";
+    PackageDelete = "package.delete", Change, Namespace, Tenant(Admin), "Delete a package.";
+    SourceList = "source.list", Read, Namespace, Tenant(Viewer), "List Flux sources.";
+    SourceGet = "source.get", Read, Namespace, Tenant(Viewer), "Read one source.";
+    SourceReconcile = "source.reconcile", Change, Namespace, Tenant(Operator), "Ask Flux to fetch a source now.";
+    SourceSuspend = "source.suspend", Change, Namespace, Tenant(Operator), "Suspend a source.";
+    SourceResume = "source.resume", Change, Namespace, Tenant(Operator), "Resume a source.";
+    TenantGet = "tenant.get", Read, Tenant, Tenant(Viewer), "Read a tenant and its namespaces.";
+    MembershipList = "membership.list", Read, Tenant, Tenant(Admin), "List a tenant's memberships.";
+    MembershipAdd = "membership.add", Change, Tenant, Tenant(Admin), "Give a user or group a role on a tenant.";
+    MembershipRemove = "membership.remove", Change, Tenant, Tenant(Admin), "Take a membership away.";
+    TenantCreate = "tenant.create", Change, Platform, PlatformAdmin, "Create a tenant.";
+    TenantRename = "tenant.rename", Change, Platform, PlatformAdmin, "Change a tenant's display name.";
+    TenantDelete = "tenant.delete", Change, Platform, PlatformAdmin, "Delete a tenant with its memberships and namespace assignments.";
+    NamespaceAssign = "namespace.assign", Change, Platform, PlatformAdmin, "Give a namespace to a tenant.";
+    NamespaceUnassign = "namespace.unassign", Change, Platform, PlatformAdmin, "Take a namespace from its tenant.";
+    GlobalRoleList = "global-role.list", Read, Platform, PlatformAdmin, "List global role grants.";
+    GlobalRoleGrant = "global-role.grant", Change, Platform, PlatformAdmin, "Grant platform-admin or auditor.";
+    GlobalRoleRevoke = "global-role.revoke", Change, Platform, PlatformAdmin, "Revoke a global role.";
+    AccessExplain = "access.explain", Read, Platform, PlatformAdmin, "Explain another principal's permissions.";
+    AuditQuery = "audit.query", Read, AuditLog, AuditRead, "Search and export the audit log.";
+    AuditVerify = "audit.verify", Read, AuditLog, AuditorOnly, "Recompute the hash chain.";
+    AuditArchive = "audit.archive", Change, AuditLog, PlatformAdmin, "Archive old rows behind a checkpoint.";
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for Requirement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Tenant(role) => write!(f, "{role} on the tenant"),
+            Self::PlatformAdmin => f.write_str("platform-admin"),
+            Self::AuditRead => f.write_str("auditor (all rows) or admin on a tenant (its rows)"),
+            Self::AuditorOnly => f.write_str("auditor"),
+        }
+    }
+}
+
+/// The permission table as Markdown rows, for the README.
+pub fn markdown_table() -> String {
+    let mut out = String::from("| action | applies to | needs |\n|---|---|---|\n");
+    for action in Action::ALL {
+        let target = match action.target_kind() {
+            TargetKind::Namespace => "namespace",
+            TargetKind::Tenant => "tenant",
+            TargetKind::Platform => "platform",
+            TargetKind::AuditLog => "audit log",
+        };
+        out.push_str(&format!(
+            "| `{action}` | {target} | {} |\n",
+            action.requirement()
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique() {
+        let mut names: Vec<_> = Action::ALL.iter().map(|a| a.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Action::ALL.len());
+    }
+
+    #[test]
+    fn the_readme_shows_the_same_table() {
+        let readme = include_str!("../../../README.md");
+        assert!(
+            readme.contains(&markdown_table()),
+            "README.md's permission table is out of date; paste this:\n{}",
+            markdown_table()
+        );
+    }
+
+    #[test]
+    fn reads_are_not_changes() {
+        assert!(!Action::DeploymentGet.is_change());
+        assert!(!Action::AuditQuery.is_change());
+        assert!(!Action::MembershipList.is_change());
+        assert!(Action::DeploymentScale.is_change());
+        assert!(Action::TenantCreate.is_change());
+        assert!(Action::MembershipAdd.is_change());
+    }
+}

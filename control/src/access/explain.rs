@@ -1,0 +1,89 @@
+//! The permission explainer: which grant allows an action, or what is missing.
+
+use super::action::Action;
+use super::grants::Grants;
+use super::policy::{Target, decide};
+use serde::Serialize;
+
+/// The answer to "may this principal do this here, and why?".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Explanation {
+    /// Whether the action is allowed.
+    pub allowed: bool,
+    /// The sentence for the user.
+    pub reason: String,
+}
+
+/// Explains `decide`'s answer for `action` on `target` in one sentence.
+pub fn explain(who: &str, grants: &Grants, action: Action, target: Target<'_>) -> Explanation {
+    match decide(grants, action, target) {
+        Ok(decision) => Explanation {
+            allowed: true,
+            reason: format!("{who} may {action} on {target}: allowed by {decision}"),
+        },
+        Err(denied) => Explanation {
+            allowed: false,
+            reason: format!(
+                "{who} may not {action} on {target}: it needs {}, and {}",
+                denied.needs,
+                denied.missing.replacen("you are", "they are", 1).replacen(
+                    "you have",
+                    "they have",
+                    1
+                )
+            ),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::grants::{TenantGrant, Via};
+    use crate::access::role::TenantRole;
+
+    fn viewer_of_team_a() -> Grants {
+        let mut grants = Grants::default();
+        grants
+            .namespace_owners
+            .insert("a-prod".into(), "team-a".into());
+        grants.tenants.insert(
+            "team-a".into(),
+            TenantGrant {
+                role: TenantRole::Viewer,
+                via: Via::Group("devs".into()),
+            },
+        );
+        grants
+    }
+
+    #[test]
+    fn names_the_grant_that_allows() {
+        let e = explain(
+            "bob",
+            &viewer_of_team_a(),
+            Action::DeploymentGet,
+            Target::Namespace("a-prod"),
+        );
+        assert!(e.allowed);
+        assert_eq!(
+            e.reason,
+            "bob may deployment.get on namespace a-prod: allowed by role viewer on tenant team-a, held through group devs"
+        );
+    }
+
+    #[test]
+    fn names_what_is_missing() {
+        let e = explain(
+            "bob",
+            &viewer_of_team_a(),
+            Action::DeploymentScale,
+            Target::Namespace("a-prod"),
+        );
+        assert!(!e.allowed);
+        assert_eq!(
+            e.reason,
+            "bob may not deployment.scale on namespace a-prod: it needs operator on the tenant, and they are only viewer on tenant team-a"
+        );
+    }
+}

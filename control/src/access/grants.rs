@@ -1,0 +1,102 @@
+//! What a principal holds: global roles, tenant roles and who owns which namespace.
+
+use super::principal::Principal;
+use super::role::{GlobalRole, TenantRole};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Who a grant is given to.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Grantee {
+    /// One user, by OIDC subject of the configured issuer.
+    User(String),
+    /// Everyone in an OIDC group.
+    Group(String),
+}
+
+impl Grantee {
+    /// `user` or `group`, as stored.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::User(_) => "user",
+            Self::Group(_) => "group",
+        }
+    }
+
+    /// The subject or group name.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::User(name) | Self::Group(name) => name,
+        }
+    }
+}
+
+impl fmt::Display for Grantee {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.kind(), self.name())
+    }
+}
+
+/// How a grant reached the principal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Via {
+    /// Granted to the user directly.
+    User,
+    /// Granted to a group the user is in.
+    Group(String),
+}
+
+impl fmt::Display for Via {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::User => f.write_str("directly"),
+            Self::Group(group) => write!(f, "through group {group}"),
+        }
+    }
+}
+
+/// A role on one tenant and how it was obtained.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantGrant {
+    /// The strongest role held on the tenant.
+    pub role: TenantRole,
+    /// How it was obtained.
+    pub via: Via,
+}
+
+/// Everything the policy needs to decide for one principal.
+#[derive(Debug, Clone, Default)]
+pub struct Grants {
+    /// Global roles held, with how each was obtained.
+    pub global: Vec<(GlobalRole, Via)>,
+    /// The strongest role held per tenant.
+    pub tenants: BTreeMap<String, TenantGrant>,
+    /// Owner tenant of every assigned namespace.
+    pub namespace_owners: BTreeMap<String, String>,
+}
+
+impl Grants {
+    /// Adds a tenant role, keeping the strongest one per tenant.
+    pub fn add_tenant_role(&mut self, tenant: &str, role: TenantRole, via: Via) {
+        match self.tenants.get(tenant) {
+            Some(existing) if existing.role >= role => {}
+            _ => {
+                self.tenants
+                    .insert(tenant.to_owned(), TenantGrant { role, via });
+            }
+        }
+    }
+
+    /// How the principal holds `role` globally, if they do.
+    pub fn global_role(&self, role: GlobalRole) -> Option<&Via> {
+        self.global
+            .iter()
+            .find(|(held, _)| *held == role)
+            .map(|(_, via)| via)
+    }
+
+    /// The principal's display handle for messages.
+    pub fn who(principal: &Principal) -> &str {
+        principal.email.as_deref().unwrap_or(&principal.subject)
+    }
+}

@@ -1,0 +1,20 @@
+//! Who may do what: principals, roles, grants, the action table and the one policy function.
+//!
+//! An access check hands out a scope (a capability) or a denial; service functions take the
+//! scope, so an unchecked call does not compile.
+
+pub mod action;
+pub mod explain;
+pub mod grants;
+pub mod policy;
+pub mod principal;
+pub mod repo;
+pub mod role;
+pub mod scope;
+
+pub use action::{Action, Requirement, TargetKind};
+pub use grants::{Grantee, Grants, Via};
+pub use policy::{Decision, Denied, Target};
+pub use principal::Principal;
+pub use role::{GlobalRole, TenantRole};
+pub use scope::{AuditScope, NamespaceScope, PlatformScope, TenantScope, Visible};

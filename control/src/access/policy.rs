@@ -1,0 +1,251 @@
+//! The one policy function, `decide`, and the typed checks built on it.
+
+use super::action::{Action, Requirement, TargetKind};
+use super::grants::{Grants, Via};
+use super::role::{GlobalRole, TenantRole};
+use super::scope::{AuditScope, NamespaceScope, PlatformScope, TenantScope, Visible};
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// What an action is aimed at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target<'a> {
+    /// A namespace.
+    Namespace(&'a str),
+    /// A tenant.
+    Tenant(&'a str),
+    /// The installation.
+    Platform,
+    /// The audit log.
+    AuditLog,
+}
+
+impl fmt::Display for Target<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Namespace(ns) => write!(f, "namespace {ns}"),
+            Self::Tenant(tenant) => write!(f, "tenant {tenant}"),
+            Self::Platform => f.write_str("the platform"),
+            Self::AuditLog => f.write_str("the audit log"),
+        }
+    }
+}
+
+/// Why an action is allowed: the grant that allows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// A global role allows it.
+    Global {
+        /// The role.
+        role: GlobalRole,
+        /// How the principal holds it.
+        via: Via,
+    },
+    /// A role on the target's tenant allows it.
+    Tenant {
+        /// The tenant.
+        tenant: String,
+        /// The role held there.
+        role: TenantRole,
+        /// How the principal holds it.
+        via: Via,
+    },
+    /// Tenant admins read their own tenants' audit rows.
+    TenantAuditRows {
+        /// The tenants whose rows are visible.
+        tenants: BTreeSet<String>,
+    },
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Global { role, via } => write!(f, "global role {role}, held {via}"),
+            Self::Tenant { tenant, role, via } => {
+                write!(f, "role {role} on tenant {tenant}, held {via}")
+            }
+            Self::TenantAuditRows { tenants } => {
+                let list: Vec<&str> = tenants.iter().map(String::as_str).collect();
+                write!(
+                    f,
+                    "role admin on tenant(s) {}, limited to their rows",
+                    list.join(", ")
+                )
+            }
+        }
+    }
+}
+
+/// An action refused, with what is missing: shown to the user and written to the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("forbidden: {action} on {target} needs {needs}; {missing}")]
+pub struct Denied {
+    /// The refused action.
+    pub action: Action,
+    /// What it was aimed at.
+    pub target: String,
+    /// What the action needs.
+    pub needs: String,
+    /// What the principal lacks, in words.
+    pub missing: String,
+}
+
+/// Decides whether `grants` allow `action` on `target`, and by which grant.
+pub fn decide(grants: &Grants, action: Action, target: Target<'_>) -> Result<Decision, Denied> {
+    let deny = |missing: String| Denied {
+        action,
+        target: target.to_string(),
+        needs: action.requirement().to_string(),
+        missing,
+    };
+    if !kind_matches(action.target_kind(), target) {
+        return Err(deny(format!("{action} does not apply to {target}")));
+    }
+    if let Some(via) = grants.global_role(GlobalRole::PlatformAdmin) {
+        return Ok(Decision::Global {
+            role: GlobalRole::PlatformAdmin,
+            via: via.clone(),
+        });
+    }
+    match action.requirement() {
+        Requirement::PlatformAdmin => Err(deny("you are not a platform-admin".into())),
+        Requirement::AuditorOnly => {
+            auditor(grants).ok_or_else(|| deny("you are not an auditor".into()))
+        }
+        Requirement::AuditRead => auditor(grants)
+            .or_else(|| {
+                let tenants = tenants_with(grants, TenantRole::Admin);
+                (!tenants.is_empty()).then_some(Decision::TenantAuditRows { tenants })
+            })
+            .ok_or_else(|| deny("you are neither an auditor nor admin of any tenant".into())),
+        Requirement::Tenant(needed) => {
+            let tenant = match target {
+                Target::Tenant(tenant) => tenant,
+                Target::Namespace(ns) => match grants.namespace_owners.get(ns) {
+                    Some(tenant) => tenant.as_str(),
+                    None => {
+                        return Err(deny(format!(
+                            "namespace {ns} belongs to no tenant, so only platform-admins may act on it"
+                        )));
+                    }
+                },
+                Target::Platform | Target::AuditLog => {
+                    return Err(deny(format!("{action} does not apply to {target}")));
+                }
+            };
+            match grants.tenants.get(tenant) {
+                Some(grant) if grant.role >= needed => Ok(Decision::Tenant {
+                    tenant: tenant.to_owned(),
+                    role: grant.role,
+                    via: grant.via.clone(),
+                }),
+                Some(grant) => Err(deny(format!(
+                    "you are only {} on tenant {tenant}",
+                    grant.role
+                ))),
+                None => Err(deny(format!("you have no role on tenant {tenant}"))),
+            }
+        }
+    }
+}
+
+/// Checks a namespace-level action.
+pub fn authorize_namespace(
+    grants: &Grants,
+    action: Action,
+    namespace: &str,
+) -> Result<NamespaceScope, Denied> {
+    decide(grants, action, Target::Namespace(namespace))?;
+    Ok(NamespaceScope {
+        action,
+        namespace: namespace.to_owned(),
+        tenant: grants.namespace_owners.get(namespace).cloned(),
+    })
+}
+
+/// Checks a tenant-level action.
+pub fn authorize_tenant(
+    grants: &Grants,
+    action: Action,
+    tenant: &str,
+) -> Result<TenantScope, Denied> {
+    decide(grants, action, Target::Tenant(tenant))?;
+    Ok(TenantScope {
+        action,
+        tenant: tenant.to_owned(),
+    })
+}
+
+/// Checks a platform-level action.
+pub fn authorize_platform(grants: &Grants, action: Action) -> Result<PlatformScope, Denied> {
+    decide(grants, action, Target::Platform)?;
+    Ok(PlatformScope { action })
+}
+
+/// Checks an audit-log action and says whose rows may be read.
+pub fn authorize_audit(grants: &Grants, action: Action) -> Result<AuditScope, Denied> {
+    let tenants = match decide(grants, action, Target::AuditLog)? {
+        Decision::TenantAuditRows { tenants } => Visible::Only(tenants),
+        Decision::Global { .. } | Decision::Tenant { .. } => Visible::All,
+    };
+    Ok(AuditScope { action, tenants })
+}
+
+/// The namespaces in which a namespace-level `action` (typically a list) is allowed.
+pub fn visible_namespaces(grants: &Grants, action: Action) -> Visible {
+    if grants.global_role(GlobalRole::PlatformAdmin).is_some() {
+        return Visible::All;
+    }
+    let Requirement::Tenant(needed) = action.requirement() else {
+        return Visible::Only(BTreeSet::new());
+    };
+    let tenants = tenants_with(grants, needed);
+    Visible::Only(
+        grants
+            .namespace_owners
+            .iter()
+            .filter(|(_, tenant)| tenants.contains(*tenant))
+            .map(|(ns, _)| ns.clone())
+            .collect(),
+    )
+}
+
+/// The tenants whose rows or objects the principal may see with `action`-level access.
+pub fn visible_tenants(grants: &Grants, needed: TenantRole) -> Visible {
+    if grants.global_role(GlobalRole::PlatformAdmin).is_some() {
+        return Visible::All;
+    }
+    Visible::Only(tenants_with(grants, needed))
+}
+
+fn auditor(grants: &Grants) -> Option<Decision> {
+    grants
+        .global_role(GlobalRole::Auditor)
+        .map(|via| Decision::Global {
+            role: GlobalRole::Auditor,
+            via: via.clone(),
+        })
+}
+
+fn tenants_with(grants: &Grants, needed: TenantRole) -> BTreeSet<String> {
+    grants
+        .tenants
+        .iter()
+        .filter(|(_, g)| g.role >= needed)
+        .map(|(t, _)| t.clone())
+        .collect()
+}
+
+fn kind_matches(kind: TargetKind, target: Target<'_>) -> bool {
+    matches!(
+        (kind, target),
+        (TargetKind::Namespace, Target::Namespace(_))
+            | (TargetKind::Tenant, Target::Tenant(_))
+            | (TargetKind::Platform, Target::Platform)
+            | (TargetKind::AuditLog, Target::AuditLog)
+    )
+}
+
+#[cfg(test)]
+#[path = "policy_tests.rs"]
+mod tests;

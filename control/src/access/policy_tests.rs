@@ -1,0 +1,239 @@
+//! The policy, exhaustively: every principal kind × every action × own or other tenant, checked
+//! against the access model as DESIGN.md states it (written out here independently of the table).
+
+use super::*;
+use crate::access::grants::TenantGrant;
+
+const OWN_TENANT: &str = "team-a";
+const OTHER_TENANT: &str = "team-b";
+const OWN_NS: &str = "a-prod";
+const OTHER_NS: &str = "b-prod";
+const LOOSE_NS: &str = "loose";
+
+/// Who is asking, in every shape the access model knows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Who {
+    Nobody,
+    Tenant(TenantRole),
+    Auditor,
+    PlatformAdmin,
+}
+
+fn grants(who: Who, via: Via) -> Grants {
+    let mut grants = Grants::default();
+    grants
+        .namespace_owners
+        .insert(OWN_NS.into(), OWN_TENANT.into());
+    grants
+        .namespace_owners
+        .insert(OTHER_NS.into(), OTHER_TENANT.into());
+    match who {
+        Who::Nobody => {}
+        Who::Tenant(role) => {
+            grants
+                .tenants
+                .insert(OWN_TENANT.into(), TenantGrant { role, via });
+        }
+        Who::Auditor => grants.global.push((GlobalRole::Auditor, via)),
+        Who::PlatformAdmin => grants.global.push((GlobalRole::PlatformAdmin, via)),
+    }
+    grants
+}
+
+/// The weakest tenant role each tenant-level action needs, as DESIGN.md's access model says.
+fn needed_role(action: Action) -> Option<TenantRole> {
+    let name = action.as_str();
+    let viewer = [
+        "deployment.list",
+        "deployment.get",
+        "package.list",
+        "package.get",
+        "source.list",
+        "source.get",
+        "tenant.get",
+    ];
+    let operator = [
+        "deployment.create",
+        "deployment.update",
+        "deployment.delete",
+        "deployment.scale",
+        "deployment.rollback",
+        "deployment.reconcile",
+        "deployment.suspend",
+        "deployment.resume",
+        "deployment.logs",
+        "source.reconcile",
+        "source.suspend",
+        "source.resume",
+    ];
+    let admin = [
+        "package.upload",
+        "package.delete",
+        "membership.list",
+        "membership.add",
+        "membership.remove",
+    ];
+    if viewer.contains(&name) {
+        Some(TenantRole::Viewer)
+    } else if operator.contains(&name) {
+        Some(TenantRole::Operator)
+    } else if admin.contains(&name) {
+        Some(TenantRole::Admin)
+    } else {
+        None
+    }
+}
+
+fn expected(who: Who, action: Action, own: bool) -> bool {
+    match who {
+        Who::PlatformAdmin => true,
+        Who::Nobody => false,
+        Who::Auditor => matches!(action, Action::AuditQuery | Action::AuditVerify),
+        Who::Tenant(role) => match action {
+            Action::AuditQuery => role == TenantRole::Admin,
+            _ => own && needed_role(action).is_some_and(|needed| role >= needed),
+        },
+    }
+}
+
+fn target(action: Action, own: bool) -> Target<'static> {
+    match action.target_kind() {
+        TargetKind::Namespace => Target::Namespace(if own { OWN_NS } else { OTHER_NS }),
+        TargetKind::Tenant => Target::Tenant(if own { OWN_TENANT } else { OTHER_TENANT }),
+        TargetKind::Platform => Target::Platform,
+        TargetKind::AuditLog => Target::AuditLog,
+    }
+}
+
+fn everyone() -> Vec<Who> {
+    let mut all = vec![Who::Nobody, Who::Auditor, Who::PlatformAdmin];
+    all.extend(TenantRole::ALL.map(Who::Tenant));
+    all
+}
+
+#[test]
+fn every_role_action_and_tenant_is_decided_as_the_access_model_says() {
+    let mut checked = 0;
+    for via in [Via::User, Via::Group("devs".into())] {
+        for who in everyone() {
+            let grants = grants(who, via.clone());
+            for &action in Action::ALL {
+                for own in [true, false] {
+                    let decision = decide(&grants, action, target(action, own));
+                    assert_eq!(
+                        decision.is_ok(),
+                        expected(who, action, own),
+                        "{who:?} {action} own={own}: {decision:?}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(checked, 2 * 6 * Action::ALL.len() * 2);
+}
+
+#[test]
+fn every_tenant_action_in_the_table_is_covered_by_the_model() {
+    for &action in Action::ALL {
+        if let Requirement::Tenant(role) = action.requirement() {
+            assert_eq!(needed_role(action), Some(role), "{action}");
+            assert!(matches!(
+                action.target_kind(),
+                TargetKind::Namespace | TargetKind::Tenant
+            ));
+        }
+    }
+}
+
+#[test]
+fn unassigned_namespaces_are_for_platform_admins_only() {
+    let admin = grants(Who::Tenant(TenantRole::Admin), Via::User);
+    let denied = decide(&admin, Action::DeploymentGet, Target::Namespace(LOOSE_NS)).unwrap_err();
+    assert!(denied.missing.contains("belongs to no tenant"), "{denied}");
+    let platform = grants(Who::PlatformAdmin, Via::User);
+    let scope = authorize_namespace(&platform, Action::DeploymentDelete, LOOSE_NS).unwrap();
+    assert_eq!(scope.tenant(), None);
+}
+
+#[test]
+fn denials_say_what_is_needed_and_what_is_missing() {
+    let viewer = grants(Who::Tenant(TenantRole::Viewer), Via::Group("devs".into()));
+    let denied = decide(&viewer, Action::DeploymentScale, Target::Namespace(OWN_NS)).unwrap_err();
+    assert_eq!(
+        denied.to_string(),
+        "forbidden: deployment.scale on namespace a-prod needs operator on the tenant; \
+         you are only viewer on tenant team-a"
+    );
+    let denied = decide(&viewer, Action::DeploymentGet, Target::Namespace(OTHER_NS)).unwrap_err();
+    assert!(
+        denied.missing.contains("no role on tenant team-b"),
+        "{denied}"
+    );
+}
+
+#[test]
+fn a_wrong_target_kind_is_refused() {
+    let platform = grants(Who::PlatformAdmin, Via::User);
+    assert!(decide(&platform, Action::TenantCreate, Target::Namespace(OWN_NS)).is_err());
+}
+
+#[test]
+fn decisions_name_the_grant() {
+    let operator = grants(Who::Tenant(TenantRole::Operator), Via::Group("devs".into()));
+    let decision = decide(
+        &operator,
+        Action::DeploymentScale,
+        Target::Namespace(OWN_NS),
+    )
+    .unwrap();
+    assert_eq!(
+        decision.to_string(),
+        "role operator on tenant team-a, held through group devs"
+    );
+}
+
+#[test]
+fn the_strongest_tenant_role_wins() {
+    let mut grants = grants(Who::Tenant(TenantRole::Viewer), Via::User);
+    grants.add_tenant_role(OWN_TENANT, TenantRole::Admin, Via::Group("leads".into()));
+    grants.add_tenant_role(OWN_TENANT, TenantRole::Operator, Via::User);
+    assert_eq!(grants.tenants[OWN_TENANT].role, TenantRole::Admin);
+}
+
+#[test]
+fn lists_see_only_permitted_namespaces() {
+    let viewer = grants(Who::Tenant(TenantRole::Viewer), Via::User);
+    assert_eq!(
+        visible_namespaces(&viewer, Action::DeploymentList),
+        Visible::Only([OWN_NS.to_owned()].into())
+    );
+    assert_eq!(
+        visible_namespaces(&viewer, Action::DeploymentLogs),
+        Visible::Only(BTreeSet::new())
+    );
+    let platform = grants(Who::PlatformAdmin, Via::User);
+    assert_eq!(
+        visible_namespaces(&platform, Action::DeploymentList),
+        Visible::All
+    );
+}
+
+#[test]
+fn audit_scopes_follow_the_role() {
+    let admin = grants(Who::Tenant(TenantRole::Admin), Via::User);
+    let scope = authorize_audit(&admin, Action::AuditQuery).unwrap();
+    assert_eq!(
+        scope.tenants(),
+        &Visible::Only([OWN_TENANT.to_owned()].into())
+    );
+    let auditor = grants(Who::Auditor, Via::User);
+    assert_eq!(
+        authorize_audit(&auditor, Action::AuditQuery)
+            .unwrap()
+            .tenants(),
+        &Visible::All
+    );
+    assert!(authorize_audit(&admin, Action::AuditVerify).is_err());
+    assert!(authorize_audit(&auditor, Action::AuditArchive).is_err());
+}

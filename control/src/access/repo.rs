@@ -1,0 +1,332 @@
+//! Tenancy in Postgres: loading a principal's grants and the admin operations' statements.
+//! Constraint violations become domain errors here, at the repository edge.
+
+use super::grants::{Grantee, Grants, Via};
+use super::principal::Principal;
+use super::role::{GlobalRole, TenantRole};
+use super::scope::Visible;
+use crate::{Error, Result};
+use serde::Serialize;
+use sqlx::PgPool;
+
+/// A tenant and the namespaces it owns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Tenant {
+    /// The DNS-label identifier.
+    pub slug: String,
+    /// The name shown to people.
+    pub display_name: String,
+    /// Namespaces it owns, sorted.
+    pub namespaces: Vec<String>,
+}
+
+/// A role on a tenant given to a user or group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Membership {
+    /// The tenant.
+    pub tenant: String,
+    /// `user` or `group`.
+    pub grantee_kind: String,
+    /// Subject or group name.
+    pub grantee: String,
+    /// The role.
+    pub role: TenantRole,
+}
+
+/// A global role given to a user or group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GlobalGrant {
+    /// `user` or `group`.
+    pub grantee_kind: String,
+    /// Subject or group name.
+    pub grantee: String,
+    /// The role.
+    pub role: GlobalRole,
+}
+
+/// Loads everything the policy needs for `principal`.
+pub async fn load_grants(pool: &PgPool, principal: &Principal) -> Result<Grants> {
+    let mut grants = Grants::default();
+    let memberships: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT tenant, grantee_kind, grantee, role FROM memberships \
+         WHERE (grantee_kind = 'user' AND grantee = $1) OR (grantee_kind = 'group' AND grantee = ANY($2))",
+    )
+    .bind(&principal.subject)
+    .bind(&principal.groups)
+    .fetch_all(pool)
+    .await?;
+    for (tenant, kind, grantee, role) in memberships {
+        if let Ok(role) = role.parse::<TenantRole>() {
+            grants.add_tenant_role(&tenant, role, via(&kind, grantee));
+        }
+    }
+    let global: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT grantee_kind, grantee, role FROM global_roles \
+         WHERE (grantee_kind = 'user' AND grantee = $1) OR (grantee_kind = 'group' AND grantee = ANY($2)) \
+         ORDER BY grantee_kind DESC",
+    )
+    .bind(&principal.subject)
+    .bind(&principal.groups)
+    .fetch_all(pool)
+    .await?;
+    for (kind, grantee, role) in global {
+        if let Ok(role) = role.parse::<GlobalRole>()
+            && grants.global_role(role).is_none()
+        {
+            grants.global.push((role, via(&kind, grantee)));
+        }
+    }
+    grants.namespace_owners =
+        sqlx::query_as::<_, (String, String)>("SELECT namespace, tenant FROM tenant_namespaces")
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .collect();
+    Ok(grants)
+}
+
+fn via(kind: &str, grantee: String) -> Via {
+    if kind == "group" {
+        Via::Group(grantee)
+    } else {
+        Via::User
+    }
+}
+
+/// Lists the tenants in `visible`, with their namespaces.
+pub async fn list_tenants(pool: &PgPool, visible: &Visible) -> Result<Vec<Tenant>> {
+    let rows: Vec<(String, String, Vec<String>)> = sqlx::query_as(
+        "SELECT t.slug, t.display_name, \
+                coalesce(array_agg(n.namespace ORDER BY n.namespace) FILTER (WHERE n.namespace IS NOT NULL), '{}') \
+         FROM tenants t LEFT JOIN tenant_namespaces n ON n.tenant = t.slug \
+         GROUP BY t.slug, t.display_name ORDER BY t.slug",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|(slug, _, _)| visible.contains(slug))
+        .map(|(slug, display_name, namespaces)| Tenant {
+            slug,
+            display_name,
+            namespaces,
+        })
+        .collect())
+}
+
+/// Reads one tenant.
+pub async fn get_tenant(pool: &PgPool, slug: &str) -> Result<Tenant> {
+    let visible = Visible::Only([slug.to_owned()].into());
+    list_tenants(pool, &visible)
+        .await?
+        .pop()
+        .ok_or_else(|| Error::not_found("tenant", slug))
+}
+
+/// Creates a tenant.
+pub async fn create_tenant(pool: &PgPool, slug: &str, display_name: &str) -> Result<Tenant> {
+    let inserted = sqlx::query(
+        "INSERT INTO tenants (slug, display_name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(slug)
+    .bind(display_name)
+    .execute(pool)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Err(Error::AlreadyExists {
+            kind: "tenant",
+            name: slug.to_owned(),
+        });
+    }
+    Ok(Tenant {
+        slug: slug.to_owned(),
+        display_name: display_name.to_owned(),
+        namespaces: Vec::new(),
+    })
+}
+
+/// Changes a tenant's display name.
+pub async fn rename_tenant(pool: &PgPool, slug: &str, display_name: &str) -> Result<()> {
+    let updated = sqlx::query("UPDATE tenants SET display_name = $2 WHERE slug = $1")
+        .bind(slug)
+        .bind(display_name)
+        .execute(pool)
+        .await?;
+    expect_one(updated.rows_affected(), "tenant", slug)
+}
+
+/// Deletes a tenant; its memberships and namespace assignments go with it.
+pub async fn delete_tenant(pool: &PgPool, slug: &str) -> Result<()> {
+    let deleted = sqlx::query("DELETE FROM tenants WHERE slug = $1")
+        .bind(slug)
+        .execute(pool)
+        .await?;
+    expect_one(deleted.rows_affected(), "tenant", slug)
+}
+
+/// Gives `namespace` to `tenant`; refused when another tenant owns it.
+pub async fn assign_namespace(pool: &PgPool, namespace: &str, tenant: &str) -> Result<()> {
+    let owner: Option<String> =
+        sqlx::query_scalar("SELECT tenant FROM tenant_namespaces WHERE namespace = $1")
+            .bind(namespace)
+            .fetch_optional(pool)
+            .await?;
+    match owner {
+        Some(owner) if owner == tenant => return Ok(()),
+        Some(owner) => {
+            return Err(Error::Conflict(format!(
+                "namespace {namespace} already belongs to tenant {owner}; unassign it first"
+            )));
+        }
+        None => {}
+    }
+    sqlx::query("INSERT INTO tenant_namespaces (namespace, tenant) VALUES ($1, $2)")
+        .bind(namespace)
+        .bind(tenant)
+        .execute(pool)
+        .await
+        .map_err(|e| match constraint(&e) {
+            Some("tenant_namespaces_tenant_fkey") => Error::not_found("tenant", tenant),
+            Some("tenant_namespaces_pkey") => Error::Conflict(format!(
+                "namespace {namespace} was just assigned to another tenant"
+            )),
+            _ => e.into(),
+        })?;
+    Ok(())
+}
+
+/// Takes `namespace` away from whichever tenant owns it.
+pub async fn unassign_namespace(pool: &PgPool, namespace: &str) -> Result<()> {
+    let deleted = sqlx::query("DELETE FROM tenant_namespaces WHERE namespace = $1")
+        .bind(namespace)
+        .execute(pool)
+        .await?;
+    expect_one(deleted.rows_affected(), "namespace assignment", namespace)
+}
+
+/// Gives `grantee` `role` on `tenant`, replacing any role they had there.
+pub async fn add_membership(
+    pool: &PgPool,
+    tenant: &str,
+    grantee: &Grantee,
+    role: TenantRole,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO memberships (tenant, grantee_kind, grantee, role) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (tenant, grantee_kind, grantee) DO UPDATE SET role = EXCLUDED.role, granted_at = now()",
+    )
+    .bind(tenant)
+    .bind(grantee.kind())
+    .bind(grantee.name())
+    .bind(role.as_str())
+    .execute(pool)
+    .await
+    .map_err(|e| match constraint(&e) {
+        Some("memberships_tenant_fkey") => Error::not_found("tenant", tenant),
+        _ => e.into(),
+    })?;
+    Ok(())
+}
+
+/// Removes `grantee`'s membership of `tenant`.
+pub async fn remove_membership(pool: &PgPool, tenant: &str, grantee: &Grantee) -> Result<()> {
+    let deleted = sqlx::query(
+        "DELETE FROM memberships WHERE tenant = $1 AND grantee_kind = $2 AND grantee = $3",
+    )
+    .bind(tenant)
+    .bind(grantee.kind())
+    .bind(grantee.name())
+    .execute(pool)
+    .await?;
+    expect_one(
+        deleted.rows_affected(),
+        "membership",
+        format!("{grantee} on tenant {tenant}"),
+    )
+}
+
+/// Lists `tenant`'s memberships.
+pub async fn list_memberships(pool: &PgPool, tenant: &str) -> Result<Vec<Membership>> {
+    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT tenant, grantee_kind, grantee, role FROM memberships WHERE tenant = $1 \
+         ORDER BY grantee_kind, grantee",
+    )
+    .bind(tenant)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(tenant, grantee_kind, grantee, role)| {
+            Some(Membership {
+                tenant,
+                grantee_kind,
+                grantee,
+                role: role.parse().ok()?,
+            })
+        })
+        .collect())
+}
+
+/// Grants a global role (idempotent).
+pub async fn grant_global(pool: &PgPool, grantee: &Grantee, role: GlobalRole) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO global_roles (grantee_kind, grantee, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(grantee.kind())
+    .bind(grantee.name())
+    .bind(role.as_str())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Revokes a global role.
+pub async fn revoke_global(pool: &PgPool, grantee: &Grantee, role: GlobalRole) -> Result<()> {
+    let deleted = sqlx::query(
+        "DELETE FROM global_roles WHERE grantee_kind = $1 AND grantee = $2 AND role = $3",
+    )
+    .bind(grantee.kind())
+    .bind(grantee.name())
+    .bind(role.as_str())
+    .execute(pool)
+    .await?;
+    expect_one(
+        deleted.rows_affected(),
+        "global role grant",
+        format!("{role} for {grantee}"),
+    )
+}
+
+/// Lists every global role grant.
+pub async fn list_global(pool: &PgPool) -> Result<Vec<GlobalGrant>> {
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT grantee_kind, grantee, role FROM global_roles ORDER BY role, grantee_kind, grantee",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(grantee_kind, grantee, role)| {
+            Some(GlobalGrant {
+                grantee_kind,
+                grantee,
+                role: role.parse().ok()?,
+            })
+        })
+        .collect())
+}
+
+fn expect_one(rows: u64, kind: &'static str, name: impl Into<String>) -> Result<()> {
+    if rows == 0 {
+        Err(Error::not_found(kind, name))
+    } else {
+        Ok(())
+    }
+}
+
+fn constraint(error: &sqlx::Error) -> Option<&str> {
+    match error {
+        sqlx::Error::Database(db) => db.constraint(),
+        _ => None,
+    }
+}

@@ -1,0 +1,125 @@
+//! The audit row: what happened, who did it, through which channel, and its place in the chain.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Where in an operation a row was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// Before the change is attempted.
+    Intent,
+    /// After it, with its result.
+    Outcome,
+    /// A refused attempt.
+    Denied,
+    /// An archival step: older rows moved out, the chain continues from here.
+    Checkpoint,
+}
+
+/// How the request arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    /// The browser UI.
+    Ui,
+    /// The REST API.
+    Api,
+    /// The command line.
+    Cli,
+    /// Pilothouse itself (bootstrap, retention).
+    System,
+}
+
+/// What came of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Intent recorded, result not yet known.
+    Pending,
+    /// It worked.
+    Success,
+    /// It failed; `error` says why.
+    Failure,
+    /// It was refused by the policy.
+    Denied,
+}
+
+macro_rules! str_names {
+    ($ty:ty { $($variant:ident = $name:literal),* }) => {
+        impl $ty {
+            /// The stored name.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $name),* }
+            }
+            /// Parses a stored name.
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($name => Some(Self::$variant),)* _ => None }
+            }
+        }
+    };
+}
+str_names!(Phase { Intent = "intent", Outcome = "outcome", Denied = "denied", Checkpoint = "checkpoint" });
+str_names!(Channel { Ui = "ui", Api = "api", Cli = "cli", System = "system" });
+str_names!(Outcome { Pending = "pending", Success = "success", Failure = "failure", Denied = "denied" });
+
+/// Who acted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// OIDC issuer.
+    pub issuer: String,
+    /// OIDC subject.
+    pub subject: String,
+    /// Email claim, when known.
+    pub email: Option<String>,
+}
+
+/// A row to append; sequence, time and hashes are assigned by the log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewEvent {
+    /// Shared by an operation's intent and outcome rows.
+    pub operation_id: Uuid,
+    /// Where in the operation.
+    pub phase: Phase,
+    /// Who acted.
+    pub actor: Actor,
+    /// How the request arrived.
+    pub channel: Channel,
+    /// The request's id, for correlating with logs.
+    pub request_id: Option<String>,
+    /// The client's address.
+    pub client_addr: Option<String>,
+    /// The action's dotted name.
+    pub action: String,
+    /// The tenant concerned.
+    pub tenant: Option<String>,
+    /// The namespace concerned.
+    pub namespace: Option<String>,
+    /// The kind of the target object.
+    pub target_kind: Option<String>,
+    /// The target object's name.
+    pub target_name: Option<String>,
+    /// The request's parameters, already redacted.
+    pub parameters: serde_json::Value,
+    /// What came of it.
+    pub outcome: Option<Outcome>,
+    /// The error, on failure or denial.
+    pub error: Option<String>,
+}
+
+/// A stored row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// Position in the chain, from 1.
+    pub seq: i64,
+    /// When it was written (microsecond precision, as stored).
+    pub occurred_at: DateTime<Utc>,
+    /// The row's contents.
+    #[serde(flatten)]
+    pub event: NewEvent,
+    /// The previous row's hash, hex.
+    pub prev_hash: String,
+    /// This row's hash, hex.
+    pub hash: String,
+}

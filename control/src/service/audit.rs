@@ -1,0 +1,75 @@
+//! Reading, exporting, verifying and archiving the audit log.
+
+use super::{AuditTarget, RequestContext, Service, event};
+use crate::Result;
+use crate::access::Action;
+use crate::audit::export::{Format, export};
+use crate::audit::query::{AuditFilter, AuditPage, query};
+use crate::audit::retention::{ArchiveReport, archive};
+use crate::audit::verify::{VerifyReport, verify};
+use crate::audit::{Outcome, Phase};
+use chrono::{DateTime, Utc};
+use futures::Stream;
+use serde_json::json;
+use tokio::io::AsyncWrite;
+use uuid::Uuid;
+
+/// The export formats offered to callers.
+pub type ExportFormat = Format;
+
+impl Service {
+    /// One page of audit rows the caller may see, newest first.
+    pub async fn query_audit(
+        &self,
+        ctx: &RequestContext,
+        filter: &AuditFilter,
+    ) -> Result<AuditPage> {
+        let scope = self.audit_scope(ctx, Action::AuditQuery).await?;
+        query(&self.pool, &scope, filter).await
+    }
+
+    /// Every matching row the caller may see, streamed as CSV or JSON Lines.
+    pub async fn export_audit(
+        &self,
+        ctx: &RequestContext,
+        filter: AuditFilter,
+        format: Format,
+    ) -> Result<impl Stream<Item = Result<String>> + Send + 'static> {
+        let scope = self.audit_scope(ctx, Action::AuditQuery).await?;
+        Ok(export(self.pool.clone(), scope, filter, format))
+    }
+
+    /// Recomputes the chain (auditors and platform-admins).
+    pub async fn verify_audit(&self, ctx: &RequestContext) -> Result<VerifyReport> {
+        self.audit_scope(ctx, Action::AuditVerify).await?;
+        verify(&self.pool).await
+    }
+
+    /// Moves rows older than `cutoff` to `out` behind a checkpoint row (platform-admins, or
+    /// Pilothouse's own retention job).
+    pub async fn archive_audit<W: AsyncWrite + Unpin>(
+        &self,
+        ctx: &RequestContext,
+        cutoff: DateTime<Utc>,
+        out: &mut W,
+    ) -> Result<ArchiveReport> {
+        let target = AuditTarget {
+            kind: Some("AuditLog"),
+            parameters: json!({ "cutoff": cutoff.to_rfc3339() }),
+            ..AuditTarget::default()
+        };
+        if ctx.principal != crate::access::Principal::system() {
+            self.audit_scope(ctx, Action::AuditArchive).await?;
+        }
+        let checkpoint = event(
+            ctx,
+            Uuid::new_v4(),
+            Phase::Checkpoint,
+            Action::AuditArchive,
+            &target,
+            Outcome::Success,
+            None,
+        );
+        archive(&self.pool, cutoff, out, checkpoint).await
+    }
+}

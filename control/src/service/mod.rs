@@ -1,0 +1,228 @@
+//! One entry point per operation, the same for UI, REST and CLI:
+//! authorize → audit intent → act → audit outcome. Denials are audited too.
+
+mod admin;
+mod audit;
+
+use crate::access::policy;
+use crate::access::repo;
+use crate::access::{Action, AuditScope, Denied, Grants, PlatformScope, Principal, TenantScope};
+use crate::audit::{Actor, AuditLog, Channel, NewEvent, Outcome, Phase};
+use crate::{Error, Result};
+use serde_json::Value;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// Who is asking, and how the request arrived.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    /// The signed-in principal.
+    pub principal: Principal,
+    /// UI, API, CLI or system.
+    pub channel: Channel,
+    /// The request id, for correlating audit rows with logs.
+    pub request_id: Option<String>,
+    /// The client's address.
+    pub client_addr: Option<String>,
+}
+
+impl RequestContext {
+    /// Pilothouse acting on its own behalf (bootstrap, scheduled retention).
+    pub fn system() -> Self {
+        Self {
+            principal: Principal::system(),
+            channel: Channel::System,
+            request_id: None,
+            client_addr: None,
+        }
+    }
+}
+
+/// What an audited operation is about.
+#[derive(Debug, Clone, Default)]
+pub struct AuditTarget {
+    /// The tenant concerned.
+    pub tenant: Option<String>,
+    /// The namespace concerned.
+    pub namespace: Option<String>,
+    /// The kind of object.
+    pub kind: Option<&'static str>,
+    /// The object's name.
+    pub name: Option<String>,
+    /// The request's parameters (redacted before they are stored).
+    pub parameters: Value,
+}
+
+/// The control plane: every operation goes through here.
+#[derive(Debug, Clone)]
+pub struct Service {
+    pool: PgPool,
+    audit: AuditLog,
+}
+
+impl Service {
+    /// A service over `pool`'s database.
+    pub fn new(pool: PgPool) -> Self {
+        Self {
+            audit: AuditLog::new(pool.clone()),
+            pool,
+        }
+    }
+
+    /// The audit log it writes to.
+    pub fn audit_log(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    /// The principal's grants, fresh from the database.
+    pub async fn grants(&self, ctx: &RequestContext) -> Result<Grants> {
+        repo::load_grants(&self.pool, &ctx.principal).await
+    }
+
+    async fn platform(
+        &self,
+        ctx: &RequestContext,
+        action: Action,
+        target: &AuditTarget,
+    ) -> Result<PlatformScope> {
+        let grants = self.grants(ctx).await?;
+        match policy::authorize_platform(&grants, action) {
+            Ok(scope) => Ok(scope),
+            Err(denied) => Err(self.deny(ctx, action, target, denied).await),
+        }
+    }
+
+    async fn tenant(
+        &self,
+        ctx: &RequestContext,
+        action: Action,
+        target: &AuditTarget,
+    ) -> Result<TenantScope> {
+        let grants = self.grants(ctx).await?;
+        let tenant = target.tenant.as_deref().unwrap_or_default();
+        match policy::authorize_tenant(&grants, action, tenant) {
+            Ok(scope) => Ok(scope),
+            Err(denied) => Err(self.deny(ctx, action, target, denied).await),
+        }
+    }
+
+    async fn audit_scope(&self, ctx: &RequestContext, action: Action) -> Result<AuditScope> {
+        let grants = self.grants(ctx).await?;
+        match policy::authorize_audit(&grants, action) {
+            Ok(scope) => Ok(scope),
+            Err(denied) => Err(self
+                .deny(ctx, action, &AuditTarget::default(), denied)
+                .await),
+        }
+    }
+
+    /// Records a denial and turns it into the error the caller sees.
+    async fn deny(
+        &self,
+        ctx: &RequestContext,
+        action: Action,
+        target: &AuditTarget,
+        denied: Denied,
+    ) -> Error {
+        let event = event(
+            ctx,
+            Uuid::new_v4(),
+            Phase::Denied,
+            action,
+            target,
+            Outcome::Denied,
+            Some(denied.to_string()),
+        );
+        if let Err(error) = self.audit.append(event).await {
+            tracing::error!(%error, %action, "could not record a denied attempt in the audit log");
+        }
+        Error::Forbidden(denied)
+    }
+
+    /// Runs a change between an intent row and an outcome row. No intent row, no change.
+    async fn audited<T, F>(
+        &self,
+        ctx: &RequestContext,
+        action: Action,
+        target: &AuditTarget,
+        change: F,
+    ) -> Result<T>
+    where
+        F: AsyncFnOnce() -> Result<T>,
+    {
+        let operation = Uuid::new_v4();
+        let intent = event(
+            ctx,
+            operation,
+            Phase::Intent,
+            action,
+            target,
+            Outcome::Pending,
+            None,
+        );
+        self.audit
+            .append(intent)
+            .await
+            .map_err(|error| match error {
+                Error::Database(db) => Error::AuditUnavailable(db),
+                other => other,
+            })?;
+        let result = change().await;
+        let (outcome, error) = match &result {
+            Ok(_) => (Outcome::Success, None),
+            Err(error) => (Outcome::Failure, Some(error.to_string())),
+        };
+        let outcome = event(
+            ctx,
+            operation,
+            Phase::Outcome,
+            action,
+            target,
+            outcome,
+            error,
+        );
+        if let Err(error) = self.audit.append(outcome).await {
+            // The change is done and cannot be undone here; the intent row stays as the record.
+            tracing::error!(%error, %action, %operation, "could not record an operation's outcome in the audit log");
+        }
+        result
+    }
+}
+
+/// Builds an audit row for `ctx` (the log redacts the parameters when it appends).
+fn event(
+    ctx: &RequestContext,
+    operation_id: Uuid,
+    phase: Phase,
+    action: Action,
+    target: &AuditTarget,
+    outcome: Outcome,
+    error: Option<String>,
+) -> NewEvent {
+    let parameters = match &target.parameters {
+        Value::Null => Value::Object(Default::default()),
+        other => other.clone(),
+    };
+    NewEvent {
+        operation_id,
+        phase,
+        actor: Actor {
+            issuer: ctx.principal.issuer.clone(),
+            subject: ctx.principal.subject.clone(),
+            email: ctx.principal.email.clone(),
+        },
+        channel: ctx.channel,
+        request_id: ctx.request_id.clone(),
+        client_addr: ctx.client_addr.clone(),
+        action: action.as_str().to_owned(),
+        tenant: target.tenant.clone(),
+        namespace: target.namespace.clone(),
+        target_kind: target.kind.map(str::to_owned),
+        target_name: target.name.clone(),
+        parameters,
+        outcome: Some(outcome),
+        error,
+    }
+}
+
+pub use audit::ExportFormat;
