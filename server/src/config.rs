@@ -41,6 +41,47 @@ pub struct Cli {
     /// Log filter in tracing's EnvFilter syntax, e.g. `info,server=debug` (log.filter).
     #[arg(long, env = "PILOTHOUSE_LOG", value_name = "FILTER")]
     pub log: Option<String>,
+    /// OIDC subject made platform-admin at start-up (access.bootstrapAdmin).
+    #[arg(long, env = "PILOTHOUSE_BOOTSTRAP_ADMIN", value_name = "SUBJECT")]
+    pub bootstrap_admin: Option<String>,
+    /// OIDC group made platform-admin at start-up (access.bootstrapAdminGroup).
+    #[arg(long, env = "PILOTHOUSE_BOOTSTRAP_ADMIN_GROUP", value_name = "GROUP")]
+    pub bootstrap_admin_group: Option<String>,
+    /// Archive audit rows older than this many days (audit.retentionDays); unset keeps all.
+    #[arg(long, env = "PILOTHOUSE_AUDIT_RETENTION_DAYS", value_name = "DAYS")]
+    pub audit_retention_days: Option<u32>,
+    /// Directory for audit archives (audit.archiveDir).
+    #[arg(long, env = "PILOTHOUSE_AUDIT_ARCHIVE_DIR", value_name = "DIR")]
+    pub audit_archive_dir: Option<PathBuf>,
+    /// What to do; without a command, serve.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The binary's commands besides serving.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Serve the UI and the API (the default).
+    Serve,
+    /// Work with the audit log directly in the database.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// Audit log maintenance from the command line.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the hash chain; exits 1 and names the first broken row if it is broken.
+    Verify,
+    /// Move rows older than the retention period to a JSON Lines archive behind a checkpoint.
+    Archive {
+        /// Archive rows older than this many days (default: audit.retentionDays).
+        #[arg(long, value_name = "DAYS")]
+        older_than_days: Option<u32>,
+        /// The archive file to write (default: a new file in audit.archiveDir).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 /// The whole configuration after file, environment and flags are merged.
@@ -53,6 +94,39 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Who administers Pilothouse from the start.
+    pub access: AccessConfig,
+    /// Audit log retention.
+    pub audit: AuditConfig,
+}
+
+/// Who administers Pilothouse from the start.
+#[derive(Debug, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct AccessConfig {
+    /// An OIDC subject made platform-admin at start-up.
+    pub bootstrap_admin: Option<String>,
+    /// An OIDC group made platform-admin at start-up.
+    pub bootstrap_admin_group: Option<String>,
+}
+
+/// Audit log retention.
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct AuditConfig {
+    /// Rows older than this many days are archived daily; None keeps every row.
+    pub retention_days: Option<u32>,
+    /// Where archives are written.
+    pub archive_dir: PathBuf,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            retention_days: None,
+            archive_dir: "audit-archive".into(),
+        }
+    }
 }
 
 /// HTTP listener and site assets.
@@ -169,6 +243,18 @@ impl Config {
         if let Some(filter) = &cli.log {
             self.log.filter.clone_from(filter);
         }
+        if let Some(subject) = &cli.bootstrap_admin {
+            self.access.bootstrap_admin = Some(subject.clone());
+        }
+        if let Some(group) = &cli.bootstrap_admin_group {
+            self.access.bootstrap_admin_group = Some(group.clone());
+        }
+        if let Some(days) = cli.audit_retention_days {
+            self.audit.retention_days = Some(days);
+        }
+        if let Some(dir) = &cli.audit_archive_dir {
+            self.audit.archive_dir.clone_from(dir);
+        }
     }
 }
 
@@ -206,7 +292,7 @@ mod tests {
     #[test]
     fn yaml_sets_nested_options_in_camel_case() {
         let config = Config::from_yaml(
-            "server:\n  listen: 0.0.0.0:8080\ndatabase:\n  url: postgres://db/ph\n  maxConnections: 4\nlog:\n  format: json\n",
+            "server:\n  listen: 0.0.0.0:8080\ndatabase:\n  url: postgres://db/ph\n  maxConnections: 4\nlog:\n  format: json\naccess:\n  bootstrapAdminGroup: ops\naudit:\n  retentionDays: 90\n",
         )
         .unwrap();
         assert_eq!(config.server.listen, "0.0.0.0:8080".parse().unwrap());
@@ -214,6 +300,8 @@ mod tests {
         assert_eq!(config.database.url.as_deref(), Some("postgres://db/ph"));
         assert_eq!(config.database.max_connections, 4);
         assert_eq!(config.log.format, LogFormat::Json);
+        assert_eq!(config.access.bootstrap_admin_group.as_deref(), Some("ops"));
+        assert_eq!(config.audit.retention_days, Some(90));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The Pilothouse server: configuration, start-up, routes and the Leptos renderer.
 
+pub mod audit_cli;
 pub mod config;
 pub mod health;
+pub mod retention;
 pub mod routes;
 pub mod shutdown;
 pub mod state;
@@ -9,10 +11,12 @@ pub mod telemetry;
 
 use anyhow::Context;
 use config::Config;
+use control::access::Grantee;
+use sqlx::PgPool;
 use state::AppState;
 
-/// Builds the state, applies migrations and serves until SIGTERM or Ctrl-C.
-pub async fn run(config: Config) -> anyhow::Result<()> {
+/// Opens the pool and applies migrations; start-up fails when they cannot be applied.
+pub async fn connect(config: &Config) -> anyhow::Result<PgPool> {
     let database_url = config.database.url.as_deref().context(
         "no database configured: set database.url in the configuration file, \
          PILOTHOUSE_DATABASE_URL, or --database-url",
@@ -23,8 +27,33 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     control::store::migrate(&pool)
         .await
         .context("start-up failed: the database migrations could not be applied")?;
+    Ok(pool)
+}
 
+/// Makes the configured subject and group platform-admins (idempotent, audited).
+pub async fn bootstrap(service: &control::Service, config: &Config) -> anyhow::Result<()> {
+    let access = &config.access;
+    let grantees = [
+        access.bootstrap_admin.clone().map(Grantee::User),
+        access.bootstrap_admin_group.clone().map(Grantee::Group),
+    ];
+    for grantee in grantees.into_iter().flatten() {
+        service
+            .bootstrap_platform_admin(&grantee)
+            .await
+            .with_context(|| format!("cannot make {grantee} platform-admin"))?;
+        tracing::info!(%grantee, "bootstrap platform-admin in place");
+    }
+    Ok(())
+}
+
+/// Builds the state, applies migrations and serves until SIGTERM or Ctrl-C.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let pool = connect(&config).await?;
     let state = AppState::new(&config, pool);
+    bootstrap(&state.service, &config).await?;
+    retention::spawn(state.service.clone(), &config.audit);
+
     let router = routes::router(state);
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await

@@ -1,14 +1,25 @@
-//! The `pilothouse` binary: parses configuration, starts logging, runs the server.
+//! The `pilothouse` binary: parses configuration, starts logging, serves or runs a command.
 
 use clap::Parser;
-use server::config::{Cli, Config};
+use server::config::{Cli, Command, Config};
+use std::process::ExitCode;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     let config = Config::load(&cli)?;
     server::telemetry::init(&config.log)?;
-    server::run(config)
-        .await
-        .inspect_err(|error| tracing::error!("{error:#}"))
+    let result = match &cli.command {
+        None | Some(Command::Serve) => server::run(config).await.map(|()| ExitCode::SUCCESS),
+        Some(Command::Audit(command)) => {
+            server::audit_cli::run(&config, command).await.map(|valid| {
+                if valid {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                }
+            })
+        }
+    };
+    result.inspect_err(|error| tracing::error!("{error:#}"))
 }

@@ -12,6 +12,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// The Postgres pool.
     pub pool: PgPool,
+    /// The control plane: every operation goes through it.
+    pub service: control::Service,
 }
 
 impl AppState {
@@ -25,6 +27,7 @@ impl AppState {
             .build();
         Self {
             leptos_options,
+            service: control::Service::new(pool.clone()),
             pool,
         }
     }

@@ -11,7 +11,10 @@ pub fn init(config: &LogConfig) -> anyhow::Result<()> {
         _ => EnvFilter::try_new(&config.filter),
     }
     .context("invalid log filter")?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // Logs go to stderr so that command output on stdout stays machine-readable.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let result = match config.format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Pretty => builder.try_init(),

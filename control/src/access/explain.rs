@@ -7,6 +7,7 @@ use serde::Serialize;
 
 /// The answer to "may this principal do this here, and why?".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Explanation {
     /// Whether the action is allowed.
     pub allowed: bool,

@@ -11,6 +11,7 @@ use sqlx::PgPool;
 
 /// A tenant and the namespaces it owns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Tenant {
     /// The DNS-label identifier.
     pub slug: String,
@@ -22,6 +23,7 @@ pub struct Tenant {
 
 /// A role on a tenant given to a user or group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Membership {
     /// The tenant.
     pub tenant: String,
@@ -35,6 +37,7 @@ pub struct Membership {
 
 /// A global role given to a user or group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct GlobalGrant {
     /// `user` or `group`.
     pub grantee_kind: String,

@@ -66,6 +66,7 @@ str_names!(Outcome { Pending = "pending", Success = "success", Failure = "failur
 
 /// Who acted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Actor {
     /// OIDC issuer.
     pub issuer: String,
@@ -77,6 +78,7 @@ pub struct Actor {
 
 /// A row to append; sequence, time and hashes are assigned by the log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct NewEvent {
     /// Shared by an operation's intent and outcome rows.
     pub operation_id: Uuid,
@@ -110,6 +112,7 @@ pub struct NewEvent {
 
 /// A stored row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuditEvent {
     /// Position in the chain, from 1.
     pub seq: i64,

@@ -9,6 +9,7 @@ use sqlx::PgPool;
 
 /// The first row where the chain breaks, and how.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BrokenRow {
     /// Its sequence number.
     pub seq: i64,
@@ -18,6 +19,7 @@ pub struct BrokenRow {
 
 /// What `verify` found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VerifyReport {
     /// Rows checked before stopping (all of them when the chain is whole).
     pub checked: u64,
