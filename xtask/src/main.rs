@@ -2,6 +2,7 @@
 //! `cargo xtask test` runs every test; both install what is missing first.
 
 mod apt;
+mod bench;
 mod database;
 mod demo;
 mod e2e;
@@ -20,6 +21,7 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   demo     set up, build, and run the demo on http://127.0.0.1:3000
   test     set up and run every check: fmt, clippy, unit and integration tests, Playwright
+  bench    run the benchmarks (release build, private Postgres)
   setup    only install and check what the build and the tests need
   build    build the site (wasm bundle, stylesheet) and the server binary [--release]";
 
@@ -29,6 +31,7 @@ fn main() -> ExitCode {
     let result = match command {
         Some("demo") => demo::run(),
         Some("test") => test::run_all(),
+        Some("bench") => bench::run_all(),
         Some("setup") => setup::run(setup::Needs::everything()).map(|_| ()),
         Some("build") => {
             let release = args.iter().any(|a| a == "--release");
