@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 use leptos_router::components::A;
+use crate::session::UserMenu;
 use model::build::{PRODUCT, VERSION};
 
 /// The sections in the main navigation, in order.
@@ -28,6 +29,7 @@ pub fn Header() -> impl IntoView {
                     .collect_view()}
             </nav>
             <ThemeToggle />
+            <UserMenu />
         </header>
     }
 }

@@ -1,7 +1,9 @@
 //! Pilothouse's pages: the HTML shell, the layout and one module per route.
 
+pub mod error;
 mod layout;
 mod routes;
+pub mod session;
 
 use layout::{Footer, Header};
 use leptos::prelude::*;

@@ -84,3 +84,40 @@ impl Error {
         }
     }
 }
+
+impl Error {
+    /// The HTTP status this error maps to, for every surface (REST, server functions, pages).
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::NotFound { .. } => 404,
+            Self::AlreadyExists { .. } | Self::Conflict(_) => 409,
+            Self::Invalid { .. } => 422,
+            Self::Forbidden(_) => 403,
+            Self::AuditUnavailable(_) | Self::Database(_) | Self::SchemaBehind { .. } => 503,
+            Self::Migration(_) | Self::Write { .. } => 500,
+        }
+    }
+
+    /// The message a user may see: internal details (SQL, I/O) are logged, never shown.
+    pub fn public_message(&self) -> String {
+        match self {
+            Self::Database(_) => "the database is unavailable; try again in a moment".into(),
+            Self::Migration(_) | Self::Write { .. } => "internal error; the details are in the server log".into(),
+            other => other.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_details_stay_internal() {
+        let error = Error::Database(sqlx::Error::Protocol("relation \"secret_table\" broke".into()));
+        assert_eq!(error.status(), 503);
+        assert!(!error.public_message().contains("secret_table"));
+        let error = Error::invalid("tenant", "bad");
+        assert_eq!((error.status(), error.public_message()), (422, "invalid tenant: bad".to_owned()));
+    }
+}

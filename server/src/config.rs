@@ -53,6 +53,21 @@ pub struct Cli {
     /// Directory for audit archives (audit.archiveDir).
     #[arg(long, env = "PILOTHOUSE_AUDIT_ARCHIVE_DIR", value_name = "DIR")]
     pub audit_archive_dir: Option<PathBuf>,
+    /// The URL users reach Pilothouse at, for redirects and origin checks (server.publicUrl).
+    #[arg(long, env = "PILOTHOUSE_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// OpenID provider's issuer URL (oidc.issuer).
+    #[arg(long, env = "PILOTHOUSE_OIDC_ISSUER", value_name = "URL")]
+    pub oidc_issuer: Option<String>,
+    /// OAuth client id (oidc.clientId).
+    #[arg(long, env = "PILOTHOUSE_OIDC_CLIENT_ID", value_name = "ID")]
+    pub oidc_client_id: Option<String>,
+    /// OAuth client secret (oidc.clientSecret).
+    #[arg(long, env = "PILOTHOUSE_OIDC_CLIENT_SECRET", value_name = "SECRET", hide_env_values = true)]
+    pub oidc_client_secret: Option<String>,
+    /// Send the session cookie over plain HTTP too; only for the local demo (session.insecureCookie).
+    #[arg(long, env = "PILOTHOUSE_INSECURE_COOKIE")]
+    pub insecure_cookie: bool,
     /// What to do; without a command, serve.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -98,6 +113,62 @@ pub struct Config {
     pub access: AccessConfig,
     /// Audit log retention.
     pub audit: AuditConfig,
+    /// Sign-in through OpenID Connect.
+    pub oidc: OidcConfig,
+    /// Browser sessions.
+    pub session: SessionConfig,
+}
+
+/// Sign-in through OpenID Connect.
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct OidcConfig {
+    /// The provider's issuer URL; required to serve.
+    pub issuer: Option<String>,
+    /// The OAuth client id.
+    pub client_id: String,
+    /// The OAuth client secret.
+    pub client_secret: Option<String>,
+    /// Scopes asked for at login.
+    pub scopes: Vec<String>,
+    /// The claim holding the user's groups.
+    pub groups_claim: String,
+    /// Also read claims from the userinfo endpoint.
+    pub userinfo: bool,
+    /// Audience bearer tokens must carry; the client id when unset.
+    pub audience: Option<String>,
+}
+
+impl Default for OidcConfig {
+    fn default() -> Self {
+        Self {
+            issuer: None,
+            client_id: "pilothouse".into(),
+            client_secret: None,
+            scopes: ["openid", "email", "profile", "groups"].map(String::from).to_vec(),
+            groups_claim: "groups".into(),
+            userinfo: false,
+            audience: None,
+        }
+    }
+}
+
+/// Browser sessions.
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct SessionConfig {
+    /// Send the cookie over plain HTTP too (the local demo only); Secure otherwise.
+    pub insecure_cookie: bool,
+    /// Sign out after this many minutes without a request.
+    pub idle_timeout_minutes: u32,
+    /// Sign out this many hours after login, active or not.
+    pub absolute_timeout_hours: u32,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self { insecure_cookie: false, idle_timeout_minutes: 60, absolute_timeout_hours: 12 }
+    }
 }
 
 /// Who administers Pilothouse from the start.
@@ -137,6 +208,8 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Directory holding the built site.
     pub site_root: PathBuf,
+    /// The URL users reach Pilothouse at (scheme, host, port), without a trailing slash.
+    pub public_url: String,
 }
 
 impl Default for ServerConfig {
@@ -144,6 +217,7 @@ impl Default for ServerConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
             site_root: "target/site".into(),
+            public_url: "http://127.0.0.1:3000".into(),
         }
     }
 }
@@ -254,6 +328,21 @@ impl Config {
         }
         if let Some(dir) = &cli.audit_archive_dir {
             self.audit.archive_dir.clone_from(dir);
+        }
+        if let Some(url) = &cli.public_url {
+            self.server.public_url = url.trim_end_matches('/').to_owned();
+        }
+        if let Some(issuer) = &cli.oidc_issuer {
+            self.oidc.issuer = Some(issuer.clone());
+        }
+        if let Some(id) = &cli.oidc_client_id {
+            self.oidc.client_id.clone_from(id);
+        }
+        if let Some(secret) = &cli.oidc_client_secret {
+            self.oidc.client_secret = Some(secret.clone());
+        }
+        if cli.insecure_cookie {
+            self.session.insecure_cookie = true;
         }
     }
 }

@@ -1,8 +1,10 @@
 //! The Pilothouse server: configuration, start-up, routes and the Leptos renderer.
 
 pub mod audit_cli;
+pub mod auth;
 pub mod config;
 pub mod health;
+pub mod rest;
 pub mod retention;
 pub mod routes;
 pub mod shutdown;
@@ -14,6 +16,8 @@ use config::Config;
 use control::access::Grantee;
 use sqlx::PgPool;
 use state::AppState;
+use tower_sessions::ExpiredDeletion;
+use tower_sessions_sqlx_store::PostgresStore;
 
 /// Opens the pool and applies migrations; start-up fails when they cannot be applied.
 pub async fn connect(config: &Config) -> anyhow::Result<PgPool> {
@@ -27,6 +31,10 @@ pub async fn connect(config: &Config) -> anyhow::Result<PgPool> {
     control::store::migrate(&pool)
         .await
         .context("start-up failed: the database migrations could not be applied")?;
+    PostgresStore::new(pool.clone())
+        .migrate()
+        .await
+        .context("start-up failed: the session table could not be created")?;
     Ok(pool)
 }
 
@@ -50,16 +58,21 @@ pub async fn bootstrap(service: &control::Service, config: &Config) -> anyhow::R
 /// Builds the state, applies migrations and serves until SIGTERM or Ctrl-C.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let pool = connect(&config).await?;
-    let state = AppState::new(&config, pool);
+    let state = AppState::new(&config, pool.clone())?;
+    anyhow::ensure!(
+        state.oidc.is_configured(),
+        "no identity provider configured: set oidc.issuer (PILOTHOUSE_OIDC_ISSUER); Pilothouse never serves without sign-in"
+    );
     bootstrap(&state.service, &config).await?;
     retention::spawn(state.service.clone(), &config.audit);
+    tokio::spawn(PostgresStore::new(pool).continuously_delete_expired(std::time::Duration::from_secs(600)));
 
     let router = routes::router(state);
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;
     tracing::info!(address = %config.server.listen, "Pilothouse is listening");
-    axum::serve(listener, router)
+    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown::signal())
         .await
         .context("server error")?;

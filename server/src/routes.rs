@@ -1,22 +1,42 @@
-//! The HTTP routes: health endpoints, the Leptos pages and the site's static files.
+//! The HTTP routes: health endpoints, sign-in, the REST API, the Leptos pages and the site's
+//! static files, behind the session layer and the authentication gate.
 
-use crate::health;
 use crate::state::AppState;
+use crate::{auth, health, rest};
 use app::{App, shell};
 use axum::Router;
+use axum::middleware::from_fn_with_state;
 use axum::routing::get;
+use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::PostgresStore;
+
+/// The name of the session cookie.
+pub const SESSION_COOKIE: &str = "pilothouse_session";
 
 /// The whole application's router.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
+    let service = state.service.clone();
+    let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(!state.insecure_cookie)
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(i64::from(state.idle_timeout_minutes))));
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .leptos_routes(&state, routes, move || shell(options.clone()))
+        .merge(auth::routes::router())
+        .merge(rest::router())
+        .leptos_routes_with_context(&state, routes, move || provide_context(service.clone()), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(from_fn_with_state(state.clone(), auth::guard::authenticate))
+        .layer(sessions)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -1,9 +1,12 @@
 //! The one `AppState` built at start-up and shared by routes and server functions.
 
+use crate::auth::guard::AuthSettings;
+use crate::auth::{AuthError, Oidc};
 use crate::config::Config;
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 use sqlx::PgPool;
+use std::sync::Arc;
 
 /// Everything a request handler may need, built once at start-up.
 #[derive(Clone, Debug)]
@@ -14,22 +17,46 @@ pub struct AppState {
     pub pool: PgPool,
     /// The control plane: every operation goes through it.
     pub service: control::Service,
+    /// The OpenID Connect relying party.
+    pub oidc: Arc<Oidc>,
+    /// Settings for the authentication gate.
+    pub auth: AuthSettings,
+    /// Whether the session cookie may travel over plain HTTP (the demo only).
+    pub insecure_cookie: bool,
+    /// Minutes of inactivity after which a session ends.
+    pub idle_timeout_minutes: u32,
 }
 
 impl AppState {
     /// Builds the state from the configuration and an opened pool.
-    pub fn new(config: &Config, pool: PgPool) -> Self {
+    pub fn new(config: &Config, pool: PgPool) -> Result<Self, AuthError> {
         let leptos_options = LeptosOptions::builder()
             .output_name(app::OUTPUT_NAME)
             .site_root(config.server.site_root.to_string_lossy().into_owned())
             .site_pkg_dir("pkg")
             .site_addr(config.server.listen)
             .build();
-        Self {
+        let public_origin = origin_of(&config.server.public_url);
+        Ok(Self {
             leptos_options,
             service: control::Service::new(pool.clone()),
             pool,
-        }
+            oidc: Arc::new(Oidc::new(config)?),
+            auth: AuthSettings {
+                public_origin,
+                absolute_timeout_secs: i64::from(config.session.absolute_timeout_hours) * 3600,
+            },
+            insecure_cookie: config.session.insecure_cookie,
+            idle_timeout_minutes: config.session.idle_timeout_minutes,
+        })
+    }
+}
+
+/// `scheme://host[:port]` of a URL, as browsers send it in the Origin header.
+fn origin_of(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(parsed) => parsed.origin().ascii_serialization(),
+        Err(_) => url.trim_end_matches('/').to_owned(),
     }
 }
 

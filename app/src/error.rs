@@ -1,0 +1,53 @@
+//! The error every server function returns: a status code and a message fit for users. It
+//! survives the server-function hop, so pages show what the server meant.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A failed server function, as the browser sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppError {
+    /// The HTTP status the server answered with.
+    pub status: u16,
+    /// What went wrong and what to do.
+    pub message: String,
+}
+
+impl fmt::Display for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for AppError {}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        let status = match value {
+            ServerFnErrorErr::Request(_) => 503,
+            _ => 500,
+        };
+        Self { status, message: value.to_string() }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<control::Error> for AppError {
+    /// The one mapping from control errors to what the UI shows; it also sets the response status.
+    fn from(error: control::Error) -> Self {
+        let status = error.status();
+        if status >= 500 {
+            leptos::logging::error!("server function failed: {error}");
+        }
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
+            && let Ok(code) = http::StatusCode::from_u16(status)
+        {
+            response.set_status(code);
+        }
+        Self { status, message: error.public_message() }
+    }
+}

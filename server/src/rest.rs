@@ -1,0 +1,102 @@
+//! The REST API under `/o2dms/v1`: the same `Service` methods as the UI, for scripts with a
+//! bearer token (or a browser session).
+
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use control::audit::AuditFilter;
+use control::service::ExportFormat;
+use control::RequestContext;
+use futures::StreamExt;
+use serde::Deserialize;
+
+/// The API's routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/o2dms/v1/me", get(me))
+        .route("/o2dms/v1/tenants", get(tenants))
+        .route("/o2dms/v1/audit/events", get(audit_events))
+        .route("/o2dms/v1/audit/export", get(audit_export))
+        .route("/o2dms/v1/audit/verify", get(audit_verify))
+}
+
+/// A control-plane error as the API shows it: status, a stable code, a readable message.
+#[derive(Debug)]
+pub struct ApiError(control::Error);
+
+impl From<control::Error> for ApiError {
+    fn from(error: control::Error) -> Self {
+        Self(error)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if status.is_server_error() {
+            tracing::error!(error = %self.0, "request failed");
+        }
+        let code = match status {
+            StatusCode::NOT_FOUND => "not_found",
+            StatusCode::CONFLICT => "conflict",
+            StatusCode::UNPROCESSABLE_ENTITY => "invalid",
+            StatusCode::FORBIDDEN => "forbidden",
+            StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+            _ => "internal",
+        };
+        let mut body = serde_json::json!({ "error": code, "message": self.0.public_message() });
+        if let control::Error::Invalid { field, .. } = &self.0 {
+            body["field"] = serde_json::Value::from(*field);
+        }
+        (status, Json(body)).into_response()
+    }
+}
+
+async fn me(Extension(ctx): Extension<RequestContext>) -> Json<control::access::Principal> {
+    Json(ctx.principal)
+}
+
+async fn tenants(State(state): State<AppState>, Extension(ctx): Extension<RequestContext>) -> Result<Response, ApiError> {
+    Ok(Json(state.service.list_tenants(&ctx).await?).into_response())
+}
+
+async fn audit_events(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Query(filter): Query<AuditFilter>,
+) -> Result<Response, ApiError> {
+    Ok(Json(state.service.query_audit(&ctx, &filter).await?).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct ExportParams {
+    format: Option<String>,
+    #[serde(flatten)]
+    filter: AuditFilter,
+}
+
+async fn audit_export(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Query(params): Query<ExportParams>,
+) -> Result<Response, ApiError> {
+    let (format, content_type, extension) = match params.format.as_deref() {
+        None | Some("jsonl") => (ExportFormat::JsonLines, "application/x-ndjson", "jsonl"),
+        Some("csv") => (ExportFormat::Csv, "text/csv; charset=utf-8", "csv"),
+        Some(other) => {
+            return Err(control::Error::invalid("format", format!("{other:?} is not one of csv, jsonl")).into());
+        }
+    };
+    let stream = state.service.export_audit(&ctx, params.filter, format).await?;
+    let body = Body::from_stream(stream.map(|chunk| chunk.map(axum::body::Bytes::from)));
+    let disposition = format!("attachment; filename=\"pilothouse-audit.{extension}\"");
+    Ok(([(header::CONTENT_TYPE, content_type.to_owned()), (header::CONTENT_DISPOSITION, disposition)], body).into_response())
+}
+
+async fn audit_verify(State(state): State<AppState>, Extension(ctx): Extension<RequestContext>) -> Result<Response, ApiError> {
+    Ok(Json(state.service.verify_audit(&ctx).await?).into_response())
+}
