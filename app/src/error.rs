@@ -31,7 +31,10 @@ impl FromServerFnError for AppError {
             ServerFnErrorErr::Request(_) => 503,
             _ => 500,
         };
-        Self { status, message: value.to_string() }
+        Self {
+            status,
+            message: value.to_string(),
+        }
     }
 }
 
@@ -48,6 +51,9 @@ impl From<control::Error> for AppError {
         {
             response.set_status(code);
         }
-        Self { status, message: error.public_message() }
+        Self {
+            status,
+            message: error.public_message(),
+        }
     }
 }

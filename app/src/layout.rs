@@ -1,8 +1,8 @@
 //! The frame around every page: header with navigation, and the footer.
 
+use crate::session::UserMenu;
 use leptos::prelude::*;
 use leptos_router::components::A;
-use crate::session::UserMenu;
 use model::build::{PRODUCT, VERSION};
 
 /// The sections in the main navigation, in order.

@@ -20,16 +20,34 @@ pub struct SignedInUser {
 pub async fn whoami() -> Result<SignedInUser, AppError> {
     use axum::Extension;
     use control::RequestContext;
-    let Extension(ctx): Extension<RequestContext> = leptos_axum::extract()
-        .await
-        .map_err(|_| AppError { status: 401, message: "not signed in".into() })?;
-    let service = expect_context::<control::Service>();
+    let Extension(ctx): Extension<RequestContext> =
+        leptos_axum::extract().await.map_err(|_| AppError {
+            status: 401,
+            message: "not signed in".into(),
+        })?;
+    let service = use_context::<control::Service>().ok_or_else(|| AppError {
+        status: 500,
+        message: "the control plane is not available to this page".into(),
+    })?;
     let grants = service.grants(&ctx).await?;
-    let mut roles: Vec<String> = grants.global.iter().map(|(role, _)| role.to_string()).collect();
-    roles.extend(grants.tenants.iter().map(|(tenant, grant)| format!("{} of {tenant}", grant.role)));
+    let mut roles: Vec<String> = grants
+        .global
+        .iter()
+        .map(|(role, _)| role.to_string())
+        .collect();
+    roles.extend(
+        grants
+            .tenants
+            .iter()
+            .map(|(tenant, grant)| format!("{} of {tenant}", grant.role)),
+    );
     let principal = ctx.principal;
     Ok(SignedInUser {
-        display: principal.name.clone().or(principal.email.clone()).unwrap_or(principal.subject.clone()),
+        display: principal
+            .name
+            .clone()
+            .or(principal.email.clone())
+            .unwrap_or(principal.subject.clone()),
         subject: principal.subject,
         roles,
     })

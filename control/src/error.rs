@@ -102,7 +102,9 @@ impl Error {
     pub fn public_message(&self) -> String {
         match self {
             Self::Database(_) => "the database is unavailable; try again in a moment".into(),
-            Self::Migration(_) | Self::Write { .. } => "internal error; the details are in the server log".into(),
+            Self::Migration(_) | Self::Write { .. } => {
+                "internal error; the details are in the server log".into()
+            }
             other => other.to_string(),
         }
     }
@@ -114,10 +116,15 @@ mod tests {
 
     #[test]
     fn internal_details_stay_internal() {
-        let error = Error::Database(sqlx::Error::Protocol("relation \"secret_table\" broke".into()));
+        let error = Error::Database(sqlx::Error::Protocol(
+            "relation \"secret_table\" broke".into(),
+        ));
         assert_eq!(error.status(), 503);
         assert!(!error.public_message().contains("secret_table"));
         let error = Error::invalid("tenant", "bad");
-        assert_eq!((error.status(), error.public_message()), (422, "invalid tenant: bad".to_owned()));
+        assert_eq!(
+            (error.status(), error.public_message()),
+            (422, "invalid tenant: bad".to_owned())
+        );
     }
 }

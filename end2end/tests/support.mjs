@@ -22,3 +22,19 @@ export async function launch() {
 export function screenshotPath(name) {
   return join(outputDir, `${name}.png`);
 }
+
+export const passwords = {
+  alice: process.env.ALICE_PASSWORD,
+  carol: process.env.CAROL_PASSWORD,
+};
+
+// Signs in through the demo identity provider's real login form and waits for hydration.
+export async function signIn(page, login, path = '/') {
+  await page.goto(baseUrl + path);
+  await page.locator('input[name="login"]').waitFor();
+  await page.fill('input[name="login"]', login);
+  await page.fill('input[name="password"]', passwords[login]);
+  await page.click('button[type="submit"]');
+  await page.waitForURL((url) => url.href.startsWith(baseUrl));
+  await page.locator('.shell[data-hydrated="true"]').waitFor({ timeout: 30_000 });
+}

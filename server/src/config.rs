@@ -63,7 +63,12 @@ pub struct Cli {
     #[arg(long, env = "PILOTHOUSE_OIDC_CLIENT_ID", value_name = "ID")]
     pub oidc_client_id: Option<String>,
     /// OAuth client secret (oidc.clientSecret).
-    #[arg(long, env = "PILOTHOUSE_OIDC_CLIENT_SECRET", value_name = "SECRET", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "PILOTHOUSE_OIDC_CLIENT_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
     pub oidc_client_secret: Option<String>,
     /// Send the session cookie over plain HTTP too; only for the local demo (session.insecureCookie).
     #[arg(long, env = "PILOTHOUSE_INSECURE_COOKIE")]
@@ -81,6 +86,9 @@ pub enum Command {
     /// Work with the audit log directly in the database.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Create the demo's tenants, namespaces and memberships (used by `cargo xtask demo`).
+    #[command(hide = true)]
+    SeedDemo,
 }
 
 /// Audit log maintenance from the command line.
@@ -145,7 +153,9 @@ impl Default for OidcConfig {
             issuer: None,
             client_id: "pilothouse".into(),
             client_secret: None,
-            scopes: ["openid", "email", "profile", "groups"].map(String::from).to_vec(),
+            scopes: ["openid", "email", "profile", "groups"]
+                .map(String::from)
+                .to_vec(),
             groups_claim: "groups".into(),
             userinfo: false,
             audience: None,
@@ -167,7 +177,11 @@ pub struct SessionConfig {
 
 impl Default for SessionConfig {
     fn default() -> Self {
-        Self { insecure_cookie: false, idle_timeout_minutes: 60, absolute_timeout_hours: 12 }
+        Self {
+            insecure_cookie: false,
+            idle_timeout_minutes: 60,
+            absolute_timeout_hours: 12,
+        }
     }
 }
 

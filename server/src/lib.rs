@@ -3,6 +3,7 @@
 pub mod audit_cli;
 pub mod auth;
 pub mod config;
+pub mod demo_seed;
 pub mod health;
 pub mod rest;
 pub mod retention;
@@ -65,17 +66,22 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     );
     bootstrap(&state.service, &config).await?;
     retention::spawn(state.service.clone(), &config.audit);
-    tokio::spawn(PostgresStore::new(pool).continuously_delete_expired(std::time::Duration::from_secs(600)));
+    tokio::spawn(
+        PostgresStore::new(pool).continuously_delete_expired(std::time::Duration::from_secs(600)),
+    );
 
     let router = routes::router(state);
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;
     tracing::info!(address = %config.server.listen, "Pilothouse is listening");
-    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown::signal())
-        .await
-        .context("server error")?;
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown::signal())
+    .await
+    .context("server error")?;
     tracing::info!("shut down cleanly");
     Ok(())
 }

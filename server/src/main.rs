@@ -11,6 +11,9 @@ async fn main() -> anyhow::Result<ExitCode> {
     server::telemetry::init(&config.log)?;
     let result = match &cli.command {
         None | Some(Command::Serve) => server::run(config).await.map(|()| ExitCode::SUCCESS),
+        Some(Command::SeedDemo) => server::demo_seed::run(&config)
+            .await
+            .map(|()| ExitCode::SUCCESS),
         Some(Command::Audit(command)) => {
             server::audit_cli::run(&config, command).await.map(|valid| {
                 if valid {

@@ -8,9 +8,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
+use control::RequestContext;
 use control::audit::AuditFilter;
 use control::service::ExportFormat;
-use control::RequestContext;
 use futures::StreamExt;
 use serde::Deserialize;
 
@@ -36,7 +36,8 @@ impl From<control::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if status.is_server_error() {
             tracing::error!(error = %self.0, "request failed");
         }
@@ -60,7 +61,10 @@ async fn me(Extension(ctx): Extension<RequestContext>) -> Json<control::access::
     Json(ctx.principal)
 }
 
-async fn tenants(State(state): State<AppState>, Extension(ctx): Extension<RequestContext>) -> Result<Response, ApiError> {
+async fn tenants(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+) -> Result<Response, ApiError> {
     Ok(Json(state.service.list_tenants(&ctx).await?).into_response())
 }
 
@@ -88,15 +92,32 @@ async fn audit_export(
         None | Some("jsonl") => (ExportFormat::JsonLines, "application/x-ndjson", "jsonl"),
         Some("csv") => (ExportFormat::Csv, "text/csv; charset=utf-8", "csv"),
         Some(other) => {
-            return Err(control::Error::invalid("format", format!("{other:?} is not one of csv, jsonl")).into());
+            return Err(control::Error::invalid(
+                "format",
+                format!("{other:?} is not one of csv, jsonl"),
+            )
+            .into());
         }
     };
-    let stream = state.service.export_audit(&ctx, params.filter, format).await?;
+    let stream = state
+        .service
+        .export_audit(&ctx, params.filter, format)
+        .await?;
     let body = Body::from_stream(stream.map(|chunk| chunk.map(axum::body::Bytes::from)));
     let disposition = format!("attachment; filename=\"pilothouse-audit.{extension}\"");
-    Ok(([(header::CONTENT_TYPE, content_type.to_owned()), (header::CONTENT_DISPOSITION, disposition)], body).into_response())
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response())
 }
 
-async fn audit_verify(State(state): State<AppState>, Extension(ctx): Extension<RequestContext>) -> Result<Response, ApiError> {
+async fn audit_verify(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+) -> Result<Response, ApiError> {
     Ok(Json(state.service.verify_audit(&ctx).await?).into_response())
 }

@@ -22,19 +22,27 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
     let service = state.service.clone();
+    let context = move || provide_context(service.clone());
     let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(!state.insecure_cookie)
-        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(i64::from(state.idle_timeout_minutes))));
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(i64::from(
+            state.idle_timeout_minutes,
+        ))));
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .merge(auth::routes::router())
         .merge(rest::router())
-        .leptos_routes_with_context(&state, routes, move || provide_context(service.clone()), move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .leptos_routes_with_context(&state, routes, context.clone(), move || {
+            shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
         .layer(from_fn_with_state(state.clone(), auth::guard::authenticate))
         .layer(sessions)
         .layer(TraceLayer::new_for_http())

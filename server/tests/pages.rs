@@ -1,70 +1,58 @@
-//! The server-rendered layout: navigation, footer with the version, hydration scripts, 404.
-#![expect(
-    clippy::unwrap_used,
-    reason = "test helpers fail loudly on broken fixtures"
-)]
+//! The server-rendered layout for a signed-in user: navigation, user menu, footer with the
+//! version, hydration scripts, and the 404 page.
 
-use axum::body::{Body, to_bytes};
-use axum::http::{Request, StatusCode};
-use server::config::Config;
-use server::state::AppState;
-use tower::ServiceExt;
+mod support;
 
-/// A router whose pool is never used by page rendering (it connects lazily).
-fn router() -> axum::Router {
-    let pool = control::store::pool("postgres://postgres@127.0.0.1:1/unused", 1).unwrap();
-    server::routes::router(AppState::new(&Config::default(), pool))
-}
-
-async fn get(path: &str) -> (StatusCode, String) {
-    let response = router()
-        .oneshot(Request::get(path).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let body = to_bytes(response.into_body(), 1 << 22).await.unwrap();
-    (status, String::from_utf8(body.to_vec()).unwrap())
-}
+use axum::http::StatusCode;
+use support::TestEnv;
 
 #[tokio::test]
-async fn home_page_has_the_layout_and_loads_the_bundle() {
-    let (status, html) = get("/").await;
-    assert_eq!(status, StatusCode::OK);
+async fn signed_in_pages_have_the_layout_and_load_the_bundle() {
+    let env = TestEnv::start("pages", |_| {}).await;
+    let cookie = env.login("alice").await;
+
+    let home = env.get("/", Some(&cookie)).await;
+    assert_eq!(home.status, StatusCode::OK);
     for section in ["Deployments", "Packages", "Sources", "Audit", "Admin"] {
         let link = format!("href=\"/{}\"", section.to_lowercase());
-        assert!(html.contains(&link), "navigation lacks {section}");
+        assert!(home.body.contains(&link), "navigation lacks {section}");
     }
     assert!(
-        html.contains(&format!("Pilothouse {}", model::build::VERSION)),
+        home.body
+            .contains(&format!("Pilothouse {}", model::build::VERSION)),
         "footer lacks the version"
     );
-    assert!(html.contains("/pkg/pilothouse.js"), "no hydration script");
-    assert!(html.contains("/pkg/pilothouse_bg.wasm"), "no wasm bundle");
     assert!(
-        html.contains("data-hydrated=\"false\""),
+        home.body.contains("/pkg/pilothouse.js"),
+        "no hydration script"
+    );
+    assert!(
+        home.body.contains("/pkg/pilothouse_bg.wasm"),
+        "no wasm bundle"
+    );
+    assert!(
+        home.body.contains("data-hydrated=\"false\""),
         "server render must not claim hydration"
     );
-}
+    assert!(
+        home.body.contains("alice@demo.pilothouse") || home.body.contains(">alice<"),
+        "user menu"
+    );
 
-#[tokio::test]
-async fn each_section_renders_its_heading() {
     for (path, heading) in [
         ("/deployments", "Deployments"),
         ("/audit", "Audit"),
         ("/admin", "Admin"),
     ] {
-        let (status, html) = get(path).await;
-        assert_eq!(status, StatusCode::OK, "{path}");
+        let page = env.get(path, Some(&cookie)).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
         assert!(
-            html.contains(&format!("<h1>{heading}</h1>")),
+            page.body.contains(&format!("<h1>{heading}</h1>")),
             "{path} lacks its heading"
         );
     }
-}
 
-#[tokio::test]
-async fn unknown_paths_are_404_with_a_way_back() {
-    let (status, html) = get("/no/such/page").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(html.contains("Page not found"));
+    let missing = env.get("/no/such/page", Some(&cookie)).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.body.contains("Page not found"));
 }

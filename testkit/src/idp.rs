@@ -44,7 +44,9 @@ pub struct IdpOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum IdpError {
     /// Node or the provider's packages are missing.
-    #[error("cannot start the demo identity provider ({0}); install Node.js 20+ and run `cargo xtask setup`")]
+    #[error(
+        "cannot start the demo identity provider ({0}); install Node.js 20+ and run `cargo xtask setup`"
+    )]
     Missing(String),
     /// It did not answer discovery in time.
     #[error("the demo identity provider did not answer on port {0} within 20 s")]
@@ -73,7 +75,10 @@ impl DemoIdp {
     pub fn start(options: &IdpOptions) -> Result<Self, IdpError> {
         let dir = Self::dir();
         if !dir.join("node_modules").join("oidc-provider").is_dir() {
-            return Err(IdpError::Missing(format!("{}/node_modules is not installed", dir.display())));
+            return Err(IdpError::Missing(format!(
+                "{}/node_modules is not installed",
+                dir.display()
+            )));
         }
         let port = free_port().map_err(|e| IdpError::Missing(e.to_string()))?;
         let users: Vec<String> = options
@@ -84,7 +89,11 @@ impl DemoIdp {
                     "{}:{{\"password\":{},\"groups\":[{}]}}",
                     json_string(&u.login),
                     json_string(&u.password),
-                    u.groups.iter().map(|g| json_string(g)).collect::<Vec<_>>().join(",")
+                    u.groups
+                        .iter()
+                        .map(|g| json_string(g))
+                        .collect::<Vec<_>>()
+                        .join(",")
                 )
             })
             .collect();
@@ -103,8 +112,14 @@ impl DemoIdp {
         if let Some(key_file) = &options.key_file {
             cmd.env("IDP_KEY_FILE", key_file);
         }
-        let child = cmd.spawn().map_err(|e| IdpError::Missing(format!("node: {e}")))?;
-        let mut idp = Self { child, port, key_file: options.key_file.clone() };
+        let child = cmd
+            .spawn()
+            .map_err(|e| IdpError::Missing(format!("node: {e}")))?;
+        let mut idp = Self {
+            child,
+            port,
+            key_file: options.key_file.clone(),
+        };
         idp.wait_ready()?;
         Ok(idp)
     }
@@ -116,9 +131,16 @@ impl DemoIdp {
 
     /// Signs `claims` (a JSON object) with the provider's own key, for tests.
     pub fn mint(&self, claims: &str) -> Result<String, IdpError> {
-        let key_file = self.key_file.as_ref().ok_or_else(|| IdpError::Missing("no key file was requested".into()))?;
+        let key_file = self
+            .key_file
+            .as_ref()
+            .ok_or_else(|| IdpError::Missing("no key file was requested".into()))?;
         let out = crate::process::run_captured(
-            Command::new("node").arg("mint.mjs").arg(key_file).arg(claims).current_dir(Self::dir()),
+            Command::new("node")
+                .arg("mint.mjs")
+                .arg(key_file)
+                .arg(claims)
+                .current_dir(Self::dir()),
         )?;
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }

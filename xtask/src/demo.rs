@@ -1,7 +1,9 @@
-//! `cargo xtask demo`: a private Postgres and the server on http://127.0.0.1:3000.
+//! `cargo xtask demo`: a private Postgres, the demo identity provider with its users, and the
+//! server on http://127.0.0.1:3000.
 
 use crate::database::Database;
-use crate::server::ServerProcess;
+use crate::identity::{DEMO_USERS, Identity};
+use crate::server::{ServerProcess, seed_demo};
 use crate::setup::{self, Needs};
 use crate::site::{self, Profile};
 use crate::{paths, step};
@@ -19,13 +21,23 @@ pub fn run() -> anyhow::Result<()> {
     let database = Database::provide(&paths::root().join("target").join("pg-demo"), false)?;
     let url = database.url_for("pilothouse")?;
 
+    let public_url = format!("http://127.0.0.1:{DEMO_PORT}");
+    let identity = Identity::start(&public_url)?;
+    let env = identity.server_env();
+    step("seeding the demo tenants and memberships");
+    seed_demo(&binary, &url, &env)?;
+
     // Ctrl-C reaches the server too (same process group) and it shuts down gracefully;
-    // xtask only has to outlive it to stop Postgres afterwards.
+    // xtask only has to outlive it to stop the identity provider and Postgres afterwards.
     ctrlc::set_handler(|| {}).context("cannot install the Ctrl-C handler")?;
-    step(&format!(
-        "starting Pilothouse on http://127.0.0.1:{DEMO_PORT}"
-    ));
-    let mut server = ServerProcess::start(&binary, DEMO_PORT, &url, &paths::site_root())?;
-    eprintln!("\n    Pilothouse demo: http://127.0.0.1:{DEMO_PORT}   (Ctrl-C stops it)\n");
+    step(&format!("starting Pilothouse on {public_url}"));
+    let mut server = ServerProcess::start(&binary, DEMO_PORT, &url, &paths::site_root(), &env)?;
+    eprintln!("\n    Pilothouse demo: {public_url}   (Ctrl-C stops it)\n");
+    eprintln!("    Sign in as one of the demo users (passwords are new on every start):");
+    for (login, role) in DEMO_USERS {
+        let password = identity.password(login).unwrap_or("?");
+        eprintln!("      {login:<6} {password:<20} {role}");
+    }
+    eprintln!();
     server.wait()
 }

@@ -1,7 +1,8 @@
 //! The Playwright suite: the built server on a free port, driven by `node --test` in Chromium.
 
 use crate::database::Database;
-use crate::server::ServerProcess;
+use crate::identity::Identity;
+use crate::server::{ServerProcess, seed_demo};
 use crate::site::run;
 use crate::{paths, step};
 use anyhow::Context;
@@ -15,10 +16,14 @@ pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub fn run_suite(binary: &Path, database: &Database) -> anyhow::Result<()> {
     let url = database.url_for("pilothouse_e2e")?;
     let port = testkit::ports::free_port()?;
+    let public_url = format!("http://127.0.0.1:{port}");
+    let identity = Identity::start(&public_url)?;
+    let env = identity.server_env();
+    seed_demo(binary, &url, &env)?;
     step(&format!(
         "starting the server for the end-to-end suite on port {port}"
     ));
-    let server = ServerProcess::start(binary, port, &url, &paths::site_root())?;
+    let server = ServerProcess::start(binary, port, &url, &paths::site_root(), &env)?;
 
     let dir = paths::end2end();
     let output = dir.join("output");
@@ -36,6 +41,15 @@ pub fn run_suite(binary: &Path, database: &Database) -> anyhow::Result<()> {
             .args(&specs)
             .current_dir(&dir)
             .env("BASE_URL", format!("http://127.0.0.1:{}", server.port()))
+            .env("IDP_ISSUER", identity.idp.issuer())
+            .env(
+                "ALICE_PASSWORD",
+                identity.password("alice").unwrap_or_default(),
+            )
+            .env(
+                "CAROL_PASSWORD",
+                identity.password("carol").unwrap_or_default(),
+            )
             .env("CHROMIUM", CHROMIUM)
             .env("E2E_OUTPUT", &output),
         "the end-to-end suite",

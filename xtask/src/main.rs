@@ -7,6 +7,7 @@ mod database;
 mod demo;
 mod e2e;
 mod http_probe;
+mod identity;
 mod paths;
 mod server;
 mod setup;

@@ -14,17 +14,20 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Starts the binary on `127.0.0.1:port` against `database_url` and waits for `/healthz`.
+    /// Starts the binary on `127.0.0.1:port` against `database_url` with `env` on top, and
+    /// waits for `/healthz`.
     pub fn start(
         binary: &Path,
         port: u16,
         database_url: &str,
         site_root: &Path,
+        env: &[(&str, String)],
     ) -> anyhow::Result<Self> {
         let child = Command::new(binary)
             .env("PILOTHOUSE_LISTEN", format!("127.0.0.1:{port}"))
             .env("PILOTHOUSE_DATABASE_URL", database_url)
             .env("PILOTHOUSE_SITE_ROOT", site_root)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .spawn()
             .with_context(|| format!("cannot start {}", binary.display()))?;
         let mut server = Self { child, port };
@@ -77,6 +80,17 @@ impl ServerProcess {
             limit.as_secs()
         )
     }
+}
+
+/// Runs `pilothouse seed-demo` with the same settings the server will get.
+pub fn seed_demo(binary: &Path, database_url: &str, env: &[(&str, String)]) -> anyhow::Result<()> {
+    crate::site::run(
+        Command::new(binary)
+            .arg("seed-demo")
+            .env("PILOTHOUSE_DATABASE_URL", database_url)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str()))),
+        "pilothouse seed-demo",
+    )
 }
 
 impl Drop for ServerProcess {

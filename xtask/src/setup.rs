@@ -54,8 +54,10 @@ pub fn run(needs: Needs) -> anyhow::Result<Tools> {
     let wasm_opt = find_on_path("wasm-opt")
         .context("wasm-opt is missing: install Debian's binaryen package")?;
     let wasm_bindgen = ensure_wasm_bindgen(toolchain)?;
+    // The identity provider serves the demo and the Rust tests; the browser suite only the tests.
+    ensure_node_packages(&paths::root().join("idp"))?;
     if needs.end_to_end {
-        ensure_node_packages()?;
+        ensure_node_packages(&paths::end2end())?;
     }
     eprintln!(
         "    toolchain: {toolchain:?}; wasm-bindgen: {}; set-up took {:.1} s",
@@ -109,8 +111,7 @@ fn ensure_wasm_bindgen(toolchain: Toolchain) -> anyhow::Result<PathBuf> {
     Ok(installed)
 }
 
-fn ensure_node_packages() -> anyhow::Result<()> {
-    let dir = paths::end2end();
+fn ensure_node_packages(dir: &Path) -> anyhow::Result<()> {
     let lock = dir.join("package-lock.json");
     let installed = dir.join("node_modules").join(".package-lock.json");
     let fresh = match (std::fs::metadata(&lock), std::fs::metadata(&installed)) {
@@ -120,10 +121,13 @@ fn ensure_node_packages() -> anyhow::Result<()> {
     if fresh {
         return Ok(());
     }
-    step("installing the end-to-end suite's Node packages");
+    step(&format!(
+        "installing the Node packages in {}",
+        dir.display()
+    ));
     let status = Command::new("npm")
         .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(&dir)
+        .current_dir(dir)
         .status()
         .context("npm is missing: install Node.js 20 or newer with npm")?;
     if !status.success() {

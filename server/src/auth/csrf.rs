@@ -13,14 +13,25 @@ pub fn needs_check(method: &Method) -> bool {
 }
 
 /// Whether the request proves it comes from our pages.
-pub fn is_same_site(headers: &HeaderMap, public_origin: &str, session_token: Option<&str>, form_token: Option<&str>) -> bool {
-    let sent = headers.get(HEADER).and_then(|v| v.to_str().ok()).or(form_token);
+pub fn is_same_site(
+    headers: &HeaderMap,
+    public_origin: &str,
+    session_token: Option<&str>,
+    form_token: Option<&str>,
+) -> bool {
+    let sent = headers
+        .get(HEADER)
+        .and_then(|v| v.to_str().ok())
+        .or(form_token);
     if let (Some(sent), Some(expected)) = (sent, session_token)
         && constant_time_eq(sent.as_bytes(), expected.as_bytes())
     {
         return true;
     }
-    headers.get("origin").and_then(|v| v.to_str().ok()).is_some_and(|origin| origin == public_origin)
+    headers
+        .get("origin")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|origin| origin == public_origin)
 }
 
 /// Compares without stopping at the first difference.
@@ -45,23 +56,62 @@ mod tests {
 
     #[test]
     fn our_origin_or_our_token_passes() {
-        assert!(is_same_site(&headers(&[("origin", ORIGIN)]), ORIGIN, None, None));
-        assert!(is_same_site(&headers(&[(HEADER, "t0k")]), ORIGIN, Some("t0k"), None));
-        assert!(is_same_site(&headers(&[]), ORIGIN, Some("t0k"), Some("t0k")));
+        assert!(is_same_site(
+            &headers(&[("origin", ORIGIN)]),
+            ORIGIN,
+            None,
+            None
+        ));
+        assert!(is_same_site(
+            &headers(&[(HEADER, "t0k")]),
+            ORIGIN,
+            Some("t0k"),
+            None
+        ));
+        assert!(is_same_site(
+            &headers(&[]),
+            ORIGIN,
+            Some("t0k"),
+            Some("t0k")
+        ));
     }
 
     #[test]
     fn anything_else_is_refused() {
         assert!(!is_same_site(&headers(&[]), ORIGIN, Some("t0k"), None));
-        assert!(!is_same_site(&headers(&[("origin", "https://evil.example")]), ORIGIN, Some("t0k"), None));
-        assert!(!is_same_site(&headers(&[(HEADER, "wrong")]), ORIGIN, Some("t0k"), None));
-        assert!(!is_same_site(&headers(&[(HEADER, "t0k")]), ORIGIN, None, None));
-        assert!(!is_same_site(&headers(&[("origin", "null")]), ORIGIN, None, None));
+        assert!(!is_same_site(
+            &headers(&[("origin", "https://evil.example")]),
+            ORIGIN,
+            Some("t0k"),
+            None
+        ));
+        assert!(!is_same_site(
+            &headers(&[(HEADER, "wrong")]),
+            ORIGIN,
+            Some("t0k"),
+            None
+        ));
+        assert!(!is_same_site(
+            &headers(&[(HEADER, "t0k")]),
+            ORIGIN,
+            None,
+            None
+        ));
+        assert!(!is_same_site(
+            &headers(&[("origin", "null")]),
+            ORIGIN,
+            None,
+            None
+        ));
     }
 
     #[test]
     fn only_unsafe_methods_are_checked() {
-        assert!(needs_check(&Method::POST) && needs_check(&Method::DELETE) && needs_check(&Method::PATCH));
+        assert!(
+            needs_check(&Method::POST)
+                && needs_check(&Method::DELETE)
+                && needs_check(&Method::PATCH)
+        );
         assert!(!needs_check(&Method::GET) && !needs_check(&Method::HEAD));
     }
 }

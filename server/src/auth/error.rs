@@ -48,13 +48,16 @@ pub enum AuthError {
 impl AuthError {
     fn status(&self) -> StatusCode {
         match self {
-            Self::NotConfigured | Self::Unavailable(_) | Self::Session(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NotConfigured | Self::Unavailable(_) | Self::Session(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::BadUrl { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
             Self::Csrf => StatusCode::FORBIDDEN,
-            Self::NoPendingLogin | Self::StateMismatch | Self::Refused(_) | Self::CodeExchange(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            Self::NoPendingLogin
+            | Self::StateMismatch
+            | Self::Refused(_)
+            | Self::CodeExchange(_) => StatusCode::BAD_REQUEST,
         }
     }
 }
@@ -76,5 +79,9 @@ impl IntoResponse for AuthError {
 
 /// Escapes text for HTML element content and attribute values.
 pub fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }

@@ -4,14 +4,14 @@
 use super::session::{self, csrf_token};
 use super::{AuthError, csrf};
 use crate::state::AppState;
+use axum::Json;
 use axum::extract::{ConnectInfo, Request, State};
-use std::net::SocketAddr;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Json;
 use control::RequestContext;
 use control::audit::Channel;
+use std::net::SocketAddr;
 use tower_sessions::Session;
 
 /// Settings the gate needs.
@@ -25,7 +25,9 @@ pub struct AuthSettings {
 
 /// Paths anyone may reach: health, static assets, and the sign-in routes themselves.
 fn is_public(path: &str) -> bool {
-    matches!(path, "/healthz" | "/readyz" | "/favicon.ico") || path.starts_with("/pkg/") || path.starts_with("/auth/")
+    matches!(path, "/healthz" | "/readyz" | "/favicon.ico")
+        || path.starts_with("/pkg/")
+        || path.starts_with("/auth/")
 }
 
 /// Paths answered with JSON (401) rather than a redirect to sign-in.
@@ -34,18 +36,32 @@ fn is_api(path: &str) -> bool {
 }
 
 /// The middleware: authenticates, checks CSRF, and attaches the request context.
-pub async fn authenticate(State(state): State<AppState>, session: Session, mut request: Request, next: Next) -> Response {
+pub async fn authenticate(
+    State(state): State<AppState>,
+    session: Session,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let path = request.uri().path().to_owned();
     if is_public(&path) {
         return next.run(request).await;
     }
     let client_addr = client_addr(&request);
-    let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
 
     if let Some(token) = bearer(request.headers()) {
         return match state.oidc.verify_bearer(&token).await {
             Ok(principal) => {
-                let ctx = RequestContext { principal, channel: Channel::Api, request_id, client_addr };
+                let ctx = RequestContext {
+                    principal,
+                    channel: Channel::Api,
+                    request_id,
+                    client_addr,
+                };
                 request.extensions_mut().insert(ctx);
                 next.run(request).await
             }
@@ -59,21 +75,37 @@ pub async fn authenticate(State(state): State<AppState>, session: Session, mut r
     };
     let Some(user) = user else {
         if is_api(&path) {
-            return unauthorized(&AuthError::InvalidToken("sign in or send a bearer token".into()));
+            return unauthorized(&AuthError::InvalidToken(
+                "sign in or send a bearer token".into(),
+            ));
         }
-        let target = request.uri().path_and_query().map_or("/", |pq| pq.as_str()).to_owned();
-        let login = url::form_urlencoded::Serializer::new(String::from("/auth/login?"))
+        let target = request
+            .uri()
+            .path_and_query()
+            .map_or("/", |pq| pq.as_str())
+            .to_owned();
+        let query = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("return_to", &target)
             .finish();
-        return Redirect::to(&login).into_response();
+        return Redirect::to(&format!("/auth/login?{query}")).into_response();
     };
     if csrf::needs_check(request.method()) {
         let token = csrf_token(&session).await.ok().flatten();
-        if !csrf::is_same_site(request.headers(), &state.auth.public_origin, token.as_deref(), None) {
+        if !csrf::is_same_site(
+            request.headers(),
+            &state.auth.public_origin,
+            token.as_deref(),
+            None,
+        ) {
             return AuthError::Csrf.into_response();
         }
     }
-    let ctx = RequestContext { principal: user.principal, channel: Channel::Ui, request_id, client_addr };
+    let ctx = RequestContext {
+        principal: user.principal,
+        channel: Channel::Ui,
+        request_id,
+        client_addr,
+    };
     request.extensions_mut().insert(ctx);
     next.run(request).await
 }
@@ -81,16 +113,26 @@ pub async fn authenticate(State(state): State<AppState>, session: Session, mut r
 fn bearer(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
 }
 
 /// The peer's address as the listener saw it (forwarded headers are not trusted).
 fn client_addr(request: &Request) -> Option<String> {
-    request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip().to_string())
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip().to_string())
 }
 
 fn unauthorized(error: &AuthError) -> Response {
     tracing::info!(%error, "request refused");
     let body = serde_json::json!({ "error": "unauthorized", "message": error.to_string() });
-    (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], Json(body)).into_response()
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::WWW_AUTHENTICATE, "Bearer")],
+        Json(body),
+    )
+        .into_response()
 }

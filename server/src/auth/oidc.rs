@@ -12,10 +12,10 @@ use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet,
 };
 use openidconnect::{
-    AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
-    EndpointNotSet, EndpointSet, IssuerUrl, LogoutRequest, Nonce, NonceVerifier, PkceCodeChallenge,
-    PkceCodeVerifier, PostLogoutRedirectUrl, ProviderMetadataWithLogout, RedirectUrl, Scope,
-    SignatureVerificationError, TokenResponse as _,
+    AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
+    EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, LogoutRequest, Nonce, NonceVerifier,
+    PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl, ProviderMetadataWithLogout,
+    RedirectUrl, Scope, SignatureVerificationError, TokenResponse as _,
 };
 use serde_json::Value;
 use std::str::FromStr;
@@ -23,7 +23,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::RwLock;
 
-type Client = CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
+type Client = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
 
 /// A JWKS is fetched again for an unknown key id at most this often.
 const JWKS_REFRESH_MIN_INTERVAL: Duration = Duration::from_secs(10);
@@ -54,12 +61,19 @@ pub struct Oidc {
 
 impl std::fmt::Debug for Oidc {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Oidc").field("issuer", &self.issuer).field("client_id", &self.client_id).finish_non_exhaustive()
+        f.debug_struct("Oidc")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
     }
 }
 
 fn bad_url(what: &'static str, value: &str, reason: impl ToString) -> AuthError {
-    AuthError::BadUrl { what, value: value.to_owned(), reason: reason.to_string() }
+    AuthError::BadUrl {
+        what,
+        value: value.to_owned(),
+        reason: reason.to_string(),
+    }
 }
 
 impl Oidc {
@@ -67,15 +81,18 @@ impl Oidc {
     pub fn new(config: &Config) -> Result<Self, AuthError> {
         let oidc = &config.oidc;
         let issuer = match &oidc.issuer {
-            Some(issuer) => Some(IssuerUrl::new(issuer.clone()).map_err(|e| bad_url("oidc.issuer", issuer, e))?),
+            Some(issuer) => Some(
+                IssuerUrl::new(issuer.clone()).map_err(|e| bad_url("oidc.issuer", issuer, e))?,
+            ),
             None => None,
         };
         let public = &config.server.public_url;
         let redirect = format!("{public}/auth/callback");
-        let redirect_url = RedirectUrl::new(redirect.clone()).map_err(|e| bad_url("server.publicUrl", &redirect, e))?;
+        let redirect_url = RedirectUrl::new(redirect.clone())
+            .map_err(|e| bad_url("server.publicUrl", &redirect, e))?;
         let post_logout = format!("{public}/auth/signed-out");
-        let post_logout_url =
-            PostLogoutRedirectUrl::new(post_logout.clone()).map_err(|e| bad_url("server.publicUrl", &post_logout, e))?;
+        let post_logout_url = PostLogoutRedirectUrl::new(post_logout.clone())
+            .map_err(|e| bad_url("server.publicUrl", &post_logout, e))?;
         let http = openidconnect::reqwest::ClientBuilder::new()
             // Following redirects from the provider would open a server-side request forgery path.
             .redirect(openidconnect::reqwest::redirect::Policy::none())
@@ -91,7 +108,10 @@ impl Oidc {
             scopes: oidc.scopes.clone(),
             groups_claim: oidc.groups_claim.clone(),
             userinfo: oidc.userinfo,
-            audience: oidc.audience.clone().unwrap_or_else(|| oidc.client_id.clone()),
+            audience: oidc
+                .audience
+                .clone()
+                .unwrap_or_else(|| oidc.client_id.clone()),
             http,
             discovered: RwLock::new(None),
         })
@@ -110,16 +130,27 @@ impl Oidc {
         let metadata = ProviderMetadataWithLogout::discover_async(issuer, &self.http)
             .await
             .map_err(|e| AuthError::Unavailable(format!("discovery failed: {e}")))?;
-        let client = CoreClient::from_provider_metadata(metadata.clone(), self.client_id.clone(), self.client_secret.clone())
-            .set_redirect_uri(self.redirect_url.clone());
+        let client = CoreClient::from_provider_metadata(
+            metadata.clone(),
+            self.client_id.clone(),
+            self.client_secret.clone(),
+        )
+        .set_redirect_uri(self.redirect_url.clone());
         let keys = metadata.jwks().clone();
-        let found = Arc::new(Discovered { client, metadata, keys: RwLock::new((keys, Instant::now())) });
+        let found = Arc::new(Discovered {
+            client,
+            metadata,
+            keys: RwLock::new((keys, Instant::now())),
+        });
         *self.discovered.write().await = Some(found.clone());
         Ok(found)
     }
 
     /// Starts a login: the provider URL to send the browser to, and what to remember.
-    pub async fn begin_login(&self, return_to: String) -> Result<(url::Url, PendingLogin), AuthError> {
+    pub async fn begin_login(
+        &self,
+        return_to: String,
+    ) -> Result<(url::Url, PendingLogin), AuthError> {
         let provider = self.discovered().await?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = provider.client.authorize_url(
@@ -143,7 +174,11 @@ impl Oidc {
 
     /// Finishes a login: exchanges the code (with the PKCE verifier), verifies the ID token
     /// (signature, issuer, audience, expiry, nonce) and reads the user's claims.
-    pub async fn finish_login(&self, pending: &PendingLogin, code: String) -> Result<(Principal, String), AuthError> {
+    pub async fn finish_login(
+        &self,
+        pending: &PendingLogin,
+        code: String,
+    ) -> Result<(Principal, String), AuthError> {
         let provider = self.discovered().await?;
         let response = provider
             .client
@@ -153,11 +188,16 @@ impl Oidc {
             .request_async(&self.http)
             .await
             .map_err(|e| AuthError::CodeExchange(describe_token_error(&e)))?;
-        let id_token = response.id_token().ok_or_else(|| AuthError::InvalidToken("the provider sent no ID token".into()))?;
+        let id_token = response
+            .id_token()
+            .ok_or_else(|| AuthError::InvalidToken("the provider sent no ID token".into()))?;
         let nonce = Nonce::new(pending.nonce.clone());
-        let mut principal = self.verify(&provider, id_token, &self.client_id, &nonce).await?;
+        let mut principal = self
+            .verify(&provider, id_token, &self.client_id, &nonce)
+            .await?;
         if self.userinfo {
-            self.merge_userinfo(&provider, response.access_token().secret(), &mut principal).await?;
+            self.merge_userinfo(&provider, response.access_token().secret(), &mut principal)
+                .await?;
         }
         Ok((principal, id_token.to_string()))
     }
@@ -165,9 +205,16 @@ impl Oidc {
     /// Verifies an `Authorization: Bearer` JWT from the issuer for the configured audience.
     pub async fn verify_bearer(&self, token: &str) -> Result<Principal, AuthError> {
         let provider = self.discovered().await?;
-        let token = CoreIdToken::from_str(token).map_err(|e| AuthError::InvalidToken(format!("not a JWT: {e}")))?;
+        let token = CoreIdToken::from_str(token)
+            .map_err(|e| AuthError::InvalidToken(format!("not a JWT: {e}")))?;
         let no_nonce = |_: Option<&Nonce>| Ok(());
-        self.verify(&provider, &token, &ClientId::new(self.audience.clone()), no_nonce).await
+        self.verify(
+            &provider,
+            &token,
+            &ClientId::new(self.audience.clone()),
+            no_nonce,
+        )
+        .await
     }
 
     async fn verify<N: NonceVerifier + Clone>(
@@ -178,28 +225,44 @@ impl Oidc {
         nonce: N,
     ) -> Result<Principal, AuthError> {
         let attempt = |keys: CoreJsonWebKeySet| {
-            let verifier = CoreIdTokenVerifier::new_public_client(audience.clone(), provider.metadata.issuer().clone(), keys);
+            let verifier = CoreIdTokenVerifier::new_public_client(
+                audience.clone(),
+                provider.metadata.issuer().clone(),
+                keys,
+            );
             token.claims(&verifier, nonce.clone()).map(|claims| {
                 (
                     claims.issuer().to_string(),
                     claims.subject().to_string(),
                     claims.email().map(|e| e.to_string()),
-                    claims.name().and_then(|n| n.get(None)).map(|n| n.to_string()),
+                    claims
+                        .name()
+                        .and_then(|n| n.get(None))
+                        .map(|n| n.to_string()),
                 )
             })
         };
         let keys = provider.keys.read().await.0.clone();
         let verified = match attempt(keys) {
-            Err(ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey)) => {
+            Err(ClaimsVerificationError::SignatureVerification(
+                SignatureVerificationError::NoMatchingKey,
+            )) => {
                 // The provider may have rotated its keys since we fetched them.
                 let keys = self.refresh_keys(provider).await?;
                 attempt(keys)
             }
             other => other,
         };
-        let (issuer, subject, email, name) = verified.map_err(|e| AuthError::InvalidToken(e.to_string()))?;
+        let (issuer, subject, email, name) =
+            verified.map_err(|e| AuthError::InvalidToken(e.to_string()))?;
         let groups = groups_from_payload(&token.to_string(), &self.groups_claim);
-        Ok(Principal { issuer, subject, email, name, groups })
+        Ok(Principal {
+            issuer,
+            subject,
+            email,
+            name,
+            groups,
+        })
     }
 
     async fn refresh_keys(&self, provider: &Discovered) -> Result<CoreJsonWebKeySet, AuthError> {
@@ -207,13 +270,20 @@ impl Oidc {
         if keys.1.elapsed() >= JWKS_REFRESH_MIN_INTERVAL {
             let fresh = CoreJsonWebKeySet::fetch_async(provider.metadata.jwks_uri(), &self.http)
                 .await
-                .map_err(|e| AuthError::Unavailable(format!("cannot fetch the provider's keys: {e}")))?;
+                .map_err(|e| {
+                    AuthError::Unavailable(format!("cannot fetch the provider's keys: {e}"))
+                })?;
             *keys = (fresh, Instant::now());
         }
         Ok(keys.0.clone())
     }
 
-    async fn merge_userinfo(&self, provider: &Discovered, access_token: &str, principal: &mut Principal) -> Result<(), AuthError> {
+    async fn merge_userinfo(
+        &self,
+        provider: &Discovered,
+        access_token: &str,
+        principal: &mut Principal,
+    ) -> Result<(), AuthError> {
         let Some(endpoint) = provider.metadata.userinfo_endpoint() else {
             return Ok(());
         };
@@ -229,10 +299,13 @@ impl Oidc {
             .await
             .map_err(|e| AuthError::Unavailable(format!("userinfo failed: {e}")))
             .and_then(|body| {
-                serde_json::from_slice(&body).map_err(|e| AuthError::Unavailable(format!("userinfo is not JSON: {e}")))
+                serde_json::from_slice(&body)
+                    .map_err(|e| AuthError::Unavailable(format!("userinfo is not JSON: {e}")))
             })?;
         if claims.get("sub").and_then(Value::as_str) != Some(principal.subject.as_str()) {
-            return Err(AuthError::InvalidToken("userinfo describes a different subject".into()));
+            return Err(AuthError::InvalidToken(
+                "userinfo describes a different subject".into(),
+            ));
         }
         if let Some(email) = claims.get("email").and_then(Value::as_str) {
             principal.email = Some(email.to_owned());
@@ -249,8 +322,13 @@ impl Oidc {
     /// Where to send the browser to end the provider session too, if it supports that.
     pub async fn logout_url(&self, id_token: Option<&str>) -> Option<url::Url> {
         let provider = self.discovered().await.ok()?;
-        let endpoint = provider.metadata.additional_metadata().end_session_endpoint.clone()?;
-        let mut request = LogoutRequest::from(endpoint).set_post_logout_redirect_uri(self.post_logout_url.clone());
+        let endpoint = provider
+            .metadata
+            .additional_metadata()
+            .end_session_endpoint
+            .clone()?;
+        let mut request = LogoutRequest::from(endpoint)
+            .set_post_logout_redirect_uri(self.post_logout_url.clone());
         if let Some(token) = id_token.and_then(|t| CoreIdToken::from_str(t).ok()) {
             request = request.set_id_token_hint(&token);
         }
@@ -273,7 +351,11 @@ fn groups_from_payload(jwt: &str, claim: &str) -> Vec<String> {
 /// A claim that is a list of strings, or one string.
 fn string_list(value: &Value) -> Vec<String> {
     match value {
-        Value::Array(items) => items.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        Value::Array(items) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
         Value::String(one) => vec![one.clone()],
         _ => Vec::new(),
     }
@@ -296,7 +378,8 @@ mod tests {
 
     #[test]
     fn groups_come_from_the_configured_claim() {
-        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"sub":"a","roles":["x","y"],"team":"z"}"#);
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(br#"{"sub":"a","roles":["x","y"],"team":"z"}"#);
         let jwt = format!("h.{payload}.s");
         assert_eq!(groups_from_payload(&jwt, "roles"), ["x", "y"]);
         assert_eq!(groups_from_payload(&jwt, "team"), ["z"]);

@@ -23,15 +23,25 @@ mod tests {
 
     #[test]
     fn keeps_local_paths() {
-        assert_eq!(sanitize(Some("/deployments?ns=a-prod")), "/deployments?ns=a-prod");
+        assert_eq!(
+            sanitize(Some("/deployments?ns=a-prod")),
+            "/deployments?ns=a-prod"
+        );
         assert_eq!(sanitize(Some("/")), "/");
     }
 
     #[test]
     fn refuses_other_origins_and_tricks() {
         for bad in [
-            "https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)",
-            "", "deployments", "/a\nb", "/auth/login", "/a\\b",
+            "https://evil.example/",
+            "//evil.example/x",
+            "/\\evil.example",
+            "javascript:alert(1)",
+            "",
+            "deployments",
+            "/a\nb",
+            "/auth/login",
+            "/a\\b",
         ] {
             assert_eq!(sanitize(Some(bad)), "/", "{bad:?}");
         }

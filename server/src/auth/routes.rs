@@ -5,11 +5,11 @@ use super::oidc::LOGIN_TIMEOUT_SECS;
 use super::session::{self, SessionUser};
 use super::{AuthError, csrf, return_to};
 use crate::state::AppState;
+use axum::Router;
 use axum::extract::{Form, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use serde::Deserialize;
 use tower_sessions::Session;
 
@@ -27,7 +27,11 @@ struct LoginParams {
     return_to: Option<String>,
 }
 
-async fn login(State(state): State<AppState>, session: Session, Query(params): Query<LoginParams>) -> Result<Response, AuthError> {
+async fn login(
+    State(state): State<AppState>,
+    session: Session,
+    Query(params): Query<LoginParams>,
+) -> Result<Response, AuthError> {
     let return_to = return_to::sanitize(params.return_to.as_deref());
     let (url, pending) = state.oidc.begin_login(return_to).await?;
     session::set_pending(&session, &pending).await?;
@@ -48,7 +52,9 @@ async fn callback(
     Query(params): Query<CallbackParams>,
 ) -> Result<Response, AuthError> {
     // Taken out, so the same response cannot be replayed.
-    let pending = session::take_pending(&session).await?.ok_or(AuthError::NoPendingLogin)?;
+    let pending = session::take_pending(&session)
+        .await?
+        .ok_or(AuthError::NoPendingLogin)?;
     if chrono::Utc::now().timestamp() - pending.started_at > LOGIN_TIMEOUT_SECS {
         return Err(AuthError::NoPendingLogin);
     }
@@ -58,12 +64,20 @@ async fn callback(
     }
     if let Some(error) = params.error {
         let description = params.error_description.unwrap_or_default();
-        return Err(AuthError::Refused(format!("{error} {description}").trim().to_owned()));
+        return Err(AuthError::Refused(
+            format!("{error} {description}").trim().to_owned(),
+        ));
     }
-    let code = params.code.ok_or_else(|| AuthError::Refused("no authorization code".into()))?;
+    let code = params
+        .code
+        .ok_or_else(|| AuthError::Refused("no authorization code".into()))?;
     let (principal, id_token) = state.oidc.finish_login(&pending, code).await?;
     tracing::info!(subject = %principal.subject, "signed in");
-    let user = SessionUser { principal, id_token, login_at: chrono::Utc::now().timestamp() };
+    let user = SessionUser {
+        principal,
+        id_token,
+        login_at: chrono::Utc::now().timestamp(),
+    };
     session::sign_in(&session, &user).await?;
     Ok(Redirect::to(&pending.return_to).into_response())
 }
@@ -80,7 +94,12 @@ async fn logout(
     Form(form): Form<LogoutForm>,
 ) -> Result<Response, AuthError> {
     let token = session::csrf_token(&session).await?;
-    if !csrf::is_same_site(&headers, &state.auth.public_origin, token.as_deref(), form.csrf_token.as_deref()) {
+    if !csrf::is_same_site(
+        &headers,
+        &state.auth.public_origin,
+        token.as_deref(),
+        form.csrf_token.as_deref(),
+    ) {
         return Err(AuthError::Csrf);
     }
     let user = session::current_user(&session, i64::MAX).await?;

@@ -53,13 +53,23 @@ pub async fn take_pending(session: &Session) -> Result<Option<PendingLogin>, Aut
 pub async fn sign_in(session: &Session, user: &SessionUser) -> Result<(), AuthError> {
     session.cycle_id().await.map_err(store_error)?;
     session.insert(USER, user).await.map_err(store_error)?;
-    session.insert(CSRF, random_token()).await.map_err(store_error)
+    session
+        .insert(CSRF, random_token())
+        .await
+        .map_err(store_error)
 }
 
 /// The signed-in user, unless there is none or the absolute timeout has passed (then the
 /// session is ended).
-pub async fn current_user(session: &Session, absolute_timeout_secs: i64) -> Result<Option<SessionUser>, AuthError> {
-    let Some(user) = session.get::<SessionUser>(USER).await.map_err(store_error)? else {
+pub async fn current_user(
+    session: &Session,
+    absolute_timeout_secs: i64,
+) -> Result<Option<SessionUser>, AuthError> {
+    let Some(user) = session
+        .get::<SessionUser>(USER)
+        .await
+        .map_err(store_error)?
+    else {
         return Ok(None);
     };
     if chrono::Utc::now().timestamp() - user.login_at > absolute_timeout_secs {

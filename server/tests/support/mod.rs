@@ -1,0 +1,291 @@
+//! A whole Pilothouse for tests: private Postgres, the demo OpenID provider, the router in
+//! process, and a browser-like client that signs in through the provider's real login form.
+#![allow(
+    dead_code,
+    reason = "each test file uses a different part of the fixture"
+)]
+
+use axum::body::{Body, to_bytes};
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use control::access::{Grantee, TenantRole};
+use server::config::Config;
+use server::state::AppState;
+use std::path::PathBuf;
+use testkit::idp::{DemoIdp, DemoUser, IdpOptions};
+use testkit::postgres::PrivatePostgres;
+use tower::ServiceExt;
+
+/// Where the server pretends to live; the router is called in process, never over the network.
+pub const PUBLIC_URL: &str = "http://127.0.0.1:9";
+/// Every demo user's password in tests.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A running test installation.
+pub struct TestEnv {
+    pub router: axum::Router,
+    pub idp: DemoIdp,
+    pub service: control::Service,
+    pub config: Config,
+    pg: PrivatePostgres,
+}
+
+/// A response, read whole.
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Answer {
+    /// The Location header.
+    pub fn location(&self) -> String {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// The session cookie this response sets, as `name=value`.
+    pub fn session_cookie(&self) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| {
+                v.starts_with("pilothouse_session=")
+                    .then(|| v.split(';').next().unwrap_or_default().to_owned())
+            })
+    }
+
+    /// The full Set-Cookie header for the session cookie.
+    pub fn session_cookie_header(&self) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("pilothouse_session="))
+            .map(str::to_owned)
+    }
+}
+
+impl TestEnv {
+    /// Starts everything; `name` keeps each test's Postgres directory apart.
+    pub async fn start(name: &str, tweak: impl FnOnce(&mut Config)) -> Self {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+        let pg = PrivatePostgres::start(&dir.join("pg"), true).expect("postgres");
+        pg.ensure_database("pilothouse").expect("database");
+        let users = ["admin", "alice", "bob"]
+            .map(|login| DemoUser {
+                login: login.into(),
+                password: PASSWORD.into(),
+                groups: vec!["demo".into()],
+            })
+            .to_vec();
+        let idp = DemoIdp::start(&IdpOptions {
+            client_id: "pilothouse".into(),
+            client_secret: "test-secret".into(),
+            redirect_uris: vec![format!("{PUBLIC_URL}/auth/callback")],
+            logout_uris: vec![format!("{PUBLIC_URL}/auth/signed-out")],
+            users,
+            id_token_ttl_secs: 300,
+            key_file: Some(dir.join("idp-key.json")),
+        })
+        .expect("identity provider");
+
+        let mut config = Config::default();
+        config.database.url = Some(pg.url("pilothouse"));
+        config.server.public_url = PUBLIC_URL.into();
+        config.oidc.issuer = Some(idp.issuer());
+        config.oidc.client_secret = Some("test-secret".into());
+        config.access.bootstrap_admin = Some("admin".into());
+        tweak(&mut config);
+
+        let pool = server::connect(&config).await.expect("connect");
+        let state = AppState::new(&config, pool).expect("state");
+        let service = state.service.clone();
+        server::bootstrap(&service, &config)
+            .await
+            .expect("bootstrap");
+        let admin = control::RequestContext {
+            principal: control::access::Principal {
+                issuer: idp.issuer(),
+                subject: "admin".into(),
+                email: None,
+                name: None,
+                groups: vec![],
+            },
+            ..control::RequestContext::system()
+        };
+        service
+            .create_tenant(&admin, "team-a", "Team A")
+            .await
+            .expect("tenant");
+        service
+            .add_membership(
+                &admin,
+                "team-a",
+                &Grantee::User("alice".into()),
+                TenantRole::Operator,
+            )
+            .await
+            .expect("alice");
+        let router = server::routes::router(state);
+        Self {
+            router,
+            idp,
+            service,
+            config,
+            pg,
+        }
+    }
+
+    /// Sends a request to the router.
+    pub async fn call(&self, request: Request<Body>) -> Answer {
+        let response = self.router.clone().oneshot(request).await.expect("router");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = to_bytes(response.into_body(), 1 << 24).await.expect("body");
+        Answer {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        }
+    }
+
+    /// GET `path`, with a cookie when given.
+    pub async fn get(&self, path: &str, cookie: Option<&str>) -> Answer {
+        let mut request = Request::get(path);
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        self.call(request.body(Body::empty()).expect("request"))
+            .await
+    }
+
+    /// GET `path` with a bearer token.
+    pub async fn get_bearer(&self, path: &str, token: &str) -> Answer {
+        let request = Request::get(path).header(header::AUTHORIZATION, format!("Bearer {token}"));
+        self.call(request.body(Body::empty()).expect("request"))
+            .await
+    }
+
+    /// Starts a login at Pilothouse: returns the session cookie and the provider URL.
+    pub async fn start_login(&self, return_to: &str) -> (String, String) {
+        let answer = self
+            .get(
+                &format!("/auth/login?return_to={}", urlencode(return_to)),
+                None,
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+        (
+            answer.session_cookie().expect("a session cookie"),
+            answer.location(),
+        )
+    }
+
+    /// Goes through the provider's login and consent pages; returns the callback URL it sends
+    /// the browser back to (path and query on Pilothouse).
+    pub async fn sign_in_at_provider(
+        &self,
+        authorize_url: &str,
+        login: &str,
+        password: &str,
+    ) -> Result<String, Answer> {
+        let browser = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let mut url = authorize_url.to_owned();
+        let mut posted = false;
+        for _ in 0..12 {
+            if let Some(callback) = url.strip_prefix(PUBLIC_URL) {
+                return Ok(callback.to_owned());
+            }
+            let response = browser.get(&url).send().await.expect("provider");
+            let status = response.status();
+            let location = response
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            if let Some(next) = location {
+                url = absolute(&self.idp.issuer(), &next);
+                continue;
+            }
+            let body = response.text().await.unwrap_or_default();
+            if posted || !body.contains("name=\"password\"") {
+                return Err(Answer {
+                    status: StatusCode::from_u16(status.as_u16()).expect("status"),
+                    headers: HeaderMap::new(),
+                    body,
+                });
+            }
+            let action = body
+                .split("action=\"")
+                .nth(1)
+                .and_then(|s| s.split('"').next())
+                .expect("form action");
+            let response = browser
+                .post(absolute(&self.idp.issuer(), action))
+                .form(&[("login", login), ("password", password)])
+                .send()
+                .await
+                .expect("login post");
+            posted = true;
+            match response
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+            {
+                Some(next) => url = absolute(&self.idp.issuer(), next),
+                None => {
+                    let status = StatusCode::from_u16(response.status().as_u16()).expect("status");
+                    return Err(Answer {
+                        status,
+                        headers: HeaderMap::new(),
+                        body: response.text().await.unwrap_or_default(),
+                    });
+                }
+            }
+        }
+        panic!("too many redirects at the provider");
+    }
+
+    /// Signs `login` in; returns the session cookie of the signed-in session.
+    pub async fn login(&self, login: &str) -> String {
+        let (cookie, authorize) = self.start_login("/").await;
+        let callback = self
+            .sign_in_at_provider(&authorize, login, PASSWORD)
+            .await
+            .unwrap_or_else(|a| panic!("{}", a.body));
+        let answer = self.get(&callback, Some(&cookie)).await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+        answer.session_cookie().expect("a rotated session cookie")
+    }
+
+    /// A token signed with the provider's real key, with these claims.
+    pub fn mint(&self, claims: serde_json::Value) -> String {
+        self.idp.mint(&claims.to_string()).expect("mint")
+    }
+
+    /// Stops Postgres (for tests that need it gone).
+    pub fn stop_postgres(&mut self) {
+        self.pg.stop().expect("stop");
+    }
+}
+
+fn absolute(base: &str, location: &str) -> String {
+    if location.starts_with("http://") || location.starts_with("https://") {
+        location.to_owned()
+    } else {
+        format!("{base}{location}")
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn urlencode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
