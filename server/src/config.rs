@@ -269,7 +269,7 @@ impl Default for LogConfig {
     fn default() -> Self {
         Self {
             format: LogFormat::Pretty,
-            filter: "info".into(),
+            filter: "info,sqlx=warn".into(),
         }
     }
 }
