@@ -286,3 +286,44 @@ fn base64_url(text: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
 }
+
+#[tokio::test]
+async fn a_rotated_signing_key_is_fetched_when_its_key_id_first_appears() {
+    let mut env = TestEnv::start("oidc-rotation", |_| {}).await;
+    let claims = |issuer: &str| json!({ "iss": issuer, "aud": "pilothouse", "sub": "alice", "iat": now(), "exp": now() + 300 });
+    let before = env.mint(claims(&env.idp.issuer()));
+    assert_eq!(
+        env.get_bearer("/o2dms/v1/me", &before).await.status,
+        StatusCode::OK
+    );
+
+    env.rotate_provider_keys();
+    let after = env.mint(claims(&env.idp.issuer()));
+    let answer = env.get_bearer("/o2dms/v1/me", &after).await;
+    assert_eq!(
+        answer.status,
+        StatusCode::OK,
+        "the new key was fetched: {}",
+        answer.body
+    );
+    let stale = env.get_bearer("/o2dms/v1/me", &before).await;
+    assert_eq!(
+        stale.status,
+        StatusCode::UNAUTHORIZED,
+        "the retired key is gone"
+    );
+}
+
+#[tokio::test]
+async fn userinfo_is_read_when_configured() {
+    let env = TestEnv::start("oidc-userinfo", |config| config.oidc.userinfo = true).await;
+    let cookie = env.login("bob").await;
+    let me = env.get("/o2dms/v1/me", Some(&cookie)).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+    let me: serde_json::Value = serde_json::from_str(&me.body).unwrap();
+    assert_eq!(
+        (me["subject"].as_str(), me["email"].as_str()),
+        (Some("bob"), Some("bob@demo.pilothouse"))
+    );
+    assert_eq!(me["groups"], json!(["demo"]));
+}

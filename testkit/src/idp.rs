@@ -38,6 +38,8 @@ pub struct IdpOptions {
     pub id_token_ttl_secs: u64,
     /// Where to write its private signing key, for minting test tokens.
     pub key_file: Option<PathBuf>,
+    /// A fixed port (to restart a provider with new keys at the same issuer); free when None.
+    pub port: Option<u16>,
 }
 
 /// Why the provider could not be started.
@@ -80,7 +82,10 @@ impl DemoIdp {
                 dir.display()
             )));
         }
-        let port = free_port().map_err(|e| IdpError::Missing(e.to_string()))?;
+        let port = match options.port {
+            Some(port) => port,
+            None => free_port().map_err(|e| IdpError::Missing(e.to_string()))?,
+        };
         let users: Vec<String> = options
             .users
             .iter()
@@ -124,6 +129,11 @@ impl DemoIdp {
         Ok(idp)
     }
 
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     /// The issuer URL.
     pub fn issuer(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
@@ -160,10 +170,17 @@ impl DemoIdp {
     }
 }
 
-impl Drop for DemoIdp {
-    fn drop(&mut self) {
+impl DemoIdp {
+    /// Stops the provider (also done on drop).
+    pub fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Drop for DemoIdp {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 

@@ -51,6 +51,7 @@ impl Identity {
             users,
             id_token_ttl_secs: 3600,
             key_file: None,
+            port: None,
         })?;
         eprintln!("    issuer {}", idp.issuer());
         Ok(Self {

@@ -41,7 +41,8 @@ pub const LOGIN_TIMEOUT_SECS: i64 = 600;
 struct Discovered {
     client: Client,
     metadata: ProviderMetadataWithLogout,
-    keys: RwLock<(CoreJsonWebKeySet, Instant)>,
+    /// The keys, and when they were last fetched again after an unknown key id.
+    keys: RwLock<(CoreJsonWebKeySet, Option<Instant>)>,
 }
 
 /// The relying party; one per server, shared by all requests.
@@ -97,6 +98,8 @@ impl Oidc {
             // Following redirects from the provider would open a server-side request forgery path.
             .redirect(openidconnect::reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(10))
+            // Calls to the provider are rare; a pooled connection may be long dead by the next one.
+            .pool_max_idle_per_host(0)
             .build()
             .map_err(|e| AuthError::Unavailable(e.to_string()))?;
         Ok(Self {
@@ -140,7 +143,7 @@ impl Oidc {
         let found = Arc::new(Discovered {
             client,
             metadata,
-            keys: RwLock::new((keys, Instant::now())),
+            keys: RwLock::new((keys, None)),
         });
         *self.discovered.write().await = Some(found.clone());
         Ok(found)
@@ -267,13 +270,19 @@ impl Oidc {
 
     async fn refresh_keys(&self, provider: &Discovered) -> Result<CoreJsonWebKeySet, AuthError> {
         let mut keys = provider.keys.write().await;
-        if keys.1.elapsed() >= JWKS_REFRESH_MIN_INTERVAL {
+        if keys
+            .1
+            .is_none_or(|at| at.elapsed() >= JWKS_REFRESH_MIN_INTERVAL)
+        {
             let fresh = CoreJsonWebKeySet::fetch_async(provider.metadata.jwks_uri(), &self.http)
                 .await
                 .map_err(|e| {
-                    AuthError::Unavailable(format!("cannot fetch the provider's keys: {e}"))
+                    AuthError::Unavailable(format!(
+                        "cannot fetch the provider's keys: {}",
+                        describe_token_error(&e)
+                    ))
                 })?;
-            *keys = (fresh, Instant::now());
+            *keys = (fresh, Some(Instant::now()));
         }
         Ok(keys.0.clone())
     }

@@ -27,6 +27,28 @@ pub struct TestEnv {
     pub service: control::Service,
     pub config: Config,
     pg: PrivatePostgres,
+    dir: PathBuf,
+}
+
+/// The provider every test uses: admin, alice and bob with one password.
+fn idp_options(dir: &std::path::Path, port: Option<u16>) -> IdpOptions {
+    let users = ["admin", "alice", "bob"]
+        .map(|login| DemoUser {
+            login: login.into(),
+            password: PASSWORD.into(),
+            groups: vec!["demo".into()],
+        })
+        .to_vec();
+    IdpOptions {
+        client_id: "pilothouse".into(),
+        client_secret: "test-secret".into(),
+        redirect_uris: vec![format!("{PUBLIC_URL}/auth/callback")],
+        logout_uris: vec![format!("{PUBLIC_URL}/auth/signed-out")],
+        users,
+        id_token_ttl_secs: 300,
+        key_file: Some(dir.join("idp-key.json")),
+        port,
+    }
 }
 
 /// A response, read whole.
@@ -75,23 +97,7 @@ impl TestEnv {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
         let pg = PrivatePostgres::start(&dir.join("pg"), true).expect("postgres");
         pg.ensure_database("pilothouse").expect("database");
-        let users = ["admin", "alice", "bob"]
-            .map(|login| DemoUser {
-                login: login.into(),
-                password: PASSWORD.into(),
-                groups: vec!["demo".into()],
-            })
-            .to_vec();
-        let idp = DemoIdp::start(&IdpOptions {
-            client_id: "pilothouse".into(),
-            client_secret: "test-secret".into(),
-            redirect_uris: vec![format!("{PUBLIC_URL}/auth/callback")],
-            logout_uris: vec![format!("{PUBLIC_URL}/auth/signed-out")],
-            users,
-            id_token_ttl_secs: 300,
-            key_file: Some(dir.join("idp-key.json")),
-        })
-        .expect("identity provider");
+        let idp = DemoIdp::start(&idp_options(&dir, None)).expect("identity provider");
 
         let mut config = Config::default();
         config.database.url = Some(pg.url("pilothouse"));
@@ -137,6 +143,7 @@ impl TestEnv {
             service,
             config,
             pg,
+            dir,
         }
     }
 
@@ -269,6 +276,14 @@ impl TestEnv {
     /// A token signed with the provider's real key, with these claims.
     pub fn mint(&self, claims: serde_json::Value) -> String {
         self.idp.mint(&claims.to_string()).expect("mint")
+    }
+
+    /// Restarts the provider at the same issuer with a new signing key (a key rotation).
+    pub fn rotate_provider_keys(&mut self) {
+        let port = self.idp.port();
+        self.idp.stop();
+        self.idp = DemoIdp::start(&idp_options(&self.dir, Some(port)))
+            .expect("restarted identity provider");
     }
 
     /// Stops Postgres (for tests that need it gone).
