@@ -23,6 +23,17 @@ test('unauthenticated visitors are sent to sign in, and a wrong password is refu
   await page.waitForURL(baseUrl + '/audit');
   await page.locator('.shell[data-hydrated="true"]').waitFor({ timeout: 30_000 });
   assert.equal(await page.getByTestId('roles').innerText(), 'auditor');
+  // The auditor reads the record the demo seed left behind.
+  const rows = page.getByTestId('audit-table').locator('tbody tr');
+  assert.ok(await rows.count() > 0);
+  await page.fill('input[name="text"]', 'membership.add');
+  await page.click('form[role="search"] button');
+  await page.waitForURL(/text=membership.add/);
+  await page.getByTestId('audit-table').waitFor();
+  for (const action of await page.getByTestId('audit-table').locator('tbody code').allInnerTexts()) {
+    assert.equal(action, 'membership.add');
+  }
+  await page.screenshot({ path: screenshotPath('audit-auditor'), fullPage: true });
   await context.close();
 });
 

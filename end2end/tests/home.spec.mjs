@@ -40,6 +40,8 @@ test('client-side navigation reaches each section', async () => {
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit' }).click();
   await page.waitForURL(baseUrl + '/audit');
   assert.equal(await page.locator('h1').innerText(), 'Audit');
+  // An operator may not read the audit log, and the page says why.
+  assert.match(await page.getByRole('alert').innerText(), /needs auditor/);
   await page.screenshot({ path: screenshotPath('audit'), fullPage: true });
   await context.close();
 });

@@ -1,3 +1,4 @@
 //! Wire and domain types shared by the server and the browser; serde only, so it builds for wasm.
 
+pub mod audit;
 pub mod build;

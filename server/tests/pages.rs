@@ -56,3 +56,35 @@ async fn signed_in_pages_have_the_layout_and_load_the_bundle() {
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert!(missing.body.contains("Page not found"));
 }
+
+#[tokio::test]
+async fn the_audit_page_shows_rows_to_whom_may_read_them() {
+    let env = TestEnv::start("pages-audit", |_| {}).await;
+    let admin = env.login("admin").await;
+    let page = env.get("/audit", Some(&admin)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("data-testid=\"audit-table\""),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("membership.add"),
+        "the seeded membership is listed"
+    );
+
+    let filtered = env
+        .get("/audit?text=tenant.create&outcome=success", Some(&admin))
+        .await;
+    assert!(filtered.body.contains("tenant.create") && !filtered.body.contains("membership.add"));
+
+    let alice = env.login("alice").await;
+    let refused = env.get("/audit", Some(&alice)).await;
+    assert!(
+        refused
+            .body
+            .contains("you are neither an auditor nor admin of any tenant"),
+        "{}",
+        refused.body
+    );
+}

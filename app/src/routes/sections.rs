@@ -31,12 +31,6 @@ pub fn Sources() -> impl IntoView {
     view! { <Section title="Sources" empty="No Flux adapter is connected yet." /> }
 }
 
-/// The audit log.
-#[component]
-pub fn Audit() -> impl IntoView {
-    view! { <Section title="Audit" empty="The audit log has no entries yet." /> }
-}
-
 /// Tenants, namespaces and memberships.
 #[component]
 pub fn Admin() -> impl IntoView {

@@ -1,0 +1,169 @@
+//! The audit log: search, filter by outcome, page through older rows. Auditors and
+//! platform-admins see every row, tenant admins their tenants' rows.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+use model::audit::{AuditRows, AuditSearch};
+
+/// One page of the audit rows the caller may see.
+#[server(prefix = "/api", endpoint = "search_audit", input = leptos::server_fn::codec::Json)]
+pub async fn search_audit(search: AuditSearch) -> Result<AuditRows, AppError> {
+    use axum::Extension;
+    use control::RequestContext;
+    use control::audit::{AuditFilter, Outcome};
+    let Extension(ctx): Extension<RequestContext> =
+        leptos_axum::extract().await.map_err(|_| AppError {
+            status: 401,
+            message: "not signed in".into(),
+        })?;
+    let service = use_context::<control::Service>().ok_or_else(|| AppError {
+        status: 500,
+        message: "the control plane is not available to this page".into(),
+    })?;
+    let outcome = match search.outcome.as_deref().filter(|o| !o.is_empty()) {
+        None => None,
+        Some(name) => Some(Outcome::parse(name).ok_or_else(|| AppError {
+            status: 422,
+            message: format!(
+                "invalid outcome {name:?}: choose success, failure, denied or pending"
+            ),
+        })?),
+    };
+    let filter = AuditFilter {
+        text: search.text.filter(|t| !t.trim().is_empty()),
+        action: search.action.filter(|a| !a.is_empty()),
+        outcome,
+        before: search.before,
+        limit: Some(50),
+        ..AuditFilter::default()
+    };
+    let page = service.query_audit(&ctx, &filter).await?;
+    let rows = page
+        .events
+        .into_iter()
+        .map(|e| {
+            let ev = e.event;
+            let target = match (&ev.namespace, &ev.target_name, &ev.tenant) {
+                (Some(ns), Some(name), _) if ns != name => format!("{ns}/{name}"),
+                (_, Some(name), Some(tenant)) if tenant != name => format!("{tenant}: {name}"),
+                (_, Some(name), _) => name.clone(),
+                (_, None, Some(tenant)) => tenant.clone(),
+                _ => String::new(),
+            };
+            model::audit::AuditRow {
+                seq: e.seq,
+                time: e.occurred_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                actor: ev.actor.email.unwrap_or(ev.actor.subject),
+                channel: ev.channel.as_str().into(),
+                phase: ev.phase.as_str().into(),
+                action: ev.action,
+                target,
+                outcome: ev
+                    .outcome
+                    .map(|o| o.as_str().to_owned())
+                    .unwrap_or_default(),
+                error: ev.error,
+            }
+        })
+        .collect();
+    Ok(AuditRows {
+        rows,
+        next_before: page.next_before,
+    })
+}
+
+/// The audit page.
+#[component]
+pub fn Audit() -> impl IntoView {
+    let query = use_query_map();
+    let search = move || {
+        query.with(|q| AuditSearch {
+            text: q.get("text"),
+            outcome: q.get("outcome"),
+            action: q.get("action"),
+            before: q.get("before").and_then(|b| b.parse().ok()),
+        })
+    };
+    let rows = Resource::new(search, search_audit);
+    let text = move || query.with(|q| q.get("text").unwrap_or_default());
+    let outcome = move || query.with(|q| q.get("outcome").unwrap_or_default());
+    view! {
+        <Title text="Audit" />
+        <h1>"Audit"</h1>
+        <form method="get" action="/audit" class="filters" role="search">
+            <input type="search" name="text" placeholder="Search actions, targets, people, errors" prop:value=text />
+            <select name="outcome" prop:value=outcome aria-label="Outcome">
+                <option value="">"Any outcome"</option>
+                <option value="success">"Success"</option>
+                <option value="failure">"Failure"</option>
+                <option value="denied">"Denied"</option>
+                <option value="pending">"Pending"</option>
+            </select>
+            <button type="submit">"Search"</button>
+        </form>
+        <Suspense fallback=|| view! { <p class="empty">"Loading the audit log…"</p> }>
+            {move || rows.get().map(|result| match result {
+                Ok(page) => view! { <AuditTable page search=search() /> }.into_any(),
+                Err(error) => view! { <p class="error" role="alert">{error.message}</p> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn AuditTable(page: AuditRows, search: AuditSearch) -> impl IntoView {
+    if page.rows.is_empty() {
+        return view! { <p class="empty">"No audit rows match."</p> }.into_any();
+    }
+    let older = page.next_before.map(|before| {
+        let mut params = vec![format!("before={before}")];
+        if let Some(text) = search.text.filter(|t| !t.is_empty()) {
+            params.push(format!("text={}", urlencoding(&text)));
+        }
+        if let Some(outcome) = search.outcome.filter(|o| !o.is_empty()) {
+            params.push(format!("outcome={}", urlencoding(&outcome)));
+        }
+        format!("/audit?{}", params.join("&"))
+    });
+    view! {
+        <table class="table" data-testid="audit-table">
+            <thead>
+                <tr><th>"#"</th><th>"Time"</th><th>"Who"</th><th>"Action"</th><th>"Target"</th><th>"Phase"</th><th>"Outcome"</th></tr>
+            </thead>
+            <tbody>
+                {page.rows.into_iter().map(|row| {
+                    let class = format!("outcome-{}", row.outcome);
+                    let error = row.error.clone().unwrap_or_default();
+                    view! {
+                    <tr class=class>
+                        <td>{row.seq}</td>
+                        <td>{row.time}</td>
+                        <td>{row.actor}<span class="muted">{format!(" via {}", row.channel)}</span></td>
+                        <td><code>{row.action}</code></td>
+                        <td>{row.target}</td>
+                        <td>{row.phase}</td>
+                        <td title=error>{row.outcome}</td>
+                    </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+        {older.map(|href| view! { <p><a href=href>"Older entries"</a></p> })}
+    }
+    .into_any()
+}
+
+/// Percent-encodes a query value (the browser build has no URL crate).
+fn urlencoding(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
