@@ -3,6 +3,8 @@
 pub mod error;
 mod layout;
 mod routes;
+#[cfg(feature = "ssr")]
+mod server;
 pub mod session;
 
 use layout::{Footer, Header};

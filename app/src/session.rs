@@ -18,17 +18,7 @@ pub struct SignedInUser {
 /// The signed-in user and their roles.
 #[server(prefix = "/api", endpoint = "whoami")]
 pub async fn whoami() -> Result<SignedInUser, AppError> {
-    use axum::Extension;
-    use control::RequestContext;
-    let Extension(ctx): Extension<RequestContext> =
-        leptos_axum::extract().await.map_err(|_| AppError {
-            status: 401,
-            message: "not signed in".into(),
-        })?;
-    let service = use_context::<control::Service>().ok_or_else(|| AppError {
-        status: 500,
-        message: "the control plane is not available to this page".into(),
-    })?;
+    let (ctx, service) = crate::server::caller().await?;
     let grants = service.grants(&ctx).await?;
     let mut roles: Vec<String> = grants
         .global

@@ -10,18 +10,8 @@ use model::audit::{AuditRows, AuditSearch};
 /// One page of the audit rows the caller may see.
 #[server(prefix = "/api", endpoint = "search_audit", input = leptos::server_fn::codec::Json)]
 pub async fn search_audit(search: AuditSearch) -> Result<AuditRows, AppError> {
-    use axum::Extension;
-    use control::RequestContext;
     use control::audit::{AuditFilter, Outcome};
-    let Extension(ctx): Extension<RequestContext> =
-        leptos_axum::extract().await.map_err(|_| AppError {
-            status: 401,
-            message: "not signed in".into(),
-        })?;
-    let service = use_context::<control::Service>().ok_or_else(|| AppError {
-        status: 500,
-        message: "the control plane is not available to this page".into(),
-    })?;
+    let (ctx, service) = crate::server::caller().await?;
     let outcome = match search.outcome.as_deref().filter(|o| !o.is_empty()) {
         None => None,
         Some(name) => Some(Outcome::parse(name).ok_or_else(|| AppError {

@@ -1,0 +1,20 @@
+//! What every server function needs from the request: who is asking and the control plane.
+
+use crate::error::AppError;
+use axum::Extension;
+use control::{RequestContext, Service};
+use leptos::prelude::use_context;
+
+/// The caller (attached by the server's authentication gate) and the `Service` to ask.
+pub async fn caller() -> Result<(RequestContext, Service), AppError> {
+    let Extension(ctx): Extension<RequestContext> =
+        leptos_axum::extract().await.map_err(|_| AppError {
+            status: 401,
+            message: "not signed in: reload the page to sign in".into(),
+        })?;
+    let service = use_context::<Service>().ok_or_else(|| AppError {
+        status: 500,
+        message: "the control plane is not available to this page".into(),
+    })?;
+    Ok((ctx, service))
+}
