@@ -1,3 +1,18 @@
-//! The sandbox cluster: an in-memory Kubernetes API server with simulated Flux controllers,
-//! used only by tests, the demo and dev tooling. It is built in its own issue; this crate
-//! holds its place in the workspace until then.
+//! The sandbox cluster: an in-memory Kubernetes API server that serves a faithful subset of the
+//! REST API (discovery, generic storage for any kind, selectors, pagination, optimistic
+//! concurrency, patches, the status subresource, watch) and CustomResourceDefinitions with
+//! schema validation. It stands in for kube-apiserver in tests, the demo and dev tooling; the
+//! product's own code never depends on it.
+
+pub mod discovery;
+pub mod error;
+pub mod handlers;
+pub mod kubeconfig;
+pub mod patch;
+pub mod resources;
+pub mod schema;
+pub mod selectors;
+pub mod server;
+pub mod store;
+
+pub use server::{Sandbox, SandboxOptions};

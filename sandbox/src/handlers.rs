@@ -1,0 +1,464 @@
+//! Routing Kubernetes API paths to the store: discovery, the verbs, subresources and watch.
+
+use crate::discovery;
+use crate::error::ApiError;
+use crate::patch::PatchKind;
+use crate::resources::ResourceType;
+use crate::schema::UnknownFields;
+use crate::selectors::{FieldSelector, LabelSelector};
+use crate::store::{Change, Store, WriteOptions};
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// An `Impersonate-*` header set seen on a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Impersonation {
+    /// Impersonate-User.
+    pub user: String,
+    /// Impersonate-Group values.
+    pub groups: Vec<String>,
+}
+
+/// What every request needs.
+#[derive(Clone)]
+pub struct Ctx {
+    /// The cluster's state.
+    pub store: Arc<Store>,
+    /// The bearer token clients must send, when set.
+    pub token: Option<String>,
+    /// Impersonation headers seen, oldest first.
+    pub impersonations: Arc<Mutex<Vec<Impersonation>>>,
+}
+
+/// A parsed resource path.
+struct Target {
+    rt: ResourceType,
+    namespace: Option<String>,
+    name: Option<String>,
+    subresource: Option<String>,
+}
+
+/// The one handler behind every path.
+pub async fn handle(
+    State(ctx): State<Ctx>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    if let Some(expected) = &ctx.token {
+        let sent = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if sent != Some(expected.as_str()) {
+            return ApiError::unauthorized().into_response();
+        }
+    }
+    record_impersonation(&ctx, &headers);
+    match route(&ctx, &method, uri.path(), &headers, &query, &body).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    }
+}
+
+fn record_impersonation(ctx: &Ctx, headers: &HeaderMap) {
+    if let Some(user) = headers
+        .get("impersonate-user")
+        .and_then(|v| v.to_str().ok())
+    {
+        let groups = headers
+            .get_all("impersonate-group")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .collect();
+        let mut seen = ctx
+            .impersonations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        seen.push(Impersonation {
+            user: user.to_owned(),
+            groups,
+        });
+    }
+}
+
+async fn route(
+    ctx: &Ctx,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+    body: &Bytes,
+) -> Result<Response, ApiError> {
+    let segments: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    let resources = ctx.store.resources();
+    let json_ok = |v: Value| Ok(Json(v).into_response());
+    match segments.as_slice() {
+        ["version"] => return json_ok(discovery::version()),
+        ["api"] => return json_ok(discovery::core_versions()),
+        ["apis"] => return json_ok(discovery::groups(&resources)),
+        ["api", "v1"] => {
+            return discovery::resource_list(&resources, "", "v1")
+                .map_or_else(|| Err(ApiError::no_route(path)), json_ok);
+        }
+        ["apis", group] => {
+            return discovery::group(&resources, group)
+                .map_or_else(|| Err(ApiError::no_route(path)), json_ok);
+        }
+        ["apis", group, version] => {
+            return discovery::resource_list(&resources, group, version)
+                .map_or_else(|| Err(ApiError::no_route(path)), json_ok);
+        }
+        ["openapi", "v2"] | ["openapi", "v3"] => {
+            return json_ok(
+                json!({ "swagger": "2.0", "info": { "title": "sandbox", "version": "v1.33.0" }, "paths": {}, "definitions": {} }),
+            );
+        }
+        ["healthz"] | ["readyz"] | ["livez"] => return Ok("ok".into_response()),
+        _ => {}
+    }
+    let (group, version, rest) = match segments.as_slice() {
+        ["api", "v1", rest @ ..] => ("", "v1", rest),
+        ["apis", group, version, rest @ ..] => (*group, *version, rest),
+        _ => return Err(ApiError::no_route(path)),
+    };
+    let target = parse_target(ctx, group, version, rest).ok_or_else(|| ApiError::no_route(path))?;
+    dispatch(ctx, method, target, headers, query, body).await
+}
+
+fn parse_target(ctx: &Ctx, group: &str, version: &str, rest: &[&str]) -> Option<Target> {
+    let store = &ctx.store;
+    match rest {
+        ["namespaces", ns, plural, tail @ ..]
+            if store
+                .resource(group, version, plural)
+                .is_ok_and(|r| r.namespaced) =>
+        {
+            let rt = store.resource(group, version, plural).ok()?;
+            match tail {
+                [] => Some(Target {
+                    rt,
+                    namespace: Some((*ns).to_owned()),
+                    name: None,
+                    subresource: None,
+                }),
+                [name] => Some(Target {
+                    rt,
+                    namespace: Some((*ns).to_owned()),
+                    name: Some((*name).to_owned()),
+                    subresource: None,
+                }),
+                [name, sub] => Some(Target {
+                    rt,
+                    namespace: Some((*ns).to_owned()),
+                    name: Some((*name).to_owned()),
+                    subresource: Some((*sub).to_owned()),
+                }),
+                _ => None,
+            }
+        }
+        [plural, tail @ ..] => {
+            let rt = store.resource(group, version, plural).ok()?;
+            match tail {
+                [] => Some(Target {
+                    rt,
+                    namespace: None,
+                    name: None,
+                    subresource: None,
+                }),
+                [name] if !rt.namespaced => Some(Target {
+                    rt,
+                    namespace: None,
+                    name: Some((*name).to_owned()),
+                    subresource: None,
+                }),
+                [name, sub] if !rt.namespaced => Some(Target {
+                    rt,
+                    namespace: None,
+                    name: Some((*name).to_owned()),
+                    subresource: Some((*sub).to_owned()),
+                }),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+async fn dispatch(
+    ctx: &Ctx,
+    method: &Method,
+    target: Target,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+    body: &Bytes,
+) -> Result<Response, ApiError> {
+    let store = &ctx.store;
+    let Target {
+        rt,
+        namespace,
+        name,
+        subresource,
+    } = target;
+    let ns = namespace.as_deref();
+    let unknown = match query.get("fieldValidation").map(String::as_str) {
+        Some("Strict") => UnknownFields::Reject,
+        _ => UnknownFields::Prune,
+    };
+    let options = WriteOptions {
+        unknown,
+        field_manager: query.get("fieldManager").map(String::as_str),
+        subresource: subresource.as_deref(),
+    };
+    if let Some(sub) = subresource.as_deref() {
+        match sub {
+            "status" if rt.status_subresource => {}
+            "log" if rt.plural == "pods" && rt.group.is_empty() => {
+                let pod = store.get(&rt, ns, name.as_deref().unwrap_or_default())?;
+                let log = pod
+                    .pointer("/metadata/annotations/sandbox.pilothouse.dev~1log")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned();
+                return Ok(([(header::CONTENT_TYPE, "text/plain")], log).into_response());
+            }
+            other => return Err(ApiError::no_route(&format!("{}/{other}", rt.plural))),
+        }
+    }
+    match (method.clone(), name) {
+        (Method::GET, None) if query.get("watch").is_some_and(|w| w == "true" || w == "1") => {
+            watch(ctx, rt, namespace, query)
+        }
+        (Method::GET, None) => {
+            let labels =
+                LabelSelector::parse(query.get("labelSelector").map_or("", String::as_str))?;
+            let fields =
+                FieldSelector::parse(query.get("fieldSelector").map_or("", String::as_str))?;
+            let limit = query.get("limit").and_then(|l| l.parse().ok());
+            let page = store.list(
+                &rt,
+                ns,
+                &labels,
+                &fields,
+                limit,
+                query.get("continue").map(String::as_str),
+            )?;
+            let mut metadata = json!({ "resourceVersion": page.revision.to_string() });
+            if let Some(token) = page.continue_token {
+                metadata["continue"] = json!(token);
+                metadata["remainingItemCount"] = json!(page.remaining);
+            }
+            Ok(Json(json!({ "kind": format!("{}List", rt.kind), "apiVersion": rt.api_version(), "metadata": metadata, "items": page.items })).into_response())
+        }
+        (Method::GET, Some(name)) => Ok(Json(store.get(&rt, ns, &name)?).into_response()),
+        (Method::POST, None) => {
+            let object = parse_body(headers, body)?;
+            Ok((
+                StatusCode::CREATED,
+                Json(store.create(&rt, ns, object, options)?),
+            )
+                .into_response())
+        }
+        (Method::PUT, Some(name)) => {
+            let object = parse_body(headers, body)?;
+            if object
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| n != name)
+            {
+                return Err(ApiError::bad_request(
+                    "the name of the object does not match the name on the URL",
+                ));
+            }
+            Ok(Json(store.update(&rt, ns, &name, object, options)?).into_response())
+        }
+        (Method::PATCH, Some(name)) => {
+            let content_type = headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            let kind = PatchKind::from_content_type(content_type)?;
+            if kind == PatchKind::Apply && options.field_manager.is_none() {
+                return Err(ApiError::bad_request(
+                    "PATCH with apply must have fieldManager set",
+                ));
+            }
+            let patch = parse_body(headers, body)?;
+            let existed = store.get(&rt, ns, &name).is_ok();
+            let result = store.patch(&rt, ns, &name, kind, &patch, options)?;
+            let code = if existed {
+                StatusCode::OK
+            } else {
+                StatusCode::CREATED
+            };
+            Ok((code, Json(result)).into_response())
+        }
+        (Method::DELETE, Some(name)) => Ok(Json(store.delete(&rt, ns, &name)?).into_response()),
+        (Method::DELETE, None) => {
+            let labels =
+                LabelSelector::parse(query.get("labelSelector").map_or("", String::as_str))?;
+            let fields =
+                FieldSelector::parse(query.get("fieldSelector").map_or("", String::as_str))?;
+            let items = store.delete_collection(&rt, ns, &labels, &fields)?;
+            Ok(Json(json!({ "kind": format!("{}List", rt.kind), "apiVersion": rt.api_version(), "metadata": { "resourceVersion": store.revision().to_string() }, "items": items })).into_response())
+        }
+        (method, _) => Err(ApiError::method_not_allowed(format!(
+            "{method} is not supported here"
+        ))),
+    }
+}
+
+/// JSON or YAML bodies (server-side apply sends YAML).
+fn parse_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if content_type.contains("yaml") {
+        serde_yaml::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("invalid YAML: {e}")))
+    } else {
+        serde_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))
+    }
+}
+
+/// A watch: replays kept changes after `resourceVersion` (or the current objects as ADDED
+/// when none is given), then streams new ones; BOOKMARKs when asked for.
+fn watch(
+    ctx: &Ctx,
+    rt: ResourceType,
+    namespace: Option<String>,
+    query: &HashMap<String, String>,
+) -> Result<Response, ApiError> {
+    let labels = LabelSelector::parse(query.get("labelSelector").map_or("", String::as_str))?;
+    let fields = FieldSelector::parse(query.get("fieldSelector").map_or("", String::as_str))?;
+    let bookmarks = query
+        .get("allowWatchBookmarks")
+        .is_some_and(|b| b == "true");
+    let timeout = Duration::from_secs(
+        query
+            .get("timeoutSeconds")
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(1800)
+            .min(3600),
+    );
+    let since: Option<u64> = match query.get("resourceVersion").map(String::as_str) {
+        None | Some("") | Some("0") => None,
+        Some(rv) => Some(
+            rv.parse()
+                .map_err(|_| ApiError::bad_request(format!("invalid resourceVersion {rv:?}")))?,
+        ),
+    };
+    let mut initial = Vec::new();
+    let (backlog, receiver) = match since {
+        Some(since) => match ctx.store.watch_from(since) {
+            Ok(found) => found,
+            // As kube-apiserver does: a 200 stream whose one event is the 410 Status.
+            Err(gone) if gone.code == 410 => {
+                let mut line =
+                    serde_json::to_vec(&json!({ "type": "ERROR", "object": gone.to_status() }))
+                        .unwrap_or_default();
+                line.push(b'\n');
+                return Ok(([(header::CONTENT_TYPE, "application/json")], line).into_response());
+            }
+            Err(error) => return Err(error),
+        },
+        None => {
+            let (_, receiver) = ctx.store.watch_from(ctx.store.revision())?;
+            let page = ctx
+                .store
+                .list(&rt, namespace.as_deref(), &labels, &fields, None, None)?;
+            initial = page
+                .items
+                .into_iter()
+                .map(|object| json!({ "type": "ADDED", "object": object }))
+                .collect();
+            (Vec::new(), receiver)
+        }
+    };
+    let selects = {
+        let rt = rt.clone();
+        move |change: &Change| {
+            change.group == rt.group
+                && change.plural == rt.plural
+                && namespace.as_deref().is_none_or(|ns| {
+                    change
+                        .object
+                        .pointer("/metadata/namespace")
+                        .and_then(Value::as_str)
+                        == Some(ns)
+                })
+                && labels.matches(change.object.pointer("/metadata/labels"))
+                && fields.matches(&change.object)
+        }
+    };
+    let event = |change: &Change| json!({ "type": change.kind, "object": change.object });
+    let mut first: Vec<Value> = initial;
+    let mut last = since.unwrap_or(0);
+    for change in backlog.iter().filter(|c| selects(c)) {
+        last = last.max(change.revision);
+        first.push(event(change));
+    }
+    let api_version = rt.api_version();
+    let kind = rt.kind.clone();
+    let bookmark = move |revision: u64| json!({ "type": "BOOKMARK", "object": { "kind": kind, "apiVersion": api_version, "metadata": { "resourceVersion": revision.to_string() } } });
+    if bookmarks {
+        first.push(bookmark(ctx.store.revision()));
+    }
+    let store = ctx.store.clone();
+    let live = futures::stream::unfold((receiver, last), move |(mut receiver, last)| {
+        let selects = selects.clone();
+        let bookmark = bookmark.clone();
+        let store = store.clone();
+        async move {
+            loop {
+                let next = tokio::time::timeout(Duration::from_secs(5), receiver.recv()).await;
+                match next {
+                    Ok(Ok(change)) if change.revision > last && selects(&change) => {
+                        let revision = change.revision;
+                        return Some((
+                            json!({ "type": change.kind, "object": change.object }),
+                            (receiver, revision),
+                        ));
+                    }
+                    Ok(Ok(_)) => continue,
+                    // Too slow to keep up, or the store is gone: end the watch; clients re-watch.
+                    Ok(Err(_)) => return None,
+                    Err(_) if bookmarks => {
+                        return Some((bookmark(store.revision()), (receiver, last)));
+                    }
+                    Err(_) => continue,
+                }
+            }
+        }
+    });
+    let stream = futures::stream::iter(first)
+        .chain(live)
+        .take_until(tokio::time::sleep(timeout))
+        .map(|event| {
+            let mut line = serde_json::to_vec(&event).unwrap_or_default();
+            line.push(b'\n');
+            Ok::<_, std::convert::Infallible>(Bytes::from(line))
+        });
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}

@@ -1,0 +1,42 @@
+//! `sandbox`: runs the sandbox cluster until Ctrl-C, for the demo and dev tooling.
+//! Usage: sandbox [--port N] [--kubeconfig FILE] [--token T] [--crds PATH]...
+
+use sandbox::{Sandbox, SandboxOptions};
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let mut options = SandboxOptions::default();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let value = args.next();
+        match (arg.as_str(), value) {
+            ("--port", Some(v)) if v.parse::<u16>().is_ok() => {
+                options.port = v.parse().unwrap_or_default()
+            }
+            ("--kubeconfig", Some(v)) => options.kubeconfig = Some(v.into()),
+            ("--token", Some(v)) => options.token = Some(v),
+            ("--crds", Some(v)) => options.crds.push(v.into()),
+            _ => {
+                eprintln!(
+                    "usage: sandbox [--port N] [--kubeconfig FILE] [--token T] [--crds PATH]..."
+                );
+                return ExitCode::from(2);
+            }
+        }
+    }
+    match Sandbox::start(options).await {
+        Ok(sandbox) => {
+            eprintln!(
+                "sandbox cluster (simulated, not a real Kubernetes) at {}",
+                sandbox.url()
+            );
+            let _ = tokio::signal::ctrl_c().await;
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("sandbox: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! Starting a sandbox: the HTTP server on 127.0.0.1, its kubeconfig, and CRDs loaded at start.
+
+use crate::handlers::{self, Ctx, Impersonation};
+use crate::schema::UnknownFields;
+use crate::store::{Store, WriteOptions};
+use axum::Router;
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tokio::sync::oneshot;
+
+/// How to start a sandbox.
+#[derive(Debug, Clone, Default)]
+pub struct SandboxOptions {
+    /// Port on 127.0.0.1; a free one when 0.
+    pub port: u16,
+    /// Where to write a kubeconfig for it.
+    pub kubeconfig: Option<PathBuf>,
+    /// A bearer token clients must send.
+    pub token: Option<String>,
+    /// Files or directories of CustomResourceDefinition YAML to create at start.
+    pub crds: Vec<PathBuf>,
+    /// How many changes watches can resume from (older ones answer 410); 10,000 when 0.
+    pub history: usize,
+}
+
+/// Why a sandbox could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The port could not be bound.
+    #[error("cannot listen on 127.0.0.1:{port}: {source}")]
+    Bind {
+        /// The port.
+        port: u16,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// A file could not be read or written.
+    #[error("{path}: {message}")]
+    File {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// A running sandbox; it stops when dropped.
+pub struct Sandbox {
+    addr: SocketAddr,
+    store: Arc<Store>,
+    impersonations: Arc<Mutex<Vec<Impersonation>>>,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl Sandbox {
+    /// Starts serving in the current tokio runtime.
+    pub async fn start(options: SandboxOptions) -> Result<Self, StartError> {
+        let store = Arc::new(Store::new(if options.history == 0 {
+            10_000
+        } else {
+            options.history
+        }));
+        for path in &options.crds {
+            load_crds(&store, path)?;
+        }
+        let impersonations = Arc::new(Mutex::new(Vec::new()));
+        let ctx = Ctx {
+            store: store.clone(),
+            token: options.token.clone(),
+            impersonations: impersonations.clone(),
+        };
+        let app = Router::new().fallback(handlers::handle).with_state(ctx);
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port))
+            .await
+            .map_err(|source| StartError::Bind {
+                port: options.port,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            port: options.port,
+            source,
+        })?;
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(error) = serve.await {
+                tracing::error!(%error, "sandbox server failed");
+            }
+        });
+        let sandbox = Self {
+            addr,
+            store,
+            impersonations,
+            shutdown: Some(shutdown),
+        };
+        if let Some(path) = &options.kubeconfig {
+            crate::kubeconfig::write(path, &sandbox.url(), options.token.as_deref()).map_err(
+                |e| StartError::File {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                },
+            )?;
+        }
+        Ok(sandbox)
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The cluster's state, for seeding and simulated controllers.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// Every `Impersonate-*` header set seen so far.
+    pub fn impersonations(&self) -> Vec<Impersonation> {
+        self.impersonations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// Creates every CRD in a YAML file, or in every .yaml file of a directory.
+fn load_crds(store: &Store, path: &Path) -> Result<(), StartError> {
+    let file_error = |message: String| StartError::File {
+        path: path.display().to_string(),
+        message,
+    };
+    if path.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(|e| file_error(e.to_string()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+            .collect();
+        entries.sort();
+        for entry in entries {
+            load_crds(store, &entry)?;
+        }
+        return Ok(());
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?;
+    let rt = store
+        .resource("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+        .map_err(|e| file_error(e.to_string()))?;
+    for document in serde_yaml::Deserializer::from_str(&text) {
+        let value: Value =
+            serde::Deserialize::deserialize(document).map_err(|e| file_error(e.to_string()))?;
+        if value.get("kind").and_then(Value::as_str) != Some("CustomResourceDefinition") {
+            continue;
+        }
+        let options = WriteOptions {
+            unknown: UnknownFields::Prune,
+            field_manager: Some("sandbox"),
+            subresource: None,
+        };
+        store
+            .create(&rt, None, value, options)
+            .map_err(|e| file_error(e.to_string()))?;
+    }
+    Ok(())
+}

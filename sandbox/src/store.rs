@@ -1,0 +1,736 @@
+//! Generic storage for any kind: objects as JSON, one resourceVersion counter, and a bounded
+//! history of changes that watches replay from (older versions answer 410 Gone).
+
+use crate::error::ApiError;
+use crate::patch::{self, PatchKind};
+use crate::resources::{self, ResourceType};
+use crate::schema::{self, UnknownFields};
+use crate::selectors::{FieldSelector, LabelSelector};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::broadcast;
+
+/// Where an object lives: (group, plural, namespace or "", name).
+type Key = (String, String, String, String);
+
+/// The live feed of changes a watch reads after its backlog.
+pub type Changes = broadcast::Receiver<Arc<Change>>;
+
+/// A change, as watches see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// Its resourceVersion.
+    pub revision: u64,
+    /// ADDED, MODIFIED or DELETED.
+    pub kind: &'static str,
+    /// The resource's group.
+    pub group: String,
+    /// The resource's plural.
+    pub plural: String,
+    /// The object after the change (before it, for deletes).
+    pub object: Value,
+}
+
+/// How a write should treat the request.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteOptions<'a> {
+    /// Unknown fields: prune or reject.
+    pub unknown: UnknownFields,
+    /// The field manager, for managedFields.
+    pub field_manager: Option<&'a str>,
+    /// `status` when writing the status subresource.
+    pub subresource: Option<&'a str>,
+}
+
+struct Inner {
+    resources: Vec<ResourceType>,
+    objects: BTreeMap<Key, Value>,
+    revision: u64,
+    history: VecDeque<Arc<Change>>,
+    history_limit: usize,
+}
+
+/// The cluster's state.
+pub struct Store {
+    inner: Mutex<Inner>,
+    changes: broadcast::Sender<Arc<Change>>,
+}
+
+/// One page of a list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    /// The objects.
+    pub items: Vec<Value>,
+    /// The list's resourceVersion.
+    pub revision: u64,
+    /// The token for the next page.
+    pub continue_token: Option<String>,
+    /// How many objects follow this page.
+    pub remaining: usize,
+}
+
+impl Store {
+    /// An empty cluster with the built-in kinds and the `default`, `kube-system` and
+    /// `flux-system` namespaces; at most `history_limit` changes are kept for watches.
+    pub fn new(history_limit: usize) -> Self {
+        let (changes, _) = broadcast::channel(4096);
+        let store = Self {
+            inner: Mutex::new(Inner {
+                resources: resources::builtins(),
+                objects: BTreeMap::new(),
+                revision: 1,
+                history: VecDeque::new(),
+                history_limit: history_limit.max(1),
+            }),
+            changes,
+        };
+        let namespaces = resources::builtins()
+            .into_iter()
+            .find(|r| r.plural == "namespaces");
+        for (ns, rt) in ["default", "kube-system", "flux-system"]
+            .into_iter()
+            .zip(std::iter::repeat(namespaces).flatten())
+        {
+            let object =
+                json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": ns } });
+            let options = WriteOptions {
+                unknown: UnknownFields::Prune,
+                field_manager: None,
+                subresource: None,
+            };
+            // Creating a fresh namespace in an empty store cannot fail.
+            let _ = store.create(&rt, None, object, options);
+        }
+        store
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves consistent data behind (every write is one insert).
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Every served resource type.
+    pub fn resources(&self) -> Vec<ResourceType> {
+        self.lock().resources.clone()
+    }
+
+    /// The resource type served at `group/version/plural`.
+    pub fn resource(
+        &self,
+        group: &str,
+        version: &str,
+        plural: &str,
+    ) -> Result<ResourceType, ApiError> {
+        self.lock()
+            .resources
+            .iter()
+            .find(|r| r.group == group && r.version == version && r.plural == plural)
+            .cloned()
+            .ok_or_else(|| ApiError::no_route(&format!("{group}/{version}/{plural}")))
+    }
+
+    /// The current resourceVersion.
+    pub fn revision(&self) -> u64 {
+        self.lock().revision
+    }
+
+    /// Subscribes to changes, and returns the kept history after `since` (or 410 if it is gone).
+    pub fn watch_from(&self, since: u64) -> Result<(Vec<Arc<Change>>, Changes), ApiError> {
+        let inner = self.lock();
+        let receiver = self.changes.subscribe();
+        let oldest = inner.history.front().map_or(inner.revision, |c| c.revision);
+        if since + 1 < oldest {
+            return Err(ApiError::gone(format!(
+                "too old resource version: {since} ({oldest})"
+            )));
+        }
+        let backlog = inner
+            .history
+            .iter()
+            .filter(|c| c.revision > since)
+            .cloned()
+            .collect();
+        Ok((backlog, receiver))
+    }
+
+    /// Creates an object.
+    pub fn create(
+        &self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        mut object: Value,
+        options: WriteOptions<'_>,
+    ) -> Result<Value, ApiError> {
+        let mut inner = self.lock();
+        let namespace = scope_namespace(rt, namespace, &object)?;
+        if let Some(ns) = &namespace
+            && !inner.objects.contains_key(&(
+                String::new(),
+                "namespaces".into(),
+                String::new(),
+                ns.clone(),
+            ))
+        {
+            return Err(ApiError::not_found("namespaces", "", ns));
+        }
+        let name = object_name(&object, true)?;
+        let key = (
+            rt.group.clone(),
+            rt.plural.clone(),
+            namespace.clone().unwrap_or_default(),
+            name.clone(),
+        );
+        if inner.objects.contains_key(&key) {
+            return Err(ApiError::already_exists(&rt.plural, &rt.group, &name));
+        }
+        prepare(rt, &mut object, &name, options)?;
+        // As kube-apiserver does, a create cannot set what the status subresource owns.
+        if rt.status_subresource
+            && rt.plural != "customresourcedefinitions"
+            && let Some(map) = object.as_object_mut()
+        {
+            map.remove("status");
+        }
+        inner.revision += 1;
+        let revision = inner.revision;
+        let metadata = metadata_mut(&mut object);
+        metadata.insert("name".into(), json!(name));
+        if let Some(ns) = &namespace {
+            metadata.insert("namespace".into(), json!(ns));
+        }
+        metadata.remove("generateName");
+        metadata.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
+        metadata.insert("resourceVersion".into(), json!(revision.to_string()));
+        metadata.insert("creationTimestamp".into(), json!(now()));
+        metadata.insert("generation".into(), json!(1));
+        record_manager(metadata, options.field_manager, "Update", rt);
+        if rt.plural == "namespaces" {
+            object["status"] = json!({ "phase": "Active" });
+        }
+        if rt.plural == "customresourcedefinitions" {
+            register_crd(&mut inner, &mut object)?;
+        }
+        inner.objects.insert(key, object.clone());
+        self.record(&mut inner, "ADDED", rt, &object);
+        Ok(with_version(rt, object))
+    }
+
+    /// Reads an object.
+    pub fn get(
+        &self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Value, ApiError> {
+        let inner = self.lock();
+        let key = key(rt, namespace, name);
+        inner
+            .objects
+            .get(&key)
+            .cloned()
+            .map(|o| with_version(rt, o))
+            .ok_or_else(|| ApiError::not_found(&rt.plural, &rt.group, name))
+    }
+
+    /// Lists objects (in one namespace, or all), filtered, a page at a time.
+    pub fn list(
+        &self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        labels: &LabelSelector,
+        fields: &FieldSelector,
+        limit: Option<usize>,
+        continue_token: Option<&str>,
+    ) -> Result<Page, ApiError> {
+        let inner = self.lock();
+        let after = match continue_token.filter(|t| !t.is_empty()) {
+            Some(token) => Some(parse_continue(token)?),
+            None => None,
+        };
+        let matching: Vec<(&Key, &Value)> = inner
+            .objects
+            .iter()
+            .filter(|(k, _)| {
+                k.0 == rt.group && k.1 == rt.plural && namespace.is_none_or(|ns| k.2 == ns)
+            })
+            .filter(|(k, _)| {
+                after
+                    .as_ref()
+                    .is_none_or(|(ns, name)| (&k.2, &k.3) > (ns, name))
+            })
+            .filter(|(_, o)| labels.matches(o.pointer("/metadata/labels")) && fields.matches(o))
+            .collect();
+        let take = limit.filter(|l| *l > 0).unwrap_or(usize::MAX);
+        let remaining = matching.len().saturating_sub(take);
+        let page: Vec<(&Key, &Value)> = matching.into_iter().take(take).collect();
+        let continue_token = (remaining > 0)
+            .then(|| page.last().map(|(k, _)| format!("{}/{}", k.2, k.3)))
+            .flatten();
+        Ok(Page {
+            items: page
+                .into_iter()
+                .map(|(_, o)| with_version(rt, o.clone()))
+                .collect(),
+            revision: inner.revision,
+            continue_token,
+            remaining,
+        })
+    }
+
+    /// Replaces an object (PUT), with optimistic concurrency.
+    pub fn update(
+        &self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        name: &str,
+        object: Value,
+        options: WriteOptions<'_>,
+    ) -> Result<Value, ApiError> {
+        let mut inner = self.lock();
+        let key = key(rt, namespace, name);
+        let current = inner
+            .objects
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(&rt.plural, &rt.group, name))?;
+        let sent_version = object
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let current_version = current
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if !sent_version.is_empty() && sent_version != current_version {
+            return Err(ApiError::conflict(&rt.plural, &rt.group, name));
+        }
+        let updated = self.replace(&mut inner, rt, key, current, object, options)?;
+        Ok(with_version(rt, updated))
+    }
+
+    /// Patches an object; server-side apply creates it when missing.
+    pub fn patch(
+        &self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        name: &str,
+        kind: PatchKind,
+        patch_body: &Value,
+        options: WriteOptions<'_>,
+    ) -> Result<Value, ApiError> {
+        let existing = self.get(rt, namespace, name);
+        let current = match existing {
+            Ok(current) => current,
+            Err(e) if e.code == 404 && kind == PatchKind::Apply => {
+                let mut object = patch_body.clone();
+                metadata_mut(&mut object).insert("name".into(), json!(name));
+                let created = self.create(rt, namespace, object, options)?;
+                return Ok(created);
+            }
+            Err(e) => return Err(e),
+        };
+        let mut patched = current.clone();
+        patch::apply(kind, &mut patched, patch_body)?;
+        let mut inner = self.lock();
+        let key = key(rt, namespace, name);
+        let stored = inner
+            .objects
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(&rt.plural, &rt.group, name))?;
+        if stored.pointer("/metadata/resourceVersion")
+            != current.pointer("/metadata/resourceVersion")
+        {
+            return Err(ApiError::conflict(&rt.plural, &rt.group, name));
+        }
+        let sent_version = patch_body
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str);
+        if sent_version.is_some_and(|v| {
+            Some(v)
+                != current
+                    .pointer("/metadata/resourceVersion")
+                    .and_then(Value::as_str)
+        }) {
+            return Err(ApiError::conflict(&rt.plural, &rt.group, name));
+        }
+        let operation = if kind == PatchKind::Apply {
+            "Apply"
+        } else {
+            "Update"
+        };
+        let options = WriteOptions {
+            field_manager: options.field_manager.or(Some(operation)),
+            ..options
+        };
+        let updated = self.replace(&mut inner, rt, key, stored, patched, options)?;
+        Ok(with_version(rt, updated))
+    }
+
+    fn replace(
+        &self,
+        inner: &mut Inner,
+        rt: &ResourceType,
+        key: Key,
+        current: Value,
+        mut object: Value,
+        options: WriteOptions<'_>,
+    ) -> Result<Value, ApiError> {
+        let name = key.3.clone();
+        prepare(rt, &mut object, &name, options)?;
+        let status_write = options.subresource == Some("status");
+        let mut next = if status_write {
+            let mut next = current.clone();
+            next["status"] = object.get("status").cloned().unwrap_or(Value::Null);
+            next
+        } else {
+            if rt.status_subresource
+                && let Some(map) = object.as_object_mut()
+            {
+                match current.get("status") {
+                    Some(status) => map.insert("status".into(), status.clone()),
+                    None => map.remove("status"),
+                };
+            }
+            object
+        };
+        // metadata that clients may not change
+        let keep = [
+            "uid",
+            "creationTimestamp",
+            "generation",
+            "managedFields",
+            "name",
+            "namespace",
+        ];
+        let current_meta = current.get("metadata").cloned().unwrap_or_default();
+        let spec_changed =
+            !status_write && without_meta_and_status(&next) != without_meta_and_status(&current);
+        inner.revision += 1;
+        let revision = inner.revision;
+        let metadata = metadata_mut(&mut next);
+        for field in keep {
+            if let Some(value) = current_meta.get(field) {
+                metadata.insert(field.into(), value.clone());
+            }
+        }
+        if spec_changed {
+            let generation = current_meta
+                .get("generation")
+                .and_then(Value::as_i64)
+                .unwrap_or(1)
+                + 1;
+            metadata.insert("generation".into(), json!(generation));
+        }
+        metadata.insert("resourceVersion".into(), json!(revision.to_string()));
+        record_manager(metadata, options.field_manager, "Update", rt);
+        inner.objects.insert(key, next.clone());
+        self.record(inner, "MODIFIED", rt, &next);
+        Ok(next)
+    }
+
+    /// Deletes an object; deleting a namespace deletes everything in it.
+    pub fn delete(
+        &self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Value, ApiError> {
+        let mut inner = self.lock();
+        let key = key(rt, namespace, name);
+        let object = inner
+            .objects
+            .remove(&key)
+            .ok_or_else(|| ApiError::not_found(&rt.plural, &rt.group, name))?;
+        if rt.plural == "namespaces" && rt.group.is_empty() {
+            let contents: Vec<Key> = inner
+                .objects
+                .keys()
+                .filter(|k| k.2 == name)
+                .cloned()
+                .collect();
+            for key in contents {
+                if let Some(child) = inner.objects.remove(&key)
+                    && let Some(child_rt) = inner
+                        .resources
+                        .iter()
+                        .find(|r| r.group == key.0 && r.plural == key.1)
+                        .cloned()
+                {
+                    self.record(&mut inner, "DELETED", &child_rt, &child);
+                }
+            }
+        }
+        if rt.plural == "customresourcedefinitions" {
+            let group = object
+                .pointer("/spec/group")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let plural = object
+                .pointer("/spec/names/plural")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            inner
+                .resources
+                .retain(|r| !(r.group == group && r.plural == plural));
+            inner
+                .objects
+                .retain(|k, _| !(k.0 == group && k.1 == plural));
+        }
+        self.record(&mut inner, "DELETED", rt, &object);
+        Ok(with_version(rt, object))
+    }
+
+    /// Deletes every matching object in a namespace (or cluster-wide).
+    pub fn delete_collection(
+        &self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        labels: &LabelSelector,
+        fields: &FieldSelector,
+    ) -> Result<Vec<Value>, ApiError> {
+        let page = self.list(rt, namespace, labels, fields, None, None)?;
+        let mut deleted = Vec::new();
+        for item in page.items {
+            let name = item
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let ns = item
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            if let Ok(object) = self.delete(rt, ns.as_deref(), &name) {
+                deleted.push(object);
+            }
+        }
+        Ok(deleted)
+    }
+
+    fn record(&self, inner: &mut Inner, kind: &'static str, rt: &ResourceType, object: &Value) {
+        let revision = if kind == "DELETED" {
+            inner.revision += 1;
+            inner.revision
+        } else {
+            inner.revision
+        };
+        let mut object = with_version(rt, object.clone());
+        if kind == "DELETED" {
+            metadata_mut(&mut object).insert("resourceVersion".into(), json!(revision.to_string()));
+        }
+        let change = Arc::new(Change {
+            revision,
+            kind,
+            group: rt.group.clone(),
+            plural: rt.plural.clone(),
+            object,
+        });
+        inner.history.push_back(change.clone());
+        while inner.history.len() > inner.history_limit {
+            inner.history.pop_front();
+        }
+        // Nobody listening is fine.
+        let _ = self.changes.send(change);
+    }
+}
+
+fn key(rt: &ResourceType, namespace: Option<&str>, name: &str) -> Key {
+    let ns = if rt.namespaced {
+        namespace.unwrap_or_default().to_owned()
+    } else {
+        String::new()
+    };
+    (rt.group.clone(), rt.plural.clone(), ns, name.to_owned())
+}
+
+fn scope_namespace(
+    rt: &ResourceType,
+    namespace: Option<&str>,
+    object: &Value,
+) -> Result<Option<String>, ApiError> {
+    if !rt.namespaced {
+        return Ok(None);
+    }
+    let in_body = object
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str);
+    match (namespace, in_body) {
+        (Some(path), Some(body)) if path != body => Err(ApiError::bad_request(
+            "the namespace of the provided object does not match the namespace sent on the request",
+        )),
+        (Some(ns), _) | (None, Some(ns)) => Ok(Some(ns.to_owned())),
+        (None, None) => Err(ApiError::bad_request(
+            "a namespaced object needs a namespace",
+        )),
+    }
+}
+
+/// The object's name, or one made from generateName.
+fn object_name(object: &Value, allow_generate: bool) -> Result<String, ApiError> {
+    if let Some(name) = object
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+    {
+        return Ok(name.to_owned());
+    }
+    if allow_generate
+        && let Some(prefix) = object
+            .pointer("/metadata/generateName")
+            .and_then(Value::as_str)
+    {
+        let suffix: String = uuid::Uuid::new_v4()
+            .simple()
+            .to_string()
+            .chars()
+            .take(5)
+            .collect();
+        return Ok(format!("{prefix}{suffix}"));
+    }
+    Err(ApiError::invalid(
+        "",
+        "",
+        vec![(
+            "metadata.name".into(),
+            "Required value: name or generateName is required".into(),
+        )],
+    ))
+}
+
+/// Name syntax, kind/apiVersion and the CRD schema.
+fn prepare(
+    rt: &ResourceType,
+    object: &mut Value,
+    name: &str,
+    options: WriteOptions<'_>,
+) -> Result<(), ApiError> {
+    if !object.is_object() {
+        return Err(ApiError::bad_request("the body must be a JSON object"));
+    }
+    let mut causes = Vec::new();
+    // Namespaces and Services need DNS labels; everything else a DNS subdomain.
+    if !valid_name(
+        name,
+        rt.group.is_empty() && matches!(rt.plural.as_str(), "namespaces" | "services"),
+    ) {
+        causes.push(("metadata.name".to_owned(), format!("Invalid value: {name:?}: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'")));
+    }
+    if let Some(kind) = object.get("kind").and_then(Value::as_str)
+        && kind != rt.kind
+    {
+        return Err(ApiError::bad_request(format!(
+            "the kind {kind:?} does not match the resource {}",
+            rt.plural
+        )));
+    }
+    object["kind"] = json!(rt.kind);
+    object["apiVersion"] = json!(rt.api_version());
+    if let Some(schema) = &rt.schema {
+        causes.extend(schema::validate(object, schema, options.unknown));
+    }
+    if causes.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(&rt.kind, name, causes))
+    }
+}
+
+fn valid_name(name: &str, label_only: bool) -> bool {
+    let max = if label_only { 63 } else { 253 };
+    !name.is_empty()
+        && name.len() <= max
+        && name.chars().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || (!label_only && c == '.')
+        })
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
+fn metadata_mut(object: &mut Value) -> &mut serde_json::Map<String, Value> {
+    if !object.is_object() {
+        *object = json!({});
+    }
+    if !object.get("metadata").is_some_and(Value::is_object) {
+        object["metadata"] = json!({});
+    }
+    object["metadata"]
+        .as_object_mut()
+        .expect("metadata was just made an object")
+}
+
+fn record_manager(
+    metadata: &mut serde_json::Map<String, Value>,
+    manager: Option<&str>,
+    default_operation: &str,
+    rt: &ResourceType,
+) {
+    let Some(manager) = manager else { return };
+    let operation = if manager == "Apply" {
+        "Apply"
+    } else {
+        default_operation
+    };
+    let entry = json!({ "manager": manager, "operation": operation, "apiVersion": rt.api_version(), "time": now(), "fieldsType": "FieldsV1", "fieldsV1": {} });
+    let list = metadata.entry("managedFields").or_insert_with(|| json!([]));
+    if let Some(items) = list.as_array_mut() {
+        items.retain(|m| m.get("manager").and_then(Value::as_str) != Some(manager));
+        items.push(entry);
+    }
+}
+
+fn without_meta_and_status(object: &Value) -> Value {
+    let mut copy = object.clone();
+    if let Some(map) = copy.as_object_mut() {
+        map.remove("metadata");
+        map.remove("status");
+    }
+    copy
+}
+
+fn with_version(rt: &ResourceType, mut object: Value) -> Value {
+    object["apiVersion"] = json!(rt.api_version());
+    object
+}
+
+fn register_crd(inner: &mut Inner, crd: &mut Value) -> Result<(), ApiError> {
+    let name = crd
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let types = resources::from_crd(crd).map_err(|message| {
+        ApiError::invalid(
+            "CustomResourceDefinition",
+            &name,
+            vec![("spec".into(), message)],
+        )
+    })?;
+    for rt in types {
+        inner
+            .resources
+            .retain(|r| !(r.group == rt.group && r.version == rt.version && r.plural == rt.plural));
+        inner.resources.push(rt);
+    }
+    let accepted = json!({ "type": "Established", "status": "True", "reason": "InitialNamesAccepted", "message": "the initial names have been accepted", "lastTransitionTime": now() });
+    let names = json!({ "type": "NamesAccepted", "status": "True", "reason": "NoConflicts", "message": "no conflicts found", "lastTransitionTime": now() });
+    crd["status"] = json!({ "conditions": [names, accepted], "acceptedNames": crd.pointer("/spec/names").cloned().unwrap_or_default(), "storedVersions": [] });
+    Ok(())
+}
+
+fn parse_continue(token: &str) -> Result<(String, String), ApiError> {
+    token
+        .split_once('/')
+        .map(|(ns, name)| (ns.to_owned(), name.to_owned()))
+        .ok_or_else(|| ApiError::bad_request("invalid continue token"))
+}
+
+/// RFC 3339 now, as Kubernetes writes times.
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
