@@ -124,11 +124,20 @@ async fn route(
             return discovery::resource_list(&resources, group, version)
                 .map_or_else(|| Err(ApiError::no_route(path)), json_ok);
         }
-        ["openapi", "v2"] | ["openapi", "v3"] => {
-            return json_ok(
-                json!({ "swagger": "2.0", "info": { "title": "sandbox", "version": "v1.33.0" }, "paths": {}, "definitions": {} }),
-            );
+        // An empty OpenAPI v2 document (zero protobuf bytes): clients such as helm and kubectl
+        // then find no client-side schema and leave validation to the server, which checks
+        // custom resources against their CRD schemas. No v3 documents, so they use this one.
+        ["openapi", "v2"] => {
+            return Ok((
+                [(
+                    header::CONTENT_TYPE,
+                    "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
+                )],
+                Vec::<u8>::new(),
+            )
+                .into_response());
         }
+        ["openapi", ..] => return Err(ApiError::no_route(path)),
         ["healthz"] | ["readyz"] | ["livez"] => return Ok("ok".into_response()),
         _ => {}
     }
@@ -329,12 +338,15 @@ fn parse_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, ApiError> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
+    if content_type.contains("protobuf") {
+        return crate::protobuf::decode(body);
+    }
     if content_type.contains("yaml") {
         serde_yaml::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("invalid YAML: {e}")))
     } else {
         serde_json::from_slice(body)
-            .map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))
+            .map_err(|e| ApiError::bad_request(format!("invalid JSON ({content_type}): {e}")))
     }
 }
 

@@ -9,6 +9,7 @@ pub mod error;
 pub mod handlers;
 pub mod kubeconfig;
 pub mod patch;
+pub mod protobuf;
 pub mod resources;
 pub mod schema;
 pub mod selectors;

@@ -559,7 +559,8 @@ fn scope_namespace(
     }
     let in_body = object
         .pointer("/metadata/namespace")
-        .and_then(Value::as_str);
+        .and_then(Value::as_str)
+        .filter(|ns| !ns.is_empty());
     match (namespace, in_body) {
         (Some(path), Some(body)) if path != body => Err(ApiError::bad_request(
             "the namespace of the provided object does not match the namespace sent on the request",

@@ -6,6 +6,7 @@ mod bench;
 mod database;
 mod demo;
 mod e2e;
+mod helm;
 mod http_probe;
 mod identity;
 mod paths;

@@ -36,6 +36,8 @@ pub struct Tools {
     pub wasm_bindgen: PathBuf,
     /// binaryen's optimiser, for release bundles.
     pub wasm_opt: PathBuf,
+    /// The pinned helm binary.
+    pub helm: PathBuf,
 }
 
 /// Installs what is missing and returns the tools to build with.
@@ -54,6 +56,7 @@ pub fn run(needs: Needs) -> anyhow::Result<Tools> {
     let wasm_opt = find_on_path("wasm-opt")
         .context("wasm-opt is missing: install Debian's binaryen package")?;
     let wasm_bindgen = ensure_wasm_bindgen(toolchain)?;
+    let helm = crate::helm::ensure()?;
     // The identity provider serves the demo and the Rust tests; the browser suite only the tests.
     ensure_node_packages(&paths::root().join("idp"))?;
     if needs.end_to_end {
@@ -68,6 +71,7 @@ pub fn run(needs: Needs) -> anyhow::Result<Tools> {
         toolchain,
         wasm_bindgen,
         wasm_opt,
+        helm,
     })
 }
 

@@ -45,7 +45,8 @@ pub fn run_all() -> anyhow::Result<()> {
             .cargo()
             .arg("test")
             .args(HOST_PACKAGES)
-            .env("DATABASE_URL", database.admin_url()),
+            .env("DATABASE_URL", database.admin_url())
+            .env("PILOTHOUSE_HELM", &tools.helm),
         "cargo test",
     )?;
 
