@@ -4,8 +4,10 @@
 //! schema validation. It stands in for kube-apiserver in tests, the demo and dev tooling; the
 //! product's own code never depends on it.
 
+pub mod demo;
 pub mod discovery;
 pub mod error;
+pub mod flux;
 pub mod handlers;
 pub mod kubeconfig;
 pub mod patch;

@@ -1,5 +1,6 @@
 //! `sandbox`: runs the sandbox cluster until Ctrl-C, for the demo and dev tooling.
-//! Usage: sandbox [--port N] [--kubeconfig FILE] [--token T] [--crds PATH]...
+//! Usage: sandbox [--port N] [--kubeconfig FILE] [--token T] [--crds PATH]... [--demo]
+//! `--demo` seeds the demo tenants' Flux objects and runs the simulated Flux controllers.
 
 use sandbox::{Sandbox, SandboxOptions};
 use std::process::ExitCode;
@@ -7,8 +8,13 @@ use std::process::ExitCode;
 #[tokio::main]
 async fn main() -> ExitCode {
     let mut options = SandboxOptions::default();
+    let mut demo = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
+        if arg == "--demo" {
+            demo = true;
+            continue;
+        }
         let value = args.next();
         match (arg.as_str(), value) {
             ("--port", Some(v)) if v.parse::<u16>().is_ok() => {
@@ -27,6 +33,15 @@ async fn main() -> ExitCode {
     }
     match Sandbox::start(options).await {
         Ok(sandbox) => {
+            if demo {
+                if let Err(error) = sandbox::demo::seed(sandbox.store()) {
+                    eprintln!(
+                        "sandbox: cannot seed the demo (are the Flux CRDs loaded with --crds?): {error}"
+                    );
+                    return ExitCode::FAILURE;
+                }
+                sandbox::flux::spawn(sandbox.store().clone(), std::time::Duration::from_secs(1));
+            }
             eprintln!(
                 "sandbox cluster (simulated, not a real Kubernetes) at {}",
                 sandbox.url()

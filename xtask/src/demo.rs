@@ -1,6 +1,7 @@
-//! `cargo xtask demo`: a private Postgres, the demo identity provider with its users, and the
-//! server on http://127.0.0.1:3000.
+//! `cargo xtask demo`: a private Postgres, the demo identity provider with its users, the
+//! sandbox cluster with simulated Flux, and the server on http://127.0.0.1:3000.
 
+use crate::cluster::Cluster;
 use crate::database::Database;
 use crate::identity::{DEMO_USERS, Identity};
 use crate::server::{ServerProcess, seed_demo};
@@ -23,7 +24,9 @@ pub fn run() -> anyhow::Result<()> {
 
     let public_url = format!("http://127.0.0.1:{DEMO_PORT}");
     let identity = Identity::start(&public_url)?;
-    let env = identity.server_env();
+    let mut env = identity.server_env();
+    let cluster = Cluster::start_demo(&binary.with_file_name("sandbox"))?;
+    env.push(("KUBECONFIG", cluster.kubeconfig.display().to_string()));
     step("seeding the demo tenants and memberships");
     seed_demo(&binary, &url, &env)?;
 

@@ -3,6 +3,7 @@
 
 mod apt;
 mod bench;
+mod cluster;
 mod database;
 mod demo;
 mod e2e;

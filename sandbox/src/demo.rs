@@ -1,0 +1,223 @@
+//! The demo's cluster contents: three tenants' namespaces with Flux sources and deployments in
+//! mixed states (one failing, one suspended). Needs the Flux CRDs loaded.
+
+use crate::error::ApiError;
+use crate::schema::UnknownFields;
+use crate::store::{Store, WriteOptions};
+use serde_json::{Value, json};
+
+/// Creates the demo namespaces and Flux objects.
+pub fn seed(store: &Store) -> Result<(), ApiError> {
+    let options = WriteOptions {
+        unknown: UnknownFields::Reject,
+        field_manager: Some("sandbox-demo"),
+        subresource: None,
+    };
+    let namespaces = store.resource("", "v1", "namespaces")?;
+    for ns in ["team-a", "team-b", "platform"] {
+        store.create(
+            &namespaces,
+            None,
+            json!({ "metadata": { "name": ns, "labels": { "pilothouse.dev/tenant": ns } } }),
+            options,
+        )?;
+    }
+    let put = |group: &str,
+               version: &str,
+               plural: &str,
+               ns: &str,
+               object: Value|
+     -> Result<(), ApiError> {
+        let rt = store.resource(group, version, plural)?;
+        store.create(&rt, Some(ns), object, options).map(drop)
+    };
+    let git = |name: &str, url: &str, branch: &str| {
+        json!({ "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+        "metadata": { "name": name }, "spec": { "interval": "5m", "url": url, "ref": { "branch": branch } } })
+    };
+    let helm_repo = |name: &str, url: &str| {
+        json!({ "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmRepository",
+        "metadata": { "name": name }, "spec": { "interval": "1h", "url": url } })
+    };
+    let oci = |name: &str, url: &str, tag: &str| {
+        json!({ "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "OCIRepository",
+        "metadata": { "name": name }, "spec": { "interval": "10m", "url": url, "ref": { "tag": tag } } })
+    };
+    let kustomization = |name: &str, source: &str, path: &str, extra: Value| {
+        let mut object = json!({ "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+            "metadata": { "name": name, "labels": { "app.kubernetes.io/part-of": "demo" } },
+            "spec": { "interval": "10m", "path": path, "prune": true, "sourceRef": { "kind": "GitRepository", "name": source } } });
+        json_patch::merge(&mut object, &extra);
+        object
+    };
+    let release = |name: &str,
+                   chart: &str,
+                   version: &str,
+                   repo: &str,
+                   values: Value,
+                   extra: Value| {
+        let mut object = json!({ "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+            "metadata": { "name": name, "labels": { "app.kubernetes.io/part-of": "demo" } },
+            "spec": { "interval": "10m", "chart": { "spec": { "chart": chart, "version": version,
+                "sourceRef": { "kind": "HelmRepository", "name": repo } } }, "values": values } });
+        json_patch::merge(&mut object, &extra);
+        object
+    };
+    let (src, kus, hr) = (
+        "source.toolkit.fluxcd.io",
+        "kustomize.toolkit.fluxcd.io",
+        "helm.toolkit.fluxcd.io",
+    );
+
+    // team-a: a healthy app, a chart, and one that fails.
+    put(
+        src,
+        "v1",
+        "gitrepositories",
+        "team-a",
+        git("shop", "https://github.com/example/shop", "main"),
+    )?;
+    put(
+        src,
+        "v1",
+        "helmrepositories",
+        "team-a",
+        helm_repo("podinfo", "https://stefanprodan.github.io/podinfo"),
+    )?;
+    put(
+        kus,
+        "v1",
+        "kustomizations",
+        "team-a",
+        kustomization("shop", "shop", "./deploy/production", json!({})),
+    )?;
+    put(
+        hr,
+        "v2",
+        "helmreleases",
+        "team-a",
+        release(
+            "podinfo",
+            "podinfo",
+            "6.7.1",
+            "podinfo",
+            json!({ "replicaCount": 2 }),
+            json!({}),
+        ),
+    )?;
+    put(
+        hr,
+        "v2",
+        "helmreleases",
+        "team-a",
+        release(
+            "payments",
+            "payments",
+            "2.3.0",
+            "podinfo",
+            json!({ "replicaCount": 1 }),
+            json!({ "metadata": { "labels": { crate::flux::FAIL_LABEL: "true" } } }),
+        ),
+    )?;
+
+    // team-b: an OCI source, a dependency chain, and a suspended release.
+    put(
+        src,
+        "v1",
+        "gitrepositories",
+        "team-b",
+        git(
+            "analytics",
+            "https://github.com/example/analytics",
+            "release-1.4",
+        ),
+    )?;
+    put(
+        src,
+        "v1",
+        "ocirepositories",
+        "team-b",
+        oci("manifests", "oci://ghcr.io/example/manifests", "v1.4.2"),
+    )?;
+    put(
+        src,
+        "v1",
+        "helmrepositories",
+        "team-b",
+        helm_repo("bitnami", "https://charts.bitnami.com/bitnami"),
+    )?;
+    put(
+        kus,
+        "v1",
+        "kustomizations",
+        "team-b",
+        kustomization("analytics-db", "analytics", "./db", json!({})),
+    )?;
+    put(
+        kus,
+        "v1",
+        "kustomizations",
+        "team-b",
+        kustomization(
+            "analytics",
+            "analytics",
+            "./app",
+            json!({ "spec": { "dependsOn": [{ "name": "analytics-db" }] } }),
+        ),
+    )?;
+    put(
+        hr,
+        "v2",
+        "helmreleases",
+        "team-b",
+        release(
+            "redis",
+            "redis",
+            "19.6.0",
+            "bitnami",
+            json!({ "architecture": "standalone" }),
+            json!({ "spec": { "suspend": true } }),
+        ),
+    )?;
+
+    // platform: shared infrastructure.
+    put(
+        src,
+        "v1",
+        "gitrepositories",
+        "platform",
+        git("fleet", "https://github.com/example/fleet", "main"),
+    )?;
+    put(
+        src,
+        "v1",
+        "helmrepositories",
+        "platform",
+        helm_repo(
+            "ingress-nginx",
+            "https://kubernetes.github.io/ingress-nginx",
+        ),
+    )?;
+    put(
+        kus,
+        "v1",
+        "kustomizations",
+        "platform",
+        kustomization("infrastructure", "fleet", "./infrastructure", json!({})),
+    )?;
+    put(
+        hr,
+        "v2",
+        "helmreleases",
+        "platform",
+        release(
+            "ingress-nginx",
+            "ingress-nginx",
+            "4.11.3",
+            "ingress-nginx",
+            json!({ "controller": { "replicaCount": 2 } }),
+            json!({}),
+        ),
+    )?;
+    Ok(())
+}

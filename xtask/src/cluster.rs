@@ -1,0 +1,61 @@
+//! The sandbox cluster for the demo: the `sandbox` binary with the genuine Flux CRDs, the demo
+//! tenants' Flux objects and the simulated Flux controllers, plus a kubeconfig for it.
+
+use crate::{http_probe, paths, step};
+use anyhow::{Context, bail};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+/// A running sandbox; it is stopped when dropped.
+#[derive(Debug)]
+pub struct Cluster {
+    child: Child,
+    /// The kubeconfig that points at it.
+    pub kubeconfig: PathBuf,
+}
+
+impl Cluster {
+    /// Starts `binary` with the Flux CRDs from `../shared/flux-crds` and the demo data.
+    pub fn start_demo(binary: &Path) -> anyhow::Result<Self> {
+        let crds = paths::root().join("../shared/flux-crds");
+        if !crds.is_dir() {
+            bail!(
+                "the Flux CRDs are missing: expected {} (the shared/ folder beside the checkout)",
+                crds.display()
+            );
+        }
+        let port = testkit::ports::free_port()?;
+        let kubeconfig = paths::root().join("target").join("demo").join("kubeconfig");
+        step(&format!(
+            "starting the sandbox cluster (simulated Flux) on port {port}"
+        ));
+        let child = Command::new(binary)
+            .args(["--port", &port.to_string(), "--demo", "--crds"])
+            .arg(&crds)
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .spawn()
+            .with_context(|| format!("cannot start {}", binary.display()))?;
+        let mut cluster = Self { child, kubeconfig };
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            if let Some(status) = cluster.child.try_wait()? {
+                bail!("the sandbox cluster exited during start-up ({status}); its log is above");
+            }
+            if http_probe::status(port, "/version") == Some(200) && cluster.kubeconfig.exists() {
+                eprintln!("    kubeconfig {}", cluster.kubeconfig.display());
+                return Ok(cluster);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        bail!("the sandbox cluster did not answer on port {port} within 30 s")
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
