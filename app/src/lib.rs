@@ -1,5 +1,6 @@
 //! Pilothouse's pages: the HTML shell, the layout and one module per route.
 
+pub mod banner;
 pub mod error;
 mod layout;
 mod routes;
@@ -47,6 +48,7 @@ pub fn App() -> impl IntoView {
         <Title formatter=|page: String| format!("{page} · Pilothouse") />
         <Router>
             <div class="shell" data-hydrated=move || hydrated.get().to_string()>
+                <banner::Banner />
                 <Header />
                 <main class="main">
                     <Routes fallback=routes::NotFound>

@@ -20,6 +20,7 @@ test('home page hydrates and the theme switch works only afterwards', async () =
   }
   assert.match(await page.getByTestId('version').innerText(), /^Pilothouse \d+\.\d+\.\d+/);
   assert.equal(await page.getByTestId('roles').innerText(), 'operator of team-a');
+  assert.match(await page.getByTestId('cluster-banner').innerText(), /SIMULATED Flux controllers/);
 
   const toggle = page.getByTestId('theme-toggle');
   assert.equal(await toggle.innerText(), 'Dark theme');

@@ -92,3 +92,48 @@ fn group_json(group: &str, versions: &[String]) -> Value {
     let preferred = versions.first().cloned().unwrap_or_default();
     json!({ "kind": "APIGroup", "name": group, "versions": versions, "preferredVersion": preferred })
 }
+
+/// The Accept header value that asks for aggregated discovery.
+pub const AGGREGATED: &str = "as=APIGroupDiscoveryList";
+/// Its response Content-Type.
+pub const AGGREGATED_CONTENT_TYPE: &str =
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+
+/// Aggregated discovery (apidiscovery.k8s.io/v2): the core group for `/api`, every named group
+/// for `/apis`, each with its resources, as kubectl and helm ask for it.
+pub fn aggregated(resources: &[ResourceType], core: bool) -> Value {
+    let mut groups: BTreeMap<String, BTreeMap<String, Vec<Value>>> = BTreeMap::new();
+    for r in resources.iter().filter(|r| r.group.is_empty() == core) {
+        let response_kind = json!({ "group": r.group, "version": r.version, "kind": r.kind });
+        let mut subresources = Vec::new();
+        if r.status_subresource {
+            subresources.push(json!({ "subresource": "status", "responseKind": response_kind, "verbs": ["get", "patch", "update"] }));
+        }
+        if r.plural == "pods" && r.group.is_empty() {
+            subresources.push(json!({ "subresource": "log", "responseKind": { "group": "", "version": "v1", "kind": "Pod" }, "verbs": ["get"] }));
+        }
+        let resource = json!({
+            "resource": r.plural, "responseKind": response_kind, "singularResource": r.singular,
+            "scope": if r.namespaced { "Namespaced" } else { "Cluster" },
+            "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
+            "shortNames": r.short_names, "subresources": subresources,
+        });
+        groups
+            .entry(r.group.clone())
+            .or_default()
+            .entry(r.version.clone())
+            .or_default()
+            .push(resource);
+    }
+    let items: Vec<Value> = groups
+        .into_iter()
+        .map(|(group, versions)| {
+            let versions: Vec<Value> = versions
+                .into_iter()
+                .map(|(version, resources)| json!({ "version": version, "resources": resources, "freshness": "Current" }))
+                .collect();
+            json!({ "metadata": { "name": group }, "versions": versions })
+        })
+        .collect();
+    json!({ "kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items })
+}

@@ -108,6 +108,18 @@ async fn route(
         .collect();
     let resources = ctx.store.resources();
     let json_ok = |v: Value| Ok(Json(v).into_response());
+    let aggregated = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains(discovery::AGGREGATED));
+    if aggregated && matches!(segments.as_slice(), ["api"] | ["apis"]) {
+        let body = discovery::aggregated(&resources, segments == ["api"]);
+        return Ok((
+            [(header::CONTENT_TYPE, discovery::AGGREGATED_CONTENT_TYPE)],
+            Json(body),
+        )
+            .into_response());
+    }
     match segments.as_slice() {
         ["version"] => return json_ok(discovery::version()),
         ["api"] => return json_ok(discovery::core_versions()),

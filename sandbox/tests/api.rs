@@ -590,3 +590,43 @@ async fn tokens_are_required_when_set_and_impersonation_is_recorded() {
         Some(("alice", vec!["team-a".to_owned()]))
     );
 }
+
+#[tokio::test]
+async fn aggregated_discovery_lists_groups_and_resources() {
+    let (_sandbox, client) = start(SandboxOptions {
+        crds: vec![flux_crds()],
+        ..SandboxOptions::default()
+    })
+    .await;
+    let request = |path: &str| {
+        http::Request::get(path)
+            .header("accept", "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json")
+            .body(Vec::new())
+            .unwrap()
+    };
+    let apis: serde_json::Value = client.request(request("/apis")).await.unwrap();
+    assert_eq!(apis["kind"], "APIGroupDiscoveryList");
+    let helm = apis["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["metadata"]["name"] == "helm.toolkit.fluxcd.io")
+        .unwrap();
+    let resource = &helm["versions"][0]["resources"][0];
+    assert_eq!(
+        (resource["resource"].as_str(), resource["scope"].as_str()),
+        (Some("helmreleases"), Some("Namespaced"))
+    );
+    assert_eq!(resource["subresources"][0]["subresource"], "status");
+    let core: serde_json::Value = client.request(request("/api")).await.unwrap();
+    let core_resources = core["items"][0]["versions"][0]["resources"]
+        .as_array()
+        .unwrap();
+    assert!(core_resources.iter().any(|r| r["resource"] == "secrets"));
+    // Without the aggregated Accept header, the legacy documents.
+    let legacy: serde_json::Value = client
+        .request(http::Request::get("/apis").body(Vec::new()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(legacy["kind"], "APIGroupList");
+}

@@ -73,6 +73,9 @@ pub struct Cli {
     /// Send the session cookie over plain HTTP too; only for the local demo (session.insecureCookie).
     #[arg(long, env = "PILOTHOUSE_INSECURE_COOKIE")]
     pub insecure_cookie: bool,
+    /// A banner above every page, e.g. "Sandbox cluster: simulated Flux" (ui.clusterBanner).
+    #[arg(long, env = "PILOTHOUSE_CLUSTER_BANNER", value_name = "TEXT")]
+    pub cluster_banner: Option<String>,
     /// What to do; without a command, serve.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -125,6 +128,16 @@ pub struct Config {
     pub oidc: OidcConfig,
     /// Browser sessions.
     pub session: SessionConfig,
+    /// What every page shows.
+    pub ui: UiConfig,
+}
+
+/// What every page shows.
+#[derive(Debug, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct UiConfig {
+    /// A banner above every page, e.g. to say the cluster is a simulation.
+    pub cluster_banner: Option<String>,
 }
 
 /// Sign-in through OpenID Connect.
@@ -357,6 +370,9 @@ impl Config {
         }
         if cli.insecure_cookie {
             self.session.insecure_cookie = true;
+        }
+        if let Some(banner) = &cli.cluster_banner {
+            self.ui.cluster_banner = Some(banner.clone());
         }
     }
 }

@@ -22,7 +22,11 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
     let service = state.service.clone();
-    let context = move || provide_context(service.clone());
+    let banner = app::banner::BannerText(state.cluster_banner.clone());
+    let context = move || {
+        provide_context(service.clone());
+        provide_context(banner.clone());
+    };
     let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
         .with_name(SESSION_COOKIE)
         .with_http_only(true)

@@ -25,6 +25,8 @@ pub struct AppState {
     pub insecure_cookie: bool,
     /// Minutes of inactivity after which a session ends.
     pub idle_timeout_minutes: u32,
+    /// The banner shown above every page, e.g. for the sandbox cluster.
+    pub cluster_banner: Option<String>,
 }
 
 impl AppState {
@@ -48,6 +50,7 @@ impl AppState {
             },
             insecure_cookie: config.session.insecure_cookie,
             idle_timeout_minutes: config.session.idle_timeout_minutes,
+            cluster_banner: config.ui.cluster_banner.clone(),
         })
     }
 }

@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
+/// What the UI says about the sandbox, so nobody mistakes it for a real cluster.
+pub const BANNER: &str = "Sandbox cluster: an in-memory Kubernetes API with SIMULATED Flux controllers, not a real cluster";
+
 /// A running sandbox; it is stopped when dropped.
 #[derive(Debug)]
 pub struct Cluster {
@@ -16,8 +19,18 @@ pub struct Cluster {
 }
 
 impl Cluster {
+    /// The server settings that point Pilothouse at this cluster.
+    pub fn server_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("KUBECONFIG", self.kubeconfig.display().to_string()),
+            ("PILOTHOUSE_CLUSTER_BANNER", BANNER.to_owned()),
+        ]
+    }
+}
+
+impl Cluster {
     /// Starts `binary` with the Flux CRDs from `../shared/flux-crds` and the demo data.
-    pub fn start_demo(binary: &Path) -> anyhow::Result<Self> {
+    pub fn start_demo(binary: &Path, name: &str) -> anyhow::Result<Self> {
         let crds = paths::root().join("../shared/flux-crds");
         if !crds.is_dir() {
             bail!(
@@ -26,7 +39,7 @@ impl Cluster {
             );
         }
         let port = testkit::ports::free_port()?;
-        let kubeconfig = paths::root().join("target").join("demo").join("kubeconfig");
+        let kubeconfig = paths::root().join("target").join(name).join("kubeconfig");
         step(&format!(
             "starting the sandbox cluster (simulated Flux) on port {port}"
         ));

@@ -25,8 +25,8 @@ pub fn run() -> anyhow::Result<()> {
     let public_url = format!("http://127.0.0.1:{DEMO_PORT}");
     let identity = Identity::start(&public_url)?;
     let mut env = identity.server_env();
-    let cluster = Cluster::start_demo(&binary.with_file_name("sandbox"))?;
-    env.push(("KUBECONFIG", cluster.kubeconfig.display().to_string()));
+    let cluster = Cluster::start_demo(&binary.with_file_name("sandbox"), "demo")?;
+    env.extend(cluster.server_env());
     step("seeding the demo tenants and memberships");
     seed_demo(&binary, &url, &env)?;
 

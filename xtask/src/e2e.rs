@@ -1,5 +1,6 @@
 //! The Playwright suite: the built server on a free port, driven by `node --test` in Chromium.
 
+use crate::cluster::Cluster;
 use crate::database::Database;
 use crate::identity::Identity;
 use crate::server::{ServerProcess, seed_demo};
@@ -18,7 +19,9 @@ pub fn run_suite(binary: &Path, database: &Database) -> anyhow::Result<()> {
     let port = testkit::ports::free_port()?;
     let public_url = format!("http://127.0.0.1:{port}");
     let identity = Identity::start(&public_url)?;
-    let env = identity.server_env();
+    let mut env = identity.server_env();
+    let cluster = Cluster::start_demo(&binary.with_file_name("sandbox"), "e2e")?;
+    env.extend(cluster.server_env());
     seed_demo(binary, &url, &env)?;
     step(&format!(
         "starting the server for the end-to-end suite on port {port}"
