@@ -13,9 +13,10 @@
 //! - Events (core/v1) are written for every step, and the controller pods in `flux-system` carry
 //!   their log lines (served at pods/log).
 
+use crate::object::now;
 use crate::resources::ResourceType;
 use crate::schema::UnknownFields;
-use crate::store::{Store, WriteOptions, now};
+use crate::store::{Store, WriteOptions};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;

@@ -10,6 +10,7 @@ pub mod error;
 pub mod flux;
 pub mod handlers;
 pub mod kubeconfig;
+pub mod object;
 pub mod patch;
 pub mod protobuf;
 pub mod resources;

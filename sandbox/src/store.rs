@@ -2,9 +2,13 @@
 //! history of changes that watches replay from (older versions answer 410 Gone).
 
 use crate::error::ApiError;
+use crate::object::{
+    metadata_mut, now, object_name, parse_continue, prepare, record_manager, scope_namespace,
+    with_version, without_meta_and_status,
+};
 use crate::patch::{self, PatchKind};
 use crate::resources::{self, ResourceType};
-use crate::schema::{self, UnknownFields};
+use crate::schema::UnknownFields;
 use crate::selectors::{FieldSelector, LabelSelector};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, VecDeque};
@@ -549,156 +553,6 @@ fn key(rt: &ResourceType, namespace: Option<&str>, name: &str) -> Key {
     (rt.group.clone(), rt.plural.clone(), ns, name.to_owned())
 }
 
-fn scope_namespace(
-    rt: &ResourceType,
-    namespace: Option<&str>,
-    object: &Value,
-) -> Result<Option<String>, ApiError> {
-    if !rt.namespaced {
-        return Ok(None);
-    }
-    let in_body = object
-        .pointer("/metadata/namespace")
-        .and_then(Value::as_str)
-        .filter(|ns| !ns.is_empty());
-    match (namespace, in_body) {
-        (Some(path), Some(body)) if path != body => Err(ApiError::bad_request(
-            "the namespace of the provided object does not match the namespace sent on the request",
-        )),
-        (Some(ns), _) | (None, Some(ns)) => Ok(Some(ns.to_owned())),
-        (None, None) => Err(ApiError::bad_request(
-            "a namespaced object needs a namespace",
-        )),
-    }
-}
-
-/// The object's name, or one made from generateName.
-fn object_name(object: &Value, allow_generate: bool) -> Result<String, ApiError> {
-    if let Some(name) = object
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .filter(|n| !n.is_empty())
-    {
-        return Ok(name.to_owned());
-    }
-    if allow_generate
-        && let Some(prefix) = object
-            .pointer("/metadata/generateName")
-            .and_then(Value::as_str)
-    {
-        let suffix: String = uuid::Uuid::new_v4()
-            .simple()
-            .to_string()
-            .chars()
-            .take(5)
-            .collect();
-        return Ok(format!("{prefix}{suffix}"));
-    }
-    Err(ApiError::invalid(
-        "",
-        "",
-        vec![(
-            "metadata.name".into(),
-            "Required value: name or generateName is required".into(),
-        )],
-    ))
-}
-
-/// Name syntax, kind/apiVersion and the CRD schema.
-fn prepare(
-    rt: &ResourceType,
-    object: &mut Value,
-    name: &str,
-    options: WriteOptions<'_>,
-) -> Result<(), ApiError> {
-    if !object.is_object() {
-        return Err(ApiError::bad_request("the body must be a JSON object"));
-    }
-    let mut causes = Vec::new();
-    // Namespaces and Services need DNS labels; everything else a DNS subdomain.
-    if !valid_name(
-        name,
-        rt.group.is_empty() && matches!(rt.plural.as_str(), "namespaces" | "services"),
-    ) {
-        causes.push(("metadata.name".to_owned(), format!("Invalid value: {name:?}: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'")));
-    }
-    if let Some(kind) = object.get("kind").and_then(Value::as_str)
-        && kind != rt.kind
-    {
-        return Err(ApiError::bad_request(format!(
-            "the kind {kind:?} does not match the resource {}",
-            rt.plural
-        )));
-    }
-    object["kind"] = json!(rt.kind);
-    object["apiVersion"] = json!(rt.api_version());
-    if let Some(schema) = &rt.schema {
-        causes.extend(schema::validate(object, schema, options.unknown));
-    }
-    if causes.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(&rt.kind, name, causes))
-    }
-}
-
-fn valid_name(name: &str, label_only: bool) -> bool {
-    let max = if label_only { 63 } else { 253 };
-    !name.is_empty()
-        && name.len() <= max
-        && name.chars().all(|c| {
-            c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || (!label_only && c == '.')
-        })
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
-}
-
-fn metadata_mut(object: &mut Value) -> &mut serde_json::Map<String, Value> {
-    if !object.is_object() {
-        *object = json!({});
-    }
-    if !object.get("metadata").is_some_and(Value::is_object) {
-        object["metadata"] = json!({});
-    }
-    object["metadata"]
-        .as_object_mut()
-        .expect("metadata was just made an object")
-}
-
-fn record_manager(
-    metadata: &mut serde_json::Map<String, Value>,
-    manager: Option<&str>,
-    default_operation: &str,
-    rt: &ResourceType,
-) {
-    let Some(manager) = manager else { return };
-    let operation = if manager == "Apply" {
-        "Apply"
-    } else {
-        default_operation
-    };
-    let entry = json!({ "manager": manager, "operation": operation, "apiVersion": rt.api_version(), "time": now(), "fieldsType": "FieldsV1", "fieldsV1": {} });
-    let list = metadata.entry("managedFields").or_insert_with(|| json!([]));
-    if let Some(items) = list.as_array_mut() {
-        items.retain(|m| m.get("manager").and_then(Value::as_str) != Some(manager));
-        items.push(entry);
-    }
-}
-
-fn without_meta_and_status(object: &Value) -> Value {
-    let mut copy = object.clone();
-    if let Some(map) = copy.as_object_mut() {
-        map.remove("metadata");
-        map.remove("status");
-    }
-    copy
-}
-
-fn with_version(rt: &ResourceType, mut object: Value) -> Value {
-    object["apiVersion"] = json!(rt.api_version());
-    object
-}
-
 fn register_crd(inner: &mut Inner, crd: &mut Value) -> Result<(), ApiError> {
     let name = crd
         .pointer("/metadata/name")
@@ -722,16 +576,4 @@ fn register_crd(inner: &mut Inner, crd: &mut Value) -> Result<(), ApiError> {
     let names = json!({ "type": "NamesAccepted", "status": "True", "reason": "NoConflicts", "message": "no conflicts found", "lastTransitionTime": now() });
     crd["status"] = json!({ "conditions": [names, accepted], "acceptedNames": crd.pointer("/spec/names").cloned().unwrap_or_default(), "storedVersions": [] });
     Ok(())
-}
-
-fn parse_continue(token: &str) -> Result<(String, String), ApiError> {
-    token
-        .split_once('/')
-        .map(|(ns, name)| (ns.to_owned(), name.to_owned()))
-        .ok_or_else(|| ApiError::bad_request("invalid continue token"))
-}
-
-/// RFC 3339 now, as Kubernetes writes times.
-pub fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }

@@ -1,6 +1,5 @@
 //! What a principal holds: global roles, tenant roles and who owns which namespace.
 
-use super::principal::Principal;
 use super::role::{GlobalRole, TenantRole};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -93,10 +92,5 @@ impl Grants {
             .iter()
             .find(|(held, _)| *held == role)
             .map(|(_, via)| via)
-    }
-
-    /// The principal's display handle for messages.
-    pub fn who(principal: &Principal) -> &str {
-        principal.email.as_deref().unwrap_or(&principal.subject)
     }
 }

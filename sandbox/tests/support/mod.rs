@@ -1,0 +1,40 @@
+//! Shared fixtures: a sandbox with a kube client, and small object builders.
+#![allow(
+    dead_code,
+    reason = "each test file uses a different part of the fixture"
+)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers fail loudly on broken fixtures"
+)]
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::{Client, Config};
+use sandbox::{Sandbox, SandboxOptions};
+use serde_json::json;
+use std::path::PathBuf;
+
+pub fn flux_crds() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/flux-crds")
+}
+
+pub async fn start(options: SandboxOptions) -> (Sandbox, Client) {
+    let sandbox = Sandbox::start(options).await.unwrap();
+    let mut config = Config::new(sandbox.url().parse().unwrap());
+    config.default_namespace = "default".into();
+    (sandbox, Client::try_from(config).unwrap())
+}
+
+pub fn configmap(name: &str, labels: serde_json::Value) -> ConfigMap {
+    serde_json::from_value(
+        json!({ "metadata": { "name": name, "labels": labels }, "data": { "k": "v" } }),
+    )
+    .unwrap()
+}
+
+pub fn api_error(error: kube::Error) -> kube::core::Status {
+    match error {
+        kube::Error::Api(response) => *response,
+        other => panic!("expected an API error, got {other:?}"),
+    }
+}
