@@ -3,8 +3,8 @@
 
 use crate::config::{AuditCommand, Config};
 use anyhow::{Context, bail};
+use control::Service;
 use control::audit::Channel;
-use control::{RequestContext, Service};
 use std::io::Write;
 
 /// Runs an audit command; `Ok(false)` means the chain is broken (exit status 1).
@@ -29,13 +29,9 @@ pub async fn run(config: &Config, command: &AuditCommand) -> anyhow::Result<bool
             let Some(days) = older_than_days.or(config.audit.retention_days) else {
                 bail!("say how old rows must be: --older-than-days N, or set audit.retentionDays");
             };
-            let ctx = RequestContext {
-                channel: Channel::Cli,
-                ..RequestContext::system()
-            };
             let (report, file) = crate::retention::archive_once(
                 &service,
-                &ctx,
+                Channel::Cli,
                 &config.audit.archive_dir,
                 days,
                 out.clone(),

@@ -3,8 +3,9 @@
 
 use crate::config::AuditConfig;
 use anyhow::Context;
+use control::Service;
+use control::audit::Channel;
 use control::audit::retention::ArchiveReport;
-use control::{RequestContext, Service};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -21,7 +22,7 @@ pub fn spawn(service: Service, config: &AuditConfig) {
         let mut tick = tokio::time::interval(PERIOD);
         loop {
             tick.tick().await;
-            match archive_once(&service, &RequestContext::system(), &dir, days, None).await {
+            match archive_once(&service, Channel::System, &dir, days, None).await {
                 Ok((report, Some(file))) => {
                     tracing::info!(rows = report.archived_rows, file = %file.display(), "audit rows archived");
                 }
@@ -36,7 +37,7 @@ pub fn spawn(service: Service, config: &AuditConfig) {
 /// the file written, if any rows were archived.
 pub async fn archive_once(
     service: &Service,
-    ctx: &RequestContext,
+    channel: Channel,
     dir: &Path,
     days: u32,
     out: Option<PathBuf>,
@@ -63,7 +64,9 @@ pub async fn archive_once(
         .open(&path)
         .await
         .with_context(|| format!("cannot create {} (it must not exist yet)", path.display()))?;
-    let report = service.archive_audit(ctx, cutoff, &mut file).await;
+    let report = service
+        .archive_audit_for_retention(channel, cutoff, &mut file)
+        .await;
     let report = match report {
         Ok(report) => report,
         Err(error) => {

@@ -7,7 +7,7 @@ use crate::audit::export::{Format, export};
 use crate::audit::query::{AuditFilter, AuditPage, query};
 use crate::audit::retention::{ArchiveReport, archive};
 use crate::audit::verify::{VerifyReport, verify};
-use crate::audit::{Outcome, Phase};
+use crate::audit::{Channel, Outcome, Phase};
 use chrono::{DateTime, Utc};
 use futures::Stream;
 use serde_json::json;
@@ -45,9 +45,34 @@ impl Service {
         verify(&self.pool).await
     }
 
-    /// Moves rows older than `cutoff` to `out` behind a checkpoint row (platform-admins, or
-    /// Pilothouse's own retention job).
+    /// Moves rows older than `cutoff` to `out` behind a checkpoint row (platform-admins).
     pub async fn archive_audit<W: AsyncWrite + Unpin>(
+        &self,
+        ctx: &RequestContext,
+        cutoff: DateTime<Utc>,
+        out: &mut W,
+    ) -> Result<ArchiveReport> {
+        self.audit_scope(ctx, Action::AuditArchive).await?;
+        self.archive_checked(ctx, cutoff, out).await
+    }
+
+    /// Retention run by Pilothouse itself: the daily job, or `pilothouse audit archive` run with
+    /// the server's own database credentials. The checkpoint row names the channel.
+    pub async fn archive_audit_for_retention<W: AsyncWrite + Unpin>(
+        &self,
+        channel: Channel,
+        cutoff: DateTime<Utc>,
+        out: &mut W,
+    ) -> Result<ArchiveReport> {
+        let ctx = RequestContext {
+            channel,
+            ..RequestContext::system()
+        };
+        self.archive_checked(&ctx, cutoff, out).await
+    }
+
+    /// The archival itself, once the caller is known to be allowed.
+    async fn archive_checked<W: AsyncWrite + Unpin>(
         &self,
         ctx: &RequestContext,
         cutoff: DateTime<Utc>,
@@ -58,9 +83,6 @@ impl Service {
             parameters: json!({ "cutoff": cutoff.to_rfc3339() }),
             ..AuditTarget::default()
         };
-        if ctx.principal != crate::access::Principal::system() {
-            self.audit_scope(ctx, Action::AuditArchive).await?;
-        }
         let checkpoint = event(
             ctx,
             Uuid::new_v4(),
