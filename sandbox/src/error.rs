@@ -106,6 +106,24 @@ impl ApiError {
         Self::new(401, "Unauthorized", "Unauthorized")
     }
 
+    /// 403, worded as RBAC words it, for a write by a read-only client.
+    pub fn forbidden(method: &axum::http::Method, path: &str) -> Self {
+        let verb = match *method {
+            axum::http::Method::POST => "create",
+            axum::http::Method::PUT => "update",
+            axum::http::Method::PATCH => "patch",
+            axum::http::Method::DELETE => "delete",
+            _ => "access",
+        };
+        Self::new(
+            403,
+            "Forbidden",
+            format!(
+                "User \"read-only\" cannot {verb} {path}: the read-only token may only get, list and watch"
+            ),
+        )
+    }
+
     /// 405.
     pub fn method_not_allowed(message: impl Into<String>) -> Self {
         Self::new(405, "MethodNotAllowed", message)

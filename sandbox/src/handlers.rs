@@ -34,6 +34,8 @@ pub struct Ctx {
     pub store: Arc<Store>,
     /// The bearer token clients must send, when set.
     pub token: Option<String>,
+    /// A token that may only read.
+    pub read_only_token: Option<String>,
     /// Impersonation headers seen, oldest first.
     pub impersonations: Arc<Mutex<Vec<Impersonation>>>,
 }
@@ -55,14 +57,19 @@ pub async fn handle(
     Query(query): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Response {
-    if let Some(expected) = &ctx.token {
-        let sent = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if sent != Some(expected.as_str()) {
-            return ApiError::unauthorized().into_response();
-        }
+    let sent = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let read_only = sent.is_some() && sent == ctx.read_only_token.as_deref();
+    if let Some(expected) = &ctx.token
+        && sent != Some(expected.as_str())
+        && !read_only
+    {
+        return ApiError::unauthorized().into_response();
+    }
+    if read_only && !matches!(method, Method::GET | Method::HEAD) {
+        return ApiError::forbidden(&method, uri.path()).into_response();
     }
     record_impersonation(&ctx, &headers);
     match route(&ctx, &method, uri.path(), &headers, &query, &body).await {

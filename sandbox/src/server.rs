@@ -19,6 +19,9 @@ pub struct SandboxOptions {
     pub kubeconfig: Option<PathBuf>,
     /// A bearer token clients must send.
     pub token: Option<String>,
+    /// A second token that may only read (get, list, watch); its writes answer 403 Forbidden,
+    /// as RBAC would for a viewer.
+    pub read_only_token: Option<String>,
     /// Files or directories of CustomResourceDefinition YAML to create at start.
     pub crds: Vec<PathBuf>,
     /// How many changes watches can resume from (older ones answer 410); 10,000 when 0.
@@ -69,6 +72,7 @@ impl Sandbox {
         let ctx = Ctx {
             store: store.clone(),
             token: options.token.clone(),
+            read_only_token: options.read_only_token.clone(),
             impersonations: impersonations.clone(),
         };
         let app = Router::new().fallback(handlers::handle).with_state(ctx);

@@ -453,3 +453,32 @@ async fn deleting_a_namespace_deletes_its_contents() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn delete_collection_takes_only_what_the_selector_names() {
+    let (_sandbox, client) = start(SandboxOptions::default()).await;
+    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+    for (name, team) in [("a", "red"), ("b", "red"), ("c", "blue")] {
+        cms.create(
+            &PostParams::default(),
+            &configmap(name, json!({ "team": team })),
+        )
+        .await
+        .unwrap();
+    }
+    cms.delete_collection(
+        &DeleteParams::default(),
+        &ListParams::default().labels("team=red"),
+    )
+    .await
+    .unwrap();
+    let left: Vec<String> = cms
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|c| c.metadata.name.unwrap())
+        .collect();
+    assert_eq!(left, ["c"]);
+}

@@ -157,3 +157,25 @@ async fn aggregated_discovery_lists_groups_and_resources() {
         .unwrap();
     assert_eq!(legacy["kind"], "APIGroupList");
 }
+
+#[tokio::test]
+async fn a_read_only_token_is_forbidden_to_write() {
+    let options = SandboxOptions {
+        token: Some("admin".into()),
+        read_only_token: Some("viewer".into()),
+        ..SandboxOptions::default()
+    };
+    let sandbox = Sandbox::start(options).await.unwrap();
+    let mut config = Config::new(sandbox.url().parse().unwrap());
+    config.auth_info.token = Some("viewer".to_owned().into());
+    let viewer: Api<ConfigMap> = Api::namespaced(Client::try_from(config).unwrap(), "default");
+    viewer.list(&ListParams::default()).await.unwrap();
+    let cm: ConfigMap = serde_json::from_value(json!({ "metadata": { "name": "x" } })).unwrap();
+    let refused = api_error(
+        viewer
+            .create(&PostParams::default(), &cm)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((refused.code, refused.reason.as_str()), (403, "Forbidden"));
+}
