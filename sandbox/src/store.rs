@@ -325,40 +325,29 @@ impl Store {
         patch_body: &Value,
         options: WriteOptions<'_>,
     ) -> Result<Value, ApiError> {
-        let existing = self.get(rt, namespace, name);
-        let current = match existing {
-            Ok(current) => current,
-            Err(e) if e.code == 404 && kind == PatchKind::Apply => {
-                let mut object = patch_body.clone();
-                metadata_mut(&mut object).insert("name".into(), json!(name));
-                let created = self.create(rt, namespace, object, options)?;
-                return Ok(created);
-            }
-            Err(e) => return Err(e),
-        };
-        let mut patched = current.clone();
-        patch::apply(kind, &mut patched, patch_body)?;
+        // One lock from read to write, so a concurrent status write cannot make this patch fail:
+        // kube-apiserver retries patches internally rather than answering 409.
         let mut inner = self.lock();
         let key = key(rt, namespace, name);
-        let stored = inner
-            .objects
-            .get(&key)
-            .cloned()
-            .ok_or_else(|| ApiError::not_found(&rt.plural, &rt.group, name))?;
-        if stored.pointer("/metadata/resourceVersion")
-            != current.pointer("/metadata/resourceVersion")
-        {
-            return Err(ApiError::conflict(&rt.plural, &rt.group, name));
-        }
+        let Some(stored) = inner.objects.get(&key).cloned() else {
+            drop(inner);
+            if kind != PatchKind::Apply {
+                return Err(ApiError::not_found(&rt.plural, &rt.group, name));
+            }
+            let mut object = patch_body.clone();
+            metadata_mut(&mut object).insert("name".into(), json!(name));
+            return self.create(rt, namespace, object, options);
+        };
+        let current = with_version(rt, stored.clone());
+        let mut patched = current.clone();
+        patch::apply(kind, &mut patched, patch_body)?;
         let sent_version = patch_body
             .pointer("/metadata/resourceVersion")
             .and_then(Value::as_str);
-        if sent_version.is_some_and(|v| {
-            Some(v)
-                != current
-                    .pointer("/metadata/resourceVersion")
-                    .and_then(Value::as_str)
-        }) {
+        let current_version = current
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str);
+        if sent_version.is_some_and(|v| Some(v) != current_version) {
             return Err(ApiError::conflict(&rt.plural, &rt.group, name));
         }
         let operation = if kind == PatchKind::Apply {
