@@ -54,6 +54,9 @@ pub enum Error {
         /// Its description.
         description: String,
     },
+    /// The Kubernetes API could not be reached or its caches are not ready (503).
+    #[error("the Kubernetes API is unavailable: {0}")]
+    Cluster(String),
     /// Writing an export or archive failed.
     #[error("could not write {what}: {source}")]
     Write {
@@ -93,7 +96,10 @@ impl Error {
             Self::AlreadyExists { .. } | Self::Conflict(_) => 409,
             Self::Invalid { .. } => 422,
             Self::Forbidden(_) => 403,
-            Self::AuditUnavailable(_) | Self::Database(_) | Self::SchemaBehind { .. } => 503,
+            Self::AuditUnavailable(_)
+            | Self::Database(_)
+            | Self::SchemaBehind { .. }
+            | Self::Cluster(_) => 503,
             Self::Migration(_) | Self::Write { .. } => 500,
         }
     }

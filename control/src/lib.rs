@@ -2,6 +2,7 @@
 //! the deployment adapters and the Postgres store. No web framework lives here.
 
 pub mod access;
+pub mod adapters;
 pub mod audit;
 pub mod error;
 pub mod service;

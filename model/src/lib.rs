@@ -2,3 +2,4 @@
 
 pub mod audit;
 pub mod build;
+pub mod deployment;

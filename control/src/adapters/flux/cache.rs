@@ -1,0 +1,209 @@
+//! In-memory watch caches of the Flux deployment kinds: one kube reflector per kind, shared by
+//! every request, with managedFields stripped. Lists, gets and statuses are answered here, so a
+//! page makes no LIST call to the API server; filtering and pagination run over the cache.
+
+use super::kinds::{DEPLOYMENTS, FluxKind};
+use super::status::state_of;
+use crate::access::Visible;
+use crate::{Error, Result};
+use futures::StreamExt;
+use kube::api::{Api, DynamicObject};
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Client, ResourceExt};
+use model::deployment::{Deployment, DeploymentFilter, DeploymentPage};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The default and the largest page size.
+const DEFAULT_LIMIT: usize = 50;
+const MAX_LIMIT: usize = 500;
+
+/// Watch caches for HelmReleases and Kustomizations in every namespace.
+pub struct FluxCache {
+    stores: Vec<(FluxKind, Store<DynamicObject>)>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for FluxCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FluxCache")
+            .field("kinds", &self.stores.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl FluxCache {
+    /// Starts one watch per kind; they run until the cache is dropped, re-listing after errors.
+    pub fn start(client: &Client) -> Self {
+        let mut stores = Vec::new();
+        let mut tasks = Vec::new();
+        for kind in DEPLOYMENTS {
+            let resource = kind.api_resource();
+            let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
+            let writer = reflector::store::Writer::new(resource);
+            let reader = writer.as_reader();
+            let stream = watcher(api, watcher::Config::default())
+                .default_backoff()
+                // No page shows who wrote which field; keeping it would double the memory.
+                .modify(|object: &mut DynamicObject| object.managed_fields_mut().clear())
+                .reflect(writer)
+                .applied_objects();
+            tasks.push(tokio::spawn(async move {
+                let mut stream = std::pin::pin!(stream);
+                while let Some(event) = stream.next().await {
+                    if let Err(error) = event {
+                        tracing::warn!(%error, kind = kind.kind, "watch error; the watcher retries");
+                    }
+                }
+            }));
+            stores.push((kind, reader));
+        }
+        Self { stores, tasks }
+    }
+
+    /// Waits until every cache has its first complete list.
+    pub async fn wait_until_ready(&self, limit: Duration) -> Result<()> {
+        for (kind, store) in &self.stores {
+            tokio::time::timeout(limit, store.wait_until_ready())
+                .await
+                .map_err(|_| {
+                    Error::Cluster(format!(
+                        "the {} cache did not fill within {} s",
+                        kind.kind,
+                        limit.as_secs()
+                    ))
+                })?
+                .map_err(|_| Error::Cluster(format!("the {} watch stopped", kind.kind)))?;
+        }
+        Ok(())
+    }
+
+    /// Deployments matching `filter` among the namespaces in `visible`, sorted by namespace,
+    /// name and kind, one page at a time, with the total.
+    pub fn list(&self, filter: &DeploymentFilter, visible: &Visible) -> Result<DeploymentPage> {
+        let limit = match filter.limit {
+            None => DEFAULT_LIMIT,
+            Some(0) => return Err(Error::invalid("limit", "must be at least 1")),
+            Some(n) if n > MAX_LIMIT => {
+                return Err(Error::invalid(
+                    "limit",
+                    format!("must be at most {MAX_LIMIT}"),
+                ));
+            }
+            Some(n) => n,
+        };
+        let text = filter
+            .text
+            .as_deref()
+            .map(str::to_lowercase)
+            .filter(|t| !t.trim().is_empty());
+        let mut matching: Vec<Deployment> = self
+            .stores
+            .iter()
+            .filter(|(kind, _)| {
+                filter
+                    .kind
+                    .as_deref()
+                    .is_none_or(|k| k.eq_ignore_ascii_case(kind.kind))
+            })
+            .flat_map(|(kind, store)| store.state().into_iter().map(move |object| (*kind, object)))
+            .filter(|(_, object)| {
+                let namespace = object.namespace().unwrap_or_default();
+                visible.contains(&namespace)
+                    && filter.namespace.as_deref().is_none_or(|ns| ns == namespace)
+            })
+            .filter(|(_, object)| {
+                filter
+                    .labels
+                    .iter()
+                    .all(|(k, v)| object.labels().get(k) == Some(v))
+            })
+            .map(|(kind, object)| to_deployment(kind, &object))
+            .filter(|d| filter.status.is_none_or(|s| d.state.status == s))
+            .filter(|d| text.as_deref().is_none_or(|t| matches_text(d, t)))
+            .collect();
+        matching.sort_by(|a, b| {
+            (&a.namespace, &a.name, &a.kind).cmp(&(&b.namespace, &b.name, &b.kind))
+        });
+        let total = matching.len();
+        let items = matching
+            .into_iter()
+            .skip(filter.offset.unwrap_or(0))
+            .take(limit)
+            .collect();
+        Ok(DeploymentPage { items, total })
+    }
+
+    /// One deployment by namespace and name (HelmRelease first, then Kustomization).
+    pub fn get(&self, namespace: &str, name: &str) -> Option<Deployment> {
+        self.stores.iter().find_map(|(kind, store)| {
+            let key = reflector::ObjectRef::new_with(name, kind.api_resource()).within(namespace);
+            store.get(&key).map(|object| to_deployment(*kind, &object))
+        })
+    }
+}
+
+impl Drop for FluxCache {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+fn matches_text(deployment: &Deployment, text: &str) -> bool {
+    [
+        Some(&deployment.name),
+        Some(&deployment.namespace),
+        deployment.chart.as_ref(),
+        deployment.source.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|field| field.to_lowercase().contains(text))
+}
+
+fn to_deployment(kind: FluxKind, object: &Arc<DynamicObject>) -> Deployment {
+    let value = serde_json::to_value(object.as_ref()).unwrap_or(Value::Null);
+    let text = |pointer: &str| {
+        value
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let (chart, source, revision) = if kind.kind == "HelmRelease" {
+        let chart = text("/spec/chart/spec/chart");
+        let source = text("/spec/chart/spec/sourceRef/name").map(|name| {
+            format!(
+                "{}/{name}",
+                text("/spec/chart/spec/sourceRef/kind").unwrap_or_else(|| "HelmRepository".into())
+            )
+        });
+        let revision = value
+            .pointer("/status/history/0/chartVersion")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .or_else(|| text("/status/lastAttemptedRevision"));
+        (chart, source, revision)
+    } else {
+        let source = text("/spec/sourceRef/name").map(|name| {
+            format!(
+                "{}/{name}",
+                text("/spec/sourceRef/kind").unwrap_or_else(|| "GitRepository".into())
+            )
+        });
+        (None, source, text("/status/lastAppliedRevision"))
+    };
+    Deployment {
+        name: object.name_any(),
+        namespace: object.namespace().unwrap_or_default(),
+        kind: kind.kind.to_owned(),
+        labels: object.labels().clone(),
+        state: state_of(&value),
+        revision,
+        chart,
+        source,
+    }
+}

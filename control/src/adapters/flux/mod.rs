@@ -1,0 +1,8 @@
+//! The Flux adapter: HelmReleases and Kustomizations through the Kubernetes API. Reads come
+//! from in-memory watch caches; writes (with their own issue) go to the API server.
+
+pub mod cache;
+pub mod kinds;
+pub mod status;
+
+pub use cache::FluxCache;

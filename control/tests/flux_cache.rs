@@ -1,0 +1,173 @@
+//! The Flux adapter's watch caches against the sandbox cluster with the demo's Flux objects:
+//! lists, filters, visibility, pagination, get, and following changes through the watch.
+
+use control::access::Visible;
+use control::adapters::flux::FluxCache;
+use kube::api::{Api, DynamicObject, PostParams};
+use kube::{Client, Config};
+use model::deployment::{DeploymentFilter, DeploymentStatus};
+use sandbox::{Sandbox, SandboxOptions};
+use serde_json::json;
+use std::path::PathBuf;
+use std::time::Duration;
+
+async fn demo_cluster() -> (Sandbox, Client) {
+    let crds = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/flux-crds");
+    let sandbox = Sandbox::start(SandboxOptions {
+        crds: vec![crds],
+        ..SandboxOptions::default()
+    })
+    .await
+    .expect("sandbox");
+    sandbox::demo::seed(sandbox.store()).expect("demo data");
+    for _ in 0..4 {
+        sandbox::flux::reconcile_all(sandbox.store());
+    }
+    let client =
+        Client::try_from(Config::new(sandbox.url().parse().expect("url"))).expect("client");
+    (sandbox, client)
+}
+
+fn names(page: &model::deployment::DeploymentPage) -> Vec<String> {
+    page.items
+        .iter()
+        .map(|d| format!("{}/{}", d.namespace, d.name))
+        .collect()
+}
+
+#[tokio::test]
+async fn lists_filters_and_pages_from_the_cache() {
+    let (_sandbox, client) = demo_cluster().await;
+    let cache = FluxCache::start(&client);
+    cache
+        .wait_until_ready(Duration::from_secs(10))
+        .await
+        .expect("ready");
+
+    let all = cache
+        .list(&DeploymentFilter::default(), &Visible::All)
+        .expect("list");
+    assert_eq!(all.total, 8);
+    assert_eq!(
+        names(&all)[..3],
+        [
+            "platform/infrastructure",
+            "platform/ingress-nginx",
+            "team-a/payments"
+        ]
+    );
+
+    let failed = cache
+        .list(
+            &DeploymentFilter {
+                status: Some(DeploymentStatus::Failed),
+                ..Default::default()
+            },
+            &Visible::All,
+        )
+        .expect("list");
+    assert_eq!(names(&failed), ["team-a/payments"]);
+    assert!(failed.items[0].state.message.contains("simulated failure"));
+
+    let team_a = Visible::Only(["team-a".to_owned()].into());
+    let mine = cache
+        .list(&DeploymentFilter::default(), &team_a)
+        .expect("list");
+    assert_eq!(
+        names(&mine),
+        ["team-a/payments", "team-a/podinfo", "team-a/shop"]
+    );
+
+    let page = cache
+        .list(
+            &DeploymentFilter {
+                limit: Some(3),
+                offset: Some(3),
+                ..Default::default()
+            },
+            &Visible::All,
+        )
+        .expect("list");
+    assert_eq!((page.items.len(), page.total), (3, 8));
+    let kinds = cache
+        .list(
+            &DeploymentFilter {
+                kind: Some("kustomization".into()),
+                ..Default::default()
+            },
+            &Visible::All,
+        )
+        .expect("list");
+    assert_eq!(kinds.total, 4);
+    let text = cache
+        .list(
+            &DeploymentFilter {
+                text: Some("PAYMENTS".into()),
+                ..Default::default()
+            },
+            &Visible::All,
+        )
+        .expect("list");
+    assert_eq!(names(&text), ["team-a/payments"]);
+    let labelled = DeploymentFilter {
+        labels: [("app.kubernetes.io/part-of".to_owned(), "demo".to_owned())].into(),
+        ..Default::default()
+    };
+    assert_eq!(cache.list(&labelled, &Visible::All).expect("list").total, 8);
+    assert!(
+        cache
+            .list(
+                &DeploymentFilter {
+                    limit: Some(501),
+                    ..Default::default()
+                },
+                &Visible::All
+            )
+            .is_err()
+    );
+
+    let redis = cache.get("team-b", "redis").expect("redis");
+    assert!(redis.state.suspended);
+    let podinfo = cache.get("team-a", "podinfo").expect("podinfo");
+    assert_eq!(podinfo.state.status, DeploymentStatus::Deployed);
+    assert_eq!(podinfo.state.progress, 100);
+    assert_eq!(
+        (podinfo.chart.as_deref(), podinfo.source.as_deref()),
+        (Some("podinfo"), Some("HelmRepository/podinfo"))
+    );
+    assert_eq!(podinfo.revision.as_deref(), Some("6.7.1"));
+    let shop = cache.get("team-a", "shop").expect("shop");
+    assert!(shop.revision.expect("revision").starts_with("main@sha1:"));
+    assert!(cache.get("team-a", "nothing").is_none());
+}
+
+#[tokio::test]
+async fn the_cache_follows_the_watch() {
+    let (_sandbox, client) = demo_cluster().await;
+    let cache = FluxCache::start(&client);
+    cache
+        .wait_until_ready(Duration::from_secs(10))
+        .await
+        .expect("ready");
+    let kind = control::adapters::flux::kinds::HELM_RELEASE;
+    let releases: Api<DynamicObject> = Api::namespaced_with(client, "team-a", &kind.api_resource());
+    let release: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease", "metadata": { "name": "late" },
+        "spec": { "interval": "5m", "chart": { "spec": { "chart": "late", "sourceRef": { "kind": "HelmRepository", "name": "podinfo" } } } }
+    }))
+    .expect("object");
+    releases
+        .create(&PostParams::default(), &release)
+        .await
+        .expect("create");
+    for _ in 0..100 {
+        if cache.get("team-a", "late").is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let late = cache
+        .get("team-a", "late")
+        .expect("the new release reached the cache");
+    assert_eq!(late.state.status, DeploymentStatus::Pending);
+}

@@ -1,0 +1,122 @@
+//! Deployments as every surface shows them, whichever adapter (Flux or Helm) runs them.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A deployment's state (DESIGN.md, "Status mapping").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeploymentStatus {
+    /// Nothing reported yet.
+    Pending,
+    /// Being applied or reconciled.
+    Deploying,
+    /// Applied and ready.
+    Deployed,
+    /// The last attempt failed.
+    Failed,
+}
+
+impl DeploymentStatus {
+    /// The wire name, also used in filters.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Deploying => "deploying",
+            Self::Deployed => "deployed",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+impl fmt::Display for DeploymentStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A Kubernetes-style condition as the controller reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Condition {
+    /// Ready, Reconciling, Stalled, …
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// True, False or Unknown.
+    pub status: String,
+    /// A CamelCase reason.
+    pub reason: String,
+    /// The controller's message.
+    pub message: String,
+    /// When the status last changed.
+    pub last_transition_time: Option<String>,
+}
+
+/// Where a deployment stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentState {
+    /// The mapped status.
+    pub status: DeploymentStatus,
+    /// Reconciliation is suspended (the status is the state it was left in).
+    pub suspended: bool,
+    /// 0–100.
+    pub progress: u8,
+    /// The Ready condition's message, or why there is none.
+    pub message: String,
+    /// Every condition, as reported.
+    pub conditions: Vec<Condition>,
+}
+
+/// One deployment in a list or on its page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deployment {
+    /// Its name.
+    pub name: String,
+    /// Its namespace.
+    pub namespace: String,
+    /// HelmRelease, Kustomization or HelmChart release.
+    pub kind: String,
+    /// Its labels.
+    pub labels: BTreeMap<String, String>,
+    /// Where it stands.
+    pub state: DeploymentState,
+    /// The revision last applied (a chart version or a source revision).
+    pub revision: Option<String>,
+    /// The chart, for Helm deployments.
+    pub chart: Option<String>,
+    /// `Kind/name` of the Flux source.
+    pub source: Option<String>,
+}
+
+/// What a deployment list asks for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DeploymentFilter {
+    /// Only this namespace.
+    pub namespace: Option<String>,
+    /// Only this status.
+    pub status: Option<DeploymentStatus>,
+    /// Only this kind.
+    pub kind: Option<String>,
+    /// Only deployments carrying every one of these labels.
+    pub labels: BTreeMap<String, String>,
+    /// Free text over name, namespace, chart and source.
+    pub text: Option<String>,
+    /// Page size (default 50, at most 500).
+    pub limit: Option<usize>,
+    /// How many to skip.
+    pub offset: Option<usize>,
+}
+
+/// One page of deployments and how many match in all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentPage {
+    /// This page.
+    pub items: Vec<Deployment>,
+    /// How many match the filter.
+    pub total: usize,
+}
