@@ -120,3 +120,20 @@ pub struct DeploymentPage {
     /// How many match the filter.
     pub total: usize,
 }
+
+/// What a create asks for: the reference adapters' DeploymentRequest.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DeploymentRequest {
+    /// The deployment's name.
+    pub name: String,
+    /// Its namespace.
+    pub namespace: String,
+    /// Helm values.
+    pub values: serde_json::Map<String, serde_json::Value>,
+    /// Labels for the Flux object.
+    pub labels: BTreeMap<String, String>,
+    /// `flux.type`, `flux.chart`, `flux.chartVersion`, `flux.sourceRef`, `flux.sourceKind`,
+    /// `flux.targetNamespace`, `flux.path`, `flux.targetRevision`.
+    pub extensions: BTreeMap<String, serde_json::Value>,
+}

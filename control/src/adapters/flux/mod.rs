@@ -4,5 +4,6 @@
 pub mod cache;
 pub mod kinds;
 pub mod status;
+pub mod writes;
 
 pub use cache::FluxCache;

@@ -1,0 +1,307 @@
+//! Writing Flux objects: create from a DeploymentRequest (server-side apply under a fixed field
+//! manager), delete, suspend and resume, and reconcile requests. Reads stay in the cache.
+
+use super::kinds::{FluxKind, HELM_RELEASE, KUSTOMIZATION};
+use crate::{Error, Result, validate};
+use kube::Client;
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
+use model::deployment::DeploymentRequest;
+use serde_json::{Value, json};
+
+/// The field manager of every write Pilothouse makes.
+pub const FIELD_MANAGER: &str = "pilothouse";
+/// The annotation that asks Flux to reconcile now.
+pub const REQUESTED_AT: &str = "reconcile.fluxcd.io/requestedAt";
+/// Where the reason for a suspension is kept.
+pub const SUSPEND_REASON: &str = "pilothouse.dev/suspend-reason";
+
+/// The adapter settings from reference 000 that shape the objects it writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FluxSettings {
+    /// Reconcile interval written into new objects.
+    pub interval: String,
+    /// Namespace of sources named without one.
+    pub source_namespace: Option<String>,
+    /// Kustomizations prune what they no longer contain.
+    pub prune: bool,
+    /// Target namespace written when the request names none.
+    pub target_namespace: Option<String>,
+}
+
+impl Default for FluxSettings {
+    fn default() -> Self {
+        Self {
+            interval: "5m".into(),
+            source_namespace: None,
+            prune: true,
+            target_namespace: None,
+        }
+    }
+}
+
+/// Builds the Flux object a request describes, or says which extension is missing or wrong.
+pub fn build(request: &DeploymentRequest, settings: &FluxSettings) -> Result<(FluxKind, Value)> {
+    validate::dns_label("name", &request.name)?;
+    validate::dns_label("namespace", &request.namespace)?;
+    let ext = |key: &str| {
+        request
+            .extensions
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+    };
+    let kind = match ext("flux.type")
+        .unwrap_or("helmrelease")
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "helmrelease" => HELM_RELEASE,
+        "kustomization" => KUSTOMIZATION,
+        other => {
+            return Err(Error::invalid(
+                "flux.type",
+                format!("{other:?} is not helmrelease or kustomization"),
+            ));
+        }
+    };
+    let source = ext("flux.sourceRef").ok_or_else(|| {
+        Error::invalid(
+            "flux.sourceRef",
+            format!("flux.sourceRef extension is required for {}", kind.kind),
+        )
+    })?;
+    let mut source_ref = json!({ "name": source });
+    if let Some(ns) = settings.source_namespace.as_deref() {
+        source_ref["namespace"] = json!(ns);
+    }
+    let target_namespace = ext("flux.targetNamespace").or(settings.target_namespace.as_deref());
+    let mut spec = json!({ "interval": settings.interval });
+    if kind == HELM_RELEASE {
+        let chart = ext("flux.chart").ok_or_else(|| {
+            Error::invalid(
+                "flux.chart",
+                "flux.chart extension is required for HelmRelease",
+            )
+        })?;
+        source_ref["kind"] = json!(ext("flux.sourceKind").unwrap_or("HelmRepository"));
+        let mut chart_spec = json!({ "chart": chart, "sourceRef": source_ref });
+        if let Some(version) = ext("flux.chartVersion") {
+            chart_spec["version"] = json!(version);
+        }
+        spec["chart"] = json!({ "spec": chart_spec });
+        if !request.values.is_empty() {
+            spec["values"] = Value::Object(request.values.clone());
+        }
+    } else {
+        source_ref["kind"] = json!(ext("flux.sourceKind").unwrap_or("GitRepository"));
+        spec["sourceRef"] = source_ref;
+        spec["path"] = json!(ext("flux.path").unwrap_or("./"));
+        spec["prune"] = json!(settings.prune);
+    }
+    if let Some(target) = target_namespace {
+        validate::dns_label("flux.targetNamespace", target)?;
+        spec["targetNamespace"] = json!(target);
+    }
+    let object = json!({
+        "apiVersion": format!("{}/{}", kind.group, kind.version),
+        "kind": kind.kind,
+        "metadata": { "name": request.name, "namespace": request.namespace, "labels": request.labels },
+        "spec": spec,
+    });
+    Ok((kind, object))
+}
+
+/// Writes Flux objects through the API server.
+#[derive(Clone)]
+pub struct FluxWriter {
+    client: Client,
+    settings: FluxSettings,
+}
+
+impl FluxWriter {
+    /// A writer using `client`.
+    pub fn new(client: Client, settings: FluxSettings) -> Self {
+        Self { client, settings }
+    }
+
+    fn api(&self, kind: FluxKind, namespace: &str) -> Api<DynamicObject> {
+        Api::namespaced_with(self.client.clone(), namespace, &kind.api_resource())
+    }
+
+    /// Creates the HelmRelease or Kustomization a request describes.
+    pub async fn create(&self, request: &DeploymentRequest) -> Result<DynamicObject> {
+        let (kind, object) = build(request, &self.settings)?;
+        let api = self.api(kind, &request.namespace);
+        if api.get_opt(&request.name).await.map_err(cluster)?.is_some() {
+            return Err(Error::AlreadyExists {
+                kind: "deployment",
+                name: request.name.clone(),
+            });
+        }
+        let params = PatchParams::apply(FIELD_MANAGER)
+            .force()
+            .validation_strict();
+        api.patch(&request.name, &params, &Patch::Apply(object))
+            .await
+            .map_err(|e| from_kube(e, &request.name))
+    }
+
+    /// Deletes a deployment of either kind.
+    pub async fn delete(&self, namespace: &str, name: &str) -> Result<()> {
+        let (kind, _) = self.find(namespace, name).await?;
+        self.api(kind, namespace)
+            .delete(name, &DeleteParams::default())
+            .await
+            .map_err(|e| from_kube(e, name))?;
+        Ok(())
+    }
+
+    /// Suspends (with an optional reason, kept as an annotation) or resumes reconciliation.
+    pub async fn set_suspended(
+        &self,
+        namespace: &str,
+        name: &str,
+        suspend: bool,
+        reason: Option<&str>,
+    ) -> Result<DynamicObject> {
+        let (kind, _) = self.find(namespace, name).await?;
+        let reason = if suspend {
+            reason.map(|r| json!(r)).unwrap_or(Value::Null)
+        } else {
+            Value::Null
+        };
+        let patch = json!({ "metadata": { "annotations": { SUSPEND_REASON: reason } }, "spec": { "suspend": suspend } });
+        self.api(kind, namespace)
+            .patch(name, &PatchParams::default(), &Patch::Merge(patch))
+            .await
+            .map_err(|e| from_kube(e, name))
+    }
+
+    /// Asks Flux to reconcile now, as `flux reconcile` does: sets the requestedAt annotation.
+    pub async fn request_reconcile(
+        &self,
+        namespace: &str,
+        name: &str,
+        at: &str,
+    ) -> Result<DynamicObject> {
+        let (kind, _) = self.find(namespace, name).await?;
+        let patch = json!({ "metadata": { "annotations": { REQUESTED_AT: at } } });
+        self.api(kind, namespace)
+            .patch(name, &PatchParams::default(), &Patch::Merge(patch))
+            .await
+            .map_err(|e| from_kube(e, name))
+    }
+
+    async fn find(&self, namespace: &str, name: &str) -> Result<(FluxKind, DynamicObject)> {
+        for kind in [HELM_RELEASE, KUSTOMIZATION] {
+            if let Some(object) = self
+                .api(kind, namespace)
+                .get_opt(name)
+                .await
+                .map_err(cluster)?
+            {
+                return Ok((kind, object));
+            }
+        }
+        Err(Error::not_found("deployment", name))
+    }
+}
+
+fn cluster(error: kube::Error) -> Error {
+    Error::Cluster(error.to_string())
+}
+
+/// The API server's answer as a control error: 404 and 409 keep their meaning, 422 names the
+/// field, anything else means the cluster could not do it.
+fn from_kube(error: kube::Error, name: &str) -> Error {
+    match &error {
+        kube::Error::Api(status) if status.code == 404 => Error::not_found("deployment", name),
+        kube::Error::Api(status) if status.code == 409 => Error::Conflict(status.message.clone()),
+        kube::Error::Api(status) if status.code == 422 => {
+            Error::invalid("spec", status.message.clone())
+        }
+        _ => cluster(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(extensions: Value) -> DeploymentRequest {
+        serde_json::from_value(
+            json!({ "name": "nginx", "namespace": "production", "extensions": extensions }),
+        )
+        .unwrap_or_default()
+    }
+
+    #[test]
+    fn the_reference_errors() {
+        let error = build(
+            &request(json!({ "flux.type": "helmrelease", "flux.sourceRef": "bitnami" })),
+            &FluxSettings::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "invalid flux.chart: flux.chart extension is required for HelmRelease"
+        );
+        let error = build(
+            &request(json!({ "flux.type": "kustomization" })),
+            &FluxSettings::default(),
+        )
+        .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("flux.sourceRef extension is required for Kustomization")
+        );
+        let error = build(
+            &request(json!({ "flux.type": "argo" })),
+            &FluxSettings::default(),
+        )
+        .unwrap_err();
+        assert!(matches!(
+            error,
+            Error::Invalid {
+                field: "flux.type",
+                ..
+            }
+        ));
+        let mut bad = request(json!({ "flux.chart": "x", "flux.sourceRef": "y" }));
+        bad.name = "Bad_Name".into();
+        assert!(matches!(
+            build(&bad, &FluxSettings::default()),
+            Err(Error::Invalid { field: "name", .. })
+        ));
+    }
+
+    #[test]
+    fn builds_both_kinds() {
+        let (kind, object) = build(
+            &request(json!({ "flux.chart": "nginx", "flux.sourceRef": "bitnami", "flux.chartVersion": "13.2.0", "flux.targetNamespace": "web" })),
+            &FluxSettings::default(),
+        )
+        .unwrap();
+        assert_eq!(kind, HELM_RELEASE);
+        assert_eq!(object["spec"]["chart"]["spec"]["version"], "13.2.0");
+        assert_eq!(
+            object["spec"]["chart"]["spec"]["sourceRef"],
+            json!({ "name": "bitnami", "kind": "HelmRepository" })
+        );
+        assert_eq!(object["spec"]["targetNamespace"], "web");
+        let (kind, object) = build(
+            &request(json!({ "flux.type": "kustomization", "flux.path": "./infra", "flux.sourceRef": "infra-repo" })),
+            &FluxSettings::default(),
+        )
+        .unwrap();
+        assert_eq!(kind, KUSTOMIZATION);
+        assert_eq!(
+            (
+                object["spec"]["path"].as_str(),
+                object["spec"]["prune"].as_bool()
+            ),
+            (Some("./infra"), Some(true))
+        );
+    }
+}
