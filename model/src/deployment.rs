@@ -137,3 +137,21 @@ pub struct DeploymentRequest {
     /// `flux.targetNamespace`, `flux.path`, `flux.targetRevision`.
     pub extensions: BTreeMap<String, serde_json::Value>,
 }
+
+/// A Kubernetes event about a deployment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentEvent {
+    /// Normal or Warning.
+    pub kind: String,
+    /// The CamelCase reason.
+    pub reason: String,
+    /// What happened.
+    pub message: String,
+    /// How often it happened.
+    pub count: i32,
+    /// When it last happened.
+    pub last_seen: Option<String>,
+    /// The component that reported it.
+    pub source: String,
+}

@@ -261,9 +261,18 @@ async fn dispatch(
                 let log = pod
                     .pointer("/metadata/annotations/sandbox.pilothouse.dev~1log")
                     .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_owned();
-                return Ok(([(header::CONTENT_TYPE, "text/plain")], log).into_response());
+                    .unwrap_or("");
+                // tailLines, as the kubelet honours it; sinceSeconds is not kept per line here.
+                let lines: Vec<&str> = log.lines().collect();
+                let tail = query
+                    .get("tailLines")
+                    .and_then(|t| t.parse::<usize>().ok())
+                    .unwrap_or(lines.len());
+                let mut text = lines[lines.len().saturating_sub(tail)..].join("\n");
+                if !text.is_empty() {
+                    text.push('\n');
+                }
+                return Ok(([(header::CONTENT_TYPE, "text/plain")], text).into_response());
             }
             other => return Err(ApiError::no_route(&format!("{}/{other}", rt.plural))),
         }

@@ -117,7 +117,18 @@ fn valid_key(key: &str) -> Option<String> {
     ok.then(|| key.to_owned())
 }
 
-/// A field selector: only metadata.name and metadata.namespace, with `=`, `==` or `!=`.
+/// The fields a selector may name: every kind's name and namespace, and the involved object
+/// of events (as kube-apiserver allows for them).
+const SUPPORTED_FIELDS: [&str; 6] = [
+    "metadata.name",
+    "metadata.namespace",
+    "involvedObject.kind",
+    "involvedObject.name",
+    "involvedObject.namespace",
+    "involvedObject.uid",
+];
+
+/// A field selector over [`SUPPORTED_FIELDS`], with `=`, `==` or `!=`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FieldSelector(Vec<(String, bool, String)>);
 
@@ -135,7 +146,7 @@ impl FieldSelector {
                     "invalid field selector: {part:?}"
                 )));
             };
-            if !matches!(field.trim(), "metadata.name" | "metadata.namespace") {
+            if !SUPPORTED_FIELDS.contains(&field.trim()) {
                 return Err(ApiError::bad_request(format!(
                     "field label not supported: {}",
                     field.trim()
@@ -149,13 +160,9 @@ impl FieldSelector {
     /// Whether `object` satisfies every term.
     pub fn matches(&self, object: &Value) -> bool {
         self.0.iter().all(|(field, equal, value)| {
-            let pointer = if field == "metadata.name" {
-                "/metadata/name"
-            } else {
-                "/metadata/namespace"
-            };
+            let pointer = format!("/{}", field.replace('.', "/"));
             let actual = object
-                .pointer(pointer)
+                .pointer(&pointer)
                 .and_then(Value::as_str)
                 .unwrap_or("");
             (actual == value) == *equal
@@ -230,5 +237,11 @@ mod tests {
                 .matches(&object)
         );
         assert!(FieldSelector::parse("spec.replicas=3").is_err());
+        let event = json!({ "involvedObject": { "kind": "HelmRelease", "name": "web" } });
+        assert!(
+            FieldSelector::parse("involvedObject.kind=HelmRelease,involvedObject.name=web")
+                .unwrap()
+                .matches(&event)
+        );
     }
 }

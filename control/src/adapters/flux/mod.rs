@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod kinds;
+pub mod observe;
 pub mod status;
 pub mod writes;
 

@@ -1,0 +1,80 @@
+//! Events, controller logs and clean YAML for Flux deployments, against the sandbox's
+//! simulated Flux controllers.
+
+use control::Error;
+use control::adapters::flux::kinds::HELM_RELEASE;
+use control::adapters::flux::observe::{controller_logs, events, export_yaml};
+use kube::api::{Api, DynamicObject};
+use kube::{Client, Config};
+use sandbox::{Sandbox, SandboxOptions};
+use std::path::PathBuf;
+
+async fn reconciled_demo() -> (Sandbox, Client) {
+    let crds = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/flux-crds");
+    let sandbox = Sandbox::start(SandboxOptions {
+        crds: vec![crds],
+        ..SandboxOptions::default()
+    })
+    .await
+    .expect("sandbox");
+    sandbox::demo::seed(sandbox.store()).expect("demo data");
+    sandbox::flux::spawn(
+        sandbox.store().clone(),
+        std::time::Duration::from_secs(3600),
+    );
+    for _ in 0..3 {
+        sandbox::flux::reconcile_all(sandbox.store());
+    }
+    let client =
+        Client::try_from(Config::new(sandbox.url().parse().expect("url"))).expect("client");
+    (sandbox, client)
+}
+
+#[tokio::test]
+async fn events_logs_and_yaml() {
+    let (_sandbox, client) = reconciled_demo().await;
+
+    let about = events(&client, HELM_RELEASE, "team-a", "payments")
+        .await
+        .expect("events");
+    assert!(
+        about
+            .iter()
+            .any(|e| e.kind == "Warning" && e.reason == "InstallFailed"),
+        "{about:?}"
+    );
+    assert!(about.iter().all(|e| e.source == "helm-controller"));
+    let other = events(&client, HELM_RELEASE, "team-a", "podinfo")
+        .await
+        .expect("events");
+    assert!(
+        other.iter().all(|e| e.reason != "InstallFailed"),
+        "events are per object"
+    );
+
+    let log = controller_logs(&client, "flux-system", "helm-controller", 2)
+        .await
+        .expect("logs");
+    assert_eq!(log.lines().count(), 2, "{log}");
+    let refused = controller_logs(&client, "flux-system", "kube-apiserver", 10)
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        refused,
+        Error::Invalid {
+            field: "controller",
+            ..
+        }
+    ));
+
+    let releases: Api<DynamicObject> =
+        Api::namespaced_with(client, "team-a", &HELM_RELEASE.api_resource());
+    let yaml = export_yaml(&releases.get("podinfo").await.expect("get")).expect("yaml");
+    assert!(
+        yaml.contains("kind: HelmRelease") && yaml.contains("chart: podinfo"),
+        "{yaml}"
+    );
+    for absent in ["status:", "managedFields", "resourceVersion", "uid:"] {
+        assert!(!yaml.contains(absent), "{absent} in {yaml}");
+    }
+}
