@@ -57,6 +57,9 @@ pub enum Error {
     /// The Kubernetes API could not be reached or its caches are not ready (503).
     #[error("the Kubernetes API is unavailable: {0}")]
     Cluster(String),
+    /// An adapter's own checks failed; the message names what is missing (503).
+    #[error("{0}")]
+    AdapterUnhealthy(String),
     /// Writing an export or archive failed.
     #[error("could not write {what}: {source}")]
     Write {
@@ -99,7 +102,8 @@ impl Error {
             Self::AuditUnavailable(_)
             | Self::Database(_)
             | Self::SchemaBehind { .. }
-            | Self::Cluster(_) => 503,
+            | Self::Cluster(_)
+            | Self::AdapterUnhealthy(_) => 503,
             Self::Migration(_) | Self::Write { .. } => 500,
         }
     }

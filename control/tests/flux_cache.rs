@@ -139,6 +139,34 @@ async fn lists_filters_and_pages_from_the_cache() {
     let shop = cache.get("team-a", "shop").expect("shop");
     assert!(shop.revision.expect("revision").starts_with("main@sha1:"));
     assert!(cache.get("team-a", "nothing").is_none());
+
+    let stats = cache.stats(&Visible::All);
+    assert_eq!(
+        stats.get(&("HelmRelease".to_owned(), DeploymentStatus::Failed)),
+        Some(&1)
+    );
+    assert_eq!(stats.values().sum::<usize>(), 8);
+    assert_eq!(cache.stats(&team_a).values().sum::<usize>(), 3);
+}
+
+#[tokio::test]
+async fn health_needs_the_flux_crds() {
+    let (_sandbox, client) = demo_cluster().await;
+    control::adapters::flux::health::check(&client)
+        .await
+        .expect("healthy with the Flux CRDs");
+    let bare = Sandbox::start(SandboxOptions::default())
+        .await
+        .expect("sandbox");
+    let bare_client =
+        Client::try_from(Config::new(bare.url().parse().expect("url"))).expect("client");
+    let error = control::adapters::flux::health::check(&bare_client)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "flux adapter not healthy: CRD helmreleases.helm.toolkit.fluxcd.io not found"
+    );
 }
 
 #[tokio::test]

@@ -11,8 +11,9 @@ use kube::api::{Api, DynamicObject};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
-use model::deployment::{Deployment, DeploymentFilter, DeploymentPage};
+use model::deployment::{Deployment, DeploymentFilter, DeploymentPage, DeploymentStatus};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -134,6 +135,20 @@ impl FluxCache {
             .take(limit)
             .collect();
         Ok(DeploymentPage { items, total })
+    }
+
+    /// How many deployments there are, by kind and status, among the namespaces in `visible`.
+    pub fn stats(&self, visible: &Visible) -> BTreeMap<(String, DeploymentStatus), usize> {
+        let mut counts = BTreeMap::new();
+        for (kind, store) in &self.stores {
+            for object in store.state() {
+                if visible.contains(&object.namespace().unwrap_or_default()) {
+                    let status = to_deployment(*kind, &object).state.status;
+                    *counts.entry((kind.kind.to_owned(), status)).or_insert(0) += 1;
+                }
+            }
+        }
+        counts
     }
 
     /// One deployment by namespace and name (HelmRelease first, then Kustomization).

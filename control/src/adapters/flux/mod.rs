@@ -2,6 +2,7 @@
 //! from in-memory watch caches; writes (with their own issue) go to the API server.
 
 pub mod cache;
+pub mod health;
 pub mod kinds;
 pub mod observe;
 pub mod status;
