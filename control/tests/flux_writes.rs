@@ -110,6 +110,53 @@ async fn created_objects_are_valid_flux_and_reconcile() {
     assert_eq!(resumed.data["spec"]["suspend"], false);
     assert!(!resumed.annotations().contains_key(SUSPEND_REASON));
 
+    // Update and scale re-apply the whole desired object; nothing else is lost.
+    let update: model::deployment::DeploymentUpdate =
+        serde_json::from_value(json!({ "extensions": { "flux.chartVersion": "13.3.0" } }))
+            .expect("update");
+    let updated = writer
+        .update("team-a", "nginx", &update)
+        .await
+        .expect("update");
+    assert_eq!(updated.data["spec"]["chart"]["spec"]["version"], "13.3.0");
+    assert_eq!(
+        updated.data["spec"]["values"]["replicaCount"], 3,
+        "values kept"
+    );
+    let scaled = writer
+        .scale("team-a", "nginx", 5, None)
+        .await
+        .expect("scale");
+    assert_eq!(scaled.data["spec"]["values"]["replicaCount"], 5);
+    let scaled = writer
+        .scale("team-a", "nginx", 2, Some("controller.replicaCount"))
+        .await
+        .expect("scale by path");
+    assert_eq!(
+        scaled.data["spec"]["values"]["controller"]["replicaCount"],
+        2
+    );
+    assert_eq!(scaled.data["spec"]["chart"]["spec"]["version"], "13.3.0");
+    let refused = writer.scale("team-a", "infra", 2, None).await.unwrap_err();
+    assert!(matches!(
+        refused,
+        Error::Invalid {
+            field: "replicas",
+            ..
+        }
+    ));
+    let bad = model::deployment::DeploymentUpdate {
+        values: Some(serde_json::Map::new()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        writer.update("team-a", "infra", &bad).await,
+        Err(Error::Invalid {
+            field: "values",
+            ..
+        })
+    ));
+
     writer.delete("team-a", "infra").await.expect("delete");
     let kustomizations: Api<DynamicObject> =
         Api::namespaced_with(client, "team-a", &KUSTOMIZATION.api_resource());

@@ -155,3 +155,13 @@ pub struct DeploymentEvent {
     /// The component that reported it.
     pub source: String,
 }
+
+/// What an update changes: the reference adapters' DeploymentUpdate.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DeploymentUpdate {
+    /// New Helm values (replacing the old ones), when given.
+    pub values: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Extensions to change, e.g. `flux.chartVersion`, `flux.path`, `flux.targetNamespace`.
+    pub extensions: BTreeMap<String, serde_json::Value>,
+}

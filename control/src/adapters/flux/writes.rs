@@ -5,7 +5,7 @@ use super::kinds::{FluxKind, HELM_RELEASE, KUSTOMIZATION};
 use crate::{Error, Result, validate};
 use kube::Client;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
-use model::deployment::DeploymentRequest;
+use model::deployment::{DeploymentRequest, DeploymentUpdate};
 use serde_json::{Value, json};
 
 /// The field manager of every write Pilothouse makes.
@@ -192,6 +192,60 @@ impl FluxWriter {
             .map_err(|e| from_kube(e, name))
     }
 
+    /// Changes values, chart version or other extensions, re-applying the whole desired object
+    /// under the pilothouse field manager (a partial apply would drop the fields it owns).
+    pub async fn update(
+        &self,
+        namespace: &str,
+        name: &str,
+        update: &DeploymentUpdate,
+    ) -> Result<DynamicObject> {
+        let (kind, current) = self.find(namespace, name).await?;
+        let mut desired = desired_state(&current)?;
+        apply_update(kind, &mut desired, update)?;
+        let params = PatchParams::apply(FIELD_MANAGER)
+            .force()
+            .validation_strict();
+        self.api(kind, namespace)
+            .patch(name, &params, &Patch::Apply(desired))
+            .await
+            .map_err(|e| from_kube(e, name))
+    }
+
+    /// Sets the replica count in a HelmRelease's values: `replicaCount`, or the dotted path
+    /// named by the `flux.replicasPath` extension.
+    pub async fn scale(
+        &self,
+        namespace: &str,
+        name: &str,
+        replicas: u32,
+        path: Option<&str>,
+    ) -> Result<DynamicObject> {
+        let (kind, current) = self.find(namespace, name).await?;
+        if kind != HELM_RELEASE {
+            return Err(Error::invalid(
+                "replicas",
+                "only HelmReleases scale here; a Kustomization's replicas live in its source repository",
+            ));
+        }
+        let mut values = current
+            .data
+            .pointer("/spec/values")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        set_path(&mut values, path.unwrap_or("replicaCount"), json!(replicas))?;
+        self.update(
+            namespace,
+            name,
+            &DeploymentUpdate {
+                values: Some(values),
+                ..DeploymentUpdate::default()
+            },
+        )
+        .await
+    }
+
     async fn find(&self, namespace: &str, name: &str) -> Result<(FluxKind, DynamicObject)> {
         for kind in [HELM_RELEASE, KUSTOMIZATION] {
             if let Some(object) = self
@@ -205,6 +259,85 @@ impl FluxWriter {
         }
         Err(Error::not_found("deployment", name))
     }
+}
+
+/// What we want the object to be: its apiVersion, kind, name, namespace, labels,
+/// annotations and spec; nothing the server or controllers own.
+fn desired_state(current: &DynamicObject) -> Result<Value> {
+    let value = serde_json::to_value(current)
+        .map_err(|e| Error::Conflict(format!("cannot read the object: {e}")))?;
+    let mut metadata = json!({ "name": value.pointer("/metadata/name"), "namespace": value.pointer("/metadata/namespace") });
+    for field in ["labels", "annotations"] {
+        if let Some(v) = value.pointer(&format!("/metadata/{field}")) {
+            metadata[field] = v.clone();
+        }
+    }
+    Ok(
+        json!({ "apiVersion": value["apiVersion"], "kind": value["kind"], "metadata": metadata, "spec": value["spec"] }),
+    )
+}
+
+/// Applies an update's values and extensions to a desired object.
+fn apply_update(kind: FluxKind, desired: &mut Value, update: &DeploymentUpdate) -> Result<()> {
+    let ext = |key: &str| update.extensions.get(key).and_then(Value::as_str);
+    if let Some(values) = &update.values {
+        if kind != HELM_RELEASE {
+            return Err(Error::invalid("values", "only HelmReleases take values"));
+        }
+        desired["spec"]["values"] = Value::Object(values.clone());
+    }
+    if let Some(version) = ext("flux.chartVersion") {
+        if kind != HELM_RELEASE {
+            return Err(Error::invalid(
+                "flux.chartVersion",
+                "only HelmReleases have a chart version",
+            ));
+        }
+        desired["spec"]["chart"]["spec"]["version"] = json!(version);
+    }
+    if let Some(path) = ext("flux.path") {
+        if kind != KUSTOMIZATION {
+            return Err(Error::invalid(
+                "flux.path",
+                "only Kustomizations have a path",
+            ));
+        }
+        desired["spec"]["path"] = json!(path);
+    }
+    if let Some(target) = ext("flux.targetNamespace") {
+        validate::dns_label("flux.targetNamespace", target)?;
+        desired["spec"]["targetNamespace"] = json!(target);
+    }
+    Ok(())
+}
+
+/// Sets `a.b.c` in a values map, creating objects on the way.
+fn set_path(values: &mut serde_json::Map<String, Value>, path: &str, value: Value) -> Result<()> {
+    let parts: Vec<&str> = path.split('.').collect();
+    if parts.iter().any(|p| p.is_empty() || p.len() > 253) {
+        return Err(Error::invalid(
+            "flux.replicasPath",
+            format!("{path:?} is not a dotted values path"),
+        ));
+    }
+    let (last, parents) = parts
+        .split_last()
+        .ok_or_else(|| Error::invalid("flux.replicasPath", "is empty"))?;
+    let mut node = values;
+    for part in parents {
+        let child = node.entry((*part).to_owned()).or_insert_with(|| json!({}));
+        if !child.is_object() {
+            return Err(Error::invalid(
+                "flux.replicasPath",
+                format!("{part} in {path} is not an object in the values"),
+            ));
+        }
+        node = child
+            .as_object_mut()
+            .ok_or_else(|| Error::invalid("flux.replicasPath", "is not an object"))?;
+    }
+    node.insert((*last).to_owned(), value);
+    Ok(())
 }
 
 fn cluster(error: kube::Error) -> Error {
@@ -274,6 +407,19 @@ mod tests {
             build(&bad, &FluxSettings::default()),
             Err(Error::Invalid { field: "name", .. })
         ));
+    }
+
+    #[test]
+    fn values_paths_are_set_and_checked() {
+        let mut values = serde_json::Map::new();
+        set_path(&mut values, "controller.replicaCount", json!(3)).unwrap();
+        assert_eq!(
+            Value::Object(values.clone()),
+            json!({ "controller": { "replicaCount": 3 } })
+        );
+        values.insert("flat".into(), json!(1));
+        assert!(set_path(&mut values, "flat.deeper", json!(2)).is_err());
+        assert!(set_path(&mut values, "a..b", json!(2)).is_err());
     }
 
     #[test]
