@@ -1,6 +1,9 @@
 //! The Flux adapter's watch caches against the sandbox cluster with the demo's Flux objects:
 //! lists, filters, visibility, pagination, get, and following changes through the watch.
 
+mod cluster;
+
+use cluster::demo_cluster;
 use control::access::Visible;
 use control::adapters::flux::FluxCache;
 use kube::api::{Api, DynamicObject, PostParams};
@@ -8,25 +11,7 @@ use kube::{Client, Config};
 use model::deployment::{DeploymentFilter, DeploymentStatus};
 use sandbox::{Sandbox, SandboxOptions};
 use serde_json::json;
-use std::path::PathBuf;
 use std::time::Duration;
-
-async fn demo_cluster() -> (Sandbox, Client) {
-    let crds = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/flux-crds");
-    let sandbox = Sandbox::start(SandboxOptions {
-        crds: vec![crds],
-        ..SandboxOptions::default()
-    })
-    .await
-    .expect("sandbox");
-    sandbox::demo::seed(sandbox.store()).expect("demo data");
-    for _ in 0..4 {
-        sandbox::flux::reconcile_all(sandbox.store());
-    }
-    let client =
-        Client::try_from(Config::new(sandbox.url().parse().expect("url"))).expect("client");
-    (sandbox, client)
-}
 
 fn names(page: &model::deployment::DeploymentPage) -> Vec<String> {
     page.items
@@ -37,7 +22,7 @@ fn names(page: &model::deployment::DeploymentPage) -> Vec<String> {
 
 #[tokio::test]
 async fn lists_filters_and_pages_from_the_cache() {
-    let (_sandbox, client) = demo_cluster().await;
+    let (_sandbox, client) = demo_cluster(4).await;
     let cache = FluxCache::start(&client);
     cache
         .wait_until_ready(Duration::from_secs(10))
@@ -151,7 +136,7 @@ async fn lists_filters_and_pages_from_the_cache() {
 
 #[tokio::test]
 async fn health_needs_the_flux_crds() {
-    let (_sandbox, client) = demo_cluster().await;
+    let (_sandbox, client) = demo_cluster(4).await;
     control::adapters::flux::health::check(&client)
         .await
         .expect("healthy with the Flux CRDs");
@@ -171,7 +156,7 @@ async fn health_needs_the_flux_crds() {
 
 #[tokio::test]
 async fn the_cache_follows_the_watch() {
-    let (_sandbox, client) = demo_cluster().await;
+    let (_sandbox, client) = demo_cluster(4).await;
     let cache = FluxCache::start(&client);
     cache
         .wait_until_ready(Duration::from_secs(10))

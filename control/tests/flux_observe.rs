@@ -1,38 +1,17 @@
 //! Events, controller logs and clean YAML for Flux deployments, against the sandbox's
 //! simulated Flux controllers.
 
+mod cluster;
+
+use cluster::demo_cluster;
 use control::Error;
 use control::adapters::flux::kinds::HELM_RELEASE;
 use control::adapters::flux::observe::{controller_logs, events, export_yaml};
 use kube::api::{Api, DynamicObject};
-use kube::{Client, Config};
-use sandbox::{Sandbox, SandboxOptions};
-use std::path::PathBuf;
-
-async fn reconciled_demo() -> (Sandbox, Client) {
-    let crds = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/flux-crds");
-    let sandbox = Sandbox::start(SandboxOptions {
-        crds: vec![crds],
-        ..SandboxOptions::default()
-    })
-    .await
-    .expect("sandbox");
-    sandbox::demo::seed(sandbox.store()).expect("demo data");
-    sandbox::flux::spawn(
-        sandbox.store().clone(),
-        std::time::Duration::from_secs(3600),
-    );
-    for _ in 0..3 {
-        sandbox::flux::reconcile_all(sandbox.store());
-    }
-    let client =
-        Client::try_from(Config::new(sandbox.url().parse().expect("url"))).expect("client");
-    (sandbox, client)
-}
 
 #[tokio::test]
 async fn events_logs_and_yaml() {
-    let (_sandbox, client) = reconciled_demo().await;
+    let (_sandbox, client) = demo_cluster(3).await;
 
     let about = events(&client, HELM_RELEASE, "team-a", "payments")
         .await

@@ -1,29 +1,16 @@
 //! The Flux adapter's writes against the sandbox, which validates every object against the
 //! genuine Flux CRDs with `fieldValidation=Strict`: what the adapter writes is valid Flux.
 
+mod cluster;
+
+use cluster::demo_cluster;
 use control::Error;
 use control::adapters::flux::kinds::{HELM_RELEASE, KUSTOMIZATION};
 use control::adapters::flux::writes::{FluxSettings, FluxWriter, REQUESTED_AT, SUSPEND_REASON};
+use kube::ResourceExt;
 use kube::api::{Api, DynamicObject};
-use kube::{Client, Config, ResourceExt};
 use model::deployment::DeploymentRequest;
-use sandbox::{Sandbox, SandboxOptions};
 use serde_json::json;
-use std::path::PathBuf;
-
-async fn cluster() -> (Sandbox, Client) {
-    let crds = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/flux-crds");
-    let sandbox = Sandbox::start(SandboxOptions {
-        crds: vec![crds],
-        ..SandboxOptions::default()
-    })
-    .await
-    .expect("sandbox");
-    sandbox::demo::seed(sandbox.store()).expect("demo data");
-    let client =
-        Client::try_from(Config::new(sandbox.url().parse().expect("url"))).expect("client");
-    (sandbox, client)
-}
 
 fn request(name: &str, extensions: serde_json::Value) -> DeploymentRequest {
     serde_json::from_value(
@@ -35,7 +22,7 @@ fn request(name: &str, extensions: serde_json::Value) -> DeploymentRequest {
 
 #[tokio::test]
 async fn created_objects_are_valid_flux_and_reconcile() {
-    let (sandbox, client) = cluster().await;
+    let (sandbox, client) = demo_cluster(0).await;
     let writer = FluxWriter::new(client.clone(), FluxSettings::default());
     let release = writer
         .create(&request("nginx", json!({ "flux.type": "helmrelease", "flux.chart": "nginx", "flux.sourceRef": "podinfo", "flux.chartVersion": "13.2.0" })))

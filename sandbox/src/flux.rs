@@ -471,7 +471,7 @@ fn emit(store: &Store, object: &Value, kind: &str, reason: &str, message: &str, 
 }
 
 /// The simulated controller pods in `flux-system`, one per controller.
-fn ensure_controller_pods(store: &Store) {
+pub(crate) fn ensure_controller_pods(store: &Store) {
     let Ok(pods) = store.resource("", "v1", "pods") else {
         return;
     };
