@@ -27,11 +27,7 @@ pub fn explain(who: &str, grants: &Grants, action: Action, target: Target<'_>) -
             reason: format!(
                 "{who} may not {action} on {target}: it needs {}, and {}",
                 denied.needs,
-                denied.missing.replacen("you are", "they are", 1).replacen(
-                    "you have",
-                    "they have",
-                    1
-                )
+                denied.missing.sentence("they")
             ),
         },
     }

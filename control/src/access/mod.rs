@@ -14,7 +14,7 @@ pub mod scope;
 
 pub use action::{Action, Requirement, TargetKind};
 pub use grants::{Grantee, Grants, Via};
-pub use policy::{Decision, Denied, Target};
+pub use policy::{Decision, Denied, Missing, Target};
 pub use principal::Principal;
 pub use role::{GlobalRole, TenantRole};
 pub use scope::{AuditScope, NamespaceScope, PlatformScope, TenantScope, Visible};

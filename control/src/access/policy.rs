@@ -86,20 +86,68 @@ pub struct Denied {
     pub target: String,
     /// What the action needs.
     pub needs: String,
-    /// What the principal lacks, in words.
-    pub missing: String,
+    /// What the principal lacks.
+    pub missing: Missing,
+}
+
+/// What a refused principal lacks; worded for them ("you") or about them ("they").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Missing {
+    /// The action does not apply to that kind of target.
+    WrongTarget(String),
+    /// A platform-admin action.
+    NotPlatformAdmin,
+    /// An auditor action.
+    NotAuditor,
+    /// Audit rows need auditor or a tenant admin role.
+    NoAuditAccess,
+    /// The namespace has no tenant, so only platform-admins act on it.
+    UnownedNamespace(String),
+    /// A weaker role than needed on the tenant.
+    OnlyRole(TenantRole, String),
+    /// No role at all on the tenant.
+    NoRole(String),
+}
+
+impl Missing {
+    /// The sentence with `pronoun` ("you" or "they") as its subject.
+    pub fn sentence(&self, pronoun: &str) -> String {
+        match self {
+            Self::WrongTarget(what) => what.clone(),
+            Self::NotPlatformAdmin => format!("{pronoun} are not a platform-admin"),
+            Self::NotAuditor => format!("{pronoun} are not an auditor"),
+            Self::NoAuditAccess => {
+                format!("{pronoun} are neither an auditor nor admin of any tenant")
+            }
+            Self::UnownedNamespace(ns) => {
+                format!(
+                    "namespace {ns} belongs to no tenant, so only platform-admins may act on it"
+                )
+            }
+            Self::OnlyRole(role, tenant) => format!("{pronoun} are only {role} on tenant {tenant}"),
+            Self::NoRole(tenant) => format!("{pronoun} have no role on tenant {tenant}"),
+        }
+    }
+}
+
+impl fmt::Display for Missing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.sentence("you"))
+    }
 }
 
 /// Decides whether `grants` allow `action` on `target`, and by which grant.
 pub fn decide(grants: &Grants, action: Action, target: Target<'_>) -> Result<Decision, Denied> {
-    let deny = |missing: String| Denied {
+    let deny = |missing: Missing| Denied {
         action,
         target: target.to_string(),
         needs: action.requirement().to_string(),
         missing,
     };
     if !kind_matches(action.target_kind(), target) {
-        return Err(deny(format!("{action} does not apply to {target}")));
+        return Err(deny(Missing::WrongTarget(format!(
+            "{action} does not apply to {target}"
+        ))));
     }
     if let Some(via) = grants.global_role(GlobalRole::PlatformAdmin) {
         return Ok(Decision::Global {
@@ -108,29 +156,27 @@ pub fn decide(grants: &Grants, action: Action, target: Target<'_>) -> Result<Dec
         });
     }
     match action.requirement() {
-        Requirement::PlatformAdmin => Err(deny("you are not a platform-admin".into())),
-        Requirement::AuditorOnly => {
-            auditor(grants).ok_or_else(|| deny("you are not an auditor".into()))
-        }
+        Requirement::PlatformAdmin => Err(deny(Missing::NotPlatformAdmin)),
+        Requirement::AuditorOnly => auditor(grants).ok_or_else(|| deny(Missing::NotAuditor)),
         Requirement::AuditRead => auditor(grants)
             .or_else(|| {
                 let tenants = tenants_with(grants, TenantRole::Admin);
                 (!tenants.is_empty()).then_some(Decision::TenantAuditRows { tenants })
             })
-            .ok_or_else(|| deny("you are neither an auditor nor admin of any tenant".into())),
+            .ok_or_else(|| deny(Missing::NoAuditAccess)),
         Requirement::Tenant(needed) => {
             let tenant = match target {
                 Target::Tenant(tenant) => tenant,
                 Target::Namespace(ns) => match grants.namespace_owners.get(ns) {
                     Some(tenant) => tenant.as_str(),
                     None => {
-                        return Err(deny(format!(
-                            "namespace {ns} belongs to no tenant, so only platform-admins may act on it"
-                        )));
+                        return Err(deny(Missing::UnownedNamespace((*ns).to_owned())));
                     }
                 },
                 Target::Platform | Target::AuditLog => {
-                    return Err(deny(format!("{action} does not apply to {target}")));
+                    return Err(deny(Missing::WrongTarget(format!(
+                        "{action} does not apply to {target}"
+                    ))));
                 }
             };
             match grants.tenants.get(tenant) {
@@ -139,11 +185,8 @@ pub fn decide(grants: &Grants, action: Action, target: Target<'_>) -> Result<Dec
                     role: grant.role,
                     via: grant.via.clone(),
                 }),
-                Some(grant) => Err(deny(format!(
-                    "you are only {} on tenant {tenant}",
-                    grant.role
-                ))),
-                None => Err(deny(format!("you have no role on tenant {tenant}"))),
+                Some(grant) => Err(deny(Missing::OnlyRole(grant.role, tenant.to_owned()))),
+                None => Err(deny(Missing::NoRole(tenant.to_owned()))),
             }
         }
     }

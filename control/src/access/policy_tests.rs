@@ -150,7 +150,10 @@ fn every_tenant_action_in_the_table_is_covered_by_the_model() {
 fn unassigned_namespaces_are_for_platform_admins_only() {
     let admin = grants(Who::Tenant(TenantRole::Admin), Via::User);
     let denied = decide(&admin, Action::DeploymentGet, Target::Namespace(LOOSE_NS)).unwrap_err();
-    assert!(denied.missing.contains("belongs to no tenant"), "{denied}");
+    assert!(
+        denied.missing.to_string().contains("belongs to no tenant"),
+        "{denied}"
+    );
     let platform = grants(Who::PlatformAdmin, Via::User);
     let scope = authorize_namespace(&platform, Action::DeploymentDelete, LOOSE_NS).unwrap();
     assert_eq!(scope.tenant(), None);
@@ -167,7 +170,10 @@ fn denials_say_what_is_needed_and_what_is_missing() {
     );
     let denied = decide(&viewer, Action::DeploymentGet, Target::Namespace(OTHER_NS)).unwrap_err();
     assert!(
-        denied.missing.contains("no role on tenant team-b"),
+        denied
+            .missing
+            .to_string()
+            .contains("no role on tenant team-b"),
         "{denied}"
     );
 }
