@@ -1,10 +1,8 @@
 //! The Playwright suite: the built server on a free port, driven by `node --test` in Chromium.
 
-use crate::cluster::Cluster;
 use crate::database::Database;
-use crate::identity::Identity;
-use crate::server::{ServerProcess, seed_demo};
 use crate::site::run;
+use crate::stack;
 use crate::{paths, step};
 use anyhow::Context;
 use std::path::Path;
@@ -17,16 +15,7 @@ pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub fn run_suite(binary: &Path, database: &Database) -> anyhow::Result<()> {
     let url = database.url_for("pilothouse_e2e")?;
     let port = testkit::ports::free_port()?;
-    let public_url = format!("http://127.0.0.1:{port}");
-    let identity = Identity::start(&public_url)?;
-    let mut env = identity.server_env();
-    let cluster = Cluster::start_demo(&binary.with_file_name("sandbox"), "e2e")?;
-    env.extend(cluster.server_env());
-    seed_demo(binary, &url, &env)?;
-    step(&format!(
-        "starting the server for the end-to-end suite on port {port}"
-    ));
-    let server = ServerProcess::start(binary, port, &url, &paths::site_root(), &env)?;
+    let stack = stack::start(binary, port, &url, "e2e")?;
 
     let dir = paths::end2end();
     let output = dir.join("output");
@@ -43,15 +32,18 @@ pub fn run_suite(binary: &Path, database: &Database) -> anyhow::Result<()> {
             .arg("--test")
             .args(&specs)
             .current_dir(&dir)
-            .env("BASE_URL", format!("http://127.0.0.1:{}", server.port()))
-            .env("IDP_ISSUER", identity.idp.issuer())
+            .env(
+                "BASE_URL",
+                format!("http://127.0.0.1:{}", stack.server.port()),
+            )
+            .env("IDP_ISSUER", stack.identity.idp.issuer())
             .env(
                 "ALICE_PASSWORD",
-                identity.password("alice").unwrap_or_default(),
+                stack.identity.password("alice").unwrap_or_default(),
             )
             .env(
                 "CAROL_PASSWORD",
-                identity.password("carol").unwrap_or_default(),
+                stack.identity.password("carol").unwrap_or_default(),
             )
             .env("CHROMIUM", CHROMIUM)
             .env("E2E_OUTPUT", &output),

@@ -14,6 +14,7 @@ mod paths;
 mod server;
 mod setup;
 mod site;
+mod stack;
 mod test;
 mod toolchain;
 
