@@ -6,7 +6,7 @@ mod cluster;
 use cluster::demo_cluster;
 use control::Error;
 use control::adapters::flux::kinds::HELM_RELEASE;
-use control::adapters::flux::observe::{controller_logs, events, export_yaml};
+use control::adapters::flux::observe::{LogQuery, controller_logs, events, export_yaml};
 use kube::api::{Api, DynamicObject};
 
 #[tokio::test]
@@ -31,13 +31,26 @@ async fn events_logs_and_yaml() {
         "events are per object"
     );
 
-    let log = controller_logs(&client, "flux-system", "helm-controller", 2)
-        .await
-        .expect("logs");
+    let log = controller_logs(
+        &client,
+        "flux-system",
+        "helm-controller",
+        &LogQuery {
+            tail: Some(2),
+            ..LogQuery::default()
+        },
+    )
+    .await
+    .expect("logs");
     assert_eq!(log.lines().count(), 2, "{log}");
-    let refused = controller_logs(&client, "flux-system", "kube-apiserver", 10)
-        .await
-        .unwrap_err();
+    let refused = controller_logs(
+        &client,
+        "flux-system",
+        "kube-apiserver",
+        &LogQuery::default(),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(
         refused,
         Error::Invalid {

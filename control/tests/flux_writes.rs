@@ -5,8 +5,9 @@ mod cluster;
 
 use cluster::demo_cluster;
 use control::Error;
+use control::adapters::flux::FluxConfig;
 use control::adapters::flux::kinds::{HELM_RELEASE, KUSTOMIZATION};
-use control::adapters::flux::writes::{FluxSettings, FluxWriter, REQUESTED_AT, SUSPEND_REASON};
+use control::adapters::flux::writes::{FluxWriter, REQUESTED_AT, SUSPEND_REASON};
 use kube::ResourceExt;
 use kube::api::{Api, DynamicObject};
 use model::deployment::DeploymentRequest;
@@ -23,7 +24,7 @@ fn request(name: &str, extensions: serde_json::Value) -> DeploymentRequest {
 #[tokio::test]
 async fn created_objects_are_valid_flux_and_reconcile() {
     let (sandbox, client) = demo_cluster(0).await;
-    let writer = FluxWriter::new(client.clone(), FluxSettings::default());
+    let writer = FluxWriter::new(client.clone(), FluxConfig::default());
     let release = writer
         .create(&request("nginx", json!({ "flux.type": "helmrelease", "flux.chart": "nginx", "flux.sourceRef": "podinfo", "flux.chartVersion": "13.2.0" })))
         .await

@@ -89,6 +89,8 @@ pub struct Deployment {
     pub chart: Option<String>,
     /// `Kind/name` of the Flux source.
     pub source: Option<String>,
+    /// The object's resourceVersion; an update that sends it back fails if the object changed.
+    pub resource_version: Option<String>,
 }
 
 /// What a deployment list asks for.
@@ -164,4 +166,104 @@ pub struct DeploymentUpdate {
     pub values: Option<serde_json::Map<String, serde_json::Value>>,
     /// Extensions to change, e.g. `flux.chartVersion`, `flux.path`, `flux.targetNamespace`.
     pub extensions: BTreeMap<String, serde_json::Value>,
+    /// The resourceVersion the change was based on: when given and the object has changed
+    /// since, the update is refused with a conflict instead of overwriting someone's change.
+    pub resource_version: Option<String>,
+}
+
+/// One revision in a deployment's history, newest first in lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentRevision {
+    /// The number rollback takes: Helm's release version, or the position (oldest = 1) in a
+    /// Kustomization's history.
+    pub revision: u32,
+    /// deployed, superseded, failed, … as the controller reported it.
+    pub status: String,
+    /// The chart version, or the source revision that was applied.
+    pub version: String,
+    /// When it was last deployed or reconciled.
+    pub deployed_at: Option<String>,
+    /// The values digest (HelmRelease) or artifact digest (Kustomization).
+    pub digest: Option<String>,
+}
+
+/// How a reconcile is asked for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ReconcileRequest {
+    /// Reconcile the source first and wait for its new artifact.
+    pub with_source: bool,
+    /// HelmRelease only: force a one-off install or upgrade (`reconcile.fluxcd.io/forceAt`).
+    pub force: bool,
+    /// HelmRelease only: reset the failure counters (`reconcile.fluxcd.io/resetAt`).
+    pub reset: bool,
+    /// Return at once instead of waiting for the outcome.
+    pub no_wait: bool,
+}
+
+/// What a reconcile came to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReconcileOutcome {
+    /// The controller handled the request within the timeout.
+    pub finished: bool,
+    /// The state after it (or when the wait ended).
+    pub state: DeploymentState,
+    /// The revision applied, when known.
+    pub revision: Option<String>,
+    /// One sentence for the user.
+    pub message: String,
+}
+
+/// What a rollback did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RollbackOutcome {
+    /// The revision restored.
+    pub revision: u32,
+    /// What was restored (chart version and values, or the source revision).
+    pub restored: String,
+    /// What was changed and why the next reconciliation keeps it, in plain words.
+    pub explanation: String,
+    /// Objects Pilothouse suspended to keep the rollback, as `Kind/namespace/name`.
+    pub suspended: Vec<String>,
+}
+
+/// One step in a trace from an object to the Flux objects that manage it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TraceStep {
+    /// How this step relates to the one before: object, managed by, source, chart.
+    pub relation: String,
+    /// apiVersion.
+    pub api_version: String,
+    /// Kind.
+    pub kind: String,
+    /// Namespace (empty for cluster-scoped objects).
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// Ready condition status, for Flux objects.
+    pub ready: Option<String>,
+    /// The Ready message or revision.
+    pub message: String,
+    /// Revision applied or stored.
+    pub revision: Option<String>,
+}
+
+/// One object a deployment applied.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InventoryEntry {
+    /// API group ("" for core).
+    pub group: String,
+    /// API version.
+    pub version: String,
+    /// Kind.
+    pub kind: String,
+    /// Namespace (empty for cluster-scoped objects).
+    pub namespace: String,
+    /// Name.
+    pub name: String,
 }

@@ -3,3 +3,4 @@
 pub mod audit;
 pub mod build;
 pub mod deployment;
+pub mod source;

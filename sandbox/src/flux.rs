@@ -181,7 +181,12 @@ fn reconcile_deployment(store: &Store, rt: &ResourceType, mut object: Value) {
         "kustomize-controller"
     };
     if !reconciling {
-        if !wants_reconcile(&object) {
+        // kustomize-controller watches its sources and applies a new artifact at once.
+        let source_moved = rt.kind == "Kustomization"
+            && source_revision(store, &object).as_deref()
+                != text(&object, "/status/lastAppliedRevision")
+            && object.pointer("/status/lastAppliedRevision").is_some();
+        if !wants_reconcile(&object) && !source_moved {
             return;
         }
         // Step one: Progressing, as Flux reports while it works.
@@ -330,10 +335,39 @@ fn helm_success(object: &Value, status: &mut Value) -> (String, String) {
         .pointer("/spec/values")
         .cloned()
         .unwrap_or_else(|| json!({}));
+    let annotation = |key: &str| {
+        text(
+            object,
+            &format!("/metadata/annotations/{}", key.replace('/', "~1")),
+        )
+        .map(str::to_owned)
+    };
+    let force = annotation("reconcile.fluxcd.io/forceAt");
+    let forced = force.is_some() && force.as_deref() != text(status, "/lastHandledForceAt");
+    if let Some(force) = force {
+        status["lastHandledForceAt"] = json!(force);
+    }
+    if let Some(reset) = annotation("reconcile.fluxcd.io/resetAt") {
+        status["lastHandledResetAt"] = json!(reset);
+    }
+    // helm-controller leaves an in-sync release alone: no new revision unless the chart,
+    // the values or a forceAt asks for one.
+    if let Some(current) = history.first().filter(|h| {
+        h["chartVersion"] == json!(version)
+            && h["configDigest"] == json!(config_digest(&values))
+            && h["status"] == "deployed"
+            && !forced
+    }) {
+        let message = format!(
+            "Helm release {namespace}/{name}.v{} is in sync with chart {chart}@{version}",
+            current["version"]
+        );
+        return (version, message);
+    }
     let snapshot = json!({
         "name": name, "namespace": namespace, "version": release_version, "status": "deployed",
         "chartName": chart, "chartVersion": version, "appVersion": version,
-        "configDigest": format!("sha256:{}", fake_digest(&values.to_string())),
+        "configDigest": config_digest(&values),
         "digest": format!("sha256:{}", fake_digest(&format!("{chart}{version}{values}"))),
         "firstDeployed": history.last().and_then(|h| h["firstDeployed"].as_str()).map_or_else(now, str::to_owned),
         "lastDeployed": now(),
@@ -345,6 +379,10 @@ fn helm_success(object: &Value, status: &mut Value) -> (String, String) {
     }
     let revision = version.clone();
     status["history"] = json!(new_history);
+    status["inventory"] = json!({ "entries": [
+        { "id": format!("{namespace}_{name}_apps_Deployment"), "v": "v1" },
+        { "id": format!("{namespace}_{name}__Service"), "v": "v1" },
+    ] });
     status["lastAppliedRevision"] = json!(revision);
     status["lastAttemptedRevision"] = json!(revision);
     status["lastAttemptedGeneration"] = object
@@ -367,19 +405,8 @@ fn helm_success(object: &Value, status: &mut Value) -> (String, String) {
 
 fn kustomize_success(store: &Store, object: &Value, status: &mut Value) -> (String, String) {
     let namespace = text(object, "/metadata/namespace").unwrap_or("default");
-    let kind = text(object, "/spec/sourceRef/kind").unwrap_or("GitRepository");
     let name = text(object, "/spec/sourceRef/name").unwrap_or_default();
-    let source_ns = text(object, "/spec/sourceRef/namespace").unwrap_or(namespace);
-    let plural = SOURCES
-        .iter()
-        .find(|(_, k)| *k == kind)
-        .map_or("gitrepositories", |(p, _)| p);
-    let revision = store
-        .resources()
-        .into_iter()
-        .find(|r| r.group == "source.toolkit.fluxcd.io" && r.plural == plural)
-        .and_then(|rt| store.get(&rt, Some(source_ns), name).ok())
-        .and_then(|source| text(&source, "/status/artifact/revision").map(str::to_owned))
+    let revision = source_revision(store, object)
         .unwrap_or_else(|| format!("main@sha1:{}", &fake_digest(name)[..40]));
     status["lastAppliedRevision"] = json!(revision);
     status["lastAttemptedRevision"] = json!(revision);
@@ -400,6 +427,24 @@ fn kustomize_success(store: &Store, object: &Value, status: &mut Value) -> (Stri
     entries.extend(history.into_iter().take(4));
     status["history"] = json!(entries);
     (revision.clone(), format!("Applied revision: {revision}"))
+}
+
+/// The artifact revision of a Kustomization's source, once it has one.
+fn source_revision(store: &Store, object: &Value) -> Option<String> {
+    let namespace = text(object, "/metadata/namespace").unwrap_or("default");
+    let kind = text(object, "/spec/sourceRef/kind").unwrap_or("GitRepository");
+    let name = text(object, "/spec/sourceRef/name").unwrap_or_default();
+    let source_ns = text(object, "/spec/sourceRef/namespace").unwrap_or(namespace);
+    let plural = SOURCES
+        .iter()
+        .find(|(_, k)| *k == kind)
+        .map_or("gitrepositories", |(p, _)| p);
+    store
+        .resources()
+        .into_iter()
+        .find(|r| r.group == "source.toolkit.fluxcd.io" && r.plural == plural)
+        .and_then(|rt| store.get(&rt, Some(source_ns), name).ok())
+        .and_then(|source| text(&source, "/status/artifact/revision").map(str::to_owned))
 }
 
 fn ready(status: &str, reason: &str, message: &str) -> Value {
@@ -520,6 +565,23 @@ fn append_log(store: &Store, controller: &str, line: &str) {
         subresource: None,
     };
     let _ = store.update(&pods, Some("flux-system"), &name, pod, options);
+}
+
+/// helm-controller's digest of a release's values: SHA-256 over Go's JSON encoding (sorted keys,
+/// `<`, `>` and `&` escaped, a trailing newline); empty values digest as no input at all.
+fn config_digest(values: &Value) -> String {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    if values.as_object().is_some_and(|m| !m.is_empty()) {
+        let text = values
+            .to_string()
+            .replace('<', "\\u003c")
+            .replace('>', "\\u003e")
+            .replace('&', "\\u0026");
+        hasher.update(text.as_bytes());
+        hasher.update(b"\n");
+    }
+    format!("sha256:{}", hex::encode(hasher.finalize()))
 }
 
 /// A stable 64-hex-digit stand-in for a content digest.

@@ -119,13 +119,16 @@ fn valid_key(key: &str) -> Option<String> {
 
 /// The fields a selector may name: every kind's name and namespace, and the involved object
 /// of events (as kube-apiserver allows for them).
-const SUPPORTED_FIELDS: [&str; 6] = [
+const SUPPORTED_FIELDS: [&str; 9] = [
     "metadata.name",
     "metadata.namespace",
     "involvedObject.kind",
     "involvedObject.name",
     "involvedObject.namespace",
     "involvedObject.uid",
+    "regarding.kind",
+    "regarding.name",
+    "regarding.namespace",
 ];
 
 /// A field selector over [`SUPPORTED_FIELDS`], with `=`, `==` or `!=`.

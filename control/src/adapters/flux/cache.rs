@@ -2,7 +2,7 @@
 //! every request, with managedFields stripped. Lists, gets and statuses are answered here, so a
 //! page makes no LIST call to the API server; filtering and pagination run over the cache.
 
-use super::kinds::{DEPLOYMENTS, FluxKind};
+use super::kinds::{DEPLOYMENTS, FluxKind, SOURCES};
 use super::status::state_of;
 use crate::access::Visible;
 use crate::{Error, Result};
@@ -12,6 +12,7 @@ use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
 use model::deployment::{Deployment, DeploymentFilter, DeploymentPage, DeploymentStatus};
+use model::source::FluxSource;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use std::time::Duration;
 const DEFAULT_LIMIT: usize = 50;
 const MAX_LIMIT: usize = 500;
 
-/// Watch caches for HelmReleases and Kustomizations in every namespace.
+/// Watch caches for HelmReleases, Kustomizations and the source kinds in every namespace.
 pub struct FluxCache {
     stores: Vec<(FluxKind, Store<DynamicObject>)>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -40,7 +41,7 @@ impl FluxCache {
     pub fn start(client: &Client) -> Self {
         let mut stores = Vec::new();
         let mut tasks = Vec::new();
-        for kind in DEPLOYMENTS {
+        for kind in DEPLOYMENTS.into_iter().chain(SOURCES) {
             let resource = kind.api_resource();
             let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
             let writer = reflector::store::Writer::new(resource);
@@ -103,6 +104,7 @@ impl FluxCache {
         let mut matching: Vec<Deployment> = self
             .stores
             .iter()
+            .filter(|(kind, _)| DEPLOYMENTS.contains(kind))
             .filter(|(kind, _)| {
                 filter
                     .kind
@@ -140,7 +142,7 @@ impl FluxCache {
     /// How many deployments there are, by kind and status, among the namespaces in `visible`.
     pub fn stats(&self, visible: &Visible) -> BTreeMap<(String, DeploymentStatus), usize> {
         let mut counts = BTreeMap::new();
-        for (kind, store) in &self.stores {
+        for (kind, store) in self.stores.iter().filter(|(k, _)| DEPLOYMENTS.contains(k)) {
             for object in store.state() {
                 if visible.contains(&object.namespace().unwrap_or_default()) {
                     let status = to_deployment(*kind, &object).state.status;
@@ -153,10 +155,45 @@ impl FluxCache {
 
     /// One deployment by namespace and name (HelmRelease first, then Kustomization).
     pub fn get(&self, namespace: &str, name: &str) -> Option<Deployment> {
-        self.stores.iter().find_map(|(kind, store)| {
-            let key = reflector::ObjectRef::new_with(name, kind.api_resource()).within(namespace);
-            store.get(&key).map(|object| to_deployment(*kind, &object))
+        DEPLOYMENTS.into_iter().find_map(|kind| {
+            self.object(kind, namespace, name)
+                .map(|object| to_deployment(kind, &object))
         })
+    }
+
+    /// The cached object of one kind, as the last watch event left it.
+    pub fn object(
+        &self,
+        kind: FluxKind,
+        namespace: &str,
+        name: &str,
+    ) -> Option<Arc<DynamicObject>> {
+        let (_, store) = self.stores.iter().find(|(k, _)| *k == kind)?;
+        store.get(&reflector::ObjectRef::new_with(name, kind.api_resource()).within(namespace))
+    }
+
+    /// Every cached object of one kind.
+    pub fn objects(&self, kind: FluxKind) -> Vec<Arc<DynamicObject>> {
+        self.stores
+            .iter()
+            .filter(|(k, _)| *k == kind)
+            .flat_map(|(_, store)| store.state())
+            .collect()
+    }
+
+    /// The Git, Helm and OCI repositories, buckets and charts among the namespaces in
+    /// `visible`, with their artifact revision and readiness, sorted by namespace, kind, name.
+    pub fn sources(&self, visible: &Visible) -> Vec<FluxSource> {
+        let mut sources: Vec<FluxSource> = SOURCES
+            .into_iter()
+            .flat_map(|kind| self.objects(kind).into_iter().map(move |o| (kind, o)))
+            .filter(|(_, o)| visible.contains(&o.namespace().unwrap_or_default()))
+            .map(|(kind, object)| to_source(kind, &object))
+            .collect();
+        sources.sort_by(|a, b| {
+            (&a.namespace, &a.kind, &a.name).cmp(&(&b.namespace, &b.kind, &b.name))
+        });
+        sources
     }
 }
 
@@ -180,8 +217,44 @@ fn matches_text(deployment: &Deployment, text: &str) -> bool {
     .any(|field| field.to_lowercase().contains(text))
 }
 
-fn to_deployment(kind: FluxKind, object: &Arc<DynamicObject>) -> Deployment {
-    let value = serde_json::to_value(object.as_ref()).unwrap_or(Value::Null);
+fn to_source(kind: FluxKind, object: &DynamicObject) -> FluxSource {
+    let text = |pointer: &str| {
+        object
+            .data
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let ready = object
+        .data
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .and_then(|c| c.iter().find(|c| c["type"] == "Ready"));
+    FluxSource {
+        kind: kind.kind.to_owned(),
+        name: object.name_any(),
+        namespace: object.namespace().unwrap_or_default(),
+        url: text("/spec/url")
+            .or_else(|| text("/spec/chart"))
+            .or_else(|| text("/spec/bucketName"))
+            .unwrap_or_default(),
+        revision: text("/status/artifact/revision"),
+        ready: ready.and_then(|c| c["status"].as_str()).map(str::to_owned),
+        message: ready
+            .and_then(|c| c["message"].as_str())
+            .unwrap_or("waiting for source-controller")
+            .to_owned(),
+        suspended: object
+            .data
+            .pointer("/spec/suspend")
+            .and_then(Value::as_bool)
+            == Some(true),
+    }
+}
+
+/// A Flux object as the deployment every surface shows.
+pub(crate) fn to_deployment(kind: FluxKind, object: &DynamicObject) -> Deployment {
+    let value = serde_json::to_value(object).unwrap_or(Value::Null);
     let text = |pointer: &str| {
         value
             .pointer(pointer)
@@ -220,5 +293,6 @@ fn to_deployment(kind: FluxKind, object: &Arc<DynamicObject>) -> Deployment {
         revision,
         chart,
         source,
+        resource_version: object.metadata.resource_version.clone(),
     }
 }

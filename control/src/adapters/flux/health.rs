@@ -1,33 +1,16 @@
 //! Whether the Flux adapter can work: the API answers and the Flux CRDs are installed and served.
 
-use super::kinds::{FluxKind, HELM_RELEASE, KUSTOMIZATION};
+use super::kinds::{DEPLOYMENTS, SOURCES};
 use crate::{Error, Result};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::Client;
 use kube::api::Api;
 
-/// The kinds whose CRDs must be present, with the source kinds deployments point at.
-const REQUIRED: [FluxKind; 4] = [
-    HELM_RELEASE,
-    KUSTOMIZATION,
-    FluxKind {
-        group: "source.toolkit.fluxcd.io",
-        version: "v1",
-        kind: "GitRepository",
-        plural: "gitrepositories",
-    },
-    FluxKind {
-        group: "source.toolkit.fluxcd.io",
-        version: "v1",
-        kind: "HelmRepository",
-        plural: "helmrepositories",
-    },
-];
-
 /// Ok when every required CRD exists and serves the version the adapter uses.
 pub async fn check(client: &Client) -> Result<()> {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for kind in REQUIRED {
+    // Every kind the caches watch: a missing one would keep them from ever syncing.
+    for kind in DEPLOYMENTS.into_iter().chain(SOURCES) {
         let name = format!("{}.{}", kind.plural, kind.group);
         let crd = crds
             .get_opt(&name)

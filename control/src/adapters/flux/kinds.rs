@@ -42,3 +42,40 @@ pub const KUSTOMIZATION: FluxKind = FluxKind {
 
 /// The deployment kinds.
 pub const DEPLOYMENTS: [FluxKind; 2] = [HELM_RELEASE, KUSTOMIZATION];
+
+const fn source(kind: &'static str, plural: &'static str) -> FluxKind {
+    FluxKind {
+        group: "source.toolkit.fluxcd.io",
+        version: "v1",
+        kind,
+        plural,
+    }
+}
+
+/// `source.toolkit.fluxcd.io/v1` GitRepository.
+pub const GIT_REPOSITORY: FluxKind = source("GitRepository", "gitrepositories");
+/// `source.toolkit.fluxcd.io/v1` HelmRepository.
+pub const HELM_REPOSITORY: FluxKind = source("HelmRepository", "helmrepositories");
+/// `source.toolkit.fluxcd.io/v1` OCIRepository.
+pub const OCI_REPOSITORY: FluxKind = source("OCIRepository", "ocirepositories");
+/// `source.toolkit.fluxcd.io/v1` Bucket.
+pub const BUCKET: FluxKind = source("Bucket", "buckets");
+/// `source.toolkit.fluxcd.io/v1` HelmChart.
+pub const HELM_CHART: FluxKind = source("HelmChart", "helmcharts");
+
+/// The source kinds.
+pub const SOURCES: [FluxKind; 5] = [
+    GIT_REPOSITORY,
+    HELM_REPOSITORY,
+    OCI_REPOSITORY,
+    BUCKET,
+    HELM_CHART,
+];
+
+/// A Flux kind by its Kind name.
+pub fn by_kind(kind: &str) -> Option<FluxKind> {
+    DEPLOYMENTS
+        .into_iter()
+        .chain(SOURCES)
+        .find(|k| k.kind.eq_ignore_ascii_case(kind))
+}

@@ -1,11 +1,18 @@
 //! The Flux adapter: HelmReleases and Kustomizations through the Kubernetes API. Reads come
-//! from in-memory watch caches; writes (with their own issue) go to the API server.
+//! from in-memory watch caches; writes go to the API server under one field manager.
 
+pub mod adapter;
 pub mod cache;
+pub mod config;
 pub mod health;
+pub mod history;
 pub mod kinds;
 pub mod observe;
+pub mod record;
 pub mod status;
+pub mod trace;
 pub mod writes;
 
+pub use adapter::{FluxAdapter, connect};
 pub use cache::FluxCache;
+pub use config::FluxConfig;

@@ -3,6 +3,7 @@
 use super::kinds::FluxKind;
 use crate::{Error, Result};
 use k8s_openapi::api::core::v1::{Event, Pod};
+use k8s_openapi::api::events::v1::Event as ModernEvent;
 use kube::Client;
 use kube::api::{Api, DynamicObject, ListParams, LogParams};
 use model::deployment::DeploymentEvent;
@@ -16,26 +17,30 @@ pub const CONTROLLERS: [&str; 4] = [
     "notification-controller",
 ];
 
-/// Events (core/v1) about one object, newest first.
+/// Events about one object, newest first: core/v1 Events by involvedObject and
+/// events.k8s.io/v1 Events by `regarding`. A real API server shows the same event in both
+/// groups, so they are merged by uid.
 pub async fn events(
     client: &Client,
     kind: FluxKind,
     namespace: &str,
     name: &str,
 ) -> Result<Vec<DeploymentEvent>> {
-    let api: Api<Event> = Api::namespaced(client.clone(), namespace);
+    let core: Api<Event> = Api::namespaced(client.clone(), namespace);
     let selector = format!(
         "involvedObject.kind={},involvedObject.name={name}",
         kind.kind
     );
-    let list = api
+    let mut seen = std::collections::HashSet::new();
+    let mut events: Vec<DeploymentEvent> = Vec::new();
+    for e in core
         .list(&ListParams::default().fields(&selector))
         .await
-        .map_err(|e| Error::Cluster(e.to_string()))?;
-    let mut events: Vec<DeploymentEvent> = list
+        .map_err(|e| Error::Cluster(e.to_string()))?
         .items
-        .into_iter()
-        .map(|e| DeploymentEvent {
+    {
+        seen.insert(e.metadata.uid.clone().unwrap_or_default());
+        events.push(DeploymentEvent {
             kind: e.type_.unwrap_or_else(|| "Normal".into()),
             reason: e.reason.unwrap_or_default(),
             message: e.message.unwrap_or_default(),
@@ -49,18 +54,58 @@ pub async fn events(
                 .and_then(|s| s.component)
                 .or(e.reporting_component)
                 .unwrap_or_default(),
-        })
-        .collect();
+        });
+    }
+    let modern: Api<ModernEvent> = Api::namespaced(client.clone(), namespace);
+    let selector = format!("regarding.kind={},regarding.name={name}", kind.kind);
+    for e in modern
+        .list(&ListParams::default().fields(&selector))
+        .await
+        .map_err(|e| Error::Cluster(e.to_string()))?
+        .items
+    {
+        if e.metadata
+            .uid
+            .as_ref()
+            .is_some_and(|uid| seen.contains(uid))
+        {
+            continue;
+        }
+        events.push(DeploymentEvent {
+            kind: e.type_.unwrap_or_else(|| "Normal".into()),
+            reason: e.reason.unwrap_or_default(),
+            message: e.note.unwrap_or_default(),
+            count: e.series.as_ref().map_or(1, |s| s.count),
+            last_seen: e
+                .series
+                .map(|s| s.last_observed_time.0.to_string())
+                .or_else(|| e.event_time.map(|t| t.0.to_string()))
+                .or_else(|| e.deprecated_last_timestamp.map(|t| t.0.to_string())),
+            source: e.reporting_controller.unwrap_or_default(),
+        });
+    }
     events.sort_by(|a, b| b.last_seen.cmp(&a.last_seen));
     Ok(events)
 }
 
-/// The last `tail` lines of a Flux controller's log, from its pods in `flux_namespace`.
+/// Which controller log lines to read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogQuery {
+    /// The last this many lines (1–10000, default 200).
+    pub tail: Option<i64>,
+    /// Only lines from the last this many seconds.
+    pub since_seconds: Option<i64>,
+    /// The container, when the pod has more than one.
+    pub container: Option<String>,
+}
+
+/// A Flux controller's log lines, from its pods in `flux_namespace` (found by their `app`
+/// label), as `query` narrows them.
 pub async fn controller_logs(
     client: &Client,
     flux_namespace: &str,
     controller: &str,
-    tail: i64,
+    query: &LogQuery,
 ) -> Result<String> {
     if !CONTROLLERS.contains(&controller) {
         return Err(Error::invalid(
@@ -68,8 +113,15 @@ pub async fn controller_logs(
             format!("{controller:?} is not one of {}", CONTROLLERS.join(", ")),
         ));
     }
+    let tail = query.tail.unwrap_or(200);
     if !(1..=10_000).contains(&tail) {
         return Err(Error::invalid("tail", "must be between 1 and 10000 lines"));
+    }
+    if query.since_seconds.is_some_and(|s| s < 1) {
+        return Err(Error::invalid("since", "must be at least one second"));
+    }
+    if let Some(container) = &query.container {
+        crate::validate::dns_label("container", container)?;
     }
     let pods: Api<Pod> = Api::namespaced(client.clone(), flux_namespace);
     let found = pods
@@ -84,11 +136,18 @@ pub async fn controller_logs(
         &name,
         &LogParams {
             tail_lines: Some(tail),
+            since_seconds: query.since_seconds,
+            container: query.container.clone(),
             ..LogParams::default()
         },
     )
     .await
-    .map_err(|e| Error::Cluster(e.to_string()))
+    .map_err(|e| match e {
+        kube::Error::Api(s) if s.code == 400 || s.code == 404 => {
+            Error::invalid("container", s.message)
+        }
+        other => Error::Cluster(other.to_string()),
+    })
 }
 
 /// The object as clean YAML: no status, managedFields or server-set metadata.

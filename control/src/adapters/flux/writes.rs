@@ -1,6 +1,7 @@
 //! Writing Flux objects: create from a DeploymentRequest (server-side apply under a fixed field
 //! manager), delete, suspend and resume, and reconcile requests. Reads stay in the cache.
 
+use super::config::FluxConfig;
 use super::kinds::{FluxKind, HELM_RELEASE, KUSTOMIZATION};
 use crate::{Error, Result, validate};
 use kube::Client;
@@ -15,32 +16,8 @@ pub const REQUESTED_AT: &str = "reconcile.fluxcd.io/requestedAt";
 /// Where the reason for a suspension is kept.
 pub const SUSPEND_REASON: &str = "pilothouse.dev/suspend-reason";
 
-/// The adapter settings from reference 000 that shape the objects it writes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FluxSettings {
-    /// Reconcile interval written into new objects.
-    pub interval: String,
-    /// Namespace of sources named without one.
-    pub source_namespace: Option<String>,
-    /// Kustomizations prune what they no longer contain.
-    pub prune: bool,
-    /// Target namespace written when the request names none.
-    pub target_namespace: Option<String>,
-}
-
-impl Default for FluxSettings {
-    fn default() -> Self {
-        Self {
-            interval: "5m".into(),
-            source_namespace: None,
-            prune: true,
-            target_namespace: None,
-        }
-    }
-}
-
 /// Builds the Flux object a request describes, or says which extension is missing or wrong.
-pub fn build(request: &DeploymentRequest, settings: &FluxSettings) -> Result<(FluxKind, Value)> {
+pub fn build(request: &DeploymentRequest, settings: &FluxConfig) -> Result<(FluxKind, Value)> {
     validate::dns_label("name", &request.name)?;
     validate::dns_label("namespace", &request.namespace)?;
     let ext = |key: &str| {
@@ -97,6 +74,21 @@ pub fn build(request: &DeploymentRequest, settings: &FluxSettings) -> Result<(Fl
         spec["sourceRef"] = source_ref;
         spec["path"] = json!(ext("flux.path").unwrap_or("./"));
         spec["prune"] = json!(settings.prune);
+        if settings.force {
+            spec["force"] = json!(true);
+        }
+    }
+    if kind == HELM_RELEASE && settings.force {
+        spec["upgrade"] = json!({ "force": true });
+    }
+    if kind == HELM_RELEASE && ext("flux.targetRevision").is_some() {
+        return Err(Error::invalid(
+            "flux.targetRevision",
+            "only Kustomizations follow a source revision; pin a HelmRelease with flux.chartVersion",
+        ));
+    }
+    if settings.suspend {
+        spec["suspend"] = json!(true);
     }
     if let Some(target) = target_namespace {
         validate::dns_label("flux.targetNamespace", target)?;
@@ -115,16 +107,16 @@ pub fn build(request: &DeploymentRequest, settings: &FluxSettings) -> Result<(Fl
 #[derive(Clone)]
 pub struct FluxWriter {
     client: Client,
-    settings: FluxSettings,
+    settings: FluxConfig,
 }
 
 impl FluxWriter {
     /// A writer using `client`.
-    pub fn new(client: Client, settings: FluxSettings) -> Self {
+    pub fn new(client: Client, settings: FluxConfig) -> Self {
         Self { client, settings }
     }
 
-    fn api(&self, kind: FluxKind, namespace: &str) -> Api<DynamicObject> {
+    pub(crate) fn api(&self, kind: FluxKind, namespace: &str) -> Api<DynamicObject> {
         Api::namespaced_with(self.client.clone(), namespace, &kind.api_resource())
     }
 
@@ -203,6 +195,21 @@ impl FluxWriter {
         let (kind, current) = self.find(namespace, name).await?;
         let mut desired = desired_state(&current)?;
         apply_update(kind, &mut desired, update)?;
+        if let Some(version) = &update.resource_version {
+            // The API server refuses the apply with 409 when the object moved on since.
+            desired["metadata"]["resourceVersion"] = json!(version);
+        }
+        self.apply(kind, namespace, name, desired).await
+    }
+
+    /// Server-side applies a whole desired object under the pilothouse field manager.
+    pub(crate) async fn apply(
+        &self,
+        kind: FluxKind,
+        namespace: &str,
+        name: &str,
+        desired: Value,
+    ) -> Result<DynamicObject> {
         let params = PatchParams::apply(FIELD_MANAGER)
             .force()
             .validation_strict();
@@ -210,6 +217,25 @@ impl FluxWriter {
             .patch(name, &params, &Patch::Apply(desired))
             .await
             .map_err(|e| from_kube(e, name))
+    }
+
+    /// Merges `patch` into any Flux object (sources included), e.g. annotations or a ref.
+    pub(crate) async fn merge(
+        &self,
+        kind: FluxKind,
+        namespace: &str,
+        name: &str,
+        patch: Value,
+    ) -> Result<DynamicObject> {
+        self.api(kind, namespace)
+            .patch(name, &PatchParams::default(), &Patch::Merge(patch))
+            .await
+            .map_err(|e| match e {
+                kube::Error::Api(s) if s.code == 404 => {
+                    Error::not_found(kind_noun(kind), format!("{namespace}/{name}"))
+                }
+                other => from_kube(other, name),
+            })
     }
 
     /// Sets the replica count in a HelmRelease's values: `replicaCount`, or the dotted path
@@ -246,7 +272,12 @@ impl FluxWriter {
         .await
     }
 
-    async fn find(&self, namespace: &str, name: &str) -> Result<(FluxKind, DynamicObject)> {
+    /// The deployment of either kind, read from the API server (writes need the latest).
+    pub(crate) async fn find(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<(FluxKind, DynamicObject)> {
         for kind in [HELM_RELEASE, KUSTOMIZATION] {
             if let Some(object) = self
                 .api(kind, namespace)
@@ -261,9 +292,18 @@ impl FluxWriter {
     }
 }
 
+/// How errors name a kind: deployments by their name, sources as "source".
+fn kind_noun(kind: FluxKind) -> &'static str {
+    if kind == HELM_RELEASE || kind == KUSTOMIZATION {
+        "deployment"
+    } else {
+        "source"
+    }
+}
+
 /// What we want the object to be: its apiVersion, kind, name, namespace, labels,
 /// annotations and spec; nothing the server or controllers own.
-fn desired_state(current: &DynamicObject) -> Result<Value> {
+pub(crate) fn desired_state(current: &DynamicObject) -> Result<Value> {
     let value = serde_json::to_value(current)
         .map_err(|e| Error::Conflict(format!("cannot read the object: {e}")))?;
     let mut metadata = json!({ "name": value.pointer("/metadata/name"), "namespace": value.pointer("/metadata/namespace") });
@@ -277,8 +317,30 @@ fn desired_state(current: &DynamicObject) -> Result<Value> {
     )
 }
 
+/// The extensions an update may carry (`flux.targetRevision` moves the source, not the object).
+pub const UPDATABLE: [&str; 5] = [
+    "flux.chartVersion",
+    "flux.path",
+    "flux.targetNamespace",
+    "flux.targetRevision",
+    "flux.replicasPath",
+];
+
 /// Applies an update's values and extensions to a desired object.
 fn apply_update(kind: FluxKind, desired: &mut Value, update: &DeploymentUpdate) -> Result<()> {
+    if let Some(unknown) = update
+        .extensions
+        .keys()
+        .find(|k| !UPDATABLE.contains(&k.as_str()))
+    {
+        return Err(Error::invalid(
+            "extensions",
+            format!(
+                "{unknown} cannot be changed here; the extensions an update takes are {}",
+                UPDATABLE.join(", ")
+            ),
+        ));
+    }
     let ext = |key: &str| update.extensions.get(key).and_then(Value::as_str);
     if let Some(values) = &update.values {
         if kind != HELM_RELEASE {
@@ -340,16 +402,19 @@ fn set_path(values: &mut serde_json::Map<String, Value>, path: &str, value: Valu
     Ok(())
 }
 
-fn cluster(error: kube::Error) -> Error {
+pub(crate) fn cluster(error: kube::Error) -> Error {
     Error::Cluster(error.to_string())
 }
 
 /// The API server's answer as a control error: 404 and 409 keep their meaning, 422 names the
 /// field, anything else means the cluster could not do it.
-fn from_kube(error: kube::Error, name: &str) -> Error {
+pub(crate) fn from_kube(error: kube::Error, name: &str) -> Error {
     match &error {
         kube::Error::Api(status) if status.code == 404 => Error::not_found("deployment", name),
-        kube::Error::Api(status) if status.code == 409 => Error::Conflict(status.message.clone()),
+        kube::Error::Api(status) if status.code == 409 => Error::Conflict(format!(
+            "{name} was changed by someone else since it was read; reload it and make the change again ({})",
+            status.message
+        )),
         kube::Error::Api(status) if status.code == 422 => {
             Error::invalid("spec", status.message.clone())
         }
@@ -372,7 +437,7 @@ mod tests {
     fn the_reference_errors() {
         let error = build(
             &request(json!({ "flux.type": "helmrelease", "flux.sourceRef": "bitnami" })),
-            &FluxSettings::default(),
+            &FluxConfig::default(),
         )
         .unwrap_err();
         assert_eq!(
@@ -381,7 +446,7 @@ mod tests {
         );
         let error = build(
             &request(json!({ "flux.type": "kustomization" })),
-            &FluxSettings::default(),
+            &FluxConfig::default(),
         )
         .unwrap_err();
         assert!(
@@ -391,7 +456,7 @@ mod tests {
         );
         let error = build(
             &request(json!({ "flux.type": "argo" })),
-            &FluxSettings::default(),
+            &FluxConfig::default(),
         )
         .unwrap_err();
         assert!(matches!(
@@ -404,7 +469,7 @@ mod tests {
         let mut bad = request(json!({ "flux.chart": "x", "flux.sourceRef": "y" }));
         bad.name = "Bad_Name".into();
         assert!(matches!(
-            build(&bad, &FluxSettings::default()),
+            build(&bad, &FluxConfig::default()),
             Err(Error::Invalid { field: "name", .. })
         ));
     }
@@ -426,7 +491,7 @@ mod tests {
     fn builds_both_kinds() {
         let (kind, object) = build(
             &request(json!({ "flux.chart": "nginx", "flux.sourceRef": "bitnami", "flux.chartVersion": "13.2.0", "flux.targetNamespace": "web" })),
-            &FluxSettings::default(),
+            &FluxConfig::default(),
         )
         .unwrap();
         assert_eq!(kind, HELM_RELEASE);
@@ -438,7 +503,7 @@ mod tests {
         assert_eq!(object["spec"]["targetNamespace"], "web");
         let (kind, object) = build(
             &request(json!({ "flux.type": "kustomization", "flux.path": "./infra", "flux.sourceRef": "infra-repo" })),
-            &FluxSettings::default(),
+            &FluxConfig::default(),
         )
         .unwrap();
         assert_eq!(kind, KUSTOMIZATION);

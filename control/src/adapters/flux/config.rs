@@ -1,0 +1,141 @@
+//! The Flux adapter's settings, as reference 000 names them, each with a default.
+
+use crate::{Error, Result};
+use serde::Deserialize;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How the Flux adapter connects and what the objects it writes look like.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
+pub struct FluxConfig {
+    /// Kubeconfig file; empty means in-cluster config (or `KUBECONFIG`, as kubectl does).
+    pub kubeconfig: Option<PathBuf>,
+    /// Where the Flux controllers run (their logs are read there).
+    pub namespace: String,
+    /// Namespace of sources a request names without one. Empty means the deployment's own
+    /// namespace: Flux's multi-tenancy lockdown refuses cross-namespace source references.
+    pub source_namespace: Option<String>,
+    /// How long a reconcile waits for the controller's outcome, e.g. `10m`.
+    #[serde(with = "duration_text")]
+    pub reconcile_timeout: Duration,
+    /// Reconcile interval written into new objects (Flux duration syntax).
+    pub interval: String,
+    /// New objects are created suspended.
+    pub suspend: bool,
+    /// Kustomizations prune what they no longer contain.
+    pub prune: bool,
+    /// Kustomizations recreate immutable objects; HelmReleases force upgrades.
+    pub force: bool,
+    /// Target namespace written when a request names none. Empty means none is written, so a
+    /// tenant's objects land in the deployment's namespace.
+    pub target_namespace: Option<String>,
+}
+
+impl Default for FluxConfig {
+    fn default() -> Self {
+        Self {
+            kubeconfig: None,
+            namespace: "flux-system".into(),
+            source_namespace: None,
+            reconcile_timeout: Duration::from_secs(600),
+            interval: "5m".into(),
+            suspend: false,
+            prune: true,
+            force: false,
+            target_namespace: None,
+        }
+    }
+}
+
+impl FluxConfig {
+    /// Checks the values a config file may get wrong.
+    pub fn validate(&self) -> Result<()> {
+        parse_duration(&self.interval).map_err(|m| Error::invalid("flux.interval", m))?;
+        crate::validate::dns_label("flux.namespace", &self.namespace)?;
+        if let Some(ns) = &self.source_namespace {
+            crate::validate::dns_label("flux.sourceNamespace", ns)?;
+        }
+        if let Some(ns) = &self.target_namespace {
+            crate::validate::dns_label("flux.targetNamespace", ns)?;
+        }
+        Ok(())
+    }
+}
+
+/// Parses a Go-style duration as Flux writes them: `90s`, `5m`, `1h30m`, `500ms`.
+pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
+    let wrong = || format!("{text:?} is not a duration such as 30s, 5m or 1h30m");
+    let mut total = Duration::ZERO;
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err(wrong());
+    }
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(wrong)?;
+        if digits == 0 || digits > 9 {
+            return Err(wrong());
+        }
+        let number: u64 = rest[..digits].parse().map_err(|_| wrong())?;
+        rest = &rest[digits..];
+        let (unit, len) = if rest.starts_with("ms") {
+            (Duration::from_millis(1), 2)
+        } else if rest.starts_with('s') {
+            (Duration::from_secs(1), 1)
+        } else if rest.starts_with('m') {
+            (Duration::from_secs(60), 1)
+        } else if rest.starts_with('h') {
+            (Duration::from_secs(3600), 1)
+        } else {
+            return Err(wrong());
+        };
+        total += unit * u32::try_from(number).map_err(|_| wrong())?;
+        rest = &rest[len..];
+    }
+    Ok(total)
+}
+
+mod duration_text {
+    use serde::{Deserialize, Deserializer};
+    use std::time::Duration;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        super::parse_duration(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_as_flux_writes_them() {
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        for bad in ["", "5", "m", "5x", "-5m", "1h 5m"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn config_reads_the_reference_names() {
+        let config: FluxConfig = serde_yaml::from_str(
+            "kubeconfig: /etc/kube/config\nsourceNamespace: flux-system\nreconcileTimeout: 2m\nprune: false\nforce: true\n",
+        )
+        .expect("config");
+        assert_eq!(config.reconcile_timeout, Duration::from_secs(120));
+        assert_eq!(config.source_namespace.as_deref(), Some("flux-system"));
+        assert!(config.force && !config.prune && !config.suspend);
+        assert_eq!(config.interval, "5m");
+        assert!(config.validate().is_ok());
+        let wrong = FluxConfig {
+            interval: "often".into(),
+            ..FluxConfig::default()
+        };
+        assert!(wrong.validate().is_err());
+        assert!(serde_yaml::from_str::<FluxConfig>("reconcileTimeout: soon\n").is_err());
+        assert!(serde_yaml::from_str::<FluxConfig>("pruning: true\n").is_err());
+    }
+}

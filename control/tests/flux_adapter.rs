@@ -1,0 +1,566 @@
+//! The Flux adapter end to end against the sandbox (genuine Flux CRDs, simulated controllers
+//! running every 50 ms) and a real Postgres for its record of applied specs: reconcile and
+//! wait, force/reset, rollback of both kinds, source pinning, trace, inventory, sources.
+
+mod cluster;
+
+use cluster::demo_cluster;
+use control::Error;
+use control::access::Visible;
+use control::adapters::DeploymentAdapter;
+use control::adapters::flux::adapter::{FORCE_AT, PINNED_FROM, RESET_AT};
+use control::adapters::flux::kinds::{
+    GIT_REPOSITORY, HELM_RELEASE, HELM_REPOSITORY, KUSTOMIZATION,
+};
+use control::adapters::flux::record::SpecRecord;
+use control::adapters::flux::writes::REQUESTED_AT;
+use control::adapters::flux::{FluxAdapter, FluxConfig};
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use kube::{Client, ResourceExt};
+use model::deployment::{DeploymentRequest, DeploymentStatus, DeploymentUpdate, ReconcileRequest};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use std::time::Duration;
+
+async fn adapter(pool: PgPool, passes: usize) -> (sandbox::Sandbox, Client, FluxAdapter) {
+    let (sandbox, client) = demo_cluster(passes).await;
+    sandbox::flux::spawn(sandbox.store().clone(), Duration::from_millis(50));
+    let config = FluxConfig {
+        reconcile_timeout: Duration::from_secs(20),
+        ..FluxConfig::default()
+    };
+    let adapter = FluxAdapter::new(client.clone(), config, SpecRecord::new(pool)).expect("adapter");
+    adapter
+        .cache()
+        .wait_until_ready(Duration::from_secs(10))
+        .await
+        .expect("caches sync");
+    (sandbox, client, adapter)
+}
+
+fn api(client: &Client, kind: control::adapters::flux::kinds::FluxKind) -> Api<DynamicObject> {
+    Api::namespaced_with(client.clone(), "team-a", &kind.api_resource())
+}
+
+fn values(value: Value) -> serde_json::Map<String, Value> {
+    value.as_object().cloned().unwrap_or_default()
+}
+
+/// Waits (up to 10 s) until `check` holds for the object as the API server has it.
+async fn eventually(
+    api: &Api<DynamicObject>,
+    name: &str,
+    check: impl Fn(&DynamicObject) -> bool,
+) -> DynamicObject {
+    for _ in 0..200 {
+        let object = api.get(name).await.expect("get");
+        if check(&object) {
+            return object;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{name} never reached the expected state");
+}
+
+#[sqlx::test(migrator = "control::store::MIGRATOR")]
+async fn helm_release_reconcile_and_rollback(pool: PgPool) {
+    let (_sandbox, client, adapter) = adapter(pool, 2).await;
+    let request: DeploymentRequest = serde_json::from_value(json!({
+        "name": "web", "namespace": "team-a", "values": { "replicaCount": 1 },
+        "extensions": { "flux.chart": "podinfo", "flux.sourceRef": "nope", "flux.chartVersion": "6.0.0" } }))
+    .expect("request");
+    let missing = adapter.create(&request).await.unwrap_err();
+    assert_eq!(
+        missing.to_string(),
+        "invalid flux.sourceRef: HelmRepository team-a/nope not found; create the source first or name an existing one"
+    );
+    assert!(
+        api(&client, HELM_RELEASE)
+            .get_opt("web")
+            .await
+            .expect("get")
+            .is_none(),
+        "nothing was written"
+    );
+
+    let mut request = request;
+    request
+        .extensions
+        .insert("flux.sourceRef".into(), json!("podinfo"));
+    adapter.create(&request).await.expect("create");
+    let first = adapter
+        .reconcile("team-a", "web", ReconcileRequest::default())
+        .await
+        .expect("reconcile");
+    assert!(first.finished, "{first:?}");
+    assert_eq!(first.state.status, DeploymentStatus::Deployed);
+    assert_eq!(first.revision.as_deref(), Some("6.0.0"));
+
+    let update = DeploymentUpdate {
+        values: Some(values(json!({ "replicaCount": 4 }))),
+        extensions: [("flux.chartVersion".to_owned(), json!("6.1.0"))].into(),
+        ..DeploymentUpdate::default()
+    };
+    adapter
+        .update("team-a", "web", &update)
+        .await
+        .expect("update");
+    let second = adapter
+        .reconcile("team-a", "web", ReconcileRequest::default())
+        .await
+        .expect("reconcile");
+    assert_eq!(second.revision.as_deref(), Some("6.1.0"), "{second:?}");
+    let history = adapter.history("team-a", "web").await.expect("history");
+    assert_eq!(
+        history
+            .iter()
+            .map(|r| (r.revision, r.version.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(2, "6.1.0"), (1, "6.0.0")]
+    );
+
+    // Rollback restores the chart version and the values of revision 1.
+    let rolled = adapter
+        .rollback("team-a", "web", 0)
+        .await
+        .expect("rollback");
+    assert_eq!(rolled.revision, 1);
+    assert!(
+        rolled.explanation.contains("chart version 6.0.0")
+            && rolled.explanation.contains("desired state"),
+        "{}",
+        rolled.explanation
+    );
+    assert!(rolled.suspended.is_empty());
+    let object = api(&client, HELM_RELEASE).get("web").await.expect("get");
+    assert_eq!(object.data["spec"]["chart"]["spec"]["version"], "6.0.0");
+    assert_eq!(object.data["spec"]["values"], json!({ "replicaCount": 1 }));
+    let third = adapter
+        .reconcile("team-a", "web", ReconcileRequest::default())
+        .await
+        .expect("reconcile");
+    assert_eq!(third.revision.as_deref(), Some("6.0.0"));
+    let history = adapter.history("team-a", "web").await.expect("history");
+    assert_eq!(
+        history[0].digest, history[2].digest,
+        "revision 3 runs the values of revision 1"
+    );
+
+    // Values someone applied with kubectl were never recorded: rollback says so and changes nothing.
+    api(&client, HELM_RELEASE)
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "spec": { "values": { "replicaCount": 9 } } })),
+        )
+        .await
+        .expect("kubectl edit");
+    adapter
+        .reconcile("team-a", "web", ReconcileRequest::default())
+        .await
+        .expect("reconcile");
+    adapter
+        .update(
+            "team-a",
+            "web",
+            &DeploymentUpdate {
+                values: Some(values(json!({ "replicaCount": 2 }))),
+                ..DeploymentUpdate::default()
+            },
+        )
+        .await
+        .expect("update");
+    adapter
+        .reconcile("team-a", "web", ReconcileRequest::default())
+        .await
+        .expect("reconcile");
+    let before = api(&client, HELM_RELEASE).get("web").await.expect("get");
+    let unknown = adapter.rollback("team-a", "web", 4).await.unwrap_err();
+    assert!(
+        matches!(unknown, Error::Conflict(_)) && unknown.to_string().contains("never applied"),
+        "{unknown}"
+    );
+    assert!(
+        adapter
+            .rollback("team-a", "web", 99)
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("not in the history")
+    );
+    let after = api(&client, HELM_RELEASE).get("web").await.expect("get");
+    assert_eq!(
+        before.resource_version(),
+        after.resource_version(),
+        "a refused rollback writes nothing"
+    );
+
+    // A stale resourceVersion is refused instead of overwriting the newer object.
+    let stale = DeploymentUpdate {
+        values: Some(values(json!({ "replicaCount": 7 }))),
+        resource_version: Some("1".into()),
+        ..DeploymentUpdate::default()
+    };
+    let conflict = adapter.update("team-a", "web", &stale).await.unwrap_err();
+    assert!(
+        matches!(conflict, Error::Conflict(_))
+            && conflict.to_string().contains("changed by someone else"),
+        "{conflict}"
+    );
+
+    // Reconcile with its source, and HelmRelease force / reset.
+    let outcome = adapter
+        .reconcile(
+            "team-a",
+            "web",
+            ReconcileRequest {
+                with_source: true,
+                force: true,
+                reset: true,
+                no_wait: false,
+            },
+        )
+        .await
+        .expect("reconcile");
+    assert!(
+        outcome.finished && outcome.message.starts_with("reconciled"),
+        "{outcome:?}"
+    );
+    let release = api(&client, HELM_RELEASE).get("web").await.expect("get");
+    let token = release
+        .annotations()
+        .get(REQUESTED_AT)
+        .cloned()
+        .expect("requestedAt");
+    assert_eq!(release.annotations().get(FORCE_AT), Some(&token));
+    assert_eq!(release.annotations().get(RESET_AT), Some(&token));
+    let source = api(&client, HELM_REPOSITORY)
+        .get("podinfo")
+        .await
+        .expect("source");
+    assert_eq!(
+        source.data["status"]["lastHandledReconcileAt"],
+        json!(token),
+        "the source was reconciled first with the same token"
+    );
+    let refused = adapter
+        .reconcile(
+            "team-a",
+            "shop",
+            ReconcileRequest {
+                force: true,
+                ..ReconcileRequest::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, Error::Invalid { field: "force", .. }));
+
+    // A failing release reports the failure; a suspended one is refused.
+    let failed = adapter
+        .reconcile("team-a", "payments", ReconcileRequest::default())
+        .await
+        .expect("reconcile");
+    assert!(
+        failed.finished && failed.state.status == DeploymentStatus::Failed,
+        "{failed:?}"
+    );
+    assert!(failed.message.starts_with("reconciliation failed"));
+    adapter
+        .set_suspended("team-a", "web", true, Some("maintenance"))
+        .await
+        .expect("suspend");
+    assert!(
+        adapter
+            .reconcile("team-a", "web", ReconcileRequest::default())
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("is suspended")
+    );
+    let queued = adapter
+        .set_suspended("team-a", "web", false, None)
+        .await
+        .expect("resume");
+    assert!(!queued.state.suspended);
+    let quick = adapter
+        .reconcile(
+            "team-a",
+            "web",
+            ReconcileRequest {
+                no_wait: true,
+                ..ReconcileRequest::default()
+            },
+        )
+        .await
+        .expect("reconcile");
+    assert!(!quick.finished && quick.message.starts_with("requested"));
+}
+
+#[sqlx::test(migrator = "control::store::MIGRATOR")]
+async fn kustomization_rollback_pins_its_source(pool: PgPool) {
+    let (_sandbox, client, adapter) = adapter(pool, 3).await;
+    let kustomizations = api(&client, KUSTOMIZATION);
+    let sources = api(&client, GIT_REPOSITORY);
+    let first = kustomizations.get("shop").await.expect("shop");
+    let first_revision = first.data["status"]["lastAppliedRevision"]
+        .as_str()
+        .expect("applied")
+        .to_owned();
+
+    // A second Kustomization reads the same repository and also applies the repository itself.
+    let request: DeploymentRequest = serde_json::from_value(json!({ "name": "sources", "namespace": "team-a",
+        "extensions": { "flux.type": "kustomization", "flux.sourceRef": "shop", "flux.path": "./sources" } }))
+    .expect("request");
+    adapter.create(&request).await.expect("create");
+    sources
+        .patch("shop", &PatchParams::default(), &Patch::Merge(json!({ "metadata": { "labels": {
+            "kustomize.toolkit.fluxcd.io/name": "sources", "kustomize.toolkit.fluxcd.io/namespace": "team-a" } },
+            "spec": { "interval": "2m" } })))
+        .await
+        .expect("a new commit");
+    let moved = eventually(&kustomizations, "shop", |k| {
+        k.data["status"]["lastAppliedRevision"].as_str() != Some(&first_revision)
+    })
+    .await;
+    assert_eq!(
+        moved.data["status"]["history"].as_array().map(Vec::len),
+        Some(2)
+    );
+    eventually(&kustomizations, "sources", |k| {
+        k.data.pointer("/status/lastAppliedRevision").is_some()
+    })
+    .await;
+    for _ in 0..100 {
+        if adapter
+            .history("team-a", "shop")
+            .await
+            .expect("history")
+            .len()
+            == 2
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let rolled = adapter
+        .rollback("team-a", "shop", 0)
+        .await
+        .expect("rollback");
+    assert_eq!(rolled.revision, 1);
+    assert_eq!(rolled.restored, format!("source revision {first_revision}"));
+    assert_eq!(
+        rolled.suspended,
+        vec!["Kustomization/team-a/sources".to_owned()]
+    );
+    for words in ["pinned to", "team-a/sources", "suspended"] {
+        assert!(
+            rolled.explanation.contains(words),
+            "{words}: {}",
+            rolled.explanation
+        );
+    }
+    let commit = first_revision.rsplit_once("sha1:").expect("sha").1;
+    let pinned = sources.get("shop").await.expect("source");
+    assert_eq!(
+        pinned.data["spec"]["ref"],
+        json!({ "branch": "main", "commit": commit })
+    );
+    assert_eq!(
+        pinned.annotations().get(PINNED_FROM).map(String::as_str),
+        Some(r#"{"branch":"main"}"#)
+    );
+    eventually(&kustomizations, "shop", |k| {
+        k.data["status"]["lastAppliedRevision"] == json!(first_revision)
+    })
+    .await;
+    let holder = kustomizations.get("sources").await.expect("sources");
+    assert_eq!(holder.data["spec"]["suspend"], true);
+
+    // Clearing flux.targetRevision restores the branch.
+    let unpin = DeploymentUpdate {
+        extensions: [("flux.targetRevision".to_owned(), json!(""))].into(),
+        ..DeploymentUpdate::default()
+    };
+    adapter
+        .update("team-a", "shop", &unpin)
+        .await
+        .expect("unpin");
+    let restored = sources.get("shop").await.expect("source");
+    assert_eq!(restored.data["spec"]["ref"], json!({ "branch": "main" }));
+    assert!(!restored.annotations().contains_key(PINNED_FROM));
+
+    for (name, revision) in [
+        ("shop", "--upload-pack=touch /tmp/x"),
+        ("podinfo", "abc1234"),
+    ] {
+        let bad = DeploymentUpdate {
+            extensions: [("flux.targetRevision".to_owned(), json!(revision))].into(),
+            ..DeploymentUpdate::default()
+        };
+        let error = adapter.update("team-a", name, &bad).await.unwrap_err();
+        assert!(
+            matches!(
+                error,
+                Error::Invalid {
+                    field: "flux.targetRevision",
+                    ..
+                }
+            ),
+            "{error}"
+        );
+    }
+    let unknown = DeploymentUpdate {
+        extensions: [("flux.interval".to_owned(), json!("1m"))].into(),
+        ..DeploymentUpdate::default()
+    };
+    assert!(matches!(
+        adapter
+            .update("team-a", "shop", &unknown)
+            .await
+            .unwrap_err(),
+        Error::Invalid {
+            field: "extensions",
+            ..
+        }
+    ));
+}
+
+#[sqlx::test(migrator = "control::store::MIGRATOR")]
+async fn trace_inventory_sources_and_events(pool: PgPool) {
+    let (_sandbox, client, adapter) = adapter(pool, 3).await;
+    adapter.health().await.expect("healthy");
+
+    let inventory = adapter.inventory("team-a", "shop").expect("inventory");
+    assert!(
+        inventory
+            .iter()
+            .any(|e| e.kind == "Deployment" && e.group == "apps" && e.name == "shop"),
+        "{inventory:?}"
+    );
+    assert!(
+        !adapter
+            .inventory("team-a", "podinfo")
+            .expect("inventory")
+            .is_empty()
+    );
+    assert!(matches!(
+        adapter.inventory("team-a", "ghost"),
+        Err(Error::NotFound { .. })
+    ));
+
+    let config_maps: Api<k8s_openapi::api::core::v1::ConfigMap> =
+        Api::namespaced(client.clone(), "team-a");
+    let labelled: k8s_openapi::api::core::v1::ConfigMap = serde_json::from_value(json!({ "metadata": { "name": "shop-settings",
+        "labels": { "kustomize.toolkit.fluxcd.io/name": "shop", "kustomize.toolkit.fluxcd.io/namespace": "team-a" } } }))
+    .expect("config map");
+    config_maps
+        .create(&PostParams::default(), &labelled)
+        .await
+        .expect("create");
+    let steps = adapter
+        .trace("v1", "ConfigMap", "team-a", "shop-settings")
+        .await
+        .expect("trace");
+    let path: Vec<(&str, &str, &str)> = steps
+        .iter()
+        .map(|s| (s.relation.as_str(), s.kind.as_str(), s.name.as_str()))
+        .collect();
+    assert_eq!(
+        path,
+        vec![
+            ("object", "ConfigMap", "shop-settings"),
+            ("managed by", "Kustomization", "shop"),
+            ("source", "GitRepository", "shop")
+        ]
+    );
+    assert_eq!(steps[1].ready.as_deref(), Some("True"));
+    assert!(
+        steps[2]
+            .revision
+            .as_deref()
+            .is_some_and(|r| r.starts_with("main@sha1:"))
+    );
+    let release = adapter
+        .trace(
+            "helm.toolkit.fluxcd.io/v2",
+            "HelmRelease",
+            "team-a",
+            "podinfo",
+        )
+        .await
+        .expect("trace");
+    assert_eq!(
+        release.last().map(|s| (s.kind.as_str(), s.name.as_str())),
+        Some(("HelmRepository", "podinfo"))
+    );
+    assert!(matches!(
+        adapter.trace("v1", "ConfigMap", "team-a", "ghost").await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        adapter.trace("v1;rm -rf", "ConfigMap", "team-a", "x").await,
+        Err(Error::Invalid { .. })
+    ));
+    assert!(matches!(
+        adapter
+            .trace("example.com/v1", "Widget", "team-a", "x")
+            .await,
+        Err(Error::Invalid { .. })
+    ));
+
+    let sources = adapter.sources(&Visible::All);
+    let shop = sources
+        .iter()
+        .find(|s| s.kind == "GitRepository" && s.name == "shop")
+        .expect("shop source");
+    assert_eq!(
+        (shop.ready.as_deref(), shop.url.as_str()),
+        (Some("True"), "https://github.com/example/shop")
+    );
+    assert!(
+        shop.revision
+            .as_deref()
+            .is_some_and(|r| r.starts_with("main@sha1:"))
+    );
+    assert!(
+        sources.iter().any(|s| s.kind == "HelmRepository")
+            && sources.iter().any(|s| s.kind == "OCIRepository")
+    );
+    assert!(
+        adapter
+            .sources(&Visible::Only(["team-b".to_owned()].into()))
+            .iter()
+            .all(|s| s.namespace == "team-b")
+    );
+
+    // events.k8s.io/v1 events are read beside core/v1 ones.
+    let modern: Api<k8s_openapi::api::events::v1::Event> =
+        Api::namespaced(client.clone(), "team-a");
+    let event: k8s_openapi::api::events::v1::Event = serde_json::from_value(json!({ "metadata": { "name": "podinfo.modern" },
+        "eventTime": "2026-11-23T12:00:00.000000Z", "reportingController": "helm-controller", "reportingInstance": "helm-controller-0",
+        "action": "Upgrade", "reason": "UpgradeSucceeded", "note": "from events.k8s.io", "type": "Normal",
+        "regarding": { "kind": "HelmRelease", "name": "podinfo", "namespace": "team-a" } }))
+    .expect("event");
+    modern
+        .create(&PostParams::default(), &event)
+        .await
+        .expect("create event");
+    let events = adapter.events("team-a", "podinfo").await.expect("events");
+    assert!(
+        events.iter().any(|e| e.message == "from events.k8s.io"),
+        "{events:?}"
+    );
+    assert!(events.iter().any(|e| e.reason == "ReconciliationSucceeded"));
+
+    let yaml = adapter.export_yaml("team-a", "shop").await.expect("yaml");
+    assert!(yaml.contains("kind: Kustomization") && !yaml.contains("status:"));
+    let stats = adapter.stats(&Visible::All);
+    assert!(
+        stats
+            .get(&("HelmRelease".to_owned(), DeploymentStatus::Failed))
+            .is_some_and(|n| *n >= 1),
+        "{stats:?}"
+    );
+}
