@@ -107,6 +107,8 @@ pub enum Missing {
     OnlyRole(TenantRole, String),
     /// No role at all on the tenant.
     NoRole(String),
+    /// Not this role on any tenant (for actions over every namespace the principal has).
+    NoTenantWith(TenantRole),
 }
 
 impl Missing {
@@ -126,6 +128,7 @@ impl Missing {
             }
             Self::OnlyRole(role, tenant) => format!("{pronoun} are only {role} on tenant {tenant}"),
             Self::NoRole(tenant) => format!("{pronoun} have no role on tenant {tenant}"),
+            Self::NoTenantWith(role) => format!("{pronoun} are not {role} on any tenant"),
         }
     }
 }

@@ -3,6 +3,9 @@
 
 mod admin;
 mod audit;
+mod deployments;
+
+pub use deployments::Adapters;
 
 use crate::access::policy;
 use crate::access::repo;
@@ -58,6 +61,7 @@ pub struct AuditTarget {
 pub struct Service {
     pool: PgPool,
     audit: AuditLog,
+    adapters: Adapters,
 }
 
 impl Service {
@@ -66,7 +70,19 @@ impl Service {
         Self {
             audit: AuditLog::new(pool.clone()),
             pool,
+            adapters: Adapters::default(),
         }
+    }
+
+    /// The same service with deployment adapters.
+    pub fn with_adapters(mut self, adapters: Adapters) -> Self {
+        self.adapters = adapters;
+        self
+    }
+
+    /// The deployment adapters.
+    pub fn adapters(&self) -> &Adapters {
+        &self.adapters
     }
 
     /// The audit log it writes to.

@@ -1,0 +1,414 @@
+//! Deployments and Flux sources: every operation checks the caller's access to the namespace,
+//! then (for changes) writes intent and outcome rows around one adapter call.
+
+use super::{AuditTarget, RequestContext, Service};
+use crate::access::policy;
+use crate::access::{Action, NamespaceScope, Visible};
+use crate::adapters::DeploymentAdapter;
+use crate::adapters::flux::FluxAdapter;
+use crate::adapters::flux::observe::LogQuery;
+use crate::{Error, Result};
+use model::deployment::{
+    Deployment, DeploymentEvent, DeploymentFilter, DeploymentPage, DeploymentRequest,
+    DeploymentRevision, DeploymentStatus, DeploymentUpdate, InventoryEntry, ReconcileOutcome,
+    ReconcileRequest, RollbackOutcome, TraceStep,
+};
+use model::source::FluxSource;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The deployment adapters the service was built with.
+#[derive(Clone, Default)]
+pub struct Adapters {
+    /// Flux (HelmReleases and Kustomizations).
+    pub flux: Option<Arc<FluxAdapter>>,
+}
+
+impl std::fmt::Debug for Adapters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Adapters")
+            .field("flux", &self.flux.is_some())
+            .finish()
+    }
+}
+
+impl Service {
+    fn flux(&self) -> Result<&FluxAdapter> {
+        self.adapters.flux.as_deref().ok_or_else(|| {
+            Error::AdapterUnhealthy(
+                "no Flux adapter is configured: set a kubeconfig (flux.kubeconfig or KUBECONFIG)"
+                    .into(),
+            )
+        })
+    }
+
+    /// Authorizes a namespace-level action, auditing a denial, and returns the audit target.
+    async fn namespaced(
+        &self,
+        ctx: &RequestContext,
+        action: Action,
+        namespace: &str,
+        name: Option<&str>,
+        parameters: Value,
+    ) -> Result<(NamespaceScope, AuditTarget)> {
+        let grants = self.grants(ctx).await?;
+        let target = AuditTarget {
+            tenant: grants.namespace_owners.get(namespace).cloned(),
+            namespace: Some(namespace.to_owned()),
+            kind: Some("deployment"),
+            name: name.map(str::to_owned),
+            parameters,
+        };
+        match policy::authorize_namespace(&grants, action, namespace) {
+            Ok(scope) => Ok((scope, target)),
+            Err(denied) => Err(self.deny(ctx, action, &target, denied).await),
+        }
+    }
+
+    async fn visible(&self, ctx: &RequestContext, action: Action) -> Result<Visible> {
+        Ok(policy::visible_namespaces(&self.grants(ctx).await?, action))
+    }
+
+    /// Deployments in the namespaces the caller may see, one page at a time.
+    pub async fn list_deployments(
+        &self,
+        ctx: &RequestContext,
+        filter: &DeploymentFilter,
+    ) -> Result<DeploymentPage> {
+        let visible = self.visible(ctx, Action::DeploymentList).await?;
+        self.flux()?.list(filter, &visible)
+    }
+
+    /// Counts by kind and status in the namespaces the caller may see.
+    pub async fn deployment_stats(
+        &self,
+        ctx: &RequestContext,
+    ) -> Result<BTreeMap<(String, DeploymentStatus), usize>> {
+        let visible = self.visible(ctx, Action::DeploymentList).await?;
+        Ok(self.flux()?.stats(&visible))
+    }
+
+    /// One deployment with its status, progress and conditions.
+    pub async fn get_deployment(
+        &self,
+        ctx: &RequestContext,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Deployment> {
+        let (scope, _) = self
+            .namespaced(ctx, Action::DeploymentGet, namespace, Some(name), json!({}))
+            .await?;
+        self.flux()?.get(scope.namespace(), name)
+    }
+
+    /// The revisions kept, newest first.
+    pub async fn deployment_history(
+        &self,
+        ctx: &RequestContext,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Vec<DeploymentRevision>> {
+        let (scope, _) = self
+            .namespaced(ctx, Action::DeploymentGet, namespace, Some(name), json!({}))
+            .await?;
+        self.flux()?.history(scope.namespace(), name).await
+    }
+
+    /// Events about a deployment.
+    pub async fn deployment_events(
+        &self,
+        ctx: &RequestContext,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Vec<DeploymentEvent>> {
+        let (scope, _) = self
+            .namespaced(ctx, Action::DeploymentGet, namespace, Some(name), json!({}))
+            .await?;
+        self.flux()?.events(scope.namespace(), name).await
+    }
+
+    /// A deployment's object as clean YAML.
+    pub async fn export_deployment(
+        &self,
+        ctx: &RequestContext,
+        namespace: &str,
+        name: &str,
+    ) -> Result<String> {
+        let (scope, _) = self
+            .namespaced(ctx, Action::DeploymentGet, namespace, Some(name), json!({}))
+            .await?;
+        self.flux()?.export_yaml(scope.namespace(), name).await
+    }
+
+    /// What a deployment applied.
+    pub async fn deployment_inventory(
+        &self,
+        ctx: &RequestContext,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Vec<InventoryEntry>> {
+        let (scope, _) = self
+            .namespaced(ctx, Action::DeploymentGet, namespace, Some(name), json!({}))
+            .await?;
+        self.flux()?.inventory(scope.namespace(), name)
+    }
+
+    /// From any object in a namespace the caller may read to the Flux objects behind it.
+    /// Steps in namespaces the caller may not read are shown without their details.
+    pub async fn trace(
+        &self,
+        ctx: &RequestContext,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Vec<TraceStep>> {
+        let (scope, _) = self
+            .namespaced(ctx, Action::DeploymentGet, namespace, Some(name), json!({}))
+            .await?;
+        let visible = self.visible(ctx, Action::DeploymentGet).await?;
+        let mut steps = self
+            .flux()?
+            .trace(api_version, kind, scope.namespace(), name)
+            .await?;
+        for step in &mut steps {
+            if !step.namespace.is_empty() && !visible.contains(&step.namespace) {
+                step.message = "in a namespace you cannot read".into();
+                step.revision = None;
+                step.ready = None;
+            }
+        }
+        Ok(steps)
+    }
+
+    /// Flux controller log lines about namespaces the caller may operate in (all lines for
+    /// platform-admins): the controllers serve every tenant.
+    pub async fn controller_logs(
+        &self,
+        ctx: &RequestContext,
+        controller: &str,
+        query: &LogQuery,
+    ) -> Result<String> {
+        let visible = self.visible(ctx, Action::DeploymentLogs).await?;
+        if matches!(&visible, Visible::Only(set) if set.is_empty()) {
+            let target = AuditTarget {
+                kind: Some("controller"),
+                name: Some(controller.to_owned()),
+                ..AuditTarget::default()
+            };
+            let denied = crate::access::Denied {
+                action: Action::DeploymentLogs,
+                target: format!("the {controller} logs"),
+                needs: Action::DeploymentLogs.requirement().to_string(),
+                missing: crate::access::policy::Missing::NoTenantWith(
+                    crate::access::TenantRole::Operator,
+                ),
+            };
+            return Err(self
+                .deny(ctx, Action::DeploymentLogs, &target, denied)
+                .await);
+        }
+        let text = self.flux()?.controller_logs(controller, query).await?;
+        if matches!(visible, Visible::All) {
+            return Ok(text);
+        }
+        Ok(text
+            .lines()
+            .filter(|line| {
+                serde_json::from_str::<Value>(line)
+                    .ok()
+                    .and_then(|v| {
+                        v.get("namespace")
+                            .and_then(Value::as_str)
+                            .map(str::to_owned)
+                    })
+                    .is_some_and(|ns| visible.contains(&ns))
+            })
+            .map(|line| format!("{line}\n"))
+            .collect())
+    }
+
+    /// Flux sources in the namespaces the caller may see.
+    pub async fn list_sources(&self, ctx: &RequestContext) -> Result<Vec<FluxSource>> {
+        let visible = self.visible(ctx, Action::SourceList).await?;
+        Ok(self.flux()?.sources(&visible))
+    }
+
+    /// Creates a deployment.
+    pub async fn create_deployment(
+        &self,
+        ctx: &RequestContext,
+        request: &DeploymentRequest,
+    ) -> Result<Deployment> {
+        let parameters = json!({ "values": request.values, "labels": request.labels, "extensions": request.extensions });
+        let (_, target) = self
+            .namespaced(
+                ctx,
+                Action::DeploymentCreate,
+                &request.namespace,
+                Some(&request.name),
+                parameters,
+            )
+            .await?;
+        let flux = self.flux()?;
+        self.audited(ctx, Action::DeploymentCreate, &target, async || {
+            flux.create(request).await
+        })
+        .await
+    }
+
+    /// Changes values, chart version or extensions.
+    pub async fn update_deployment(
+        &self,
+        ctx: &RequestContext,
+        namespace: &str,
+        name: &str,
+        update: &DeploymentUpdate,
+    ) -> Result<Deployment> {
+        let parameters = json!({ "values": update.values, "extensions": update.extensions });
+        let (scope, target) = self
+            .namespaced(
+                ctx,
+                Action::DeploymentUpdate,
+                namespace,
+                Some(name),
+                parameters,
+            )
+            .await?;
+        let flux = self.flux()?;
+        self.audited(ctx, Action::DeploymentUpdate, &target, async || {
+            flux.update(scope.namespace(), name, update).await
+        })
+        .await
+    }
+
+    /// Deletes a deployment.
+    pub async fn delete_deployment(
+        &self,
+        ctx: &RequestContext,
+        namespace: &str,
+        name: &str,
+    ) -> Result<()> {
+        let (scope, target) = self
+            .namespaced(
+                ctx,
+                Action::DeploymentDelete,
+                namespace,
+                Some(name),
+                json!({}),
+            )
+            .await?;
+        let flux = self.flux()?;
+        self.audited(ctx, Action::DeploymentDelete, &target, async || {
+            flux.delete(scope.namespace(), name).await
+        })
+        .await
+    }
+
+    /// Sets the replica count.
+    pub async fn scale_deployment(
+        &self,
+        ctx: &RequestContext,
+        namespace: &str,
+        name: &str,
+        replicas: u32,
+        path: Option<&str>,
+    ) -> Result<Deployment> {
+        let parameters = json!({ "replicas": replicas, "path": path });
+        let (scope, target) = self
+            .namespaced(
+                ctx,
+                Action::DeploymentScale,
+                namespace,
+                Some(name),
+                parameters,
+            )
+            .await?;
+        let flux = self.flux()?;
+        self.audited(ctx, Action::DeploymentScale, &target, async || {
+            flux.scale(scope.namespace(), name, replicas, path).await
+        })
+        .await
+    }
+
+    /// Restores an earlier revision (0: the previous one).
+    pub async fn rollback_deployment(
+        &self,
+        ctx: &RequestContext,
+        namespace: &str,
+        name: &str,
+        revision: u32,
+    ) -> Result<RollbackOutcome> {
+        let (scope, target) = self
+            .namespaced(
+                ctx,
+                Action::DeploymentRollback,
+                namespace,
+                Some(name),
+                json!({ "revision": revision }),
+            )
+            .await?;
+        let flux = self.flux()?;
+        self.audited(ctx, Action::DeploymentRollback, &target, async || {
+            flux.rollback(scope.namespace(), name, revision).await
+        })
+        .await
+    }
+
+    /// Asks Flux to reconcile and reports the outcome.
+    pub async fn reconcile_deployment(
+        &self,
+        ctx: &RequestContext,
+        namespace: &str,
+        name: &str,
+        request: ReconcileRequest,
+    ) -> Result<ReconcileOutcome> {
+        let parameters = serde_json::to_value(request).unwrap_or_default();
+        let (scope, target) = self
+            .namespaced(
+                ctx,
+                Action::DeploymentReconcile,
+                namespace,
+                Some(name),
+                parameters,
+            )
+            .await?;
+        let flux = self.flux()?;
+        self.audited(ctx, Action::DeploymentReconcile, &target, async || {
+            flux.reconcile(scope.namespace(), name, request).await
+        })
+        .await
+    }
+
+    /// Suspends (with an optional reason) or resumes reconciliation.
+    pub async fn set_deployment_suspended(
+        &self,
+        ctx: &RequestContext,
+        namespace: &str,
+        name: &str,
+        suspend: bool,
+        reason: Option<&str>,
+    ) -> Result<Deployment> {
+        let action = if suspend {
+            Action::DeploymentSuspend
+        } else {
+            Action::DeploymentResume
+        };
+        let (scope, target) = self
+            .namespaced(
+                ctx,
+                action,
+                namespace,
+                Some(name),
+                json!({ "reason": reason }),
+            )
+            .await?;
+        let flux = self.flux()?;
+        self.audited(ctx, action, &target, async || {
+            flux.set_suspended(scope.namespace(), name, suspend, reason)
+                .await
+        })
+        .await
+    }
+}

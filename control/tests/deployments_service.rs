@@ -1,0 +1,181 @@
+//! Deployments through the service: access is checked per namespace before Kubernetes is
+//! touched, lists are filtered to the caller's namespaces, changes are audited (with values
+//! redacted), and controller logs show a tenant only its own lines.
+
+mod cluster;
+mod support;
+
+use control::Error;
+use control::adapters::flux::observe::LogQuery;
+use control::adapters::flux::record::SpecRecord;
+use control::adapters::flux::{FluxAdapter, FluxConfig};
+use control::audit::query::AuditFilter;
+use control::service::Adapters;
+use model::deployment::{DeploymentFilter, DeploymentRequest};
+use serde_json::json;
+use sqlx::PgPool;
+use std::sync::Arc;
+use std::time::Duration;
+use support::{person, seeded};
+
+#[sqlx::test(migrator = "control::store::MIGRATOR")]
+async fn deployments_follow_the_access_model(pool: PgPool) {
+    let (_sandbox, client) = cluster::demo_cluster(3).await;
+    let flux = FluxAdapter::new(client, FluxConfig::default(), SpecRecord::new(pool.clone()))
+        .expect("adapter");
+    flux.cache()
+        .wait_until_ready(Duration::from_secs(10))
+        .await
+        .expect("sync");
+    let service = seeded(pool).await.with_adapters(Adapters {
+        flux: Some(Arc::new(flux)),
+    });
+    let admin = person("admin", &[]);
+    service
+        .assign_namespace(&admin, "team-a", "team-a")
+        .await
+        .expect("assign");
+    service
+        .assign_namespace(&admin, "team-b", "team-b")
+        .await
+        .expect("assign");
+    let alice = person("alice", &[]);
+    let bob = person("bob", &["b-viewers"]);
+    let stranger = person("mallory", &[]);
+
+    let mine = service
+        .list_deployments(&alice, &DeploymentFilter::default())
+        .await
+        .expect("list");
+    assert!(
+        mine.total > 0 && mine.items.iter().all(|d| d.namespace == "team-a"),
+        "{mine:?}"
+    );
+    let theirs = service
+        .list_deployments(&bob, &DeploymentFilter::default())
+        .await
+        .expect("list");
+    assert!(theirs.total > 0 && theirs.items.iter().all(|d| d.namespace == "team-b"));
+    assert_eq!(
+        service
+            .list_deployments(&stranger, &DeploymentFilter::default())
+            .await
+            .expect("list")
+            .total,
+        0
+    );
+    let everything = service
+        .list_deployments(&admin, &DeploymentFilter::default())
+        .await
+        .expect("list");
+    assert!(everything.total > mine.total + theirs.total - 1);
+
+    assert!(matches!(
+        service.get_deployment(&alice, "team-b", "podinfo").await,
+        Err(Error::Forbidden(_))
+    ));
+    assert!(
+        service
+            .get_deployment(&alice, "team-a", "podinfo")
+            .await
+            .is_ok()
+    );
+
+    let request: DeploymentRequest =
+        serde_json::from_value(json!({ "name": "api", "namespace": "team-b",
+        "values": { "replicaCount": 1, "auth": { "password": "hunter2" } },
+        "extensions": { "flux.chart": "podinfo", "flux.sourceRef": "charts" } }))
+        .expect("request");
+    let refused = service.create_deployment(&bob, &request).await.unwrap_err();
+    assert!(
+        refused.to_string().contains("only viewer on tenant team-b"),
+        "{refused}"
+    );
+
+    let mut request = request;
+    request.namespace = "team-a".into();
+    request
+        .extensions
+        .insert("flux.sourceRef".into(), json!("podinfo"));
+    service
+        .create_deployment(&alice, &request)
+        .await
+        .expect("create");
+    service
+        .scale_deployment(&alice, "team-a", "api", 3, None)
+        .await
+        .expect("scale");
+    service
+        .set_deployment_suspended(&alice, "team-a", "api", true, Some("load test"))
+        .await
+        .expect("suspend");
+
+    let rows = service
+        .query_audit(
+            &admin,
+            &AuditFilter {
+                namespace: Some("team-a".into()),
+                ..AuditFilter::default()
+            },
+        )
+        .await
+        .expect("audit")
+        .events;
+    let actions: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r.event.action.as_str(), r.event.phase.as_str()))
+        .collect();
+    for expected in [
+        ("deployment.create", "intent"),
+        ("deployment.create", "outcome"),
+        ("deployment.scale", "outcome"),
+        ("deployment.suspend", "outcome"),
+    ] {
+        assert!(actions.contains(&expected), "{expected:?} in {actions:?}");
+    }
+    let create = rows
+        .iter()
+        .find(|r| r.event.action == "deployment.create")
+        .expect("create row");
+    assert!(
+        !create.event.parameters.to_string().contains("hunter2"),
+        "{}",
+        create.event.parameters
+    );
+    let denied = service
+        .query_audit(
+            &admin,
+            &AuditFilter {
+                action: Some("deployment.create".into()),
+                namespace: Some("team-b".into()),
+                ..AuditFilter::default()
+            },
+        )
+        .await
+        .expect("audit");
+    assert!(denied.events.iter().any(|r| r.event.actor.subject == "bob"));
+
+    // Controller logs: alice sees team-a lines only, bob (a viewer) none, admin all.
+    let all = service
+        .controller_logs(&admin, "kustomize-controller", &LogQuery::default())
+        .await
+        .expect("logs");
+    assert!(all.contains("\"namespace\":\"team-b\""));
+    let hers = service
+        .controller_logs(&alice, "kustomize-controller", &LogQuery::default())
+        .await
+        .expect("logs");
+    assert!(
+        hers.contains("\"namespace\":\"team-a\"") && !hers.contains("\"namespace\":\"team-b\""),
+        "{hers}"
+    );
+    assert!(matches!(
+        service
+            .controller_logs(&bob, "kustomize-controller", &LogQuery::default())
+            .await,
+        Err(Error::Forbidden(_))
+    ));
+
+    let sources = service.list_sources(&bob).await.expect("sources");
+    assert!(!sources.is_empty() && sources.iter().all(|s| s.namespace == "team-b"));
+}
