@@ -76,6 +76,10 @@ pub struct Cli {
     /// A banner above every page, e.g. "Sandbox cluster: simulated Flux" (ui.clusterBanner).
     #[arg(long, env = "PILOTHOUSE_CLUSTER_BANNER", value_name = "TEXT")]
     pub cluster_banner: Option<String>,
+    /// Kubeconfig for the Flux adapter (flux.kubeconfig); without one, `KUBECONFIG` or the
+    /// in-cluster service account is used when present.
+    #[arg(long, env = "PILOTHOUSE_KUBECONFIG", value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
     /// What to do; without a command, serve.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -130,6 +134,8 @@ pub struct Config {
     pub session: SessionConfig,
     /// What every page shows.
     pub ui: UiConfig,
+    /// The Flux adapter (reference 000's settings).
+    pub flux: control::adapters::flux::FluxConfig,
 }
 
 /// What every page shows.
@@ -326,6 +332,9 @@ impl Config {
     }
 
     fn apply(&mut self, cli: &Cli) {
+        if let Some(path) = &cli.kubeconfig {
+            self.flux.kubeconfig = Some(path.clone());
+        }
         if let Some(listen) = cli.listen {
             self.server.listen = listen;
         }

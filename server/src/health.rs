@@ -27,9 +27,14 @@ pub async fn healthz() -> Json<Health> {
     })
 }
 
-/// Readiness: 200 when Postgres answers and every migration is applied, 503 otherwise.
+/// Readiness: 200 when Postgres answers, every migration is applied and the deployment
+/// adapters' caches have synced; 503 otherwise.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
-    match control::store::check_ready(&state.pool).await {
+    let ready = match control::store::check_ready(&state.pool).await {
+        Ok(()) => state.service.adapters_ready().await,
+        Err(error) => Err(error),
+    };
+    match ready {
         Ok(()) => (
             StatusCode::OK,
             Json(Health {
@@ -41,7 +46,9 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>)
         Err(error) => {
             tracing::warn!(%error, "not ready");
             let reason = match error {
-                control::Error::SchemaBehind { .. } => error.to_string(),
+                control::Error::SchemaBehind { .. } | control::Error::Cluster(_) => {
+                    error.to_string()
+                }
                 _ => "database unreachable".to_owned(),
             };
             (

@@ -15,6 +15,7 @@ pub mod telemetry;
 use anyhow::Context;
 use config::Config;
 use control::access::Grantee;
+use control::adapters::DeploymentAdapter;
 use sqlx::PgPool;
 use state::AppState;
 use tower_sessions::ExpiredDeletion;
@@ -56,10 +57,46 @@ pub async fn bootstrap(service: &control::Service, config: &Config) -> anyhow::R
     Ok(())
 }
 
+/// The deployment adapters: Flux when a cluster is configured (a kubeconfig, `KUBECONFIG`,
+/// or the in-cluster service account). Without one Pilothouse still serves tenancy and audit,
+/// and the deployment pages say that no cluster is configured.
+pub async fn adapters(
+    config: &Config,
+    pool: &PgPool,
+) -> anyhow::Result<control::service::Adapters> {
+    use control::adapters::flux::{FluxAdapter, record::SpecRecord};
+    let configured = config.flux.kubeconfig.is_some()
+        || std::env::var_os("KUBECONFIG").is_some()
+        || std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
+    if !configured {
+        tracing::warn!(
+            "no Kubernetes cluster configured (flux.kubeconfig, KUBECONFIG or in-cluster); deployments are unavailable"
+        );
+        return Ok(control::service::Adapters::default());
+    }
+    config
+        .flux
+        .validate()
+        .context("invalid flux configuration")?;
+    let client = control::adapters::flux::connect(&config.flux)
+        .await
+        .context("cannot build the Kubernetes client")?;
+    let flux = FluxAdapter::new(client, config.flux.clone(), SpecRecord::new(pool.clone()))
+        .context("cannot start the Flux adapter")?;
+    if let Err(error) = flux.health().await {
+        // Keep serving: the caches retry, and /readyz reports the adapter until it recovers.
+        tracing::error!(%error, "the Flux adapter is not healthy yet");
+    }
+    Ok(control::service::Adapters {
+        flux: Some(std::sync::Arc::new(flux)),
+    })
+}
+
 /// Builds the state, applies migrations and serves until SIGTERM or Ctrl-C.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let pool = connect(&config).await?;
-    let state = AppState::new(&config, pool.clone())?;
+    let adapters = adapters(&config, &pool).await?;
+    let state = AppState::new(&config, pool.clone(), adapters)?;
     anyhow::ensure!(
         state.oidc.is_configured(),
         "no identity provider configured: set oidc.issuer (PILOTHOUSE_OIDC_ISSUER); Pilothouse never serves without sign-in"

@@ -31,7 +31,11 @@ pub struct AppState {
 
 impl AppState {
     /// Builds the state from the configuration and an opened pool.
-    pub fn new(config: &Config, pool: PgPool) -> Result<Self, AuthError> {
+    pub fn new(
+        config: &Config,
+        pool: PgPool,
+        adapters: control::service::Adapters,
+    ) -> Result<Self, AuthError> {
         let leptos_options = LeptosOptions::builder()
             .output_name(app::OUTPUT_NAME)
             .site_root(config.server.site_root.to_string_lossy().into_owned())
@@ -41,7 +45,7 @@ impl AppState {
         let public_origin = origin_of(&config.server.public_url);
         Ok(Self {
             leptos_options,
-            service: control::Service::new(pool.clone()),
+            service: control::Service::new(pool.clone()).with_adapters(adapters),
             pool,
             oidc: Arc::new(Oidc::new(config)?),
             auth: AuthSettings {

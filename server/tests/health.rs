@@ -25,7 +25,9 @@ async fn readyz_follows_the_database_and_its_migrations() {
     let mut pg = PrivatePostgres::start(&dir, true).unwrap();
     pg.ensure_database("pilothouse").unwrap();
     let pool = control::store::pool(&pg.url("pilothouse"), 2).unwrap();
-    let router = server::routes::router(AppState::new(&Config::default(), pool.clone()).unwrap());
+    let router = server::routes::router(
+        AppState::new(&Config::default(), pool.clone(), Default::default()).unwrap(),
+    );
 
     // Reachable, but nothing applied yet: not ready, and the reason says why.
     let (status, body) = get(&router, "/readyz").await;

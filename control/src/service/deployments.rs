@@ -70,6 +70,16 @@ impl Service {
         Ok(policy::visible_namespaces(&self.grants(ctx).await?, action))
     }
 
+    /// Ok when every configured adapter has filled its caches (readiness).
+    pub async fn adapters_ready(&self) -> Result<()> {
+        if let Some(flux) = &self.adapters.flux {
+            flux.cache()
+                .wait_until_ready(std::time::Duration::from_millis(200))
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Deployments in the namespaces the caller may see, one page at a time.
     pub async fn list_deployments(
         &self,

@@ -28,6 +28,8 @@ pub struct TestEnv {
     pub config: Config,
     pg: PrivatePostgres,
     dir: PathBuf,
+    /// The sandbox cluster, for environments started with one.
+    pub cluster: Option<sandbox::Sandbox>,
 }
 
 /// The provider every test uses: admin, alice and bob with one password.
@@ -94,6 +96,17 @@ impl Answer {
 impl TestEnv {
     /// Starts everything; `name` keeps each test's Postgres directory apart.
     pub async fn start(name: &str, tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::start_inner(name, tweak, false).await
+    }
+
+    /// Starts everything plus the demo sandbox cluster with simulated Flux controllers, the
+    /// server reaching it through a kubeconfig as in production; namespace team-a belongs to
+    /// tenant team-a.
+    pub async fn start_with_cluster(name: &str) -> Self {
+        Self::start_inner(name, |_| {}, true).await
+    }
+
+    async fn start_inner(name: &str, tweak: impl FnOnce(&mut Config), with_cluster: bool) -> Self {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
         let pg = PrivatePostgres::start(&dir.join("pg"), true).expect("postgres");
         pg.ensure_database("pilothouse").expect("database");
@@ -107,8 +120,39 @@ impl TestEnv {
         config.access.bootstrap_admin = Some("admin".into());
         tweak(&mut config);
 
+        let cluster = if with_cluster {
+            let crds = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/flux-crds");
+            let kubeconfig = dir.join("kubeconfig");
+            let sandbox = sandbox::Sandbox::start(sandbox::SandboxOptions {
+                crds: vec![crds],
+                kubeconfig: Some(kubeconfig.clone()),
+                ..sandbox::SandboxOptions::default()
+            })
+            .await
+            .expect("sandbox");
+            sandbox::demo::seed_and_settle(sandbox.store(), 3).expect("demo data");
+            sandbox::flux::spawn(
+                sandbox.store().clone(),
+                std::time::Duration::from_millis(50),
+            );
+            config.flux.kubeconfig = Some(kubeconfig);
+            Some(sandbox)
+        } else {
+            None
+        };
         let pool = server::connect(&config).await.expect("connect");
-        let state = AppState::new(&config, pool).expect("state");
+        let adapters = if with_cluster {
+            server::adapters(&config, &pool).await.expect("adapters")
+        } else {
+            Default::default()
+        };
+        if let Some(flux) = &adapters.flux {
+            flux.cache()
+                .wait_until_ready(std::time::Duration::from_secs(10))
+                .await
+                .expect("caches sync");
+        }
+        let state = AppState::new(&config, pool, adapters).expect("state");
         let service = state.service.clone();
         server::bootstrap(&service, &config)
             .await
@@ -136,6 +180,12 @@ impl TestEnv {
             )
             .await
             .expect("alice");
+        if with_cluster {
+            service
+                .assign_namespace(&admin, "team-a", "team-a")
+                .await
+                .expect("namespace");
+        }
         let router = server::routes::router(state);
         Self {
             router,
@@ -144,6 +194,7 @@ impl TestEnv {
             config,
             pg,
             dir,
+            cluster,
         }
     }
 
@@ -168,6 +219,24 @@ impl TestEnv {
         }
         self.call(request.body(Body::empty()).expect("request"))
             .await
+    }
+
+    /// Sends `method path` with a bearer token and a JSON body.
+    pub async fn send_bearer(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: serde_json::Value,
+    ) -> Answer {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .expect("request");
+        self.call(request).await
     }
 
     /// GET `path` with a bearer token.

@@ -14,14 +14,21 @@ use control::service::ExportFormat;
 use futures::StreamExt;
 use serde::Deserialize;
 
+mod deployments;
+
 /// The API's routes.
 pub fn router() -> Router<AppState> {
-    Router::new()
+    deployments::router()
         .route("/o2dms/v1/me", get(me))
         .route("/o2dms/v1/tenants", get(tenants))
         .route("/o2dms/v1/audit/events", get(audit_events))
         .route("/o2dms/v1/audit/export", get(audit_export))
         .route("/o2dms/v1/audit/verify", get(audit_verify))
+}
+
+/// A JSON body that could not be read, as the API's invalid-request error.
+fn body_error(rejection: axum::extract::rejection::JsonRejection) -> ApiError {
+    ApiError(control::Error::invalid("body", rejection.body_text()))
 }
 
 /// A control-plane error as the API shows it: status, a stable code, a readable message.

@@ -1,0 +1,394 @@
+//! `/o2dms/v1/deployments`, `/sources`, `/trace` and controller logs: each handler reads its
+//! input, calls one `Service` method and returns its result as JSON.
+
+use super::{ApiError, body_error};
+use crate::state::AppState;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use control::RequestContext;
+use control::adapters::flux::observe::LogQuery;
+use model::deployment::{
+    DeploymentFilter, DeploymentRequest, DeploymentStatus, DeploymentUpdate, ReconcileRequest,
+};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+const BASE: &str = "/o2dms/v1/deployments";
+
+/// The deployment and source routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(BASE, get(list).post(create))
+        .route(&format!("{BASE}/stats"), get(stats))
+        .route(
+            &format!("{BASE}/{{namespace}}/{{name}}"),
+            get(one).patch(update).delete(remove),
+        )
+        .route(
+            &format!("{BASE}/{{namespace}}/{{name}}/status"),
+            get(status),
+        )
+        .route(
+            &format!("{BASE}/{{namespace}}/{{name}}/history"),
+            get(history),
+        )
+        .route(
+            &format!("{BASE}/{{namespace}}/{{name}}/events"),
+            get(events),
+        )
+        .route(
+            &format!("{BASE}/{{namespace}}/{{name}}/inventory"),
+            get(inventory),
+        )
+        .route(&format!("{BASE}/{{namespace}}/{{name}}/yaml"), get(yaml))
+        .route(&format!("{BASE}/{{namespace}}/{{name}}/scale"), post(scale))
+        .route(
+            &format!("{BASE}/{{namespace}}/{{name}}/rollback"),
+            post(rollback),
+        )
+        .route(
+            &format!("{BASE}/{{namespace}}/{{name}}/reconcile"),
+            post(reconcile),
+        )
+        .route(
+            &format!("{BASE}/{{namespace}}/{{name}}/suspend"),
+            post(suspend),
+        )
+        .route(
+            &format!("{BASE}/{{namespace}}/{{name}}/resume"),
+            post(resume),
+        )
+        .route("/o2dms/v1/sources", get(sources))
+        .route("/o2dms/v1/trace", get(trace))
+        .route("/o2dms/v1/controllers/{controller}/logs", get(logs))
+}
+
+/// The list's query string: the filter, with labels as `labels=k=v,k2=v2`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListParams {
+    namespace: Option<String>,
+    status: Option<DeploymentStatus>,
+    kind: Option<String>,
+    labels: Option<String>,
+    text: Option<String>,
+    limit: Option<usize>,
+    offset: Option<usize>,
+}
+
+fn labels(text: Option<&str>) -> Result<BTreeMap<String, String>, ApiError> {
+    let mut labels = BTreeMap::new();
+    for pair in text
+        .unwrap_or_default()
+        .split(',')
+        .filter(|p| !p.is_empty())
+    {
+        let (key, value) = pair.split_once('=').ok_or_else(|| {
+            ApiError::from(control::Error::invalid(
+                "labels",
+                format!("{pair:?} is not key=value"),
+            ))
+        })?;
+        labels.insert(key.trim().to_owned(), value.trim().to_owned());
+    }
+    Ok(labels)
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Query(params): Query<ListParams>,
+) -> Result<Response, ApiError> {
+    let filter = DeploymentFilter {
+        labels: labels(params.labels.as_deref())?,
+        namespace: params.namespace,
+        status: params.status,
+        kind: params.kind,
+        text: params.text,
+        limit: params.limit,
+        offset: params.offset,
+    };
+    Ok(Json(state.service.list_deployments(&ctx, &filter).await?).into_response())
+}
+
+async fn stats(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+) -> Result<Response, ApiError> {
+    let counts = state.service.deployment_stats(&ctx).await?;
+    let rows: Vec<_> = counts
+        .into_iter()
+        .map(|((kind, status), count)| serde_json::json!({ "kind": kind, "status": status, "count": count }))
+        .collect();
+    Ok(Json(rows).into_response())
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    body: Result<Json<DeploymentRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(request) = body.map_err(body_error)?;
+    let created = state.service.create_deployment(&ctx, &request).await?;
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+async fn one(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path((namespace, name)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    Ok(Json(
+        state
+            .service
+            .get_deployment(&ctx, &namespace, &name)
+            .await?,
+    )
+    .into_response())
+}
+
+async fn status(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path((namespace, name)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let deployment = state
+        .service
+        .get_deployment(&ctx, &namespace, &name)
+        .await?;
+    Ok(Json(deployment.state).into_response())
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path((namespace, name)): Path<(String, String)>,
+    body: Result<Json<DeploymentUpdate>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(update) = body.map_err(body_error)?;
+    let updated = state
+        .service
+        .update_deployment(&ctx, &namespace, &name, &update)
+        .await?;
+    Ok(Json(updated).into_response())
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path((namespace, name)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    state
+        .service
+        .delete_deployment(&ctx, &namespace, &name)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn history(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path((namespace, name)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    Ok(Json(
+        state
+            .service
+            .deployment_history(&ctx, &namespace, &name)
+            .await?,
+    )
+    .into_response())
+}
+
+async fn events(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path((namespace, name)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    Ok(Json(
+        state
+            .service
+            .deployment_events(&ctx, &namespace, &name)
+            .await?,
+    )
+    .into_response())
+}
+
+async fn inventory(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path((namespace, name)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    Ok(Json(
+        state
+            .service
+            .deployment_inventory(&ctx, &namespace, &name)
+            .await?,
+    )
+    .into_response())
+}
+
+async fn yaml(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path((namespace, name)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let text = state
+        .service
+        .export_deployment(&ctx, &namespace, &name)
+        .await?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/yaml; charset=utf-8")],
+        text,
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScaleBody {
+    replicas: u32,
+    path: Option<String>,
+}
+
+async fn scale(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path((namespace, name)): Path<(String, String)>,
+    body: Result<Json<ScaleBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) = body.map_err(body_error)?;
+    let scaled = state
+        .service
+        .scale_deployment(&ctx, &namespace, &name, body.replicas, body.path.as_deref())
+        .await?;
+    Ok(Json(scaled).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RollbackBody {
+    revision: u32,
+}
+
+async fn rollback(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path((namespace, name)): Path<(String, String)>,
+    body: Result<Json<RollbackBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) = body.map_err(body_error)?;
+    let outcome = state
+        .service
+        .rollback_deployment(&ctx, &namespace, &name, body.revision)
+        .await?;
+    Ok(Json(outcome).into_response())
+}
+
+async fn reconcile(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path((namespace, name)): Path<(String, String)>,
+    body: Result<Json<ReconcileRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(request) = body.map_err(body_error)?;
+    let outcome = state
+        .service
+        .reconcile_deployment(&ctx, &namespace, &name, request)
+        .await?;
+    Ok(Json(outcome).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct SuspendBody {
+    reason: Option<String>,
+}
+
+async fn suspend(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path((namespace, name)): Path<(String, String)>,
+    body: Result<Json<SuspendBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) = body.map_err(body_error)?;
+    let suspended = state
+        .service
+        .set_deployment_suspended(&ctx, &namespace, &name, true, body.reason.as_deref())
+        .await?;
+    Ok(Json(suspended).into_response())
+}
+
+async fn resume(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path((namespace, name)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let resumed = state
+        .service
+        .set_deployment_suspended(&ctx, &namespace, &name, false, None)
+        .await?;
+    Ok(Json(resumed).into_response())
+}
+
+async fn sources(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+) -> Result<Response, ApiError> {
+    Ok(Json(state.service.list_sources(&ctx).await?).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TraceParams {
+    api_version: String,
+    kind: String,
+    namespace: String,
+    name: String,
+}
+
+async fn trace(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Query(params): Query<TraceParams>,
+) -> Result<Response, ApiError> {
+    let steps = state
+        .service
+        .trace(
+            &ctx,
+            &params.api_version,
+            &params.kind,
+            &params.namespace,
+            &params.name,
+        )
+        .await?;
+    Ok(Json(steps).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct LogParams {
+    tail: Option<i64>,
+    since: Option<i64>,
+    container: Option<String>,
+}
+
+async fn logs(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path(controller): Path<String>,
+    Query(params): Query<LogParams>,
+) -> Result<Response, ApiError> {
+    let query = LogQuery {
+        tail: params.tail,
+        since_seconds: params.since,
+        container: params.container,
+    };
+    let text = state
+        .service
+        .controller_logs(&ctx, &controller, &query)
+        .await?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
+}

@@ -1,0 +1,231 @@
+//! The deployments REST API end to end: a bearer token from the real identity provider, the
+//! server's own configuration path to the sandbox cluster (a kubeconfig), the Flux adapter,
+//! and the reference's request shapes and error texts.
+
+mod support;
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use support::TestEnv;
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+fn parse(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+#[tokio::test]
+async fn deployments_over_rest() {
+    let env = TestEnv::start_with_cluster("rest-deployments").await;
+    let issuer = env.idp.issuer();
+    let token = |sub: &str| {
+        env.mint(json!({ "iss": issuer, "aud": "pilothouse", "sub": sub, "iat": now(), "exp": now() + 300 }))
+    };
+    let alice = token("alice");
+    let bob = token("bob");
+
+    let list = env
+        .get_bearer(
+            "/o2dms/v1/deployments?limit=2&labels=app.kubernetes.io/part-of=demo",
+            &alice,
+        )
+        .await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    let page = parse(&list.body);
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(2));
+    assert!(page["total"].as_u64().is_some_and(|t| t >= 3), "{page}");
+    assert!(
+        page["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .all(|d| d["namespace"] == "team-a")
+    );
+    let nothing = env.get_bearer("/o2dms/v1/deployments", &bob).await;
+    assert_eq!(parse(&nothing.body)["total"], 0, "bob has no tenant");
+
+    // The reference's create example, in alice's namespace.
+    let create = json!({ "name": "nginx", "namespace": "team-a", "values": { "replicaCount": 3 },
+        "extensions": { "flux.type": "helmrelease", "flux.chart": "nginx", "flux.sourceRef": "podinfo", "flux.chartVersion": "13.2.0" } });
+    let created = env
+        .send_bearer("POST", "/o2dms/v1/deployments", &alice, create.clone())
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(parse(&created.body)["kind"], "HelmRelease");
+    let again = env
+        .send_bearer("POST", "/o2dms/v1/deployments", &alice, create)
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(
+        parse(&again.body)["message"],
+        "deployment already exists: nginx"
+    );
+
+    let missing_chart = env
+        .send_bearer("POST", "/o2dms/v1/deployments", &alice, json!({ "name": "test", "namespace": "team-a", "extensions": { "flux.type": "helmrelease", "flux.sourceRef": "podinfo" } }))
+        .await;
+    assert_eq!(missing_chart.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let error = parse(&missing_chart.body);
+    assert_eq!(error["field"], "flux.chart");
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("flux.chart extension is required for HelmRelease")),
+        "{error}"
+    );
+    let malformed = env
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/deployments",
+            &alice,
+            json!({ "name": 5 }),
+        )
+        .await;
+    assert_eq!(malformed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(parse(&malformed.body)["field"], "body");
+    let forbidden = env
+        .send_bearer("POST", "/o2dms/v1/deployments", &bob, json!({ "name": "x", "namespace": "team-a", "extensions": { "flux.chart": "x", "flux.sourceRef": "podinfo" } }))
+        .await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
+
+    let not_found = env
+        .get_bearer("/o2dms/v1/deployments/team-a/nonexistent", &alice)
+        .await;
+    assert_eq!(not_found.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        parse(&not_found.body)["message"],
+        "deployment not found: nonexistent"
+    );
+
+    let reconciled = env
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/deployments/team-a/nginx/reconcile",
+            &alice,
+            json!({ "withSource": true }),
+        )
+        .await;
+    assert_eq!(reconciled.status, StatusCode::OK, "{}", reconciled.body);
+    let outcome = parse(&reconciled.body);
+    assert_eq!(
+        (
+            outcome["finished"].as_bool(),
+            outcome["state"]["status"].as_str()
+        ),
+        (Some(true), Some("deployed")),
+        "{outcome}"
+    );
+
+    let scaled = env
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/deployments/team-a/nginx/scale",
+            &alice,
+            json!({ "replicas": 5 }),
+        )
+        .await;
+    assert_eq!(scaled.status, StatusCode::OK, "{}", scaled.body);
+    let update = env
+        .send_bearer(
+            "PATCH",
+            "/o2dms/v1/deployments/team-a/nginx",
+            &alice,
+            json!({ "extensions": { "flux.chartVersion": "14.0.0" } }),
+        )
+        .await;
+    assert_eq!(update.status, StatusCode::OK, "{}", update.body);
+    env.send_bearer(
+        "POST",
+        "/o2dms/v1/deployments/team-a/nginx/reconcile",
+        &alice,
+        json!({}),
+    )
+    .await;
+    let history = parse(
+        &env.get_bearer("/o2dms/v1/deployments/team-a/nginx/history", &alice)
+            .await
+            .body,
+    );
+    assert_eq!(history[0]["version"], "14.0.0", "{history}");
+    let rollback = env
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/deployments/team-a/nginx/rollback",
+            &alice,
+            json!({ "revision": 0 }),
+        )
+        .await;
+    assert_eq!(rollback.status, StatusCode::OK, "{}", rollback.body);
+    assert!(
+        parse(&rollback.body)["explanation"]
+            .as_str()
+            .is_some_and(|e| e.contains("13.2.0"))
+    );
+
+    let status = parse(
+        &env.get_bearer("/o2dms/v1/deployments/team-a/nginx/status", &alice)
+            .await
+            .body,
+    );
+    assert!(status["progress"].as_u64().is_some(), "{status}");
+    let yaml = env
+        .get_bearer("/o2dms/v1/deployments/team-a/nginx/yaml", &alice)
+        .await;
+    assert!(yaml.body.contains("kind: HelmRelease") && !yaml.body.contains("managedFields"));
+    let events = env
+        .get_bearer("/o2dms/v1/deployments/team-a/shop/events", &alice)
+        .await;
+    assert_eq!(events.status, StatusCode::OK);
+    let inventory = parse(
+        &env.get_bearer("/o2dms/v1/deployments/team-a/shop/inventory", &alice)
+            .await
+            .body,
+    );
+    assert!(inventory.as_array().is_some_and(|i| !i.is_empty()));
+    let sources = parse(&env.get_bearer("/o2dms/v1/sources", &alice).await.body);
+    assert!(sources.as_array().is_some_and(|s| {
+        s.iter()
+            .any(|s| s["kind"] == "GitRepository" && s["namespace"] == "team-a")
+    }));
+    let trace = parse(&env.get_bearer("/o2dms/v1/trace?apiVersion=helm.toolkit.fluxcd.io/v2&kind=HelmRelease&namespace=team-a&name=nginx", &alice).await.body);
+    assert_eq!(
+        trace
+            .as_array()
+            .and_then(|t| t.last())
+            .map(|s| s["kind"].clone()),
+        Some(json!("HelmRepository")),
+        "{trace}"
+    );
+    let logs = env
+        .get_bearer("/o2dms/v1/controllers/helm-controller/logs?tail=50", &alice)
+        .await;
+    assert_eq!(logs.status, StatusCode::OK);
+    assert!(logs.body.contains("team-a") && !logs.body.contains("\"namespace\":\"team-b\""));
+
+    let suspended = env
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/deployments/team-a/nginx/suspend",
+            &alice,
+            json!({ "reason": "freeze" }),
+        )
+        .await;
+    assert_eq!(parse(&suspended.body)["state"]["suspended"], true);
+    let deleted = env
+        .send_bearer(
+            "DELETE",
+            "/o2dms/v1/deployments/team-a/nginx",
+            &alice,
+            json!({}),
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+
+    let ready = env.get_bearer("/readyz", &alice).await;
+    assert_eq!(ready.status, StatusCode::OK, "{}", ready.body);
+}
