@@ -54,6 +54,8 @@ pub fn App() -> impl IntoView {
                     <Routes fallback=routes::NotFound>
                         <Route path=path!("/") view=routes::Home />
                         <Route path=path!("/deployments") view=routes::Deployments />
+                        <Route path=path!("/deployments/new") view=routes::NewDeployment />
+                        <Route path=path!("/deployments/:namespace/:name") view=routes::DeploymentPage />
                         <Route path=path!("/packages") view=routes::Packages />
                         <Route path=path!("/sources") view=routes::Sources />
                         <Route path=path!("/audit") view=routes::Audit />

@@ -57,6 +57,9 @@ pub enum Error {
     /// The Kubernetes API could not be reached or its caches are not ready (503).
     #[error("the Kubernetes API is unavailable: {0}")]
     Cluster(String),
+    /// helm failed; the message is the reference adapter's text with helm's summary (502).
+    #[error("{0}")]
+    Helm(String),
     /// An adapter's own checks failed; the message names what is missing (503).
     #[error("{0}")]
     AdapterUnhealthy(String),
@@ -104,6 +107,7 @@ impl Error {
             | Self::SchemaBehind { .. }
             | Self::Cluster(_)
             | Self::AdapterUnhealthy(_) => 503,
+            Self::Helm(_) => 502,
             Self::Migration(_) | Self::Write { .. } => 500,
         }
     }

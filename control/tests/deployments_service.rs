@@ -29,6 +29,7 @@ async fn deployments_follow_the_access_model(pool: PgPool) {
         .expect("sync");
     let service = seeded(pool).await.with_adapters(Adapters {
         flux: Some(Arc::new(flux)),
+        helm: None,
     });
     let admin = person("admin", &[]);
     service

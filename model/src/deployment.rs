@@ -77,7 +77,7 @@ pub struct Deployment {
     pub name: String,
     /// Its namespace.
     pub namespace: String,
-    /// HelmRelease, Kustomization or HelmChart release.
+    /// HelmRelease or Kustomization (Flux), or Release (Helm).
     pub kind: String,
     /// Its labels.
     pub labels: BTreeMap<String, String>,
@@ -91,6 +91,8 @@ pub struct Deployment {
     pub source: Option<String>,
     /// The object's resourceVersion; an update that sends it back fails if the object changed.
     pub resource_version: Option<String>,
+    /// The adapter that runs it: `flux` or `helm`.
+    pub adapter: String,
 }
 
 /// What a deployment list asks for.
@@ -135,6 +137,8 @@ pub struct DeploymentRequest {
     pub values: serde_json::Map<String, serde_json::Value>,
     /// Labels for the Flux object.
     pub labels: BTreeMap<String, String>,
+    /// An uploaded package (`name-version`) to install with Helm, as in the reference.
+    pub package_id: Option<String>,
     /// `flux.type`, `flux.chart`, `flux.chartVersion`, `flux.sourceRef`, `flux.sourceKind`,
     /// `flux.targetNamespace`, `flux.path`, `flux.targetRevision`.
     pub extensions: BTreeMap<String, serde_json::Value>,
@@ -266,4 +270,20 @@ pub struct InventoryEntry {
     pub namespace: String,
     /// Name.
     pub name: String,
+}
+
+/// Everything a deployment's page shows, read in one round trip.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentDetail {
+    /// The deployment and its state.
+    pub deployment: Deployment,
+    /// Its revisions, newest first.
+    pub history: Vec<DeploymentRevision>,
+    /// Events about it, newest first.
+    pub events: Vec<DeploymentEvent>,
+    /// What it applied.
+    pub inventory: Vec<InventoryEntry>,
+    /// Its object as clean YAML.
+    pub yaml: String,
 }

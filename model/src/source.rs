@@ -23,3 +23,29 @@ pub struct FluxSource {
     /// Reconciliation is suspended.
     pub suspended: bool,
 }
+
+/// An uploaded chart archive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Package {
+    /// `name-version`, as the reference adapter forms package ids.
+    pub id: String,
+    /// The namespace it was uploaded to (whose tenant may use it).
+    pub namespace: String,
+    /// Chart name.
+    pub name: String,
+    /// Chart version.
+    pub version: String,
+    /// The chart's appVersion.
+    pub app_version: Option<String>,
+    /// The chart's description.
+    pub description: Option<String>,
+    /// SHA-256 of the archive.
+    pub digest: String,
+    /// Archive size in bytes.
+    pub size: i32,
+    /// Who uploaded it.
+    pub uploaded_by: String,
+    /// When, RFC 3339.
+    pub uploaded_at: String,
+}

@@ -379,7 +379,8 @@ fn parse_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, ApiError> {
 }
 
 /// A watch: replays kept changes after `resourceVersion` (or the current objects as ADDED
-/// when none is given), then streams new ones; BOOKMARKs when asked for.
+/// when none is given, or when `sendInitialEvents` asks for a streaming list), then streams
+/// new ones; BOOKMARKs when asked for.
 fn watch(
     ctx: &Ctx,
     rt: ResourceType,
@@ -398,7 +399,11 @@ fn watch(
             .unwrap_or(1800)
             .min(3600),
     );
+    // A streaming list (client-go's WatchListClient): the current objects, then a bookmark
+    // that marks the end of the initial events.
+    let send_initial = query.get("sendInitialEvents").is_some_and(|v| v == "true");
     let since: Option<u64> = match query.get("resourceVersion").map(String::as_str) {
+        _ if send_initial => None,
         None | Some("") | Some("0") => None,
         Some(rv) => Some(
             rv.parse()
@@ -458,7 +463,11 @@ fn watch(
     let api_version = rt.api_version();
     let kind = rt.kind.clone();
     let bookmark = move |revision: u64| json!({ "type": "BOOKMARK", "object": { "kind": kind, "apiVersion": api_version, "metadata": { "resourceVersion": revision.to_string() } } });
-    if bookmarks {
+    if send_initial {
+        let mut end = bookmark(ctx.store.revision());
+        end["object"]["metadata"]["annotations"] = json!({ "k8s.io/initial-events-end": "true" });
+        first.push(end);
+    } else if bookmarks {
         first.push(bookmark(ctx.store.revision()));
     }
     let store = ctx.store.clone();

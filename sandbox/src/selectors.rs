@@ -117,9 +117,10 @@ fn valid_key(key: &str) -> Option<String> {
     ok.then(|| key.to_owned())
 }
 
-/// The fields a selector may name: every kind's name and namespace, and the involved object
-/// of events (as kube-apiserver allows for them).
-const SUPPORTED_FIELDS: [&str; 9] = [
+/// The fields a selector may name: every kind's name and namespace, a Secret's type, and the
+/// involved object of events (as kube-apiserver allows for them).
+const SUPPORTED_FIELDS: [&str; 10] = [
+    "type",
     "metadata.name",
     "metadata.namespace",
     "involvedObject.kind",

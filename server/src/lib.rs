@@ -89,6 +89,7 @@ pub async fn adapters(
     }
     Ok(control::service::Adapters {
         flux: Some(std::sync::Arc::new(flux)),
+        helm: None,
     })
 }
 

@@ -2,6 +2,7 @@
 //! platform-admins see every row, tenant admins their tenants' rows.
 
 use crate::error::AppError;
+use crate::routes::encode;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -110,10 +111,10 @@ fn AuditTable(page: AuditRows, search: AuditSearch) -> impl IntoView {
     let older = page.next_before.map(|before| {
         let mut params = vec![format!("before={before}")];
         if let Some(text) = search.text.filter(|t| !t.is_empty()) {
-            params.push(format!("text={}", urlencoding(&text)));
+            params.push(format!("text={}", encode(&text)));
         }
         if let Some(outcome) = search.outcome.filter(|o| !o.is_empty()) {
-            params.push(format!("outcome={}", urlencoding(&outcome)));
+            params.push(format!("outcome={}", encode(&outcome)));
         }
         format!("/audit?{}", params.join("&"))
     });
@@ -143,17 +144,4 @@ fn AuditTable(page: AuditRows, search: AuditSearch) -> impl IntoView {
         {older.map(|href| view! { <p><a href=href>"Older entries"</a></p> })}
     }
     .into_any()
-}
-
-/// Percent-encodes a query value (the browser build has no URL crate).
-fn urlencoding(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

@@ -1,11 +1,30 @@
 //! One module per route.
 
 mod audit;
+mod deployment;
+mod deployments;
 mod home;
 mod not_found;
 mod sections;
+mod sources;
 
 pub use audit::Audit;
+pub use deployment::DeploymentPage;
+pub use deployments::{Deployments, NewDeployment};
 pub use home::Home;
 pub use not_found::NotFound;
-pub use sections::{Admin, Deployments, Packages, Sources};
+pub use sections::{Admin, Packages};
+pub use sources::Sources;
+
+/// Percent-encodes a query value (the browser build has no URL crate).
+pub(crate) fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -13,22 +13,10 @@ fn Section(title: &'static str, empty: &'static str) -> impl IntoView {
     }
 }
 
-/// Deployments across the namespaces the user may see.
-#[component]
-pub fn Deployments() -> impl IntoView {
-    view! { <Section title="Deployments" empty="No deployment adapter is connected yet." /> }
-}
-
 /// Uploaded charts and repository charts.
 #[component]
 pub fn Packages() -> impl IntoView {
     view! { <Section title="Packages" empty="No package store is connected yet." /> }
-}
-
-/// Flux sources.
-#[component]
-pub fn Sources() -> impl IntoView {
-    view! { <Section title="Sources" empty="No Flux adapter is connected yet." /> }
 }
 
 /// Tenants, namespaces and memberships.

@@ -3,6 +3,8 @@
 //! [`DeploymentAdapter`], after the access check.
 
 pub mod flux;
+pub mod helm;
+pub mod page;
 
 use crate::Result;
 use crate::access::Visible;

@@ -7,11 +7,12 @@ use crate::access::{Action, NamespaceScope, Visible};
 use crate::adapters::DeploymentAdapter;
 use crate::adapters::flux::FluxAdapter;
 use crate::adapters::flux::observe::LogQuery;
+use crate::adapters::helm::HelmAdapter;
 use crate::{Error, Result};
 use model::deployment::{
-    Deployment, DeploymentEvent, DeploymentFilter, DeploymentPage, DeploymentRequest,
-    DeploymentRevision, DeploymentStatus, DeploymentUpdate, InventoryEntry, ReconcileOutcome,
-    ReconcileRequest, RollbackOutcome, TraceStep,
+    Deployment, DeploymentDetail, DeploymentEvent, DeploymentFilter, DeploymentPage,
+    DeploymentRequest, DeploymentRevision, DeploymentStatus, DeploymentUpdate, InventoryEntry,
+    ReconcileOutcome, ReconcileRequest, RollbackOutcome, TraceStep,
 };
 use model::source::FluxSource;
 use serde_json::{Value, json};
@@ -23,28 +24,75 @@ use std::sync::Arc;
 pub struct Adapters {
     /// Flux (HelmReleases and Kustomizations).
     pub flux: Option<Arc<FluxAdapter>>,
+    /// Helm releases and uploaded packages.
+    pub helm: Option<Arc<HelmAdapter>>,
 }
 
 impl std::fmt::Debug for Adapters {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Adapters")
             .field("flux", &self.flux.is_some())
+            .field("helm", &self.helm.is_some())
             .finish()
     }
 }
 
+impl Adapters {
+    fn all(&self) -> Vec<&dyn DeploymentAdapter> {
+        let mut all: Vec<&dyn DeploymentAdapter> = Vec::new();
+        if let Some(flux) = &self.flux {
+            all.push(flux.as_ref());
+        }
+        if let Some(helm) = &self.helm {
+            all.push(helm.as_ref());
+        }
+        all
+    }
+
+    /// The adapter that runs `namespace/name`: Flux first (a Flux HelmRelease also has a Helm
+    /// release under it), then Helm.
+    fn running(&self, namespace: &str, name: &str) -> Result<&dyn DeploymentAdapter> {
+        let all = self.all();
+        if all.is_empty() {
+            return Err(no_adapter());
+        }
+        all.into_iter()
+            .find(|a| a.get(namespace, name).is_ok())
+            .ok_or_else(|| Error::not_found("deployment", name))
+    }
+
+    /// The adapter a create request is for: Helm when it names a package or a helm.chart.
+    fn for_request(&self, request: &DeploymentRequest) -> Result<&dyn DeploymentAdapter> {
+        let helm_request = request.package_id.is_some()
+            || request.extensions.keys().any(|k| k.starts_with("helm."));
+        let chosen: Option<&dyn DeploymentAdapter> = if helm_request {
+            self.helm.as_deref().map(|h| h as &dyn DeploymentAdapter)
+        } else {
+            self.flux.as_deref().map(|f| f as &dyn DeploymentAdapter)
+        };
+        chosen.ok_or_else(|| {
+            Error::AdapterUnhealthy(format!(
+                "no {} adapter is configured",
+                if helm_request { "Helm" } else { "Flux" }
+            ))
+        })
+    }
+}
+
+fn no_adapter() -> Error {
+    Error::AdapterUnhealthy(
+        "no deployment adapter is configured: set a kubeconfig (flux.kubeconfig or KUBECONFIG)"
+            .into(),
+    )
+}
+
 impl Service {
     fn flux(&self) -> Result<&FluxAdapter> {
-        self.adapters.flux.as_deref().ok_or_else(|| {
-            Error::AdapterUnhealthy(
-                "no Flux adapter is configured: set a kubeconfig (flux.kubeconfig or KUBECONFIG)"
-                    .into(),
-            )
-        })
+        self.adapters.flux.as_deref().ok_or_else(no_adapter)
     }
 
     /// Authorizes a namespace-level action, auditing a denial, and returns the audit target.
-    async fn namespaced(
+    pub(super) async fn namespaced(
         &self,
         ctx: &RequestContext,
         action: Action,
@@ -66,7 +114,7 @@ impl Service {
         }
     }
 
-    async fn visible(&self, ctx: &RequestContext, action: Action) -> Result<Visible> {
+    pub(super) async fn visible(&self, ctx: &RequestContext, action: Action) -> Result<Visible> {
         Ok(policy::visible_namespaces(&self.grants(ctx).await?, action))
     }
 
@@ -77,17 +125,55 @@ impl Service {
                 .wait_until_ready(std::time::Duration::from_millis(200))
                 .await?;
         }
+        if let Some(helm) = &self.adapters.helm {
+            helm.cache()
+                .wait_until_ready(std::time::Duration::from_millis(200))
+                .await?;
+        }
         Ok(())
     }
 
-    /// Deployments in the namespaces the caller may see, one page at a time.
+    /// Deployments in the namespaces the caller may see, one page at a time, across adapters.
     pub async fn list_deployments(
         &self,
         ctx: &RequestContext,
         filter: &DeploymentFilter,
     ) -> Result<DeploymentPage> {
         let visible = self.visible(ctx, Action::DeploymentList).await?;
-        self.flux()?.list(filter, &visible)
+        let all = self.adapters.all();
+        if all.is_empty() {
+            return Err(no_adapter());
+        }
+        crate::adapters::page::limit(filter)?;
+        // Each adapter's first offset+limit rows are enough to cut the merged page.
+        let wide = DeploymentFilter {
+            offset: Some(0),
+            limit: Some(
+                filter.offset.unwrap_or(0)
+                    + filter.limit.unwrap_or(crate::adapters::page::DEFAULT_LIMIT),
+            ),
+            ..filter.clone()
+        };
+        let mut items = Vec::new();
+        let mut total = 0;
+        for adapter in all {
+            let wide = DeploymentFilter {
+                limit: wide.limit.map(|l| l.min(crate::adapters::page::MAX_LIMIT)),
+                ..wide.clone()
+            };
+            let page = adapter.list(&wide, &visible)?;
+            total += page.total;
+            items.extend(page.items);
+        }
+        items.sort_by(|a, b| {
+            (&a.namespace, &a.name, &a.kind).cmp(&(&b.namespace, &b.name, &b.kind))
+        });
+        let items = items
+            .into_iter()
+            .skip(filter.offset.unwrap_or(0))
+            .take(filter.limit.unwrap_or(crate::adapters::page::DEFAULT_LIMIT))
+            .collect();
+        Ok(DeploymentPage { items, total })
     }
 
     /// Counts by kind and status in the namespaces the caller may see.
@@ -96,7 +182,21 @@ impl Service {
         ctx: &RequestContext,
     ) -> Result<BTreeMap<(String, DeploymentStatus), usize>> {
         let visible = self.visible(ctx, Action::DeploymentList).await?;
-        Ok(self.flux()?.stats(&visible))
+        let mut counts = match &self.adapters.flux {
+            Some(flux) => flux.stats(&visible),
+            None => BTreeMap::new(),
+        };
+        if let Some(helm) = &self.adapters.helm {
+            for release in helm.cache().releases() {
+                if visible.contains(&release.namespace) {
+                    let status = crate::adapters::helm::cache::state_of(&release).status;
+                    *counts
+                        .entry((crate::adapters::helm::cache::KIND.to_owned(), status))
+                        .or_insert(0) += 1;
+                }
+            }
+        }
+        Ok(counts)
     }
 
     /// One deployment with its status, progress and conditions.
@@ -109,7 +209,35 @@ impl Service {
         let (scope, _) = self
             .namespaced(ctx, Action::DeploymentGet, namespace, Some(name), json!({}))
             .await?;
-        self.flux()?.get(scope.namespace(), name)
+        self.adapters
+            .running(scope.namespace(), name)?
+            .get(scope.namespace(), name)
+    }
+
+    /// Everything a deployment's page shows: state, history, events, inventory and YAML.
+    pub async fn deployment_detail(
+        &self,
+        ctx: &RequestContext,
+        namespace: &str,
+        name: &str,
+    ) -> Result<DeploymentDetail> {
+        let (scope, _) = self
+            .namespaced(ctx, Action::DeploymentGet, namespace, Some(name), json!({}))
+            .await?;
+        let namespace = scope.namespace();
+        let adapter = self.adapters.running(namespace, name)?;
+        let deployment = adapter.get(namespace, name)?;
+        let inventory = match &self.adapters.flux {
+            Some(flux) if deployment.adapter == "flux" => flux.inventory(namespace, name)?,
+            _ => Vec::new(),
+        };
+        Ok(DeploymentDetail {
+            deployment,
+            history: adapter.history(namespace, name).await?,
+            events: adapter.events(namespace, name).await?,
+            inventory,
+            yaml: adapter.export_yaml(namespace, name).await?,
+        })
     }
 
     /// The revisions kept, newest first.
@@ -122,7 +250,10 @@ impl Service {
         let (scope, _) = self
             .namespaced(ctx, Action::DeploymentGet, namespace, Some(name), json!({}))
             .await?;
-        self.flux()?.history(scope.namespace(), name).await
+        self.adapters
+            .running(scope.namespace(), name)?
+            .history(scope.namespace(), name)
+            .await
     }
 
     /// Events about a deployment.
@@ -135,7 +266,10 @@ impl Service {
         let (scope, _) = self
             .namespaced(ctx, Action::DeploymentGet, namespace, Some(name), json!({}))
             .await?;
-        self.flux()?.events(scope.namespace(), name).await
+        self.adapters
+            .running(scope.namespace(), name)?
+            .events(scope.namespace(), name)
+            .await
     }
 
     /// A deployment's object as clean YAML.
@@ -148,7 +282,10 @@ impl Service {
         let (scope, _) = self
             .namespaced(ctx, Action::DeploymentGet, namespace, Some(name), json!({}))
             .await?;
-        self.flux()?.export_yaml(scope.namespace(), name).await
+        self.adapters
+            .running(scope.namespace(), name)?
+            .export_yaml(scope.namespace(), name)
+            .await
     }
 
     /// What a deployment applied.
@@ -261,9 +398,9 @@ impl Service {
                 parameters,
             )
             .await?;
-        let flux = self.flux()?;
+        let adapter = self.adapters.for_request(request)?;
         self.audited(ctx, Action::DeploymentCreate, &target, async || {
-            flux.create(request).await
+            adapter.create(request).await
         })
         .await
     }
@@ -286,9 +423,9 @@ impl Service {
                 parameters,
             )
             .await?;
-        let flux = self.flux()?;
+        let adapter = self.adapters.running(scope.namespace(), name)?;
         self.audited(ctx, Action::DeploymentUpdate, &target, async || {
-            flux.update(scope.namespace(), name, update).await
+            adapter.update(scope.namespace(), name, update).await
         })
         .await
     }
@@ -309,9 +446,9 @@ impl Service {
                 json!({}),
             )
             .await?;
-        let flux = self.flux()?;
+        let adapter = self.adapters.running(scope.namespace(), name)?;
         self.audited(ctx, Action::DeploymentDelete, &target, async || {
-            flux.delete(scope.namespace(), name).await
+            adapter.delete(scope.namespace(), name).await
         })
         .await
     }
@@ -335,9 +472,9 @@ impl Service {
                 parameters,
             )
             .await?;
-        let flux = self.flux()?;
+        let adapter = self.adapters.running(scope.namespace(), name)?;
         self.audited(ctx, Action::DeploymentScale, &target, async || {
-            flux.scale(scope.namespace(), name, replicas, path).await
+            adapter.scale(scope.namespace(), name, replicas, path).await
         })
         .await
     }
@@ -359,9 +496,9 @@ impl Service {
                 json!({ "revision": revision }),
             )
             .await?;
-        let flux = self.flux()?;
+        let adapter = self.adapters.running(scope.namespace(), name)?;
         self.audited(ctx, Action::DeploymentRollback, &target, async || {
-            flux.rollback(scope.namespace(), name, revision).await
+            adapter.rollback(scope.namespace(), name, revision).await
         })
         .await
     }
@@ -384,9 +521,9 @@ impl Service {
                 parameters,
             )
             .await?;
-        let flux = self.flux()?;
+        let adapter = self.adapters.running(scope.namespace(), name)?;
         self.audited(ctx, Action::DeploymentReconcile, &target, async || {
-            flux.reconcile(scope.namespace(), name, request).await
+            adapter.reconcile(scope.namespace(), name, request).await
         })
         .await
     }
@@ -414,9 +551,10 @@ impl Service {
                 json!({ "reason": reason }),
             )
             .await?;
-        let flux = self.flux()?;
+        let adapter = self.adapters.running(scope.namespace(), name)?;
         self.audited(ctx, action, &target, async || {
-            flux.set_suspended(scope.namespace(), name, suspend, reason)
+            adapter
+                .set_suspended(scope.namespace(), name, suspend, reason)
                 .await
         })
         .await

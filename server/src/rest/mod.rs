@@ -54,6 +54,7 @@ impl IntoResponse for ApiError {
             StatusCode::UNPROCESSABLE_ENTITY => "invalid",
             StatusCode::FORBIDDEN => "forbidden",
             StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+            StatusCode::BAD_GATEWAY => "backend_failed",
             _ => "internal",
         };
         let mut body = serde_json::json!({ "error": code, "message": self.0.public_message() });

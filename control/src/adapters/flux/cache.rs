@@ -5,6 +5,7 @@
 use super::kinds::{DEPLOYMENTS, FluxKind, SOURCES};
 use super::status::state_of;
 use crate::access::Visible;
+use crate::adapters::page;
 use crate::{Error, Result};
 use futures::StreamExt;
 use kube::api::{Api, DynamicObject};
@@ -17,10 +18,6 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// The default and the largest page size.
-const DEFAULT_LIMIT: usize = 50;
-const MAX_LIMIT: usize = 500;
 
 /// Watch caches for HelmReleases, Kustomizations and the source kinds in every namespace.
 pub struct FluxCache {
@@ -85,58 +82,20 @@ impl FluxCache {
     /// Deployments matching `filter` among the namespaces in `visible`, sorted by namespace,
     /// name and kind, one page at a time, with the total.
     pub fn list(&self, filter: &DeploymentFilter, visible: &Visible) -> Result<DeploymentPage> {
-        let limit = match filter.limit {
-            None => DEFAULT_LIMIT,
-            Some(0) => return Err(Error::invalid("limit", "must be at least 1")),
-            Some(n) if n > MAX_LIMIT => {
-                return Err(Error::invalid(
-                    "limit",
-                    format!("must be at most {MAX_LIMIT}"),
-                ));
-            }
-            Some(n) => n,
-        };
-        let text = filter
-            .text
-            .as_deref()
-            .map(str::to_lowercase)
-            .filter(|t| !t.trim().is_empty());
-        let mut matching: Vec<Deployment> = self
+        page::limit(filter)?;
+        let candidates = self
             .stores
             .iter()
             .filter(|(kind, _)| DEPLOYMENTS.contains(kind))
-            .filter(|(kind, _)| {
-                filter
-                    .kind
-                    .as_deref()
-                    .is_none_or(|k| k.eq_ignore_ascii_case(kind.kind))
-            })
             .flat_map(|(kind, store)| store.state().into_iter().map(move |object| (*kind, object)))
-            .filter(|(_, object)| {
+            .filter(|(kind, object)| {
                 let namespace = object.namespace().unwrap_or_default();
                 visible.contains(&namespace)
-                    && filter.namespace.as_deref().is_none_or(|ns| ns == namespace)
-            })
-            .filter(|(_, object)| {
-                filter
-                    .labels
-                    .iter()
-                    .all(|(k, v)| object.labels().get(k) == Some(v))
+                    && page::admits(filter, &namespace, kind.kind, object.labels())
             })
             .map(|(kind, object)| to_deployment(kind, &object))
-            .filter(|d| filter.status.is_none_or(|s| d.state.status == s))
-            .filter(|d| text.as_deref().is_none_or(|t| matches_text(d, t)))
             .collect();
-        matching.sort_by(|a, b| {
-            (&a.namespace, &a.name, &a.kind).cmp(&(&b.namespace, &b.name, &b.kind))
-        });
-        let total = matching.len();
-        let items = matching
-            .into_iter()
-            .skip(filter.offset.unwrap_or(0))
-            .take(limit)
-            .collect();
-        Ok(DeploymentPage { items, total })
+        page::select(candidates, filter)
     }
 
     /// How many deployments there are, by kind and status, among the namespaces in `visible`.
@@ -203,18 +162,6 @@ impl Drop for FluxCache {
             task.abort();
         }
     }
-}
-
-fn matches_text(deployment: &Deployment, text: &str) -> bool {
-    [
-        Some(&deployment.name),
-        Some(&deployment.namespace),
-        deployment.chart.as_ref(),
-        deployment.source.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    .any(|field| field.to_lowercase().contains(text))
 }
 
 fn to_source(kind: FluxKind, object: &DynamicObject) -> FluxSource {
@@ -294,5 +241,6 @@ pub(crate) fn to_deployment(kind: FluxKind, object: &DynamicObject) -> Deploymen
         chart,
         source,
         resource_version: object.metadata.resource_version.clone(),
+        adapter: "flux".to_owned(),
     }
 }

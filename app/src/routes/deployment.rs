@@ -1,0 +1,360 @@
+//! One deployment: its state and conditions, what it applied, its history with rollback, its
+//! events and YAML, and the operations an operator runs on it.
+
+use super::deployments::StatusBadge;
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_params_map};
+use model::deployment::{Deployment, DeploymentDetail, ReconcileOutcome, RollbackOutcome};
+
+/// Everything the page shows.
+#[server(prefix = "/api", endpoint = "load_deployment")]
+pub async fn load_deployment(
+    namespace: String,
+    name: String,
+) -> Result<DeploymentDetail, AppError> {
+    let (ctx, service) = crate::server::caller().await?;
+    Ok(service.deployment_detail(&ctx, &namespace, &name).await?)
+}
+
+/// Asks Flux to reconcile (optionally its source first) and waits for the outcome.
+#[server(prefix = "/api", endpoint = "reconcile_deployment")]
+pub async fn reconcile_deployment(
+    namespace: String,
+    name: String,
+    with_source: Option<String>,
+) -> Result<ReconcileOutcome, AppError> {
+    let (ctx, service) = crate::server::caller().await?;
+    let request = model::deployment::ReconcileRequest {
+        with_source: with_source.is_some(),
+        ..Default::default()
+    };
+    Ok(service
+        .reconcile_deployment(&ctx, &namespace, &name, request)
+        .await?)
+}
+
+/// Suspends reconciliation with an optional reason.
+#[server(prefix = "/api", endpoint = "suspend_deployment")]
+pub async fn suspend_deployment(
+    namespace: String,
+    name: String,
+    reason: String,
+) -> Result<Deployment, AppError> {
+    let (ctx, service) = crate::server::caller().await?;
+    let reason = Some(reason.trim()).filter(|r| !r.is_empty());
+    Ok(service
+        .set_deployment_suspended(&ctx, &namespace, &name, true, reason)
+        .await?)
+}
+
+/// Resumes reconciliation.
+#[server(prefix = "/api", endpoint = "resume_deployment")]
+pub async fn resume_deployment(namespace: String, name: String) -> Result<Deployment, AppError> {
+    let (ctx, service) = crate::server::caller().await?;
+    Ok(service
+        .set_deployment_suspended(&ctx, &namespace, &name, false, None)
+        .await?)
+}
+
+/// Sets the replica count.
+#[server(prefix = "/api", endpoint = "scale_deployment")]
+pub async fn scale_deployment(
+    namespace: String,
+    name: String,
+    replicas: String,
+) -> Result<Deployment, AppError> {
+    let (ctx, service) = crate::server::caller().await?;
+    let replicas: u32 = replicas.trim().parse().map_err(|_| AppError {
+        status: 422,
+        message: format!("replicas: {replicas:?} is not a whole number of 0 or more"),
+    })?;
+    Ok(service
+        .scale_deployment(&ctx, &namespace, &name, replicas, None)
+        .await?)
+}
+
+/// Restores an earlier revision.
+#[server(prefix = "/api", endpoint = "rollback_deployment")]
+pub async fn rollback_deployment(
+    namespace: String,
+    name: String,
+    revision: u32,
+) -> Result<RollbackOutcome, AppError> {
+    let (ctx, service) = crate::server::caller().await?;
+    Ok(service
+        .rollback_deployment(&ctx, &namespace, &name, revision)
+        .await?)
+}
+
+/// Deletes the deployment.
+#[server(prefix = "/api", endpoint = "delete_deployment")]
+pub async fn delete_deployment(namespace: String, name: String) -> Result<(), AppError> {
+    let (ctx, service) = crate::server::caller().await?;
+    Ok(service.delete_deployment(&ctx, &namespace, &name).await?)
+}
+
+/// The deployment page.
+#[component]
+pub fn DeploymentPage() -> impl IntoView {
+    let params = use_params_map();
+    let key = move || {
+        params.with(|p| {
+            (
+                p.get("namespace").unwrap_or_default(),
+                p.get("name").unwrap_or_default(),
+            )
+        })
+    };
+    let reconcile = ServerAction::<ReconcileDeployment>::new();
+    let suspend = ServerAction::<SuspendDeployment>::new();
+    let resume = ServerAction::<ResumeDeployment>::new();
+    let scale = ServerAction::<ScaleDeployment>::new();
+    let rollback = ServerAction::<RollbackDeployment>::new();
+    let delete = ServerAction::<DeleteDeployment>::new();
+    let changes = move || {
+        (
+            reconcile.version().get(),
+            suspend.version().get(),
+            resume.version().get(),
+            scale.version().get(),
+            rollback.version().get(),
+        )
+    };
+    let detail = Resource::new(
+        move || (key(), changes()),
+        |((namespace, name), _)| load_deployment(namespace, name),
+    );
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = delete.value().get() {
+            navigate("/deployments", Default::default());
+        }
+    });
+    // The latest action's result, in words.
+    let notice = move || -> Option<(bool, String)> {
+        let error = |e: AppError| (false, e.message);
+        if reconcile.pending().get() {
+            return Some((
+                true,
+                "Reconciling: waiting for Flux to report the outcome…".into(),
+            ));
+        }
+        [
+            reconcile
+                .value()
+                .get()
+                .map(|r| r.map(|o| o.message).map_err(error)),
+            rollback
+                .value()
+                .get()
+                .map(|r| r.map(|o| o.explanation).map_err(error)),
+            suspend.value().get().map(|r| {
+                r.map(|_| "Suspended: Flux leaves it alone until it is resumed.".to_owned())
+                    .map_err(error)
+            }),
+            resume
+                .value()
+                .get()
+                .map(|r| r.map(|_| "Resumed.".to_owned()).map_err(error)),
+            scale.value().get().map(|r| {
+                r.map(|_| "Scaled; Flux applies the new replica count.".to_owned())
+                    .map_err(error)
+            }),
+            delete
+                .value()
+                .get()
+                .map(|r| r.map(|()| "Deleted.".to_owned()).map_err(error)),
+        ]
+        .into_iter()
+        .flatten()
+        .next()
+        .map(|r| match r {
+            Ok(message) => (true, message),
+            Err(failure) => failure,
+        })
+    };
+    view! {
+        <Title text=move || key().1 />
+        {move || notice().map(|(ok, message)| view! {
+            <p class=if ok { "notice" } else { "error" } role="status" data-testid="notice">{message}</p>
+        })}
+        <Suspense fallback=|| view! { <p class="empty">"Loading the deployment…"</p> }>
+            {move || detail.get().map(|result| match result {
+                Err(error) => view! { <h1>{key().1}</h1><p class="error" role="alert">{error.message}</p> }.into_any(),
+                Ok(detail) => view! {
+                    <Summary detail=detail.clone() />
+                    <Operations
+                        namespace=detail.deployment.namespace.clone()
+                        name=detail.deployment.name.clone()
+                        helm=detail.deployment.kind == "HelmRelease"
+                        suspended=detail.deployment.state.suspended
+                        reconcile suspend resume scale delete
+                    />
+                    <History detail=detail.clone() rollback />
+                    <Events detail=detail.clone() />
+                    <Inventory detail=detail.clone() />
+                    <details class="yaml"><summary>"YAML"</summary><pre>{detail.yaml.clone()}</pre></details>
+                }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+/// The operations an operator runs on the deployment.
+#[component]
+fn Operations(
+    namespace: String,
+    name: String,
+    helm: bool,
+    suspended: bool,
+    reconcile: ServerAction<ReconcileDeployment>,
+    suspend: ServerAction<SuspendDeployment>,
+    resume: ServerAction<ResumeDeployment>,
+    scale: ServerAction<ScaleDeployment>,
+    delete: ServerAction<DeleteDeployment>,
+) -> impl IntoView {
+    let hidden = move || view! { <Hidden namespace=namespace.clone() name=name.clone() /> };
+    let fields = hidden();
+    let pause = if suspended {
+        view! { <ActionForm action=resume attr:class="inline">{fields}<button type="submit">"Resume"</button></ActionForm> }.into_any()
+    } else {
+        view! {
+            <ActionForm action=suspend attr:class="inline">
+                {fields}
+                <input name="reason" placeholder="Reason (optional)" aria-label="Suspend reason" />
+                <button type="submit">"Suspend"</button>
+            </ActionForm>
+        }
+        .into_any()
+    };
+    let scaling = helm.then(|| {
+        let fields = hidden();
+        view! {
+            <ActionForm action=scale attr:class="inline">
+                {fields}
+                <input name="replicas" inputmode="numeric" size="4" placeholder="3" aria-label="Replicas" required />
+                <button type="submit">"Scale"</button>
+            </ActionForm>
+        }
+    });
+    let (first, last) = (hidden(), hidden());
+    view! {
+        <section class="actions" aria-label="Operations">
+            <ActionForm action=reconcile attr:class="inline">
+                {first}
+                <label><input type="checkbox" name="with_source" value="on" />" with its source"</label>
+                <button type="submit" disabled=move || reconcile.pending().get()>"Reconcile"</button>
+            </ActionForm>
+            {pause}
+            {scaling}
+            <ActionForm action=delete attr:class="inline" attr:onsubmit="return confirm('Delete this deployment? Flux removes what it applied.')">
+                {last}
+                <button type="submit" class="danger">"Delete"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn Hidden(namespace: String, name: String) -> impl IntoView {
+    view! {
+        <input type="hidden" name="namespace" value=namespace />
+        <input type="hidden" name="name" value=name />
+    }
+}
+
+#[component]
+fn Summary(detail: DeploymentDetail) -> impl IntoView {
+    let d = detail.deployment;
+    view! {
+        <h1>{d.name.clone()}<span class="muted">{format!(" {} in {}", d.kind, d.namespace)}</span></h1>
+        <p data-testid="status">
+            <StatusBadge status=d.state.status suspended=d.state.suspended progress=d.state.progress />
+            " "<progress max="100" value=d.state.progress.to_string()></progress>
+            " "{d.state.message.clone()}
+        </p>
+        <dl class="facts">
+            <dt>"Revision"</dt><dd><code>{d.revision.clone().unwrap_or_else(|| "none yet".into())}</code></dd>
+            <dt>"Source"</dt><dd>{d.source.clone().unwrap_or_default()}</dd>
+            {d.chart.clone().map(|chart| view! { <dt>"Chart"</dt><dd>{chart}</dd> })}
+        </dl>
+        <table class="table"><thead><tr><th>"Condition"</th><th>"Status"</th><th>"Reason"</th><th>"Message"</th></tr></thead>
+            <tbody>{d.state.conditions.into_iter().map(|c| view! {
+                <tr><td>{c.kind}</td><td>{c.status}</td><td>{c.reason}</td><td>{c.message}</td></tr>
+            }).collect_view()}</tbody>
+        </table>
+    }
+}
+
+#[component]
+fn History(detail: DeploymentDetail, rollback: ServerAction<RollbackDeployment>) -> impl IntoView {
+    let current = detail.history.first().map(|r| r.revision);
+    let (namespace, name) = (
+        detail.deployment.namespace.clone(),
+        detail.deployment.name.clone(),
+    );
+    view! {
+        <h2>"History"</h2>
+        {if detail.history.is_empty() {
+            view! { <p class="empty">"No revisions yet."</p> }.into_any()
+        } else {
+            view! {
+                <table class="table" data-testid="history"><thead><tr><th>"Revision"</th><th>"Status"</th><th>"Version"</th><th>"Deployed"</th><th></th></tr></thead>
+                    <tbody>{detail.history.into_iter().map(|r| {
+                        let (namespace, name) = (namespace.clone(), name.clone());
+                        view! {
+                        <tr>
+                            <td>{r.revision}</td><td>{r.status.clone()}</td><td><code>{r.version.clone()}</code></td>
+                            <td>{r.deployed_at.clone().unwrap_or_default()}</td>
+                            <td>{(Some(r.revision) != current).then(|| view! {
+                                <ActionForm action=rollback attr:class="inline">
+                                    <input type="hidden" name="namespace" value=namespace />
+                                    <input type="hidden" name="name" value=name />
+                                    <input type="hidden" name="revision" value=r.revision.to_string() />
+                                    <button type="submit">{format!("Roll back to {}", r.revision)}</button>
+                                </ActionForm>
+                            })}</td>
+                        </tr>
+                    }}).collect_view()}</tbody>
+                </table>
+            }.into_any()
+        }}
+    }
+}
+
+#[component]
+fn Events(detail: DeploymentDetail) -> impl IntoView {
+    view! {
+        <h2>"Events"</h2>
+        {if detail.events.is_empty() {
+            view! { <p class="empty">"No events."</p> }.into_any()
+        } else {
+            view! {
+                <table class="table" data-testid="events"><thead><tr><th>"When"</th><th>"Type"</th><th>"Reason"</th><th>"Message"</th><th>"From"</th></tr></thead>
+                    <tbody>{detail.events.into_iter().take(50).map(|e| { let class = format!("event-{}", e.kind.to_lowercase()); view! {
+                        <tr class=class><td>{e.last_seen.unwrap_or_default()}</td><td>{e.kind}</td><td>{e.reason}</td><td>{e.message}</td><td>{e.source}</td></tr>
+                    }}).collect_view()}</tbody>
+                </table>
+            }.into_any()
+        }}
+    }
+}
+
+#[component]
+fn Inventory(detail: DeploymentDetail) -> impl IntoView {
+    view! {
+        <h2>"Applied objects"</h2>
+        {if detail.inventory.is_empty() {
+            view! { <p class="empty">"Nothing applied yet."</p> }.into_any()
+        } else {
+            view! {
+                <ul class="inventory">{detail.inventory.into_iter().map(|e| {
+                    let group = if e.group.is_empty() { String::new() } else { format!(".{}", e.group) };
+                    view! { <li><code>{format!("{}{group} {}/{}", e.kind, e.namespace, e.name)}</code></li> }
+                }).collect_view()}</ul>
+            }.into_any()
+        }}
+    }
+}

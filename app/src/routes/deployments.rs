@@ -1,0 +1,259 @@
+//! The deployments list: filters, a page of rows with status and progress, and paging links;
+//! and the form that creates a HelmRelease or Kustomization.
+
+use crate::error::AppError;
+use crate::routes::encode;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use model::deployment::{Deployment, DeploymentFilter, DeploymentPage, DeploymentStatus};
+
+/// Rows per page.
+const PAGE: usize = 25;
+
+/// One page of the deployments the caller may see.
+#[server(prefix = "/api", endpoint = "list_deployments", input = leptos::server_fn::codec::Json)]
+pub async fn list_deployments(filter: DeploymentFilter) -> Result<DeploymentPage, AppError> {
+    let (ctx, service) = crate::server::caller().await?;
+    Ok(service.list_deployments(&ctx, &filter).await?)
+}
+
+/// The new-deployment form's fields, as typed.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct DeploymentForm {
+    name: String,
+    namespace: String,
+    kind: String,
+    chart: String,
+    chart_version: String,
+    source: String,
+    source_kind: String,
+    path: String,
+    target_namespace: String,
+    values: String,
+}
+
+/// Creates a HelmRelease or Kustomization from the form's fields.
+#[server(prefix = "/api", endpoint = "create_deployment")]
+pub async fn create_deployment(form: DeploymentForm) -> Result<Deployment, AppError> {
+    let DeploymentForm {
+        name,
+        namespace,
+        kind,
+        chart,
+        chart_version,
+        source,
+        source_kind,
+        path,
+        target_namespace,
+        values,
+    } = form;
+    let (ctx, service) = crate::server::caller().await?;
+    let values: serde_json::Map<String, serde_json::Value> = if values.trim().is_empty() {
+        serde_json::Map::new()
+    } else {
+        serde_yaml::from_str(&values).map_err(|e| AppError {
+            status: 422,
+            message: format!("values: not a YAML mapping ({e}); fix it and submit again"),
+        })?
+    };
+    let mut extensions = std::collections::BTreeMap::new();
+    for (key, value) in [
+        ("flux.type", kind),
+        ("flux.chart", chart),
+        ("flux.chartVersion", chart_version),
+        ("flux.sourceRef", source),
+        ("flux.sourceKind", source_kind),
+        ("flux.path", path),
+        ("flux.targetNamespace", target_namespace),
+    ] {
+        if !value.trim().is_empty() {
+            extensions.insert(
+                key.to_owned(),
+                serde_json::Value::String(value.trim().to_owned()),
+            );
+        }
+    }
+    let request = model::deployment::DeploymentRequest {
+        name: name.trim().to_owned(),
+        namespace: namespace.trim().to_owned(),
+        values,
+        labels: Default::default(),
+        extensions,
+        ..Default::default()
+    };
+    Ok(service.create_deployment(&ctx, &request).await?)
+}
+
+/// The deployments page.
+#[component]
+pub fn Deployments() -> impl IntoView {
+    let query = use_query_map();
+    let filter = move || {
+        query.with(|q| DeploymentFilter {
+            namespace: q.get("namespace").filter(|v| !v.is_empty()),
+            status: q.get("status").and_then(|s| parse_status(&s)),
+            kind: q.get("kind").filter(|v| !v.is_empty()),
+            text: q.get("text").filter(|v| !v.is_empty()),
+            limit: Some(PAGE),
+            offset: q.get("offset").and_then(|o| o.parse().ok()),
+            ..DeploymentFilter::default()
+        })
+    };
+    let page = Resource::new(filter, list_deployments);
+    let field = move |key: &'static str| move || query.with(|q| q.get(key).unwrap_or_default());
+    view! {
+        <Title text="Deployments" />
+        <div class="title-row">
+            <h1>"Deployments"</h1>
+            <A href="/deployments/new" attr:class="button">"New deployment"</A>
+        </div>
+        <form method="get" action="/deployments" class="filters" role="search">
+            <input type="search" name="text" placeholder="Name, namespace, chart or source" prop:value=field("text") />
+            <input type="text" name="namespace" placeholder="Namespace" prop:value=field("namespace") aria-label="Namespace" />
+            <select name="status" prop:value=field("status") aria-label="Status">
+                <option value="">"Any status"</option>
+                <option value="deployed">"Deployed"</option>
+                <option value="deploying">"Deploying"</option>
+                <option value="failed">"Failed"</option>
+                <option value="pending">"Pending"</option>
+            </select>
+            <select name="form[kind]" prop:value=field("kind") aria-label="Kind">
+                <option value="">"Any kind"</option>
+                <option value="HelmRelease">"HelmRelease"</option>
+                <option value="Kustomization">"Kustomization"</option>
+            </select>
+            <button type="submit">"Filter"</button>
+        </form>
+        <Suspense fallback=|| view! { <p class="empty">"Loading deployments…"</p> }>
+            {move || page.get().map(|result| match result {
+                Ok(page) => view! { <DeploymentTable page filter=filter() /> }.into_any(),
+                Err(error) => view! { <p class="error" role="alert">{error.message}</p> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+fn parse_status(text: &str) -> Option<DeploymentStatus> {
+    [
+        DeploymentStatus::Pending,
+        DeploymentStatus::Deploying,
+        DeploymentStatus::Deployed,
+        DeploymentStatus::Failed,
+    ]
+    .into_iter()
+    .find(|s| s.as_str() == text)
+}
+
+#[component]
+fn DeploymentTable(page: DeploymentPage, filter: DeploymentFilter) -> impl IntoView {
+    if page.items.is_empty() {
+        return view! { <p class="empty">"No deployments match. Clear the filters, or create one."</p> }.into_any();
+    }
+    let offset = filter.offset.unwrap_or(0);
+    let shown = format!(
+        "{}–{} of {}",
+        offset + 1,
+        offset + page.items.len(),
+        page.total
+    );
+    let link = move |offset: usize| {
+        let mut params = vec![format!("offset={offset}")];
+        for (key, value) in [
+            ("text", filter.text.clone()),
+            ("namespace", filter.namespace.clone()),
+            ("kind", filter.kind.clone()),
+            ("status", filter.status.map(|s| s.as_str().to_owned())),
+        ] {
+            if let Some(value) = value {
+                params.push(format!("{key}={}", encode(&value)));
+            }
+        }
+        format!("/deployments?{}", params.join("&"))
+    };
+    let previous = (offset > 0).then(|| link(offset.saturating_sub(PAGE)));
+    let next = (offset + page.items.len() < page.total).then(|| link(offset + PAGE));
+    view! {
+        <p class="muted" data-testid="deployment-count">{shown}</p>
+        <table class="table" data-testid="deployments-table">
+            <thead>
+                <tr><th>"Name"</th><th>"Namespace"</th><th>"Kind"</th><th>"Status"</th><th>"Revision"</th><th>"Source"</th></tr>
+            </thead>
+            <tbody>
+                {page.items.into_iter().map(|d| view! {
+                    <tr>
+                        <td><A href=format!("/deployments/{}/{}", d.namespace, d.name)>{d.name.clone()}</A></td>
+                        <td>{d.namespace.clone()}</td>
+                        <td>{d.kind.clone()}</td>
+                        <td><StatusBadge status=d.state.status suspended=d.state.suspended progress=d.state.progress /></td>
+                        <td><code>{d.revision.clone().unwrap_or_default()}</code></td>
+                        <td>{d.source.clone().unwrap_or_default()}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+        <nav class="pager" aria-label="Pages">
+            {previous.map(|href| view! { <a href=href>"Previous"</a> })}
+            {next.map(|href| view! { <a href=href>"Next"</a> })}
+        </nav>
+    }
+    .into_any()
+}
+
+/// A status with its progress, and whether reconciliation is suspended.
+#[component]
+pub fn StatusBadge(status: DeploymentStatus, suspended: bool, progress: u8) -> impl IntoView {
+    let title = format!("{status}, {progress}%");
+    view! {
+        <span class=format!("badge status-{status}") title=title>{status.as_str()}</span>
+        {suspended.then(|| view! { <span class="badge suspended">"suspended"</span> })}
+    }
+}
+
+/// The form that creates a deployment; what was typed stays when the server refuses it.
+#[component]
+pub fn NewDeployment() -> impl IntoView {
+    let create = ServerAction::<CreateDeployment>::new();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(created)) = create.value().get() {
+            navigate(
+                &format!("/deployments/{}/{}", created.namespace, created.name),
+                Default::default(),
+            );
+        }
+    });
+    let error = move || {
+        create
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| e.message)
+    };
+    view! {
+        <Title text="New deployment" />
+        <h1>"New deployment"</h1>
+        <ActionForm action=create attr:class="form" attr:data-testid="new-deployment">
+            <label>"Name" <input name="form[name]" required placeholder="nginx" /></label>
+            <label>"Namespace" <input name="form[namespace]" required placeholder="team-a" /></label>
+            <label>"Type"
+                <select name="form[kind]">
+                    <option value="helmrelease">"HelmRelease (a chart)"</option>
+                    <option value="kustomization">"Kustomization (manifests from a source)"</option>
+                </select>
+            </label>
+            <label>"Source" <input name="form[source]" placeholder="Name of the HelmRepository or GitRepository" /></label>
+            <label>"Source kind" <input name="form[source_kind]" placeholder="HelmRepository, GitRepository or OCIRepository" /></label>
+            <label>"Chart (HelmRelease)" <input name="form[chart]" placeholder="nginx" /></label>
+            <label>"Chart version (HelmRelease)" <input name="form[chart_version]" placeholder="13.2.0 or a range" /></label>
+            <label>"Path (Kustomization)" <input name="form[path]" placeholder="./deploy/production" /></label>
+            <label>"Target namespace" <input name="form[target_namespace]" placeholder="optional" /></label>
+            <label>"Values (YAML, HelmRelease)" <textarea name="form[values]" rows="8" placeholder="replicaCount: 2"></textarea></label>
+            <button type="submit" disabled=move || create.pending().get()>
+                {move || if create.pending().get() { "Creating…" } else { "Create" }}
+            </button>
+        </ActionForm>
+        {move || error().map(|message| view! { <p class="error" role="alert" data-testid="form-error">{message}</p> })}
+    }
+}

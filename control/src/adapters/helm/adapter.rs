@@ -1,0 +1,740 @@
+//! The Helm adapter: releases read from the Secret watch, changes made by the helm binary.
+
+use super::args;
+use super::binary::{HelmBinary, Operation, TempFile, supported};
+use super::cache::{ReleaseCache, to_deployment};
+use super::config::HelmConfig;
+use super::release::{self, Release};
+use super::store::PackageStore;
+use crate::access::Visible;
+use crate::adapters::DeploymentAdapter;
+use crate::{Error, Result};
+use k8s_openapi::api::core::v1::Secret;
+use kube::Client;
+use kube::api::Api;
+use model::deployment::{
+    Deployment, DeploymentEvent, DeploymentFilter, DeploymentPage, DeploymentRequest,
+    DeploymentRevision, DeploymentUpdate, ReconcileOutcome, ReconcileRequest, RollbackOutcome,
+};
+use serde_json::{Map, Value, json};
+use sqlx::PgPool;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where a release's chart comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChartSource {
+    /// An uploaded package, by id, in the release's namespace.
+    Package(String),
+    /// A chart in the configured repository.
+    Repository(String),
+    /// An `oci://` reference.
+    Oci(String),
+}
+
+impl ChartSource {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Package(_) => "package",
+            Self::Repository(_) => "repository",
+            Self::Oci(_) => "oci",
+        }
+    }
+
+    fn reference(&self) -> &str {
+        match self {
+            Self::Package(r) | Self::Repository(r) | Self::Oci(r) => r,
+        }
+    }
+}
+
+/// The Helm adapter.
+pub struct HelmAdapter {
+    client: Client,
+    config: HelmConfig,
+    helm: HelmBinary,
+    cache: Arc<ReleaseCache>,
+    packages: PackageStore,
+    pool: PgPool,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for HelmAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HelmAdapter")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HelmAdapter {
+    /// An adapter over `client` running helm with its files under `home`.
+    pub fn new(client: Client, config: HelmConfig, pool: PgPool, home: PathBuf) -> Result<Self> {
+        config.validate()?;
+        let helm = HelmBinary::new(
+            config.binary.clone(),
+            config.kubeconfig.clone(),
+            home,
+            config.debug,
+        );
+        if let Some(url) = &config.repository_url {
+            helm.configure_repository(
+                url,
+                config.repository_username.as_deref(),
+                config.repository_password.as_deref(),
+            )?;
+        }
+        Ok(Self {
+            cache: Arc::new(ReleaseCache::start(&client)),
+            packages: PackageStore::new(pool.clone()),
+            timeout: config.timeout()?,
+            client,
+            config,
+            helm,
+            pool,
+        })
+    }
+
+    /// The release cache (the adapter is ready once it has synced).
+    pub fn cache(&self) -> &ReleaseCache {
+        &self.cache
+    }
+
+    /// The package store.
+    pub fn packages(&self) -> &PackageStore {
+        &self.packages
+    }
+
+    /// The values the newest revision was installed with.
+    pub fn values(&self, namespace: &str, name: &str) -> Result<Map<String, Value>> {
+        Ok(self.latest(namespace, name)?.values.clone())
+    }
+
+    /// Whether any release runs this chart name and version.
+    pub fn chart_in_use(&self, chart: &str, version: &str) -> Vec<String> {
+        self.cache
+            .releases()
+            .iter()
+            .filter(|r| r.chart == chart && r.chart_version == version && r.status != "uninstalled")
+            .map(|r| format!("{}/{}", r.namespace, r.name))
+            .collect()
+    }
+
+    fn latest(&self, namespace: &str, name: &str) -> Result<Arc<Release>> {
+        self.cache
+            .release(namespace, name)
+            .ok_or_else(|| Error::not_found("deployment", name))
+    }
+
+    fn source_of(
+        request_package: Option<&str>,
+        extensions: &std::collections::BTreeMap<String, Value>,
+    ) -> Result<Option<ChartSource>> {
+        let chart = extensions
+            .get("helm.chart")
+            .and_then(Value::as_str)
+            .filter(|c| !c.is_empty());
+        match (request_package.filter(|p| !p.is_empty()), chart) {
+            (Some(_), Some(_)) => Err(Error::invalid(
+                "packageId",
+                "name either packageId or helm.chart, not both",
+            )),
+            (Some(id), None) => {
+                args::plain("packageId", id)?;
+                Ok(Some(ChartSource::Package(id.to_owned())))
+            }
+            (None, Some(chart)) if chart.starts_with("oci://") => {
+                args::oci_reference(chart)?;
+                Ok(Some(ChartSource::Oci(chart.to_owned())))
+            }
+            (None, Some(chart)) => {
+                args::chart_name(chart)?;
+                Ok(Some(ChartSource::Repository(chart.to_owned())))
+            }
+            (None, None) => Ok(None),
+        }
+    }
+
+    async fn remembered_source(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<(ChartSource, Option<String>)>> {
+        let row: Option<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT kind, reference, version FROM helm_chart_sources WHERE namespace = $1 AND release = $2",
+        )
+        .bind(namespace)
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(kind, reference, version)| {
+            let source = match kind.as_str() {
+                "package" => ChartSource::Package(reference),
+                "oci" => ChartSource::Oci(reference),
+                _ => ChartSource::Repository(reference),
+            };
+            (source, version)
+        }))
+    }
+
+    async fn remember_source(
+        &self,
+        namespace: &str,
+        name: &str,
+        source: &ChartSource,
+        version: Option<&str>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO helm_chart_sources (namespace, release, kind, reference, version) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (namespace, release) DO UPDATE SET kind = $3, reference = $4, version = $5",
+        )
+        .bind(namespace)
+        .bind(name)
+        .bind(source.kind())
+        .bind(source.reference())
+        .bind(version)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The chart argument (and the file that must live while helm runs).
+    async fn chart_argument(
+        &self,
+        namespace: &str,
+        source: &ChartSource,
+    ) -> Result<(OsString, Option<TempFile>)> {
+        match source {
+            ChartSource::Package(id) => {
+                let archive = self.packages.archive(namespace, id).await?;
+                let file = TempFile::write(&self.helm.work_dir(), ".tgz", &archive)?;
+                Ok((file.path().as_os_str().to_owned(), Some(file)))
+            }
+            ChartSource::Oci(reference) => Ok((reference.into(), None)),
+            ChartSource::Repository(chart) => {
+                if self.config.repository_url.is_none() {
+                    return Err(Error::invalid(
+                        "helm.chart",
+                        "no chart repository is configured (helm.repositoryUrl); upload the chart or use an oci:// reference",
+                    ));
+                }
+                let update: Vec<OsString> = ["repo", "update", "pilothouse"]
+                    .map(OsString::from)
+                    .to_vec();
+                self.helm
+                    .run(Operation::Other, chart, &update, self.timeout)
+                    .await
+                    .map_err(|e| match e {
+                        Error::Helm(m) if !m.starts_with("failed to locate chart") => {
+                            Error::Helm(format!("failed to locate chart: {m}"))
+                        }
+                        other => other,
+                    })?;
+                Ok((format!("pilothouse/{chart}").into(), None))
+            }
+        }
+    }
+
+    /// install or upgrade, with values in a private file and wait/rollback within the timeout.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the parts of one helm command line"
+    )]
+    async fn install_or_upgrade(
+        &self,
+        operation: Operation,
+        namespace: &str,
+        name: &str,
+        source: &ChartSource,
+        version: Option<&str>,
+        values: &Map<String, Value>,
+        dry_run: bool,
+    ) -> Result<Vec<u8>> {
+        args::release_name(name)?;
+        crate::validate::dns_label("namespace", namespace)?;
+        if let Some(version) = version {
+            args::chart_version(version)?;
+        }
+        let (chart, _archive) = self.chart_argument(namespace, source).await?;
+        let values_text = serde_yaml::to_string(&Value::Object(values.clone()))
+            .map_err(|e| Error::invalid("values", e.to_string()))?;
+        let values_file = TempFile::write(&self.helm.work_dir(), ".yaml", values_text.as_bytes())?;
+        let verb = match operation {
+            Operation::Install => "install",
+            Operation::Template => "template",
+            _ => "upgrade",
+        };
+        let mut argv: Vec<OsString> = vec![
+            verb.into(),
+            name.into(),
+            chart,
+            "--namespace".into(),
+            namespace.into(),
+        ];
+        argv.push("--values".into());
+        argv.push(values_file.path().as_os_str().to_owned());
+        if let Some(version) = version {
+            argv.push("--version".into());
+            argv.push(version.into());
+        }
+        if matches!(source, ChartSource::Oci(r) if r.starts_with("oci://127.0.0.1") || r.starts_with("oci://localhost"))
+        {
+            argv.push("--plain-http".into());
+        }
+        if operation == Operation::Template {
+            argv.push("--skip-tests".into());
+        } else {
+            argv.push("--wait=watcher".into());
+            argv.push("--rollback-on-failure".into());
+            argv.push("--timeout".into());
+            argv.push(format!("{}s", self.timeout.as_secs()).into());
+            argv.push("--output".into());
+            argv.push("json".into());
+            if operation == Operation::Upgrade {
+                argv.push("--history-max".into());
+                argv.push(self.config.max_history.to_string().into());
+            }
+            if dry_run {
+                argv.push("--dry-run=server".into());
+            }
+        }
+        self.helm.run(operation, name, &argv, self.timeout).await
+    }
+
+    async fn upgrade_with(
+        &self,
+        namespace: &str,
+        name: &str,
+        values: &Map<String, Value>,
+        source: Option<ChartSource>,
+        version: Option<String>,
+    ) -> Result<Deployment> {
+        let current = self.latest(namespace, name)?;
+        let (source, version) = match source {
+            Some(source) => (
+                source,
+                version.or_else(|| Some(current.chart_version.clone())),
+            ),
+            None => {
+                let (source, _) = self.remembered_source(namespace, name).await?.ok_or_else(|| {
+                    Error::invalid("helm.chart", format!("{name} was not installed by Pilothouse, so its chart is unknown; name it with helm.chart or packageId"))
+                })?;
+                // Keep the running chart version unless asked for another; an uploaded package
+                // is one chart version, so another version is another package.
+                let version = version.unwrap_or_else(|| current.chart_version.clone());
+                let source = match source {
+                    ChartSource::Package(_) => {
+                        args::chart_version(&version)?;
+                        ChartSource::Package(format!("{}-{version}", current.chart))
+                    }
+                    source => source,
+                };
+                (source, Some(version))
+            }
+        };
+        let out = self
+            .install_or_upgrade(
+                Operation::Upgrade,
+                namespace,
+                name,
+                &source,
+                version.as_deref(),
+                values,
+                false,
+            )
+            .await?;
+        self.remember_source(namespace, name, &source, version.as_deref())
+            .await?;
+        Ok(to_deployment(&release::from_json(&out)?))
+    }
+
+    /// A unified diff of the manifest an upgrade (values, chart version), scale or rollback
+    /// would apply against the running one; nothing is changed.
+    pub async fn preview(&self, namespace: &str, name: &str, change: &Preview) -> Result<String> {
+        let current = self.latest(namespace, name)?;
+        let proposed = match change {
+            Preview::Rollback(revision) => {
+                self.revision(namespace, name, *revision).await?.manifest
+            }
+            Preview::Upgrade { values, version } | Preview::Scale { values, version } => {
+                let (source, _) =
+                    self.remembered_source(namespace, name)
+                        .await?
+                        .ok_or_else(|| {
+                            Error::invalid(
+                                "helm.chart",
+                                format!(
+                                    "{name} was not installed by Pilothouse; its chart is unknown"
+                                ),
+                            )
+                        })?;
+                let version = version
+                    .clone()
+                    .unwrap_or_else(|| current.chart_version.clone());
+                let out = self
+                    .install_or_upgrade(
+                        Operation::Template,
+                        namespace,
+                        name,
+                        &source,
+                        Some(&version),
+                        values,
+                        false,
+                    )
+                    .await?;
+                String::from_utf8_lossy(&out).into_owned()
+            }
+        };
+        Ok(unified_diff(&current.manifest, &proposed))
+    }
+
+    /// One revision of a release, decoded from its Secret.
+    pub async fn revision(&self, namespace: &str, name: &str, revision: u32) -> Result<Release> {
+        let revisions = self.cache.revisions(namespace, name);
+        let secret_name = revisions
+            .iter()
+            .find(|(v, _)| *v == revision)
+            .map(|(_, n)| n.clone())
+            .ok_or_else(|| {
+                Error::invalid(
+                    "revision",
+                    format!("revision {revision} of {name} does not exist"),
+                )
+            })?;
+        let api: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
+        let secret = api
+            .get(&secret_name)
+            .await
+            .map_err(|e| Error::Cluster(e.to_string()))?;
+        release::decode(&secret)
+    }
+
+    /// Installs an uploaded package or repository chart (see [`DeploymentAdapter::create`]).
+    pub async fn install(&self, request: &DeploymentRequest) -> Result<Deployment> {
+        let source = Self::source_of(request.package_id.as_deref(), &request.extensions)?
+            .ok_or_else(|| {
+                Error::invalid(
+                    "packageId",
+                    "packageId or helm.chart is required for a Helm release",
+                )
+            })?;
+        if let ChartSource::Package(id) = &source {
+            self.packages
+                .get(&request.namespace, id)
+                .await
+                .map_err(|e| match e {
+                    Error::NotFound { .. } => Error::NotFound {
+                        kind: "chart",
+                        name: id.clone(),
+                    },
+                    other => other,
+                })?;
+        }
+        let version = request
+            .extensions
+            .get("helm.chartVersion")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        if self
+            .cache
+            .release(&request.namespace, &request.name)
+            .is_some()
+        {
+            return Err(Error::AlreadyExists {
+                kind: "release",
+                name: request.name.clone(),
+            });
+        }
+        let out = self
+            .install_or_upgrade(
+                Operation::Install,
+                &request.namespace,
+                &request.name,
+                &source,
+                version.as_deref(),
+                &request.values,
+                false,
+            )
+            .await?;
+        self.remember_source(
+            &request.namespace,
+            &request.name,
+            &source,
+            version.as_deref(),
+        )
+        .await?;
+        Ok(to_deployment(&release::from_json(&out)?))
+    }
+}
+
+/// A change to preview.
+#[derive(Debug, Clone)]
+pub enum Preview {
+    /// New values and/or chart version.
+    Upgrade {
+        /// The values after the change.
+        values: Map<String, Value>,
+        /// The chart version after the change.
+        version: Option<String>,
+    },
+    /// A new replica count (values after the change).
+    Scale {
+        /// The values after the change.
+        values: Map<String, Value>,
+        /// Unchanged chart version.
+        version: Option<String>,
+    },
+    /// Back to a revision.
+    Rollback(u32),
+}
+
+/// `diff -u` of two manifests.
+pub fn unified_diff(current: &str, proposed: &str) -> String {
+    similar::TextDiff::from_lines(current, proposed)
+        .unified_diff()
+        .context_radius(3)
+        .header("running", "proposed")
+        .to_string()
+}
+
+/// Sets `replicaCount` (or a dotted path) in a copy of `values`.
+fn with_replicas(
+    values: &Map<String, Value>,
+    replicas: u32,
+    path: Option<&str>,
+) -> Result<Map<String, Value>> {
+    let mut values = values.clone();
+    let path = path.unwrap_or("replicaCount");
+    let parts: Vec<&str> = path.split('.').collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return Err(Error::invalid(
+            "path",
+            format!("{path:?} is not a dotted values path"),
+        ));
+    }
+    let mut node = &mut values;
+    for part in &parts[..parts.len() - 1] {
+        let child = node.entry((*part).to_owned()).or_insert_with(|| json!({}));
+        node = child.as_object_mut().ok_or_else(|| {
+            Error::invalid(
+                "path",
+                format!("{part} in {path} is not an object in the values"),
+            )
+        })?;
+    }
+    node.insert(parts[parts.len() - 1].to_owned(), json!(replicas));
+    Ok(values)
+}
+
+#[async_trait::async_trait]
+impl DeploymentAdapter for HelmAdapter {
+    fn name(&self) -> &'static str {
+        "helm"
+    }
+
+    async fn health(&self) -> Result<()> {
+        let version = self.helm.version().await?;
+        if !supported(&version) {
+            return Err(Error::AdapterUnhealthy(format!(
+                "helm adapter not healthy: helm {version} is too old; 3.14 or later is needed"
+            )));
+        }
+        self.client.apiserver_version().await.map_err(|e| {
+            Error::AdapterUnhealthy(format!(
+                "helm adapter not healthy: the cluster is unreachable: {e}"
+            ))
+        })?;
+        Ok(())
+    }
+
+    fn list(&self, filter: &DeploymentFilter, visible: &Visible) -> Result<DeploymentPage> {
+        self.cache.list(filter, visible)
+    }
+
+    fn get(&self, namespace: &str, name: &str) -> Result<Deployment> {
+        Ok(to_deployment(&*self.latest(namespace, name)?))
+    }
+
+    async fn create(&self, request: &DeploymentRequest) -> Result<Deployment> {
+        self.install(request).await
+    }
+
+    async fn update(
+        &self,
+        namespace: &str,
+        name: &str,
+        update: &DeploymentUpdate,
+    ) -> Result<Deployment> {
+        const KNOWN: [&str; 2] = ["helm.chart", "helm.chartVersion"];
+        if let Some(unknown) = update
+            .extensions
+            .keys()
+            .find(|k| !KNOWN.contains(&k.as_str()))
+        {
+            return Err(Error::invalid(
+                "extensions",
+                format!(
+                    "{unknown} cannot be changed here; a Helm release takes {}",
+                    KNOWN.join(", ")
+                ),
+            ));
+        }
+        let values = match &update.values {
+            Some(values) => values.clone(),
+            None => self.values(namespace, name)?,
+        };
+        let source = Self::source_of(None, &update.extensions)?;
+        let version = update
+            .extensions
+            .get("helm.chartVersion")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        self.upgrade_with(namespace, name, &values, source, version)
+            .await
+    }
+
+    async fn delete(&self, namespace: &str, name: &str) -> Result<()> {
+        args::release_name(name)?;
+        crate::validate::dns_label("namespace", namespace)?;
+        self.latest(namespace, name)?;
+        let argv: Vec<OsString> = vec![
+            "uninstall".into(),
+            name.into(),
+            "--namespace".into(),
+            namespace.into(),
+            "--wait".into(),
+            "--timeout".into(),
+            format!("{}s", self.timeout.as_secs()).into(),
+        ];
+        self.helm
+            .run(Operation::Uninstall, name, &argv, self.timeout)
+            .await?;
+        sqlx::query("DELETE FROM helm_chart_sources WHERE namespace = $1 AND release = $2")
+            .bind(namespace)
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn scale(
+        &self,
+        namespace: &str,
+        name: &str,
+        replicas: u32,
+        path: Option<&str>,
+    ) -> Result<Deployment> {
+        let values = with_replicas(&self.values(namespace, name)?, replicas, path)?;
+        self.upgrade_with(namespace, name, &values, None, None)
+            .await
+    }
+
+    async fn rollback(
+        &self,
+        namespace: &str,
+        name: &str,
+        revision: u32,
+    ) -> Result<RollbackOutcome> {
+        args::release_name(name)?;
+        crate::validate::dns_label("namespace", namespace)?;
+        let current = self.latest(namespace, name)?;
+        let target = if revision == 0 {
+            self.cache
+                .revisions(namespace, name)
+                .iter()
+                .rev()
+                .map(|(v, _)| *v)
+                .find(|v| *v < current.version)
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "revision",
+                        format!("{name} has no earlier revision to roll back to"),
+                    )
+                })?
+        } else {
+            revision
+        };
+        let mut argv: Vec<OsString> = vec![
+            "rollback".into(),
+            name.into(),
+            target.to_string().into(),
+            "--namespace".into(),
+            namespace.into(),
+        ];
+        argv.extend([
+            "--wait=watcher".into(),
+            "--timeout".into(),
+            format!("{}s", self.timeout.as_secs()).into(),
+        ]);
+        argv.extend([
+            "--history-max".into(),
+            self.config.max_history.to_string().into(),
+        ]);
+        self.helm
+            .run(Operation::Rollback, name, &argv, self.timeout)
+            .await?;
+        Ok(RollbackOutcome {
+            revision: target,
+            restored: format!("the chart and values of revision {target}"),
+            explanation: format!(
+                "helm rolled {namespace}/{name} back to revision {target} as a new revision; nothing reconciles Helm releases, so it stays until the next upgrade."
+            ),
+            suspended: Vec::new(),
+        })
+    }
+
+    async fn reconcile(
+        &self,
+        _namespace: &str,
+        name: &str,
+        _request: ReconcileRequest,
+    ) -> Result<ReconcileOutcome> {
+        Err(Error::invalid(
+            "reconcile",
+            format!(
+                "{name} is a Helm release: no controller reconciles it; upgrade it to apply a change"
+            ),
+        ))
+    }
+
+    async fn set_suspended(
+        &self,
+        _namespace: &str,
+        name: &str,
+        _suspend: bool,
+        _reason: Option<&str>,
+    ) -> Result<Deployment> {
+        Err(Error::invalid(
+            "suspend",
+            format!(
+                "{name} is a Helm release: nothing reconciles it, so there is nothing to suspend"
+            ),
+        ))
+    }
+
+    async fn history(&self, namespace: &str, name: &str) -> Result<Vec<DeploymentRevision>> {
+        self.latest(namespace, name)?;
+        let mut revisions = Vec::new();
+        for (version, _) in self.cache.revisions(namespace, name).into_iter().rev() {
+            let release = self.revision(namespace, name, version).await?;
+            revisions.push(DeploymentRevision {
+                revision: release.version,
+                status: release.status,
+                version: release.chart_version,
+                deployed_at: release.last_deployed,
+                digest: None,
+            });
+        }
+        Ok(revisions)
+    }
+
+    async fn events(&self, _namespace: &str, _name: &str) -> Result<Vec<DeploymentEvent>> {
+        Ok(Vec::new())
+    }
+
+    async fn export_yaml(&self, namespace: &str, name: &str) -> Result<String> {
+        Ok(self.latest(namespace, name)?.manifest.clone())
+    }
+}

@@ -1,0 +1,350 @@
+//! Helm releases from a watch of their Secrets (`owner=helm`, type `helm.sh/release.v1`), so
+//! listing never runs `helm list` (which decodes every revision of every release). Only the
+//! newest revision of each release is decoded, once per change; older revisions are only
+//! remembered by number and decoded on demand (history).
+
+use super::release::{self, RELEASE_TYPE, Release};
+use crate::access::Visible;
+use crate::adapters::page;
+use crate::{Error, Result};
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Secret;
+use kube::Client;
+use kube::api::Api;
+use kube::runtime::{WatchStreamExt, watcher};
+use model::deployment::{
+    Condition, Deployment, DeploymentFilter, DeploymentPage, DeploymentState, DeploymentStatus,
+};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+type Key = (String, String);
+
+#[derive(Default)]
+struct State {
+    /// Every revision's Secret name, per release.
+    revisions: HashMap<Key, BTreeMap<u32, String>>,
+    /// The newest revision, decoded, with the resourceVersion it was decoded from.
+    latest: HashMap<Key, (String, Arc<Release>)>,
+}
+
+/// The release watch and what it has decoded.
+pub struct ReleaseCache {
+    state: Arc<RwLock<State>>,
+    synced: Arc<AtomicBool>,
+    decodes: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for ReleaseCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReleaseCache").finish_non_exhaustive()
+    }
+}
+
+impl Drop for ReleaseCache {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl ReleaseCache {
+    /// Starts watching release Secrets in every namespace.
+    pub fn start(client: &Client) -> Self {
+        let state = Arc::new(RwLock::new(State::default()));
+        let synced = Arc::new(AtomicBool::new(false));
+        let decodes = Arc::new(AtomicU64::new(0));
+        let api: Api<Secret> = Api::all(client.clone());
+        let config = watcher::Config::default()
+            .labels("owner=helm")
+            .fields(&format!("type={RELEASE_TYPE}"));
+        let task = {
+            let (state, synced, decodes) = (state.clone(), synced.clone(), decodes.clone());
+            tokio::spawn(async move {
+                let stream = watcher(api.clone(), config).default_backoff();
+                let mut stream = std::pin::pin!(stream);
+                let mut pending: HashMap<Key, BTreeMap<u32, Secret>> = HashMap::new();
+                while let Some(event) = stream.next().await {
+                    match event {
+                        Ok(watcher::Event::Init) => pending.clear(),
+                        Ok(watcher::Event::InitApply(secret)) => {
+                            if let Some((key, version)) = key_of(&secret) {
+                                // Keep only the newest Secret per release until the list is done.
+                                let entry = pending.entry(key).or_default();
+                                entry.insert(version, secret);
+                                while entry.len() > 1 {
+                                    let oldest = entry.keys().next().copied();
+                                    if let Some(v) = oldest {
+                                        entry.remove(&v);
+                                    }
+                                }
+                            }
+                        }
+                        Ok(watcher::Event::InitDone) => {
+                            let names = Self::list_revisions(&api).await;
+                            let mut fresh = State {
+                                revisions: names,
+                                latest: HashMap::new(),
+                            };
+                            let old = state.read().map(|s| s.latest.clone()).unwrap_or_default();
+                            for (key, secrets) in pending.drain() {
+                                if let Some(secret) = secrets.into_values().next() {
+                                    let rv = secret
+                                        .metadata
+                                        .resource_version
+                                        .clone()
+                                        .unwrap_or_default();
+                                    match old.get(&key).filter(|(old_rv, _)| *old_rv == rv) {
+                                        Some(kept) => {
+                                            fresh.latest.insert(key, kept.clone());
+                                        }
+                                        None => {
+                                            if let Some(decoded) = decode_counted(&secret, &decodes)
+                                            {
+                                                fresh.latest.insert(key, (rv, decoded));
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                            if let Ok(mut guard) = state.write() {
+                                *guard = fresh;
+                            }
+                            synced.store(true, Ordering::SeqCst);
+                        }
+                        Ok(watcher::Event::Apply(secret)) => Self::apply(&state, &decodes, &secret),
+                        Ok(watcher::Event::Delete(secret)) => {
+                            let refetch = Self::delete(&state, &secret);
+                            if let Some((key, name)) = refetch {
+                                let api: Api<Secret> =
+                                    Api::namespaced(api.clone().into_client(), &key.0);
+                                if let Ok(Some(newest)) = api.get_opt(&name).await {
+                                    Self::apply(&state, &decodes, &newest);
+                                }
+                            }
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, "helm release watch error; the watcher retries")
+                        }
+                    }
+                }
+            })
+        };
+        Self {
+            state,
+            synced,
+            decodes,
+            task,
+        }
+    }
+
+    /// Every revision's Secret name (a metadata-only view of the same list).
+    async fn list_revisions(api: &Api<Secret>) -> HashMap<Key, BTreeMap<u32, String>> {
+        let mut names: HashMap<Key, BTreeMap<u32, String>> = HashMap::new();
+        let params = kube::api::ListParams::default()
+            .labels("owner=helm")
+            .fields(&format!("type={RELEASE_TYPE}"));
+        if let Ok(list) = api.list_metadata(&params).await {
+            for meta in list.items {
+                let labels = meta.metadata.labels.clone().unwrap_or_default();
+                let (Some(release), Some(version), Some(ns), Some(name)) = (
+                    labels.get("name"),
+                    labels.get("version").and_then(|v| v.parse::<u32>().ok()),
+                    meta.metadata.namespace.clone(),
+                    meta.metadata.name.clone(),
+                ) else {
+                    continue;
+                };
+                names
+                    .entry((ns, release.clone()))
+                    .or_default()
+                    .insert(version, name);
+            }
+        }
+        names
+    }
+
+    fn apply(state: &RwLock<State>, decodes: &AtomicU64, secret: &Secret) {
+        let Some((key, version)) = key_of(secret) else {
+            return;
+        };
+        let rv = secret.metadata.resource_version.clone().unwrap_or_default();
+        let Ok(mut guard) = state.write() else {
+            return;
+        };
+        guard
+            .revisions
+            .entry(key.clone())
+            .or_default()
+            .insert(version, secret.metadata.name.clone().unwrap_or_default());
+        let newest = guard
+            .revisions
+            .get(&key)
+            .and_then(|r| r.keys().next_back().copied());
+        let current = guard
+            .latest
+            .get(&key)
+            .map(|(rv, r)| (rv.clone(), r.version));
+        let changed = match current {
+            Some((old_rv, old_version)) => {
+                version > old_version || (version == old_version && old_rv != rv)
+            }
+            None => true,
+        };
+        if newest == Some(version)
+            && changed
+            && let Some(decoded) = decode_counted(secret, decodes)
+        {
+            guard.latest.insert(key, (rv, decoded));
+        }
+    }
+
+    /// Forgets a revision; returns the Secret to decode when the newest one went away.
+    fn delete(state: &RwLock<State>, secret: &Secret) -> Option<(Key, String)> {
+        let (key, version) = key_of(secret)?;
+        let mut guard = state.write().ok()?;
+        let revisions = guard.revisions.entry(key.clone()).or_default();
+        revisions.remove(&version);
+        let newest = revisions.iter().next_back().map(|(v, n)| (*v, n.clone()));
+        if revisions.is_empty() {
+            guard.revisions.remove(&key);
+        }
+        let was_latest = guard
+            .latest
+            .get(&key)
+            .is_some_and(|(_, r)| r.version == version);
+        if !was_latest {
+            return None;
+        }
+        guard.latest.remove(&key);
+        newest.map(|(_, name)| (key, name))
+    }
+
+    /// Waits until the first full list has been decoded.
+    pub async fn wait_until_ready(&self, limit: Duration) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + limit;
+        while !self.synced.load(Ordering::SeqCst) {
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::Cluster(format!(
+                    "the Helm release cache did not fill within {} s",
+                    limit.as_secs()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(())
+    }
+
+    /// How many release Secrets have been decoded since start (each change decodes one).
+    pub fn decodes(&self) -> u64 {
+        self.decodes.load(Ordering::SeqCst)
+    }
+
+    /// The newest revision of a release.
+    pub fn release(&self, namespace: &str, name: &str) -> Option<Arc<Release>> {
+        let guard = self.state.read().ok()?;
+        guard
+            .latest
+            .get(&(namespace.to_owned(), name.to_owned()))
+            .map(|(_, r)| r.clone())
+    }
+
+    /// Every release's newest revision.
+    pub fn releases(&self) -> Vec<Arc<Release>> {
+        self.state
+            .read()
+            .map(|g| g.latest.values().map(|(_, r)| r.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The Secret names of a release's revisions, oldest first.
+    pub fn revisions(&self, namespace: &str, name: &str) -> Vec<(u32, String)> {
+        self.state
+            .read()
+            .ok()
+            .and_then(|g| {
+                g.revisions
+                    .get(&(namespace.to_owned(), name.to_owned()))
+                    .map(|r| r.iter().map(|(v, n)| (*v, n.clone())).collect())
+            })
+            .unwrap_or_default()
+    }
+
+    /// Releases matching `filter` in the namespaces in `visible`, one page with the total.
+    pub fn list(&self, filter: &DeploymentFilter, visible: &Visible) -> Result<DeploymentPage> {
+        page::limit(filter)?;
+        let no_labels = BTreeMap::new();
+        let candidates = self
+            .releases()
+            .iter()
+            .filter(|r| {
+                visible.contains(&r.namespace)
+                    && page::admits(filter, &r.namespace, KIND, &no_labels)
+            })
+            .map(|r| to_deployment(r))
+            .collect();
+        page::select(candidates, filter)
+    }
+}
+
+/// The kind Helm releases are listed as.
+pub const KIND: &str = "Release";
+
+fn key_of(secret: &Secret) -> Option<(Key, u32)> {
+    let (name, version) = release::labels_of(secret)?;
+    Some(((secret.metadata.namespace.clone()?, name), version))
+}
+
+fn decode_counted(secret: &Secret, decodes: &AtomicU64) -> Option<Arc<Release>> {
+    decodes.fetch_add(1, Ordering::SeqCst);
+    match release::decode(secret) {
+        Ok(release) => Some(Arc::new(release)),
+        Err(error) => {
+            tracing::warn!(%error, "skipping a release Secret");
+            None
+        }
+    }
+}
+
+/// Helm's release states as Pilothouse statuses.
+pub fn state_of(release: &Release) -> DeploymentState {
+    let (status, progress) = match release.status.as_str() {
+        "deployed" | "superseded" => (DeploymentStatus::Deployed, 100),
+        "failed" => (DeploymentStatus::Failed, 100),
+        "pending-install" | "pending-upgrade" | "pending-rollback" | "uninstalling" => {
+            (DeploymentStatus::Deploying, 50)
+        }
+        _ => (DeploymentStatus::Pending, 0),
+    };
+    DeploymentState {
+        status,
+        suspended: false,
+        progress,
+        message: release.description.clone(),
+        conditions: vec![Condition {
+            kind: "Released".into(),
+            status: release.status.clone(),
+            reason: format!("revision {}", release.version),
+            message: release.description.clone(),
+            last_transition_time: release.last_deployed.clone(),
+        }],
+    }
+}
+
+/// A release as every surface shows deployments.
+pub fn to_deployment(release: &Release) -> Deployment {
+    Deployment {
+        name: release.name.clone(),
+        namespace: release.namespace.clone(),
+        kind: KIND.to_owned(),
+        labels: BTreeMap::new(),
+        state: state_of(release),
+        revision: Some(release.version.to_string()),
+        chart: Some(format!("{}-{}", release.chart, release.chart_version)),
+        source: None,
+        resource_version: None,
+        adapter: "helm".to_owned(),
+    }
+}

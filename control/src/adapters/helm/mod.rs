@@ -1,0 +1,14 @@
+//! The Helm adapter: releases read natively from Helm's release Secrets through a watch,
+//! changes made by the pinned helm binary, and the package store for uploaded charts.
+
+pub mod adapter;
+pub mod args;
+pub mod binary;
+pub mod cache;
+pub mod config;
+pub mod package;
+pub mod release;
+pub mod store;
+
+pub use adapter::HelmAdapter;
+pub use config::HelmConfig;

@@ -1,0 +1,75 @@
+//! Filtering and paging a list of deployments, the same for every adapter: status and free
+//! text, sorted by namespace, name and kind, one page with the total.
+
+use crate::{Error, Result};
+use model::deployment::{Deployment, DeploymentFilter, DeploymentPage};
+
+/// The default and the largest page size.
+pub const DEFAULT_LIMIT: usize = 50;
+/// The largest page a caller may ask for.
+pub const MAX_LIMIT: usize = 500;
+
+/// The page size a filter asks for, or why it is refused.
+pub fn limit(filter: &DeploymentFilter) -> Result<usize> {
+    match filter.limit {
+        None => Ok(DEFAULT_LIMIT),
+        Some(0) => Err(Error::invalid("limit", "must be at least 1")),
+        Some(n) if n > MAX_LIMIT => Err(Error::invalid(
+            "limit",
+            format!("must be at most {MAX_LIMIT}"),
+        )),
+        Some(n) => Ok(n),
+    }
+}
+
+/// Whether a deployment passes the filter's namespace, kind and label conditions (the ones
+/// an adapter can check before building the row).
+pub fn admits(
+    filter: &DeploymentFilter,
+    namespace: &str,
+    kind: &str,
+    labels: &std::collections::BTreeMap<String, String>,
+) -> bool {
+    filter.namespace.as_deref().is_none_or(|ns| ns == namespace)
+        && filter
+            .kind
+            .as_deref()
+            .is_none_or(|k| k.eq_ignore_ascii_case(kind))
+        && filter.labels.iter().all(|(k, v)| labels.get(k) == Some(v))
+}
+
+/// Applies the status and text conditions, sorts, and cuts the page.
+pub fn select(candidates: Vec<Deployment>, filter: &DeploymentFilter) -> Result<DeploymentPage> {
+    let limit = limit(filter)?;
+    let text = filter
+        .text
+        .as_deref()
+        .map(str::to_lowercase)
+        .filter(|t| !t.trim().is_empty());
+    let mut matching: Vec<Deployment> = candidates
+        .into_iter()
+        .filter(|d| filter.status.is_none_or(|s| d.state.status == s))
+        .filter(|d| text.as_deref().is_none_or(|t| matches_text(d, t)))
+        .collect();
+    matching
+        .sort_by(|a, b| (&a.namespace, &a.name, &a.kind).cmp(&(&b.namespace, &b.name, &b.kind)));
+    let total = matching.len();
+    let items = matching
+        .into_iter()
+        .skip(filter.offset.unwrap_or(0))
+        .take(limit)
+        .collect();
+    Ok(DeploymentPage { items, total })
+}
+
+fn matches_text(deployment: &Deployment, text: &str) -> bool {
+    [
+        Some(&deployment.name),
+        Some(&deployment.namespace),
+        deployment.chart.as_ref(),
+        deployment.source.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|field| field.to_lowercase().contains(text))
+}

@@ -1,0 +1,384 @@
+//! The Helm adapter with the real helm binary against the sandbox cluster and a real Postgres:
+//! upload → install → upgrade → history → preview → rollback → scale → uninstall, releases
+//! read from the Secret watch, the reference's error texts, and argument injection refused.
+
+mod charts;
+mod support;
+
+use charts::demo_chart;
+use control::Error;
+use control::access::Visible;
+use control::adapters::DeploymentAdapter;
+use control::adapters::helm::adapter::Preview;
+use control::adapters::helm::package::Limits;
+use control::adapters::helm::{HelmAdapter, HelmConfig};
+use control::service::Adapters;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::Api;
+use kube::{Client, Config};
+use model::deployment::{DeploymentFilter, DeploymentRequest, DeploymentUpdate};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use support::{person, seeded};
+
+/// The pinned helm that `cargo xtask setup` installs (or `PILOTHOUSE_HELM`).
+fn helm_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("PILOTHOUSE_HELM") {
+        return PathBuf::from(path);
+    }
+    let home = PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into()));
+    home.join(".cache/pilothouse/helm-v4.1.4/helm")
+}
+
+async fn settings(client: &Client, name: &str) -> Option<String> {
+    let maps: Api<ConfigMap> = Api::namespaced(client.clone(), "team-a");
+    let map = maps.get_opt(&format!("{name}-settings")).await.ok()??;
+    map.data?.get("replicas").cloned()
+}
+
+/// Waits until the release watch shows `revision` of `name`.
+async fn revision_seen(helm: &HelmAdapter, name: &str, revision: &str) {
+    for _ in 0..200 {
+        if helm
+            .get("team-a", name)
+            .ok()
+            .and_then(|d| d.revision)
+            .as_deref()
+            == Some(revision)
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("{name} never reached revision {revision}");
+}
+
+fn values(value: Value) -> serde_json::Map<String, Value> {
+    value.as_object().cloned().unwrap_or_default()
+}
+
+#[sqlx::test(migrator = "control::store::MIGRATOR")]
+async fn the_full_lifecycle(pool: PgPool) {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("helm-lifecycle-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let kubeconfig = dir.join("kubeconfig");
+    let sandbox = sandbox::Sandbox::start(sandbox::SandboxOptions {
+        kubeconfig: Some(kubeconfig.clone()),
+        ..Default::default()
+    })
+    .await
+    .expect("sandbox");
+    let client =
+        Client::try_from(Config::new(sandbox.url().parse().expect("url"))).expect("client");
+    let config = HelmConfig {
+        binary: helm_binary(),
+        kubeconfig: Some(kubeconfig),
+        timeout: "60s".into(),
+        ..HelmConfig::default()
+    };
+    let helm = Arc::new(
+        HelmAdapter::new(client.clone(), config, pool.clone(), dir.join("helm-home"))
+            .expect("adapter"),
+    );
+    helm.cache()
+        .wait_until_ready(Duration::from_secs(10))
+        .await
+        .expect("cache");
+    helm.health().await.expect("healthy");
+
+    let service = seeded(pool).await.with_adapters(Adapters {
+        flux: None,
+        helm: Some(helm.clone()),
+    });
+    let admin = person("admin", &[]);
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    namespaces
+        .create(
+            &Default::default(),
+            &serde_json::from_value(json!({ "metadata": { "name": "team-a" } })).expect("ns"),
+        )
+        .await
+        .expect("namespace");
+    service
+        .assign_namespace(&admin, "team-a", "team-a")
+        .await
+        .expect("assign");
+
+    // Upload, then install from the package id as in the reference.
+    let package = service
+        .upload_package(
+            &admin,
+            "team-a",
+            &demo_chart("demo", "0.1.0"),
+            Limits::default(),
+        )
+        .await
+        .expect("upload");
+    assert_eq!(package.id, "demo-0.1.0");
+    let again = service
+        .upload_package(
+            &admin,
+            "team-a",
+            &demo_chart("demo", "0.1.0"),
+            Limits::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(again.to_string(), "package already exists: demo-0.1.0");
+    service
+        .upload_package(
+            &admin,
+            "team-a",
+            &demo_chart("demo", "0.2.0"),
+            Limits::default(),
+        )
+        .await
+        .expect("upload 0.2.0");
+    assert_eq!(service.list_packages(&admin).await.expect("list").len(), 2);
+
+    let request: DeploymentRequest = serde_json::from_value(json!({ "name": "web", "namespace": "team-a", "packageId": "demo-0.1.0", "values": { "replicaCount": 2 } })).expect("request");
+    let installed = service
+        .create_deployment(&admin, &request)
+        .await
+        .expect("install");
+    assert_eq!(
+        (installed.adapter.as_str(), installed.revision.as_deref()),
+        ("helm", Some("1"))
+    );
+    assert_eq!(
+        installed.state.status,
+        model::deployment::DeploymentStatus::Deployed
+    );
+    assert_eq!(settings(&client, "web").await.as_deref(), Some("2"));
+    revision_seen(&helm, "web", "1").await;
+    let decodes_after_install = helm.cache().decodes();
+
+    // The reference's errors.
+    let exists = service
+        .create_deployment(&admin, &request)
+        .await
+        .unwrap_err();
+    assert_eq!(exists.to_string(), "release already exists: web");
+    let mut missing = request.clone();
+    missing.name = "other".into();
+    missing.package_id = Some("nope-1.0.0".into());
+    assert_eq!(
+        service
+            .create_deployment(&admin, &missing)
+            .await
+            .unwrap_err()
+            .to_string(),
+        "chart not found: nope-1.0.0"
+    );
+    assert_eq!(
+        helm.get("team-a", "ghost").unwrap_err().to_string(),
+        "deployment not found: ghost"
+    );
+    let unconfigured: DeploymentRequest = serde_json::from_value(
+        json!({ "name": "repo", "namespace": "team-a", "extensions": { "helm.chart": "demo" } }),
+    )
+    .expect("request");
+    assert!(
+        service
+            .create_deployment(&admin, &unconfigured)
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("no chart repository is configured")
+    );
+
+    // Upgrade to 0.2.0 with new values, then preview a scale.
+    let update = DeploymentUpdate {
+        values: Some(values(json!({ "replicaCount": 3, "color": "green" }))),
+        extensions: [("helm.chartVersion".to_owned(), json!("0.2.0"))].into(),
+        ..DeploymentUpdate::default()
+    };
+    let upgraded = service
+        .update_deployment(&admin, "team-a", "web", &update)
+        .await
+        .expect("upgrade");
+    assert_eq!(upgraded.chart.as_deref(), Some("demo-0.2.0"));
+    assert_eq!(upgraded.revision.as_deref(), Some("2"));
+    assert_eq!(settings(&client, "web").await.as_deref(), Some("3"));
+    revision_seen(&helm, "web", "2").await;
+    let preview = service
+        .preview_deployment(
+            &admin,
+            "team-a",
+            "web",
+            &Preview::Scale {
+                values: values(json!({ "replicaCount": 5, "color": "green" })),
+                version: None,
+            },
+        )
+        .await
+        .expect("preview");
+    assert!(
+        preview.contains("-  replicas: \"3\"") && preview.contains("+  replicas: \"5\""),
+        "{preview}"
+    );
+    assert_eq!(
+        settings(&client, "web").await.as_deref(),
+        Some("3"),
+        "a preview changes nothing"
+    );
+    let back = service
+        .preview_deployment(&admin, "team-a", "web", &Preview::Rollback(1))
+        .await
+        .expect("rollback preview");
+    assert!(back.contains("+  replicas: \"2\""), "{back}");
+
+    let history = service
+        .deployment_history(&admin, "team-a", "web")
+        .await
+        .expect("history");
+    assert_eq!(
+        history
+            .iter()
+            .map(|r| (r.revision, r.status.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(2, "deployed"), (1, "superseded")]
+    );
+
+    // Rollback, scale, values.
+    let rolled = service
+        .rollback_deployment(&admin, "team-a", "web", 1)
+        .await
+        .expect("rollback");
+    assert_eq!(rolled.revision, 1);
+    revision_seen(&helm, "web", "3").await;
+    assert_eq!(settings(&client, "web").await.as_deref(), Some("2"));
+    let failed = service
+        .rollback_deployment(&admin, "team-a", "web", 99)
+        .await
+        .unwrap_err();
+    assert!(
+        failed.to_string().starts_with("rollback failed"),
+        "{failed}"
+    );
+    service
+        .scale_deployment(&admin, "team-a", "web", 4, None)
+        .await
+        .expect("scale");
+    revision_seen(&helm, "web", "4").await;
+    assert_eq!(settings(&client, "web").await.as_deref(), Some("4"));
+    assert_eq!(
+        helm.get("team-a", "web").expect("web").chart.as_deref(),
+        Some("demo-0.1.0"),
+        "scaling keeps the chart version the rollback restored"
+    );
+    assert_eq!(
+        helm.values("team-a", "web").expect("values")["replicaCount"],
+        4
+    );
+    let page = service
+        .list_deployments(&admin, &DeploymentFilter::default())
+        .await
+        .expect("list");
+    assert_eq!(
+        page.items
+            .iter()
+            .map(|d| d.name.as_str())
+            .collect::<Vec<_>>(),
+        vec!["web"]
+    );
+    assert!(
+        helm.list(
+            &DeploymentFilter::default(),
+            &Visible::Only(["team-b".to_owned()].into())
+        )
+        .expect("list")
+        .items
+        .is_empty()
+    );
+    // One decode per change, never one per revision per list.
+    assert!(
+        helm.cache().decodes() - decodes_after_install <= 6,
+        "{} decodes",
+        helm.cache().decodes() - decodes_after_install
+    );
+    assert!(
+        helm.export_yaml("team-a", "web")
+            .await
+            .expect("manifest")
+            .contains("kind: ConfigMap")
+    );
+
+    // A package in use is kept unless forced.
+    let in_use = service
+        .delete_package(&admin, "team-a", "demo-0.1.0", false)
+        .await
+        .unwrap_err();
+    assert!(
+        in_use.to_string().contains("is used by team-a/web"),
+        "{in_use}"
+    );
+    service
+        .delete_package(&admin, "team-a", "demo-0.2.0", false)
+        .await
+        .expect("unused package");
+
+    // Injection attempts in every field are refused before helm runs.
+    for (name, package, version) in [
+        ("--set=x", "demo-0.1.0", None),
+        ("web2", "-x", None),
+        ("web2", "demo-0.1.0", Some("--post-renderer=/bin/sh")),
+    ] {
+        let mut hostile = request.clone();
+        hostile.name = name.into();
+        hostile.package_id = Some(package.into());
+        if let Some(v) = version {
+            hostile
+                .extensions
+                .insert("helm.chartVersion".into(), json!(v));
+        }
+        let error = service
+            .create_deployment(&admin, &hostile)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, Error::Invalid { .. } | Error::NotFound { .. }),
+            "{name}: {error}"
+        );
+    }
+    let oci: DeploymentRequest = serde_json::from_value(json!({ "name": "x", "namespace": "team-a", "extensions": { "helm.chart": "oci://--kubeconfig=/etc/x" } })).expect("request");
+    assert!(matches!(
+        service.create_deployment(&admin, &oci).await.unwrap_err(),
+        Error::Invalid { .. }
+    ));
+    let hostile_values = DeploymentUpdate {
+        values: Some(values(json!({ "--set": "x", "replicaCount": "$(reboot)" }))),
+        ..DeploymentUpdate::default()
+    };
+    helm.update("team-a", "web", &hostile_values)
+        .await
+        .expect("values are data, never arguments");
+    assert_eq!(settings(&client, "web").await.as_deref(), Some("$(reboot)"));
+
+    // Uninstall.
+    service
+        .delete_deployment(&admin, "team-a", "web")
+        .await
+        .expect("uninstall");
+    for _ in 0..200 {
+        if helm.get("team-a", "web").is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(matches!(
+        helm.get("team-a", "web"),
+        Err(Error::NotFound { .. })
+    ));
+    assert_eq!(settings(&client, "web").await, None);
+    service
+        .delete_package(&admin, "team-a", "demo-0.1.0", false)
+        .await
+        .expect("no longer used");
+    drop(sandbox);
+}

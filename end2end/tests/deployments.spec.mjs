@@ -1,0 +1,65 @@
+// Deployments in the browser: alice (operator of team-a) lists, filters and pages her
+// deployments, reconciles one and sees the outcome, and a refused create keeps what she typed.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, screenshotPath, signIn } from './support.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+test('list, filter, open, reconcile', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await signIn(page, 'alice', '/deployments');
+
+  const rows = page.getByTestId('deployments-table').locator('tbody tr');
+  await rows.first().waitFor();
+  const namespaces = await rows.locator('td:nth-child(2)').allInnerTexts();
+  assert.ok(namespaces.length > 0 && namespaces.every((ns) => ns === 'team-a'), namespaces.join(','));
+  await page.screenshot({ path: screenshotPath('deployments'), fullPage: true });
+
+  await page.selectOption('select[name="status"]', 'failed');
+  await page.click('form[role="search"] button');
+  await page.waitForURL(/status=failed/);
+  await page.getByTestId('deployments-table').locator('tbody tr').first().waitFor();
+  const failed = await page.getByTestId('deployments-table').locator('tbody tr td:nth-child(4)').allInnerTexts();
+  assert.ok(failed.length > 0 && failed.every((s) => s.startsWith('failed')), failed.join(','));
+
+  await page.goto(page.url().replace(/\/deployments.*/, '/deployments/team-a/podinfo'));
+  await page.locator('.shell[data-hydrated="true"]').waitFor();
+  await page.getByTestId('history').waitFor();
+  assert.match(await page.getByTestId('status').innerText(), /deployed/);
+  await page.getByRole('button', { name: 'Reconcile' }).click();
+  const notice = page.getByTestId('notice');
+  await notice.filter({ hasText: /^reconciled/ }).waitFor({ timeout: 60_000 });
+  await page.screenshot({ path: screenshotPath('deployment-reconciled'), fullPage: true });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a refused create says why and keeps the form', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, 'alice', '/deployments/new');
+  const form = page.getByTestId('new-deployment');
+  await form.locator('input[name="form[name]"]').fill('web');
+  await form.locator('input[name="form[namespace]"]').fill('team-a');
+  await form.locator('input[name="form[source]"]').fill('podinfo');
+  await form.locator('textarea[name="form[values]"]').fill('replicaCount: 2');
+  await form.getByRole('button', { name: 'Create' }).click();
+  const error = page.getByTestId('form-error');
+  await error.waitFor();
+  assert.match(await error.innerText(), /flux\.chart extension is required for HelmRelease/);
+  assert.equal(await form.locator('input[name="form[name]"]').inputValue(), 'web');
+  assert.equal(await form.locator('textarea[name="form[values]"]').inputValue(), 'replicaCount: 2');
+
+  await form.locator('input[name="form[chart]"]').fill('podinfo');
+  await form.getByRole('button', { name: 'Create' }).click();
+  await page.waitForURL(/\/deployments\/team-a\/web$/);
+  await page.getByTestId('status').waitFor();
+  await page.screenshot({ path: screenshotPath('deployment-created'), fullPage: true });
+  await context.close();
+});
