@@ -382,3 +382,142 @@ async fn the_full_lifecycle(pool: PgPool) {
         .expect("no longer used");
     drop(sandbox);
 }
+
+/// A chart repository over HTTP that wants basic authentication, as ChartMuseum or Harbor do.
+async fn chart_repository(
+    user: &'static str,
+    password: &'static str,
+) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    use axum::http::{HeaderMap, StatusCode, header};
+    use axum::response::IntoResponse;
+    use base64::Engine;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let chart = demo_chart("demo", "0.3.0");
+    let digest = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&chart))
+    };
+    let index = format!(
+        "apiVersion: v1\nentries:\n  demo:\n  - apiVersion: v2\n    name: demo\n    version: 0.3.0\n    digest: {digest}\n    created: \"2026-11-23T00:00:00Z\"\n    urls:\n    - {url}/demo-0.3.0.tgz\ngenerated: \"2026-11-23T00:00:00Z\"\n"
+    );
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    );
+    let log = seen.clone();
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri, headers: HeaderMap| {
+        let (index, chart, expected, log) =
+            (index.clone(), chart.clone(), expected.clone(), log.clone());
+        async move {
+            let auth = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            if let Ok(mut log) = log.lock() {
+                log.push(format!("{} {}", uri.path(), auth == expected));
+            }
+            if auth != expected {
+                return (StatusCode::UNAUTHORIZED, "authentication required").into_response();
+            }
+            match uri.path() {
+                "/index.yaml" => index.into_response(),
+                "/demo-0.3.0.tgz" => chart.into_response(),
+                _ => StatusCode::NOT_FOUND.into_response(),
+            }
+        }
+    });
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, seen)
+}
+
+#[sqlx::test(migrator = "control::store::MIGRATOR")]
+async fn installs_from_a_repository_with_credentials_kept_out_of_argv(pool: PgPool) {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("helm-repository-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let kubeconfig = dir.join("kubeconfig");
+    let sandbox = sandbox::Sandbox::start(sandbox::SandboxOptions {
+        kubeconfig: Some(kubeconfig.clone()),
+        ..Default::default()
+    })
+    .await
+    .expect("sandbox");
+    let client =
+        Client::try_from(Config::new(sandbox.url().parse().expect("url"))).expect("client");
+    let (url, seen) = chart_repository("robot", "s3cret-pa55").await;
+    let adapter = |password: &str, home: &str| {
+        HelmAdapter::new(
+            client.clone(),
+            HelmConfig {
+                binary: helm_binary(),
+                kubeconfig: Some(kubeconfig.clone()),
+                timeout: "60s".into(),
+                repository_url: Some(url.clone()),
+                repository_username: Some("robot".into()),
+                repository_password: Some(password.into()),
+                ..HelmConfig::default()
+            },
+            pool.clone(),
+            dir.join(home),
+        )
+        .expect("adapter")
+    };
+    let helm = adapter("s3cret-pa55", "home");
+    helm.cache()
+        .wait_until_ready(Duration::from_secs(10))
+        .await
+        .expect("cache");
+    let request: DeploymentRequest =
+        serde_json::from_value(json!({ "name": "from-repo", "namespace": "default",
+        "extensions": { "helm.chart": "demo", "helm.chartVersion": "0.3.0" } }))
+        .expect("request");
+    let installed = helm
+        .create(&request)
+        .await
+        .expect("install from the repository");
+    assert_eq!(installed.chart.as_deref(), Some("demo-0.3.0"));
+    assert!(
+        seen.lock()
+            .expect("log")
+            .iter()
+            .all(|line| line.ends_with("true")),
+        "{seen:?}"
+    );
+    let config = std::fs::read_to_string(dir.join("home/config/repositories.yaml"))
+        .expect("repositories.yaml");
+    assert!(
+        config.contains("s3cret-pa55"),
+        "credentials live in the private Helm home"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("home/config/repositories.yaml"))
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "only the service's user may read it");
+    }
+
+    let wrong = adapter("wrong", "home-wrong");
+    let mut other = request.clone();
+    other.name = "refused".into();
+    let error = wrong.create(&other).await.unwrap_err();
+    assert!(
+        error.to_string().starts_with("failed to locate chart"),
+        "{error}"
+    );
+    assert!(
+        !error.to_string().contains("wrong"),
+        "the password is not repeated back: {error}"
+    );
+    drop(sandbox);
+}
