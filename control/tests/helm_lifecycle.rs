@@ -212,7 +212,7 @@ async fn the_full_lifecycle(pool: PgPool) {
             "team-a",
             "web",
             &Preview::Scale {
-                values: values(json!({ "replicaCount": 5, "color": "green" })),
+                replicas: 5,
                 version: None,
             },
         )

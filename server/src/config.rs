@@ -80,6 +80,18 @@ pub struct Cli {
     /// in-cluster service account is used when present.
     #[arg(long, env = "PILOTHOUSE_KUBECONFIG", value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
+    /// The helm binary for the Helm adapter (helm.binary).
+    #[arg(long, env = "PILOTHOUSE_HELM_BINARY", value_name = "FILE")]
+    pub helm_binary: Option<PathBuf>,
+    /// The Helm adapter's chart repository password (helm.repositoryPassword); kept out of
+    /// files and command lines.
+    #[arg(
+        long,
+        env = "PILOTHOUSE_HELM_REPOSITORY_PASSWORD",
+        value_name = "TEXT",
+        hide_env_values = true
+    )]
+    pub helm_repository_password: Option<String>,
     /// What to do; without a command, serve.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -136,6 +148,8 @@ pub struct Config {
     pub ui: UiConfig,
     /// The Flux adapter (reference 000's settings).
     pub flux: control::adapters::flux::FluxConfig,
+    /// The Helm adapter and the package store (reference 001's settings).
+    pub helm: control::adapters::helm::HelmConfig,
 }
 
 /// What every page shows.
@@ -334,6 +348,12 @@ impl Config {
     fn apply(&mut self, cli: &Cli) {
         if let Some(path) = &cli.kubeconfig {
             self.flux.kubeconfig = Some(path.clone());
+        }
+        if let Some(path) = &cli.helm_binary {
+            self.helm.binary = path.clone();
+        }
+        if let Some(password) = &cli.helm_repository_password {
+            self.helm.repository_password = Some(password.clone());
         }
         if let Some(listen) = cli.listen {
             self.server.listen = listen;

@@ -65,6 +65,7 @@ pub async fn adapters(
     pool: &PgPool,
 ) -> anyhow::Result<control::service::Adapters> {
     use control::adapters::flux::{FluxAdapter, record::SpecRecord};
+    use control::adapters::helm::HelmAdapter;
     let configured = config.flux.kubeconfig.is_some()
         || std::env::var_os("KUBECONFIG").is_some()
         || std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
@@ -81,16 +82,43 @@ pub async fn adapters(
     let client = control::adapters::flux::connect(&config.flux)
         .await
         .context("cannot build the Kubernetes client")?;
-    let flux = FluxAdapter::new(client, config.flux.clone(), SpecRecord::new(pool.clone()))
-        .context("cannot start the Flux adapter")?;
+    let flux = FluxAdapter::new(
+        client.clone(),
+        config.flux.clone(),
+        SpecRecord::new(pool.clone()),
+    )
+    .context("cannot start the Flux adapter")?;
     if let Err(error) = flux.health().await {
         // Keep serving: the caches retry, and /readyz reports the adapter until it recovers.
         tracing::error!(%error, "the Flux adapter is not healthy yet");
     }
+    let mut helm_config = config.helm.clone();
+    if helm_config.kubeconfig.is_none() {
+        helm_config.kubeconfig = config.flux.kubeconfig.clone();
+    }
+    let helm = HelmAdapter::new(client, helm_config, pool.clone(), helm_home()?)
+        .context("cannot start the Helm adapter")?;
+    if let Err(error) = helm.health().await {
+        tracing::error!(%error, "the Helm adapter is not healthy");
+    }
     Ok(control::service::Adapters {
         flux: Some(std::sync::Arc::new(flux)),
-        helm: None,
+        helm: Some(std::sync::Arc::new(helm)),
     })
+}
+
+/// A directory only this process's user can read, for helm's configuration (repository
+/// credentials), cache and temporary values files.
+fn helm_home() -> anyhow::Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("pilothouse-helm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("cannot restrict {}", dir.display()))?;
+    }
+    Ok(dir)
 }
 
 /// Builds the state, applies migrations and serves until SIGTERM or Ctrl-C.

@@ -26,6 +26,10 @@ pub fn start(binary: &Path, port: u16, database_url: &str, name: &str) -> anyhow
     let cluster = Cluster::start_demo(&binary.with_file_name("sandbox"), name)?;
     let mut env = identity.server_env();
     env.extend(cluster.server_env());
+    env.push((
+        "PILOTHOUSE_HELM_BINARY",
+        crate::helm::ensure()?.display().to_string(),
+    ));
     step("seeding the demo tenants and memberships");
     seed_demo(binary, database_url, &env)?;
     step(&format!("starting Pilothouse on {public_url}"));

@@ -15,10 +15,12 @@ use futures::StreamExt;
 use serde::Deserialize;
 
 mod deployments;
+mod packages;
 
 /// The API's routes.
 pub fn router() -> Router<AppState> {
     deployments::router()
+        .merge(packages::router())
         .route("/o2dms/v1/me", get(me))
         .route("/o2dms/v1/tenants", get(tenants))
         .route("/o2dms/v1/audit/events", get(audit_events))

@@ -136,6 +136,14 @@ impl TestEnv {
                 std::time::Duration::from_millis(50),
             );
             config.flux.kubeconfig = Some(kubeconfig);
+            config.helm.binary = std::env::var_os("PILOTHOUSE_HELM").map_or_else(
+                || {
+                    PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                        .join(".cache/pilothouse/helm-v4.1.4/helm")
+                },
+                PathBuf::from,
+            );
+            config.helm.timeout = "60s".into();
             Some(sandbox)
         } else {
             None
@@ -235,6 +243,18 @@ impl TestEnv {
             .header(header::AUTHORIZATION, format!("Bearer {token}"))
             .header(header::CONTENT_TYPE, "application/json")
             .body(Body::from(body.to_string()))
+            .expect("request");
+        self.call(request).await
+    }
+
+    /// Sends `method path` with a bearer token and a raw body.
+    pub async fn send_bytes(&self, method: &str, path: &str, token: &str, body: Vec<u8>) -> Answer {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/gzip")
+            .body(Body::from(body))
             .expect("request");
         self.call(request).await
     }

@@ -358,36 +358,55 @@ impl HelmAdapter {
             Preview::Rollback(revision) => {
                 self.revision(namespace, name, *revision).await?.manifest
             }
-            Preview::Upgrade { values, version } | Preview::Scale { values, version } => {
-                let (source, _) =
-                    self.remembered_source(namespace, name)
-                        .await?
-                        .ok_or_else(|| {
-                            Error::invalid(
-                                "helm.chart",
-                                format!(
-                                    "{name} was not installed by Pilothouse; its chart is unknown"
-                                ),
-                            )
-                        })?;
-                let version = version
-                    .clone()
-                    .unwrap_or_else(|| current.chart_version.clone());
-                let out = self
-                    .install_or_upgrade(
-                        Operation::Template,
-                        namespace,
-                        name,
-                        &source,
-                        Some(&version),
-                        values,
-                        false,
-                    )
-                    .await?;
-                String::from_utf8_lossy(&out).into_owned()
+            Preview::Upgrade { values, version } => {
+                let values = values.clone().unwrap_or_else(|| current.values.clone());
+                self.render(namespace, name, &current, &values, version.clone())
+                    .await?
+            }
+            Preview::Scale { replicas, version } => {
+                let values = with_replicas(&current.values, *replicas, None)?;
+                self.render(namespace, name, &current, &values, version.clone())
+                    .await?
             }
         };
         Ok(unified_diff(&current.manifest, &proposed))
+    }
+
+    /// The manifest `helm template` renders for the release's chart with `values`.
+    async fn render(
+        &self,
+        namespace: &str,
+        name: &str,
+        current: &Release,
+        values: &Map<String, Value>,
+        version: Option<String>,
+    ) -> Result<String> {
+        let (source, _) = self
+            .remembered_source(namespace, name)
+            .await?
+            .ok_or_else(|| {
+                Error::invalid(
+                    "helm.chart",
+                    format!("{name} was not installed by Pilothouse; its chart is unknown"),
+                )
+            })?;
+        let version = version.unwrap_or_else(|| current.chart_version.clone());
+        let source = match source {
+            ChartSource::Package(_) => ChartSource::Package(format!("{}-{version}", current.chart)),
+            other => other,
+        };
+        let out = self
+            .install_or_upgrade(
+                Operation::Template,
+                namespace,
+                name,
+                &source,
+                Some(&version),
+                values,
+                false,
+            )
+            .await?;
+        Ok(String::from_utf8_lossy(&out).into_owned())
     }
 
     /// One revision of a release, decoded from its Secret.
@@ -472,18 +491,18 @@ impl HelmAdapter {
 /// A change to preview.
 #[derive(Debug, Clone)]
 pub enum Preview {
-    /// New values and/or chart version.
+    /// New values (when given) and/or chart version.
     Upgrade {
-        /// The values after the change.
-        values: Map<String, Value>,
+        /// The values after the change; the running ones when `None`.
+        values: Option<Map<String, Value>>,
         /// The chart version after the change.
         version: Option<String>,
     },
-    /// A new replica count (values after the change).
+    /// A new replica count.
     Scale {
-        /// The values after the change.
-        values: Map<String, Value>,
-        /// Unchanged chart version.
+        /// The replica count after the change.
+        replicas: u32,
+        /// The chart version after the change.
         version: Option<String>,
     },
     /// Back to a revision.
