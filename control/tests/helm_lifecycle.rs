@@ -521,3 +521,132 @@ async fn installs_from_a_repository_with_credentials_kept_out_of_argv(pool: PgPo
     );
     drop(sandbox);
 }
+
+/// A minimal OCI registry holding one chart, as `helm push` would leave it.
+async fn oci_registry() -> String {
+    use axum::http::{Method, StatusCode, header};
+    use axum::response::IntoResponse;
+    use sha2::Digest;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let host = listener.local_addr().expect("addr").to_string();
+    let chart = demo_chart("demo", "0.4.0");
+    let config = br#"{"apiVersion":"v2","name":"demo","version":"0.4.0"}"#.to_vec();
+    let digest = |bytes: &[u8]| format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)));
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": { "mediaType": "application/vnd.cncf.helm.config.v1+json", "digest": digest(&config), "size": config.len() },
+        "layers": [{ "mediaType": "application/vnd.cncf.helm.chart.content.v1.tar+gzip", "digest": digest(&chart), "size": chart.len() }],
+    })
+    .to_string()
+    .into_bytes();
+    let manifest_digest = digest(&manifest);
+    let blobs: std::collections::HashMap<String, Vec<u8>> = [
+        (digest(&config), config.clone()),
+        (digest(&chart), chart.clone()),
+    ]
+    .into();
+    let app = axum::Router::new().fallback(move |method: Method, uri: axum::http::Uri| {
+        let (manifest, manifest_digest, blobs) =
+            (manifest.clone(), manifest_digest.clone(), blobs.clone());
+        async move {
+            let path = uri.path();
+            let _ = method;
+            if path == "/v2/" || path == "/v2" {
+                return StatusCode::OK.into_response();
+            }
+            if let Some(reference) = path.strip_prefix("/v2/charts/demo/manifests/") {
+                if reference == "0.4.0" || reference == manifest_digest {
+                    return (
+                        [
+                            (
+                                header::CONTENT_TYPE,
+                                "application/vnd.oci.image.manifest.v1+json".to_owned(),
+                            ),
+                            (
+                                header::HeaderName::from_static("docker-content-digest"),
+                                manifest_digest.clone(),
+                            ),
+                        ],
+                        manifest,
+                    )
+                        .into_response();
+                }
+                return StatusCode::NOT_FOUND.into_response();
+            }
+            if let Some(blob) = path
+                .strip_prefix("/v2/charts/demo/blobs/")
+                .and_then(|d| blobs.get(d))
+            {
+                return (
+                    [(header::CONTENT_TYPE, "application/octet-stream")],
+                    blob.clone(),
+                )
+                    .into_response();
+            }
+            StatusCode::NOT_FOUND.into_response()
+        }
+    });
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    host
+}
+
+#[sqlx::test(migrator = "control::store::MIGRATOR")]
+async fn installs_from_an_oci_reference(pool: PgPool) {
+    let dir =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("helm-oci-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let kubeconfig = dir.join("kubeconfig");
+    let sandbox = sandbox::Sandbox::start(sandbox::SandboxOptions {
+        kubeconfig: Some(kubeconfig.clone()),
+        ..Default::default()
+    })
+    .await
+    .expect("sandbox");
+    let client =
+        Client::try_from(Config::new(sandbox.url().parse().expect("url"))).expect("client");
+    let registry = oci_registry().await;
+    let helm = HelmAdapter::new(
+        client,
+        HelmConfig {
+            binary: helm_binary(),
+            kubeconfig: Some(kubeconfig),
+            timeout: "60s".into(),
+            ..HelmConfig::default()
+        },
+        pool,
+        dir.join("home"),
+    )
+    .expect("adapter");
+    helm.cache()
+        .wait_until_ready(Duration::from_secs(10))
+        .await
+        .expect("cache");
+    let request: DeploymentRequest = serde_json::from_value(json!({ "name": "from-oci", "namespace": "default",
+        "extensions": { "helm.chart": format!("oci://{registry}/charts/demo"), "helm.chartVersion": "0.4.0" } }))
+    .expect("request");
+    let installed = helm
+        .create(&request)
+        .await
+        .expect("install from the OCI reference");
+    assert_eq!(installed.chart.as_deref(), Some("demo-0.4.0"));
+    let mut missing = request.clone();
+    missing.name = "missing".into();
+    missing
+        .extensions
+        .insert("helm.chartVersion".into(), json!("9.9.9"));
+    let error = helm.create(&missing).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::NotFound { kind: "chart", .. } | Error::Helm(_)
+        ),
+        "{error}"
+    );
+    drop(sandbox);
+}

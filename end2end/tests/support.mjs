@@ -26,6 +26,7 @@ export function screenshotPath(name) {
 export const passwords = {
   alice: process.env.ALICE_PASSWORD,
   carol: process.env.CAROL_PASSWORD,
+  dave: process.env.DAVE_PASSWORD,
 };
 
 // Signs in through the demo identity provider's real login form and waits for hydration.

@@ -11,6 +11,7 @@ pub mod routes;
 pub mod shutdown;
 pub mod state;
 pub mod telemetry;
+pub mod upload;
 
 use anyhow::Context;
 use config::Config;

@@ -2,7 +2,7 @@
 //! static files, behind the session layer and the authentication gate.
 
 use crate::state::AppState;
-use crate::{auth, health, rest};
+use crate::{auth, health, rest, upload};
 use app::{App, shell};
 use axum::Router;
 use axum::middleware::from_fn_with_state;
@@ -40,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .merge(auth::routes::router())
         .merge(rest::router())
+        .merge(upload::router())
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(options.clone())
         })

@@ -45,6 +45,10 @@ pub fn run_suite(binary: &Path, database: &Database) -> anyhow::Result<()> {
                 "CAROL_PASSWORD",
                 stack.identity.password("carol").unwrap_or_default(),
             )
+            .env(
+                "DAVE_PASSWORD",
+                stack.identity.password("dave").unwrap_or_default(),
+            )
             .env("CHROMIUM", CHROMIUM)
             .env("E2E_OUTPUT", &output),
         "the end-to-end suite",

@@ -88,6 +88,40 @@ pub async fn rollback_deployment(
         .await?)
 }
 
+/// What a Helm scale or rollback would change, as a unified diff; nothing is applied.
+#[server(prefix = "/api", endpoint = "preview_change")]
+pub async fn preview_change(
+    namespace: String,
+    name: String,
+    replicas: String,
+    revision: String,
+) -> Result<String, AppError> {
+    use control::adapters::helm::adapter::Preview;
+    let (ctx, service) = crate::server::caller().await?;
+    let number = |field: &str, text: &str| {
+        text.trim().parse::<u32>().map_err(|_| AppError {
+            status: 422,
+            message: format!("{field}: {text:?} is not a whole number"),
+        })
+    };
+    let change = match (replicas.trim().is_empty(), revision.trim().is_empty()) {
+        (false, true) => Preview::Scale {
+            replicas: number("replicas", &replicas)?,
+            version: None,
+        },
+        (true, false) => Preview::Rollback(number("revision", &revision)?),
+        _ => {
+            return Err(AppError {
+                status: 422,
+                message: "give either a replica count or a revision to preview".into(),
+            });
+        }
+    };
+    Ok(service
+        .preview_deployment(&ctx, &namespace, &name, &change)
+        .await?)
+}
+
 /// Deletes the deployment.
 #[server(prefix = "/api", endpoint = "delete_deployment")]
 pub async fn delete_deployment(namespace: String, name: String) -> Result<(), AppError> {
@@ -113,6 +147,7 @@ pub fn DeploymentPage() -> impl IntoView {
     let scale = ServerAction::<ScaleDeployment>::new();
     let rollback = ServerAction::<RollbackDeployment>::new();
     let delete = ServerAction::<DeleteDeployment>::new();
+    let preview = ServerAction::<PreviewChange>::new();
     let changes = move || {
         (
             reconcile.version().get(),
@@ -188,10 +223,16 @@ pub fn DeploymentPage() -> impl IntoView {
                     <Operations
                         namespace=detail.deployment.namespace.clone()
                         name=detail.deployment.name.clone()
-                        helm=detail.deployment.kind == "HelmRelease"
+                        flux=detail.deployment.adapter == "flux"
+                        scales=detail.deployment.kind != "Kustomization"
                         suspended=detail.deployment.state.suspended
-                        reconcile suspend resume scale delete
+                        reconcile suspend resume scale delete preview
                     />
+                    {move || preview.value().get().map(|result| match result {
+                        Ok(diff) if diff.is_empty() => view! { <p class="notice" data-testid="preview">"The change would leave the manifest as it is."</p> }.into_any(),
+                        Ok(diff) => view! { <pre class="diff" data-testid="preview">{diff}</pre> }.into_any(),
+                        Err(error) => view! { <p class="error" role="alert">{error.message}</p> }.into_any(),
+                    })}
                     <History detail=detail.clone() rollback />
                     <Events detail=detail.clone() />
                     <Inventory detail=detail.clone() />
@@ -202,34 +243,47 @@ pub fn DeploymentPage() -> impl IntoView {
     }
 }
 
-/// The operations an operator runs on the deployment.
+/// The operations an operator runs on the deployment: Flux objects reconcile and suspend;
+/// Helm releases preview a change before it is made.
 #[component]
 fn Operations(
     namespace: String,
     name: String,
-    helm: bool,
+    flux: bool,
+    scales: bool,
     suspended: bool,
     reconcile: ServerAction<ReconcileDeployment>,
     suspend: ServerAction<SuspendDeployment>,
     resume: ServerAction<ResumeDeployment>,
     scale: ServerAction<ScaleDeployment>,
     delete: ServerAction<DeleteDeployment>,
+    preview: ServerAction<PreviewChange>,
 ) -> impl IntoView {
     let hidden = move || view! { <Hidden namespace=namespace.clone() name=name.clone() /> };
-    let fields = hidden();
-    let pause = if suspended {
-        view! { <ActionForm action=resume attr:class="inline">{fields}<button type="submit">"Resume"</button></ActionForm> }.into_any()
-    } else {
+    let flux_forms = flux.then(|| {
+        let (first, second) = (hidden(), hidden());
+        let pause = if suspended {
+            view! { <ActionForm action=resume attr:class="inline">{second}<button type="submit">"Resume"</button></ActionForm> }.into_any()
+        } else {
+            view! {
+                <ActionForm action=suspend attr:class="inline">
+                    {second}
+                    <input name="reason" placeholder="Reason (optional)" aria-label="Suspend reason" />
+                    <button type="submit">"Suspend"</button>
+                </ActionForm>
+            }
+            .into_any()
+        };
         view! {
-            <ActionForm action=suspend attr:class="inline">
-                {fields}
-                <input name="reason" placeholder="Reason (optional)" aria-label="Suspend reason" />
-                <button type="submit">"Suspend"</button>
+            <ActionForm action=reconcile attr:class="inline">
+                {first}
+                <label><input type="checkbox" name="with_source" value="on" />" with its source"</label>
+                <button type="submit" disabled=move || reconcile.pending().get()>"Reconcile"</button>
             </ActionForm>
+            {pause}
         }
-        .into_any()
-    };
-    let scaling = helm.then(|| {
+    });
+    let scaling = scales.then(|| {
         let fields = hidden();
         view! {
             <ActionForm action=scale attr:class="inline">
@@ -239,17 +293,24 @@ fn Operations(
             </ActionForm>
         }
     });
-    let (first, last) = (hidden(), hidden());
+    let previewing = (!flux).then(|| {
+        let fields = hidden();
+        view! {
+            <ActionForm action=preview attr:class="inline">
+                {fields}
+                <input name="replicas" inputmode="numeric" size="4" placeholder="replicas" aria-label="Replicas to preview" />
+                <input name="revision" inputmode="numeric" size="4" placeholder="revision" aria-label="Revision to preview" />
+                <button type="submit">"Preview"</button>
+            </ActionForm>
+        }
+    });
+    let last = hidden();
     view! {
         <section class="actions" aria-label="Operations">
-            <ActionForm action=reconcile attr:class="inline">
-                {first}
-                <label><input type="checkbox" name="with_source" value="on" />" with its source"</label>
-                <button type="submit" disabled=move || reconcile.pending().get()>"Reconcile"</button>
-            </ActionForm>
-            {pause}
+            {flux_forms}
             {scaling}
-            <ActionForm action=delete attr:class="inline" attr:onsubmit="return confirm('Delete this deployment? Flux removes what it applied.')">
+            {previewing}
+            <ActionForm action=delete attr:class="inline" attr:onsubmit="return confirm('Delete this deployment? What it applied is removed.')">
                 {last}
                 <button type="submit" class="danger">"Delete"</button>
             </ActionForm>

@@ -5,6 +5,7 @@ mod deployment;
 mod deployments;
 mod home;
 mod not_found;
+mod packages;
 mod sections;
 mod sources;
 
@@ -13,7 +14,8 @@ pub use deployment::DeploymentPage;
 pub use deployments::{Deployments, NewDeployment};
 pub use home::Home;
 pub use not_found::NotFound;
-pub use sections::{Admin, Packages};
+pub use packages::Packages;
+pub use sections::Admin;
 pub use sources::Sources;
 
 /// Percent-encodes a query value (the browser build has no URL crate).

@@ -13,12 +13,6 @@ fn Section(title: &'static str, empty: &'static str) -> impl IntoView {
     }
 }
 
-/// Uploaded charts and repository charts.
-#[component]
-pub fn Packages() -> impl IntoView {
-    view! { <Section title="Packages" empty="No package store is connected yet." /> }
-}
-
 /// Tenants, namespaces and memberships.
 #[component]
 pub fn Admin() -> impl IntoView {

@@ -17,6 +17,8 @@ use serde::Deserialize;
 mod deployments;
 mod packages;
 
+pub use packages::UPLOAD_LIMIT;
+
 /// The API's routes.
 pub fn router() -> Router<AppState> {
     deployments::router()

@@ -1,0 +1,67 @@
+// Packages in the browser: dave (admin of team-b) uploads a chart archive through the form,
+// sees it listed, and a hostile archive is refused with the reason while the namespace he
+// typed stays in the form.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
+import { launch, screenshotPath, signIn } from './support.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+// A ustar archive of [name, text] entries, gzip-compressed.
+function tgz(entries) {
+  const blocks = [];
+  for (const [name, text] of entries) {
+    const data = Buffer.from(text);
+    const header = Buffer.alloc(512);
+    header.write(name, 0, 100);
+    header.write('0000644\0', 100);
+    header.write('0000000\0', 108);
+    header.write('0000000\0', 116);
+    header.write(data.length.toString(8).padStart(11, '0') + '\0', 124);
+    header.write('00000000000\0', 136);
+    header.fill(' ', 148, 156);
+    header.write('0', 156);
+    header.write('ustar\0' + '00', 257);
+    const sum = header.reduce((a, b) => a + b, 0);
+    header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
+    blocks.push(header, data, Buffer.alloc((512 - (data.length % 512)) % 512));
+  }
+  blocks.push(Buffer.alloc(1024));
+  return gzipSync(Buffer.concat(blocks));
+}
+
+test('upload a chart, and a hostile one is refused', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, 'dave', '/packages');
+  const form = page.getByTestId('upload-form');
+
+  await form.locator('input[name="namespace"]').fill('team-b');
+  await form.locator('input[type="file"]').setInputFiles({
+    name: 'evil.tgz', mimeType: 'application/gzip',
+    buffer: tgz([['evil/../../etc/cron.d/x', 'boom'], ['evil/Chart.yaml', 'apiVersion: v2\nname: evil\nversion: 1.0.0\n']]),
+  });
+  await form.getByRole('button', { name: 'Upload chart' }).click();
+  const refused = page.getByTestId('upload-error');
+  await refused.waitFor();
+  assert.match(await refused.innerText(), /leaves the chart directory/);
+  assert.equal(await page.getByTestId('upload-form').locator('input[name="namespace"]').inputValue(), 'team-b');
+
+  await page.getByTestId('upload-form').locator('input[type="file"]').setInputFiles({
+    name: 'web-1.2.0.tgz', mimeType: 'application/gzip',
+    buffer: tgz([['web/Chart.yaml', 'apiVersion: v2\nname: web\nversion: 1.2.0\nappVersion: "1.2"\n'],
+      ['web/templates/cm.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n']]),
+  });
+  await page.getByTestId('upload-form').getByRole('button', { name: 'Upload chart' }).click();
+  await page.getByTestId('upload-notice').filter({ hasText: 'Uploaded web-1.2.0.' }).waitFor();
+  await page.locator('.shell[data-hydrated="true"]').waitFor();
+  const rows = page.getByTestId('packages-table').locator('tbody tr');
+  await rows.first().waitFor();
+  assert.match(await rows.first().innerText(), /web-1\.2\.0/);
+  await page.getByTestId('repositories-table').waitFor();
+  await page.screenshot({ path: screenshotPath('packages'), fullPage: true });
+  await context.close();
+});

@@ -1,0 +1,80 @@
+//! The packages page's upload form (`multipart/form-data`, so it works before the page has
+//! hydrated): the archive goes to the same `Service` method as the REST upload, and the
+//! browser is sent back to the page with the outcome in the address.
+
+use crate::rest::UPLOAD_LIMIT;
+use crate::state::AppState;
+use axum::Extension;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::response::Redirect;
+use axum::routing::post;
+use control::RequestContext;
+use control::adapters::helm::package::Limits;
+
+/// The upload route.
+pub fn router() -> Router<AppState> {
+    Router::new().route(
+        "/packages/upload",
+        post(upload).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
+    )
+}
+
+fn back(namespace: &str, key: &str, value: &str) -> Redirect {
+    Redirect::to(&format!(
+        "/packages?namespace={}&{key}={}",
+        encode(namespace),
+        encode(value)
+    ))
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    mut form: Multipart,
+) -> Redirect {
+    let mut namespace = String::new();
+    let mut archive = Vec::new();
+    loop {
+        match form.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or_default().to_owned();
+                match field.bytes().await {
+                    Ok(bytes) if name == "namespace" => {
+                        namespace = String::from_utf8_lossy(&bytes).trim().to_owned();
+                    }
+                    Ok(bytes) if name == "archive" => archive = bytes.to_vec(),
+                    Ok(_) => {}
+                    Err(error) => {
+                        return back(
+                            &namespace,
+                            "error",
+                            &format!("the upload could not be read: {}", error.body_text()),
+                        );
+                    }
+                }
+            }
+            Ok(None) => break,
+            Err(error) => {
+                return back(
+                    &namespace,
+                    "error",
+                    &format!("the upload could not be read: {}", error.body_text()),
+                );
+            }
+        }
+    }
+    match state
+        .service
+        .upload_package(&ctx, &namespace, &archive, Limits::default())
+        .await
+    {
+        Ok(package) => back(&namespace, "uploaded", &package.id),
+        Err(error) => back(&namespace, "error", &error.public_message()),
+    }
+}
+
+/// Percent-encodes a query value.
+fn encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
