@@ -4,8 +4,13 @@ use crate::{Error, Result};
 
 /// A Kubernetes DNS-1123 label: tenant slugs and namespaces.
 pub fn dns_label(field: &'static str, value: &str) -> Result<()> {
+    rfc1123_label(field, value, 63)
+}
+
+/// An RFC 1123 label of at most `max` characters (Helm release names use 53).
+pub fn rfc1123_label(field: &'static str, value: &str, max: usize) -> Result<()> {
     let ok = !value.is_empty()
-        && value.len() <= 63
+        && value.len() <= max
         && value
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
@@ -17,7 +22,7 @@ pub fn dns_label(field: &'static str, value: &str) -> Result<()> {
         Err(Error::invalid(
             field,
             format!(
-                "{:?} must be 1-63 lowercase letters, digits or '-', starting and ending with a letter or digit",
+                "{:?} must be 1-{max} lowercase letters, digits or '-', starting and ending with a letter or digit",
                 shorten(value)
             ),
         ))

@@ -273,7 +273,7 @@ async fn the_full_lifecycle(pool: PgPool) {
         "scaling keeps the chart version the rollback restored"
     );
     assert_eq!(
-        helm.values("team-a", "web").expect("values")["replicaCount"],
+        DeploymentAdapter::values(helm.as_ref(), "team-a", "web").expect("values")["replicaCount"],
         4
     );
     let page = service

@@ -76,6 +76,10 @@ async fn packages_over_rest() {
         .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     assert_eq!(parse(&created.body)["adapter"], "helm");
+    let values = env
+        .get_bearer("/o2dms/v1/deployments/team-a/my-cnf-prod/values", &alice)
+        .await;
+    assert_eq!(parse(&values.body)["replicaCount"], 3, "{}", values.body);
     let preview = env
         .send_bearer(
             "POST",

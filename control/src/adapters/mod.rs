@@ -5,6 +5,7 @@
 pub mod flux;
 pub mod helm;
 pub mod page;
+pub mod values;
 
 use crate::Result;
 use crate::access::Visible;
@@ -65,6 +66,12 @@ pub trait DeploymentAdapter: Send + Sync {
     async fn history(&self, namespace: &str, name: &str) -> Result<Vec<DeploymentRevision>>;
     /// Events about the deployment, newest first.
     async fn events(&self, namespace: &str, name: &str) -> Result<Vec<DeploymentEvent>>;
+    /// The values it runs with (a HelmRelease's `spec.values`, a Helm release's user values).
+    fn values(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<serde_json::Map<String, serde_json::Value>>;
     /// The deployment's object as clean YAML.
     async fn export_yaml(&self, namespace: &str, name: &str) -> Result<String>;
 }

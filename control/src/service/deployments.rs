@@ -272,6 +272,21 @@ impl Service {
             .await
     }
 
+    /// The values a deployment runs with.
+    pub async fn deployment_values(
+        &self,
+        ctx: &RequestContext,
+        namespace: &str,
+        name: &str,
+    ) -> Result<serde_json::Map<String, Value>> {
+        let (scope, _) = self
+            .namespaced(ctx, Action::DeploymentGet, namespace, Some(name), json!({}))
+            .await?;
+        self.adapters
+            .running(scope.namespace(), name)?
+            .values(scope.namespace(), name)
+    }
+
     /// A deployment's object as clean YAML.
     pub async fn export_deployment(
         &self,

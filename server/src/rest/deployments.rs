@@ -45,6 +45,10 @@ pub fn router() -> Router<AppState> {
             get(inventory),
         )
         .route(&format!("{BASE}/{{namespace}}/{{name}}/yaml"), get(yaml))
+        .route(
+            &format!("{BASE}/{{namespace}}/{{name}}/values"),
+            get(values),
+        )
         .route(&format!("{BASE}/{{namespace}}/{{name}}/scale"), post(scale))
         .route(
             &format!("{BASE}/{{namespace}}/{{name}}/rollback"),
@@ -226,6 +230,20 @@ async fn inventory(
         state
             .service
             .deployment_inventory(&ctx, &namespace, &name)
+            .await?,
+    )
+    .into_response())
+}
+
+async fn values(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path((namespace, name)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    Ok(Json(
+        state
+            .service
+            .deployment_values(&ctx, &namespace, &name)
             .await?,
     )
     .into_response())

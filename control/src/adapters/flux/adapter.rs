@@ -9,6 +9,7 @@ use super::observe::{self, LogQuery};
 use super::record::{SpecRecord, config_digest};
 use super::status::state_of;
 use super::trace::{self, owner};
+use super::types::{DeploymentStatusFields, source_ref};
 use super::writes::{FluxWriter, REQUESTED_AT, build, desired_state};
 use crate::access::Visible;
 use crate::adapters::DeploymentAdapter;
@@ -137,27 +138,17 @@ impl FluxAdapter {
 
     /// The source a deployment reads from, as (kind, namespace, name).
     fn source_of(kind: FluxKind, object: &DynamicObject) -> Result<(FluxKind, String, String)> {
-        let base = if kind == HELM_RELEASE {
-            "/spec/chart/spec/sourceRef"
-        } else {
-            "/spec/sourceRef"
-        };
-        let text = |field: &str| {
-            object
-                .data
-                .pointer(&format!("{base}/{field}"))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        };
-        let source_kind = text("kind").and_then(|k| by_kind(&k)).ok_or_else(|| {
+        let reference = source_ref(&object.data, kind == HELM_RELEASE)
+            .filter(|r| !r.name.is_empty())
+            .ok_or_else(|| Error::invalid("flux.sourceRef", "the object names no source"))?;
+        let source_kind = reference.kind.as_deref().and_then(by_kind).ok_or_else(|| {
             Error::invalid("flux.sourceKind", "the object names no known source kind")
         })?;
-        let name = text("name")
-            .ok_or_else(|| Error::invalid("flux.sourceRef", "the object names no source"))?;
-        let namespace = text("namespace")
+        let namespace = reference
+            .namespace
             .or_else(|| object.metadata.namespace.clone())
             .unwrap_or_default();
-        Ok((source_kind, namespace, name))
+        Ok((source_kind, namespace, reference.name))
     }
 
     /// Refuses a deployment whose source does not exist, before anything is written.
@@ -450,10 +441,9 @@ impl FluxAdapter {
         let deadline = Instant::now() + self.config.reconcile_timeout;
         loop {
             if let Some(object) = self.cache.object(kind, namespace, name) {
-                let handled = object
-                    .data
-                    .pointer("/status/lastHandledReconcileAt")
-                    .and_then(Value::as_str)
+                let handled = DeploymentStatusFields::of(&object.data)
+                    .last_handled_reconcile_at
+                    .as_deref()
                     == Some(token);
                 if handled && state_of(&object.data).status != DeploymentStatus::Deploying {
                     return Ok(Some(object));
@@ -723,6 +713,16 @@ impl DeploymentAdapter for FluxAdapter {
     async fn events(&self, namespace: &str, name: &str) -> Result<Vec<DeploymentEvent>> {
         let (kind, _) = self.cached(namespace, name)?;
         observe::events(&self.client, kind, namespace, name).await
+    }
+
+    fn values(&self, namespace: &str, name: &str) -> Result<Map<String, Value>> {
+        let (_, object) = self.cached(namespace, name)?;
+        Ok(object
+            .data
+            .pointer("/spec/values")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default())
     }
 
     async fn export_yaml(&self, namespace: &str, name: &str) -> Result<String> {

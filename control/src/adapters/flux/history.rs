@@ -2,44 +2,39 @@
 //! which revision to restore and how to pin a source to a revision.
 
 use super::kinds::{FluxKind, GIT_REPOSITORY, HELM_RELEASE, OCI_REPOSITORY};
+use super::types::DeploymentStatusFields;
 use crate::{Error, Result};
 use model::deployment::DeploymentRevision;
 use serde_json::{Value, json};
 
 /// The revisions of a HelmRelease or Kustomization, newest first.
 pub fn revisions(kind: FluxKind, object: &Value) -> Vec<DeploymentRevision> {
-    let history = object
-        .pointer("/status/history")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let status = DeploymentStatusFields::of(object);
+    if kind == HELM_RELEASE {
+        return status
+            .helm_history()
+            .into_iter()
+            .map(|s| DeploymentRevision {
+                revision: s.version,
+                status: s.status,
+                version: s.chart_version,
+                deployed_at: s.last_deployed,
+                digest: s.config_digest,
+            })
+            .collect();
+    }
+    let history = status.kustomization_history();
     let count = history.len();
-    let text = |v: &Value, p: &str| v.pointer(p).and_then(Value::as_str).map(str::to_owned);
     history
-        .iter()
+        .into_iter()
         .enumerate()
-        .map(|(i, entry)| {
-            if kind == HELM_RELEASE {
-                DeploymentRevision {
-                    revision: entry["version"]
-                        .as_u64()
-                        .and_then(|v| u32::try_from(v).ok())
-                        .unwrap_or(0),
-                    status: text(entry, "/status").unwrap_or_default(),
-                    version: text(entry, "/chartVersion").unwrap_or_default(),
-                    deployed_at: text(entry, "/lastDeployed"),
-                    digest: text(entry, "/configDigest"),
-                }
-            } else {
-                DeploymentRevision {
-                    // Kustomizations number nothing; the oldest kept entry is 1.
-                    revision: u32::try_from(count - i).unwrap_or(u32::MAX),
-                    status: if i == 0 { "applied" } else { "superseded" }.to_owned(),
-                    version: text(entry, "/metadata/revision").unwrap_or_default(),
-                    deployed_at: text(entry, "/lastReconciled"),
-                    digest: text(entry, "/digest"),
-                }
-            }
+        .map(|(i, s)| DeploymentRevision {
+            // Kustomizations number nothing; the oldest kept entry is 1.
+            revision: u32::try_from(count - i).unwrap_or(u32::MAX),
+            status: if i == 0 { "applied" } else { "superseded" }.to_owned(),
+            version: s.metadata.get("revision").cloned().unwrap_or_default(),
+            deployed_at: s.last_reconciled,
+            digest: s.digest,
         })
         .collect()
 }

@@ -11,6 +11,7 @@ pub mod observe;
 pub mod record;
 pub mod status;
 pub mod trace;
+pub mod types;
 pub mod writes;
 
 pub use adapter::{FluxAdapter, connect};

@@ -3,6 +3,7 @@
 //! source, and a deployment's inventory (`status.inventory`).
 
 use super::kinds::{FluxKind, HELM_CHART, HELM_RELEASE, KUSTOMIZATION, by_kind};
+use super::types::DeploymentStatusFields;
 use crate::{Error, Result};
 use kube::api::{Api, ApiResource, DynamicObject};
 use kube::core::GroupVersionKind;
@@ -217,13 +218,13 @@ async fn get(
 /// What a Kustomization or HelmRelease applied, from its `status.inventory`
 /// (entries `<namespace>_<name>_<group>_<kind>` with a version).
 pub fn inventory(object: &Value) -> Vec<InventoryEntry> {
-    let mut entries: Vec<InventoryEntry> = object
-        .pointer("/status/inventory/entries")
-        .and_then(Value::as_array)
+    let mut entries: Vec<InventoryEntry> = DeploymentStatusFields::of(object)
+        .inventory
+        .unwrap_or_default()
+        .entries
         .into_iter()
-        .flatten()
         .filter_map(|entry| {
-            let id = entry.get("id")?.as_str()?;
+            let id = entry.id.as_str();
             // Names and namespaces cannot hold '_', so the first two splits are safe; a
             // group may be empty (the core group).
             let mut parts = id.splitn(4, '_');
@@ -231,11 +232,7 @@ pub fn inventory(object: &Value) -> Vec<InventoryEntry> {
                 (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
             Some(InventoryEntry {
                 group: group.to_owned(),
-                version: entry
-                    .get("v")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
+                version: entry.v.clone(),
                 kind: kind.to_owned(),
                 namespace: namespace.to_owned(),
                 name: name.to_owned(),

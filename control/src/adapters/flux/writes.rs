@@ -3,6 +3,7 @@
 
 use super::config::FluxConfig;
 use super::kinds::{FluxKind, HELM_RELEASE, KUSTOMIZATION};
+use crate::adapters::values::set_path;
 use crate::{Error, Result, validate};
 use kube::Client;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
@@ -373,35 +374,6 @@ fn apply_update(kind: FluxKind, desired: &mut Value, update: &DeploymentUpdate) 
     Ok(())
 }
 
-/// Sets `a.b.c` in a values map, creating objects on the way.
-fn set_path(values: &mut serde_json::Map<String, Value>, path: &str, value: Value) -> Result<()> {
-    let parts: Vec<&str> = path.split('.').collect();
-    if parts.iter().any(|p| p.is_empty() || p.len() > 253) {
-        return Err(Error::invalid(
-            "flux.replicasPath",
-            format!("{path:?} is not a dotted values path"),
-        ));
-    }
-    let (last, parents) = parts
-        .split_last()
-        .ok_or_else(|| Error::invalid("flux.replicasPath", "is empty"))?;
-    let mut node = values;
-    for part in parents {
-        let child = node.entry((*part).to_owned()).or_insert_with(|| json!({}));
-        if !child.is_object() {
-            return Err(Error::invalid(
-                "flux.replicasPath",
-                format!("{part} in {path} is not an object in the values"),
-            ));
-        }
-        node = child
-            .as_object_mut()
-            .ok_or_else(|| Error::invalid("flux.replicasPath", "is not an object"))?;
-    }
-    node.insert((*last).to_owned(), value);
-    Ok(())
-}
-
 pub(crate) fn cluster(error: kube::Error) -> Error {
     Error::Cluster(error.to_string())
 }
@@ -472,19 +444,6 @@ mod tests {
             build(&bad, &FluxConfig::default()),
             Err(Error::Invalid { field: "name", .. })
         ));
-    }
-
-    #[test]
-    fn values_paths_are_set_and_checked() {
-        let mut values = serde_json::Map::new();
-        set_path(&mut values, "controller.replicaCount", json!(3)).unwrap();
-        assert_eq!(
-            Value::Object(values.clone()),
-            json!({ "controller": { "replicaCount": 3 } })
-        );
-        values.insert("flat".into(), json!(1));
-        assert!(set_path(&mut values, "flat.deeper", json!(2)).is_err());
-        assert!(set_path(&mut values, "a..b", json!(2)).is_err());
     }
 
     #[test]

@@ -107,11 +107,6 @@ impl HelmAdapter {
         &self.packages
     }
 
-    /// The values the newest revision was installed with.
-    pub fn values(&self, namespace: &str, name: &str) -> Result<Map<String, Value>> {
-        Ok(self.latest(namespace, name)?.values.clone())
-    }
-
     /// Whether any release runs this chart name and version.
     pub fn chart_in_use(&self, chart: &str, version: &str) -> Vec<String> {
         self.cache
@@ -525,25 +520,11 @@ fn with_replicas(
     path: Option<&str>,
 ) -> Result<Map<String, Value>> {
     let mut values = values.clone();
-    let path = path.unwrap_or("replicaCount");
-    let parts: Vec<&str> = path.split('.').collect();
-    if parts.iter().any(|p| p.is_empty()) {
-        return Err(Error::invalid(
-            "path",
-            format!("{path:?} is not a dotted values path"),
-        ));
-    }
-    let mut node = &mut values;
-    for part in &parts[..parts.len() - 1] {
-        let child = node.entry((*part).to_owned()).or_insert_with(|| json!({}));
-        node = child.as_object_mut().ok_or_else(|| {
-            Error::invalid(
-                "path",
-                format!("{part} in {path} is not an object in the values"),
-            )
-        })?;
-    }
-    node.insert(parts[parts.len() - 1].to_owned(), json!(replicas));
+    crate::adapters::values::set_path(
+        &mut values,
+        path.unwrap_or("replicaCount"),
+        json!(replicas),
+    )?;
     Ok(values)
 }
 
@@ -751,6 +732,10 @@ impl DeploymentAdapter for HelmAdapter {
 
     async fn events(&self, _namespace: &str, _name: &str) -> Result<Vec<DeploymentEvent>> {
         Ok(Vec::new())
+    }
+
+    fn values(&self, namespace: &str, name: &str) -> Result<Map<String, Value>> {
+        Ok(self.latest(namespace, name)?.values.clone())
     }
 
     async fn export_yaml(&self, namespace: &str, name: &str) -> Result<String> {

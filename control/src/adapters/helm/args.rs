@@ -10,24 +10,7 @@ pub const MAX_RELEASE_NAME: usize = 53;
 /// A release name: lowercase letters, digits and '-', starting and ending with a letter or
 /// digit, at most 53 characters.
 pub fn release_name(value: &str) -> Result<()> {
-    let ok = !value.is_empty()
-        && value.len() <= MAX_RELEASE_NAME
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !value.starts_with('-')
-        && !value.ends_with('-');
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid(
-            "name",
-            format!(
-                "{:?} is not a release name: use 1-{MAX_RELEASE_NAME} lowercase letters, digits or '-', starting and ending with a letter or digit",
-                shorten(value)
-            ),
-        ))
-    }
+    crate::validate::rfc1123_label("name", value, MAX_RELEASE_NAME)
 }
 
 /// Anything else passed as an argument: printable, not empty, not starting with '-'.
