@@ -17,5 +17,13 @@ pub fn run_all() -> anyhow::Result<()> {
             .args(["bench", "--package", "control", "--bench", "audit_append"])
             .env("DATABASE_URL", database.admin_url()),
         "the audit benchmark",
+    )?;
+    step("watch caches and native Helm reads against the sandbox (release build)");
+    run(
+        toolchain
+            .cargo()
+            .args(["bench", "--package", "control", "--bench", "caches"])
+            .env("PILOTHOUSE_HELM", crate::helm::ensure()?),
+        "the cache benchmark",
     )
 }

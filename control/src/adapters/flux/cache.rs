@@ -201,7 +201,8 @@ fn to_source(kind: FluxKind, object: &DynamicObject) -> FluxSource {
 
 /// A Flux object as the deployment every surface shows.
 pub(crate) fn to_deployment(kind: FluxKind, object: &DynamicObject) -> Deployment {
-    let value = serde_json::to_value(object).unwrap_or(Value::Null);
+    // `data` holds spec and status; serialising the whole object per row would dominate a list.
+    let value = &object.data;
     let text = |pointer: &str| {
         value
             .pointer(pointer)
@@ -236,7 +237,7 @@ pub(crate) fn to_deployment(kind: FluxKind, object: &DynamicObject) -> Deploymen
         namespace: object.namespace().unwrap_or_default(),
         kind: kind.kind.to_owned(),
         labels: object.labels().clone(),
-        state: state_of(&value),
+        state: state_of(value),
         revision,
         chart,
         source,
