@@ -56,25 +56,31 @@ async fn revision_seen(helm: &HelmAdapter, name: &str, revision: &str) {
     panic!("{name} never reached revision {revision}");
 }
 
-fn values(value: Value) -> serde_json::Map<String, Value> {
-    value.as_object().cloned().unwrap_or_default()
-}
-
-#[sqlx::test(migrator = "control::store::MIGRATOR")]
-async fn the_full_lifecycle(pool: PgPool) {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("helm-lifecycle-{}", std::process::id()));
+/// An empty sandbox cluster with a kubeconfig for helm, and a fresh directory for the test.
+async fn cluster(name: &str) -> (sandbox::Sandbox, Client, PathBuf) {
+    let dir =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
-    let kubeconfig = dir.join("kubeconfig");
     let sandbox = sandbox::Sandbox::start(sandbox::SandboxOptions {
-        kubeconfig: Some(kubeconfig.clone()),
+        kubeconfig: Some(dir.join("kubeconfig")),
         ..Default::default()
     })
     .await
     .expect("sandbox");
     let client =
         Client::try_from(Config::new(sandbox.url().parse().expect("url"))).expect("client");
+    (sandbox, client, dir)
+}
+
+fn values(value: Value) -> serde_json::Map<String, Value> {
+    value.as_object().cloned().unwrap_or_default()
+}
+
+#[sqlx::test(migrator = "control::store::MIGRATOR")]
+async fn the_full_lifecycle(pool: PgPool) {
+    let (sandbox, client, dir) = cluster("helm-lifecycle").await;
+    let kubeconfig = dir.join("kubeconfig");
     let config = HelmConfig {
         binary: helm_binary(),
         kubeconfig: Some(kubeconfig),
@@ -439,19 +445,8 @@ async fn chart_repository(
 
 #[sqlx::test(migrator = "control::store::MIGRATOR")]
 async fn installs_from_a_repository_with_credentials_kept_out_of_argv(pool: PgPool) {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("helm-repository-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
+    let (sandbox, client, dir) = cluster("helm-repository").await;
     let kubeconfig = dir.join("kubeconfig");
-    let sandbox = sandbox::Sandbox::start(sandbox::SandboxOptions {
-        kubeconfig: Some(kubeconfig.clone()),
-        ..Default::default()
-    })
-    .await
-    .expect("sandbox");
-    let client =
-        Client::try_from(Config::new(sandbox.url().parse().expect("url"))).expect("client");
     let (url, seen) = chart_repository("robot", "s3cret-pa55").await;
     let adapter = |password: &str, home: &str| {
         HelmAdapter::new(
@@ -597,19 +592,8 @@ async fn oci_registry() -> String {
 
 #[sqlx::test(migrator = "control::store::MIGRATOR")]
 async fn installs_from_an_oci_reference(pool: PgPool) {
-    let dir =
-        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("helm-oci-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
+    let (sandbox, client, dir) = cluster("helm-oci").await;
     let kubeconfig = dir.join("kubeconfig");
-    let sandbox = sandbox::Sandbox::start(sandbox::SandboxOptions {
-        kubeconfig: Some(kubeconfig.clone()),
-        ..Default::default()
-    })
-    .await
-    .expect("sandbox");
-    let client =
-        Client::try_from(Config::new(sandbox.url().parse().expect("url"))).expect("client");
     let registry = oci_registry().await;
     let helm = HelmAdapter::new(
         client,
