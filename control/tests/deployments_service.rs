@@ -71,6 +71,30 @@ async fn deployments_follow_the_access_model(pool: PgPool) {
         .expect("list");
     assert!(everything.total > mine.total + theirs.total - 1);
 
+    // Paging through the merged list gives the same rows as one big page.
+    let mut paged = Vec::new();
+    while paged.len() < everything.total {
+        let page = service
+            .list_deployments(
+                &admin,
+                &DeploymentFilter {
+                    limit: Some(2),
+                    offset: Some(paged.len()),
+                    ..DeploymentFilter::default()
+                },
+            )
+            .await
+            .expect("page");
+        assert!(!page.items.is_empty());
+        paged.extend(page.items.into_iter().map(|d| (d.namespace, d.name)));
+    }
+    let whole: Vec<_> = everything
+        .items
+        .iter()
+        .map(|d| (d.namespace.clone(), d.name.clone()))
+        .collect();
+    assert_eq!(paged, whole);
+
     assert!(matches!(
         service.get_deployment(&alice, "team-b", "podinfo").await,
         Err(Error::Forbidden(_))

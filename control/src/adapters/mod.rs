@@ -9,6 +9,7 @@ pub mod values;
 
 use crate::Result;
 use crate::access::Visible;
+
 use model::deployment::{
     Deployment, DeploymentEvent, DeploymentFilter, DeploymentPage, DeploymentRequest,
     DeploymentRevision, DeploymentUpdate, ReconcileOutcome, ReconcileRequest, RollbackOutcome,
@@ -21,8 +22,14 @@ pub trait DeploymentAdapter: Send + Sync {
     fn name(&self) -> &'static str;
     /// Ok when the adapter can work; otherwise an error saying what is missing.
     async fn health(&self) -> Result<()>;
+    /// Every deployment in the namespaces in `visible` that passes the filter's namespace,
+    /// kind and label conditions, unsorted and unpaged.
+    fn matching(&self, filter: &DeploymentFilter, visible: &Visible) -> Vec<Deployment>;
     /// One page of deployments in the namespaces in `visible`, with the total.
-    fn list(&self, filter: &DeploymentFilter, visible: &Visible) -> Result<DeploymentPage>;
+    fn list(&self, filter: &DeploymentFilter, visible: &Visible) -> Result<DeploymentPage> {
+        page::limit(filter)?;
+        page::select(self.matching(filter, visible), filter)
+    }
     /// One deployment, with its status, progress and conditions.
     fn get(&self, namespace: &str, name: &str) -> Result<Deployment>;
     /// Creates a deployment.

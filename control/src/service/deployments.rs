@@ -144,36 +144,11 @@ impl Service {
         if all.is_empty() {
             return Err(no_adapter());
         }
-        crate::adapters::page::limit(filter)?;
-        // Each adapter's first offset+limit rows are enough to cut the merged page.
-        let wide = DeploymentFilter {
-            offset: Some(0),
-            limit: Some(
-                filter.offset.unwrap_or(0)
-                    + filter.limit.unwrap_or(crate::adapters::page::DEFAULT_LIMIT),
-            ),
-            ..filter.clone()
-        };
-        let mut items = Vec::new();
-        let mut total = 0;
-        for adapter in all {
-            let wide = DeploymentFilter {
-                limit: wide.limit.map(|l| l.min(crate::adapters::page::MAX_LIMIT)),
-                ..wide.clone()
-            };
-            let page = adapter.list(&wide, &visible)?;
-            total += page.total;
-            items.extend(page.items);
-        }
-        items.sort_by(|a, b| {
-            (&a.namespace, &a.name, &a.kind).cmp(&(&b.namespace, &b.name, &b.kind))
-        });
-        let items = items
+        let rows = all
             .into_iter()
-            .skip(filter.offset.unwrap_or(0))
-            .take(filter.limit.unwrap_or(crate::adapters::page::DEFAULT_LIMIT))
+            .flat_map(|adapter| adapter.matching(filter, &visible))
             .collect();
-        Ok(DeploymentPage { items, total })
+        crate::adapters::page::select(rows, filter)
     }
 
     /// Counts by kind and status in the namespaces the caller may see.

@@ -19,9 +19,9 @@ use kube::Client;
 use kube::api::DynamicObject;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use model::deployment::{
-    Deployment, DeploymentEvent, DeploymentFilter, DeploymentPage, DeploymentRequest,
-    DeploymentRevision, DeploymentStatus, DeploymentUpdate, InventoryEntry, ReconcileOutcome,
-    ReconcileRequest, RollbackOutcome, TraceStep,
+    Deployment, DeploymentEvent, DeploymentFilter, DeploymentRequest, DeploymentRevision,
+    DeploymentStatus, DeploymentUpdate, InventoryEntry, ReconcileOutcome, ReconcileRequest,
+    RollbackOutcome, TraceStep,
 };
 use model::source::FluxSource;
 use serde_json::{Map, Value, json};
@@ -476,8 +476,8 @@ impl DeploymentAdapter for FluxAdapter {
         super::health::check(&self.client).await
     }
 
-    fn list(&self, filter: &DeploymentFilter, visible: &Visible) -> Result<DeploymentPage> {
-        self.cache.list(filter, visible)
+    fn matching(&self, filter: &DeploymentFilter, visible: &Visible) -> Vec<Deployment> {
+        self.cache.matching(filter, visible)
     }
 
     fn get(&self, namespace: &str, name: &str) -> Result<Deployment> {

@@ -83,8 +83,13 @@ impl FluxCache {
     /// name and kind, one page at a time, with the total.
     pub fn list(&self, filter: &DeploymentFilter, visible: &Visible) -> Result<DeploymentPage> {
         page::limit(filter)?;
-        let candidates = self
-            .stores
+        page::select(self.matching(filter, visible), filter)
+    }
+
+    /// Every deployment in `visible` that passes the filter's namespace, kind and label
+    /// conditions, unsorted and unpaged (status and text are checked by `page::select`).
+    pub fn matching(&self, filter: &DeploymentFilter, visible: &Visible) -> Vec<Deployment> {
+        self.stores
             .iter()
             .filter(|(kind, _)| DEPLOYMENTS.contains(kind))
             .flat_map(|(kind, store)| store.state().into_iter().map(move |object| (*kind, object)))
@@ -94,8 +99,7 @@ impl FluxCache {
                     && page::admits(filter, &namespace, kind.kind, object.labels())
             })
             .map(|(kind, object)| to_deployment(kind, &object))
-            .collect();
-        page::select(candidates, filter)
+            .collect()
     }
 
     /// How many deployments there are, by kind and status, among the namespaces in `visible`.

@@ -13,8 +13,8 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::Client;
 use kube::api::Api;
 use model::deployment::{
-    Deployment, DeploymentEvent, DeploymentFilter, DeploymentPage, DeploymentRequest,
-    DeploymentRevision, DeploymentUpdate, ReconcileOutcome, ReconcileRequest, RollbackOutcome,
+    Deployment, DeploymentEvent, DeploymentFilter, DeploymentRequest, DeploymentRevision,
+    DeploymentUpdate, ReconcileOutcome, ReconcileRequest, RollbackOutcome,
 };
 use serde_json::{Map, Value, json};
 use sqlx::PgPool;
@@ -549,8 +549,8 @@ impl DeploymentAdapter for HelmAdapter {
         Ok(())
     }
 
-    fn list(&self, filter: &DeploymentFilter, visible: &Visible) -> Result<DeploymentPage> {
-        self.cache.list(filter, visible)
+    fn matching(&self, filter: &DeploymentFilter, visible: &Visible) -> Vec<Deployment> {
+        self.cache.matching(filter, visible)
     }
 
     fn get(&self, namespace: &str, name: &str) -> Result<Deployment> {

@@ -275,17 +275,21 @@ impl ReleaseCache {
     /// Releases matching `filter` in the namespaces in `visible`, one page with the total.
     pub fn list(&self, filter: &DeploymentFilter, visible: &Visible) -> Result<DeploymentPage> {
         page::limit(filter)?;
+        page::select(self.matching(filter, visible), filter)
+    }
+
+    /// Every release in `visible` that passes the filter's namespace and kind conditions,
+    /// unsorted and unpaged (status and text are checked by `page::select`).
+    pub fn matching(&self, filter: &DeploymentFilter, visible: &Visible) -> Vec<Deployment> {
         let no_labels = BTreeMap::new();
-        let candidates = self
-            .releases()
+        self.releases()
             .iter()
             .filter(|r| {
                 visible.contains(&r.namespace)
                     && page::admits(filter, &r.namespace, KIND, &no_labels)
             })
             .map(|r| to_deployment(r))
-            .collect();
-        page::select(candidates, filter)
+            .collect()
     }
 }
 
