@@ -84,6 +84,14 @@ async fn created_objects_are_valid_flux_and_reconcile() {
         .await
         .expect("suspend");
     assert_eq!(suspended.data["spec"]["suspend"], true);
+    assert!(
+        suspended
+            .managed_fields()
+            .iter()
+            .any(|m| m.manager.as_deref() == Some("pilothouse")
+                && m.operation.as_deref() == Some("Update")),
+        "merge patches are attributed to the pilothouse field manager"
+    );
     assert_eq!(
         suspended
             .annotations()

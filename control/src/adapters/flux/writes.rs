@@ -165,7 +165,7 @@ impl FluxWriter {
         };
         let patch = json!({ "metadata": { "annotations": { SUSPEND_REASON: reason } }, "spec": { "suspend": suspend } });
         self.api(kind, namespace)
-            .patch(name, &PatchParams::default(), &Patch::Merge(patch))
+            .patch(name, &merge_params(), &Patch::Merge(patch))
             .await
             .map_err(|e| from_kube(e, name))
     }
@@ -180,7 +180,7 @@ impl FluxWriter {
         let (kind, _) = self.find(namespace, name).await?;
         let patch = json!({ "metadata": { "annotations": { REQUESTED_AT: at } } });
         self.api(kind, namespace)
-            .patch(name, &PatchParams::default(), &Patch::Merge(patch))
+            .patch(name, &merge_params(), &Patch::Merge(patch))
             .await
             .map_err(|e| from_kube(e, name))
     }
@@ -229,7 +229,7 @@ impl FluxWriter {
         patch: Value,
     ) -> Result<DynamicObject> {
         self.api(kind, namespace)
-            .patch(name, &PatchParams::default(), &Patch::Merge(patch))
+            .patch(name, &merge_params(), &Patch::Merge(patch))
             .await
             .map_err(|e| match e {
                 kube::Error::Api(s) if s.code == 404 => {
@@ -290,6 +290,15 @@ impl FluxWriter {
             }
         }
         Err(Error::not_found("deployment", name))
+    }
+}
+
+/// Merge patches (annotations, suspend, source pins) carry the same field manager as the
+/// applies; a partial apply would drop the fields the full applies own.
+fn merge_params() -> PatchParams {
+    PatchParams {
+        field_manager: Some(FIELD_MANAGER.to_owned()),
+        ..PatchParams::default()
     }
 }
 
