@@ -502,6 +502,11 @@ async fn installs_from_a_repository_with_credentials_kept_out_of_argv(pool: PgPo
         assert_eq!(mode & 0o077, 0, "only the service's user may read it");
     }
 
+    drop(helm);
+    assert!(
+        !dir.join("home").exists(),
+        "the credentials go with the adapter"
+    );
     let wrong = adapter("wrong", "home-wrong");
     let mut other = request.clone();
     other.name = "refused".into();

@@ -69,6 +69,13 @@ impl std::fmt::Debug for HelmAdapter {
     }
 }
 
+impl Drop for HelmAdapter {
+    /// The private Helm home holds repository credentials: it goes with the adapter.
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(self.helm.home());
+    }
+}
+
 impl HelmAdapter {
     /// An adapter over `client` running helm with its files under `home`.
     pub fn new(client: Client, config: HelmConfig, pool: PgPool, home: PathBuf) -> Result<Self> {

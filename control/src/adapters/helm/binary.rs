@@ -88,6 +88,11 @@ impl HelmBinary {
         }
     }
 
+    /// The private Helm home.
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
     /// Where temporary files for helm go.
     pub fn work_dir(&self) -> PathBuf {
         self.home.join("work")
