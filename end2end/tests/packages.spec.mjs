@@ -1,6 +1,6 @@
 // Packages in the browser: dave (admin of team-b) uploads a chart archive through the form,
-// sees it listed, and a hostile archive is refused with the reason while the namespace he
-// typed stays in the form.
+// sees it listed and installs it as a Helm release, and a hostile archive is refused with
+// the reason while the namespace he typed stays in the form.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
@@ -63,5 +63,18 @@ test('upload a chart, and a hostile one is refused', async () => {
   assert.match(await rows.first().innerText(), /web-1\.2\.0/);
   await page.getByTestId('repositories-table').waitFor();
   await page.screenshot({ path: screenshotPath('packages'), fullPage: true });
+
+  // Install it as a Helm release from the new-deployment form; the real helm does the work.
+  await page.goto(page.url().replace(/\/packages.*/, '/deployments/new'));
+  await page.locator('.shell[data-hydrated="true"]').waitFor();
+  const form2 = page.getByTestId('new-deployment');
+  await form2.locator('input[name="form[name]"]').fill('web');
+  await form2.locator('input[name="form[namespace]"]').fill('team-b');
+  await form2.locator('input[name="form[package_id]"]').fill('web-1.2.0');
+  await form2.getByRole('button', { name: 'Create' }).click();
+  await page.waitForURL(/\/deployments\/team-b\/web$/, { timeout: 60_000 });
+  await page.getByTestId('status').filter({ hasText: 'deployed' }).waitFor();
+  assert.match(await page.getByTestId('history').innerText(), /1\s+deployed\s+1\.2\.0/);
+  await page.screenshot({ path: screenshotPath('helm-release'), fullPage: true });
   await context.close();
 });

@@ -31,6 +31,7 @@ pub struct DeploymentForm {
     source_kind: String,
     path: String,
     target_namespace: String,
+    package_id: String,
     values: String,
 }
 
@@ -47,6 +48,7 @@ pub async fn create_deployment(form: DeploymentForm) -> Result<Deployment, AppEr
         source_kind,
         path,
         target_namespace,
+        package_id,
         values,
     } = form;
     let (ctx, service) = crate::server::caller().await?;
@@ -80,8 +82,12 @@ pub async fn create_deployment(form: DeploymentForm) -> Result<Deployment, AppEr
         namespace: namespace.trim().to_owned(),
         values,
         labels: Default::default(),
-        extensions,
-        ..Default::default()
+        extensions: if package_id.trim().is_empty() {
+            extensions
+        } else {
+            Default::default()
+        },
+        package_id: Some(package_id.trim().to_owned()).filter(|p| !p.is_empty()),
     };
     Ok(service.create_deployment(&ctx, &request).await?)
 }
@@ -243,6 +249,7 @@ pub fn NewDeployment() -> impl IntoView {
                     <option value="kustomization">"Kustomization (manifests from a source)"</option>
                 </select>
             </label>
+            <label>"Uploaded package (a Helm release; leave the Flux fields empty)" <input name="form[package_id]" placeholder="my-cnf-1.0.0" /></label>
             <label>"Source" <input name="form[source]" placeholder="Name of the HelmRepository or GitRepository" /></label>
             <label>"Source kind" <input name="form[source_kind]" placeholder="HelmRepository, GitRepository or OCIRepository" /></label>
             <label>"Chart (HelmRelease)" <input name="form[chart]" placeholder="nginx" /></label>
