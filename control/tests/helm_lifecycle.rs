@@ -308,6 +308,14 @@ async fn the_full_lifecycle(pool: PgPool) {
         "{} decodes",
         helm.cache().decodes() - decodes_after_install
     );
+    let objects = helm.inventory("team-a", "web").expect("inventory");
+    assert_eq!(
+        objects
+            .iter()
+            .map(|o| (o.kind.as_str(), o.name.as_str(), o.namespace.as_str()))
+            .collect::<Vec<_>>(),
+        vec![("ConfigMap", "web-settings", "team-a")]
+    );
     assert!(
         helm.export_yaml("team-a", "web")
             .await

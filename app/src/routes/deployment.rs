@@ -298,8 +298,8 @@ fn Operations(
         view! {
             <ActionForm action=preview attr:class="inline">
                 {fields}
-                <input name="replicas" inputmode="numeric" size="4" placeholder="replicas" aria-label="Replicas to preview" />
-                <input name="revision" inputmode="numeric" size="4" placeholder="revision" aria-label="Revision to preview" />
+                <input name="replicas" inputmode="numeric" size="8" placeholder="replicas" aria-label="Replicas to preview" />
+                <input name="revision" inputmode="numeric" size="8" placeholder="revision" aria-label="Revision to preview" />
                 <button type="submit">"Preview"</button>
             </ActionForm>
         }
@@ -338,7 +338,7 @@ fn Summary(detail: DeploymentDetail) -> impl IntoView {
         </p>
         <dl class="facts">
             <dt>"Revision"</dt><dd><code>{d.revision.clone().unwrap_or_else(|| "none yet".into())}</code></dd>
-            <dt>"Source"</dt><dd>{d.source.clone().unwrap_or_default()}</dd>
+            {d.source.clone().map(|source| view! { <dt>"Source"</dt><dd>{source}</dd> })}
             {d.chart.clone().map(|chart| view! { <dt>"Chart"</dt><dd>{chart}</dd> })}
         </dl>
         <table class="table"><thead><tr><th>"Condition"</th><th>"Status"</th><th>"Reason"</th><th>"Message"</th></tr></thead>

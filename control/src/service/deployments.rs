@@ -202,8 +202,9 @@ impl Service {
         let namespace = scope.namespace();
         let adapter = self.adapters.running(namespace, name)?;
         let deployment = adapter.get(namespace, name)?;
-        let inventory = match &self.adapters.flux {
-            Some(flux) if deployment.adapter == "flux" => flux.inventory(namespace, name)?,
+        let inventory = match (&self.adapters.flux, &self.adapters.helm) {
+            (Some(flux), _) if deployment.adapter == "flux" => flux.inventory(namespace, name)?,
+            (_, Some(helm)) if deployment.adapter == "helm" => helm.inventory(namespace, name)?,
             _ => Vec::new(),
         };
         Ok(DeploymentDetail {

@@ -14,7 +14,7 @@ use kube::Client;
 use kube::api::Api;
 use model::deployment::{
     Deployment, DeploymentEvent, DeploymentFilter, DeploymentRequest, DeploymentRevision,
-    DeploymentUpdate, ReconcileOutcome, ReconcileRequest, RollbackOutcome,
+    DeploymentUpdate, InventoryEntry, ReconcileOutcome, ReconcileRequest, RollbackOutcome,
 };
 use serde_json::{Map, Value, json};
 use sqlx::PgPool;
@@ -112,6 +112,14 @@ impl HelmAdapter {
     /// The package store.
     pub fn packages(&self) -> &PackageStore {
         &self.packages
+    }
+
+    /// The objects the newest revision's manifest holds.
+    pub fn inventory(&self, namespace: &str, name: &str) -> Result<Vec<InventoryEntry>> {
+        Ok(manifest_objects(
+            &self.latest(namespace, name)?.manifest,
+            namespace,
+        ))
     }
 
     /// Whether any release runs this chart name and version.
@@ -509,6 +517,32 @@ pub enum Preview {
     },
     /// Back to a revision.
     Rollback(u32),
+}
+
+/// The objects in a rendered manifest (multi-document YAML); documents that do not parse
+/// as objects are skipped.
+pub fn manifest_objects(manifest: &str, namespace: &str) -> Vec<InventoryEntry> {
+    use serde::Deserialize;
+    let mut entries: Vec<InventoryEntry> = serde_yaml::Deserializer::from_str(manifest)
+        .filter_map(|doc| Value::deserialize(doc).ok())
+        .filter_map(|doc| {
+            let text = |p: &str| doc.pointer(p).and_then(Value::as_str).map(str::to_owned);
+            let api_version = text("/apiVersion")?;
+            let (group, version) = match api_version.rsplit_once('/') {
+                Some((g, v)) => (g.to_owned(), v.to_owned()),
+                None => (String::new(), api_version),
+            };
+            Some(InventoryEntry {
+                group,
+                version,
+                kind: text("/kind")?,
+                namespace: text("/metadata/namespace").unwrap_or_else(|| namespace.to_owned()),
+                name: text("/metadata/name")?,
+            })
+        })
+        .collect();
+    entries.sort();
+    entries
 }
 
 /// `diff -u` of two manifests.
