@@ -23,42 +23,18 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Where a release's chart comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChartSource {
-    /// An uploaded package, by id, in the release's namespace.
-    Package(String),
-    /// A chart in the configured repository.
-    Repository(String),
-    /// An `oci://` reference.
-    Oci(String),
-}
-
-impl ChartSource {
-    fn kind(&self) -> &'static str {
-        match self {
-            Self::Package(_) => "package",
-            Self::Repository(_) => "repository",
-            Self::Oci(_) => "oci",
-        }
-    }
-
-    fn reference(&self) -> &str {
-        match self {
-            Self::Package(r) | Self::Repository(r) | Self::Oci(r) => r,
-        }
-    }
-}
+pub use super::preview::{Preview, manifest_objects, unified_diff};
+pub use super::source::ChartSource;
 
 /// The Helm adapter.
 pub struct HelmAdapter {
-    client: Client,
-    config: HelmConfig,
-    helm: HelmBinary,
-    cache: Arc<ReleaseCache>,
-    packages: PackageStore,
-    pool: PgPool,
-    timeout: Duration,
+    pub(super) client: Client,
+    pub(super) config: HelmConfig,
+    pub(super) helm: HelmBinary,
+    pub(super) cache: Arc<ReleaseCache>,
+    pub(super) packages: PackageStore,
+    pub(super) pool: PgPool,
+    pub(super) timeout: Duration,
 }
 
 impl std::fmt::Debug for HelmAdapter {
@@ -132,119 +108,10 @@ impl HelmAdapter {
             .collect()
     }
 
-    fn latest(&self, namespace: &str, name: &str) -> Result<Arc<Release>> {
+    pub(super) fn latest(&self, namespace: &str, name: &str) -> Result<Arc<Release>> {
         self.cache
             .release(namespace, name)
             .ok_or_else(|| Error::not_found("deployment", name))
-    }
-
-    fn source_of(
-        request_package: Option<&str>,
-        extensions: &std::collections::BTreeMap<String, Value>,
-    ) -> Result<Option<ChartSource>> {
-        let chart = extensions
-            .get("helm.chart")
-            .and_then(Value::as_str)
-            .filter(|c| !c.is_empty());
-        match (request_package.filter(|p| !p.is_empty()), chart) {
-            (Some(_), Some(_)) => Err(Error::invalid(
-                "packageId",
-                "name either packageId or helm.chart, not both",
-            )),
-            (Some(id), None) => {
-                args::plain("packageId", id)?;
-                Ok(Some(ChartSource::Package(id.to_owned())))
-            }
-            (None, Some(chart)) if chart.starts_with("oci://") => {
-                args::oci_reference(chart)?;
-                Ok(Some(ChartSource::Oci(chart.to_owned())))
-            }
-            (None, Some(chart)) => {
-                args::chart_name(chart)?;
-                Ok(Some(ChartSource::Repository(chart.to_owned())))
-            }
-            (None, None) => Ok(None),
-        }
-    }
-
-    async fn remembered_source(
-        &self,
-        namespace: &str,
-        name: &str,
-    ) -> Result<Option<(ChartSource, Option<String>)>> {
-        let row: Option<(String, String, Option<String>)> = sqlx::query_as(
-            "SELECT kind, reference, version FROM helm_chart_sources WHERE namespace = $1 AND release = $2",
-        )
-        .bind(namespace)
-        .bind(name)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|(kind, reference, version)| {
-            let source = match kind.as_str() {
-                "package" => ChartSource::Package(reference),
-                "oci" => ChartSource::Oci(reference),
-                _ => ChartSource::Repository(reference),
-            };
-            (source, version)
-        }))
-    }
-
-    async fn remember_source(
-        &self,
-        namespace: &str,
-        name: &str,
-        source: &ChartSource,
-        version: Option<&str>,
-    ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO helm_chart_sources (namespace, release, kind, reference, version) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (namespace, release) DO UPDATE SET kind = $3, reference = $4, version = $5",
-        )
-        .bind(namespace)
-        .bind(name)
-        .bind(source.kind())
-        .bind(source.reference())
-        .bind(version)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// The chart argument (and the file that must live while helm runs).
-    async fn chart_argument(
-        &self,
-        namespace: &str,
-        source: &ChartSource,
-    ) -> Result<(OsString, Option<TempFile>)> {
-        match source {
-            ChartSource::Package(id) => {
-                let archive = self.packages.archive(namespace, id).await?;
-                let file = TempFile::write(&self.helm.work_dir(), ".tgz", &archive)?;
-                Ok((file.path().as_os_str().to_owned(), Some(file)))
-            }
-            ChartSource::Oci(reference) => Ok((reference.into(), None)),
-            ChartSource::Repository(chart) => {
-                if self.config.repository_url.is_none() {
-                    return Err(Error::invalid(
-                        "helm.chart",
-                        "no chart repository is configured (helm.repositoryUrl); upload the chart or use an oci:// reference",
-                    ));
-                }
-                let update: Vec<OsString> = ["repo", "update", "pilothouse"]
-                    .map(OsString::from)
-                    .to_vec();
-                self.helm
-                    .run(Operation::Other, chart, &update, self.timeout)
-                    .await
-                    .map_err(|e| match e {
-                        Error::Helm(m) if !m.starts_with("failed to locate chart") => {
-                            Error::Helm(format!("failed to locate chart: {m}"))
-                        }
-                        other => other,
-                    })?;
-                Ok((format!("pilothouse/{chart}").into(), None))
-            }
-        }
     }
 
     /// install or upgrade, with values in a private file and wait/rollback within the timeout.
@@ -252,7 +119,7 @@ impl HelmAdapter {
         clippy::too_many_arguments,
         reason = "the parts of one helm command line"
     )]
-    async fn install_or_upgrade(
+    pub(super) async fn install_or_upgrade(
         &self,
         operation: Operation,
         namespace: &str,
@@ -360,65 +227,6 @@ impl HelmAdapter {
         Ok(to_deployment(&release::from_json(&out)?))
     }
 
-    /// A unified diff of the manifest an upgrade (values, chart version), scale or rollback
-    /// would apply against the running one; nothing is changed.
-    pub async fn preview(&self, namespace: &str, name: &str, change: &Preview) -> Result<String> {
-        let current = self.latest(namespace, name)?;
-        let proposed = match change {
-            Preview::Rollback(revision) => {
-                self.revision(namespace, name, *revision).await?.manifest
-            }
-            Preview::Upgrade { values, version } => {
-                let values = values.clone().unwrap_or_else(|| current.values.clone());
-                self.render(namespace, name, &current, &values, version.clone())
-                    .await?
-            }
-            Preview::Scale { replicas, version } => {
-                let values = with_replicas(&current.values, *replicas, None)?;
-                self.render(namespace, name, &current, &values, version.clone())
-                    .await?
-            }
-        };
-        Ok(unified_diff(&current.manifest, &proposed))
-    }
-
-    /// The manifest `helm template` renders for the release's chart with `values`.
-    async fn render(
-        &self,
-        namespace: &str,
-        name: &str,
-        current: &Release,
-        values: &Map<String, Value>,
-        version: Option<String>,
-    ) -> Result<String> {
-        let (source, _) = self
-            .remembered_source(namespace, name)
-            .await?
-            .ok_or_else(|| {
-                Error::invalid(
-                    "helm.chart",
-                    format!("{name} was not installed by Pilothouse; its chart is unknown"),
-                )
-            })?;
-        let version = version.unwrap_or_else(|| current.chart_version.clone());
-        let source = match source {
-            ChartSource::Package(_) => ChartSource::Package(format!("{}-{version}", current.chart)),
-            other => other,
-        };
-        let out = self
-            .install_or_upgrade(
-                Operation::Template,
-                namespace,
-                name,
-                &source,
-                Some(&version),
-                values,
-                false,
-            )
-            .await?;
-        Ok(String::from_utf8_lossy(&out).into_owned())
-    }
-
     /// One revision of a release, decoded from its Secret.
     pub async fn revision(&self, namespace: &str, name: &str, revision: u32) -> Result<Release> {
         let revisions = self.cache.revisions(namespace, name);
@@ -498,64 +306,8 @@ impl HelmAdapter {
     }
 }
 
-/// A change to preview.
-#[derive(Debug, Clone)]
-pub enum Preview {
-    /// New values (when given) and/or chart version.
-    Upgrade {
-        /// The values after the change; the running ones when `None`.
-        values: Option<Map<String, Value>>,
-        /// The chart version after the change.
-        version: Option<String>,
-    },
-    /// A new replica count.
-    Scale {
-        /// The replica count after the change.
-        replicas: u32,
-        /// The chart version after the change.
-        version: Option<String>,
-    },
-    /// Back to a revision.
-    Rollback(u32),
-}
-
-/// The objects in a rendered manifest (multi-document YAML); documents that do not parse
-/// as objects are skipped.
-pub fn manifest_objects(manifest: &str, namespace: &str) -> Vec<InventoryEntry> {
-    use serde::Deserialize;
-    let mut entries: Vec<InventoryEntry> = serde_yaml::Deserializer::from_str(manifest)
-        .filter_map(|doc| Value::deserialize(doc).ok())
-        .filter_map(|doc| {
-            let text = |p: &str| doc.pointer(p).and_then(Value::as_str).map(str::to_owned);
-            let api_version = text("/apiVersion")?;
-            let (group, version) = match api_version.rsplit_once('/') {
-                Some((g, v)) => (g.to_owned(), v.to_owned()),
-                None => (String::new(), api_version),
-            };
-            Some(InventoryEntry {
-                group,
-                version,
-                kind: text("/kind")?,
-                namespace: text("/metadata/namespace").unwrap_or_else(|| namespace.to_owned()),
-                name: text("/metadata/name")?,
-            })
-        })
-        .collect();
-    entries.sort();
-    entries
-}
-
-/// `diff -u` of two manifests.
-pub fn unified_diff(current: &str, proposed: &str) -> String {
-    similar::TextDiff::from_lines(current, proposed)
-        .unified_diff()
-        .context_radius(3)
-        .header("running", "proposed")
-        .to_string()
-}
-
 /// Sets `replicaCount` (or a dotted path) in a copy of `values`.
-fn with_replicas(
+pub(super) fn with_replicas(
     values: &Map<String, Value>,
     replicas: u32,
     path: Option<&str>,

@@ -7,7 +7,9 @@ pub mod binary;
 pub mod cache;
 pub mod config;
 pub mod package;
+pub mod preview;
 pub mod release;
+pub mod source;
 pub mod store;
 
 pub use adapter::HelmAdapter;
