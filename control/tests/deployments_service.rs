@@ -20,7 +20,8 @@ use support::{person, seeded};
 
 #[sqlx::test(migrator = "control::store::MIGRATOR")]
 async fn deployments_follow_the_access_model(pool: PgPool) {
-    let (_sandbox, client) = cluster::demo_cluster(3).await;
+    let (sandbox, client) = cluster::demo_cluster(3).await;
+    sandbox::flux::spawn(sandbox.store().clone(), Duration::from_millis(50));
     let flux = FluxAdapter::new(client, FluxConfig::default(), SpecRecord::new(pool.clone()))
         .expect("adapter");
     flux.cache()
@@ -197,6 +198,18 @@ async fn deployments_follow_the_access_model(pool: PgPool) {
     assert!(matches!(
         service
             .controller_logs(&bob, "kustomize-controller", &LogQuery::default())
+            .await,
+        Err(Error::Forbidden(_))
+    ));
+
+    let fetched = service
+        .reconcile_source(&alice, "GitRepository", "team-a", "shop")
+        .await
+        .expect("alice operates team-a");
+    assert!(fetched.finished || fetched.message.starts_with("requested"));
+    assert!(matches!(
+        service
+            .reconcile_source(&bob, "GitRepository", "team-b", "shop")
             .await,
         Err(Error::Forbidden(_))
     ));

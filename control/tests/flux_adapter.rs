@@ -510,6 +510,45 @@ async fn trace_inventory_sources_and_events(pool: PgPool) {
         Err(Error::Invalid { .. })
     ));
 
+    let fetched = adapter
+        .reconcile_source("GitRepository", "team-a", "shop")
+        .await
+        .expect("fetch");
+    assert!(
+        fetched.finished && fetched.message.starts_with("fetched"),
+        "{fetched:?}"
+    );
+    assert!(
+        fetched
+            .revision
+            .as_deref()
+            .is_some_and(|r| r.starts_with("main@sha1:"))
+    );
+    adapter
+        .set_source_suspended("gitrepository", "team-a", "shop", true)
+        .await
+        .expect("suspend");
+    let git: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), "team-a", &GIT_REPOSITORY.api_resource());
+    assert_eq!(
+        git.get("shop").await.expect("get").data["spec"]["suspend"],
+        true
+    );
+    adapter
+        .set_source_suspended("GitRepository", "team-a", "shop", false)
+        .await
+        .expect("resume");
+    assert!(matches!(
+        adapter.reconcile_source("Secret", "team-a", "shop").await,
+        Err(Error::Invalid { field: "kind", .. })
+    ));
+    assert!(matches!(
+        adapter
+            .set_source_suspended("HelmRepository", "team-a", "ghost", true)
+            .await,
+        Err(Error::NotFound { .. })
+    ));
+
     let sources = adapter.sources(&Visible::All);
     let shop = sources
         .iter()

@@ -192,6 +192,25 @@ async fn deployments_over_rest() {
         s.iter()
             .any(|s| s["kind"] == "GitRepository" && s["namespace"] == "team-a")
     }));
+    let fetched = env
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/sources/team-a/GitRepository/shop/reconcile",
+            &alice,
+            json!({}),
+        )
+        .await;
+    assert_eq!(fetched.status, StatusCode::OK, "{}", fetched.body);
+    assert_eq!(parse(&fetched.body)["finished"], true);
+    let wrong = env
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/sources/team-a/GitRepository/shop/explode",
+            &alice,
+            json!({}),
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
     let trace = parse(&env.get_bearer("/o2dms/v1/trace?apiVersion=helm.toolkit.fluxcd.io/v2&kind=HelmRelease&namespace=team-a&name=nginx", &alice).await.body);
     assert_eq!(
         trace

@@ -4,6 +4,7 @@
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use model::deployment::ReconcileOutcome;
 use model::source::FluxSource;
 
 /// The sources in the namespaces the caller may see.
@@ -13,33 +14,121 @@ pub async fn list_sources() -> Result<Vec<FluxSource>, AppError> {
     Ok(service.list_sources(&ctx).await?)
 }
 
+/// Asks Flux to fetch a source now and waits for the new artifact.
+#[server(prefix = "/api", endpoint = "reconcile_source")]
+pub async fn reconcile_source(
+    kind: String,
+    namespace: String,
+    name: String,
+) -> Result<ReconcileOutcome, AppError> {
+    let (ctx, service) = crate::server::caller().await?;
+    Ok(service
+        .reconcile_source(&ctx, &kind, &namespace, &name)
+        .await?)
+}
+
+/// Suspends (`suspend` = "true") or resumes a source.
+#[server(prefix = "/api", endpoint = "suspend_source")]
+pub async fn suspend_source(
+    kind: String,
+    namespace: String,
+    name: String,
+    suspend: String,
+) -> Result<(), AppError> {
+    let (ctx, service) = crate::server::caller().await?;
+    Ok(service
+        .set_source_suspended(&ctx, &kind, &namespace, &name, suspend == "true")
+        .await?)
+}
+
 /// The sources page.
 #[component]
 pub fn Sources() -> impl IntoView {
-    let sources = Resource::new(|| (), |()| list_sources());
+    let reconcile = ServerAction::<ReconcileSource>::new();
+    let suspend = ServerAction::<SuspendSource>::new();
+    let sources = Resource::new(
+        move || (reconcile.version().get(), suspend.version().get()),
+        |_| list_sources(),
+    );
+    let notice = move || {
+        if reconcile.pending().get() {
+            return Some((true, "Fetching: waiting for source-controller…".to_owned()));
+        }
+        reconcile
+            .value()
+            .get()
+            .map(|r| r.map(|o| o.message))
+            .or_else(|| {
+                suspend
+                    .value()
+                    .get()
+                    .map(|r| r.map(|()| "Done.".to_owned()))
+            })
+            .map(|r| match r {
+                Ok(message) => (true, message),
+                Err(error) => (false, error.message),
+            })
+    };
     view! {
         <Title text="Sources" />
         <h1>"Sources"</h1>
+        {move || notice().map(|(ok, message)| view! {
+            <p class=if ok { "notice" } else { "error" } role="status" data-testid="notice">{message}</p>
+        })}
         <Suspense fallback=|| view! { <p class="empty">"Loading sources…"</p> }>
             {move || sources.get().map(|result| match result {
                 Err(error) => view! { <p class="error" role="alert">{error.message}</p> }.into_any(),
                 Ok(list) if list.is_empty() => view! { <p class="empty">"No sources in your namespaces."</p> }.into_any(),
                 Ok(list) => view! {
                     <table class="table" data-testid="sources-table">
-                        <thead><tr><th>"Name"</th><th>"Namespace"</th><th>"Kind"</th><th>"Ready"</th><th>"Revision"</th><th>"URL"</th></tr></thead>
-                        <tbody>{list.into_iter().map(|s| view! {
+                        <thead><tr><th>"Name"</th><th>"Namespace"</th><th>"Kind"</th><th>"Ready"</th><th>"Revision"</th><th>"URL"</th><th></th></tr></thead>
+                        <tbody>{list.into_iter().map(|s| { let whole = s.clone(); view! {
                             <tr>
-                                <td>{s.name}{s.suspended.then(|| view! { " " <span class="badge suspended">"suspended"</span> })}</td>
-                                <td>{s.namespace}</td>
-                                <td>{s.kind}</td>
+                                <td>{s.name.clone()}{s.suspended.then(|| view! { " " <span class="badge suspended">"suspended"</span> })}</td>
+                                <td>{s.namespace.clone()}</td>
+                                <td>{s.kind.clone()}</td>
                                 <td title=s.message>{s.ready.unwrap_or_else(|| "Unknown".into())}</td>
                                 <td><code>{s.revision.unwrap_or_default()}</code></td>
                                 <td>{s.url}</td>
+                                <td><SourceActions source=whole reconcile suspend /></td>
                             </tr>
-                        }).collect_view()}</tbody>
+                        }}).collect_view()}</tbody>
                     </table>
                 }.into_any(),
             })}
         </Suspense>
+    }
+}
+
+/// Fetch now, and suspend or resume, for one source.
+#[component]
+fn SourceActions(
+    source: FluxSource,
+    reconcile: ServerAction<ReconcileSource>,
+    suspend: ServerAction<SuspendSource>,
+) -> impl IntoView {
+    let fields = move || {
+        view! {
+            <input type="hidden" name="kind" value=source.kind.clone() />
+            <input type="hidden" name="namespace" value=source.namespace.clone() />
+            <input type="hidden" name="name" value=source.name.clone() />
+        }
+    };
+    let (first, second) = (fields(), fields());
+    let label = if source.suspended {
+        "Resume"
+    } else {
+        "Suspend"
+    };
+    view! {
+        <ActionForm action=reconcile attr:class="inline">
+            {first}
+            <button type="submit">"Fetch now"</button>
+        </ActionForm>
+        <ActionForm action=suspend attr:class="inline">
+            {second}
+            <input type="hidden" name="suspend" value=(!source.suspended).to_string() />
+            <button type="submit">{label}</button>
+        </ActionForm>
     }
 }

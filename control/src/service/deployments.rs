@@ -373,6 +373,57 @@ impl Service {
         Ok(self.flux()?.sources(&visible))
     }
 
+    /// Asks Flux to fetch a source now and reports the artifact it produced.
+    pub async fn reconcile_source(
+        &self,
+        ctx: &RequestContext,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<ReconcileOutcome> {
+        let (scope, mut target) = self
+            .namespaced(
+                ctx,
+                Action::SourceReconcile,
+                namespace,
+                Some(name),
+                json!({ "kind": kind }),
+            )
+            .await?;
+        target.kind = Some("source");
+        let flux = self.flux()?;
+        self.audited(ctx, Action::SourceReconcile, &target, async || {
+            flux.reconcile_source(kind, scope.namespace(), name).await
+        })
+        .await
+    }
+
+    /// Suspends or resumes a source.
+    pub async fn set_source_suspended(
+        &self,
+        ctx: &RequestContext,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+        suspend: bool,
+    ) -> Result<()> {
+        let action = if suspend {
+            Action::SourceSuspend
+        } else {
+            Action::SourceResume
+        };
+        let (scope, mut target) = self
+            .namespaced(ctx, action, namespace, Some(name), json!({ "kind": kind }))
+            .await?;
+        target.kind = Some("source");
+        let flux = self.flux()?;
+        self.audited(ctx, action, &target, async || {
+            flux.set_source_suspended(kind, scope.namespace(), name, suspend)
+                .await
+        })
+        .await
+    }
+
     /// Creates a deployment.
     pub async fn create_deployment(
         &self,

@@ -67,6 +67,10 @@ pub fn router() -> Router<AppState> {
             post(resume),
         )
         .route("/o2dms/v1/sources", get(sources))
+        .route(
+            "/o2dms/v1/sources/{namespace}/{kind}/{name}/{operation}",
+            post(source_operation),
+        )
         .route("/o2dms/v1/trace", get(trace))
         .route("/o2dms/v1/controllers/{controller}/logs", get(logs))
 }
@@ -357,6 +361,33 @@ async fn sources(
     Extension(ctx): Extension<RequestContext>,
 ) -> Result<Response, ApiError> {
     Ok(Json(state.service.list_sources(&ctx).await?).into_response())
+}
+
+async fn source_operation(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path((namespace, kind, name, operation)): Path<(String, String, String, String)>,
+) -> Result<Response, ApiError> {
+    let service = &state.service;
+    match operation.as_str() {
+        "reconcile" => Ok(Json(
+            service
+                .reconcile_source(&ctx, &kind, &namespace, &name)
+                .await?,
+        )
+        .into_response()),
+        "suspend" | "resume" => {
+            service
+                .set_source_suspended(&ctx, &kind, &namespace, &name, operation == "suspend")
+                .await?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        other => Err(control::Error::invalid(
+            "operation",
+            format!("{other:?} is not reconcile, suspend or resume"),
+        )
+        .into()),
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -31,6 +31,19 @@ pub(super) fn now_token() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Nanos, true)
 }
 
+/// A source kind by name, or why it is not one.
+fn source_kind(kind: &str) -> Result<FluxKind> {
+    super::kinds::SOURCES
+        .into_iter()
+        .find(|k| k.kind.eq_ignore_ascii_case(kind))
+        .ok_or_else(|| {
+            Error::invalid(
+                "kind",
+                format!("{kind:?} is not GitRepository, HelmRepository, OCIRepository, Bucket or HelmChart"),
+            )
+        })
+}
+
 impl FluxAdapter {
     /// Asks for a reconciliation and, unless told not to, waits for its outcome.
     pub(super) async fn reconcile_and_wait(
@@ -150,6 +163,68 @@ impl FluxAdapter {
                 }
             }
         })
+    }
+
+    /// Asks source-controller to fetch a source now and waits for the new artifact.
+    pub async fn reconcile_source(
+        &self,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<ReconcileOutcome> {
+        let kind = source_kind(kind)?;
+        let token = now_token();
+        let annotations = json!({ REQUESTED_AT: token });
+        let handled = self
+            .request_and_wait(kind, namespace, name, annotations, &token, true)
+            .await?;
+        let object = match &handled {
+            Some(object) => object.clone(),
+            None => self
+                .cache
+                .object(kind, namespace, name)
+                .ok_or_else(|| Error::not_found("source", format!("{namespace}/{name}")))?,
+        };
+        let state = state_of(&object.data);
+        let revision = object
+            .data
+            .pointer("/status/artifact/revision")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let message = match (&handled, state.status) {
+            (None, _) => format!(
+                "requested; {name} has not finished within {} s",
+                self.config.reconcile_timeout.as_secs()
+            ),
+            (Some(_), DeploymentStatus::Failed) => format!("fetch failed: {}", state.message),
+            (Some(_), _) => format!("fetched: {}", state.message),
+        };
+        Ok(ReconcileOutcome {
+            finished: handled.is_some(),
+            state,
+            revision,
+            message,
+        })
+    }
+
+    /// Suspends or resumes a source.
+    pub async fn set_source_suspended(
+        &self,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+        suspend: bool,
+    ) -> Result<()> {
+        let kind = source_kind(kind)?;
+        self.writer
+            .merge(
+                kind,
+                namespace,
+                name,
+                json!({ "spec": { "suspend": suspend } }),
+            )
+            .await?;
+        Ok(())
     }
 
     /// Sets requestedAt (and any extra annotations) and, unless `no_wait`, waits until the
