@@ -37,5 +37,24 @@ export async function signIn(page, login, path = '/') {
   await page.fill('input[name="password"]', passwords[login]);
   await page.click('button[type="submit"]');
   await page.waitForURL((url) => url.href.startsWith(baseUrl));
-  await page.locator('.shell[data-hydrated="true"]').waitFor({ timeout: 30_000 });
+  await hydrated(page);
+}
+
+// Waits until the page has hydrated; when it does not, says what the browser reported.
+export async function hydrated(page) {
+  const problems = [];
+  const onError = (error) => problems.push(`page error: ${error.message}`);
+  const onConsole = (message) => { if (message.type() === 'error') problems.push(`console: ${message.text()}`); };
+  page.on('pageerror', onError);
+  page.on('console', onConsole);
+  try {
+    // Generous: the first page after start-up instantiates the wasm bundle on a busy machine.
+    await page.locator('.shell[data-hydrated="true"]').waitFor({ timeout: 60_000 });
+  } catch (error) {
+    await page.screenshot({ path: screenshotPath('not-hydrated'), fullPage: true }).catch(() => {});
+    throw new Error(`${page.url()} did not hydrate: ${problems.join(' | ') || 'no error reported'} (${error.message})`);
+  } finally {
+    page.off('pageerror', onError);
+    page.off('console', onConsole);
+  }
 }
