@@ -4,6 +4,7 @@
 mod admin;
 mod audit;
 mod deployments;
+mod flux;
 mod packages;
 
 pub use deployments::Adapters;

@@ -1,0 +1,192 @@
+//! The Flux adapter's observability against the sandbox (simulated controllers running every
+//! 50 ms): trace from any object to its source, inventory, sources with their artifacts,
+//! source operations, events from both event APIs, YAML, stats and health.
+
+mod cluster;
+
+use cluster::flux_adapter as adapter;
+use control::Error;
+use control::access::Visible;
+use control::adapters::DeploymentAdapter;
+use control::adapters::flux::kinds::GIT_REPOSITORY;
+use kube::api::{Api, DynamicObject, PostParams};
+use model::deployment::DeploymentStatus;
+use serde_json::json;
+use sqlx::PgPool;
+
+#[sqlx::test(migrator = "control::store::MIGRATOR")]
+async fn trace_inventory_sources_and_events(pool: PgPool) {
+    let (_sandbox, client, adapter) = adapter(pool, 3).await;
+    adapter.health().await.expect("healthy");
+
+    let inventory = adapter.inventory("team-a", "shop").expect("inventory");
+    assert!(
+        inventory
+            .iter()
+            .any(|e| e.kind == "Deployment" && e.group == "apps" && e.name == "shop"),
+        "{inventory:?}"
+    );
+    assert!(
+        !adapter
+            .inventory("team-a", "podinfo")
+            .expect("inventory")
+            .is_empty()
+    );
+    assert!(matches!(
+        adapter.inventory("team-a", "ghost"),
+        Err(Error::NotFound { .. })
+    ));
+
+    let config_maps: Api<k8s_openapi::api::core::v1::ConfigMap> =
+        Api::namespaced(client.clone(), "team-a");
+    let labelled: k8s_openapi::api::core::v1::ConfigMap = serde_json::from_value(json!({ "metadata": { "name": "shop-settings",
+        "labels": { "kustomize.toolkit.fluxcd.io/name": "shop", "kustomize.toolkit.fluxcd.io/namespace": "team-a" } } }))
+    .expect("config map");
+    config_maps
+        .create(&PostParams::default(), &labelled)
+        .await
+        .expect("create");
+    let steps = adapter
+        .trace("v1", "ConfigMap", "team-a", "shop-settings")
+        .await
+        .expect("trace");
+    let path: Vec<(&str, &str, &str)> = steps
+        .iter()
+        .map(|s| (s.relation.as_str(), s.kind.as_str(), s.name.as_str()))
+        .collect();
+    assert_eq!(
+        path,
+        vec![
+            ("object", "ConfigMap", "shop-settings"),
+            ("managed by", "Kustomization", "shop"),
+            ("source", "GitRepository", "shop")
+        ]
+    );
+    assert_eq!(steps[1].ready.as_deref(), Some("True"));
+    assert!(
+        steps[2]
+            .revision
+            .as_deref()
+            .is_some_and(|r| r.starts_with("main@sha1:"))
+    );
+    let release = adapter
+        .trace(
+            "helm.toolkit.fluxcd.io/v2",
+            "HelmRelease",
+            "team-a",
+            "podinfo",
+        )
+        .await
+        .expect("trace");
+    assert_eq!(
+        release.last().map(|s| (s.kind.as_str(), s.name.as_str())),
+        Some(("HelmRepository", "podinfo"))
+    );
+    assert!(matches!(
+        adapter.trace("v1", "ConfigMap", "team-a", "ghost").await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        adapter.trace("v1;rm -rf", "ConfigMap", "team-a", "x").await,
+        Err(Error::Invalid { .. })
+    ));
+    assert!(matches!(
+        adapter
+            .trace("example.com/v1", "Widget", "team-a", "x")
+            .await,
+        Err(Error::Invalid { .. })
+    ));
+
+    let fetched = adapter
+        .reconcile_source("GitRepository", "team-a", "shop")
+        .await
+        .expect("fetch");
+    assert!(
+        fetched.finished && fetched.message.starts_with("fetched"),
+        "{fetched:?}"
+    );
+    assert!(
+        fetched
+            .revision
+            .as_deref()
+            .is_some_and(|r| r.starts_with("main@sha1:"))
+    );
+    adapter
+        .set_source_suspended("gitrepository", "team-a", "shop", true)
+        .await
+        .expect("suspend");
+    let git: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), "team-a", &GIT_REPOSITORY.api_resource());
+    assert_eq!(
+        git.get("shop").await.expect("get").data["spec"]["suspend"],
+        true
+    );
+    adapter
+        .set_source_suspended("GitRepository", "team-a", "shop", false)
+        .await
+        .expect("resume");
+    assert!(matches!(
+        adapter.reconcile_source("Secret", "team-a", "shop").await,
+        Err(Error::Invalid { field: "kind", .. })
+    ));
+    assert!(matches!(
+        adapter
+            .set_source_suspended("HelmRepository", "team-a", "ghost", true)
+            .await,
+        Err(Error::NotFound { .. })
+    ));
+
+    let sources = adapter.sources(&Visible::All);
+    let shop = sources
+        .iter()
+        .find(|s| s.kind == "GitRepository" && s.name == "shop")
+        .expect("shop source");
+    assert_eq!(
+        (shop.ready.as_deref(), shop.url.as_str()),
+        (Some("True"), "https://github.com/example/shop")
+    );
+    assert!(
+        shop.revision
+            .as_deref()
+            .is_some_and(|r| r.starts_with("main@sha1:"))
+    );
+    assert!(
+        sources.iter().any(|s| s.kind == "HelmRepository")
+            && sources.iter().any(|s| s.kind == "OCIRepository")
+    );
+    assert!(
+        adapter
+            .sources(&Visible::Only(["team-b".to_owned()].into()))
+            .iter()
+            .all(|s| s.namespace == "team-b")
+    );
+
+    // events.k8s.io/v1 events are read beside core/v1 ones.
+    let modern: Api<k8s_openapi::api::events::v1::Event> =
+        Api::namespaced(client.clone(), "team-a");
+    let event: k8s_openapi::api::events::v1::Event = serde_json::from_value(json!({ "metadata": { "name": "podinfo.modern" },
+        "eventTime": "2026-11-23T12:00:00.000000Z", "reportingController": "helm-controller", "reportingInstance": "helm-controller-0",
+        "action": "Upgrade", "reason": "UpgradeSucceeded", "note": "from events.k8s.io", "type": "Normal",
+        "regarding": { "kind": "HelmRelease", "name": "podinfo", "namespace": "team-a" } }))
+    .expect("event");
+    modern
+        .create(&PostParams::default(), &event)
+        .await
+        .expect("create event");
+    let events = adapter.events("team-a", "podinfo").await.expect("events");
+    assert!(
+        events.iter().any(|e| e.message == "from events.k8s.io"),
+        "{events:?}"
+    );
+    assert!(events.iter().any(|e| e.reason == "ReconciliationSucceeded"));
+
+    let yaml = adapter.export_yaml("team-a", "shop").await.expect("yaml");
+    assert!(yaml.contains("kind: Kustomization") && !yaml.contains("status:"));
+    let stats = adapter.stats(&Visible::All);
+    assert!(
+        stats
+            .get(&("HelmRelease".to_owned(), DeploymentStatus::Failed))
+            .is_some_and(|n| *n >= 1),
+        "{stats:?}"
+    );
+}
