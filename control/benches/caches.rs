@@ -168,13 +168,11 @@ async fn main() {
     let mut times = Vec::new();
     for _ in 0..PAGES {
         let started = Instant::now();
-        let _ = releases.list(
-            &DeploymentFilter {
-                limit: Some(50),
-                ..DeploymentFilter::default()
-            },
-            &Visible::All,
-        );
+        let filter = DeploymentFilter {
+            limit: Some(50),
+            ..DeploymentFilter::default()
+        };
+        let _ = control::adapters::page::select(releases.matching(&filter, &Visible::All), &filter);
         times.push(started.elapsed());
     }
     times.sort();

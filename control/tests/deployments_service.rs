@@ -206,7 +206,10 @@ async fn deployments_follow_the_access_model(pool: PgPool) {
         .reconcile_source(&alice, "GitRepository", "team-a", "shop")
         .await
         .expect("alice operates team-a");
-    assert!(fetched.finished || fetched.message.starts_with("requested"));
+    assert!(
+        fetched.finished && fetched.message.starts_with("fetched"),
+        "{fetched:?}"
+    );
     assert!(matches!(
         service
             .reconcile_source(&bob, "GitRepository", "team-b", "shop")

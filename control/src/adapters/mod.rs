@@ -27,7 +27,6 @@ pub trait DeploymentAdapter: Send + Sync {
     fn matching(&self, filter: &DeploymentFilter, visible: &Visible) -> Vec<Deployment>;
     /// One page of deployments in the namespaces in `visible`, with the total.
     fn list(&self, filter: &DeploymentFilter, visible: &Visible) -> Result<DeploymentPage> {
-        page::limit(filter)?;
         page::select(self.matching(filter, visible), filter)
     }
     /// One deployment, with its status, progress and conditions.

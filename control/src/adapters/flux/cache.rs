@@ -82,7 +82,6 @@ impl FluxCache {
     /// Deployments matching `filter` among the namespaces in `visible`, sorted by namespace,
     /// name and kind, one page at a time, with the total.
     pub fn list(&self, filter: &DeploymentFilter, visible: &Visible) -> Result<DeploymentPage> {
-        page::limit(filter)?;
         page::select(self.matching(filter, visible), filter)
     }
 

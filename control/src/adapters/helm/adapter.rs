@@ -177,7 +177,20 @@ impl HelmAdapter {
                 argv.push("--dry-run=server".into());
             }
         }
-        self.helm.run(operation, name, &argv, self.timeout).await
+        // helm's "not found" names the release; the user needs to know which chart is missing.
+        self.helm
+            .run(operation, name, &argv, self.timeout)
+            .await
+            .map_err(|e| match e {
+                Error::NotFound { kind: "chart", .. } => Error::NotFound {
+                    kind: "chart",
+                    name: match version {
+                        Some(v) => format!("{} {v}", source.reference()),
+                        None => source.reference().to_owned(),
+                    },
+                },
+                other => other,
+            })
     }
 
     async fn upgrade_with(

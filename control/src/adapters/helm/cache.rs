@@ -13,7 +13,7 @@ use kube::Client;
 use kube::api::Api;
 use kube::runtime::{WatchStreamExt, watcher};
 use model::deployment::{
-    Condition, Deployment, DeploymentFilter, DeploymentPage, DeploymentState, DeploymentStatus,
+    Condition, Deployment, DeploymentFilter, DeploymentState, DeploymentStatus,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -270,12 +270,6 @@ impl ReleaseCache {
                     .map(|r| r.iter().map(|(v, n)| (*v, n.clone())).collect())
             })
             .unwrap_or_default()
-    }
-
-    /// Releases matching `filter` in the namespaces in `visible`, one page with the total.
-    pub fn list(&self, filter: &DeploymentFilter, visible: &Visible) -> Result<DeploymentPage> {
-        page::limit(filter)?;
-        page::select(self.matching(filter, visible), filter)
     }
 
     /// Every release in `visible` that passes the filter's namespace and kind conditions,

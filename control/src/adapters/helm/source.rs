@@ -29,7 +29,7 @@ impl ChartSource {
         }
     }
 
-    fn reference(&self) -> &str {
+    pub(super) fn reference(&self) -> &str {
         match self {
             Self::Package(r) | Self::Repository(r) | Self::Oci(r) => r,
         }
