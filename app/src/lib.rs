@@ -55,7 +55,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/") view=routes::Home />
                         <Route path=path!("/deployments") view=routes::Deployments />
                         <Route path=path!("/deployments/new") view=routes::NewDeployment />
-                        <Route path=path!("/deployments/:namespace/:name") view=routes::DeploymentPage />
+                        <Route path=path!("/deployments/:id") view=routes::DeploymentPage />
                         <Route path=path!("/packages") view=routes::Packages />
                         <Route path=path!("/sources") view=routes::Sources />
                         <Route path=path!("/audit") view=routes::Audit />

@@ -18,3 +18,15 @@ pub async fn caller() -> Result<(RequestContext, Service), AppError> {
     })?;
     Ok((ctx, service))
 }
+
+/// The deployment an id from a form or URL names, or a 400 saying why it cannot be read.
+pub fn deployment(id: &str) -> Result<model::reference::DeploymentRef, AppError> {
+    id.parse::<model::reference::DeploymentRef>()
+        .map_err(|e| AppError::from(control::Error::from(e)))
+}
+
+/// A namespace named in a form, or a 422 naming the field.
+pub fn namespace(name: &str) -> Result<model::reference::NamespaceRef, AppError> {
+    model::reference::NamespaceRef::in_default(name.trim())
+        .map_err(|e| AppError::from(control::Error::invalid("namespace", e.reason)))
+}

@@ -16,7 +16,6 @@ use model::deployment::{DeploymentFilter, DeploymentStatus};
 use sandbox::store::WriteOptions;
 use serde_json::json;
 use std::io::Write;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 const NAMESPACES: usize = 20;
@@ -58,7 +57,7 @@ fn release_secret(namespace: &str, name: &str, version: usize) -> serde_json::Va
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let crds = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/flux-crds");
+    let crds = sandbox::vendored_crds();
     let dir = std::env::temp_dir().join(format!("pilothouse-bench-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
     let kubeconfig = dir.join("kubeconfig");
@@ -104,7 +103,7 @@ async fn main() {
 
     eprintln!("Flux: {RELEASES} HelmReleases in {NAMESPACES} namespaces");
     let started = Instant::now();
-    let cache = FluxCache::start(&client);
+    let cache = FluxCache::start(&client, model::reference::ClusterId::default(), "flux");
     let _ = cache.wait_until_ready(Duration::from_secs(300)).await;
     eprintln!("  watch cache synced in {:?}", started.elapsed());
     let filter = DeploymentFilter {
@@ -158,7 +157,7 @@ async fn main() {
         }
     }
     let started = Instant::now();
-    let releases = ReleaseCache::start(&client);
+    let releases = ReleaseCache::start(&client, model::reference::ClusterId::default(), "helm");
     let _ = releases.wait_until_ready(Duration::from_secs(300)).await;
     eprintln!(
         "  release watch synced in {:?}, decoding {} Secrets (the newest of each release)",

@@ -35,6 +35,20 @@ pub enum Error {
     /// The caller may not do this (403).
     #[error(transparent)]
     Forbidden(#[from] Denied),
+    /// A reference or id in the request cannot be read (400).
+    #[error(transparent)]
+    BadReference(#[from] model::reference::RefError),
+    /// A write would reach outside the tenant's namespaces (403); nothing was written.
+    #[error("forbidden: {field} {message}")]
+    OutsideBoundary {
+        /// The field that points outside, as the user named it.
+        field: &'static str,
+        /// Where it points and what is allowed instead.
+        message: String,
+    },
+    /// The Kubernetes API server refused the request (403), with its own message.
+    #[error("the Kubernetes API refused the request: {0}")]
+    ClusterForbidden(String),
     /// The audit log could not record the intent, so the change was not made (503).
     #[error("the change was refused because the audit log could not be written; try again later")]
     AuditUnavailable(#[source] sqlx::Error),
@@ -101,7 +115,8 @@ impl Error {
             Self::NotFound { .. } => 404,
             Self::AlreadyExists { .. } | Self::Conflict(_) => 409,
             Self::Invalid { .. } => 422,
-            Self::Forbidden(_) => 403,
+            Self::Forbidden(_) | Self::OutsideBoundary { .. } | Self::ClusterForbidden(_) => 403,
+            Self::BadReference(_) => 400,
             Self::AuditUnavailable(_)
             | Self::Database(_)
             | Self::SchemaBehind { .. }

@@ -3,14 +3,15 @@
 //! redacted), and controller logs show a tenant only its own lines.
 
 mod cluster;
+mod refs;
 mod support;
 
 use control::Error;
-use control::adapters::flux::observe::LogQuery;
 use control::adapters::flux::record::SpecRecord;
 use control::adapters::flux::{FluxAdapter, FluxConfig};
+use control::adapters::registry::{ClusterHandle, ClusterRegistry};
 use control::audit::query::AuditFilter;
-use control::service::Adapters;
+use model::deployment::LogQuery;
 use model::deployment::{DeploymentFilter, DeploymentRequest};
 use serde_json::json;
 use sqlx::PgPool;
@@ -22,16 +23,24 @@ use support::{person, seeded};
 async fn deployments_follow_the_access_model(pool: PgPool) {
     let (sandbox, client) = cluster::demo_cluster(3).await;
     sandbox::flux::spawn(sandbox.store().clone(), Duration::from_millis(50));
-    let flux = FluxAdapter::new(client, FluxConfig::default(), SpecRecord::new(pool.clone()))
-        .expect("adapter");
+    drop(client);
+    let connection = Arc::new(cluster::connection(&sandbox));
+    let flux = FluxAdapter::new(
+        &connection,
+        FluxConfig::default(),
+        SpecRecord::new(pool.clone()),
+    )
+    .expect("adapter");
     flux.cache()
         .wait_until_ready(Duration::from_secs(10))
         .await
         .expect("sync");
-    let service = seeded(pool).await.with_adapters(Adapters {
-        flux: Some(Arc::new(flux)),
-        helm: None,
-    });
+    let cluster = ClusterHandle::new(connection)
+        .with_adapter(Arc::new(flux))
+        .expect("cluster");
+    let service = seeded(pool)
+        .await
+        .with_registry(ClusterRegistry::single(cluster));
     let admin = person("admin", &[]);
     service
         .assign_namespace(&admin, "team-a", "team-a")
@@ -97,12 +106,14 @@ async fn deployments_follow_the_access_model(pool: PgPool) {
     assert_eq!(paged, whole);
 
     assert!(matches!(
-        service.get_deployment(&alice, "team-b", "podinfo").await,
+        service
+            .get_deployment(&alice, &refs::hr("team-b", "podinfo"))
+            .await,
         Err(Error::Forbidden(_))
     ));
     assert!(
         service
-            .get_deployment(&alice, "team-a", "podinfo")
+            .get_deployment(&alice, &refs::hr("team-a", "podinfo"))
             .await
             .is_ok()
     );
@@ -112,7 +123,10 @@ async fn deployments_follow_the_access_model(pool: PgPool) {
         "values": { "replicaCount": 1, "auth": { "password": "hunter2" } },
         "extensions": { "flux.chart": "podinfo", "flux.sourceRef": "charts" } }))
         .expect("request");
-    let refused = service.create_deployment(&bob, &request).await.unwrap_err();
+    let refused = service
+        .create_deployment(&bob, &refs::ns(&request.namespace), &request)
+        .await
+        .unwrap_err();
     assert!(
         refused.to_string().contains("only viewer on tenant team-b"),
         "{refused}"
@@ -124,15 +138,15 @@ async fn deployments_follow_the_access_model(pool: PgPool) {
         .extensions
         .insert("flux.sourceRef".into(), json!("podinfo"));
     service
-        .create_deployment(&alice, &request)
+        .create_deployment(&alice, &refs::ns(&request.namespace), &request)
         .await
         .expect("create");
     service
-        .scale_deployment(&alice, "team-a", "api", 3, None)
+        .scale_deployment(&alice, &refs::hr("team-a", "api"), 3, None)
         .await
         .expect("scale");
     service
-        .set_deployment_suspended(&alice, "team-a", "api", true, Some("load test"))
+        .set_deployment_suspended(&alice, &refs::hr("team-a", "api"), true, Some("load test"))
         .await
         .expect("suspend");
 
@@ -203,7 +217,7 @@ async fn deployments_follow_the_access_model(pool: PgPool) {
     ));
 
     let fetched = service
-        .reconcile_source(&alice, "GitRepository", "team-a", "shop")
+        .reconcile_source(&alice, "GitRepository", &refs::ns("team-a"), "shop")
         .await
         .expect("alice operates team-a");
     assert!(
@@ -212,7 +226,7 @@ async fn deployments_follow_the_access_model(pool: PgPool) {
     );
     assert!(matches!(
         service
-            .reconcile_source(&bob, "GitRepository", "team-b", "shop")
+            .reconcile_source(&bob, "GitRepository", &refs::ns("team-b"), "shop")
             .await,
         Err(Error::Forbidden(_))
     ));

@@ -3,6 +3,7 @@
 //! wait, force/reset, rollback of both kinds, source pinning.
 
 mod cluster;
+mod refs;
 
 use cluster::flux_adapter as adapter;
 use control::Error;
@@ -50,7 +51,7 @@ async fn helm_release_reconcile_and_rollback(pool: PgPool) {
         "name": "web", "namespace": "team-a", "values": { "replicaCount": 1 },
         "extensions": { "flux.chart": "podinfo", "flux.sourceRef": "nope", "flux.chartVersion": "6.0.0" } }))
     .expect("request");
-    let missing = adapter.create(&request).await.unwrap_err();
+    let missing = refs::create(&adapter, &request).await.unwrap_err();
     assert_eq!(
         missing.to_string(),
         "invalid flux.sourceRef: HelmRepository team-a/nope not found; create the source first or name an existing one"
@@ -68,9 +69,13 @@ async fn helm_release_reconcile_and_rollback(pool: PgPool) {
     request
         .extensions
         .insert("flux.sourceRef".into(), json!("podinfo"));
-    adapter.create(&request).await.expect("create");
+    refs::create(&adapter, &request).await.expect("create");
     let first = adapter
-        .reconcile("team-a", "web", ReconcileRequest::default())
+        .reconcile(
+            &refs::w(),
+            &refs::hr("team-a", "web"),
+            ReconcileRequest::default(),
+        )
         .await
         .expect("reconcile");
     assert!(first.finished, "{first:?}");
@@ -83,15 +88,22 @@ async fn helm_release_reconcile_and_rollback(pool: PgPool) {
         ..DeploymentUpdate::default()
     };
     adapter
-        .update("team-a", "web", &update)
+        .update(&refs::w(), &refs::hr("team-a", "web"), &update)
         .await
         .expect("update");
     let second = adapter
-        .reconcile("team-a", "web", ReconcileRequest::default())
+        .reconcile(
+            &refs::w(),
+            &refs::hr("team-a", "web"),
+            ReconcileRequest::default(),
+        )
         .await
         .expect("reconcile");
     assert_eq!(second.revision.as_deref(), Some("6.1.0"), "{second:?}");
-    let history = adapter.history("team-a", "web").await.expect("history");
+    let history = adapter
+        .history(&refs::hr("team-a", "web"))
+        .await
+        .expect("history");
     assert_eq!(
         history
             .iter()
@@ -102,7 +114,7 @@ async fn helm_release_reconcile_and_rollback(pool: PgPool) {
 
     // Rollback restores the chart version and the values of revision 1.
     let rolled = adapter
-        .rollback("team-a", "web", 0)
+        .rollback(&refs::w(), &refs::hr("team-a", "web"), 0)
         .await
         .expect("rollback");
     assert_eq!(rolled.revision, 1);
@@ -117,11 +129,18 @@ async fn helm_release_reconcile_and_rollback(pool: PgPool) {
     assert_eq!(object.data["spec"]["chart"]["spec"]["version"], "6.0.0");
     assert_eq!(object.data["spec"]["values"], json!({ "replicaCount": 1 }));
     let third = adapter
-        .reconcile("team-a", "web", ReconcileRequest::default())
+        .reconcile(
+            &refs::w(),
+            &refs::hr("team-a", "web"),
+            ReconcileRequest::default(),
+        )
         .await
         .expect("reconcile");
     assert_eq!(third.revision.as_deref(), Some("6.0.0"));
-    let history = adapter.history("team-a", "web").await.expect("history");
+    let history = adapter
+        .history(&refs::hr("team-a", "web"))
+        .await
+        .expect("history");
     assert_eq!(
         history[0].digest, history[2].digest,
         "revision 3 runs the values of revision 1"
@@ -137,13 +156,17 @@ async fn helm_release_reconcile_and_rollback(pool: PgPool) {
         .await
         .expect("kubectl edit");
     adapter
-        .reconcile("team-a", "web", ReconcileRequest::default())
+        .reconcile(
+            &refs::w(),
+            &refs::hr("team-a", "web"),
+            ReconcileRequest::default(),
+        )
         .await
         .expect("reconcile");
     adapter
         .update(
-            "team-a",
-            "web",
+            &refs::w(),
+            &refs::hr("team-a", "web"),
             &DeploymentUpdate {
                 values: Some(values(json!({ "replicaCount": 2 }))),
                 ..DeploymentUpdate::default()
@@ -152,18 +175,25 @@ async fn helm_release_reconcile_and_rollback(pool: PgPool) {
         .await
         .expect("update");
     adapter
-        .reconcile("team-a", "web", ReconcileRequest::default())
+        .reconcile(
+            &refs::w(),
+            &refs::hr("team-a", "web"),
+            ReconcileRequest::default(),
+        )
         .await
         .expect("reconcile");
     let before = api(&client, HELM_RELEASE).get("web").await.expect("get");
-    let unknown = adapter.rollback("team-a", "web", 4).await.unwrap_err();
+    let unknown = adapter
+        .rollback(&refs::w(), &refs::hr("team-a", "web"), 4)
+        .await
+        .unwrap_err();
     assert!(
         matches!(unknown, Error::Conflict(_)) && unknown.to_string().contains("never applied"),
         "{unknown}"
     );
     assert!(
         adapter
-            .rollback("team-a", "web", 99)
+            .rollback(&refs::w(), &refs::hr("team-a", "web"), 99)
             .await
             .unwrap_err()
             .to_string()
@@ -182,7 +212,10 @@ async fn helm_release_reconcile_and_rollback(pool: PgPool) {
         resource_version: Some("1".into()),
         ..DeploymentUpdate::default()
     };
-    let conflict = adapter.update("team-a", "web", &stale).await.unwrap_err();
+    let conflict = adapter
+        .update(&refs::w(), &refs::hr("team-a", "web"), &stale)
+        .await
+        .unwrap_err();
     assert!(
         matches!(conflict, Error::Conflict(_))
             && conflict.to_string().contains("changed by someone else"),
@@ -192,8 +225,8 @@ async fn helm_release_reconcile_and_rollback(pool: PgPool) {
     // Reconcile with its source, and HelmRelease force / reset.
     let outcome = adapter
         .reconcile(
-            "team-a",
-            "web",
+            &refs::w(),
+            &refs::hr("team-a", "web"),
             ReconcileRequest {
                 with_source: true,
                 force: true,
@@ -226,8 +259,8 @@ async fn helm_release_reconcile_and_rollback(pool: PgPool) {
     );
     let refused = adapter
         .reconcile(
-            "team-a",
-            "shop",
+            &refs::w(),
+            &refs::ks("team-a", "shop"),
             ReconcileRequest {
                 force: true,
                 ..ReconcileRequest::default()
@@ -239,7 +272,11 @@ async fn helm_release_reconcile_and_rollback(pool: PgPool) {
 
     // A failing release reports the failure; a suspended one is refused.
     let failed = adapter
-        .reconcile("team-a", "payments", ReconcileRequest::default())
+        .reconcile(
+            &refs::w(),
+            &refs::hr("team-a", "payments"),
+            ReconcileRequest::default(),
+        )
         .await
         .expect("reconcile");
     assert!(
@@ -248,26 +285,35 @@ async fn helm_release_reconcile_and_rollback(pool: PgPool) {
     );
     assert!(failed.message.starts_with("reconciliation failed"));
     adapter
-        .set_suspended("team-a", "web", true, Some("maintenance"))
+        .set_suspended(
+            &refs::w(),
+            &refs::hr("team-a", "web"),
+            true,
+            Some("maintenance"),
+        )
         .await
         .expect("suspend");
     assert!(
         adapter
-            .reconcile("team-a", "web", ReconcileRequest::default())
+            .reconcile(
+                &refs::w(),
+                &refs::hr("team-a", "web"),
+                ReconcileRequest::default()
+            )
             .await
             .unwrap_err()
             .to_string()
             .contains("is suspended")
     );
     let queued = adapter
-        .set_suspended("team-a", "web", false, None)
+        .set_suspended(&refs::w(), &refs::hr("team-a", "web"), false, None)
         .await
         .expect("resume");
     assert!(!queued.state.suspended);
     let quick = adapter
         .reconcile(
-            "team-a",
-            "web",
+            &refs::w(),
+            &refs::hr("team-a", "web"),
             ReconcileRequest {
                 no_wait: true,
                 ..ReconcileRequest::default()
@@ -293,7 +339,7 @@ async fn kustomization_rollback_pins_its_source(pool: PgPool) {
     let request: DeploymentRequest = serde_json::from_value(json!({ "name": "sources", "namespace": "team-a",
         "extensions": { "flux.type": "kustomization", "flux.sourceRef": "shop", "flux.path": "./sources" } }))
     .expect("request");
-    adapter.create(&request).await.expect("create");
+    refs::create(&adapter, &request).await.expect("create");
     sources
         .patch("shop", &PatchParams::default(), &Patch::Merge(json!({ "metadata": { "labels": {
             "kustomize.toolkit.fluxcd.io/name": "sources", "kustomize.toolkit.fluxcd.io/namespace": "team-a" } },
@@ -314,7 +360,7 @@ async fn kustomization_rollback_pins_its_source(pool: PgPool) {
     .await;
     for _ in 0..100 {
         if adapter
-            .history("team-a", "shop")
+            .history(&refs::ks("team-a", "shop"))
             .await
             .expect("history")
             .len()
@@ -326,7 +372,7 @@ async fn kustomization_rollback_pins_its_source(pool: PgPool) {
     }
 
     let rolled = adapter
-        .rollback("team-a", "shop", 0)
+        .rollback(&refs::w(), &refs::ks("team-a", "shop"), 0)
         .await
         .expect("rollback");
     assert_eq!(rolled.revision, 1);
@@ -365,7 +411,7 @@ async fn kustomization_rollback_pins_its_source(pool: PgPool) {
         ..DeploymentUpdate::default()
     };
     adapter
-        .update("team-a", "shop", &unpin)
+        .update(&refs::w(), &refs::ks("team-a", "shop"), &unpin)
         .await
         .expect("unpin");
     let restored = sources.get("shop").await.expect("source");
@@ -380,7 +426,10 @@ async fn kustomization_rollback_pins_its_source(pool: PgPool) {
             extensions: [("flux.targetRevision".to_owned(), json!(revision))].into(),
             ..DeploymentUpdate::default()
         };
-        let error = adapter.update("team-a", name, &bad).await.unwrap_err();
+        let error = adapter
+            .update(&refs::w(), &refs::hr("team-a", name), &bad)
+            .await
+            .unwrap_err();
         assert!(
             matches!(
                 error,
@@ -398,7 +447,7 @@ async fn kustomization_rollback_pins_its_source(pool: PgPool) {
     };
     assert!(matches!(
         adapter
-            .update("team-a", "shop", &unknown)
+            .update(&refs::w(), &refs::ks("team-a", "shop"), &unknown)
             .await
             .unwrap_err(),
         Error::Invalid {

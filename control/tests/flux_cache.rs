@@ -2,6 +2,7 @@
 //! lists, filters, visibility, pagination, get, and following changes through the watch.
 
 mod cluster;
+mod refs;
 
 use cluster::demo_cluster;
 use control::access::Visible;
@@ -23,7 +24,7 @@ fn names(page: &model::deployment::DeploymentPage) -> Vec<String> {
 #[tokio::test]
 async fn lists_filters_and_pages_from_the_cache() {
     let (_sandbox, client) = demo_cluster(4).await;
-    let cache = FluxCache::start(&client);
+    let cache = FluxCache::start(&client, model::reference::ClusterId::default(), "flux");
     cache
         .wait_until_ready(Duration::from_secs(10))
         .await
@@ -111,9 +112,9 @@ async fn lists_filters_and_pages_from_the_cache() {
             .is_err()
     );
 
-    let redis = cache.get("team-b", "redis").expect("redis");
+    let redis = cache.get(&refs::hr("team-b", "redis")).expect("redis");
     assert!(redis.state.suspended);
-    let podinfo = cache.get("team-a", "podinfo").expect("podinfo");
+    let podinfo = cache.get(&refs::hr("team-a", "podinfo")).expect("podinfo");
     assert_eq!(podinfo.state.status, DeploymentStatus::Deployed);
     assert_eq!(podinfo.state.progress, 100);
     assert_eq!(
@@ -121,9 +122,9 @@ async fn lists_filters_and_pages_from_the_cache() {
         (Some("podinfo"), Some("HelmRepository/podinfo"))
     );
     assert_eq!(podinfo.revision.as_deref(), Some("6.7.1"));
-    let shop = cache.get("team-a", "shop").expect("shop");
+    let shop = cache.get(&refs::ks("team-a", "shop")).expect("shop");
     assert!(shop.revision.expect("revision").starts_with("main@sha1:"));
-    assert!(cache.get("team-a", "nothing").is_none());
+    assert!(cache.get(&refs::hr("team-a", "nothing")).is_none());
 
     let stats = cache.stats(&Visible::All);
     assert_eq!(
@@ -157,7 +158,7 @@ async fn health_needs_the_flux_crds() {
 #[tokio::test]
 async fn the_cache_follows_the_watch() {
     let (_sandbox, client) = demo_cluster(4).await;
-    let cache = FluxCache::start(&client);
+    let cache = FluxCache::start(&client, model::reference::ClusterId::default(), "flux");
     cache
         .wait_until_ready(Duration::from_secs(10))
         .await
@@ -174,13 +175,13 @@ async fn the_cache_follows_the_watch() {
         .await
         .expect("create");
     for _ in 0..100 {
-        if cache.get("team-a", "late").is_some() {
+        if cache.get(&refs::hr("team-a", "late")).is_some() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let late = cache
-        .get("team-a", "late")
+        .get(&refs::hr("team-a", "late"))
         .expect("the new release reached the cache");
     assert_eq!(late.state.status, DeploymentStatus::Pending);
 }

@@ -3,12 +3,13 @@
 //! source operations, events from both event APIs, YAML, stats and health.
 
 mod cluster;
+mod refs;
 
 use cluster::flux_adapter as adapter;
 use control::Error;
 use control::access::Visible;
-use control::adapters::DeploymentAdapter;
 use control::adapters::flux::kinds::GIT_REPOSITORY;
+use control::adapters::{DeploymentAdapter, Inventory, Sources, Stats};
 use kube::api::{Api, DynamicObject, PostParams};
 use model::deployment::DeploymentStatus;
 use serde_json::json;
@@ -19,7 +20,9 @@ async fn trace_inventory_sources_and_events(pool: PgPool) {
     let (_sandbox, client, adapter) = adapter(pool, 3).await;
     adapter.health().await.expect("healthy");
 
-    let inventory = adapter.inventory("team-a", "shop").expect("inventory");
+    let inventory = adapter
+        .inventory(&refs::ks("team-a", "shop"))
+        .expect("inventory");
     assert!(
         inventory
             .iter()
@@ -28,12 +31,12 @@ async fn trace_inventory_sources_and_events(pool: PgPool) {
     );
     assert!(
         !adapter
-            .inventory("team-a", "podinfo")
+            .inventory(&refs::hr("team-a", "podinfo"))
             .expect("inventory")
             .is_empty()
     );
     assert!(matches!(
-        adapter.inventory("team-a", "ghost"),
+        adapter.inventory(&refs::hr("team-a", "ghost")),
         Err(Error::NotFound { .. })
     ));
 
@@ -47,7 +50,7 @@ async fn trace_inventory_sources_and_events(pool: PgPool) {
         .await
         .expect("create");
     let steps = adapter
-        .trace("v1", "ConfigMap", "team-a", "shop-settings")
+        .trace("v1", "ConfigMap", &refs::ns("team-a"), "shop-settings")
         .await
         .expect("trace");
     let path: Vec<(&str, &str, &str)> = steps
@@ -73,7 +76,7 @@ async fn trace_inventory_sources_and_events(pool: PgPool) {
         .trace(
             "helm.toolkit.fluxcd.io/v2",
             "HelmRelease",
-            "team-a",
+            &refs::ns("team-a"),
             "podinfo",
         )
         .await
@@ -83,22 +86,26 @@ async fn trace_inventory_sources_and_events(pool: PgPool) {
         Some(("HelmRepository", "podinfo"))
     );
     assert!(matches!(
-        adapter.trace("v1", "ConfigMap", "team-a", "ghost").await,
+        adapter
+            .trace("v1", "ConfigMap", &refs::ns("team-a"), "ghost")
+            .await,
         Err(Error::NotFound { .. })
     ));
     assert!(matches!(
-        adapter.trace("v1;rm -rf", "ConfigMap", "team-a", "x").await,
+        adapter
+            .trace("v1;rm -rf", "ConfigMap", &refs::ns("team-a"), "x")
+            .await,
         Err(Error::Invalid { .. })
     ));
     assert!(matches!(
         adapter
-            .trace("example.com/v1", "Widget", "team-a", "x")
+            .trace("example.com/v1", "Widget", &refs::ns("team-a"), "x")
             .await,
         Err(Error::Invalid { .. })
     ));
 
     let fetched = adapter
-        .reconcile_source("GitRepository", "team-a", "shop")
+        .reconcile_source(&refs::w(), "GitRepository", &refs::ns("team-a"), "shop")
         .await
         .expect("fetch");
     assert!(
@@ -112,7 +119,13 @@ async fn trace_inventory_sources_and_events(pool: PgPool) {
             .is_some_and(|r| r.starts_with("main@sha1:"))
     );
     adapter
-        .set_source_suspended("gitrepository", "team-a", "shop", true)
+        .set_source_suspended(
+            &refs::w(),
+            "gitrepository",
+            &refs::ns("team-a"),
+            "shop",
+            true,
+        )
         .await
         .expect("suspend");
     let git: Api<DynamicObject> =
@@ -122,21 +135,35 @@ async fn trace_inventory_sources_and_events(pool: PgPool) {
         true
     );
     adapter
-        .set_source_suspended("GitRepository", "team-a", "shop", false)
+        .set_source_suspended(
+            &refs::w(),
+            "GitRepository",
+            &refs::ns("team-a"),
+            "shop",
+            false,
+        )
         .await
         .expect("resume");
     assert!(matches!(
-        adapter.reconcile_source("Secret", "team-a", "shop").await,
+        adapter
+            .reconcile_source(&refs::w(), "Secret", &refs::ns("team-a"), "shop")
+            .await,
         Err(Error::Invalid { field: "kind", .. })
     ));
     assert!(matches!(
         adapter
-            .set_source_suspended("HelmRepository", "team-a", "ghost", true)
+            .set_source_suspended(
+                &refs::w(),
+                "HelmRepository",
+                &refs::ns("team-a"),
+                "ghost",
+                true
+            )
             .await,
         Err(Error::NotFound { .. })
     ));
 
-    let sources = adapter.sources(&Visible::All);
+    let sources = adapter.list_sources(&Visible::All);
     let shop = sources
         .iter()
         .find(|s| s.kind == "GitRepository" && s.name == "shop")
@@ -156,7 +183,7 @@ async fn trace_inventory_sources_and_events(pool: PgPool) {
     );
     assert!(
         adapter
-            .sources(&Visible::Only(["team-b".to_owned()].into()))
+            .list_sources(&Visible::Only(["team-b".to_owned()].into()))
             .iter()
             .all(|s| s.namespace == "team-b")
     );
@@ -173,14 +200,20 @@ async fn trace_inventory_sources_and_events(pool: PgPool) {
         .create(&PostParams::default(), &event)
         .await
         .expect("create event");
-    let events = adapter.events("team-a", "podinfo").await.expect("events");
+    let events = adapter
+        .events(&refs::hr("team-a", "podinfo"))
+        .await
+        .expect("events");
     assert!(
         events.iter().any(|e| e.message == "from events.k8s.io"),
         "{events:?}"
     );
     assert!(events.iter().any(|e| e.reason == "ReconciliationSucceeded"));
 
-    let yaml = adapter.export_yaml("team-a", "shop").await.expect("yaml");
+    let yaml = adapter
+        .export_yaml(&refs::ks("team-a", "shop"))
+        .await
+        .expect("yaml");
     assert!(yaml.contains("kind: Kustomization") && !yaml.contains("status:"));
     let stats = adapter.stats(&Visible::All);
     assert!(

@@ -6,8 +6,9 @@ mod cluster;
 use cluster::demo_cluster;
 use control::Error;
 use control::adapters::flux::kinds::HELM_RELEASE;
-use control::adapters::flux::observe::{LogQuery, controller_logs, events, export_yaml};
+use control::adapters::flux::observe::{controller_logs, events, export_yaml};
 use kube::api::{Api, DynamicObject};
+use model::deployment::LogQuery;
 
 #[tokio::test]
 async fn events_logs_and_yaml() {

@@ -63,7 +63,7 @@ async fn created_objects_are_valid_flux_and_reconcile() {
     assert_eq!(ready.data["status"]["conditions"][0]["status"], "True");
 
     writer
-        .request_reconcile("team-a", "nginx", "2026-11-23T12:00:00Z")
+        .request_reconcile(HELM_RELEASE, "team-a", "nginx", "2026-11-23T12:00:00Z")
         .await
         .expect("reconcile");
     for _ in 0..2 {
@@ -80,7 +80,13 @@ async fn created_objects_are_valid_flux_and_reconcile() {
     );
 
     let suspended = writer
-        .set_suspended("team-a", "infra", true, Some("maintenance window"))
+        .set_suspended(
+            KUSTOMIZATION,
+            "team-a",
+            "infra",
+            true,
+            Some("maintenance window"),
+        )
         .await
         .expect("suspend");
     assert_eq!(suspended.data["spec"]["suspend"], true);
@@ -100,7 +106,7 @@ async fn created_objects_are_valid_flux_and_reconcile() {
         Some("maintenance window")
     );
     let resumed = writer
-        .set_suspended("team-a", "infra", false, None)
+        .set_suspended(KUSTOMIZATION, "team-a", "infra", false, None)
         .await
         .expect("resume");
     assert_eq!(resumed.data["spec"]["suspend"], false);
@@ -111,7 +117,7 @@ async fn created_objects_are_valid_flux_and_reconcile() {
         serde_json::from_value(json!({ "extensions": { "flux.chartVersion": "13.3.0" } }))
             .expect("update");
     let updated = writer
-        .update("team-a", "nginx", &update)
+        .update(HELM_RELEASE, "team-a", "nginx", &update)
         .await
         .expect("update");
     assert_eq!(updated.data["spec"]["chart"]["spec"]["version"], "13.3.0");
@@ -120,12 +126,18 @@ async fn created_objects_are_valid_flux_and_reconcile() {
         "values kept"
     );
     let scaled = writer
-        .scale("team-a", "nginx", 5, None)
+        .scale(HELM_RELEASE, "team-a", "nginx", 5, None)
         .await
         .expect("scale");
     assert_eq!(scaled.data["spec"]["values"]["replicaCount"], 5);
     let scaled = writer
-        .scale("team-a", "nginx", 2, Some("controller.replicaCount"))
+        .scale(
+            HELM_RELEASE,
+            "team-a",
+            "nginx",
+            2,
+            Some("controller.replicaCount"),
+        )
         .await
         .expect("scale by path");
     assert_eq!(
@@ -133,7 +145,10 @@ async fn created_objects_are_valid_flux_and_reconcile() {
         2
     );
     assert_eq!(scaled.data["spec"]["chart"]["spec"]["version"], "13.3.0");
-    let refused = writer.scale("team-a", "infra", 2, None).await.unwrap_err();
+    let refused = writer
+        .scale(KUSTOMIZATION, "team-a", "infra", 2, None)
+        .await
+        .unwrap_err();
     assert!(matches!(
         refused,
         Error::Invalid {
@@ -146,14 +161,17 @@ async fn created_objects_are_valid_flux_and_reconcile() {
         ..Default::default()
     };
     assert!(matches!(
-        writer.update("team-a", "infra", &bad).await,
+        writer.update(KUSTOMIZATION, "team-a", "infra", &bad).await,
         Err(Error::Invalid {
             field: "values",
             ..
         })
     ));
 
-    writer.delete("team-a", "infra").await.expect("delete");
+    writer
+        .delete(KUSTOMIZATION, "team-a", "infra")
+        .await
+        .expect("delete");
     let kustomizations: Api<DynamicObject> =
         Api::namespaced_with(client, "team-a", &KUSTOMIZATION.api_resource());
     assert!(
@@ -163,7 +181,10 @@ async fn created_objects_are_valid_flux_and_reconcile() {
             .expect("get")
             .is_none()
     );
-    let missing = writer.delete("team-a", "infra").await.unwrap_err();
+    let missing = writer
+        .delete(KUSTOMIZATION, "team-a", "infra")
+        .await
+        .unwrap_err();
     assert!(matches!(missing, Error::NotFound { .. }));
     assert_eq!(missing.to_string(), "deployment not found: infra");
 }

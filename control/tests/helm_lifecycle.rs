@@ -3,21 +3,23 @@
 //! read from the Secret watch, the reference's error texts, and argument injection refused.
 
 mod charts;
+mod refs;
 mod registries;
 mod support;
 
 use charts::demo_chart;
 use control::Error;
 use control::access::Visible;
-use control::adapters::DeploymentAdapter;
-use control::adapters::helm::adapter::Preview;
 use control::adapters::helm::package::Limits;
 use control::adapters::helm::{HelmAdapter, HelmConfig};
-use control::service::Adapters;
+use control::adapters::registry::{ClusterConnection, ClusterHandle, ClusterRegistry};
+use control::adapters::{DeploymentAdapter, Inventory};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::Api;
 use kube::{Client, Config};
+use model::deployment::Preview;
 use model::deployment::{DeploymentFilter, DeploymentRequest, DeploymentUpdate};
+use model::reference::ClusterId;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::path::PathBuf;
@@ -44,7 +46,7 @@ async fn settings(client: &Client, name: &str) -> Option<String> {
 async fn revision_seen(helm: &HelmAdapter, name: &str, revision: &str) {
     for _ in 0..200 {
         if helm
-            .get("team-a", name)
+            .get(&refs::rel("team-a", name))
             .ok()
             .and_then(|d| d.revision)
             .as_deref()
@@ -74,6 +76,15 @@ async fn cluster(name: &str) -> (sandbox::Sandbox, Client, PathBuf) {
     (sandbox, client, dir)
 }
 
+/// A connection to the sandbox as the default cluster.
+fn conn(sandbox: &sandbox::Sandbox) -> ClusterConnection {
+    ClusterConnection::new(
+        ClusterId::default(),
+        Config::new(sandbox.url().parse().expect("url")),
+    )
+    .expect("connection")
+}
+
 fn values(value: Value) -> serde_json::Map<String, Value> {
     value.as_object().cloned().unwrap_or_default()
 }
@@ -89,7 +100,7 @@ async fn the_full_lifecycle(pool: PgPool) {
         ..HelmConfig::default()
     };
     let helm = Arc::new(
-        HelmAdapter::new(client.clone(), config, pool.clone(), dir.join("helm-home"))
+        HelmAdapter::new(&conn(&sandbox), config, pool.clone(), dir.join("helm-home"))
             .expect("adapter"),
     );
     helm.cache()
@@ -98,10 +109,12 @@ async fn the_full_lifecycle(pool: PgPool) {
         .expect("cache");
     helm.health().await.expect("healthy");
 
-    let service = seeded(pool).await.with_adapters(Adapters {
-        flux: None,
-        helm: Some(helm.clone()),
-    });
+    let cluster = ClusterHandle::new(Arc::new(conn(&sandbox)))
+        .with_adapter(helm.clone())
+        .expect("cluster");
+    let service = seeded(pool)
+        .await
+        .with_registry(ClusterRegistry::single(cluster));
     let admin = person("admin", &[]);
     let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
     namespaces
@@ -120,7 +133,7 @@ async fn the_full_lifecycle(pool: PgPool) {
     let package = service
         .upload_package(
             &admin,
-            "team-a",
+            &refs::ns("team-a"),
             &demo_chart("demo", "0.1.0"),
             Limits::default(),
         )
@@ -130,7 +143,7 @@ async fn the_full_lifecycle(pool: PgPool) {
     let again = service
         .upload_package(
             &admin,
-            "team-a",
+            &refs::ns("team-a"),
             &demo_chart("demo", "0.1.0"),
             Limits::default(),
         )
@@ -140,7 +153,7 @@ async fn the_full_lifecycle(pool: PgPool) {
     service
         .upload_package(
             &admin,
-            "team-a",
+            &refs::ns("team-a"),
             &demo_chart("demo", "0.2.0"),
             Limits::default(),
         )
@@ -150,7 +163,7 @@ async fn the_full_lifecycle(pool: PgPool) {
 
     let request: DeploymentRequest = serde_json::from_value(json!({ "name": "web", "namespace": "team-a", "packageId": "demo-0.1.0", "values": { "replicaCount": 2 } })).expect("request");
     let installed = service
-        .create_deployment(&admin, &request)
+        .create_deployment(&admin, &refs::ns(&request.namespace), &request)
         .await
         .expect("install");
     assert_eq!(
@@ -167,7 +180,7 @@ async fn the_full_lifecycle(pool: PgPool) {
 
     // The reference's errors.
     let exists = service
-        .create_deployment(&admin, &request)
+        .create_deployment(&admin, &refs::ns(&request.namespace), &request)
         .await
         .unwrap_err();
     assert_eq!(exists.to_string(), "release already exists: web");
@@ -176,14 +189,16 @@ async fn the_full_lifecycle(pool: PgPool) {
     missing.package_id = Some("nope-1.0.0".into());
     assert_eq!(
         service
-            .create_deployment(&admin, &missing)
+            .create_deployment(&admin, &refs::ns(&missing.namespace), &missing)
             .await
             .unwrap_err()
             .to_string(),
         "chart not found: nope-1.0.0"
     );
     assert_eq!(
-        helm.get("team-a", "ghost").unwrap_err().to_string(),
+        helm.get(&refs::rel("team-a", "ghost"))
+            .unwrap_err()
+            .to_string(),
         "deployment not found: ghost"
     );
     let unconfigured: DeploymentRequest = serde_json::from_value(
@@ -192,7 +207,7 @@ async fn the_full_lifecycle(pool: PgPool) {
     .expect("request");
     assert!(
         service
-            .create_deployment(&admin, &unconfigured)
+            .create_deployment(&admin, &refs::ns(&unconfigured.namespace), &unconfigured)
             .await
             .unwrap_err()
             .to_string()
@@ -206,7 +221,7 @@ async fn the_full_lifecycle(pool: PgPool) {
         ..DeploymentUpdate::default()
     };
     let upgraded = service
-        .update_deployment(&admin, "team-a", "web", &update)
+        .update_deployment(&admin, &refs::hr("team-a", "web"), &update)
         .await
         .expect("upgrade");
     assert_eq!(upgraded.chart.as_deref(), Some("demo-0.2.0"));
@@ -216,8 +231,7 @@ async fn the_full_lifecycle(pool: PgPool) {
     let preview = service
         .preview_deployment(
             &admin,
-            "team-a",
-            "web",
+            &refs::hr("team-a", "web"),
             &Preview::Scale {
                 replicas: 5,
                 version: None,
@@ -235,13 +249,13 @@ async fn the_full_lifecycle(pool: PgPool) {
         "a preview changes nothing"
     );
     let back = service
-        .preview_deployment(&admin, "team-a", "web", &Preview::Rollback(1))
+        .preview_deployment(&admin, &refs::hr("team-a", "web"), &Preview::Rollback(1))
         .await
         .expect("rollback preview");
     assert!(back.contains("+  replicas: \"2\""), "{back}");
 
     let history = service
-        .deployment_history(&admin, "team-a", "web")
+        .deployment_history(&admin, &refs::hr("team-a", "web"))
         .await
         .expect("history");
     assert_eq!(
@@ -254,14 +268,14 @@ async fn the_full_lifecycle(pool: PgPool) {
 
     // Rollback, scale, values.
     let rolled = service
-        .rollback_deployment(&admin, "team-a", "web", 1)
+        .rollback_deployment(&admin, &refs::hr("team-a", "web"), 1)
         .await
         .expect("rollback");
     assert_eq!(rolled.revision, 1);
     revision_seen(&helm, "web", "3").await;
     assert_eq!(settings(&client, "web").await.as_deref(), Some("2"));
     let failed = service
-        .rollback_deployment(&admin, "team-a", "web", 99)
+        .rollback_deployment(&admin, &refs::hr("team-a", "web"), 99)
         .await
         .unwrap_err();
     assert!(
@@ -269,18 +283,21 @@ async fn the_full_lifecycle(pool: PgPool) {
         "{failed}"
     );
     service
-        .scale_deployment(&admin, "team-a", "web", 4, None)
+        .scale_deployment(&admin, &refs::hr("team-a", "web"), 4, None)
         .await
         .expect("scale");
     revision_seen(&helm, "web", "4").await;
     assert_eq!(settings(&client, "web").await.as_deref(), Some("4"));
     assert_eq!(
-        helm.get("team-a", "web").expect("web").chart.as_deref(),
+        helm.get(&refs::hr("team-a", "web"))
+            .expect("web")
+            .chart
+            .as_deref(),
         Some("demo-0.1.0"),
         "scaling keeps the chart version the rollback restored"
     );
     assert_eq!(
-        DeploymentAdapter::values(helm.as_ref(), "team-a", "web").expect("values")["replicaCount"],
+        DeploymentAdapter::values(helm.as_ref(), &refs::rel("team-a", "web")).expect("values")["replicaCount"],
         4
     );
     let page = service
@@ -309,7 +326,8 @@ async fn the_full_lifecycle(pool: PgPool) {
         "{} decodes",
         helm.cache().decodes() - decodes_after_install
     );
-    let objects = helm.inventory("team-a", "web").expect("inventory");
+    let objects =
+        Inventory::inventory(helm.as_ref(), &refs::rel("team-a", "web")).expect("inventory");
     assert_eq!(
         objects
             .iter()
@@ -318,7 +336,7 @@ async fn the_full_lifecycle(pool: PgPool) {
         vec![("ConfigMap", "web-settings", "team-a")]
     );
     assert!(
-        helm.export_yaml("team-a", "web")
+        helm.export_yaml(&refs::hr("team-a", "web"))
             .await
             .expect("manifest")
             .contains("kind: ConfigMap")
@@ -326,7 +344,7 @@ async fn the_full_lifecycle(pool: PgPool) {
 
     // A package in use is kept unless forced.
     let in_use = service
-        .delete_package(&admin, "team-a", "demo-0.1.0", false)
+        .delete_package(&admin, &refs::ns("team-a"), "demo-0.1.0", false)
         .await
         .unwrap_err();
     assert!(
@@ -334,7 +352,7 @@ async fn the_full_lifecycle(pool: PgPool) {
         "{in_use}"
     );
     service
-        .delete_package(&admin, "team-a", "demo-0.2.0", false)
+        .delete_package(&admin, &refs::ns("team-a"), "demo-0.2.0", false)
         .await
         .expect("unused package");
 
@@ -353,43 +371,46 @@ async fn the_full_lifecycle(pool: PgPool) {
                 .insert("helm.chartVersion".into(), json!(v));
         }
         let error = service
-            .create_deployment(&admin, &hostile)
+            .create_deployment(&admin, &refs::ns(&hostile.namespace), &hostile)
             .await
             .unwrap_err();
         assert!(matches!(error, Error::Invalid { .. }), "{name}: {error}");
     }
     let oci: DeploymentRequest = serde_json::from_value(json!({ "name": "x", "namespace": "team-a", "extensions": { "helm.chart": "oci://--kubeconfig=/etc/x" } })).expect("request");
     assert!(matches!(
-        service.create_deployment(&admin, &oci).await.unwrap_err(),
+        service
+            .create_deployment(&admin, &refs::ns(&oci.namespace), &oci)
+            .await
+            .unwrap_err(),
         Error::Invalid { .. }
     ));
     let hostile_values = DeploymentUpdate {
         values: Some(values(json!({ "--set": "x", "replicaCount": "$(reboot)" }))),
         ..DeploymentUpdate::default()
     };
-    helm.update("team-a", "web", &hostile_values)
+    helm.update(&refs::w(), &refs::hr("team-a", "web"), &hostile_values)
         .await
         .expect("values are data, never arguments");
     assert_eq!(settings(&client, "web").await.as_deref(), Some("$(reboot)"));
 
     // Uninstall.
     service
-        .delete_deployment(&admin, "team-a", "web")
+        .delete_deployment(&admin, &refs::hr("team-a", "web"))
         .await
         .expect("uninstall");
     for _ in 0..200 {
-        if helm.get("team-a", "web").is_err() {
+        if helm.get(&refs::hr("team-a", "web")).is_err() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     assert!(matches!(
-        helm.get("team-a", "web"),
+        helm.get(&refs::hr("team-a", "web")),
         Err(Error::NotFound { .. })
     ));
     assert_eq!(settings(&client, "web").await, None);
     service
-        .delete_package(&admin, "team-a", "demo-0.1.0", false)
+        .delete_package(&admin, &refs::ns("team-a"), "demo-0.1.0", false)
         .await
         .expect("no longer used");
     drop(sandbox);
@@ -397,12 +418,12 @@ async fn the_full_lifecycle(pool: PgPool) {
 
 #[sqlx::test(migrator = "control::store::MIGRATOR")]
 async fn installs_from_a_repository_with_credentials_kept_out_of_argv(pool: PgPool) {
-    let (sandbox, client, dir) = cluster("helm-repository").await;
+    let (sandbox, _client, dir) = cluster("helm-repository").await;
     let kubeconfig = dir.join("kubeconfig");
     let (url, seen) = registries::chart_repository("robot", "s3cret-pa55").await;
     let adapter = |password: &str, home: &str| {
         HelmAdapter::new(
-            client.clone(),
+            &conn(&sandbox),
             HelmConfig {
                 binary: helm_binary(),
                 kubeconfig: Some(kubeconfig.clone()),
@@ -426,8 +447,7 @@ async fn installs_from_a_repository_with_credentials_kept_out_of_argv(pool: PgPo
         serde_json::from_value(json!({ "name": "from-repo", "namespace": "default",
         "extensions": { "helm.chart": "demo", "helm.chartVersion": "0.3.0" } }))
         .expect("request");
-    let installed = helm
-        .create(&request)
+    let installed = refs::create(&helm, &request)
         .await
         .expect("install from the repository");
     assert_eq!(installed.chart.as_deref(), Some("demo-0.3.0"));
@@ -462,7 +482,7 @@ async fn installs_from_a_repository_with_credentials_kept_out_of_argv(pool: PgPo
     let wrong = adapter("wrong", "home-wrong");
     let mut other = request.clone();
     other.name = "refused".into();
-    let error = wrong.create(&other).await.unwrap_err();
+    let error = refs::create(&wrong, &other).await.unwrap_err();
     assert!(
         error.to_string().starts_with("failed to locate chart"),
         "{error}"
@@ -476,11 +496,11 @@ async fn installs_from_a_repository_with_credentials_kept_out_of_argv(pool: PgPo
 
 #[sqlx::test(migrator = "control::store::MIGRATOR")]
 async fn installs_from_an_oci_reference(pool: PgPool) {
-    let (sandbox, client, dir) = cluster("helm-oci").await;
+    let (sandbox, _client, dir) = cluster("helm-oci").await;
     let kubeconfig = dir.join("kubeconfig");
     let registry = registries::oci_registry().await;
     let helm = HelmAdapter::new(
-        client,
+        &conn(&sandbox),
         HelmConfig {
             binary: helm_binary(),
             kubeconfig: Some(kubeconfig),
@@ -498,8 +518,7 @@ async fn installs_from_an_oci_reference(pool: PgPool) {
     let request: DeploymentRequest = serde_json::from_value(json!({ "name": "from-oci", "namespace": "default",
         "extensions": { "helm.chart": format!("oci://{registry}/charts/demo"), "helm.chartVersion": "0.4.0" } }))
     .expect("request");
-    let installed = helm
-        .create(&request)
+    let installed = refs::create(&helm, &request)
         .await
         .expect("install from the OCI reference");
     assert_eq!(installed.chart.as_deref(), Some("demo-0.4.0"));
@@ -508,7 +527,7 @@ async fn installs_from_an_oci_reference(pool: PgPool) {
     missing
         .extensions
         .insert("helm.chartVersion".into(), json!("9.9.9"));
-    let error = helm.create(&missing).await.unwrap_err();
+    let error = refs::create(&helm, &missing).await.unwrap_err();
     assert_eq!(
         error.to_string(),
         format!("chart not found: oci://{registry}/charts/demo 9.9.9")

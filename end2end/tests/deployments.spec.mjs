@@ -28,7 +28,7 @@ test('list, filter, open, reconcile', async () => {
   const failed = await page.getByTestId('deployments-table').locator('tbody tr td:nth-child(4)').allInnerTexts();
   assert.ok(failed.length > 0 && failed.every((s) => s.startsWith('failed')), failed.join(','));
 
-  await page.goto(page.url().replace(/\/deployments.*/, '/deployments/team-a/podinfo'));
+  await page.goto(page.url().replace(/\/deployments.*/, '/deployments/default~team-a~HelmRelease~podinfo'));
   await page.locator('.shell[data-hydrated="true"]').waitFor();
   await page.getByTestId('history').waitFor();
   assert.match(await page.getByTestId('status').innerText(), /deployed/);

@@ -1,5 +1,6 @@
 //! Deployments as every surface shows them, whichever adapter (Flux or Helm) runs them.
 
+use crate::reference::{ClusterId, DeploymentKind, DeploymentRef};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -73,12 +74,16 @@ pub struct DeploymentState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Deployment {
+    /// Its stable id (the text form of its [`DeploymentRef`]), for URLs and the API.
+    pub id: String,
+    /// The cluster it runs in.
+    pub cluster: ClusterId,
     /// Its name.
     pub name: String,
     /// Its namespace.
     pub namespace: String,
     /// HelmRelease or Kustomization (Flux), or Release (Helm).
-    pub kind: String,
+    pub kind: DeploymentKind,
     /// Its labels.
     pub labels: BTreeMap<String, String>,
     /// Where it stands.
@@ -91,8 +96,20 @@ pub struct Deployment {
     pub source: Option<String>,
     /// The object's resourceVersion; an update that sends it back fails if the object changed.
     pub resource_version: Option<String>,
-    /// The adapter that runs it: `flux` or `helm`.
+    /// The name of the adapter instance that runs it (`flux`, `helm`, or a configured name).
     pub adapter: String,
+}
+
+impl Deployment {
+    /// The reference this row is about.
+    pub fn reference(&self) -> DeploymentRef {
+        DeploymentRef {
+            cluster: self.cluster.clone(),
+            namespace: self.namespace.clone(),
+            kind: self.kind,
+            name: self.name.clone(),
+        }
+    }
 }
 
 /// What a deployment list asks for.
@@ -286,4 +303,38 @@ pub struct DeploymentDetail {
     pub inventory: Vec<InventoryEntry>,
     /// Its object as clean YAML.
     pub yaml: String,
+}
+
+/// Which controller log lines to read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct LogQuery {
+    /// The last this many lines (1–10000, default 200).
+    pub tail: Option<i64>,
+    /// Only lines from the last this many seconds.
+    pub since_seconds: Option<i64>,
+    /// The container, when the pod has more than one.
+    pub container: Option<String>,
+}
+
+/// A change to preview.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Preview {
+    /// New values (when given) and/or chart version.
+    Upgrade {
+        /// The values after the change; the running ones when `None`.
+        values: Option<serde_json::Map<String, serde_json::Value>>,
+        /// The chart version after the change.
+        version: Option<String>,
+    },
+    /// A new replica count.
+    Scale {
+        /// The replica count after the change.
+        replicas: u32,
+        /// The chart version after the change.
+        version: Option<String>,
+    },
+    /// Back to a revision.
+    Rollback(u32),
 }

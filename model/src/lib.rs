@@ -3,4 +3,5 @@
 pub mod audit;
 pub mod build;
 pub mod deployment;
+pub mod reference;
 pub mod source;

@@ -49,3 +49,27 @@ pub struct Package {
     /// When, RFC 3339.
     pub uploaded_at: String,
 }
+
+/// Limits on what an archive may expand to (Helm's own: 100 MiB in all, 5 MiB per file).
+#[derive(Debug, Clone, Copy)]
+pub struct PackageLimits {
+    /// The archive as uploaded.
+    pub archive_bytes: usize,
+    /// Everything it expands to.
+    pub expanded_bytes: u64,
+    /// Any one file in it.
+    pub file_bytes: u64,
+    /// How many entries it may hold.
+    pub entries: usize,
+}
+
+impl Default for PackageLimits {
+    fn default() -> Self {
+        Self {
+            archive_bytes: 10 * 1024 * 1024,
+            expanded_bytes: 100 * 1024 * 1024,
+            file_bytes: 5 * 1024 * 1024,
+            entries: 10_000,
+        }
+    }
+}

@@ -20,3 +20,8 @@ pub mod server;
 pub mod store;
 
 pub use server::{Sandbox, SandboxOptions};
+
+/// The Flux CRDs vendored in the repository (`deploy/crds/`), for tests, benchmarks and the demo.
+pub fn vendored_crds() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/crds")
+}

@@ -12,10 +12,9 @@ use kube::core::{ApiResource, GroupVersionKind};
 use kube::{Client, Config};
 use sandbox::{Sandbox, SandboxOptions};
 use serde_json::{Value, json};
-use std::path::PathBuf;
 
 async fn demo() -> (Sandbox, Client) {
-    let crds = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/flux-crds");
+    let crds = sandbox::vendored_crds();
     let sandbox = Sandbox::start(SandboxOptions {
         crds: vec![crds],
         ..SandboxOptions::default()

@@ -61,12 +61,14 @@ pub async fn bootstrap(service: &control::Service, config: &Config) -> anyhow::R
 /// The deployment adapters: Flux when a cluster is configured (a kubeconfig, `KUBECONFIG`,
 /// or the in-cluster service account). Without one Pilothouse still serves tenancy and audit,
 /// and the deployment pages say that no cluster is configured.
-pub async fn adapters(
+pub async fn clusters(
     config: &Config,
     pool: &PgPool,
-) -> anyhow::Result<control::service::Adapters> {
+) -> anyhow::Result<control::adapters::registry::ClusterRegistry> {
     use control::adapters::flux::{FluxAdapter, record::SpecRecord};
     use control::adapters::helm::HelmAdapter;
+    use control::adapters::registry::{ClusterConnection, ClusterHandle, ClusterRegistry};
+    use std::sync::Arc;
     let configured = config.flux.kubeconfig.is_some()
         || std::env::var_os("KUBECONFIG").is_some()
         || std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
@@ -74,17 +76,21 @@ pub async fn adapters(
         tracing::warn!(
             "no Kubernetes cluster configured (flux.kubeconfig, KUBECONFIG or in-cluster); deployments are unavailable"
         );
-        return Ok(control::service::Adapters::default());
+        return Ok(ClusterRegistry::default());
     }
     config
         .flux
         .validate()
         .context("invalid flux configuration")?;
-    let client = control::adapters::flux::connect(&config.flux)
+    let kube_config = control::adapters::flux::kube_config(&config.flux)
         .await
-        .context("cannot build the Kubernetes client")?;
+        .context("cannot read the Kubernetes configuration")?;
+    let connection = Arc::new(
+        ClusterConnection::new(model::reference::ClusterId::default(), kube_config)
+            .context("cannot build the Kubernetes client")?,
+    );
     let flux = FluxAdapter::new(
-        client.clone(),
+        &connection,
         config.flux.clone(),
         SpecRecord::new(pool.clone()),
     )
@@ -97,15 +103,15 @@ pub async fn adapters(
     if helm_config.kubeconfig.is_none() {
         helm_config.kubeconfig = config.flux.kubeconfig.clone();
     }
-    let helm = HelmAdapter::new(client, helm_config, pool.clone(), helm_home()?)
+    let helm = HelmAdapter::new(&connection, helm_config, pool.clone(), helm_home()?)
         .context("cannot start the Helm adapter")?;
     if let Err(error) = helm.health().await {
         tracing::error!(%error, "the Helm adapter is not healthy");
     }
-    Ok(control::service::Adapters {
-        flux: Some(std::sync::Arc::new(flux)),
-        helm: Some(std::sync::Arc::new(helm)),
-    })
+    let cluster = ClusterHandle::new(connection)
+        .with_adapter(Arc::new(flux))?
+        .with_adapter(Arc::new(helm))?;
+    Ok(ClusterRegistry::single(cluster))
 }
 
 /// A directory only this process's user can read, for helm's configuration (repository
@@ -125,8 +131,8 @@ fn helm_home() -> anyhow::Result<std::path::PathBuf> {
 /// Builds the state, applies migrations and serves until SIGTERM or Ctrl-C.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let pool = connect(&config).await?;
-    let adapters = adapters(&config, &pool).await?;
-    let state = AppState::new(&config, pool.clone(), adapters)?;
+    let clusters = clusters(&config, &pool).await?;
+    let state = AppState::new(&config, pool.clone(), clusters)?;
     anyhow::ensure!(
         state.oidc.is_configured(),
         "no identity provider configured: set oidc.issuer (PILOTHOUSE_OIDC_ISSUER); Pilothouse never serves without sign-in"

@@ -34,7 +34,7 @@ impl AppState {
     pub fn new(
         config: &Config,
         pool: PgPool,
-        adapters: control::service::Adapters,
+        clusters: control::adapters::registry::ClusterRegistry,
     ) -> Result<Self, AuthError> {
         let leptos_options = LeptosOptions::builder()
             .output_name(app::OUTPUT_NAME)
@@ -45,7 +45,7 @@ impl AppState {
         let public_origin = origin_of(&config.server.public_url);
         Ok(Self {
             leptos_options,
-            service: control::Service::new(pool.clone()).with_adapters(adapters),
+            service: control::Service::new(pool.clone()).with_registry(clusters),
             pool,
             oidc: Arc::new(Oidc::new(config)?),
             auth: AuthSettings {

@@ -10,7 +10,7 @@ use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::response::Redirect;
 use axum::routing::post;
 use control::RequestContext;
-use control::adapters::helm::package::Limits;
+use model::source::PackageLimits;
 
 /// The upload route.
 pub fn router() -> Router<AppState> {
@@ -64,9 +64,13 @@ async fn upload(
             }
         }
     }
+    let target = match model::reference::NamespaceRef::in_default(namespace.as_str()) {
+        Ok(target) => target,
+        Err(error) => return back(&namespace, "error", &error.to_string()),
+    };
     match state
         .service
-        .upload_package(&ctx, &namespace, &archive, Limits::default())
+        .upload_package(&ctx, &target, &archive, PackageLimits::default())
         .await
     {
         Ok(package) => back(&namespace, "uploaded", &package.id),

@@ -29,12 +29,12 @@ impl Cluster {
 }
 
 impl Cluster {
-    /// Starts `binary` with the Flux CRDs from `../shared/flux-crds` and the demo data.
+    /// Starts `binary` with the Flux CRDs vendored in `deploy/crds/` and the demo data.
     pub fn start_demo(binary: &Path, name: &str) -> anyhow::Result<Self> {
-        let crds = paths::root().join("../shared/flux-crds");
+        let crds = paths::root().join("deploy/crds");
         if !crds.is_dir() {
             bail!(
-                "the Flux CRDs are missing: expected {} (the shared/ folder beside the checkout)",
+                "the Flux CRDs are missing: expected them vendored in {}",
                 crds.display()
             );
         }

@@ -7,22 +7,21 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
 use model::deployment::{Deployment, DeploymentDetail, ReconcileOutcome, RollbackOutcome};
+use model::reference::DeploymentKind;
 
 /// Everything the page shows.
 #[server(prefix = "/api", endpoint = "load_deployment")]
-pub async fn load_deployment(
-    namespace: String,
-    name: String,
-) -> Result<DeploymentDetail, AppError> {
+pub async fn load_deployment(id: String) -> Result<DeploymentDetail, AppError> {
     let (ctx, service) = crate::server::caller().await?;
-    Ok(service.deployment_detail(&ctx, &namespace, &name).await?)
+    Ok(service
+        .deployment_detail(&ctx, &crate::server::deployment(&id)?)
+        .await?)
 }
 
 /// Asks Flux to reconcile (optionally its source first) and waits for the outcome.
 #[server(prefix = "/api", endpoint = "reconcile_deployment")]
 pub async fn reconcile_deployment(
-    namespace: String,
-    name: String,
+    id: String,
     with_source: Option<String>,
 ) -> Result<ReconcileOutcome, AppError> {
     let (ctx, service) = crate::server::caller().await?;
@@ -31,72 +30,59 @@ pub async fn reconcile_deployment(
         ..Default::default()
     };
     Ok(service
-        .reconcile_deployment(&ctx, &namespace, &name, request)
+        .reconcile_deployment(&ctx, &crate::server::deployment(&id)?, request)
         .await?)
 }
 
 /// Suspends reconciliation with an optional reason.
 #[server(prefix = "/api", endpoint = "suspend_deployment")]
-pub async fn suspend_deployment(
-    namespace: String,
-    name: String,
-    reason: String,
-) -> Result<Deployment, AppError> {
+pub async fn suspend_deployment(id: String, reason: String) -> Result<Deployment, AppError> {
     let (ctx, service) = crate::server::caller().await?;
     let reason = Some(reason.trim()).filter(|r| !r.is_empty());
     Ok(service
-        .set_deployment_suspended(&ctx, &namespace, &name, true, reason)
+        .set_deployment_suspended(&ctx, &crate::server::deployment(&id)?, true, reason)
         .await?)
 }
 
 /// Resumes reconciliation.
 #[server(prefix = "/api", endpoint = "resume_deployment")]
-pub async fn resume_deployment(namespace: String, name: String) -> Result<Deployment, AppError> {
+pub async fn resume_deployment(id: String) -> Result<Deployment, AppError> {
     let (ctx, service) = crate::server::caller().await?;
     Ok(service
-        .set_deployment_suspended(&ctx, &namespace, &name, false, None)
+        .set_deployment_suspended(&ctx, &crate::server::deployment(&id)?, false, None)
         .await?)
 }
 
 /// Sets the replica count.
 #[server(prefix = "/api", endpoint = "scale_deployment")]
-pub async fn scale_deployment(
-    namespace: String,
-    name: String,
-    replicas: String,
-) -> Result<Deployment, AppError> {
+pub async fn scale_deployment(id: String, replicas: String) -> Result<Deployment, AppError> {
     let (ctx, service) = crate::server::caller().await?;
     let replicas: u32 = replicas.trim().parse().map_err(|_| AppError {
         status: 422,
         message: format!("replicas: {replicas:?} is not a whole number of 0 or more"),
     })?;
     Ok(service
-        .scale_deployment(&ctx, &namespace, &name, replicas, None)
+        .scale_deployment(&ctx, &crate::server::deployment(&id)?, replicas, None)
         .await?)
 }
 
 /// Restores an earlier revision.
 #[server(prefix = "/api", endpoint = "rollback_deployment")]
-pub async fn rollback_deployment(
-    namespace: String,
-    name: String,
-    revision: u32,
-) -> Result<RollbackOutcome, AppError> {
+pub async fn rollback_deployment(id: String, revision: u32) -> Result<RollbackOutcome, AppError> {
     let (ctx, service) = crate::server::caller().await?;
     Ok(service
-        .rollback_deployment(&ctx, &namespace, &name, revision)
+        .rollback_deployment(&ctx, &crate::server::deployment(&id)?, revision)
         .await?)
 }
 
 /// What a Helm scale or rollback would change, as a unified diff; nothing is applied.
 #[server(prefix = "/api", endpoint = "preview_change")]
 pub async fn preview_change(
-    namespace: String,
-    name: String,
+    id: String,
     replicas: String,
     revision: String,
 ) -> Result<String, AppError> {
-    use control::adapters::helm::adapter::Preview;
+    use model::deployment::Preview;
     let (ctx, service) = crate::server::caller().await?;
     let number = |field: &str, text: &str| {
         text.trim().parse::<u32>().map_err(|_| AppError {
@@ -118,29 +104,24 @@ pub async fn preview_change(
         }
     };
     Ok(service
-        .preview_deployment(&ctx, &namespace, &name, &change)
+        .preview_deployment(&ctx, &crate::server::deployment(&id)?, &change)
         .await?)
 }
 
 /// Deletes the deployment.
 #[server(prefix = "/api", endpoint = "delete_deployment")]
-pub async fn delete_deployment(namespace: String, name: String) -> Result<(), AppError> {
+pub async fn delete_deployment(id: String) -> Result<(), AppError> {
     let (ctx, service) = crate::server::caller().await?;
-    Ok(service.delete_deployment(&ctx, &namespace, &name).await?)
+    Ok(service
+        .delete_deployment(&ctx, &crate::server::deployment(&id)?)
+        .await?)
 }
 
 /// The deployment page.
 #[component]
 pub fn DeploymentPage() -> impl IntoView {
     let params = use_params_map();
-    let key = move || {
-        params.with(|p| {
-            (
-                p.get("namespace").unwrap_or_default(),
-                p.get("name").unwrap_or_default(),
-            )
-        })
-    };
+    let key = move || params.with(|p| p.get("id").unwrap_or_default());
     let reconcile = ServerAction::<ReconcileDeployment>::new();
     let suspend = ServerAction::<SuspendDeployment>::new();
     let resume = ServerAction::<ResumeDeployment>::new();
@@ -157,10 +138,7 @@ pub fn DeploymentPage() -> impl IntoView {
             rollback.version().get(),
         )
     };
-    let detail = Resource::new(
-        move || (key(), changes()),
-        |((namespace, name), _)| load_deployment(namespace, name),
-    );
+    let detail = Resource::new(move || (key(), changes()), |(id, _)| load_deployment(id));
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(())) = delete.value().get() {
@@ -211,20 +189,19 @@ pub fn DeploymentPage() -> impl IntoView {
         })
     };
     view! {
-        <Title text=move || key().1 />
+        <Title text=move || key().rsplit('~').next().unwrap_or_default().to_owned() />
         {move || notice().map(|(ok, message)| view! {
             <p class=if ok { "notice" } else { "error" } role="status" data-testid="notice">{message}</p>
         })}
         <Suspense fallback=|| view! { <p class="empty">"Loading the deployment…"</p> }>
             {move || detail.get().map(|result| match result {
-                Err(error) => view! { <h1>{key().1}</h1><p class="error" role="alert">{error.message}</p> }.into_any(),
+                Err(error) => view! { <h1>{key().rsplit('~').next().unwrap_or_default().to_owned()}</h1><p class="error" role="alert">{error.message}</p> }.into_any(),
                 Ok(detail) => view! {
                     <Summary detail=detail.clone() />
                     <Operations
-                        namespace=detail.deployment.namespace.clone()
-                        name=detail.deployment.name.clone()
-                        flux=detail.deployment.adapter == "flux"
-                        scales=detail.deployment.kind != "Kustomization"
+                        id=detail.deployment.id.clone()
+                        flux=detail.deployment.kind != DeploymentKind::Release
+                        scales=detail.deployment.kind != DeploymentKind::Kustomization
                         suspended=detail.deployment.state.suspended
                         reconcile suspend resume scale delete preview
                     />
@@ -247,8 +224,7 @@ pub fn DeploymentPage() -> impl IntoView {
 /// Helm releases preview a change before it is made.
 #[component]
 fn Operations(
-    namespace: String,
-    name: String,
+    id: String,
     flux: bool,
     scales: bool,
     suspended: bool,
@@ -259,7 +235,7 @@ fn Operations(
     delete: ServerAction<DeleteDeployment>,
     preview: ServerAction<PreviewChange>,
 ) -> impl IntoView {
-    let hidden = move || view! { <Hidden namespace=namespace.clone() name=name.clone() /> };
+    let hidden = move || view! { <Hidden id=id.clone() /> };
     let flux_forms = flux.then(|| {
         let (first, second) = (hidden(), hidden());
         let pause = if suspended {
@@ -319,10 +295,9 @@ fn Operations(
 }
 
 #[component]
-fn Hidden(namespace: String, name: String) -> impl IntoView {
+fn Hidden(id: String) -> impl IntoView {
     view! {
-        <input type="hidden" name="namespace" value=namespace />
-        <input type="hidden" name="name" value=name />
+        <input type="hidden" name="id" value=id />
     }
 }
 
@@ -352,10 +327,7 @@ fn Summary(detail: DeploymentDetail) -> impl IntoView {
 #[component]
 fn History(detail: DeploymentDetail, rollback: ServerAction<RollbackDeployment>) -> impl IntoView {
     let current = detail.history.first().map(|r| r.revision);
-    let (namespace, name) = (
-        detail.deployment.namespace.clone(),
-        detail.deployment.name.clone(),
-    );
+    let id = detail.deployment.id.clone();
     view! {
         <h2>"History"</h2>
         {if detail.history.is_empty() {
@@ -364,15 +336,14 @@ fn History(detail: DeploymentDetail, rollback: ServerAction<RollbackDeployment>)
             view! {
                 <table class="table" data-testid="history"><thead><tr><th>"Revision"</th><th>"Status"</th><th>"Version"</th><th>"Deployed"</th><th></th></tr></thead>
                     <tbody>{detail.history.into_iter().map(|r| {
-                        let (namespace, name) = (namespace.clone(), name.clone());
+                        let id = id.clone();
                         view! {
                         <tr>
                             <td>{r.revision}</td><td>{r.status.clone()}</td><td><code>{r.version.clone()}</code></td>
                             <td>{r.deployed_at.clone().unwrap_or_default()}</td>
                             <td>{(Some(r.revision) != current).then(|| view! {
                                 <ActionForm action=rollback attr:class="inline">
-                                    <input type="hidden" name="namespace" value=namespace />
-                                    <input type="hidden" name="name" value=name />
+                                    <input type="hidden" name="id" value=id />
                                     <input type="hidden" name="revision" value=r.revision.to_string() />
                                     <button type="submit">{format!("Roll back to {}", r.revision)}</button>
                                 </ActionForm>

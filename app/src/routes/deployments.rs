@@ -89,7 +89,10 @@ pub async fn create_deployment(form: DeploymentForm) -> Result<Deployment, AppEr
         },
         package_id: Some(package_id.trim().to_owned()).filter(|p| !p.is_empty()),
     };
-    Ok(service.create_deployment(&ctx, &request).await?)
+    let namespace = crate::server::namespace(&request.namespace)?;
+    Ok(service
+        .create_deployment(&ctx, &namespace, &request)
+        .await?)
 }
 
 /// The deployments page.
@@ -189,9 +192,9 @@ fn DeploymentTable(page: DeploymentPage, filter: DeploymentFilter) -> impl IntoV
             <tbody>
                 {page.items.into_iter().map(|d| view! {
                     <tr>
-                        <td><A href=format!("/deployments/{}/{}", d.namespace, d.name)>{d.name.clone()}</A></td>
+                        <td><A href=format!("/deployments/{}", d.id)>{d.name.clone()}</A></td>
                         <td>{d.namespace.clone()}</td>
-                        <td>{d.kind.clone()}</td>
+                        <td>{d.kind.to_string()}</td>
                         <td><StatusBadge status=d.state.status suspended=d.state.suspended progress=d.state.progress /></td>
                         <td><code>{d.revision.clone().unwrap_or_default()}</code></td>
                         <td>{d.source.clone().unwrap_or_default()}</td>
@@ -224,10 +227,7 @@ pub fn NewDeployment() -> impl IntoView {
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(created)) = create.value().get() {
-            navigate(
-                &format!("/deployments/{}/{}", created.namespace, created.name),
-                Default::default(),
-            );
+            navigate(&format!("/deployments/{}", created.id), Default::default());
         }
     });
     let error = move || {

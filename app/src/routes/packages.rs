@@ -24,7 +24,12 @@ pub async fn delete_package(
 ) -> Result<(), AppError> {
     let (ctx, service) = crate::server::caller().await?;
     Ok(service
-        .delete_package(&ctx, &namespace, &id, force.is_some())
+        .delete_package(
+            &ctx,
+            &crate::server::namespace(&namespace)?,
+            &id,
+            force.is_some(),
+        )
         .await?)
 }
 

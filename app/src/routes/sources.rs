@@ -23,7 +23,7 @@ pub async fn reconcile_source(
 ) -> Result<ReconcileOutcome, AppError> {
     let (ctx, service) = crate::server::caller().await?;
     Ok(service
-        .reconcile_source(&ctx, &kind, &namespace, &name)
+        .reconcile_source(&ctx, &kind, &crate::server::namespace(&namespace)?, &name)
         .await?)
 }
 
@@ -37,7 +37,13 @@ pub async fn suspend_source(
 ) -> Result<(), AppError> {
     let (ctx, service) = crate::server::caller().await?;
     Ok(service
-        .set_source_suspended(&ctx, &kind, &namespace, &name, suspend == "true")
+        .set_source_suspended(
+            &ctx,
+            &kind,
+            &crate::server::namespace(&namespace)?,
+            &name,
+            suspend == "true",
+        )
         .await?)
 }
 

@@ -1,27 +1,50 @@
 //! The deployment adapters behind one trait: Flux (HelmReleases and Kustomizations through the
-//! Kubernetes API) and, with its own issue, Helm. The service calls them only through
-//! [`DeploymentAdapter`], after the access check.
+//! Kubernetes API) and Helm (releases run by the helm binary). The service calls them only
+//! through [`DeploymentAdapter`] and the optional capability traits, after the access check,
+//! and finds them in the [`registry::ClusterRegistry`] by a deployment's cluster and kind.
 
+pub mod context;
 pub mod flux;
 pub mod helm;
 pub mod page;
+pub mod registry;
 pub mod values;
 
-use crate::Result;
 use crate::access::Visible;
-
+use crate::{Error, Result};
+use context::WriteCtx;
 use model::deployment::{
     Deployment, DeploymentEvent, DeploymentFilter, DeploymentPage, DeploymentRequest,
-    DeploymentRevision, DeploymentUpdate, ReconcileOutcome, ReconcileRequest, RollbackOutcome,
+    DeploymentRevision, DeploymentStatus, DeploymentUpdate, InventoryEntry, LogQuery, Preview,
+    ReconcileOutcome, ReconcileRequest, RollbackOutcome, TraceStep,
 };
+use model::reference::{DeploymentKind, DeploymentRef, NamespaceRef};
+use model::source::FluxSource;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// An API server error that is not about one object: a refusal stays a refusal (403, with
+/// the API server's own message); anything else means the cluster could not be reached.
+pub(crate) fn cluster_error(error: kube::Error) -> Error {
+    match &error {
+        kube::Error::Api(status) if status.code == 403 => {
+            Error::ClusterForbidden(status.message.clone())
+        }
+        _ => Error::Cluster(error.to_string()),
+    }
+}
 
 /// What every deployment adapter does, in the reference adapters' terms.
 #[async_trait::async_trait]
 pub trait DeploymentAdapter: Send + Sync {
-    /// The adapter's name in configuration and in the UI ("flux", "helm").
-    fn name(&self) -> &'static str;
+    /// The adapter instance's name in configuration and on every row it serves.
+    fn name(&self) -> &str;
+    /// The kinds of deployment it runs.
+    fn kinds(&self) -> &'static [DeploymentKind];
     /// Ok when the adapter can work; otherwise an error saying what is missing.
     async fn health(&self) -> Result<()>;
+    /// Ok once its caches have their first complete list (readiness).
+    async fn wait_until_ready(&self, limit: Duration) -> Result<()>;
     /// Every deployment in the namespaces in `visible` that passes the filter's namespace,
     /// kind and label conditions, unsorted and unpaged.
     fn matching(&self, filter: &DeploymentFilter, visible: &Visible) -> Vec<Deployment>;
@@ -30,54 +53,146 @@ pub trait DeploymentAdapter: Send + Sync {
         page::select(self.matching(filter, visible), filter)
     }
     /// One deployment, with its status, progress and conditions.
-    fn get(&self, namespace: &str, name: &str) -> Result<Deployment>;
-    /// Creates a deployment.
-    async fn create(&self, request: &DeploymentRequest) -> Result<Deployment>;
+    fn get(&self, deployment: &DeploymentRef) -> Result<Deployment>;
+    /// Creates a deployment of `kind` in `namespace`.
+    async fn create(
+        &self,
+        ctx: &WriteCtx,
+        namespace: &NamespaceRef,
+        kind: DeploymentKind,
+        request: &DeploymentRequest,
+    ) -> Result<Deployment>;
     /// Changes values, chart version or extensions.
     async fn update(
         &self,
-        namespace: &str,
-        name: &str,
+        ctx: &WriteCtx,
+        deployment: &DeploymentRef,
         update: &DeploymentUpdate,
     ) -> Result<Deployment>;
     /// Deletes a deployment.
-    async fn delete(&self, namespace: &str, name: &str) -> Result<()>;
+    async fn delete(&self, ctx: &WriteCtx, deployment: &DeploymentRef) -> Result<()>;
     /// Sets the replica count (`replicaCount`, or the values path given).
     async fn scale(
         &self,
-        namespace: &str,
-        name: &str,
+        ctx: &WriteCtx,
+        deployment: &DeploymentRef,
         replicas: u32,
         path: Option<&str>,
     ) -> Result<Deployment>;
     /// Restores an earlier revision (0: the one before the current).
-    async fn rollback(&self, namespace: &str, name: &str, revision: u32)
-    -> Result<RollbackOutcome>;
+    async fn rollback(
+        &self,
+        ctx: &WriteCtx,
+        deployment: &DeploymentRef,
+        revision: u32,
+    ) -> Result<RollbackOutcome>;
     /// Asks for a reconciliation and (unless told not to) waits for its outcome.
     async fn reconcile(
         &self,
-        namespace: &str,
-        name: &str,
+        ctx: &WriteCtx,
+        deployment: &DeploymentRef,
         request: ReconcileRequest,
     ) -> Result<ReconcileOutcome>;
     /// Suspends (with an optional reason) or resumes a deployment.
     async fn set_suspended(
         &self,
-        namespace: &str,
-        name: &str,
+        ctx: &WriteCtx,
+        deployment: &DeploymentRef,
         suspend: bool,
         reason: Option<&str>,
     ) -> Result<Deployment>;
     /// The revisions kept, newest first.
-    async fn history(&self, namespace: &str, name: &str) -> Result<Vec<DeploymentRevision>>;
+    async fn history(&self, deployment: &DeploymentRef) -> Result<Vec<DeploymentRevision>>;
     /// Events about the deployment, newest first.
-    async fn events(&self, namespace: &str, name: &str) -> Result<Vec<DeploymentEvent>>;
+    async fn events(&self, deployment: &DeploymentRef) -> Result<Vec<DeploymentEvent>>;
     /// The values it runs with (a HelmRelease's `spec.values`, a Helm release's user values).
     fn values(
         &self,
-        namespace: &str,
-        name: &str,
+        deployment: &DeploymentRef,
     ) -> Result<serde_json::Map<String, serde_json::Value>>;
     /// The deployment's object as clean YAML.
-    async fn export_yaml(&self, namespace: &str, name: &str) -> Result<String>;
+    async fn export_yaml(&self, deployment: &DeploymentRef) -> Result<String>;
+
+    /// What it applied, when the adapter can tell.
+    fn as_inventory(&self) -> Option<&dyn Inventory> {
+        None
+    }
+    /// Counts by kind and status, when the adapter keeps them.
+    fn as_stats(&self) -> Option<&dyn Stats> {
+        None
+    }
+    /// Sources (Git, Helm and OCI repositories…) and tracing through them.
+    fn as_sources(&self) -> Option<&dyn Sources> {
+        None
+    }
+    /// The logs of the controllers that run its deployments.
+    fn as_controller_logs(&self) -> Option<&dyn ControllerLogs> {
+        None
+    }
+    /// Uploaded chart packages and previews of chart changes.
+    fn as_charts(&self) -> Option<&dyn Charts> {
+        None
+    }
+}
+
+/// The objects a deployment applied.
+pub trait Inventory: Send + Sync {
+    /// What `deployment` applied.
+    fn inventory(&self, deployment: &DeploymentRef) -> Result<Vec<InventoryEntry>>;
+}
+
+/// Counts of deployments.
+pub trait Stats: Send + Sync {
+    /// Counts by kind and status among the namespaces in `visible`.
+    fn stats(&self, visible: &Visible) -> BTreeMap<(String, DeploymentStatus), usize>;
+}
+
+/// Flux sources: list, fetch now, suspend and resume, and tracing an object to its source.
+#[async_trait::async_trait]
+pub trait Sources: Send + Sync {
+    /// The sources in `visible`.
+    fn list_sources(&self, visible: &Visible) -> Vec<FluxSource>;
+    /// Asks for a fetch now and waits for the new artifact.
+    async fn reconcile_source(
+        &self,
+        ctx: &WriteCtx,
+        kind: &str,
+        namespace: &NamespaceRef,
+        name: &str,
+    ) -> Result<ReconcileOutcome>;
+    /// Suspends or resumes a source.
+    async fn set_source_suspended(
+        &self,
+        ctx: &WriteCtx,
+        kind: &str,
+        namespace: &NamespaceRef,
+        name: &str,
+        suspend: bool,
+    ) -> Result<()>;
+    /// From any object to the objects that manage it and their source.
+    async fn trace(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &NamespaceRef,
+        name: &str,
+    ) -> Result<Vec<TraceStep>>;
+}
+
+/// Controller logs.
+#[async_trait::async_trait]
+pub trait ControllerLogs: Send + Sync {
+    /// A controller's log lines.
+    async fn controller_logs(&self, controller: &str, query: &LogQuery) -> Result<String>;
+}
+
+/// Uploaded chart packages and previews of chart changes.
+#[async_trait::async_trait]
+pub trait Charts: Send + Sync {
+    /// The package store.
+    fn packages(&self) -> &helm::store::PackageStore;
+    /// Releases (as `namespace/name`) in `visible` that run this chart name and version.
+    fn chart_in_use(&self, chart: &str, version: &str, visible: &Visible) -> Vec<String>;
+    /// A unified diff of what `change` would do to `deployment`; nothing is applied.
+    async fn preview(&self, deployment: &DeploymentRef, change: &Preview) -> Result<String>;
 }

@@ -38,7 +38,7 @@ impl Service {
         self.platform(ctx, Action::TenantCreate, &target).await?;
         validate::dns_label("tenant", slug)?;
         validate::text("display name", display_name, 200)?;
-        self.audited(ctx, Action::TenantCreate, &target, async || {
+        self.audited(ctx, Action::TenantCreate, &target, async |_| {
             repo::create_tenant(&self.pool, slug, display_name).await
         })
         .await
@@ -54,7 +54,7 @@ impl Service {
         let target = tenant_target(slug, json!({ "displayName": display_name }));
         self.platform(ctx, Action::TenantRename, &target).await?;
         validate::text("display name", display_name, 200)?;
-        self.audited(ctx, Action::TenantRename, &target, async || {
+        self.audited(ctx, Action::TenantRename, &target, async |_| {
             repo::rename_tenant(&self.pool, slug, display_name).await
         })
         .await
@@ -64,7 +64,7 @@ impl Service {
     pub async fn delete_tenant(&self, ctx: &RequestContext, slug: &str) -> Result<()> {
         let target = tenant_target(slug, json!({}));
         self.platform(ctx, Action::TenantDelete, &target).await?;
-        self.audited(ctx, Action::TenantDelete, &target, async || {
+        self.audited(ctx, Action::TenantDelete, &target, async |_| {
             repo::delete_tenant(&self.pool, slug).await
         })
         .await
@@ -81,7 +81,7 @@ impl Service {
         self.platform(ctx, Action::NamespaceAssign, &target).await?;
         validate::dns_label("namespace", namespace)?;
         validate::dns_label("tenant", tenant)?;
-        self.audited(ctx, Action::NamespaceAssign, &target, async || {
+        self.audited(ctx, Action::NamespaceAssign, &target, async |_| {
             repo::assign_namespace(&self.pool, namespace, tenant).await
         })
         .await
@@ -92,7 +92,7 @@ impl Service {
         let target = namespace_target(namespace, None);
         self.platform(ctx, Action::NamespaceUnassign, &target)
             .await?;
-        self.audited(ctx, Action::NamespaceUnassign, &target, async || {
+        self.audited(ctx, Action::NamespaceUnassign, &target, async |_| {
             repo::unassign_namespace(&self.pool, namespace).await
         })
         .await
@@ -125,7 +125,7 @@ impl Service {
         let target = membership_target(tenant, grantee, Some(role.as_str()));
         let scope = self.tenant(ctx, Action::MembershipAdd, &target).await?;
         validate::text("grantee", grantee.name(), 255)?;
-        self.audited(ctx, Action::MembershipAdd, &target, async || {
+        self.audited(ctx, Action::MembershipAdd, &target, async |_| {
             repo::add_membership(&self.pool, scope.tenant(), grantee, role).await
         })
         .await
@@ -140,7 +140,7 @@ impl Service {
     ) -> Result<()> {
         let target = membership_target(tenant, grantee, None);
         let scope = self.tenant(ctx, Action::MembershipRemove, &target).await?;
-        self.audited(ctx, Action::MembershipRemove, &target, async || {
+        self.audited(ctx, Action::MembershipRemove, &target, async |_| {
             repo::remove_membership(&self.pool, scope.tenant(), grantee).await
         })
         .await
@@ -163,7 +163,7 @@ impl Service {
         let target = global_target(grantee, role);
         self.platform(ctx, Action::GlobalRoleGrant, &target).await?;
         validate::text("grantee", grantee.name(), 255)?;
-        self.audited(ctx, Action::GlobalRoleGrant, &target, async || {
+        self.audited(ctx, Action::GlobalRoleGrant, &target, async |_| {
             repo::grant_global(&self.pool, grantee, role).await
         })
         .await
@@ -179,7 +179,7 @@ impl Service {
         let target = global_target(grantee, role);
         self.platform(ctx, Action::GlobalRoleRevoke, &target)
             .await?;
-        self.audited(ctx, Action::GlobalRoleRevoke, &target, async || {
+        self.audited(ctx, Action::GlobalRoleRevoke, &target, async |_| {
             repo::revoke_global(&self.pool, grantee, role).await
         })
         .await
@@ -200,7 +200,7 @@ impl Service {
         }
         let ctx = RequestContext::system();
         let target = global_target(grantee, GlobalRole::PlatformAdmin);
-        self.audited(&ctx, Action::GlobalRoleGrant, &target, async || {
+        self.audited(&ctx, Action::GlobalRoleGrant, &target, async |_| {
             repo::grant_global(&self.pool, grantee, GlobalRole::PlatformAdmin).await
         })
         .await

@@ -1,130 +1,187 @@
 //! Deployments across adapters: every operation checks the caller's access to the namespace,
-//! then (for changes) writes intent and outcome rows around one adapter call.
+//! then (for changes) writes intent and outcome rows around one adapter call, which gets a
+//! write context built here from the authorized scope.
 
 use super::{AuditTarget, RequestContext, Service};
 use crate::access::policy;
-use crate::access::{Action, NamespaceScope, Visible};
+use crate::access::{Action, GlobalRole, Grants, NamespaceScope, Visible};
 use crate::adapters::DeploymentAdapter;
-use crate::adapters::flux::FluxAdapter;
-use crate::adapters::helm::HelmAdapter;
+use crate::adapters::context::{Boundary, ProgressSink, RunAs, WriteActor, WriteCtx};
+use crate::adapters::registry::no_cluster;
 use crate::{Error, Result};
 use model::deployment::{
     Deployment, DeploymentDetail, DeploymentEvent, DeploymentFilter, DeploymentPage,
     DeploymentRequest, DeploymentRevision, DeploymentStatus, DeploymentUpdate, InventoryEntry,
     ReconcileOutcome, ReconcileRequest, RollbackOutcome,
 };
+use model::reference::{ClusterId, DeploymentKind, DeploymentRef, NamespaceRef};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
-/// The deployment adapters the service was built with.
-#[derive(Clone, Default)]
-pub struct Adapters {
-    /// Flux (HelmReleases and Kustomizations).
-    pub flux: Option<Arc<FluxAdapter>>,
-    /// Helm releases and uploaded packages.
-    pub helm: Option<Arc<HelmAdapter>>,
-}
-
-impl std::fmt::Debug for Adapters {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Adapters")
-            .field("flux", &self.flux.is_some())
-            .field("helm", &self.helm.is_some())
-            .finish()
+/// The kind of deployment a create request describes: a Helm release when it names a package
+/// or a `helm.*` extension, otherwise the Flux kind in `flux.type` (HelmRelease by default).
+pub fn requested_kind(request: &DeploymentRequest) -> Result<DeploymentKind> {
+    if request.package_id.is_some() || request.extensions.keys().any(|k| k.starts_with("helm.")) {
+        return Ok(DeploymentKind::Release);
     }
-}
-
-impl Adapters {
-    fn all(&self) -> Vec<&dyn DeploymentAdapter> {
-        let mut all: Vec<&dyn DeploymentAdapter> = Vec::new();
-        if let Some(flux) = &self.flux {
-            all.push(flux.as_ref());
-        }
-        if let Some(helm) = &self.helm {
-            all.push(helm.as_ref());
-        }
-        all
+    let flux_type = request
+        .extensions
+        .get("flux.type")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+        .unwrap_or("helmrelease");
+    match flux_type.to_ascii_lowercase().as_str() {
+        "helmrelease" => Ok(DeploymentKind::HelmRelease),
+        "kustomization" => Ok(DeploymentKind::Kustomization),
+        other => Err(Error::invalid(
+            "flux.type",
+            format!("{other:?} is not helmrelease or kustomization"),
+        )),
     }
-
-    /// The adapter that runs `namespace/name`: Flux first (a Flux HelmRelease also has a Helm
-    /// release under it), then Helm.
-    fn running(&self, namespace: &str, name: &str) -> Result<&dyn DeploymentAdapter> {
-        let all = self.all();
-        if all.is_empty() {
-            return Err(no_adapter());
-        }
-        all.into_iter()
-            .find(|a| a.get(namespace, name).is_ok())
-            .ok_or_else(|| Error::not_found("deployment", name))
-    }
-
-    /// The adapter a create request is for: Helm when it names a package or a helm.chart.
-    fn for_request(&self, request: &DeploymentRequest) -> Result<&dyn DeploymentAdapter> {
-        let helm_request = request.package_id.is_some()
-            || request.extensions.keys().any(|k| k.starts_with("helm."));
-        let chosen: Option<&dyn DeploymentAdapter> = if helm_request {
-            self.helm.as_deref().map(|h| h as &dyn DeploymentAdapter)
-        } else {
-            self.flux.as_deref().map(|f| f as &dyn DeploymentAdapter)
-        };
-        chosen.ok_or_else(|| {
-            Error::AdapterUnhealthy(format!(
-                "no {} adapter is configured",
-                if helm_request { "Helm" } else { "Flux" }
-            ))
-        })
-    }
-}
-
-fn no_adapter() -> Error {
-    Error::AdapterUnhealthy(
-        "no deployment adapter is configured: set a kubeconfig (flux.kubeconfig or KUBECONFIG)"
-            .into(),
-    )
 }
 
 impl Service {
-    pub(super) fn flux(&self) -> Result<&FluxAdapter> {
-        self.adapters.flux.as_deref().ok_or_else(no_adapter)
-    }
-
-    /// Authorizes a namespace-level action, auditing a denial, and returns the audit target.
+    /// Authorizes a namespace-level action, auditing a denial, and returns the audit target
+    /// with the grants the decision was made on.
     pub(super) async fn namespaced(
         &self,
         ctx: &RequestContext,
         action: Action,
-        namespace: &str,
+        namespace: &NamespaceRef,
         name: Option<&str>,
         parameters: Value,
-    ) -> Result<(NamespaceScope, AuditTarget)> {
+    ) -> Result<(NamespaceScope, AuditTarget, Grants)> {
         let grants = self.grants(ctx).await?;
         let target = AuditTarget {
-            tenant: grants.namespace_owners.get(namespace).cloned(),
-            namespace: Some(namespace.to_owned()),
+            tenant: grants.namespace_owners.get(namespace.name()).cloned(),
+            namespace: Some(namespace.name().to_owned()),
             kind: Some("deployment"),
             name: name.map(str::to_owned),
             parameters,
         };
-        match policy::authorize_namespace(&grants, action, namespace) {
-            Ok(scope) => Ok((scope, target)),
+        match policy::authorize_namespace(&grants, action, namespace.name()) {
+            Ok(scope) => Ok((scope, target, grants)),
             Err(denied) => Err(self.deny(ctx, action, &target, denied).await),
         }
+    }
+
+    /// Authorizes an action on one deployment, naming its kind in the audit row.
+    async fn on_deployment(
+        &self,
+        ctx: &RequestContext,
+        action: Action,
+        deployment: &DeploymentRef,
+        parameters: Value,
+    ) -> Result<(NamespaceScope, AuditTarget, Grants)> {
+        let (scope, mut target, grants) = self
+            .namespaced(
+                ctx,
+                action,
+                &deployment.namespace_ref(),
+                Some(&deployment.name),
+                parameters,
+            )
+            .await?;
+        target.kind = Some(deployment.kind.as_str());
+        Ok((scope, target, grants))
     }
 
     pub(super) async fn visible(&self, ctx: &RequestContext, action: Action) -> Result<Visible> {
         Ok(policy::visible_namespaces(&self.grants(ctx).await?, action))
     }
 
+    /// The context an adapter write runs in: the operation, the actor, the identity the
+    /// cluster sees and how far the tenant reaches. Only built from an authorized scope.
+    pub(super) fn write_ctx(
+        &self,
+        ctx: &RequestContext,
+        operation: Uuid,
+        cluster: &ClusterId,
+        scope: &NamespaceScope,
+        grants: &Grants,
+    ) -> WriteCtx {
+        let boundary = match scope.tenant() {
+            Some(tenant) if grants.global_role(GlobalRole::PlatformAdmin).is_none() => {
+                Boundary::Tenant {
+                    tenant: tenant.to_owned(),
+                    namespaces: grants
+                        .namespace_owners
+                        .iter()
+                        .filter(|(_, owner)| *owner == tenant)
+                        .map(|(namespace, _)| NamespaceRef {
+                            cluster: cluster.clone(),
+                            namespace: namespace.clone(),
+                        })
+                        .collect(),
+                    shared_sources: Default::default(),
+                }
+            }
+            _ => Boundary::Unrestricted,
+        };
+        WriteCtx::new(
+            operation,
+            WriteActor {
+                issuer: ctx.principal.issuer.clone(),
+                subject: ctx.principal.subject.clone(),
+                email: ctx.principal.email.clone(),
+            },
+            RunAs::Pilothouse,
+            boundary,
+            ProgressSink::default(),
+            CancellationToken::new(),
+        )
+    }
+
+    fn adapter_for(&self, deployment: &DeploymentRef) -> Result<&dyn DeploymentAdapter> {
+        self.registry.adapter_for(deployment)
+    }
+
+    /// The deployments called `name` in `namespace` that the caller may read: one, or a 409
+    /// naming each kind when several kinds share the name (ask again with the kind or the id).
+    pub async fn resolve_deployment(
+        &self,
+        ctx: &RequestContext,
+        namespace: &NamespaceRef,
+        name: &str,
+        kind: Option<DeploymentKind>,
+    ) -> Result<DeploymentRef> {
+        self.namespaced(ctx, Action::DeploymentGet, namespace, Some(name), json!({}))
+            .await?;
+        let cluster = self.registry.cluster(&namespace.cluster)?;
+        let mut found = Vec::new();
+        for candidate in DeploymentKind::ALL
+            .into_iter()
+            .filter(|k| kind.is_none_or(|wanted| wanted == *k))
+        {
+            let reference = DeploymentRef::new(namespace, candidate, name)?;
+            if let Some(adapter) = cluster.adapter_for(candidate)
+                && adapter.get(&reference).is_ok()
+            {
+                found.push(reference);
+            }
+        }
+        match found.len() {
+            0 => Err(Error::not_found("deployment", name)),
+            1 => Ok(found.remove(0)),
+            _ => Err(Error::Conflict(format!(
+                "{} deployments are called {name} in {}: {}; name the kind (?kind=…) or use the id",
+                found.len(),
+                namespace.name(),
+                found
+                    .iter()
+                    .map(|r| format!("{} (id {r})", r.kind))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+
     /// Ok when every configured adapter has filled its caches (readiness).
     pub async fn adapters_ready(&self) -> Result<()> {
-        if let Some(flux) = &self.adapters.flux {
-            flux.cache()
-                .wait_until_ready(std::time::Duration::from_millis(200))
-                .await?;
-        }
-        if let Some(helm) = &self.adapters.helm {
-            helm.cache()
+        for adapter in self.registry.adapters() {
+            adapter
                 .wait_until_ready(std::time::Duration::from_millis(200))
                 .await?;
         }
@@ -138,12 +195,12 @@ impl Service {
         filter: &DeploymentFilter,
     ) -> Result<DeploymentPage> {
         let visible = self.visible(ctx, Action::DeploymentList).await?;
-        let all = self.adapters.all();
-        if all.is_empty() {
-            return Err(no_adapter());
+        if self.registry.is_empty() {
+            return Err(no_cluster());
         }
-        let rows = all
-            .into_iter()
+        let rows = self
+            .registry
+            .adapters()
             .flat_map(|adapter| adapter.matching(filter, &visible))
             .collect();
         crate::adapters::page::select(rows, filter)
@@ -155,18 +212,10 @@ impl Service {
         ctx: &RequestContext,
     ) -> Result<BTreeMap<(String, DeploymentStatus), usize>> {
         let visible = self.visible(ctx, Action::DeploymentList).await?;
-        let mut counts = match &self.adapters.flux {
-            Some(flux) => flux.stats(&visible),
-            None => BTreeMap::new(),
-        };
-        if let Some(helm) = &self.adapters.helm {
-            for release in helm.cache().releases() {
-                if visible.contains(&release.namespace) {
-                    let status = crate::adapters::helm::cache::state_of(&release).status;
-                    *counts
-                        .entry((crate::adapters::helm::cache::KIND.to_owned(), status))
-                        .or_insert(0) += 1;
-                }
+        let mut counts = BTreeMap::new();
+        for stats in self.registry.adapters().filter_map(|a| a.as_stats()) {
+            for (key, count) in stats.stats(&visible) {
+                *counts.entry(key).or_insert(0) += count;
             }
         }
         Ok(counts)
@@ -176,41 +225,33 @@ impl Service {
     pub async fn get_deployment(
         &self,
         ctx: &RequestContext,
-        namespace: &str,
-        name: &str,
+        deployment: &DeploymentRef,
     ) -> Result<Deployment> {
-        let (scope, _) = self
-            .namespaced(ctx, Action::DeploymentGet, namespace, Some(name), json!({}))
+        self.on_deployment(ctx, Action::DeploymentGet, deployment, json!({}))
             .await?;
-        self.adapters
-            .running(scope.namespace(), name)?
-            .get(scope.namespace(), name)
+        self.adapter_for(deployment)?.get(deployment)
     }
 
     /// Everything a deployment's page shows: state, history, events, inventory and YAML.
     pub async fn deployment_detail(
         &self,
         ctx: &RequestContext,
-        namespace: &str,
-        name: &str,
+        deployment: &DeploymentRef,
     ) -> Result<DeploymentDetail> {
-        let (scope, _) = self
-            .namespaced(ctx, Action::DeploymentGet, namespace, Some(name), json!({}))
+        self.on_deployment(ctx, Action::DeploymentGet, deployment, json!({}))
             .await?;
-        let namespace = scope.namespace();
-        let adapter = self.adapters.running(namespace, name)?;
-        let deployment = adapter.get(namespace, name)?;
-        let inventory = match (&self.adapters.flux, &self.adapters.helm) {
-            (Some(flux), _) if deployment.adapter == "flux" => flux.inventory(namespace, name)?,
-            (_, Some(helm)) if deployment.adapter == "helm" => helm.inventory(namespace, name)?,
-            _ => Vec::new(),
+        let adapter = self.adapter_for(deployment)?;
+        let row = adapter.get(deployment)?;
+        let inventory = match adapter.as_inventory() {
+            Some(inventory) => inventory.inventory(deployment)?,
+            None => Vec::new(),
         };
         Ok(DeploymentDetail {
-            deployment,
-            history: adapter.history(namespace, name).await?,
-            events: adapter.events(namespace, name).await?,
+            deployment: row,
+            history: adapter.history(deployment).await?,
+            events: adapter.events(deployment).await?,
             inventory,
-            yaml: adapter.export_yaml(namespace, name).await?,
+            yaml: adapter.export_yaml(deployment).await?,
         })
     }
 
@@ -218,97 +259,88 @@ impl Service {
     pub async fn deployment_history(
         &self,
         ctx: &RequestContext,
-        namespace: &str,
-        name: &str,
+        deployment: &DeploymentRef,
     ) -> Result<Vec<DeploymentRevision>> {
-        let (scope, _) = self
-            .namespaced(ctx, Action::DeploymentGet, namespace, Some(name), json!({}))
+        self.on_deployment(ctx, Action::DeploymentGet, deployment, json!({}))
             .await?;
-        self.adapters
-            .running(scope.namespace(), name)?
-            .history(scope.namespace(), name)
-            .await
+        self.adapter_for(deployment)?.history(deployment).await
     }
 
     /// Events about a deployment.
     pub async fn deployment_events(
         &self,
         ctx: &RequestContext,
-        namespace: &str,
-        name: &str,
+        deployment: &DeploymentRef,
     ) -> Result<Vec<DeploymentEvent>> {
-        let (scope, _) = self
-            .namespaced(ctx, Action::DeploymentGet, namespace, Some(name), json!({}))
+        self.on_deployment(ctx, Action::DeploymentGet, deployment, json!({}))
             .await?;
-        self.adapters
-            .running(scope.namespace(), name)?
-            .events(scope.namespace(), name)
-            .await
+        self.adapter_for(deployment)?.events(deployment).await
     }
 
     /// The values a deployment runs with.
     pub async fn deployment_values(
         &self,
         ctx: &RequestContext,
-        namespace: &str,
-        name: &str,
+        deployment: &DeploymentRef,
     ) -> Result<serde_json::Map<String, Value>> {
-        let (scope, _) = self
-            .namespaced(ctx, Action::DeploymentGet, namespace, Some(name), json!({}))
+        self.on_deployment(ctx, Action::DeploymentGet, deployment, json!({}))
             .await?;
-        self.adapters
-            .running(scope.namespace(), name)?
-            .values(scope.namespace(), name)
+        self.adapter_for(deployment)?.values(deployment)
     }
 
     /// A deployment's object as clean YAML.
     pub async fn export_deployment(
         &self,
         ctx: &RequestContext,
-        namespace: &str,
-        name: &str,
+        deployment: &DeploymentRef,
     ) -> Result<String> {
-        let (scope, _) = self
-            .namespaced(ctx, Action::DeploymentGet, namespace, Some(name), json!({}))
+        self.on_deployment(ctx, Action::DeploymentGet, deployment, json!({}))
             .await?;
-        self.adapters
-            .running(scope.namespace(), name)?
-            .export_yaml(scope.namespace(), name)
-            .await
+        self.adapter_for(deployment)?.export_yaml(deployment).await
     }
 
     /// What a deployment applied.
     pub async fn deployment_inventory(
         &self,
         ctx: &RequestContext,
-        namespace: &str,
-        name: &str,
+        deployment: &DeploymentRef,
     ) -> Result<Vec<InventoryEntry>> {
-        let (scope, _) = self
-            .namespaced(ctx, Action::DeploymentGet, namespace, Some(name), json!({}))
+        self.on_deployment(ctx, Action::DeploymentGet, deployment, json!({}))
             .await?;
-        self.flux()?.inventory(scope.namespace(), name)
+        match self.adapter_for(deployment)?.as_inventory() {
+            Some(inventory) => inventory.inventory(deployment),
+            None => Ok(Vec::new()),
+        }
     }
 
-    /// Creates a deployment.
+    /// Creates a deployment in `namespace`.
     pub async fn create_deployment(
         &self,
         ctx: &RequestContext,
+        namespace: &NamespaceRef,
         request: &DeploymentRequest,
     ) -> Result<Deployment> {
         let parameters = json!({ "values": request.values, "labels": request.labels, "extensions": request.extensions });
-        let (_, target) = self
+        let (scope, target, grants) = self
             .namespaced(
                 ctx,
                 Action::DeploymentCreate,
-                &request.namespace,
+                namespace,
                 Some(&request.name),
                 parameters,
             )
             .await?;
-        let adapter = self.adapters.for_request(request)?;
-        self.audited(ctx, Action::DeploymentCreate, &target, async || {
-            adapter.create(request).await
+        let kind = requested_kind(request)?;
+        let adapter = self
+            .registry
+            .cluster(&namespace.cluster)?
+            .adapter_for(kind)
+            .ok_or_else(|| {
+                Error::AdapterUnhealthy(format!("no adapter for {kind} is configured"))
+            })?;
+        self.audited(ctx, Action::DeploymentCreate, &target, async |operation| {
+            let write = self.write_ctx(ctx, operation, &namespace.cluster, &scope, &grants);
+            adapter.create(&write, namespace, kind, request).await
         })
         .await
     }
@@ -317,23 +349,17 @@ impl Service {
     pub async fn update_deployment(
         &self,
         ctx: &RequestContext,
-        namespace: &str,
-        name: &str,
+        deployment: &DeploymentRef,
         update: &DeploymentUpdate,
     ) -> Result<Deployment> {
         let parameters = json!({ "values": update.values, "extensions": update.extensions });
-        let (scope, target) = self
-            .namespaced(
-                ctx,
-                Action::DeploymentUpdate,
-                namespace,
-                Some(name),
-                parameters,
-            )
+        let (scope, target, grants) = self
+            .on_deployment(ctx, Action::DeploymentUpdate, deployment, parameters)
             .await?;
-        let adapter = self.adapters.running(scope.namespace(), name)?;
-        self.audited(ctx, Action::DeploymentUpdate, &target, async || {
-            adapter.update(scope.namespace(), name, update).await
+        let adapter = self.adapter_for(deployment)?;
+        self.audited(ctx, Action::DeploymentUpdate, &target, async |operation| {
+            let write = self.write_ctx(ctx, operation, &deployment.cluster, &scope, &grants);
+            adapter.update(&write, deployment, update).await
         })
         .await
     }
@@ -342,21 +368,15 @@ impl Service {
     pub async fn delete_deployment(
         &self,
         ctx: &RequestContext,
-        namespace: &str,
-        name: &str,
+        deployment: &DeploymentRef,
     ) -> Result<()> {
-        let (scope, target) = self
-            .namespaced(
-                ctx,
-                Action::DeploymentDelete,
-                namespace,
-                Some(name),
-                json!({}),
-            )
+        let (scope, target, grants) = self
+            .on_deployment(ctx, Action::DeploymentDelete, deployment, json!({}))
             .await?;
-        let adapter = self.adapters.running(scope.namespace(), name)?;
-        self.audited(ctx, Action::DeploymentDelete, &target, async || {
-            adapter.delete(scope.namespace(), name).await
+        let adapter = self.adapter_for(deployment)?;
+        self.audited(ctx, Action::DeploymentDelete, &target, async |operation| {
+            let write = self.write_ctx(ctx, operation, &deployment.cluster, &scope, &grants);
+            adapter.delete(&write, deployment).await
         })
         .await
     }
@@ -365,24 +385,18 @@ impl Service {
     pub async fn scale_deployment(
         &self,
         ctx: &RequestContext,
-        namespace: &str,
-        name: &str,
+        deployment: &DeploymentRef,
         replicas: u32,
         path: Option<&str>,
     ) -> Result<Deployment> {
         let parameters = json!({ "replicas": replicas, "path": path });
-        let (scope, target) = self
-            .namespaced(
-                ctx,
-                Action::DeploymentScale,
-                namespace,
-                Some(name),
-                parameters,
-            )
+        let (scope, target, grants) = self
+            .on_deployment(ctx, Action::DeploymentScale, deployment, parameters)
             .await?;
-        let adapter = self.adapters.running(scope.namespace(), name)?;
-        self.audited(ctx, Action::DeploymentScale, &target, async || {
-            adapter.scale(scope.namespace(), name, replicas, path).await
+        let adapter = self.adapter_for(deployment)?;
+        self.audited(ctx, Action::DeploymentScale, &target, async |operation| {
+            let write = self.write_ctx(ctx, operation, &deployment.cluster, &scope, &grants);
+            adapter.scale(&write, deployment, replicas, path).await
         })
         .await
     }
@@ -391,23 +405,27 @@ impl Service {
     pub async fn rollback_deployment(
         &self,
         ctx: &RequestContext,
-        namespace: &str,
-        name: &str,
+        deployment: &DeploymentRef,
         revision: u32,
     ) -> Result<RollbackOutcome> {
-        let (scope, target) = self
-            .namespaced(
+        let (scope, target, grants) = self
+            .on_deployment(
                 ctx,
                 Action::DeploymentRollback,
-                namespace,
-                Some(name),
+                deployment,
                 json!({ "revision": revision }),
             )
             .await?;
-        let adapter = self.adapters.running(scope.namespace(), name)?;
-        self.audited(ctx, Action::DeploymentRollback, &target, async || {
-            adapter.rollback(scope.namespace(), name, revision).await
-        })
+        let adapter = self.adapter_for(deployment)?;
+        self.audited(
+            ctx,
+            Action::DeploymentRollback,
+            &target,
+            async |operation| {
+                let write = self.write_ctx(ctx, operation, &deployment.cluster, &scope, &grants);
+                adapter.rollback(&write, deployment, revision).await
+            },
+        )
         .await
     }
 
@@ -415,24 +433,23 @@ impl Service {
     pub async fn reconcile_deployment(
         &self,
         ctx: &RequestContext,
-        namespace: &str,
-        name: &str,
+        deployment: &DeploymentRef,
         request: ReconcileRequest,
     ) -> Result<ReconcileOutcome> {
         let parameters = serde_json::to_value(request).unwrap_or_default();
-        let (scope, target) = self
-            .namespaced(
-                ctx,
-                Action::DeploymentReconcile,
-                namespace,
-                Some(name),
-                parameters,
-            )
+        let (scope, target, grants) = self
+            .on_deployment(ctx, Action::DeploymentReconcile, deployment, parameters)
             .await?;
-        let adapter = self.adapters.running(scope.namespace(), name)?;
-        self.audited(ctx, Action::DeploymentReconcile, &target, async || {
-            adapter.reconcile(scope.namespace(), name, request).await
-        })
+        let adapter = self.adapter_for(deployment)?;
+        self.audited(
+            ctx,
+            Action::DeploymentReconcile,
+            &target,
+            async |operation| {
+                let write = self.write_ctx(ctx, operation, &deployment.cluster, &scope, &grants);
+                adapter.reconcile(&write, deployment, request).await
+            },
+        )
         .await
     }
 
@@ -440,8 +457,7 @@ impl Service {
     pub async fn set_deployment_suspended(
         &self,
         ctx: &RequestContext,
-        namespace: &str,
-        name: &str,
+        deployment: &DeploymentRef,
         suspend: bool,
         reason: Option<&str>,
     ) -> Result<Deployment> {
@@ -450,19 +466,14 @@ impl Service {
         } else {
             Action::DeploymentResume
         };
-        let (scope, target) = self
-            .namespaced(
-                ctx,
-                action,
-                namespace,
-                Some(name),
-                json!({ "reason": reason }),
-            )
+        let (scope, target, grants) = self
+            .on_deployment(ctx, action, deployment, json!({ "reason": reason }))
             .await?;
-        let adapter = self.adapters.running(scope.namespace(), name)?;
-        self.audited(ctx, action, &target, async || {
+        let adapter = self.adapter_for(deployment)?;
+        self.audited(ctx, action, &target, async |operation| {
+            let write = self.write_ctx(ctx, operation, &deployment.cluster, &scope, &grants);
             adapter
-                .set_suspended(scope.namespace(), name, suspend, reason)
+                .set_suspended(&write, deployment, suspend, reason)
                 .await
         })
         .await

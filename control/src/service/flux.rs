@@ -3,14 +3,36 @@
 //! resume).
 
 use super::{AuditTarget, RequestContext, Service};
-use crate::Result;
 use crate::access::{Action, Visible};
-use crate::adapters::flux::observe::LogQuery;
-use model::deployment::{ReconcileOutcome, TraceStep};
+use crate::adapters::registry::no_cluster;
+use crate::adapters::{ControllerLogs, Sources};
+use crate::{Error, Result};
+use model::deployment::{LogQuery, ReconcileOutcome, TraceStep};
+use model::reference::NamespaceRef;
 use model::source::FluxSource;
 use serde_json::{Value, json};
 
 impl Service {
+    /// The adapter in `namespace`'s cluster that serves sources.
+    fn sources_in(&self, namespace: &NamespaceRef) -> Result<&dyn Sources> {
+        self.registry
+            .cluster(&namespace.cluster)?
+            .adapters()
+            .find_map(|a| a.as_sources())
+            .ok_or_else(|| Error::AdapterUnhealthy("no Flux adapter is configured".into()))
+    }
+
+    /// The adapter that serves controller logs.
+    fn logs(&self) -> Result<&dyn ControllerLogs> {
+        if self.registry.is_empty() {
+            return Err(no_cluster());
+        }
+        self.registry
+            .adapters()
+            .find_map(|a| a.as_controller_logs())
+            .ok_or_else(|| Error::AdapterUnhealthy("no Flux adapter is configured".into()))
+    }
+
     /// From any object in a namespace the caller may read to the Flux objects behind it.
     /// Steps in namespaces the caller may not read are shown without their details.
     pub async fn trace(
@@ -18,16 +40,16 @@ impl Service {
         ctx: &RequestContext,
         api_version: &str,
         kind: &str,
-        namespace: &str,
+        namespace: &NamespaceRef,
         name: &str,
     ) -> Result<Vec<TraceStep>> {
-        let (scope, _) = self
+        let (_, _, grants) = self
             .namespaced(ctx, Action::DeploymentGet, namespace, Some(name), json!({}))
             .await?;
-        let visible = self.visible(ctx, Action::DeploymentGet).await?;
+        let visible = crate::access::policy::visible_namespaces(&grants, Action::DeploymentGet);
         let mut steps = self
-            .flux()?
-            .trace(api_version, kind, scope.namespace(), name)
+            .sources_in(namespace)?
+            .trace(api_version, kind, namespace, name)
             .await?;
         for step in &mut steps {
             if !step.namespace.is_empty() && !visible.contains(&step.namespace) {
@@ -66,7 +88,7 @@ impl Service {
                 .deny(ctx, Action::DeploymentLogs, &target, denied)
                 .await);
         }
-        let text = self.flux()?.controller_logs(controller, query).await?;
+        let text = self.logs()?.controller_logs(controller, query).await?;
         if matches!(visible, Visible::All) {
             return Ok(text);
         }
@@ -89,7 +111,15 @@ impl Service {
     /// Flux sources in the namespaces the caller may see.
     pub async fn list_sources(&self, ctx: &RequestContext) -> Result<Vec<FluxSource>> {
         let visible = self.visible(ctx, Action::SourceList).await?;
-        Ok(self.flux()?.sources(&visible))
+        if self.registry.is_empty() {
+            return Err(no_cluster());
+        }
+        Ok(self
+            .registry
+            .adapters()
+            .filter_map(|a| a.as_sources())
+            .flat_map(|s| s.list_sources(&visible))
+            .collect())
     }
 
     /// Asks Flux to fetch a source now and reports the artifact it produced.
@@ -97,10 +127,10 @@ impl Service {
         &self,
         ctx: &RequestContext,
         kind: &str,
-        namespace: &str,
+        namespace: &NamespaceRef,
         name: &str,
     ) -> Result<ReconcileOutcome> {
-        let (scope, mut target) = self
+        let (scope, mut target, grants) = self
             .namespaced(
                 ctx,
                 Action::SourceReconcile,
@@ -110,9 +140,12 @@ impl Service {
             )
             .await?;
         target.kind = Some("source");
-        let flux = self.flux()?;
-        self.audited(ctx, Action::SourceReconcile, &target, async || {
-            flux.reconcile_source(kind, scope.namespace(), name).await
+        let sources = self.sources_in(namespace)?;
+        self.audited(ctx, Action::SourceReconcile, &target, async |operation| {
+            let write = self.write_ctx(ctx, operation, &namespace.cluster, &scope, &grants);
+            sources
+                .reconcile_source(&write, kind, namespace, name)
+                .await
         })
         .await
     }
@@ -122,7 +155,7 @@ impl Service {
         &self,
         ctx: &RequestContext,
         kind: &str,
-        namespace: &str,
+        namespace: &NamespaceRef,
         name: &str,
         suspend: bool,
     ) -> Result<()> {
@@ -131,13 +164,15 @@ impl Service {
         } else {
             Action::SourceResume
         };
-        let (scope, mut target) = self
+        let (scope, mut target, grants) = self
             .namespaced(ctx, action, namespace, Some(name), json!({ "kind": kind }))
             .await?;
         target.kind = Some("source");
-        let flux = self.flux()?;
-        self.audited(ctx, action, &target, async || {
-            flux.set_source_suspended(kind, scope.namespace(), name, suspend)
+        let sources = self.sources_in(namespace)?;
+        self.audited(ctx, action, &target, async |operation| {
+            let write = self.write_ctx(ctx, operation, &namespace.cluster, &scope, &grants);
+            sources
+                .set_source_suspended(&write, kind, namespace, name, suspend)
                 .await
         })
         .await

@@ -7,11 +7,12 @@ mod deployments;
 mod flux;
 mod packages;
 
-pub use deployments::Adapters;
+pub use deployments::requested_kind;
 
 use crate::access::policy;
 use crate::access::repo;
 use crate::access::{Action, AuditScope, Denied, Grants, PlatformScope, Principal, TenantScope};
+use crate::adapters::registry::ClusterRegistry;
 use crate::audit::{Actor, AuditLog, Channel, NewEvent, Outcome, Phase};
 use crate::{Error, Result};
 use serde_json::Value;
@@ -63,7 +64,7 @@ pub struct AuditTarget {
 pub struct Service {
     pool: PgPool,
     audit: AuditLog,
-    adapters: Adapters,
+    registry: ClusterRegistry,
 }
 
 impl Service {
@@ -72,19 +73,14 @@ impl Service {
         Self {
             audit: AuditLog::new(pool.clone()),
             pool,
-            adapters: Adapters::default(),
+            registry: ClusterRegistry::default(),
         }
     }
 
-    /// The same service with deployment adapters.
-    pub fn with_adapters(mut self, adapters: Adapters) -> Self {
-        self.adapters = adapters;
+    /// The same service with the clusters and adapters it manages.
+    pub fn with_registry(mut self, registry: ClusterRegistry) -> Self {
+        self.registry = registry;
         self
-    }
-
-    /// The deployment adapters.
-    pub fn adapters(&self) -> &Adapters {
-        &self.adapters
     }
 
     /// The audit log it writes to.
@@ -158,6 +154,7 @@ impl Service {
     }
 
     /// Runs a change between an intent row and an outcome row. No intent row, no change.
+    /// The change is handed the operation id both rows carry.
     async fn audited<T, F>(
         &self,
         ctx: &RequestContext,
@@ -166,7 +163,7 @@ impl Service {
         change: F,
     ) -> Result<T>
     where
-        F: AsyncFnOnce() -> Result<T>,
+        F: AsyncFnOnce(Uuid) -> Result<T>,
     {
         let operation = Uuid::new_v4();
         let intent = event(
@@ -185,7 +182,7 @@ impl Service {
                 Error::Database(db) => Error::AuditUnavailable(db),
                 other => other,
             })?;
-        let result = change().await;
+        let result = change(operation).await;
         let (outcome, error) = match &result {
             Ok(_) => (Outcome::Success, None),
             Err(error) => (Outcome::Failure, Some(error.to_string())),

@@ -4,31 +4,35 @@
 
 use super::{RequestContext, Service};
 use crate::access::{Action, Visible};
-use crate::adapters::helm::HelmAdapter;
-use crate::adapters::helm::adapter::Preview;
-use crate::adapters::helm::package::{Limits, inspect};
+use crate::adapters::Charts;
+use crate::adapters::helm::package::inspect;
 use crate::{Error, Result};
-use model::source::Package;
+use model::deployment::Preview;
+use model::reference::{DeploymentRef, NamespaceRef};
+use model::source::{Package, PackageLimits};
 use serde_json::json;
 
 impl Service {
-    fn helm(&self) -> Result<&HelmAdapter> {
-        self.adapters.helm.as_deref().ok_or_else(|| {
-            Error::AdapterUnhealthy(
-                "no Helm adapter is configured (helm.binary and a kubeconfig)".into(),
-            )
-        })
+    fn helm(&self) -> Result<&dyn Charts> {
+        self.registry
+            .adapters()
+            .find_map(|a| a.as_charts())
+            .ok_or_else(|| {
+                Error::AdapterUnhealthy(
+                    "no Helm adapter is configured (helm.binary and a kubeconfig)".into(),
+                )
+            })
     }
 
     /// Checks and stores a chart archive in `namespace`.
     pub async fn upload_package(
         &self,
         ctx: &RequestContext,
-        namespace: &str,
+        namespace: &NamespaceRef,
         archive: &[u8],
-        limits: Limits,
+        limits: PackageLimits,
     ) -> Result<Package> {
-        let (scope, mut target) = self
+        let (scope, mut target, _) = self
             .namespaced(
                 ctx,
                 Action::PackageUpload,
@@ -44,7 +48,7 @@ impl Service {
             .email
             .clone()
             .unwrap_or_else(|| ctx.principal.subject.clone());
-        self.audited(ctx, Action::PackageUpload, &target, async || {
+        self.audited(ctx, Action::PackageUpload, &target, async |_| {
             let info = inspect(archive, limits)?;
             helm.packages()
                 .put(scope.namespace(), &info, archive, &uploader)
@@ -70,10 +74,10 @@ impl Service {
     pub async fn get_package(
         &self,
         ctx: &RequestContext,
-        namespace: &str,
+        namespace: &NamespaceRef,
         id: &str,
     ) -> Result<Package> {
-        let (scope, _) = self
+        let (scope, _, _) = self
             .namespaced(ctx, Action::PackageGet, namespace, Some(id), json!({}))
             .await?;
         self.helm()?.packages().get(scope.namespace(), id).await
@@ -83,11 +87,11 @@ impl Service {
     pub async fn delete_package(
         &self,
         ctx: &RequestContext,
-        namespace: &str,
+        namespace: &NamespaceRef,
         id: &str,
         force: bool,
     ) -> Result<()> {
-        let (scope, mut target) = self
+        let (scope, mut target, grants) = self
             .namespaced(
                 ctx,
                 Action::PackageDelete,
@@ -98,9 +102,15 @@ impl Service {
             .await?;
         target.kind = Some("package");
         let helm = self.helm()?;
-        self.audited(ctx, Action::PackageDelete, &target, async || {
+        self.audited(ctx, Action::PackageDelete, &target, async |_| {
             let package = helm.packages().get(scope.namespace(), id).await?;
-            let users = helm.chart_in_use(&package.name, &package.version);
+            // Only releases the caller may see are named; others still block the delete.
+            let visible = crate::access::policy::visible_namespaces(&grants, Action::DeploymentList);
+            let all = helm.chart_in_use(&package.name, &package.version, &Visible::All);
+            let mut users = helm.chart_in_use(&package.name, &package.version, &visible);
+            if all.len() > users.len() {
+                users.push(format!("{} release(s) in namespaces you cannot see", all.len() - users.len()));
+            }
             if !users.is_empty() && !force {
                 return Err(Error::Conflict(format!(
                     "package {id} is used by {}; uninstall or upgrade them first, or delete with force",
@@ -116,19 +126,26 @@ impl Service {
     pub async fn preview_deployment(
         &self,
         ctx: &RequestContext,
-        namespace: &str,
-        name: &str,
+        deployment: &DeploymentRef,
         change: &Preview,
     ) -> Result<String> {
-        let (scope, _) = self
-            .namespaced(
-                ctx,
-                Action::DeploymentUpdate,
-                namespace,
-                Some(name),
-                json!({}),
-            )
-            .await?;
-        self.helm()?.preview(scope.namespace(), name, change).await
+        self.namespaced(
+            ctx,
+            Action::DeploymentUpdate,
+            &deployment.namespace_ref(),
+            Some(&deployment.name),
+            json!({}),
+        )
+        .await?;
+        if deployment.kind != model::reference::DeploymentKind::Release {
+            return Err(Error::invalid(
+                "preview",
+                format!(
+                    "{} is not a Helm release; previews are for Helm releases",
+                    deployment.describe()
+                ),
+            ));
+        }
+        self.helm()?.preview(deployment, change).await
     }
 }

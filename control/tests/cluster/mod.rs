@@ -7,15 +7,16 @@
 
 use control::adapters::flux::record::SpecRecord;
 use control::adapters::flux::{FluxAdapter, FluxConfig};
+use control::adapters::registry::ClusterConnection;
 use kube::{Client, Config};
+use model::reference::{ClusterId, DeploymentKind, DeploymentRef, NamespaceRef};
 use sandbox::{Sandbox, SandboxOptions};
 use sqlx::PgPool;
-use std::path::PathBuf;
 use std::time::Duration;
 
 /// A demo cluster after `passes` simulated reconciliation passes.
 pub async fn demo_cluster(passes: usize) -> (Sandbox, Client) {
-    let crds = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/flux-crds");
+    let crds = sandbox::vendored_crds();
     let sandbox = Sandbox::start(SandboxOptions {
         crds: vec![crds],
         ..SandboxOptions::default()
@@ -28,6 +29,40 @@ pub async fn demo_cluster(passes: usize) -> (Sandbox, Client) {
     (sandbox, client)
 }
 
+/// A connection to the sandbox as the default cluster.
+pub fn connection(sandbox: &Sandbox) -> ClusterConnection {
+    ClusterConnection::new(
+        ClusterId::default(),
+        Config::new(sandbox.url().parse().expect("url")),
+    )
+    .expect("connection")
+}
+
+/// The reference to a deployment of the default cluster.
+pub fn deployment(kind: DeploymentKind, namespace: &str, name: &str) -> DeploymentRef {
+    DeploymentRef::new(
+        &NamespaceRef::in_default(namespace).expect("namespace"),
+        kind,
+        name,
+    )
+    .expect("deployment ref")
+}
+
+/// A HelmRelease of the default cluster.
+pub fn hr(namespace: &str, name: &str) -> DeploymentRef {
+    deployment(DeploymentKind::HelmRelease, namespace, name)
+}
+
+/// A Kustomization of the default cluster.
+pub fn ks(namespace: &str, name: &str) -> DeploymentRef {
+    deployment(DeploymentKind::Kustomization, namespace, name)
+}
+
+/// A namespace of the default cluster.
+pub fn ns(namespace: &str) -> NamespaceRef {
+    NamespaceRef::in_default(namespace).expect("namespace")
+}
+
 /// The demo cluster with its simulated controllers running every 50 ms, and a Flux adapter
 /// (20 s reconcile timeout) whose caches have synced.
 pub async fn flux_adapter(pool: PgPool, passes: usize) -> (sandbox::Sandbox, Client, FluxAdapter) {
@@ -37,7 +72,8 @@ pub async fn flux_adapter(pool: PgPool, passes: usize) -> (sandbox::Sandbox, Cli
         reconcile_timeout: Duration::from_secs(20),
         ..FluxConfig::default()
     };
-    let adapter = FluxAdapter::new(client.clone(), config, SpecRecord::new(pool)).expect("adapter");
+    let adapter =
+        FluxAdapter::new(&connection(&sandbox), config, SpecRecord::new(pool)).expect("adapter");
     adapter
         .cache()
         .wait_until_ready(Duration::from_secs(10))

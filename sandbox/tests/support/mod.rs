@@ -12,10 +12,9 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube::{Client, Config};
 use sandbox::{Sandbox, SandboxOptions};
 use serde_json::json;
-use std::path::PathBuf;
 
-pub fn flux_crds() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/flux-crds")
+pub fn flux_crds() -> std::path::PathBuf {
+    sandbox::vendored_crds()
 }
 
 pub async fn start(options: SandboxOptions) -> (Sandbox, Client) {

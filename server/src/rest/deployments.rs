@@ -4,68 +4,32 @@
 use super::{ApiError, body_error};
 use crate::state::AppState;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use control::RequestContext;
-use control::adapters::flux::observe::LogQuery;
 use model::deployment::{
-    DeploymentFilter, DeploymentRequest, DeploymentStatus, DeploymentUpdate, ReconcileRequest,
+    DeploymentFilter, DeploymentRequest, DeploymentStatus, DeploymentUpdate, LogQuery,
+    ReconcileRequest,
 };
+use model::reference::{DeploymentKind, DeploymentRef, NamespaceRef};
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 const BASE: &str = "/o2dms/v1/deployments";
 
-/// The deployment and source routes.
+/// The deployment and source routes. Every per-deployment route answers under the id
+/// (`/deployments/{id}/…`) and under `/deployments/{namespace}/{name}/…` (with `?kind=` when
+/// several kinds share the name).
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(BASE, get(list).post(create))
         .route(&format!("{BASE}/stats"), get(stats))
-        .route(
-            &format!("{BASE}/{{namespace}}/{{name}}"),
-            get(one).patch(update).delete(remove),
-        )
-        .route(
-            &format!("{BASE}/{{namespace}}/{{name}}/status"),
-            get(status),
-        )
-        .route(
-            &format!("{BASE}/{{namespace}}/{{name}}/history"),
-            get(history),
-        )
-        .route(
-            &format!("{BASE}/{{namespace}}/{{name}}/events"),
-            get(events),
-        )
-        .route(
-            &format!("{BASE}/{{namespace}}/{{name}}/inventory"),
-            get(inventory),
-        )
-        .route(&format!("{BASE}/{{namespace}}/{{name}}/yaml"), get(yaml))
-        .route(
-            &format!("{BASE}/{{namespace}}/{{name}}/values"),
-            get(values),
-        )
-        .route(&format!("{BASE}/{{namespace}}/{{name}}/scale"), post(scale))
-        .route(
-            &format!("{BASE}/{{namespace}}/{{name}}/rollback"),
-            post(rollback),
-        )
-        .route(
-            &format!("{BASE}/{{namespace}}/{{name}}/reconcile"),
-            post(reconcile),
-        )
-        .route(
-            &format!("{BASE}/{{namespace}}/{{name}}/suspend"),
-            post(suspend),
-        )
-        .route(
-            &format!("{BASE}/{{namespace}}/{{name}}/resume"),
-            post(resume),
-        )
+        .nest(&format!("{BASE}/{{first}}"), one_deployment())
+        .nest(&format!("{BASE}/{{first}}/{{second}}"), one_deployment())
         .route("/o2dms/v1/sources", get(sources))
         .route(
             "/o2dms/v1/sources/{namespace}/{kind}/{name}/{operation}",
@@ -73,6 +37,76 @@ pub fn router() -> Router<AppState> {
         )
         .route("/o2dms/v1/trace", get(trace))
         .route("/o2dms/v1/controllers/{controller}/logs", get(logs))
+}
+
+/// The routes of one deployment, relative to however it was named.
+fn one_deployment() -> Router<AppState> {
+    Router::new()
+        .route("/", get(one).patch(update).delete(remove))
+        .route("/status", get(status))
+        .route("/history", get(history))
+        .route("/events", get(events))
+        .route("/inventory", get(inventory))
+        .route("/yaml", get(yaml))
+        .route("/values", get(values))
+        .route("/scale", post(scale))
+        .route("/rollback", post(rollback))
+        .route("/reconcile", post(reconcile))
+        .route("/suspend", post(suspend))
+        .route("/resume", post(resume))
+        .route("/preview", post(super::packages::preview))
+}
+
+/// `?kind=` on the `{namespace}/{name}` routes.
+#[derive(Debug, Default, Deserialize)]
+struct KindParam {
+    kind: Option<String>,
+}
+
+/// The deployment a per-deployment route names: its id, or its namespace and name resolved
+/// against what the caller may see.
+pub(super) struct Selected(pub(super) DeploymentRef);
+
+impl FromRequestParts<AppState> for Selected {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::from(control::Error::invalid("path", e.body_text())))?;
+        let bad = |e: model::reference::RefError| ApiError::from(control::Error::from(e));
+        match (params.get("first"), params.get("second")) {
+            (Some(id), None) => Ok(Self(id.parse().map_err(bad)?)),
+            (Some(namespace), Some(name)) => {
+                let ctx = parts
+                    .extensions
+                    .get::<RequestContext>()
+                    .cloned()
+                    .ok_or_else(|| {
+                        ApiError::from(control::Error::AdapterUnhealthy(
+                            "the request carries no principal".into(),
+                        ))
+                    })?;
+                let Query(KindParam { kind }) =
+                    Query::<KindParam>::from_request_parts(parts, state)
+                        .await
+                        .unwrap_or_default();
+                let kind = kind
+                    .as_deref()
+                    .map(str::parse::<DeploymentKind>)
+                    .transpose()
+                    .map_err(bad)?;
+                let namespace = NamespaceRef::in_default(namespace.as_str()).map_err(bad)?;
+                Ok(Self(
+                    state
+                        .service
+                        .resolve_deployment(&ctx, &namespace, name, kind)
+                        .await?,
+                ))
+            }
+            _ => Err(control::Error::invalid("path", "no deployment named").into()),
+        }
+    }
 }
 
 /// The list's query string: the filter, with labels as `labels=k=v,k2=v2`.
@@ -141,46 +175,42 @@ async fn create(
     body: Result<Json<DeploymentRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(request) = body.map_err(body_error)?;
-    let created = state.service.create_deployment(&ctx, &request).await?;
+    let namespace = NamespaceRef::in_default(request.namespace.as_str())
+        .map_err(|e| control::Error::invalid("namespace", e.reason))?;
+    let created = state
+        .service
+        .create_deployment(&ctx, &namespace, &request)
+        .await?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
 async fn one(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
-    Path((namespace, name)): Path<(String, String)>,
+    Selected(deployment): Selected,
 ) -> Result<Response, ApiError> {
-    Ok(Json(
-        state
-            .service
-            .get_deployment(&ctx, &namespace, &name)
-            .await?,
-    )
-    .into_response())
+    Ok(Json(state.service.get_deployment(&ctx, &deployment).await?).into_response())
 }
 
 async fn status(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
-    Path((namespace, name)): Path<(String, String)>,
+    Selected(deployment): Selected,
 ) -> Result<Response, ApiError> {
-    let deployment = state
-        .service
-        .get_deployment(&ctx, &namespace, &name)
-        .await?;
+    let deployment = state.service.get_deployment(&ctx, &deployment).await?;
     Ok(Json(deployment.state).into_response())
 }
 
 async fn update(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
-    Path((namespace, name)): Path<(String, String)>,
+    Selected(deployment): Selected,
     body: Result<Json<DeploymentUpdate>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(update) = body.map_err(body_error)?;
     let updated = state
         .service
-        .update_deployment(&ctx, &namespace, &name, &update)
+        .update_deployment(&ctx, &deployment, &update)
         .await?;
     Ok(Json(updated).into_response())
 }
@@ -188,52 +218,37 @@ async fn update(
 async fn remove(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
-    Path((namespace, name)): Path<(String, String)>,
+    Selected(deployment): Selected,
 ) -> Result<Response, ApiError> {
-    state
-        .service
-        .delete_deployment(&ctx, &namespace, &name)
-        .await?;
+    state.service.delete_deployment(&ctx, &deployment).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn history(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
-    Path((namespace, name)): Path<(String, String)>,
+    Selected(deployment): Selected,
 ) -> Result<Response, ApiError> {
-    Ok(Json(
-        state
-            .service
-            .deployment_history(&ctx, &namespace, &name)
-            .await?,
-    )
-    .into_response())
+    Ok(Json(state.service.deployment_history(&ctx, &deployment).await?).into_response())
 }
 
 async fn events(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
-    Path((namespace, name)): Path<(String, String)>,
+    Selected(deployment): Selected,
 ) -> Result<Response, ApiError> {
-    Ok(Json(
-        state
-            .service
-            .deployment_events(&ctx, &namespace, &name)
-            .await?,
-    )
-    .into_response())
+    Ok(Json(state.service.deployment_events(&ctx, &deployment).await?).into_response())
 }
 
 async fn inventory(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
-    Path((namespace, name)): Path<(String, String)>,
+    Selected(deployment): Selected,
 ) -> Result<Response, ApiError> {
     Ok(Json(
         state
             .service
-            .deployment_inventory(&ctx, &namespace, &name)
+            .deployment_inventory(&ctx, &deployment)
             .await?,
     )
     .into_response())
@@ -242,26 +257,17 @@ async fn inventory(
 async fn values(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
-    Path((namespace, name)): Path<(String, String)>,
+    Selected(deployment): Selected,
 ) -> Result<Response, ApiError> {
-    Ok(Json(
-        state
-            .service
-            .deployment_values(&ctx, &namespace, &name)
-            .await?,
-    )
-    .into_response())
+    Ok(Json(state.service.deployment_values(&ctx, &deployment).await?).into_response())
 }
 
 async fn yaml(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
-    Path((namespace, name)): Path<(String, String)>,
+    Selected(deployment): Selected,
 ) -> Result<Response, ApiError> {
-    let text = state
-        .service
-        .export_deployment(&ctx, &namespace, &name)
-        .await?;
+    let text = state.service.export_deployment(&ctx, &deployment).await?;
     Ok((
         [(header::CONTENT_TYPE, "application/yaml; charset=utf-8")],
         text,
@@ -279,13 +285,13 @@ struct ScaleBody {
 async fn scale(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
-    Path((namespace, name)): Path<(String, String)>,
+    Selected(deployment): Selected,
     body: Result<Json<ScaleBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body.map_err(body_error)?;
     let scaled = state
         .service
-        .scale_deployment(&ctx, &namespace, &name, body.replicas, body.path.as_deref())
+        .scale_deployment(&ctx, &deployment, body.replicas, body.path.as_deref())
         .await?;
     Ok(Json(scaled).into_response())
 }
@@ -299,13 +305,13 @@ struct RollbackBody {
 async fn rollback(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
-    Path((namespace, name)): Path<(String, String)>,
+    Selected(deployment): Selected,
     body: Result<Json<RollbackBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body.map_err(body_error)?;
     let outcome = state
         .service
-        .rollback_deployment(&ctx, &namespace, &name, body.revision)
+        .rollback_deployment(&ctx, &deployment, body.revision)
         .await?;
     Ok(Json(outcome).into_response())
 }
@@ -313,13 +319,13 @@ async fn rollback(
 async fn reconcile(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
-    Path((namespace, name)): Path<(String, String)>,
+    Selected(deployment): Selected,
     body: Result<Json<ReconcileRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(request) = body.map_err(body_error)?;
     let outcome = state
         .service
-        .reconcile_deployment(&ctx, &namespace, &name, request)
+        .reconcile_deployment(&ctx, &deployment, request)
         .await?;
     Ok(Json(outcome).into_response())
 }
@@ -333,13 +339,13 @@ struct SuspendBody {
 async fn suspend(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
-    Path((namespace, name)): Path<(String, String)>,
+    Selected(deployment): Selected,
     body: Result<Json<SuspendBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body.map_err(body_error)?;
     let suspended = state
         .service
-        .set_deployment_suspended(&ctx, &namespace, &name, true, body.reason.as_deref())
+        .set_deployment_suspended(&ctx, &deployment, true, body.reason.as_deref())
         .await?;
     Ok(Json(suspended).into_response())
 }
@@ -347,11 +353,11 @@ async fn suspend(
 async fn resume(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
-    Path((namespace, name)): Path<(String, String)>,
+    Selected(deployment): Selected,
 ) -> Result<Response, ApiError> {
     let resumed = state
         .service
-        .set_deployment_suspended(&ctx, &namespace, &name, false, None)
+        .set_deployment_suspended(&ctx, &deployment, false, None)
         .await?;
     Ok(Json(resumed).into_response())
 }
@@ -369,6 +375,7 @@ async fn source_operation(
     Path((namespace, kind, name, operation)): Path<(String, String, String, String)>,
 ) -> Result<Response, ApiError> {
     let service = &state.service;
+    let namespace = NamespaceRef::in_default(namespace).map_err(control::Error::from)?;
     match operation.as_str() {
         "reconcile" => Ok(Json(
             service
@@ -410,7 +417,7 @@ async fn trace(
             &ctx,
             &params.api_version,
             &params.kind,
-            &params.namespace,
+            &NamespaceRef::in_default(params.namespace.as_str()).map_err(control::Error::from)?,
             &params.name,
         )
         .await?;

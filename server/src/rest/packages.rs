@@ -7,11 +7,12 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Extension, Json, Router};
 use control::RequestContext;
-use control::adapters::helm::adapter::Preview;
-use control::adapters::helm::package::Limits;
+use model::deployment::Preview;
+use model::reference::NamespaceRef;
+use model::source::PackageLimits;
 use serde::Deserialize;
 
 /// Request bodies larger than this are cut off before they are read whole.
@@ -30,10 +31,6 @@ pub fn router() -> Router<AppState> {
             "/o2dms/v1/packages/{namespace}/{id}",
             get(one).delete(remove),
         )
-        .route(
-            "/o2dms/v1/deployments/{namespace}/{name}/preview",
-            post(preview),
-        )
 }
 
 #[derive(Debug, Deserialize)]
@@ -49,7 +46,12 @@ async fn upload(
 ) -> Result<Response, ApiError> {
     let package = state
         .service
-        .upload_package(&ctx, &params.namespace, &body, Limits::default())
+        .upload_package(
+            &ctx,
+            &namespace(&params.namespace)?,
+            &body,
+            PackageLimits::default(),
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(package)).into_response())
 }
@@ -66,6 +68,7 @@ async fn one(
     Extension(ctx): Extension<RequestContext>,
     Path((namespace, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
+    let namespace = self::namespace(&namespace)?;
     Ok(Json(state.service.get_package(&ctx, &namespace, &id).await?).into_response())
 }
 
@@ -83,7 +86,7 @@ async fn remove(
 ) -> Result<Response, ApiError> {
     state
         .service
-        .delete_package(&ctx, &namespace, &id, params.force)
+        .delete_package(&ctx, &self::namespace(&namespace)?, &id, params.force)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -92,17 +95,18 @@ async fn remove(
 /// `chartVersion`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase", deny_unknown_fields)]
-struct PreviewBody {
+pub(super) struct PreviewBody {
     revision: Option<u32>,
     replicas: Option<u32>,
     values: Option<serde_json::Map<String, serde_json::Value>>,
     chart_version: Option<String>,
 }
 
-async fn preview(
+/// `POST /deployments/…/preview`, routed with the other per-deployment routes.
+pub(super) async fn preview(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
-    Path((namespace, name)): Path<(String, String)>,
+    super::deployments::Selected(deployment): super::deployments::Selected,
     body: Result<Json<PreviewBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body.map_err(body_error)?;
@@ -126,7 +130,7 @@ async fn preview(
     };
     let diff = state
         .service
-        .preview_deployment(&ctx, &namespace, &name, &change)
+        .preview_deployment(&ctx, &deployment, &change)
         .await?;
     Ok((
         [(
@@ -136,4 +140,9 @@ async fn preview(
         diff,
     )
         .into_response())
+}
+
+/// A namespace named in a path or query, as a reference.
+fn namespace(name: &str) -> Result<NamespaceRef, ApiError> {
+    Ok(NamespaceRef::in_default(name).map_err(control::Error::from)?)
 }

@@ -121,7 +121,7 @@ impl TestEnv {
         tweak(&mut config);
 
         let cluster = if with_cluster {
-            let crds = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/flux-crds");
+            let crds = sandbox::vendored_crds();
             let kubeconfig = dir.join("kubeconfig");
             let sandbox = sandbox::Sandbox::start(sandbox::SandboxOptions {
                 crds: vec![crds],
@@ -149,18 +149,18 @@ impl TestEnv {
             None
         };
         let pool = server::connect(&config).await.expect("connect");
-        let adapters = if with_cluster {
-            server::adapters(&config, &pool).await.expect("adapters")
+        let clusters = if with_cluster {
+            server::clusters(&config, &pool).await.expect("clusters")
         } else {
             Default::default()
         };
-        if let Some(flux) = &adapters.flux {
-            flux.cache()
+        for adapter in clusters.adapters() {
+            adapter
                 .wait_until_ready(std::time::Duration::from_secs(10))
                 .await
                 .expect("caches sync");
         }
-        let state = AppState::new(&config, pool, adapters).expect("state");
+        let state = AppState::new(&config, pool, clusters).expect("state");
         let service = state.service.clone();
         server::bootstrap(&service, &config)
             .await

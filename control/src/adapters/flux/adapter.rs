@@ -4,33 +4,42 @@
 use super::cache::{FluxCache, to_deployment};
 use super::config::FluxConfig;
 use super::history::{pinned_ref, revisions};
-use super::kinds::{DEPLOYMENTS, FluxKind, HELM_RELEASE, KUSTOMIZATION, by_kind};
-use super::observe::{self, LogQuery};
+use super::kinds::{self, FluxKind, HELM_RELEASE, KUSTOMIZATION, by_kind};
+use super::observe;
 use super::record::SpecRecord;
 use super::trace;
 use super::types::source_ref;
 use super::writes::{FluxWriter, build};
 use crate::access::Visible;
-use crate::adapters::DeploymentAdapter;
+use crate::adapters::context::WriteCtx;
+use crate::adapters::registry::ClusterConnection;
+use crate::adapters::{ControllerLogs, DeploymentAdapter, Inventory, Sources, Stats};
 use crate::{Error, Result};
 use kube::Client;
 use kube::api::DynamicObject;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use model::deployment::{
     Deployment, DeploymentEvent, DeploymentFilter, DeploymentRequest, DeploymentRevision,
-    DeploymentStatus, DeploymentUpdate, InventoryEntry, ReconcileOutcome, ReconcileRequest,
-    RollbackOutcome, TraceStep,
+    DeploymentStatus, DeploymentUpdate, InventoryEntry, LogQuery, ReconcileOutcome,
+    ReconcileRequest, RollbackOutcome, TraceStep,
 };
+use model::reference::{ClusterId, DeploymentKind, DeploymentRef, NamespaceRef};
 use model::source::FluxSource;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use super::reconcile::{FORCE_AT, RESET_AT};
 pub use super::rollback::PINNED_FROM;
 
+/// The adapter instance name when the configuration gives none.
+pub const DEFAULT_NAME: &str = "flux";
+
 /// The Flux adapter.
 pub struct FluxAdapter {
+    pub(super) name: String,
+    pub(super) cluster: ClusterId,
     pub(super) client: Client,
     pub(super) config: FluxConfig,
     pub(super) cache: Arc<FluxCache>,
@@ -41,35 +50,48 @@ pub struct FluxAdapter {
 impl std::fmt::Debug for FluxAdapter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FluxAdapter")
+            .field("name", &self.name)
+            .field("cluster", &self.cluster)
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
 }
 
-/// A kube client from the configured kubeconfig, or the in-cluster / `KUBECONFIG` default.
-pub async fn connect(config: &FluxConfig) -> Result<Client> {
-    let kube_config = match &config.kubeconfig {
+/// The cluster's `kube::Config` from the configured kubeconfig, or the in-cluster /
+/// `KUBECONFIG` default.
+pub async fn kube_config(config: &FluxConfig) -> Result<kube::Config> {
+    match &config.kubeconfig {
         Some(path) => {
             let file = Kubeconfig::read_from(path).map_err(|e| {
                 Error::Cluster(format!("cannot read kubeconfig {}: {e}", path.display()))
             })?;
             kube::Config::from_custom_kubeconfig(file, &KubeConfigOptions::default())
                 .await
-                .map_err(|e| Error::Cluster(format!("kubeconfig {}: {e}", path.display())))?
+                .map_err(|e| Error::Cluster(format!("kubeconfig {}: {e}", path.display())))
         }
         None => kube::Config::infer()
             .await
-            .map_err(|e| Error::Cluster(format!("no kubeconfig and not in a cluster: {e}")))?,
-    };
-    Client::try_from(kube_config).map_err(|e| Error::Cluster(e.to_string()))
+            .map_err(|e| Error::Cluster(format!("no kubeconfig and not in a cluster: {e}"))),
+    }
 }
 
 impl FluxAdapter {
-    /// An adapter over `client`, starting its watch caches.
-    pub fn new(client: Client, config: FluxConfig, record: SpecRecord) -> Result<Self> {
+    /// An adapter for `cluster`, starting its watch caches.
+    pub fn new(
+        cluster: &ClusterConnection,
+        config: FluxConfig,
+        record: SpecRecord,
+    ) -> Result<Self> {
         config.validate()?;
+        let client = cluster.client().clone();
         Ok(Self {
-            cache: Arc::new(FluxCache::start(&client)),
+            name: DEFAULT_NAME.to_owned(),
+            cluster: cluster.id().clone(),
+            cache: Arc::new(FluxCache::start(
+                &client,
+                cluster.id().clone(),
+                DEFAULT_NAME,
+            )),
             writer: FluxWriter::new(client.clone(), config.clone()),
             client,
             config,
@@ -82,51 +104,25 @@ impl FluxAdapter {
         &self.cache
     }
 
-    /// Counts by kind and status among the namespaces in `visible`.
-    pub fn stats(&self, visible: &Visible) -> BTreeMap<(String, DeploymentStatus), usize> {
-        self.cache.stats(visible)
+    /// A namespace of this adapter's cluster.
+    pub(super) fn namespace_ref(&self, namespace: &str) -> Result<NamespaceRef> {
+        Ok(NamespaceRef::new(self.cluster.clone(), namespace)?)
     }
 
-    /// The sources in `visible`, as packages are listed.
-    pub fn sources(&self, visible: &Visible) -> Vec<FluxSource> {
-        self.cache.sources(visible)
-    }
-
-    /// What a Kustomization or HelmRelease applied.
-    pub fn inventory(&self, namespace: &str, name: &str) -> Result<Vec<InventoryEntry>> {
-        let (_, object) = self.cached(namespace, name)?;
-        Ok(trace::inventory(&object.data))
-    }
-
-    /// From any object to the Flux objects that manage it and their source.
-    pub async fn trace(
-        &self,
-        api_version: &str,
-        kind: &str,
-        namespace: &str,
-        name: &str,
-    ) -> Result<Vec<TraceStep>> {
-        trace::trace(&self.client, api_version, kind, namespace, name).await
-    }
-
-    /// A Flux controller's log lines.
-    pub async fn controller_logs(&self, controller: &str, query: &LogQuery) -> Result<String> {
-        observe::controller_logs(&self.client, &self.config.namespace, controller, query).await
+    /// The row every surface shows for a Flux object.
+    pub(super) fn row(&self, kind: FluxKind, object: &DynamicObject) -> Deployment {
+        to_deployment(&self.cluster, &self.name, kind, object)
     }
 
     pub(super) fn cached(
         &self,
-        namespace: &str,
-        name: &str,
+        deployment: &DeploymentRef,
     ) -> Result<(FluxKind, Arc<DynamicObject>)> {
-        DEPLOYMENTS
-            .into_iter()
-            .find_map(|kind| {
-                self.cache
-                    .object(kind, namespace, name)
-                    .map(|object| (kind, object))
-            })
-            .ok_or_else(|| Error::not_found("deployment", name))
+        let kind = kinds::of(deployment.kind)?;
+        self.cache
+            .object(kind, &deployment.namespace, &deployment.name)
+            .map(|object| (kind, object))
+            .ok_or_else(|| Error::not_found("deployment", &deployment.name))
     }
 
     /// The source a deployment reads from, as (kind, namespace, name).
@@ -192,151 +188,273 @@ impl FluxAdapter {
     }
 }
 
+impl Inventory for FluxAdapter {
+    fn inventory(&self, deployment: &DeploymentRef) -> Result<Vec<InventoryEntry>> {
+        let (_, object) = self.cached(deployment)?;
+        Ok(trace::inventory(&object.data))
+    }
+}
+
+impl Stats for FluxAdapter {
+    fn stats(&self, visible: &Visible) -> BTreeMap<(String, DeploymentStatus), usize> {
+        self.cache.stats(visible)
+    }
+}
+
+#[async_trait::async_trait]
+impl Sources for FluxAdapter {
+    fn list_sources(&self, visible: &Visible) -> Vec<FluxSource> {
+        self.cache.sources(visible)
+    }
+
+    async fn reconcile_source(
+        &self,
+        ctx: &WriteCtx,
+        kind: &str,
+        namespace: &NamespaceRef,
+        name: &str,
+    ) -> Result<ReconcileOutcome> {
+        FluxAdapter::reconcile_source(self, ctx, kind, namespace, name).await
+    }
+
+    async fn set_source_suspended(
+        &self,
+        ctx: &WriteCtx,
+        kind: &str,
+        namespace: &NamespaceRef,
+        name: &str,
+        suspend: bool,
+    ) -> Result<()> {
+        FluxAdapter::set_source_suspended(self, ctx, kind, namespace, name, suspend).await
+    }
+
+    async fn trace(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &NamespaceRef,
+        name: &str,
+    ) -> Result<Vec<TraceStep>> {
+        trace::trace(&self.client, api_version, kind, namespace.name(), name).await
+    }
+}
+
+#[async_trait::async_trait]
+impl ControllerLogs for FluxAdapter {
+    async fn controller_logs(&self, controller: &str, query: &LogQuery) -> Result<String> {
+        observe::controller_logs(&self.client, &self.config.namespace, controller, query).await
+    }
+}
+
 fn ext<'a>(extensions: &'a BTreeMap<String, Value>, key: &str) -> Option<&'a str> {
     extensions.get(key).and_then(Value::as_str)
 }
 
 #[async_trait::async_trait]
 impl DeploymentAdapter for FluxAdapter {
-    fn name(&self) -> &'static str {
-        "flux"
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kinds(&self) -> &'static [DeploymentKind] {
+        &[DeploymentKind::HelmRelease, DeploymentKind::Kustomization]
     }
 
     async fn health(&self) -> Result<()> {
         super::health::check(&self.client).await
     }
 
+    async fn wait_until_ready(&self, limit: Duration) -> Result<()> {
+        self.cache.wait_until_ready(limit).await
+    }
+
     fn matching(&self, filter: &DeploymentFilter, visible: &Visible) -> Vec<Deployment> {
         self.cache.matching(filter, visible)
     }
 
-    fn get(&self, namespace: &str, name: &str) -> Result<Deployment> {
-        self.cache
-            .get(namespace, name)
-            .ok_or_else(|| Error::not_found("deployment", name))
+    fn get(&self, deployment: &DeploymentRef) -> Result<Deployment> {
+        let (kind, object) = self.cached(deployment)?;
+        Ok(self.row(kind, &object))
     }
 
-    async fn create(&self, request: &DeploymentRequest) -> Result<Deployment> {
-        let (kind, object) = build(request, &self.config)?;
+    async fn create(
+        &self,
+        ctx: &WriteCtx,
+        namespace: &NamespaceRef,
+        kind: DeploymentKind,
+        request: &DeploymentRequest,
+    ) -> Result<Deployment> {
+        if request.namespace != namespace.name() {
+            return Err(Error::invalid(
+                "namespace",
+                "the request names another namespace than the one authorized",
+            ));
+        }
+        let (flux_kind, object) = build(request, &self.config)?;
+        if kinds::deployment_kind(flux_kind) != kind {
+            return Err(Error::invalid(
+                "flux.type",
+                format!("the request describes a {}, not a {kind}", flux_kind.kind),
+            ));
+        }
         let revision = ext(&request.extensions, "flux.targetRevision").filter(|r| !r.is_empty());
+        let built: DynamicObject = serde_json::from_value(object.clone())
+            .map_err(|e| Error::invalid("spec", e.to_string()))?;
         if let Some(revision) = revision {
-            let (source_kind, _, _) = Self::source_of(
-                kind,
-                &serde_json::from_value(object.clone())
-                    .map_err(|e| Error::invalid("spec", e.to_string()))?,
-            )?;
+            let (source_kind, _, _) = self.pin_target(ctx, &built)?;
             pinned_ref(source_kind, &json!({}), revision)?;
         }
-        self.require_source(kind, &object).await?;
+        self.require_source(flux_kind, &object).await?;
+        ctx.progress(
+            30,
+            format!("creating {kind} {}/{}", request.namespace, request.name),
+        );
         let created = self.writer.create(request).await?;
-        if kind == HELM_RELEASE {
+        if flux_kind == HELM_RELEASE {
             self.remember(&created).await?;
         }
         if let Some(revision) = revision {
-            self.pin_source(&created, revision).await?;
+            self.pin_source(ctx, &created, revision).await?;
         }
-        Ok(to_deployment(kind, &created))
+        Ok(self.row(flux_kind, &created))
     }
 
     async fn update(
         &self,
-        namespace: &str,
-        name: &str,
+        ctx: &WriteCtx,
+        deployment: &DeploymentRef,
         update: &DeploymentUpdate,
     ) -> Result<Deployment> {
+        let (namespace, name) = (deployment.namespace.as_str(), deployment.name.as_str());
         let revision = ext(&update.extensions, "flux.targetRevision");
-        let (kind, current) = self.writer.find(namespace, name).await?;
+        let kind = kinds::of(deployment.kind)?;
+        let current = self.writer.find(kind, namespace, name).await?;
         if revision.is_some() && kind != KUSTOMIZATION {
             return Err(Error::invalid(
                 "flux.targetRevision",
                 "only Kustomizations follow a source revision; pin a HelmRelease with flux.chartVersion",
             ));
         }
-        if let Some(revision) = revision.filter(|r| !r.is_empty()) {
-            let (source_kind, _, _) = Self::source_of(kind, &current)?;
-            pinned_ref(source_kind, &json!({}), revision)?;
-        }
-        let updated = self.writer.update(namespace, name, update).await?;
+        let pin = match revision.filter(|r| !r.is_empty()) {
+            Some(revision) => {
+                let (source_kind, _, _) = self.pin_target(ctx, &current)?;
+                pinned_ref(source_kind, &json!({}), revision)?;
+                true
+            }
+            // Unpinning writes the source too: the same boundary applies.
+            None if revision.is_some() => {
+                self.pin_target(ctx, &current)?;
+                true
+            }
+            None => false,
+        };
+        let updated = self.writer.update(kind, namespace, name, update).await?;
         if kind == HELM_RELEASE {
             self.remember(&updated).await?;
         }
-        if let Some(revision) = revision {
-            self.pin_source(&updated, revision).await?;
+        if let (true, Some(revision)) = (pin, revision) {
+            self.pin_source(ctx, &updated, revision).await?;
         }
-        Ok(to_deployment(kind, &updated))
+        Ok(self.row(kind, &updated))
     }
 
-    async fn delete(&self, namespace: &str, name: &str) -> Result<()> {
-        self.writer.delete(namespace, name).await
+    async fn delete(&self, _ctx: &WriteCtx, deployment: &DeploymentRef) -> Result<()> {
+        self.writer
+            .delete(
+                kinds::of(deployment.kind)?,
+                &deployment.namespace,
+                &deployment.name,
+            )
+            .await
     }
 
     async fn scale(
         &self,
-        namespace: &str,
-        name: &str,
+        _ctx: &WriteCtx,
+        deployment: &DeploymentRef,
         replicas: u32,
         path: Option<&str>,
     ) -> Result<Deployment> {
-        let scaled = self.writer.scale(namespace, name, replicas, path).await?;
+        let kind = kinds::of(deployment.kind)?;
+        let scaled = self
+            .writer
+            .scale(
+                kind,
+                &deployment.namespace,
+                &deployment.name,
+                replicas,
+                path,
+            )
+            .await?;
         self.remember(&scaled).await?;
-        Ok(to_deployment(HELM_RELEASE, &scaled))
+        Ok(self.row(HELM_RELEASE, &scaled))
     }
 
     async fn rollback(
         &self,
-        namespace: &str,
-        name: &str,
+        ctx: &WriteCtx,
+        deployment: &DeploymentRef,
         revision: u32,
     ) -> Result<RollbackOutcome> {
-        let (kind, current) = self.writer.find(namespace, name).await?;
+        let kind = kinds::of(deployment.kind)?;
+        let current = self
+            .writer
+            .find(kind, &deployment.namespace, &deployment.name)
+            .await?;
         if kind == HELM_RELEASE {
-            self.rollback_release(namespace, name, current, revision)
+            self.rollback_release(ctx, deployment, current, revision)
                 .await
         } else {
-            self.rollback_kustomization(namespace, name, current, revision)
+            self.rollback_kustomization(ctx, deployment, current, revision)
                 .await
         }
     }
 
     async fn reconcile(
         &self,
-        namespace: &str,
-        name: &str,
+        ctx: &WriteCtx,
+        deployment: &DeploymentRef,
         request: ReconcileRequest,
     ) -> Result<ReconcileOutcome> {
-        self.reconcile_and_wait(namespace, name, request).await
+        self.reconcile_and_wait(ctx, deployment, request).await
     }
 
     async fn set_suspended(
         &self,
-        namespace: &str,
-        name: &str,
+        _ctx: &WriteCtx,
+        deployment: &DeploymentRef,
         suspend: bool,
         reason: Option<&str>,
     ) -> Result<Deployment> {
         if let Some(reason) = reason {
             crate::validate::text("reason", reason, 500)?;
         }
-        let (kind, _) = self.writer.find(namespace, name).await?;
+        let kind = kinds::of(deployment.kind)?;
         let object = self
             .writer
-            .set_suspended(namespace, name, suspend, reason)
+            .set_suspended(
+                kind,
+                &deployment.namespace,
+                &deployment.name,
+                suspend,
+                reason,
+            )
             .await?;
-        Ok(to_deployment(kind, &object))
+        Ok(self.row(kind, &object))
     }
 
-    async fn history(&self, namespace: &str, name: &str) -> Result<Vec<DeploymentRevision>> {
-        let (kind, object) = self.cached(namespace, name)?;
+    async fn history(&self, deployment: &DeploymentRef) -> Result<Vec<DeploymentRevision>> {
+        let (kind, object) = self.cached(deployment)?;
         Ok(revisions(kind, &object.data))
     }
 
-    async fn events(&self, namespace: &str, name: &str) -> Result<Vec<DeploymentEvent>> {
-        let (kind, _) = self.cached(namespace, name)?;
-        observe::events(&self.client, kind, namespace, name).await
+    async fn events(&self, deployment: &DeploymentRef) -> Result<Vec<DeploymentEvent>> {
+        let (kind, _) = self.cached(deployment)?;
+        observe::events(&self.client, kind, &deployment.namespace, &deployment.name).await
     }
 
-    fn values(&self, namespace: &str, name: &str) -> Result<Map<String, Value>> {
-        let (_, object) = self.cached(namespace, name)?;
+    fn values(&self, deployment: &DeploymentRef) -> Result<Map<String, Value>> {
+        let (_, object) = self.cached(deployment)?;
         Ok(object
             .data
             .pointer("/spec/values")
@@ -345,8 +463,31 @@ impl DeploymentAdapter for FluxAdapter {
             .unwrap_or_default())
     }
 
-    async fn export_yaml(&self, namespace: &str, name: &str) -> Result<String> {
-        let (_, object) = self.writer.find(namespace, name).await?;
+    async fn export_yaml(&self, deployment: &DeploymentRef) -> Result<String> {
+        let object = self
+            .writer
+            .find(
+                kinds::of(deployment.kind)?,
+                &deployment.namespace,
+                &deployment.name,
+            )
+            .await?;
         observe::export_yaml(&object)
+    }
+
+    fn as_inventory(&self) -> Option<&dyn Inventory> {
+        Some(self)
+    }
+
+    fn as_stats(&self) -> Option<&dyn Stats> {
+        Some(self)
+    }
+
+    fn as_sources(&self) -> Option<&dyn Sources> {
+        Some(self)
+    }
+
+    fn as_controller_logs(&self) -> Option<&dyn ControllerLogs> {
+        Some(self)
     }
 }

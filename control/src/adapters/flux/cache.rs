@@ -2,7 +2,7 @@
 //! every request, with managedFields stripped. Lists, gets and statuses are answered here, so a
 //! page makes no LIST call to the API server; filtering and pagination run over the cache.
 
-use super::kinds::{DEPLOYMENTS, FluxKind, SOURCES};
+use super::kinds::{DEPLOYMENTS, FluxKind, SOURCES, deployment_kind};
 use super::status::state_of;
 use crate::access::Visible;
 use crate::adapters::page;
@@ -13,6 +13,7 @@ use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
 use model::deployment::{Deployment, DeploymentFilter, DeploymentPage, DeploymentStatus};
+use model::reference::{ClusterId, DeploymentRef};
 use model::source::FluxSource;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -21,6 +22,8 @@ use std::time::Duration;
 
 /// Watch caches for HelmReleases, Kustomizations and the source kinds in every namespace.
 pub struct FluxCache {
+    cluster: ClusterId,
+    adapter: String,
     stores: Vec<(FluxKind, Store<DynamicObject>)>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -35,7 +38,7 @@ impl std::fmt::Debug for FluxCache {
 
 impl FluxCache {
     /// Starts one watch per kind; they run until the cache is dropped, re-listing after errors.
-    pub fn start(client: &Client) -> Self {
+    pub fn start(client: &Client, cluster: ClusterId, adapter: &str) -> Self {
         let mut stores = Vec::new();
         let mut tasks = Vec::new();
         for kind in DEPLOYMENTS.into_iter().chain(SOURCES) {
@@ -59,7 +62,12 @@ impl FluxCache {
             }));
             stores.push((kind, reader));
         }
-        Self { stores, tasks }
+        Self {
+            cluster,
+            adapter: adapter.to_owned(),
+            stores,
+            tasks,
+        }
     }
 
     /// Waits until every cache has its first complete list.
@@ -97,7 +105,7 @@ impl FluxCache {
                 visible.contains(&namespace)
                     && page::admits(filter, &namespace, kind.kind, object.labels())
             })
-            .map(|(kind, object)| to_deployment(kind, &object))
+            .map(|(kind, object)| to_deployment(&self.cluster, &self.adapter, kind, &object))
             .collect()
     }
 
@@ -107,7 +115,7 @@ impl FluxCache {
         for (kind, store) in self.stores.iter().filter(|(k, _)| DEPLOYMENTS.contains(k)) {
             for object in store.state() {
                 if visible.contains(&object.namespace().unwrap_or_default()) {
-                    let status = to_deployment(*kind, &object).state.status;
+                    let status = state_of(&object.data).status;
                     *counts.entry((kind.kind.to_owned(), status)).or_insert(0) += 1;
                 }
             }
@@ -115,12 +123,11 @@ impl FluxCache {
         counts
     }
 
-    /// One deployment by namespace and name (HelmRelease first, then Kustomization).
-    pub fn get(&self, namespace: &str, name: &str) -> Option<Deployment> {
-        DEPLOYMENTS.into_iter().find_map(|kind| {
-            self.object(kind, namespace, name)
-                .map(|object| to_deployment(kind, &object))
-        })
+    /// One deployment's row.
+    pub fn get(&self, deployment: &DeploymentRef) -> Option<Deployment> {
+        let kind = super::kinds::of(deployment.kind).ok()?;
+        self.object(kind, &deployment.namespace, &deployment.name)
+            .map(|object| to_deployment(&self.cluster, &self.adapter, kind, &object))
     }
 
     /// The cached object of one kind, as the last watch event left it.
@@ -203,7 +210,12 @@ fn to_source(kind: FluxKind, object: &DynamicObject) -> FluxSource {
 }
 
 /// A Flux object as the deployment every surface shows.
-pub(crate) fn to_deployment(kind: FluxKind, object: &DynamicObject) -> Deployment {
+pub(crate) fn to_deployment(
+    cluster: &ClusterId,
+    adapter: &str,
+    kind: FluxKind,
+    object: &DynamicObject,
+) -> Deployment {
     // `data` holds spec and status; serialising the whole object per row would dominate a list.
     let value = &object.data;
     let text = |pointer: &str| {
@@ -235,16 +247,27 @@ pub(crate) fn to_deployment(kind: FluxKind, object: &DynamicObject) -> Deploymen
         });
         (None, source, text("/status/lastAppliedRevision"))
     };
+    let name = object.name_any();
+    let namespace = object.namespace().unwrap_or_default();
+    let kind = deployment_kind(kind);
     Deployment {
-        name: object.name_any(),
-        namespace: object.namespace().unwrap_or_default(),
-        kind: kind.kind.to_owned(),
+        id: DeploymentRef {
+            cluster: cluster.clone(),
+            namespace: namespace.clone(),
+            kind,
+            name: name.clone(),
+        }
+        .to_string(),
+        cluster: cluster.clone(),
+        name,
+        namespace,
+        kind,
         labels: object.labels().clone(),
         state: state_of(value),
         revision,
         chart,
         source,
         resource_version: object.metadata.resource_version.clone(),
-        adapter: "flux".to_owned(),
+        adapter: adapter.to_owned(),
     }
 }

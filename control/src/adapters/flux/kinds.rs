@@ -1,6 +1,8 @@
 //! The Flux kinds the adapter reads and writes, as typed API resources.
 
+use crate::{Error, Result};
 use kube::core::{ApiResource, GroupVersionKind};
+use model::reference::DeploymentKind;
 
 /// A Flux kind: group, version, kind and plural.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,4 +80,25 @@ pub fn by_kind(kind: &str) -> Option<FluxKind> {
         .into_iter()
         .chain(SOURCES)
         .find(|k| k.kind.eq_ignore_ascii_case(kind))
+}
+
+/// The Flux kind of a deployment kind, or why Flux does not run it.
+pub fn of(kind: DeploymentKind) -> Result<FluxKind> {
+    match kind {
+        DeploymentKind::HelmRelease => Ok(HELM_RELEASE),
+        DeploymentKind::Kustomization => Ok(KUSTOMIZATION),
+        DeploymentKind::Release => Err(Error::invalid(
+            "kind",
+            "a Helm release is not a Flux object",
+        )),
+    }
+}
+
+/// The deployment kind of a Flux deployment kind.
+pub fn deployment_kind(kind: FluxKind) -> DeploymentKind {
+    if kind == KUSTOMIZATION {
+        DeploymentKind::Kustomization
+    } else {
+        DeploymentKind::HelmRelease
+    }
 }

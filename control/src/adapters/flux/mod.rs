@@ -16,6 +16,6 @@ pub mod trace;
 pub mod types;
 pub mod writes;
 
-pub use adapter::{FluxAdapter, connect};
+pub use adapter::{FluxAdapter, kube_config};
 pub use cache::FluxCache;
 pub use config::FluxConfig;

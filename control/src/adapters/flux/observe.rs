@@ -7,6 +7,7 @@ use k8s_openapi::api::events::v1::Event as ModernEvent;
 use kube::Client;
 use kube::api::{Api, DynamicObject, ListParams, LogParams};
 use model::deployment::DeploymentEvent;
+use model::deployment::LogQuery;
 use serde_json::Value;
 
 /// The Flux controllers whose logs may be read, by their pods' `app` label.
@@ -36,7 +37,7 @@ pub async fn events(
     for e in core
         .list(&ListParams::default().fields(&selector))
         .await
-        .map_err(|e| Error::Cluster(e.to_string()))?
+        .map_err(crate::adapters::cluster_error)?
         .items
     {
         seen.insert(e.metadata.uid.clone().unwrap_or_default());
@@ -61,7 +62,7 @@ pub async fn events(
     for e in modern
         .list(&ListParams::default().fields(&selector))
         .await
-        .map_err(|e| Error::Cluster(e.to_string()))?
+        .map_err(crate::adapters::cluster_error)?
         .items
     {
         if e.metadata
@@ -86,17 +87,6 @@ pub async fn events(
     }
     events.sort_by(|a, b| b.last_seen.cmp(&a.last_seen));
     Ok(events)
-}
-
-/// Which controller log lines to read.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LogQuery {
-    /// The last this many lines (1–10000, default 200).
-    pub tail: Option<i64>,
-    /// Only lines from the last this many seconds.
-    pub since_seconds: Option<i64>,
-    /// The container, when the pod has more than one.
-    pub container: Option<String>,
 }
 
 /// A Flux controller's log lines, from its pods in `flux_namespace` (found by their `app`
@@ -127,7 +117,7 @@ pub async fn controller_logs(
     let found = pods
         .list(&ListParams::default().labels(&format!("app={controller}")))
         .await
-        .map_err(|e| Error::Cluster(e.to_string()))?;
+        .map_err(crate::adapters::cluster_error)?;
     let pod = found.items.into_iter().next().ok_or_else(|| {
         Error::not_found("controller pod", format!("{flux_namespace}/{controller}"))
     })?;

@@ -3,16 +3,17 @@
 //! cache for the controller's outcome up to the reconcile timeout.
 
 use super::adapter::FluxAdapter;
-use super::cache::to_deployment;
-use super::kinds::{FluxKind, HELM_CHART, HELM_RELEASE};
+use super::kinds::{self, FluxKind, HELM_CHART, HELM_RELEASE};
 use super::status::state_of;
 use super::types::DeploymentStatusFields;
 use super::writes::REQUESTED_AT;
 use crate::adapters::DeploymentAdapter;
+use crate::adapters::context::WriteCtx;
 use crate::{Error, Result};
 use chrono::{SecondsFormat, Utc};
 use kube::api::DynamicObject;
 use model::deployment::{DeploymentStatus, ReconcileOutcome, ReconcileRequest};
+use model::reference::{DeploymentRef, NamespaceRef};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,11 +49,13 @@ impl FluxAdapter {
     /// Asks for a reconciliation and, unless told not to, waits for its outcome.
     pub(super) async fn reconcile_and_wait(
         &self,
-        namespace: &str,
-        name: &str,
+        ctx: &WriteCtx,
+        deployment: &DeploymentRef,
         request: ReconcileRequest,
     ) -> Result<ReconcileOutcome> {
-        let (kind, current) = self.writer.find(namespace, name).await?;
+        let (namespace, name) = (deployment.namespace.as_str(), deployment.name.as_str());
+        let kind = kinds::of(deployment.kind)?;
+        let current = self.writer.find(kind, namespace, name).await?;
         if kind != HELM_RELEASE && (request.force || request.reset) {
             return Err(Error::invalid(
                 "force",
@@ -83,6 +86,13 @@ impl FluxAdapter {
                 }
                 _ => Self::source_of(kind, &current)?,
             };
+            // The source is followed by reference: it must be the tenant's to touch.
+            ctx.boundary()
+                .check_source_read("sourceRef", &self.namespace_ref(&source_ns)?)?;
+            ctx.progress(
+                10,
+                format!("fetching {} {source_ns}/{source_name}", source_kind.kind),
+            );
             let annotations = json!({ REQUESTED_AT: token });
             let source = self
                 .request_and_wait(
@@ -119,6 +129,8 @@ impl FluxAdapter {
                 });
             }
         }
+        ctx.check_cancelled()?;
+        ctx.progress(50, format!("reconciling {}", deployment.describe()));
         let mut annotations = json!({ REQUESTED_AT: token });
         if request.force {
             annotations[FORCE_AT] = json!(token);
@@ -131,7 +143,7 @@ impl FluxAdapter {
             .await?;
         Ok(match outcome {
             Some(object) => {
-                let deployment = to_deployment(kind, &object);
+                let deployment = self.row(kind, &object);
                 let message = match deployment.state.status {
                     DeploymentStatus::Failed => {
                         format!("reconciliation failed: {}", deployment.state.message)
@@ -146,7 +158,7 @@ impl FluxAdapter {
                 }
             }
             None => {
-                let deployment = self.get(namespace, name)?;
+                let deployment = self.get(deployment)?;
                 let message = if wait {
                     format!(
                         "requested; {name} has not finished within {} s. Flux keeps working on it: watch its events",
@@ -168,10 +180,13 @@ impl FluxAdapter {
     /// Asks source-controller to fetch a source now and waits for the new artifact.
     pub async fn reconcile_source(
         &self,
+        ctx: &WriteCtx,
         kind: &str,
-        namespace: &str,
+        namespace: &NamespaceRef,
         name: &str,
     ) -> Result<ReconcileOutcome> {
+        ctx.boundary().check_source_read("source", namespace)?;
+        let namespace = namespace.name();
         let kind = source_kind(kind)?;
         let token = now_token();
         let annotations = json!({ REQUESTED_AT: token });
@@ -210,11 +225,14 @@ impl FluxAdapter {
     /// Suspends or resumes a source.
     pub async fn set_source_suspended(
         &self,
+        ctx: &WriteCtx,
         kind: &str,
-        namespace: &str,
+        namespace: &NamespaceRef,
         name: &str,
         suspend: bool,
     ) -> Result<()> {
+        ctx.boundary().check("source", namespace)?;
+        let namespace = namespace.name();
         let kind = source_kind(kind)?;
         self.writer
             .merge(

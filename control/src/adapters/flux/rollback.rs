@@ -10,9 +10,11 @@ use super::reconcile::now_token;
 use super::record::config_digest;
 use super::trace::owner;
 use super::writes::{REQUESTED_AT, desired_state};
+use crate::adapters::context::WriteCtx;
 use crate::{Error, Result};
 use kube::api::DynamicObject;
 use model::deployment::RollbackOutcome;
+use model::reference::DeploymentRef;
 use serde_json::{Map, Value, json};
 
 /// Where a pinned source keeps the ref it had before, so that unpinning restores it.
@@ -23,10 +25,11 @@ impl FluxAdapter {
     /// it had before it was pinned). Returns the source and what its ref was.
     pub(super) async fn pin_source(
         &self,
+        ctx: &WriteCtx,
         kustomization: &DynamicObject,
         revision: &str,
     ) -> Result<(FluxKind, String, String, String)> {
-        let (kind, namespace, name) = Self::source_of(KUSTOMIZATION, kustomization)?;
+        let (kind, namespace, name) = self.pin_target(ctx, kustomization)?;
         let source = self
             .writer
             .api(kind, &namespace)
@@ -74,28 +77,57 @@ impl FluxAdapter {
         Ok((kind, namespace, name, describe_ref(&current)))
     }
 
-    /// Suspends the Kustomization that applies `object`, if one does, so that it does not
-    /// overwrite what a rollback changed. Returns `Kind/namespace/name` of what was suspended.
-    async fn hold_owner(&self, object: &DynamicObject, why: &str) -> Result<Option<String>> {
-        let Some((kind, namespace, name)) = owner(object) else {
+    /// The source a pin of `kustomization` would change, once the boundary allows it.
+    pub(super) fn pin_target(
+        &self,
+        ctx: &WriteCtx,
+        kustomization: &DynamicObject,
+    ) -> Result<(FluxKind, String, String)> {
+        let (kind, namespace, name) = Self::source_of(KUSTOMIZATION, kustomization)?;
+        // A pin changes the source for everyone who reads it: only the tenant's own.
+        ctx.boundary()
+            .check("flux.sourceRef", &self.namespace_ref(&namespace)?)?;
+        Ok((kind, namespace, name))
+    }
+
+    /// The Kustomization that applies `object` (found by the labels kustomize-controller
+    /// sets), once the boundary allows suspending it; checked before anything is written.
+    fn owner_to_hold(
+        &self,
+        ctx: &WriteCtx,
+        object: &DynamicObject,
+    ) -> Result<Option<(String, String)>> {
+        match owner(object) {
+            Some((kind, namespace, name)) if kind == KUSTOMIZATION => {
+                ctx.boundary()
+                    .check("the owning Kustomization", &self.namespace_ref(&namespace)?)?;
+                Ok(Some((namespace, name)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Suspends the Kustomization `owner` so that it does not overwrite what a rollback
+    /// changed. Returns `Kind/namespace/name` of what was suspended.
+    async fn hold(&self, owner: Option<(String, String)>, why: &str) -> Result<Option<String>> {
+        let Some((namespace, name)) = owner else {
             return Ok(None);
         };
-        if kind != KUSTOMIZATION {
-            return Ok(None);
-        }
         self.writer
-            .set_suspended(&namespace, &name, true, Some(why))
+            .set_suspended(KUSTOMIZATION, &namespace, &name, true, Some(why))
             .await?;
         Ok(Some(format!("Kustomization/{namespace}/{name}")))
     }
 
     pub(super) async fn rollback_release(
         &self,
-        namespace: &str,
-        name: &str,
+        ctx: &WriteCtx,
+        deployment: &DeploymentRef,
         current: DynamicObject,
         revision: u32,
     ) -> Result<RollbackOutcome> {
+        let (namespace, name) = (deployment.namespace.as_str(), deployment.name.as_str());
+        let owner = self.owner_to_hold(ctx, &current)?;
         let history = revisions(HELM_RELEASE, &current.data);
         let wanted = target(name, &history, revision)?;
         let current_values = current
@@ -133,6 +165,15 @@ impl FluxAdapter {
         } else {
             desired["spec"]["values"] = Value::Object(values);
         }
+        ctx.check_cancelled()?;
+        ctx.progress(
+            40,
+            format!(
+                "applying revision {} to {}",
+                wanted.revision,
+                deployment.describe()
+            ),
+        );
         let applied = self
             .writer
             .apply(HELM_RELEASE, namespace, name, desired)
@@ -142,7 +183,7 @@ impl FluxAdapter {
             "holds the rollback of HelmRelease {namespace}/{name} to revision {}",
             wanted.revision
         );
-        let held = self.hold_owner(&current, &why).await?;
+        let held = self.hold(owner, &why).await?;
         let mut explanation = format!(
             "HelmRelease {namespace}/{name} now asks for chart version {} (was {before}) with the values of revision {}; helm-controller upgrades the release to them, and later reconciliations keep them because they are now the object's desired state. Set flux.chartVersion to move on.",
             wanted.version, wanted.revision
@@ -165,15 +206,30 @@ impl FluxAdapter {
 
     pub(super) async fn rollback_kustomization(
         &self,
-        namespace: &str,
-        name: &str,
+        ctx: &WriteCtx,
+        deployment: &DeploymentRef,
         current: DynamicObject,
         revision: u32,
     ) -> Result<RollbackOutcome> {
+        let (namespace, name) = (deployment.namespace.as_str(), deployment.name.as_str());
         let history = revisions(KUSTOMIZATION, &current.data);
         let wanted = target(name, &history, revision)?;
+        // Everything the rollback will touch is checked before the first write.
+        let (source_kind, source_ns, source_name) = self.pin_target(ctx, &current)?;
+        let source = self
+            .writer
+            .api(source_kind, &source_ns)
+            .get_opt(&source_name)
+            .await
+            .map_err(super::writes::cluster)?
+            .ok_or_else(|| Error::not_found("source", format!("{source_ns}/{source_name}")))?;
+        let owner = self.owner_to_hold(ctx, &source)?;
+        ctx.progress(
+            30,
+            format!("pinning {} {source_ns}/{source_name}", source_kind.kind),
+        );
         let (kind, source_ns, source_name, before) =
-            self.pin_source(&current, &wanted.version).await?;
+            self.pin_source(ctx, &current, &wanted.version).await?;
         let token = now_token();
         for (k, ns, n) in [
             (kind, source_ns.as_str(), source_name.as_str()),
@@ -208,17 +264,11 @@ impl FluxAdapter {
                 )
             })
             .collect();
-        let source = self
-            .writer
-            .api(kind, &source_ns)
-            .get(&source_name)
-            .await
-            .map_err(super::writes::cluster)?;
         let why = format!(
             "holds the pin of {} {source_ns}/{source_name} for the rollback of Kustomization {namespace}/{name}",
             kind.kind
         );
-        let held = self.hold_owner(&source, &why).await?;
+        let held = self.hold(owner, &why).await?;
         let mut explanation = format!(
             "{} {source_ns}/{source_name} is pinned to {} (it followed {before}); Kustomization {namespace}/{name} applies that revision now, and every later reconciliation applies it again because the source no longer moves. Clear flux.targetRevision with an update to follow {before} again.",
             kind.kind, wanted.version

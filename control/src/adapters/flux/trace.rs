@@ -212,7 +212,7 @@ async fn get(
     };
     api.get_opt(name)
         .await
-        .map_err(|e| Error::Cluster(e.to_string()))
+        .map_err(crate::adapters::cluster_error)
 }
 
 /// What a Kustomization or HelmRelease applied, from its `status.inventory`

@@ -140,8 +140,8 @@ impl FluxWriter {
     }
 
     /// Deletes a deployment of either kind.
-    pub async fn delete(&self, namespace: &str, name: &str) -> Result<()> {
-        let (kind, _) = self.find(namespace, name).await?;
+    pub async fn delete(&self, kind: FluxKind, namespace: &str, name: &str) -> Result<()> {
+        self.find(kind, namespace, name).await?;
         self.api(kind, namespace)
             .delete(name, &DeleteParams::default())
             .await
@@ -152,12 +152,13 @@ impl FluxWriter {
     /// Suspends (with an optional reason, kept as an annotation) or resumes reconciliation.
     pub async fn set_suspended(
         &self,
+        kind: FluxKind,
         namespace: &str,
         name: &str,
         suspend: bool,
         reason: Option<&str>,
     ) -> Result<DynamicObject> {
-        let (kind, _) = self.find(namespace, name).await?;
+        self.find(kind, namespace, name).await?;
         let reason = if suspend {
             reason.map(|r| json!(r)).unwrap_or(Value::Null)
         } else {
@@ -173,11 +174,12 @@ impl FluxWriter {
     /// Asks Flux to reconcile now, as `flux reconcile` does: sets the requestedAt annotation.
     pub async fn request_reconcile(
         &self,
+        kind: FluxKind,
         namespace: &str,
         name: &str,
         at: &str,
     ) -> Result<DynamicObject> {
-        let (kind, _) = self.find(namespace, name).await?;
+        self.find(kind, namespace, name).await?;
         let patch = json!({ "metadata": { "annotations": { REQUESTED_AT: at } } });
         self.api(kind, namespace)
             .patch(name, &merge_params(), &Patch::Merge(patch))
@@ -189,11 +191,12 @@ impl FluxWriter {
     /// under the pilothouse field manager (a partial apply would drop the fields it owns).
     pub async fn update(
         &self,
+        kind: FluxKind,
         namespace: &str,
         name: &str,
         update: &DeploymentUpdate,
     ) -> Result<DynamicObject> {
-        let (kind, current) = self.find(namespace, name).await?;
+        let current = self.find(kind, namespace, name).await?;
         let mut desired = desired_state(&current)?;
         apply_update(kind, &mut desired, update)?;
         if let Some(version) = &update.resource_version {
@@ -243,12 +246,13 @@ impl FluxWriter {
     /// named by the `flux.replicasPath` extension.
     pub async fn scale(
         &self,
+        kind: FluxKind,
         namespace: &str,
         name: &str,
         replicas: u32,
         path: Option<&str>,
     ) -> Result<DynamicObject> {
-        let (kind, current) = self.find(namespace, name).await?;
+        let current = self.find(kind, namespace, name).await?;
         if kind != HELM_RELEASE {
             return Err(Error::invalid(
                 "replicas",
@@ -263,6 +267,7 @@ impl FluxWriter {
             .unwrap_or_default();
         set_path(&mut values, path.unwrap_or("replicaCount"), json!(replicas))?;
         self.update(
+            kind,
             namespace,
             name,
             &DeploymentUpdate {
@@ -273,23 +278,18 @@ impl FluxWriter {
         .await
     }
 
-    /// The deployment of either kind, read from the API server (writes need the latest).
+    /// The deployment, read from the API server (writes need the latest).
     pub(crate) async fn find(
         &self,
+        kind: FluxKind,
         namespace: &str,
         name: &str,
-    ) -> Result<(FluxKind, DynamicObject)> {
-        for kind in [HELM_RELEASE, KUSTOMIZATION] {
-            if let Some(object) = self
-                .api(kind, namespace)
-                .get_opt(name)
-                .await
-                .map_err(cluster)?
-            {
-                return Ok((kind, object));
-            }
-        }
-        Err(Error::not_found("deployment", name))
+    ) -> Result<DynamicObject> {
+        self.api(kind, namespace)
+            .get_opt(name)
+            .await
+            .map_err(cluster)?
+            .ok_or_else(|| Error::not_found("deployment", name))
     }
 }
 
@@ -383,9 +383,7 @@ fn apply_update(kind: FluxKind, desired: &mut Value, update: &DeploymentUpdate) 
     Ok(())
 }
 
-pub(crate) fn cluster(error: kube::Error) -> Error {
-    Error::Cluster(error.to_string())
-}
+pub(crate) use crate::adapters::cluster_error as cluster;
 
 /// The API server's answer as a control error: 404 and 409 keep their meaning, 422 names the
 /// field, anything else means the cluster could not do it.

@@ -2,32 +2,41 @@
 
 use super::args;
 use super::binary::{HelmBinary, Operation, TempFile, supported};
-use super::cache::{ReleaseCache, to_deployment};
+use super::cache::{KIND, ReleaseCache, state_of};
 use super::config::HelmConfig;
 use super::release::{self, Release};
 use super::store::PackageStore;
 use crate::access::Visible;
-use crate::adapters::DeploymentAdapter;
+use crate::adapters::context::WriteCtx;
+use crate::adapters::registry::ClusterConnection;
+use crate::adapters::{Charts, DeploymentAdapter, Inventory, Stats};
 use crate::{Error, Result};
 use k8s_openapi::api::core::v1::Secret;
 use kube::Client;
 use kube::api::Api;
 use model::deployment::{
     Deployment, DeploymentEvent, DeploymentFilter, DeploymentRequest, DeploymentRevision,
-    DeploymentUpdate, InventoryEntry, ReconcileOutcome, ReconcileRequest, RollbackOutcome,
+    DeploymentStatus, DeploymentUpdate, InventoryEntry, Preview, ReconcileOutcome,
+    ReconcileRequest, RollbackOutcome,
 };
+use model::reference::{DeploymentKind, DeploymentRef, NamespaceRef};
 use serde_json::{Map, Value, json};
 use sqlx::PgPool;
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use super::preview::{Preview, manifest_objects, unified_diff};
+pub use super::preview::{manifest_objects, unified_diff};
+
+/// The adapter instance name when the configuration gives none.
+pub const DEFAULT_NAME: &str = "helm";
 pub use super::source::ChartSource;
 
 /// The Helm adapter.
 pub struct HelmAdapter {
+    pub(super) name: String,
     pub(super) client: Client,
     pub(super) config: HelmConfig,
     pub(super) helm: HelmBinary,
@@ -53,8 +62,14 @@ impl Drop for HelmAdapter {
 }
 
 impl HelmAdapter {
-    /// An adapter over `client` running helm with its files under `home`.
-    pub fn new(client: Client, config: HelmConfig, pool: PgPool, home: PathBuf) -> Result<Self> {
+    /// An adapter for `cluster` running helm with its files under `home`.
+    pub fn new(
+        cluster: &ClusterConnection,
+        config: HelmConfig,
+        pool: PgPool,
+        home: PathBuf,
+    ) -> Result<Self> {
+        let client = cluster.client().clone();
         config.validate()?;
         let helm = HelmBinary::new(
             config.binary.clone(),
@@ -70,7 +85,12 @@ impl HelmAdapter {
             )?;
         }
         Ok(Self {
-            cache: Arc::new(ReleaseCache::start(&client)),
+            cache: Arc::new(ReleaseCache::start(
+                &client,
+                cluster.id().clone(),
+                DEFAULT_NAME,
+            )),
+            name: DEFAULT_NAME.to_owned(),
             packages: PackageStore::new(pool.clone()),
             timeout: config.timeout()?,
             client,
@@ -88,24 +108,6 @@ impl HelmAdapter {
     /// The package store.
     pub fn packages(&self) -> &PackageStore {
         &self.packages
-    }
-
-    /// The objects the newest revision's manifest holds.
-    pub fn inventory(&self, namespace: &str, name: &str) -> Result<Vec<InventoryEntry>> {
-        Ok(manifest_objects(
-            &self.latest(namespace, name)?.manifest,
-            namespace,
-        ))
-    }
-
-    /// Whether any release runs this chart name and version.
-    pub fn chart_in_use(&self, chart: &str, version: &str) -> Vec<String> {
-        self.cache
-            .releases()
-            .iter()
-            .filter(|r| r.chart == chart && r.chart_version == version && r.status != "uninstalled")
-            .map(|r| format!("{}/{}", r.namespace, r.name))
-            .collect()
     }
 
     pub(super) fn latest(&self, namespace: &str, name: &str) -> Result<Arc<Release>> {
@@ -237,7 +239,7 @@ impl HelmAdapter {
             .await?;
         self.remember_source(namespace, name, &source, version.as_deref())
             .await?;
-        Ok(to_deployment(&release::from_json(&out)?))
+        Ok(self.cache.row(&release::from_json(&out)?))
     }
 
     /// One revision of a release, decoded from its Secret.
@@ -257,7 +259,7 @@ impl HelmAdapter {
         let secret = api
             .get(&secret_name)
             .await
-            .map_err(|e| Error::Cluster(e.to_string()))?;
+            .map_err(crate::adapters::cluster_error)?;
         release::decode(&secret)
     }
 
@@ -315,7 +317,53 @@ impl HelmAdapter {
             version.as_deref(),
         )
         .await?;
-        Ok(to_deployment(&release::from_json(&out)?))
+        Ok(self.cache.row(&release::from_json(&out)?))
+    }
+}
+
+impl Inventory for HelmAdapter {
+    fn inventory(&self, deployment: &DeploymentRef) -> Result<Vec<InventoryEntry>> {
+        Ok(manifest_objects(
+            &self
+                .latest(&deployment.namespace, &deployment.name)?
+                .manifest,
+            &deployment.namespace,
+        ))
+    }
+}
+
+impl Stats for HelmAdapter {
+    fn stats(&self, visible: &Visible) -> BTreeMap<(String, DeploymentStatus), usize> {
+        let mut counts = BTreeMap::new();
+        for release in self.cache.releases() {
+            if visible.contains(&release.namespace) {
+                *counts
+                    .entry((KIND.to_owned(), state_of(&release).status))
+                    .or_insert(0) += 1;
+            }
+        }
+        counts
+    }
+}
+
+#[async_trait::async_trait]
+impl Charts for HelmAdapter {
+    fn packages(&self) -> &PackageStore {
+        &self.packages
+    }
+
+    fn chart_in_use(&self, chart: &str, version: &str, visible: &Visible) -> Vec<String> {
+        self.cache
+            .releases()
+            .iter()
+            .filter(|r| visible.contains(&r.namespace))
+            .filter(|r| r.chart == chart && r.chart_version == version && r.status != "uninstalled")
+            .map(|r| format!("{}/{}", r.namespace, r.name))
+            .collect()
+    }
+
+    async fn preview(&self, deployment: &DeploymentRef, change: &Preview) -> Result<String> {
+        HelmAdapter::preview(self, &deployment.namespace, &deployment.name, change).await
     }
 }
 
@@ -336,8 +384,16 @@ pub(super) fn with_replicas(
 
 #[async_trait::async_trait]
 impl DeploymentAdapter for HelmAdapter {
-    fn name(&self) -> &'static str {
-        "helm"
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kinds(&self) -> &'static [DeploymentKind] {
+        &[DeploymentKind::Release]
+    }
+
+    async fn wait_until_ready(&self, limit: Duration) -> Result<()> {
+        self.cache.wait_until_ready(limit).await
     }
 
     async fn health(&self) -> Result<()> {
@@ -359,20 +415,40 @@ impl DeploymentAdapter for HelmAdapter {
         self.cache.matching(filter, visible)
     }
 
-    fn get(&self, namespace: &str, name: &str) -> Result<Deployment> {
-        Ok(to_deployment(&*self.latest(namespace, name)?))
+    fn get(&self, deployment: &DeploymentRef) -> Result<Deployment> {
+        Ok(self
+            .cache
+            .row(&*self.latest(&deployment.namespace, &deployment.name)?))
     }
 
-    async fn create(&self, request: &DeploymentRequest) -> Result<Deployment> {
+    async fn create(
+        &self,
+        ctx: &WriteCtx,
+        namespace: &NamespaceRef,
+        _kind: DeploymentKind,
+        request: &DeploymentRequest,
+    ) -> Result<Deployment> {
+        if request.namespace != namespace.name() {
+            return Err(Error::invalid(
+                "namespace",
+                "the request names another namespace than the one authorized",
+            ));
+        }
+        ctx.progress(
+            10,
+            format!("installing {}/{}", request.namespace, request.name),
+        );
         self.install(request).await
     }
 
     async fn update(
         &self,
-        namespace: &str,
-        name: &str,
+        ctx: &WriteCtx,
+        deployment: &DeploymentRef,
         update: &DeploymentUpdate,
     ) -> Result<Deployment> {
+        let (namespace, name) = (deployment.namespace.as_str(), deployment.name.as_str());
+        ctx.progress(10, format!("upgrading {}", deployment.describe()));
         const KNOWN: [&str; 2] = ["helm.chart", "helm.chartVersion"];
         if let Some(unknown) = update
             .extensions
@@ -389,7 +465,7 @@ impl DeploymentAdapter for HelmAdapter {
         }
         let values = match &update.values {
             Some(values) => values.clone(),
-            None => self.values(namespace, name)?,
+            None => self.values(deployment)?,
         };
         let source = Self::source_of(None, &update.extensions)?;
         let version = update
@@ -401,7 +477,8 @@ impl DeploymentAdapter for HelmAdapter {
             .await
     }
 
-    async fn delete(&self, namespace: &str, name: &str) -> Result<()> {
+    async fn delete(&self, _ctx: &WriteCtx, deployment: &DeploymentRef) -> Result<()> {
+        let (namespace, name) = (deployment.namespace.as_str(), deployment.name.as_str());
         args::release_name(name)?;
         crate::validate::dns_label("namespace", namespace)?;
         self.latest(namespace, name)?;
@@ -427,22 +504,24 @@ impl DeploymentAdapter for HelmAdapter {
 
     async fn scale(
         &self,
-        namespace: &str,
-        name: &str,
+        _ctx: &WriteCtx,
+        deployment: &DeploymentRef,
         replicas: u32,
         path: Option<&str>,
     ) -> Result<Deployment> {
-        let values = with_replicas(&self.values(namespace, name)?, replicas, path)?;
+        let (namespace, name) = (deployment.namespace.as_str(), deployment.name.as_str());
+        let values = with_replicas(&self.values(deployment)?, replicas, path)?;
         self.upgrade_with(namespace, name, &values, None, None)
             .await
     }
 
     async fn rollback(
         &self,
-        namespace: &str,
-        name: &str,
+        _ctx: &WriteCtx,
+        deployment: &DeploymentRef,
         revision: u32,
     ) -> Result<RollbackOutcome> {
+        let (namespace, name) = (deployment.namespace.as_str(), deployment.name.as_str());
         args::release_name(name)?;
         crate::validate::dns_label("namespace", namespace)?;
         let current = self.latest(namespace, name)?;
@@ -493,10 +572,11 @@ impl DeploymentAdapter for HelmAdapter {
 
     async fn reconcile(
         &self,
-        _namespace: &str,
-        name: &str,
+        _ctx: &WriteCtx,
+        deployment: &DeploymentRef,
         _request: ReconcileRequest,
     ) -> Result<ReconcileOutcome> {
+        let name = &deployment.name;
         Err(Error::invalid(
             "reconcile",
             format!(
@@ -507,11 +587,12 @@ impl DeploymentAdapter for HelmAdapter {
 
     async fn set_suspended(
         &self,
-        _namespace: &str,
-        name: &str,
+        _ctx: &WriteCtx,
+        deployment: &DeploymentRef,
         _suspend: bool,
         _reason: Option<&str>,
     ) -> Result<Deployment> {
+        let name = &deployment.name;
         Err(Error::invalid(
             "suspend",
             format!(
@@ -520,7 +601,8 @@ impl DeploymentAdapter for HelmAdapter {
         ))
     }
 
-    async fn history(&self, namespace: &str, name: &str) -> Result<Vec<DeploymentRevision>> {
+    async fn history(&self, deployment: &DeploymentRef) -> Result<Vec<DeploymentRevision>> {
+        let (namespace, name) = (deployment.namespace.as_str(), deployment.name.as_str());
         self.latest(namespace, name)?;
         let mut revisions = Vec::new();
         for (version, _) in self.cache.revisions(namespace, name).into_iter().rev() {
@@ -536,15 +618,33 @@ impl DeploymentAdapter for HelmAdapter {
         Ok(revisions)
     }
 
-    async fn events(&self, _namespace: &str, _name: &str) -> Result<Vec<DeploymentEvent>> {
+    async fn events(&self, _deployment: &DeploymentRef) -> Result<Vec<DeploymentEvent>> {
         Ok(Vec::new())
     }
 
-    fn values(&self, namespace: &str, name: &str) -> Result<Map<String, Value>> {
-        Ok(self.latest(namespace, name)?.values.clone())
+    fn values(&self, deployment: &DeploymentRef) -> Result<Map<String, Value>> {
+        Ok(self
+            .latest(&deployment.namespace, &deployment.name)?
+            .values
+            .clone())
     }
 
-    async fn export_yaml(&self, namespace: &str, name: &str) -> Result<String> {
-        Ok(self.latest(namespace, name)?.manifest.clone())
+    async fn export_yaml(&self, deployment: &DeploymentRef) -> Result<String> {
+        Ok(self
+            .latest(&deployment.namespace, &deployment.name)?
+            .manifest
+            .clone())
+    }
+
+    fn as_inventory(&self) -> Option<&dyn Inventory> {
+        Some(self)
+    }
+
+    fn as_stats(&self) -> Option<&dyn Stats> {
+        Some(self)
+    }
+
+    fn as_charts(&self) -> Option<&dyn Charts> {
+        Some(self)
     }
 }

@@ -15,6 +15,7 @@ use kube::runtime::{WatchStreamExt, watcher};
 use model::deployment::{
     Condition, Deployment, DeploymentFilter, DeploymentState, DeploymentStatus,
 };
+use model::reference::{ClusterId, DeploymentKind, DeploymentRef};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -32,6 +33,8 @@ struct State {
 
 /// The release watch and what it has decoded.
 pub struct ReleaseCache {
+    cluster: ClusterId,
+    adapter: String,
     state: Arc<RwLock<State>>,
     synced: Arc<AtomicBool>,
     decodes: Arc<AtomicU64>,
@@ -52,7 +55,7 @@ impl Drop for ReleaseCache {
 
 impl ReleaseCache {
     /// Starts watching release Secrets in every namespace.
-    pub fn start(client: &Client) -> Self {
+    pub fn start(client: &Client, cluster: ClusterId, adapter: &str) -> Self {
         let state = Arc::new(RwLock::new(State::default()));
         let synced = Arc::new(AtomicBool::new(false));
         let decodes = Arc::new(AtomicU64::new(0));
@@ -133,6 +136,8 @@ impl ReleaseCache {
             })
         };
         Self {
+            cluster,
+            adapter: adapter.to_owned(),
             state,
             synced,
             decodes,
@@ -282,8 +287,13 @@ impl ReleaseCache {
                 visible.contains(&r.namespace)
                     && page::admits(filter, &r.namespace, KIND, &no_labels)
             })
-            .map(|r| to_deployment(r))
+            .map(|r| self.row(r))
             .collect()
+    }
+
+    /// A release as every surface shows deployments.
+    pub fn row(&self, release: &Release) -> Deployment {
+        to_deployment(&self.cluster, &self.adapter, release)
     }
 }
 
@@ -298,7 +308,15 @@ fn key_of(secret: &Secret) -> Option<(Key, u32)> {
 fn decode_counted(secret: &Secret, decodes: &AtomicU64) -> Option<Arc<Release>> {
     decodes.fetch_add(1, Ordering::SeqCst);
     match release::decode(secret) {
-        Ok(release) => Some(Arc::new(release)),
+        // Where the Secret lives is what Kubernetes vouches for; the payload says what
+        // whoever wrote it chose, so it never decides which namespace a release is in.
+        Ok(mut release) => {
+            release.namespace = secret.metadata.namespace.clone().unwrap_or_default();
+            if let Some((name, _)) = release::labels_of(secret) {
+                release.name = name;
+            }
+            Some(Arc::new(release))
+        }
         Err(error) => {
             tracing::warn!(%error, "skipping a release Secret");
             None
@@ -332,17 +350,25 @@ pub fn state_of(release: &Release) -> DeploymentState {
 }
 
 /// A release as every surface shows deployments.
-pub fn to_deployment(release: &Release) -> Deployment {
+fn to_deployment(cluster: &ClusterId, adapter: &str, release: &Release) -> Deployment {
     Deployment {
+        id: DeploymentRef {
+            cluster: cluster.clone(),
+            namespace: release.namespace.clone(),
+            kind: DeploymentKind::Release,
+            name: release.name.clone(),
+        }
+        .to_string(),
+        cluster: cluster.clone(),
         name: release.name.clone(),
         namespace: release.namespace.clone(),
-        kind: KIND.to_owned(),
+        kind: DeploymentKind::Release,
         labels: BTreeMap::new(),
         state: state_of(release),
         revision: Some(release.version.to_string()),
         chart: Some(format!("{}-{}", release.chart, release.chart_version)),
         source: None,
         resource_version: None,
-        adapter: "helm".to_owned(),
+        adapter: adapter.to_owned(),
     }
 }

@@ -6,29 +6,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::io::Read;
 
-/// Limits on what an archive may expand to (Helm's own: 100 MiB in all, 5 MiB per file).
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// The archive as uploaded.
-    pub archive_bytes: usize,
-    /// Everything it expands to.
-    pub expanded_bytes: u64,
-    /// Any one file in it.
-    pub file_bytes: u64,
-    /// How many entries it may hold.
-    pub entries: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            archive_bytes: 10 * 1024 * 1024,
-            expanded_bytes: 100 * 1024 * 1024,
-            file_bytes: 5 * 1024 * 1024,
-            entries: 10_000,
-        }
-    }
-}
+pub use model::source::PackageLimits as Limits;
 
 /// What a valid archive says about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,29 +7,8 @@ use super::binary::Operation;
 use super::release::Release;
 use super::source::ChartSource;
 use crate::{Error, Result};
-use model::deployment::InventoryEntry;
+use model::deployment::{InventoryEntry, Preview};
 use serde_json::{Map, Value};
-
-/// A change to preview.
-#[derive(Debug, Clone)]
-pub enum Preview {
-    /// New values (when given) and/or chart version.
-    Upgrade {
-        /// The values after the change; the running ones when `None`.
-        values: Option<Map<String, Value>>,
-        /// The chart version after the change.
-        version: Option<String>,
-    },
-    /// A new replica count.
-    Scale {
-        /// The replica count after the change.
-        replicas: u32,
-        /// The chart version after the change.
-        version: Option<String>,
-    },
-    /// Back to a revision.
-    Rollback(u32),
-}
 
 /// The objects in a rendered manifest (multi-document YAML); documents that do not parse
 /// as objects are skipped.

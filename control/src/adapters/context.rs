@@ -1,0 +1,290 @@
+//! What every adapter write is handed: which operation it is, who asked, whose identity the
+//! cluster sees, how far the tenant reaches, where progress goes and when to stop.
+//!
+//! A [`WriteCtx`] is built only by `Service`, from an authorized scope, so an adapter write
+//! cannot be reached without an access check. Writes that follow references (rollback holds,
+//! source pins, reconcile with source) check [`Boundary`] before they write anything.
+
+use crate::{Error, Result};
+use model::reference::NamespaceRef;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// Whose identity the API server sees for a write.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RunAs {
+    /// Pilothouse's own service account.
+    Pilothouse,
+    /// A tenant's service account, impersonated.
+    ServiceAccount {
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+    },
+}
+
+/// How far a write may reach: the tenant's namespaces and the shared source namespaces, or
+/// anywhere (platform-admins acting outside tenants).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Boundary {
+    /// No limit.
+    Unrestricted,
+    /// Only these.
+    Tenant {
+        /// The tenant.
+        tenant: String,
+        /// Its namespaces.
+        namespaces: BTreeSet<NamespaceRef>,
+        /// Namespaces whose sources every tenant may read (and only read).
+        shared_sources: BTreeSet<NamespaceRef>,
+    },
+}
+
+impl Boundary {
+    /// Ok when `namespace` belongs to the tenant; `field` names what pointed there.
+    pub fn check(&self, field: &'static str, namespace: &NamespaceRef) -> Result<()> {
+        match self {
+            Self::Unrestricted => Ok(()),
+            Self::Tenant {
+                tenant, namespaces, ..
+            } if !namespaces.contains(namespace) => Err(Error::OutsideBoundary {
+                field,
+                message: format!(
+                    "points at namespace {} outside tenant {tenant}; only the tenant's own namespaces are allowed",
+                    namespace.name()
+                ),
+            }),
+            Self::Tenant { .. } => Ok(()),
+        }
+    }
+
+    /// Ok when a source in `namespace` may be read (its own or a shared source namespace).
+    pub fn check_source_read(&self, field: &'static str, namespace: &NamespaceRef) -> Result<()> {
+        match self {
+            Self::Tenant { shared_sources, .. } if shared_sources.contains(namespace) => Ok(()),
+            _ => self.check(field, namespace),
+        }
+    }
+}
+
+/// One step of a write as it happens, for whoever follows the operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    /// 0–100.
+    pub percent: u8,
+    /// What is happening, in a few words.
+    pub step: String,
+}
+
+/// Where a write reports its steps; a no-op when nobody follows.
+#[derive(Clone, Default)]
+pub struct ProgressSink(Option<Arc<dyn Fn(Progress) + Send + Sync>>);
+
+impl std::fmt::Debug for ProgressSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "ProgressSink(followed)"
+        } else {
+            "ProgressSink(none)"
+        })
+    }
+}
+
+impl ProgressSink {
+    /// A sink that calls `report` for every step.
+    pub fn new(report: impl Fn(Progress) + Send + Sync + 'static) -> Self {
+        Self(Some(Arc::new(report)))
+    }
+
+    /// Reports a step.
+    pub fn report(&self, percent: u8, step: impl Into<String>) {
+        if let Some(report) = &self.0 {
+            report(Progress {
+                percent: percent.min(100),
+                step: step.into(),
+            });
+        }
+    }
+}
+
+/// Who asked for a write, as the audit log names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteActor {
+    /// The OIDC issuer.
+    pub issuer: String,
+    /// The OIDC subject.
+    pub subject: String,
+    /// Their email, when known.
+    pub email: Option<String>,
+}
+
+/// Everything an adapter write needs besides its arguments.
+#[derive(Debug, Clone)]
+pub struct WriteCtx {
+    operation: Uuid,
+    actor: WriteActor,
+    run_as: RunAs,
+    boundary: Boundary,
+    progress: ProgressSink,
+    cancel: CancellationToken,
+}
+
+impl WriteCtx {
+    /// Built by `Service` after the access check (and by test fixtures, with `testing`).
+    pub(crate) fn new(
+        operation: Uuid,
+        actor: WriteActor,
+        run_as: RunAs,
+        boundary: Boundary,
+        progress: ProgressSink,
+        cancel: CancellationToken,
+    ) -> Self {
+        Self {
+            operation,
+            actor,
+            run_as,
+            boundary,
+            progress,
+            cancel,
+        }
+    }
+
+    /// A context for adapter tests: Pilothouse acting with no boundary.
+    #[cfg(feature = "testing")]
+    pub fn for_tests() -> Self {
+        Self::new(
+            Uuid::new_v4(),
+            WriteActor {
+                issuer: "test".into(),
+                subject: "test".into(),
+                email: None,
+            },
+            RunAs::Pilothouse,
+            Boundary::Unrestricted,
+            ProgressSink::default(),
+            CancellationToken::new(),
+        )
+    }
+
+    /// The same context with another boundary (for adapter tests, with `testing`).
+    #[cfg(feature = "testing")]
+    pub fn with_boundary(mut self, boundary: Boundary) -> Self {
+        self.boundary = boundary;
+        self
+    }
+
+    /// The audit operation id this write belongs to.
+    pub fn operation(&self) -> Uuid {
+        self.operation
+    }
+
+    /// Who asked.
+    pub fn actor(&self) -> &WriteActor {
+        &self.actor
+    }
+
+    /// Whose identity the API server sees.
+    pub fn run_as(&self) -> &RunAs {
+        &self.run_as
+    }
+
+    /// How far the write may reach.
+    pub fn boundary(&self) -> &Boundary {
+        &self.boundary
+    }
+
+    /// Reports a step of the write.
+    pub fn progress(&self, percent: u8, step: impl Into<String>) {
+        self.progress.report(percent, step);
+    }
+
+    /// Fails when the operation was cancelled; long writes call it between steps.
+    pub fn check_cancelled(&self) -> Result<()> {
+        if self.cancel.is_cancelled() {
+            Err(Error::Conflict(format!(
+                "operation {} was cancelled before it finished; what was done so far is in the audit log",
+                self.operation
+            )))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The token that cancels the operation.
+    pub fn cancellation(&self) -> &CancellationToken {
+        &self.cancel
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ns(name: &str) -> NamespaceRef {
+        NamespaceRef::in_default(name).unwrap()
+    }
+
+    #[test]
+    fn a_tenant_boundary_admits_its_namespaces_and_reads_shared_sources() {
+        let boundary = Boundary::Tenant {
+            tenant: "team-a".into(),
+            namespaces: [ns("team-a")].into(),
+            shared_sources: [ns("flux-system")].into(),
+        };
+        assert!(
+            boundary
+                .check("flux.targetNamespace", &ns("team-a"))
+                .is_ok()
+        );
+        let error = boundary
+            .check("flux.targetNamespace", &ns("kube-system"))
+            .unwrap_err();
+        assert_eq!(error.status(), 403);
+        assert!(
+            error.to_string().contains("flux.targetNamespace"),
+            "{error}"
+        );
+        assert!(error.to_string().contains("kube-system"), "{error}");
+        assert!(
+            boundary
+                .check_source_read("sourceRef", &ns("flux-system"))
+                .is_ok()
+        );
+        assert!(boundary.check("sourceRef", &ns("flux-system")).is_err());
+        assert!(
+            Boundary::Unrestricted
+                .check("x", &ns("kube-system"))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn progress_reaches_the_follower_and_cancellation_stops_the_write() {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = {
+            let seen = seen.clone();
+            ProgressSink::new(move |p| seen.lock().unwrap().push(p))
+        };
+        let cancel = CancellationToken::new();
+        let ctx = WriteCtx::new(
+            Uuid::new_v4(),
+            WriteActor {
+                issuer: "i".into(),
+                subject: "s".into(),
+                email: None,
+            },
+            RunAs::Pilothouse,
+            Boundary::Unrestricted,
+            sink,
+            cancel.clone(),
+        );
+        ctx.progress(150, "applying");
+        assert_eq!(seen.lock().unwrap()[0].percent, 100);
+        assert!(ctx.check_cancelled().is_ok());
+        cancel.cancel();
+        assert_eq!(ctx.check_cancelled().unwrap_err().status(), 409);
+    }
+}

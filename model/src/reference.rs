@@ -1,0 +1,364 @@
+//! References, not strings: which cluster, namespace and deployment an operation is about.
+//!
+//! Every layer passes these types. Their text form (`Display`/`FromStr`) is also the stable,
+//! URL-safe id that the API returns and pages put in URLs: the parts joined by `~`, a
+//! character Kubernetes never allows in a name, so an id can never be mistaken for a
+//! namespace or a name, and needs no escaping in a URL path.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// The separator between the parts of an id.
+pub const SEPARATOR: char = '~';
+
+/// The one cluster Pilothouse manages today.
+pub const DEFAULT_CLUSTER: &str = "default";
+
+/// Why a reference or id could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefError {
+    /// What was being read ("cluster", "namespace", "deployment id", …).
+    pub field: &'static str,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl fmt::Display for RefError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid {}: {}", self.field, self.reason)
+    }
+}
+
+impl std::error::Error for RefError {}
+
+fn refused(field: &'static str, reason: impl Into<String>) -> RefError {
+    RefError {
+        field,
+        reason: reason.into(),
+    }
+}
+
+/// A DNS label (RFC 1123) of at most 63 characters: what clusters and namespaces are named.
+fn dns_label(field: &'static str, value: &str) -> Result<(), RefError> {
+    if value.is_empty() || value.len() > 63 {
+        return Err(refused(
+            field,
+            format!("{value:?} must be 1 to 63 characters"),
+        ));
+    }
+    let valid = value
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !value.starts_with('-')
+        && !value.ends_with('-');
+    if valid {
+        Ok(())
+    } else {
+        Err(refused(
+            field,
+            format!(
+                "{value:?} must be lowercase letters, digits and '-', starting and ending with a letter or digit"
+            ),
+        ))
+    }
+}
+
+/// A DNS subdomain (RFC 1123) of at most 253 characters: what objects are named.
+fn dns_subdomain(field: &'static str, value: &str) -> Result<(), RefError> {
+    if value.is_empty() || value.len() > 253 {
+        return Err(refused(
+            field,
+            format!("{value:?} must be 1 to 253 characters"),
+        ));
+    }
+    for label in value.split('.') {
+        dns_label(field, label).map_err(|_| {
+            refused(
+                field,
+                format!(
+                    "{value:?} must be lowercase letters, digits, '-' and '.', each part starting and ending with a letter or digit"
+                ),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// Which cluster: a DNS label; `default` today.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ClusterId(String);
+
+impl ClusterId {
+    /// A cluster id, if `id` is a DNS label.
+    pub fn new(id: impl Into<String>) -> Result<Self, RefError> {
+        let id = id.into();
+        dns_label("cluster", &id)?;
+        Ok(Self(id))
+    }
+
+    /// The one cluster of today's installations.
+    pub fn default_cluster() -> Self {
+        Self(DEFAULT_CLUSTER.to_owned())
+    }
+
+    /// Whether this is the default cluster.
+    pub fn is_default(&self) -> bool {
+        self.0 == DEFAULT_CLUSTER
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for ClusterId {
+    fn default() -> Self {
+        Self::default_cluster()
+    }
+}
+
+impl fmt::Display for ClusterId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for ClusterId {
+    type Err = RefError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::new(s)
+    }
+}
+
+impl TryFrom<String> for ClusterId {
+    type Error = RefError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::new(value)
+    }
+}
+
+impl From<ClusterId> for String {
+    fn from(id: ClusterId) -> Self {
+        id.0
+    }
+}
+
+/// A namespace in a cluster.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct NamespaceRef {
+    /// The cluster.
+    pub cluster: ClusterId,
+    /// The namespace's name.
+    pub namespace: String,
+}
+
+impl NamespaceRef {
+    /// A namespace of `cluster`, if `namespace` is a valid namespace name.
+    pub fn new(cluster: ClusterId, namespace: impl Into<String>) -> Result<Self, RefError> {
+        let namespace = namespace.into();
+        dns_label("namespace", &namespace)?;
+        Ok(Self { cluster, namespace })
+    }
+
+    /// A namespace of the default cluster.
+    pub fn in_default(namespace: impl Into<String>) -> Result<Self, RefError> {
+        Self::new(ClusterId::default_cluster(), namespace)
+    }
+
+    /// The namespace's name.
+    pub fn name(&self) -> &str {
+        &self.namespace
+    }
+}
+
+impl fmt::Display for NamespaceRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{SEPARATOR}{}", self.cluster, self.namespace)
+    }
+}
+
+impl FromStr for NamespaceRef {
+    type Err = RefError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (cluster, namespace) = s.split_once(SEPARATOR).ok_or_else(|| {
+            refused(
+                "namespace id",
+                format!("{s:?} is not of the form cluster~namespace"),
+            )
+        })?;
+        Self::new(cluster.parse()?, namespace)
+    }
+}
+
+/// The kinds of deployment Pilothouse runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum DeploymentKind {
+    /// A Flux HelmRelease (helm.toolkit.fluxcd.io/v2).
+    HelmRelease,
+    /// A Flux Kustomization (kustomize.toolkit.fluxcd.io/v1).
+    Kustomization,
+    /// A Helm release run by the helm binary.
+    Release,
+}
+
+impl DeploymentKind {
+    /// Every kind, in the order lists sort them.
+    pub const ALL: [Self; 3] = [Self::HelmRelease, Self::Kustomization, Self::Release];
+
+    /// The kind's name, as Kubernetes and the API spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::HelmRelease => "HelmRelease",
+            Self::Kustomization => "Kustomization",
+            Self::Release => "Release",
+        }
+    }
+
+    /// The kind named `name`, in any letter case.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(name))
+    }
+}
+
+impl fmt::Display for DeploymentKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for DeploymentKind {
+    type Err = RefError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s).ok_or_else(|| {
+            refused(
+                "kind",
+                format!("{s:?} is not one of HelmRelease, Kustomization, Release"),
+            )
+        })
+    }
+}
+
+/// One deployment: cluster, namespace, kind and name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct DeploymentRef {
+    /// The cluster.
+    pub cluster: ClusterId,
+    /// The namespace.
+    pub namespace: String,
+    /// The kind, which also says which adapter runs it.
+    pub kind: DeploymentKind,
+    /// The name.
+    pub name: String,
+}
+
+impl DeploymentRef {
+    /// A reference, if the namespace and name are valid Kubernetes names.
+    pub fn new(
+        namespace: &NamespaceRef,
+        kind: DeploymentKind,
+        name: impl Into<String>,
+    ) -> Result<Self, RefError> {
+        let name = name.into();
+        dns_subdomain("name", &name)?;
+        Ok(Self {
+            cluster: namespace.cluster.clone(),
+            namespace: namespace.namespace.clone(),
+            kind,
+            name,
+        })
+    }
+
+    /// The namespace it lives in.
+    pub fn namespace_ref(&self) -> NamespaceRef {
+        NamespaceRef {
+            cluster: self.cluster.clone(),
+            namespace: self.namespace.clone(),
+        }
+    }
+
+    /// `Kind namespace/name`, for messages to people.
+    pub fn describe(&self) -> String {
+        format!("{} {}/{}", self.kind, self.namespace, self.name)
+    }
+}
+
+impl fmt::Display for DeploymentRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}{SEPARATOR}{}{SEPARATOR}{}{SEPARATOR}{}",
+            self.cluster, self.namespace, self.kind, self.name
+        )
+    }
+}
+
+impl FromStr for DeploymentRef {
+    type Err = RefError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let parts: Vec<&str> = s.split(SEPARATOR).collect();
+        let [cluster, namespace, kind, name] = parts.as_slice() else {
+            return Err(refused(
+                "deployment id",
+                format!("{s:?} is not of the form cluster~namespace~kind~name"),
+            ));
+        };
+        let namespace = NamespaceRef::new(cluster.parse()?, *namespace)?;
+        Self::new(&namespace, kind.parse()?, *name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deployment_id_round_trips() {
+        let ns = NamespaceRef::in_default("team-a").unwrap();
+        let r = DeploymentRef::new(&ns, DeploymentKind::Kustomization, "web.v2").unwrap();
+        assert_eq!(r.to_string(), "default~team-a~Kustomization~web.v2");
+        assert_eq!(r.to_string().parse::<DeploymentRef>().unwrap(), r);
+        assert_eq!(r.describe(), "Kustomization team-a/web.v2");
+    }
+
+    #[test]
+    fn malformed_ids_say_what_is_wrong() {
+        let cases = [
+            (
+                "team-a/podinfo",
+                "not of the form cluster~namespace~kind~name",
+            ),
+            ("default~team-a~Pod~x", "not one of HelmRelease"),
+            ("default~Team-A~HelmRelease~x", "lowercase"),
+            ("default~team-a~HelmRelease~", "1 to 253"),
+            ("~team-a~HelmRelease~x", "1 to 63"),
+            ("default~team-a~HelmRelease~x~y", "not of the form"),
+            ("default~team-a~HelmRelease~../etc", "lowercase"),
+        ];
+        for (id, expected) in cases {
+            let error = id.parse::<DeploymentRef>().unwrap_err().to_string();
+            assert!(error.contains(expected), "{id}: {error}");
+        }
+    }
+
+    #[test]
+    fn kinds_parse_in_any_case() {
+        assert_eq!(
+            "helmrelease".parse::<DeploymentKind>().unwrap(),
+            DeploymentKind::HelmRelease
+        );
+        assert!("Deployment".parse::<DeploymentKind>().is_err());
+    }
+
+    #[test]
+    fn cluster_ids_serialize_as_text_and_refuse_bad_names() {
+        let id: ClusterId = serde_json::from_str("\"prod-eu\"").unwrap();
+        assert_eq!(serde_json::to_string(&id).unwrap(), "\"prod-eu\"");
+        assert!(serde_json::from_str::<ClusterId>("\"Prod EU\"").is_err());
+        assert!(ClusterId::default().is_default());
+    }
+}
