@@ -25,6 +25,7 @@ fn event(i: usize) -> NewEvent {
         request_id: Some(format!("req-{i}")),
         client_addr: Some("127.0.0.1".into()),
         action: "deployment.scale".into(),
+        cluster: Default::default(),
         tenant: Some("team-a".into()),
         namespace: Some("a-prod".into()),
         target_kind: Some("HelmRelease".into()),

@@ -27,6 +27,7 @@ fn sample(action: &str, tenant: Option<&str>, parameters: serde_json::Value) -> 
         request_id: None,
         client_addr: None,
         action: action.into(),
+        cluster: Default::default(),
         tenant: tenant.map(str::to_owned),
         namespace: None,
         target_kind: Some("HelmRelease".into()),

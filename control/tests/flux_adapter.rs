@@ -426,10 +426,12 @@ async fn kustomization_rollback_pins_its_source(pool: PgPool) {
             extensions: [("flux.targetRevision".to_owned(), json!(revision))].into(),
             ..DeploymentUpdate::default()
         };
-        let error = adapter
-            .update(&refs::w(), &refs::hr("team-a", name), &bad)
-            .await
-            .unwrap_err();
+        let target = if name == "shop" {
+            refs::ks("team-a", name)
+        } else {
+            refs::hr("team-a", name)
+        };
+        let error = adapter.update(&refs::w(), &target, &bad).await.unwrap_err();
         assert!(
             matches!(
                 error,

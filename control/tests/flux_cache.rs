@@ -7,6 +7,7 @@ mod refs;
 use cluster::demo_cluster;
 use control::access::Visible;
 use control::adapters::flux::FluxCache;
+use control::adapters::rows::CacheEvent;
 use kube::api::{Api, DynamicObject, PostParams};
 use kube::{Client, Config};
 use model::deployment::{DeploymentFilter, DeploymentStatus};
@@ -184,4 +185,84 @@ async fn the_cache_follows_the_watch() {
         .get(&refs::hr("team-a", "late"))
         .expect("the new release reached the cache");
     assert_eq!(late.state.status, DeploymentStatus::Pending);
+}
+
+/// The next change on the bus about `name`, within a few seconds.
+async fn next_about(
+    bus: &mut tokio::sync::broadcast::Receiver<CacheEvent>,
+    name: &str,
+) -> CacheEvent {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let event = tokio::time::timeout_at(deadline, bus.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no change about {name} reached the bus"))
+            .expect("bus open");
+        let about = match &event {
+            CacheEvent::Upserted(row) => row.name.clone(),
+            CacheEvent::Deleted(reference) => reference.name.clone(),
+        };
+        if about == name {
+            return event;
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_bus_delivers_adds_changes_and_deletes() {
+    let (_sandbox, client) = demo_cluster(2).await;
+    let cache = FluxCache::start(&client, model::reference::ClusterId::default(), "flux");
+    cache
+        .wait_until_ready(Duration::from_secs(10))
+        .await
+        .expect("ready");
+    let mut bus = cache.subscribe();
+    let kind = control::adapters::flux::kinds::KUSTOMIZATION;
+    let api: Api<DynamicObject> = Api::namespaced_with(client, "team-a", &kind.api_resource());
+    let object: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization", "metadata": { "name": "bus" },
+        "spec": { "interval": "5m", "path": "./bus", "prune": true, "sourceRef": { "kind": "GitRepository", "name": "shop" } }
+    }))
+    .expect("object");
+    api.create(&PostParams::default(), &object)
+        .await
+        .expect("create");
+    match next_about(&mut bus, "bus").await {
+        CacheEvent::Upserted(row) => {
+            assert_eq!(row.id, "default~team-a~Kustomization~bus");
+            assert!(!row.state.suspended);
+        }
+        other => panic!("expected an add, got {other:?}"),
+    }
+
+    api.patch(
+        "bus",
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(json!({ "spec": { "suspend": true } })),
+    )
+    .await
+    .expect("patch");
+    match next_about(&mut bus, "bus").await {
+        CacheEvent::Upserted(row) => assert!(row.state.suspended, "{row:?}"),
+        other => panic!("expected a change, got {other:?}"),
+    }
+    assert!(
+        cache
+            .get(&refs::ks("team-a", "bus"))
+            .expect("row")
+            .state
+            .suspended
+    );
+
+    api.delete("bus", &Default::default())
+        .await
+        .expect("delete");
+    assert_eq!(
+        next_about(&mut bus, "bus").await,
+        CacheEvent::Deleted(refs::ks("team-a", "bus"))
+    );
+    assert!(
+        cache.get(&refs::ks("team-a", "bus")).is_none(),
+        "a deleted object leaves the rows"
+    );
 }

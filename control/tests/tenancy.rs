@@ -49,7 +49,7 @@ async fn grants_come_from_users_and_groups(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(grants.tenants["team-b"].role, TenantRole::Viewer);
-    assert_eq!(grants.namespace_owners["b-prod"], "team-b");
+    assert_eq!(grants.tenancy.namespace_owners["b-prod"], "team-b");
     assert_eq!(
         control::access::policy::visible_namespaces(&grants, Action::DeploymentList),
         Visible::Only(["b-prod".to_owned()].into())
@@ -297,6 +297,7 @@ async fn rename_unassign_and_delete(pool: PgPool) {
             .grants(&admin)
             .await
             .unwrap()
+            .tenancy
             .namespace_owners
             .contains_key("a-prod")
     );

@@ -58,8 +58,50 @@ test('a refused create says why and keeps the form', async () => {
 
   await form.locator('input[name="form[chart]"]').fill('podinfo');
   await form.getByRole('button', { name: 'Create' }).click();
-  await page.waitForURL(/\/deployments\/team-a\/web$/);
+  await page.waitForURL(/\/deployments\/default~team-a~HelmRelease~web$/);
   await page.getByTestId('status').waitFor();
   await page.screenshot({ path: screenshotPath('deployment-created'), fullPage: true });
+  await context.close();
+});
+
+test('a Kustomization and a HelmRelease of one name are both reachable', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await signIn(page, 'alice', '/deployments/new');
+  const form = page.getByTestId('new-deployment');
+  await form.locator('input[name="form[name]"]').fill('podinfo');
+  await form.locator('input[name="form[namespace]"]').fill('team-a');
+  await form.locator('select[name="form[kind]"]').selectOption('kustomization');
+  await form.locator('input[name="form[source]"]').fill('shop');
+  await form.locator('input[name="form[source_kind]"]').fill('GitRepository');
+  await form.locator('input[name="form[path]"]').fill('./podinfo');
+  await form.getByRole('button', { name: 'Create' }).click();
+  await page.waitForURL(/\/deployments\/default~team-a~Kustomization~podinfo$/);
+  await page.getByTestId('status').waitFor();
+  assert.match(await page.locator('h1').innerText(), /Kustomization in team-a/);
+
+  await page.goto(page.url().replace(/\/deployments.*/, '/deployments?text=podinfo'));
+  await page.locator('.shell[data-hydrated="true"]').waitFor();
+  const rows = page.getByTestId('deployments-table').locator('tbody tr');
+  await rows.filter({ hasText: 'Kustomization' }).waitFor();
+  const kinds = (await rows.locator('td:nth-child(3)').allInnerTexts()).sort();
+  assert.deepEqual(kinds, ['HelmRelease', 'Kustomization']);
+  await page.screenshot({ path: screenshotPath('same-name-light'), fullPage: true });
+  await page.getByTestId('theme-toggle').click();
+  await page.locator('html[data-theme="dark"]').waitFor();
+  await page.screenshot({ path: screenshotPath('same-name-dark'), fullPage: true });
+
+  for (const kind of ['Kustomization', 'HelmRelease']) {
+    await rows.filter({ hasText: kind }).getByRole('link', { name: 'podinfo' }).click();
+    await page.waitForURL(new RegExp(`/deployments/default~team-a~${kind}~podinfo$`));
+    await page.getByTestId('status').waitFor();
+    assert.match(await page.locator('h1').innerText(), new RegExp(`${kind} in team-a`));
+    await page.screenshot({ path: screenshotPath(`same-name-${kind.toLowerCase()}`), fullPage: true });
+    await page.goBack();
+    await rows.filter({ hasText: kind }).waitFor();
+  }
+  assert.deepEqual(errors, []);
   await context.close();
 });

@@ -72,7 +72,7 @@ test('upload a chart, and a hostile one is refused', async () => {
   await form2.locator('input[name="form[namespace]"]').fill('team-b');
   await form2.locator('input[name="form[package_id]"]').fill('web-1.2.0');
   await form2.getByRole('button', { name: 'Create' }).click();
-  await page.waitForURL(/\/deployments\/team-b\/web$/, { timeout: 60_000 });
+  await page.waitForURL(/\/deployments\/default~team-b~Release~web$/, { timeout: 60_000 });
   await page.getByTestId('status').filter({ hasText: 'deployed' }).waitFor();
   assert.match(await page.getByTestId('history').innerText(), /1\s+deployed\s+1\.2\.0/);
   await page.screenshot({ path: screenshotPath('helm-release'), fullPage: true });

@@ -130,6 +130,8 @@ pub struct DeploymentFilter {
     pub limit: Option<usize>,
     /// How many to skip.
     pub offset: Option<usize>,
+    /// Only rows after this deployment id, in list order (the previous page's `next`).
+    pub after: Option<String>,
 }
 
 /// One page of deployments and how many match in all.
@@ -140,6 +142,8 @@ pub struct DeploymentPage {
     pub items: Vec<Deployment>,
     /// How many match the filter.
     pub total: usize,
+    /// The cursor for the next page (`after`), when there are more rows.
+    pub next: Option<String>,
 }
 
 /// What a create asks for: the reference adapters' DeploymentRequest.

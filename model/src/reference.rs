@@ -315,6 +315,53 @@ impl FromStr for DeploymentRef {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// A valid DNS label: lowercase letters and digits, '-' inside.
+    fn label() -> impl Strategy<Value = String> {
+        let edge = proptest::sample::select(('a'..='z').chain('0'..='9').collect::<Vec<_>>());
+        let inner = proptest::sample::select(
+            ('a'..='z')
+                .chain('0'..='9')
+                .chain(std::iter::once('-'))
+                .collect::<Vec<_>>(),
+        );
+        (edge.clone(), proptest::collection::vec(inner, 0..20), edge).prop_map(
+            |(first, middle, last)| {
+                let mut label = String::from(first);
+                label.extend(middle);
+                label.push(last);
+                label
+            },
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn every_valid_reference_round_trips_through_its_id(
+            cluster in label(),
+            namespace in label(),
+            name in proptest::collection::vec(label(), 1..4),
+            kind in proptest::sample::select(DeploymentKind::ALL.to_vec()),
+        ) {
+            let namespace = NamespaceRef::new(ClusterId::new(cluster).unwrap(), namespace).unwrap();
+            let reference = DeploymentRef::new(&namespace, kind, name.join(".")).unwrap();
+            let id = reference.to_string();
+            prop_assert!(id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.~".contains(&b)), "URL-safe: {}", id);
+            prop_assert_eq!(id.parse::<DeploymentRef>().unwrap(), reference.clone());
+            let json = serde_json::to_string(&reference).unwrap();
+            prop_assert_eq!(serde_json::from_str::<DeploymentRef>(&json).unwrap(), reference);
+            prop_assert_eq!(namespace.to_string().parse::<NamespaceRef>().unwrap(), namespace);
+        }
+
+        #[test]
+        fn any_text_parses_or_is_refused_without_panicking(
+            text in proptest::collection::vec(any::<char>(), 0..80).prop_map(String::from_iter)
+        ) {
+            let _ = text.parse::<DeploymentRef>();
+            let _ = text.parse::<NamespaceRef>();
+        }
+    }
 
     #[test]
     fn a_deployment_id_round_trips() {

@@ -9,11 +9,16 @@ use std::io::Write;
 
 /// Runs an audit command; `Ok(false)` means the chain is broken (exit status 1).
 pub async fn run(config: &Config, command: &AuditCommand) -> anyhow::Result<bool> {
-    let pool = crate::connect(config).await?;
-    let service = Service::new(pool.clone());
+    // Maintenance reads what is there: it never migrates a schema under a running server.
+    let pool = crate::open(config)?;
+    control::store::check_ready(&pool)
+        .await
+        .context("the database is not ready for maintenance")?;
+    let service = Service::new(pool);
     match command {
         AuditCommand::Verify => {
-            let report = control::audit::verify::verify(&pool)
+            let report = service
+                .verify_audit_for_maintenance()
                 .await
                 .context("cannot read the audit log")?;
             print_json(&report)?;

@@ -22,14 +22,20 @@ use state::AppState;
 use tower_sessions::ExpiredDeletion;
 use tower_sessions_sqlx_store::PostgresStore;
 
-/// Opens the pool and applies migrations; start-up fails when they cannot be applied.
-pub async fn connect(config: &Config) -> anyhow::Result<PgPool> {
+/// Opens the pool without touching the schema (maintenance commands).
+pub fn open(config: &Config) -> anyhow::Result<PgPool> {
     let database_url = config.database.url.as_deref().context(
         "no database configured: set database.url in the configuration file, \
          PILOTHOUSE_DATABASE_URL, or --database-url",
     )?;
-    let pool = control::store::pool(database_url, config.database.max_connections)
-        .context("invalid database URL")?;
+    control::store::pool(database_url, config.database.max_connections)
+        .context("invalid database URL")
+}
+
+/// Opens the pool and applies migrations; start-up fails when they cannot be applied.
+pub async fn connect(config: &Config) -> anyhow::Result<PgPool> {
+    let database_url = config.database.url.as_deref().unwrap_or_default();
+    let pool = open(config)?;
     tracing::info!(database = %config::redacted_url(database_url), "applying database migrations");
     control::store::migrate(&pool)
         .await

@@ -248,3 +248,156 @@ async fn deployments_over_rest() {
     let ready = env.get_bearer("/readyz", &alice).await;
     assert_eq!(ready.status, StatusCode::OK, "{}", ready.body);
 }
+
+#[tokio::test]
+async fn deployments_of_two_kinds_may_share_a_name() {
+    let env = TestEnv::start_with_cluster("rest-same-name").await;
+    let issuer = env.idp.issuer();
+    let token = |sub: &str| {
+        env.mint(json!({ "iss": issuer, "aud": "pilothouse", "sub": sub, "iat": now(), "exp": now() + 300 }))
+    };
+    let alice = token("alice");
+    let base = "/o2dms/v1/deployments";
+
+    // The demo has a HelmRelease podinfo in team-a; a Kustomization of that name joins it.
+    let created = env
+        .send_bearer("POST", base, &alice, json!({ "name": "podinfo", "namespace": "team-a",
+            "extensions": { "flux.type": "kustomization", "flux.sourceRef": "shop", "flux.sourceKind": "GitRepository", "flux.path": "./podinfo" } }))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let created = parse(&created.body);
+    assert_eq!(created["id"], "default~team-a~Kustomization~podinfo");
+    assert_eq!(created["cluster"], "default");
+
+    let ambiguous = env
+        .get_bearer(&format!("{base}/team-a/podinfo"), &alice)
+        .await;
+    assert_eq!(ambiguous.status, StatusCode::CONFLICT, "{}", ambiguous.body);
+    let message = parse(&ambiguous.body)["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    for id in [
+        "default~team-a~HelmRelease~podinfo",
+        "default~team-a~Kustomization~podinfo",
+    ] {
+        assert!(message.contains(id), "{message}");
+    }
+
+    let by_kind = env
+        .get_bearer(&format!("{base}/team-a/podinfo?kind=Kustomization"), &alice)
+        .await;
+    assert_eq!(by_kind.status, StatusCode::OK, "{}", by_kind.body);
+    assert_eq!(parse(&by_kind.body)["kind"], "Kustomization");
+
+    for kind in ["HelmRelease", "Kustomization"] {
+        let id = format!("default~team-a~{kind}~podinfo");
+        let one = env.get_bearer(&format!("{base}/{id}"), &alice).await;
+        assert_eq!(one.status, StatusCode::OK, "{id}: {}", one.body);
+        assert_eq!(parse(&one.body)["kind"], kind);
+        let status = env.get_bearer(&format!("{base}/{id}/status"), &alice).await;
+        assert_eq!(status.status, StatusCode::OK, "{id}: {}", status.body);
+        let history = env
+            .get_bearer(&format!("{base}/{id}/history"), &alice)
+            .await;
+        assert_eq!(history.status, StatusCode::OK, "{id}: {}", history.body);
+    }
+
+    // A write by id reaches exactly the object it names.
+    let suspended = env
+        .send_bearer(
+            "POST",
+            &format!("{base}/default~team-a~Kustomization~podinfo/suspend"),
+            &alice,
+            json!({ "reason": "same-name test" }),
+        )
+        .await;
+    assert_eq!(suspended.status, StatusCode::OK, "{}", suspended.body);
+    assert_eq!(parse(&suspended.body)["state"]["suspended"], true);
+    let release = env
+        .get_bearer(
+            &format!("{base}/default~team-a~HelmRelease~podinfo"),
+            &alice,
+        )
+        .await;
+    assert_eq!(
+        parse(&release.body)["state"]["suspended"],
+        false,
+        "{}",
+        release.body
+    );
+
+    let listed = env
+        .get_bearer(&format!("{base}?text=podinfo"), &alice)
+        .await;
+    let ids: Vec<String> = parse(&listed.body)["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d["id"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        ids.contains(&"default~team-a~HelmRelease~podinfo".to_owned()),
+        "{ids:?}"
+    );
+    assert!(
+        ids.contains(&"default~team-a~Kustomization~podinfo".to_owned()),
+        "{ids:?}"
+    );
+
+    // Malformed references are refused as bad requests, saying what is wrong.
+    for (path, expected) in [
+        (format!("{base}/not~an~id"), "cluster~namespace~kind~name"),
+        (
+            format!("{base}/default~team-a~Pod~podinfo/status"),
+            "HelmRelease, Kustomization, Release",
+        ),
+        (
+            format!("{base}/default~Team_A~HelmRelease~podinfo"),
+            "lowercase",
+        ),
+        (
+            format!("{base}/team-a/podinfo?kind=Pod"),
+            "HelmRelease, Kustomization, Release",
+        ),
+        (
+            format!("{base}?after=team-a/podinfo"),
+            "cluster~namespace~kind~name",
+        ),
+    ] {
+        let refused = env.get_bearer(&path, &alice).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{path}: {}",
+            refused.body
+        );
+        let body = parse(&refused.body);
+        assert_eq!(body["error"], "bad_request", "{path}: {body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .is_some_and(|m| m.contains(expected)),
+            "{path}: {body}"
+        );
+    }
+
+    // Cursor paging: the next page starts after the last row of this one.
+    let first = parse(
+        &env.get_bearer(&format!("{base}?limit=1"), &alice)
+            .await
+            .body,
+    );
+    let next = first["next"]
+        .as_str()
+        .expect("more than one row")
+        .to_owned();
+    assert_eq!(first["items"][0]["id"], next);
+    let second = parse(
+        &env.get_bearer(&format!("{base}?limit=1&after={next}"), &alice)
+            .await
+            .body,
+    );
+    assert_ne!(second["items"][0]["id"], first["items"][0]["id"]);
+    assert_eq!(second["total"], first["total"]);
+}

@@ -41,7 +41,7 @@ mod tests {
 
     fn viewer_of_team_a() -> Grants {
         let mut grants = Grants::default();
-        grants
+        std::sync::Arc::make_mut(&mut grants.tenancy)
             .namespace_owners
             .insert("a-prod".into(), "team-a".into());
         grants.tenants.insert(

@@ -3,6 +3,7 @@
 use super::role::{GlobalRole, TenantRole};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 /// Who a grant is given to.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -63,15 +64,24 @@ pub struct TenantGrant {
     pub via: Via,
 }
 
-/// Everything the policy needs to decide for one principal.
+/// Who owns which namespace: one snapshot shared by every request, replaced whole when
+/// the tenancy changes (never edited in place while someone reads it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tenancy {
+    /// Owner tenant of every assigned namespace.
+    pub namespace_owners: BTreeMap<String, String>,
+}
+
+/// Everything the policy needs to decide for one principal: its own roles and the shared
+/// tenancy snapshot.
 #[derive(Debug, Clone, Default)]
 pub struct Grants {
     /// Global roles held, with how each was obtained.
     pub global: Vec<(GlobalRole, Via)>,
     /// The strongest role held per tenant.
     pub tenants: BTreeMap<String, TenantGrant>,
-    /// Owner tenant of every assigned namespace.
-    pub namespace_owners: BTreeMap<String, String>,
+    /// Who owns which namespace (shared, not per principal).
+    pub tenancy: Arc<Tenancy>,
 }
 
 impl Grants {

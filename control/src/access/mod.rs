@@ -13,7 +13,7 @@ pub mod role;
 pub mod scope;
 
 pub use action::{Action, Requirement, TargetKind};
-pub use grants::{Grantee, Grants, Via};
+pub use grants::{Grantee, Grants, Tenancy, Via};
 pub use policy::{Decision, Denied, Missing, Target};
 pub use principal::Principal;
 pub use role::{GlobalRole, TenantRole};

@@ -170,7 +170,7 @@ pub fn decide(grants: &Grants, action: Action, target: Target<'_>) -> Result<Dec
         Requirement::Tenant(needed) => {
             let tenant = match target {
                 Target::Tenant(tenant) => tenant,
-                Target::Namespace(ns) => match grants.namespace_owners.get(ns) {
+                Target::Namespace(ns) => match grants.tenancy.namespace_owners.get(ns) {
                     Some(tenant) => tenant.as_str(),
                     None => {
                         return Err(deny(Missing::UnownedNamespace((*ns).to_owned())));
@@ -205,7 +205,7 @@ pub fn authorize_namespace(
     Ok(NamespaceScope {
         action,
         namespace: namespace.to_owned(),
-        tenant: grants.namespace_owners.get(namespace).cloned(),
+        tenant: grants.tenancy.namespace_owners.get(namespace).cloned(),
     })
 }
 
@@ -248,6 +248,7 @@ pub fn visible_namespaces(grants: &Grants, action: Action) -> Visible {
     let tenants = tenants_with(grants, needed);
     Visible::Only(
         grants
+            .tenancy
             .namespace_owners
             .iter()
             .filter(|(_, tenant)| tenants.contains(*tenant))

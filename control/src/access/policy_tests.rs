@@ -21,10 +21,10 @@ enum Who {
 
 fn grants(who: Who, via: Via) -> Grants {
     let mut grants = Grants::default();
-    grants
+    std::sync::Arc::make_mut(&mut grants.tenancy)
         .namespace_owners
         .insert(OWN_NS.into(), OWN_TENANT.into());
-    grants
+    std::sync::Arc::make_mut(&mut grants.tenancy)
         .namespace_owners
         .insert(OTHER_NS.into(), OTHER_TENANT.into());
     match who {

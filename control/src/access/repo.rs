@@ -1,13 +1,14 @@
 //! Tenancy in Postgres: loading a principal's grants and the admin operations' statements.
 //! Constraint violations become domain errors here, at the repository edge.
 
-use super::grants::{Grantee, Grants, Via};
+use super::grants::{Grantee, Grants, Tenancy, Via};
 use super::principal::Principal;
 use super::role::{GlobalRole, TenantRole};
 use super::scope::Visible;
 use crate::{Error, Result};
 use serde::Serialize;
 use sqlx::PgPool;
+use std::sync::Arc;
 
 /// A tenant and the namespaces it owns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -48,7 +49,11 @@ pub struct GlobalGrant {
 }
 
 /// Loads everything the policy needs for `principal`.
-pub async fn load_grants(pool: &PgPool, principal: &Principal) -> Result<Grants> {
+pub async fn load_grants(
+    pool: &PgPool,
+    principal: &Principal,
+    tenancy: &TenancySnapshot,
+) -> Result<Grants> {
     let mut grants = Grants::default();
     let memberships: Vec<(String, String, String, String)> = sqlx::query_as(
         "SELECT tenant, grantee_kind, grantee, role FROM memberships \
@@ -79,13 +84,52 @@ pub async fn load_grants(pool: &PgPool, principal: &Principal) -> Result<Grants>
             grants.global.push((role, via(&kind, grantee)));
         }
     }
-    grants.namespace_owners =
-        sqlx::query_as::<_, (String, String)>("SELECT namespace, tenant FROM tenant_namespaces")
-            .fetch_all(pool)
-            .await?
-            .into_iter()
-            .collect();
+    grants.tenancy = tenancy.current(pool).await?;
     Ok(grants)
+}
+
+/// The tenancy every request shares: reloaded only when `tenancy_version` says the
+/// namespace assignments changed (on this replica or any other), then swapped whole.
+#[derive(Debug, Default)]
+pub struct TenancySnapshot {
+    current: std::sync::RwLock<Option<(i64, Arc<Tenancy>)>>,
+}
+
+impl TenancySnapshot {
+    /// The current snapshot, reloaded first if the assignments changed since it was taken.
+    pub async fn current(&self, pool: &PgPool) -> Result<Arc<Tenancy>> {
+        let version: i64 = sqlx::query_scalar("SELECT version FROM tenancy_version")
+            .fetch_one(pool)
+            .await?;
+        if let Ok(guard) = self.current.read()
+            && let Some((held, tenancy)) = guard.as_ref()
+            && *held == version
+        {
+            return Ok(tenancy.clone());
+        }
+        // Read the version again in the same snapshot as the rows, so a change racing this
+        // load is caught by the next request instead of being cached under the new number.
+        let mut tx = pool.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            .execute(&mut *tx)
+            .await?;
+        let version: i64 = sqlx::query_scalar("SELECT version FROM tenancy_version")
+            .fetch_one(&mut *tx)
+            .await?;
+        let namespace_owners = sqlx::query_as::<_, (String, String)>(
+            "SELECT namespace, tenant FROM tenant_namespaces",
+        )
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+        tx.commit().await?;
+        let tenancy = Arc::new(Tenancy { namespace_owners });
+        if let Ok(mut guard) = self.current.write() {
+            *guard = Some((version, tenancy.clone()));
+        }
+        Ok(tenancy)
+    }
 }
 
 fn via(kind: &str, grantee: String) -> Via {

@@ -8,6 +8,7 @@ pub mod flux;
 pub mod helm;
 pub mod page;
 pub mod registry;
+pub mod rows;
 pub mod values;
 
 use crate::access::Visible;
@@ -21,7 +22,9 @@ use model::deployment::{
 use model::reference::{DeploymentKind, DeploymentRef, NamespaceRef};
 use model::source::FluxSource;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::broadcast;
 
 /// An API server error that is not about one object: a refusal stays a refusal (403, with
 /// the API server's own message); anything else means the cluster could not be reached.
@@ -47,13 +50,15 @@ pub trait DeploymentAdapter: Send + Sync {
     async fn wait_until_ready(&self, limit: Duration) -> Result<()>;
     /// Every deployment in the namespaces in `visible` that passes the filter's namespace,
     /// kind and label conditions, unsorted and unpaged.
-    fn matching(&self, filter: &DeploymentFilter, visible: &Visible) -> Vec<Deployment>;
+    fn matching(&self, filter: &DeploymentFilter, visible: &Visible) -> Vec<Arc<Deployment>>;
     /// One page of deployments in the namespaces in `visible`, with the total.
     fn list(&self, filter: &DeploymentFilter, visible: &Visible) -> Result<DeploymentPage> {
         page::select(self.matching(filter, visible), filter)
     }
     /// One deployment, with its status, progress and conditions.
     fn get(&self, deployment: &DeploymentRef) -> Result<Deployment>;
+    /// Every change to its rows from now on (the cache event bus).
+    fn changes(&self) -> broadcast::Receiver<rows::CacheEvent>;
     /// Creates a deployment of `kind` in `namespace`.
     async fn create(
         &self,

@@ -53,7 +53,7 @@ pub fn stored_time(time: DateTime<Utc>) -> DateTime<Utc> {
 
 /// The hash of a row: SHA-256 over the previous hash and the row's canonical JSON.
 pub fn row_hash(prev: &[u8], seq: i64, occurred_at: DateTime<Utc>, event: &NewEvent) -> [u8; 32] {
-    let fields = json!({
+    let mut fields = json!({
         "seq": seq,
         "occurredAt": occurred_at.to_rfc3339_opts(SecondsFormat::Micros, true),
         "operationId": event.operation_id.to_string(),
@@ -73,6 +73,12 @@ pub fn row_hash(prev: &[u8], seq: i64, occurred_at: DateTime<Utc>, event: &NewEv
         "outcome": event.outcome.map(|o| o.as_str()),
         "error": event.error,
     });
+    // Versioning rule: a field added after rows were written enters the hash only when it
+    // differs from the value every older row implicitly has, so old rows verify unchanged.
+    // `cluster` (migration 0006) is hashed only when it is not `default`.
+    if !event.cluster.is_default() {
+        fields["cluster"] = json!(event.cluster.as_str());
+    }
     let mut hasher = Sha256::new();
     hasher.update(prev);
     hasher.update(canonical_json(&fields).as_bytes());

@@ -57,8 +57,8 @@ pub(crate) async fn append_in(conn: &mut PgConnection, mut event: NewEvent) -> R
     sqlx::query(
         "INSERT INTO audit_log (seq, occurred_at, operation_id, phase, actor_issuer, actor_subject, \
          actor_email, channel, request_id, client_addr, action, tenant, namespace, target_kind, \
-         target_name, parameters, outcome, error, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+         target_name, parameters, outcome, error, prev_hash, hash, cluster) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
     )
     .bind(seq)
     .bind(occurred_at)
@@ -80,6 +80,7 @@ pub(crate) async fn append_in(conn: &mut PgConnection, mut event: NewEvent) -> R
     .bind(&event.error)
     .bind(&prev_hash)
     .bind(hash.as_slice())
+    .bind(event.cluster.as_str())
     .execute(&mut *conn)
     .await?;
     Ok(AuditEvent {
@@ -94,7 +95,7 @@ pub(crate) async fn append_in(conn: &mut PgConnection, mut event: NewEvent) -> R
 /// Every column of `audit_log`, in the order `Row` reads them.
 pub(crate) const COLUMNS: &str = "seq, occurred_at, operation_id, phase, actor_issuer, actor_subject, \
     actor_email, channel, request_id, client_addr, action, tenant, namespace, target_kind, target_name, \
-    parameters, outcome, error, prev_hash, hash";
+    parameters, outcome, error, prev_hash, hash, cluster";
 
 /// A row as Postgres returns it.
 #[derive(Debug, sqlx::FromRow)]
@@ -119,6 +120,7 @@ pub(crate) struct Row {
     pub error: Option<String>,
     pub prev_hash: Vec<u8>,
     pub hash: Vec<u8>,
+    pub cluster: String,
 }
 
 impl Row {
@@ -128,6 +130,8 @@ impl Row {
             Phase::parse(&self.phase).ok_or_else(|| format!("unknown phase {:?}", self.phase))?;
         let channel = Channel::parse(&self.channel)
             .ok_or_else(|| format!("unknown channel {:?}", self.channel))?;
+        let cluster = model::reference::ClusterId::new(self.cluster.clone())
+            .map_err(|e| format!("cluster: {e}"))?;
         let outcome = match &self.outcome {
             Some(o) => Some(Outcome::parse(o).ok_or_else(|| format!("unknown outcome {o:?}"))?),
             None => None,
@@ -148,6 +152,7 @@ impl Row {
                 client_addr: self.client_addr,
                 action: self.action,
                 tenant: self.tenant,
+                cluster,
                 namespace: self.namespace,
                 target_kind: self.target_kind,
                 target_name: self.target_name,

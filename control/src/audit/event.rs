@@ -96,6 +96,9 @@ pub struct NewEvent {
     pub action: String,
     /// The tenant concerned.
     pub tenant: Option<String>,
+    /// The cluster concerned (`default` for rows of one-cluster installations).
+    #[serde(default)]
+    pub cluster: model::reference::ClusterId,
     /// The namespace concerned.
     pub namespace: Option<String>,
     /// The kind of the target object.

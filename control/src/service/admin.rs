@@ -226,7 +226,7 @@ impl Service {
             }
             _ => &ctx.principal,
         };
-        let grants = repo::load_grants(&self.pool, principal).await?;
+        let grants = self.grants_of(principal).await?;
         let who = principal.email.as_deref().unwrap_or(&principal.subject);
         Ok(explain(who, &grants, action, target))
     }
@@ -249,6 +249,7 @@ fn namespace_target(namespace: &str, tenant: Option<&str>) -> AuditTarget {
         kind: Some("Namespace"),
         name: Some(namespace.to_owned()),
         parameters: json!({}),
+        ..AuditTarget::default()
     }
 }
 

@@ -2,6 +2,7 @@
 //! then (for changes) writes intent and outcome rows around one adapter call, which gets a
 //! write context built here from the authorized scope.
 
+use super::change::Change;
 use super::{AuditTarget, RequestContext, Service};
 use crate::access::policy;
 use crate::access::{Action, GlobalRole, Grants, NamespaceScope, Visible};
@@ -55,7 +56,12 @@ impl Service {
     ) -> Result<(NamespaceScope, AuditTarget, Grants)> {
         let grants = self.grants(ctx).await?;
         let target = AuditTarget {
-            tenant: grants.namespace_owners.get(namespace.name()).cloned(),
+            tenant: grants
+                .tenancy
+                .namespace_owners
+                .get(namespace.name())
+                .cloned(),
+            cluster: Some(namespace.cluster.clone()),
             namespace: Some(namespace.name().to_owned()),
             kind: Some("deployment"),
             name: name.map(str::to_owned),
@@ -101,12 +107,14 @@ impl Service {
         cluster: &ClusterId,
         scope: &NamespaceScope,
         grants: &Grants,
+        progress: ProgressSink,
     ) -> WriteCtx {
         let boundary = match scope.tenant() {
             Some(tenant) if grants.global_role(GlobalRole::PlatformAdmin).is_none() => {
                 Boundary::Tenant {
                     tenant: tenant.to_owned(),
                     namespaces: grants
+                        .tenancy
                         .namespace_owners
                         .iter()
                         .filter(|(_, owner)| *owner == tenant)
@@ -129,7 +137,7 @@ impl Service {
             },
             RunAs::Pilothouse,
             boundary,
-            ProgressSink::default(),
+            progress,
             CancellationToken::new(),
         )
     }
@@ -320,29 +328,12 @@ impl Service {
         namespace: &NamespaceRef,
         request: &DeploymentRequest,
     ) -> Result<Deployment> {
-        let parameters = json!({ "values": request.values, "labels": request.labels, "extensions": request.extensions });
-        let (scope, target, grants) = self
-            .namespaced(
-                ctx,
-                Action::DeploymentCreate,
-                namespace,
-                Some(&request.name),
-                parameters,
-            )
-            .await?;
-        let kind = requested_kind(request)?;
-        let adapter = self
-            .registry
-            .cluster(&namespace.cluster)?
-            .adapter_for(kind)
-            .ok_or_else(|| {
-                Error::AdapterUnhealthy(format!("no adapter for {kind} is configured"))
-            })?;
-        self.audited(ctx, Action::DeploymentCreate, &target, async |operation| {
-            let write = self.write_ctx(ctx, operation, &namespace.cluster, &scope, &grants);
-            adapter.create(&write, namespace, kind, request).await
-        })
-        .await
+        let change = Change::CreateDeployment {
+            namespace: namespace.clone(),
+            kind: requested_kind(request)?,
+            request: request.clone(),
+        };
+        self.submit(ctx, change).await?.into_deployment()
     }
 
     /// Changes values, chart version or extensions.
@@ -352,16 +343,11 @@ impl Service {
         deployment: &DeploymentRef,
         update: &DeploymentUpdate,
     ) -> Result<Deployment> {
-        let parameters = json!({ "values": update.values, "extensions": update.extensions });
-        let (scope, target, grants) = self
-            .on_deployment(ctx, Action::DeploymentUpdate, deployment, parameters)
-            .await?;
-        let adapter = self.adapter_for(deployment)?;
-        self.audited(ctx, Action::DeploymentUpdate, &target, async |operation| {
-            let write = self.write_ctx(ctx, operation, &deployment.cluster, &scope, &grants);
-            adapter.update(&write, deployment, update).await
-        })
-        .await
+        let change = Change::UpdateDeployment {
+            deployment: deployment.clone(),
+            update: update.clone(),
+        };
+        self.submit(ctx, change).await?.into_deployment()
     }
 
     /// Deletes a deployment.
@@ -370,15 +356,10 @@ impl Service {
         ctx: &RequestContext,
         deployment: &DeploymentRef,
     ) -> Result<()> {
-        let (scope, target, grants) = self
-            .on_deployment(ctx, Action::DeploymentDelete, deployment, json!({}))
-            .await?;
-        let adapter = self.adapter_for(deployment)?;
-        self.audited(ctx, Action::DeploymentDelete, &target, async |operation| {
-            let write = self.write_ctx(ctx, operation, &deployment.cluster, &scope, &grants);
-            adapter.delete(&write, deployment).await
-        })
-        .await
+        let change = Change::DeleteDeployment {
+            deployment: deployment.clone(),
+        };
+        self.submit(ctx, change).await?.into_done()
     }
 
     /// Sets the replica count.
@@ -389,16 +370,12 @@ impl Service {
         replicas: u32,
         path: Option<&str>,
     ) -> Result<Deployment> {
-        let parameters = json!({ "replicas": replicas, "path": path });
-        let (scope, target, grants) = self
-            .on_deployment(ctx, Action::DeploymentScale, deployment, parameters)
-            .await?;
-        let adapter = self.adapter_for(deployment)?;
-        self.audited(ctx, Action::DeploymentScale, &target, async |operation| {
-            let write = self.write_ctx(ctx, operation, &deployment.cluster, &scope, &grants);
-            adapter.scale(&write, deployment, replicas, path).await
-        })
-        .await
+        let change = Change::ScaleDeployment {
+            deployment: deployment.clone(),
+            replicas,
+            path: path.map(str::to_owned),
+        };
+        self.submit(ctx, change).await?.into_deployment()
     }
 
     /// Restores an earlier revision (0: the previous one).
@@ -408,25 +385,11 @@ impl Service {
         deployment: &DeploymentRef,
         revision: u32,
     ) -> Result<RollbackOutcome> {
-        let (scope, target, grants) = self
-            .on_deployment(
-                ctx,
-                Action::DeploymentRollback,
-                deployment,
-                json!({ "revision": revision }),
-            )
-            .await?;
-        let adapter = self.adapter_for(deployment)?;
-        self.audited(
-            ctx,
-            Action::DeploymentRollback,
-            &target,
-            async |operation| {
-                let write = self.write_ctx(ctx, operation, &deployment.cluster, &scope, &grants);
-                adapter.rollback(&write, deployment, revision).await
-            },
-        )
-        .await
+        let change = Change::RollbackDeployment {
+            deployment: deployment.clone(),
+            revision,
+        };
+        self.submit(ctx, change).await?.into_rollback()
     }
 
     /// Asks Flux to reconcile and reports the outcome.
@@ -436,21 +399,11 @@ impl Service {
         deployment: &DeploymentRef,
         request: ReconcileRequest,
     ) -> Result<ReconcileOutcome> {
-        let parameters = serde_json::to_value(request).unwrap_or_default();
-        let (scope, target, grants) = self
-            .on_deployment(ctx, Action::DeploymentReconcile, deployment, parameters)
-            .await?;
-        let adapter = self.adapter_for(deployment)?;
-        self.audited(
-            ctx,
-            Action::DeploymentReconcile,
-            &target,
-            async |operation| {
-                let write = self.write_ctx(ctx, operation, &deployment.cluster, &scope, &grants);
-                adapter.reconcile(&write, deployment, request).await
-            },
-        )
-        .await
+        let change = Change::ReconcileDeployment {
+            deployment: deployment.clone(),
+            request,
+        };
+        self.submit(ctx, change).await?.into_reconcile()
     }
 
     /// Suspends (with an optional reason) or resumes reconciliation.
@@ -461,21 +414,11 @@ impl Service {
         suspend: bool,
         reason: Option<&str>,
     ) -> Result<Deployment> {
-        let action = if suspend {
-            Action::DeploymentSuspend
-        } else {
-            Action::DeploymentResume
+        let change = Change::SuspendDeployment {
+            deployment: deployment.clone(),
+            suspend,
+            reason: reason.map(str::to_owned),
         };
-        let (scope, target, grants) = self
-            .on_deployment(ctx, action, deployment, json!({ "reason": reason }))
-            .await?;
-        let adapter = self.adapter_for(deployment)?;
-        self.audited(ctx, action, &target, async |operation| {
-            let write = self.write_ctx(ctx, operation, &deployment.cluster, &scope, &grants);
-            adapter
-                .set_suspended(&write, deployment, suspend, reason)
-                .await
-        })
-        .await
+        self.submit(ctx, change).await?.into_deployment()
     }
 }

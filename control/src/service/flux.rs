@@ -2,6 +2,7 @@
 //! logs (filtered to the caller's namespaces), and Flux sources (list, fetch now, suspend,
 //! resume).
 
+use super::change::Change;
 use super::{AuditTarget, RequestContext, Service};
 use crate::access::{Action, Visible};
 use crate::adapters::registry::no_cluster;
@@ -130,24 +131,12 @@ impl Service {
         namespace: &NamespaceRef,
         name: &str,
     ) -> Result<ReconcileOutcome> {
-        let (scope, mut target, grants) = self
-            .namespaced(
-                ctx,
-                Action::SourceReconcile,
-                namespace,
-                Some(name),
-                json!({ "kind": kind }),
-            )
-            .await?;
-        target.kind = Some("source");
-        let sources = self.sources_in(namespace)?;
-        self.audited(ctx, Action::SourceReconcile, &target, async |operation| {
-            let write = self.write_ctx(ctx, operation, &namespace.cluster, &scope, &grants);
-            sources
-                .reconcile_source(&write, kind, namespace, name)
-                .await
-        })
-        .await
+        let change = Change::ReconcileSource {
+            namespace: namespace.clone(),
+            kind: kind.to_owned(),
+            name: name.to_owned(),
+        };
+        self.submit(ctx, change).await?.into_reconcile()
     }
 
     /// Suspends or resumes a source.
@@ -159,22 +148,12 @@ impl Service {
         name: &str,
         suspend: bool,
     ) -> Result<()> {
-        let action = if suspend {
-            Action::SourceSuspend
-        } else {
-            Action::SourceResume
+        let change = Change::SuspendSource {
+            namespace: namespace.clone(),
+            kind: kind.to_owned(),
+            name: name.to_owned(),
+            suspend,
         };
-        let (scope, mut target, grants) = self
-            .namespaced(ctx, action, namespace, Some(name), json!({ "kind": kind }))
-            .await?;
-        target.kind = Some("source");
-        let sources = self.sources_in(namespace)?;
-        self.audited(ctx, action, &target, async |operation| {
-            let write = self.write_ctx(ctx, operation, &namespace.cluster, &scope, &grants);
-            sources
-                .set_source_suspended(&write, kind, namespace, name, suspend)
-                .await
-        })
-        .await
+        self.submit(ctx, change).await?.into_done()
     }
 }

@@ -3,7 +3,9 @@
 
 mod admin;
 mod audit;
+pub mod change;
 mod deployments;
+pub mod executor;
 mod flux;
 mod packages;
 
@@ -49,6 +51,8 @@ impl RequestContext {
 pub struct AuditTarget {
     /// The tenant concerned.
     pub tenant: Option<String>,
+    /// The cluster concerned (the default cluster when not set).
+    pub cluster: Option<model::reference::ClusterId>,
     /// The namespace concerned.
     pub namespace: Option<String>,
     /// The kind of object.
@@ -64,6 +68,8 @@ pub struct AuditTarget {
 pub struct Service {
     pool: PgPool,
     audit: AuditLog,
+    operations: executor::OperationLog,
+    tenancy: std::sync::Arc<repo::TenancySnapshot>,
     registry: ClusterRegistry,
 }
 
@@ -72,6 +78,8 @@ impl Service {
     pub fn new(pool: PgPool) -> Self {
         Self {
             audit: AuditLog::new(pool.clone()),
+            operations: executor::OperationLog::new(pool.clone()),
+            tenancy: Default::default(),
             pool,
             registry: ClusterRegistry::default(),
         }
@@ -88,9 +96,14 @@ impl Service {
         &self.audit
     }
 
-    /// The principal's grants, fresh from the database.
+    /// The caller's grants: their roles fresh from the database, with the shared tenancy.
     pub async fn grants(&self, ctx: &RequestContext) -> Result<Grants> {
-        repo::load_grants(&self.pool, &ctx.principal).await
+        self.grants_of(&ctx.principal).await
+    }
+
+    /// Anyone's grants (for explanations about them).
+    pub(crate) async fn grants_of(&self, principal: &Principal) -> Result<Grants> {
+        repo::load_grants(&self.pool, principal, &self.tenancy).await
     }
 
     async fn platform(
@@ -231,6 +244,7 @@ fn event(
         client_addr: ctx.client_addr.clone(),
         action: action.as_str().to_owned(),
         tenant: target.tenant.clone(),
+        cluster: target.cluster.clone().unwrap_or_default(),
         namespace: target.namespace.clone(),
         target_kind: target.kind.map(str::to_owned),
         target_name: target.name.clone(),

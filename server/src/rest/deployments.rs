@@ -120,6 +120,7 @@ struct ListParams {
     text: Option<String>,
     limit: Option<usize>,
     offset: Option<usize>,
+    after: Option<String>,
 }
 
 fn labels(text: Option<&str>) -> Result<BTreeMap<String, String>, ApiError> {
@@ -153,6 +154,7 @@ async fn list(
         text: params.text,
         limit: params.limit,
         offset: params.offset,
+        after: params.after,
     };
     Ok(Json(state.service.list_deployments(&ctx, &filter).await?).into_response())
 }

@@ -13,6 +13,7 @@ use super::writes::{FluxWriter, build};
 use crate::access::Visible;
 use crate::adapters::context::WriteCtx;
 use crate::adapters::registry::ClusterConnection;
+use crate::adapters::rows::CacheEvent;
 use crate::adapters::{ControllerLogs, DeploymentAdapter, Inventory, Sources, Stats};
 use crate::{Error, Result};
 use kube::Client;
@@ -29,6 +30,7 @@ use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::broadcast;
 
 pub use super::reconcile::{FORCE_AT, RESET_AT};
 pub use super::rollback::PINNED_FROM;
@@ -268,13 +270,18 @@ impl DeploymentAdapter for FluxAdapter {
         self.cache.wait_until_ready(limit).await
     }
 
-    fn matching(&self, filter: &DeploymentFilter, visible: &Visible) -> Vec<Deployment> {
+    fn changes(&self) -> broadcast::Receiver<CacheEvent> {
+        self.cache.subscribe()
+    }
+
+    fn matching(&self, filter: &DeploymentFilter, visible: &Visible) -> Vec<Arc<Deployment>> {
         self.cache.matching(filter, visible)
     }
 
     fn get(&self, deployment: &DeploymentRef) -> Result<Deployment> {
-        let (kind, object) = self.cached(deployment)?;
-        Ok(self.row(kind, &object))
+        self.cache
+            .get(deployment)
+            .ok_or_else(|| Error::not_found("deployment", &deployment.name))
     }
 
     async fn create(

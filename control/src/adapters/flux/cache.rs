@@ -6,6 +6,7 @@ use super::kinds::{DEPLOYMENTS, FluxKind, SOURCES, deployment_kind};
 use super::status::state_of;
 use crate::access::Visible;
 use crate::adapters::page;
+use crate::adapters::rows::{CacheEvent, RowIndex, key_of, key_of_ref};
 use crate::{Error, Result};
 use futures::StreamExt;
 use kube::api::{Api, DynamicObject};
@@ -19,12 +20,13 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::broadcast;
 
-/// Watch caches for HelmReleases, Kustomizations and the source kinds in every namespace.
+/// Watch caches for HelmReleases, Kustomizations and the source kinds in every namespace,
+/// and the deployment rows computed from them once per watch event.
 pub struct FluxCache {
-    cluster: ClusterId,
-    adapter: String,
     stores: Vec<(FluxKind, Store<DynamicObject>)>,
+    rows: Arc<RowIndex>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -32,13 +34,49 @@ impl std::fmt::Debug for FluxCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FluxCache")
             .field("kinds", &self.stores.len())
+            .field("rows", &self.rows.len())
             .finish_non_exhaustive()
+    }
+}
+
+/// Keeps the rows of one deployment kind in step with its watch: every applied object is
+/// a row, every deleted one goes, and a re-list (after a disconnect) drops what it lacks.
+struct RowFeed {
+    cluster: ClusterId,
+    adapter: String,
+    kind: FluxKind,
+    rows: Arc<RowIndex>,
+    relisted: Option<Vec<Deployment>>,
+}
+
+impl RowFeed {
+    fn on(&mut self, event: &watcher::Event<DynamicObject>) {
+        let row =
+            |object: &DynamicObject| to_deployment(&self.cluster, &self.adapter, self.kind, object);
+        match event {
+            watcher::Event::Apply(object) => self.rows.upsert(row(object)),
+            watcher::Event::Delete(object) => self.rows.remove(&key_of(&row(object))),
+            watcher::Event::Init => self.relisted = Some(Vec::new()),
+            watcher::Event::InitApply(object) => {
+                let row = row(object);
+                if let Some(list) = &mut self.relisted {
+                    list.push(row);
+                }
+            }
+            watcher::Event::InitDone => {
+                let (cluster, kind) = (self.cluster.clone(), deployment_kind(self.kind));
+                let list = self.relisted.take().unwrap_or_default();
+                self.rows
+                    .replace(|key| key.0 == cluster && key.3 == kind, list);
+            }
+        }
     }
 }
 
 impl FluxCache {
     /// Starts one watch per kind; they run until the cache is dropped, re-listing after errors.
     pub fn start(client: &Client, cluster: ClusterId, adapter: &str) -> Self {
+        let rows = Arc::new(RowIndex::new());
         let mut stores = Vec::new();
         let mut tasks = Vec::new();
         for kind in DEPLOYMENTS.into_iter().chain(SOURCES) {
@@ -50,24 +88,38 @@ impl FluxCache {
                 .default_backoff()
                 // No page shows who wrote which field; keeping it would double the memory.
                 .modify(|object: &mut DynamicObject| object.managed_fields_mut().clear())
-                .reflect(writer)
-                .applied_objects();
+                .reflect(writer);
+            let mut feed = DEPLOYMENTS.contains(&kind).then(|| RowFeed {
+                cluster: cluster.clone(),
+                adapter: adapter.to_owned(),
+                kind,
+                rows: rows.clone(),
+                relisted: None,
+            });
             tasks.push(tokio::spawn(async move {
                 let mut stream = std::pin::pin!(stream);
                 while let Some(event) = stream.next().await {
-                    if let Err(error) = event {
-                        tracing::warn!(%error, kind = kind.kind, "watch error; the watcher retries");
+                    match (event, &mut feed) {
+                        (Ok(event), Some(feed)) => feed.on(&event),
+                        (Ok(_), None) => {}
+                        (Err(error), _) => {
+                            tracing::warn!(%error, kind = kind.kind, "watch error; the watcher retries");
+                        }
                     }
                 }
             }));
             stores.push((kind, reader));
         }
         Self {
-            cluster,
-            adapter: adapter.to_owned(),
             stores,
+            rows,
             tasks,
         }
+    }
+
+    /// Every change to the deployment rows from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<CacheEvent> {
+        self.rows.subscribe()
     }
 
     /// Waits until every cache has its first complete list.
@@ -93,41 +145,28 @@ impl FluxCache {
         page::select(self.matching(filter, visible), filter)
     }
 
-    /// Every deployment in `visible` that passes the filter's namespace, kind and label
-    /// conditions, unsorted and unpaged (status and text are checked by `page::select`).
-    pub fn matching(&self, filter: &DeploymentFilter, visible: &Visible) -> Vec<Deployment> {
-        self.stores
-            .iter()
-            .filter(|(kind, _)| DEPLOYMENTS.contains(kind))
-            .flat_map(|(kind, store)| store.state().into_iter().map(move |object| (*kind, object)))
-            .filter(|(kind, object)| {
-                let namespace = object.namespace().unwrap_or_default();
-                visible.contains(&namespace)
-                    && page::admits(filter, &namespace, kind.kind, object.labels())
-            })
-            .map(|(kind, object)| to_deployment(&self.cluster, &self.adapter, kind, &object))
-            .collect()
+    /// Every precomputed row in `visible` that passes the filter's namespace, kind and label
+    /// conditions, in list order (status and text are checked by `page::select`).
+    pub fn matching(&self, filter: &DeploymentFilter, visible: &Visible) -> Vec<Arc<Deployment>> {
+        self.rows.matching(filter, visible)
     }
 
     /// How many deployments there are, by kind and status, among the namespaces in `visible`.
     pub fn stats(&self, visible: &Visible) -> BTreeMap<(String, DeploymentStatus), usize> {
         let mut counts = BTreeMap::new();
-        for (kind, store) in self.stores.iter().filter(|(k, _)| DEPLOYMENTS.contains(k)) {
-            for object in store.state() {
-                if visible.contains(&object.namespace().unwrap_or_default()) {
-                    let status = state_of(&object.data).status;
-                    *counts.entry((kind.kind.to_owned(), status)).or_insert(0) += 1;
-                }
-            }
+        for row in self.rows.visible(visible) {
+            *counts
+                .entry((row.kind.as_str().to_owned(), row.state.status))
+                .or_insert(0) += 1;
         }
         counts
     }
 
     /// One deployment's row.
     pub fn get(&self, deployment: &DeploymentRef) -> Option<Deployment> {
-        let kind = super::kinds::of(deployment.kind).ok()?;
-        self.object(kind, &deployment.namespace, &deployment.name)
-            .map(|object| to_deployment(&self.cluster, &self.adapter, kind, &object))
+        self.rows
+            .get(&key_of_ref(deployment))
+            .map(|row| Deployment::clone(&row))
     }
 
     /// The cached object of one kind, as the last watch event left it.

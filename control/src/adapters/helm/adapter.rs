@@ -9,6 +9,7 @@ use super::store::PackageStore;
 use crate::access::Visible;
 use crate::adapters::context::WriteCtx;
 use crate::adapters::registry::ClusterConnection;
+use crate::adapters::rows::CacheEvent;
 use crate::adapters::{Charts, DeploymentAdapter, Inventory, Stats};
 use crate::{Error, Result};
 use k8s_openapi::api::core::v1::Secret;
@@ -27,6 +28,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::broadcast;
 
 pub use super::preview::{manifest_objects, unified_diff};
 
@@ -411,7 +413,11 @@ impl DeploymentAdapter for HelmAdapter {
         Ok(())
     }
 
-    fn matching(&self, filter: &DeploymentFilter, visible: &Visible) -> Vec<Deployment> {
+    fn changes(&self) -> broadcast::Receiver<CacheEvent> {
+        self.cache.subscribe()
+    }
+
+    fn matching(&self, filter: &DeploymentFilter, visible: &Visible) -> Vec<Arc<Deployment>> {
         self.cache.matching(filter, visible)
     }
 

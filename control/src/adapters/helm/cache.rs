@@ -5,7 +5,7 @@
 
 use super::release::{self, RELEASE_TYPE, Release};
 use crate::access::Visible;
-use crate::adapters::page;
+use crate::adapters::rows::{CacheEvent, RowIndex};
 use crate::{Error, Result};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
+use tokio::sync::broadcast;
 
 type Key = (String, String);
 
@@ -36,6 +37,7 @@ pub struct ReleaseCache {
     cluster: ClusterId,
     adapter: String,
     state: Arc<RwLock<State>>,
+    rows: Arc<RowIndex>,
     synced: Arc<AtomicBool>,
     decodes: Arc<AtomicU64>,
     task: tokio::task::JoinHandle<()>,
@@ -59,12 +61,18 @@ impl ReleaseCache {
         let state = Arc::new(RwLock::new(State::default()));
         let synced = Arc::new(AtomicBool::new(false));
         let decodes = Arc::new(AtomicU64::new(0));
+        let rows = Arc::new(RowIndex::new());
         let api: Api<Secret> = Api::all(client.clone());
         let config = watcher::Config::default()
             .labels("owner=helm")
             .fields(&format!("type={RELEASE_TYPE}"));
         let task = {
             let (state, synced, decodes) = (state.clone(), synced.clone(), decodes.clone());
+            let feed = RowFeed {
+                cluster: cluster.clone(),
+                adapter: adapter.to_owned(),
+                rows: rows.clone(),
+            };
             tokio::spawn(async move {
                 let stream = watcher(api.clone(), config).default_backoff();
                 let mut stream = std::pin::pin!(stream);
@@ -112,12 +120,16 @@ impl ReleaseCache {
                                     }
                                 }
                             }
+                            feed.replace_all(&fresh);
                             if let Ok(mut guard) = state.write() {
                                 *guard = fresh;
                             }
                             synced.store(true, Ordering::SeqCst);
                         }
-                        Ok(watcher::Event::Apply(secret)) => Self::apply(&state, &decodes, &secret),
+                        Ok(watcher::Event::Apply(secret)) => {
+                            Self::apply(&state, &decodes, &secret);
+                            feed.sync(&state, &secret);
+                        }
                         Ok(watcher::Event::Delete(secret)) => {
                             let refetch = Self::delete(&state, &secret);
                             if let Some((key, name)) = refetch {
@@ -127,6 +139,7 @@ impl ReleaseCache {
                                     Self::apply(&state, &decodes, &newest);
                                 }
                             }
+                            feed.sync(&state, &secret);
                         }
                         Err(error) => {
                             tracing::warn!(%error, "helm release watch error; the watcher retries")
@@ -139,6 +152,7 @@ impl ReleaseCache {
             cluster,
             adapter: adapter.to_owned(),
             state,
+            rows,
             synced,
             decodes,
             task,
@@ -279,21 +293,62 @@ impl ReleaseCache {
 
     /// Every release in `visible` that passes the filter's namespace and kind conditions,
     /// unsorted and unpaged (status and text are checked by `page::select`).
-    pub fn matching(&self, filter: &DeploymentFilter, visible: &Visible) -> Vec<Deployment> {
-        let no_labels = BTreeMap::new();
-        self.releases()
-            .iter()
-            .filter(|r| {
-                visible.contains(&r.namespace)
-                    && page::admits(filter, &r.namespace, KIND, &no_labels)
-            })
-            .map(|r| self.row(r))
-            .collect()
+    pub fn matching(&self, filter: &DeploymentFilter, visible: &Visible) -> Vec<Arc<Deployment>> {
+        self.rows.matching(filter, visible)
+    }
+
+    /// Every change to the release rows from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<CacheEvent> {
+        self.rows.subscribe()
     }
 
     /// A release as every surface shows deployments.
     pub fn row(&self, release: &Release) -> Deployment {
         to_deployment(&self.cluster, &self.adapter, release)
+    }
+}
+
+/// Keeps the release rows in step with the decoded newest revisions.
+struct RowFeed {
+    cluster: ClusterId,
+    adapter: String,
+    rows: Arc<RowIndex>,
+}
+
+impl RowFeed {
+    /// After an event about `secret`: the row of its release as the state now has it.
+    fn sync(&self, state: &RwLock<State>, secret: &Secret) {
+        let Some((key, _)) = key_of(secret) else {
+            return;
+        };
+        let latest = state
+            .read()
+            .ok()
+            .and_then(|s| s.latest.get(&key).map(|(_, r)| r.clone()));
+        match latest {
+            Some(release) => {
+                self.rows
+                    .upsert(to_deployment(&self.cluster, &self.adapter, &release))
+            }
+            None => {
+                self.rows
+                    .remove(&(self.cluster.clone(), key.0, key.1, DeploymentKind::Release))
+            }
+        }
+    }
+
+    /// After a full list: exactly the releases `state` holds.
+    fn replace_all(&self, state: &State) {
+        let rows = state
+            .latest
+            .values()
+            .map(|(_, r)| to_deployment(&self.cluster, &self.adapter, r))
+            .collect();
+        let cluster = self.cluster.clone();
+        self.rows.replace(
+            |key| key.0 == cluster && key.3 == DeploymentKind::Release,
+            rows,
+        );
     }
 }
 

@@ -97,7 +97,7 @@ impl HelmAdapter {
     ) -> Result<()> {
         sqlx::query(
             "INSERT INTO helm_chart_sources (namespace, release, kind, reference, version) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (namespace, release) DO UPDATE SET kind = $3, reference = $4, version = $5",
+             ON CONFLICT (cluster, namespace, release) DO UPDATE SET kind = $3, reference = $4, version = $5",
         )
         .bind(namespace)
         .bind(name)

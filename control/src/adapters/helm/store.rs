@@ -68,7 +68,7 @@ impl PackageStore {
             .await?;
         let inserted = sqlx::query_as::<_, Row>(&format!(
             "INSERT INTO packages (namespace, id, name, version, app_version, description, digest, size, uploaded_by)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (namespace, id) DO NOTHING RETURNING {COLUMNS}"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (cluster, namespace, id) DO NOTHING RETURNING {COLUMNS}"
         ))
         .bind(namespace)
         .bind(info.id())

@@ -1,0 +1,266 @@
+//! Changes as data: every write the control plane makes to a cluster is a [`Change`], stored
+//! in `operations` under its audit operation id and run by an executor (authorize → intent →
+//! act → outcome). Today every endpoint submits and waits; tracked operations, approvals,
+//! freezes and Git write-back add states and executors over the same rows.
+
+use crate::access::Action;
+use model::deployment::{
+    Deployment, DeploymentRequest, DeploymentUpdate, ReconcileOutcome, ReconcileRequest,
+    RollbackOutcome,
+};
+use model::reference::{DeploymentKind, DeploymentRef, NamespaceRef};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// One write, with everything needed to run it again later.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum Change {
+    /// Create a deployment of `kind` in `namespace`.
+    CreateDeployment {
+        /// Where.
+        namespace: NamespaceRef,
+        /// Which kind the request describes.
+        kind: DeploymentKind,
+        /// What.
+        request: DeploymentRequest,
+    },
+    /// Change values, chart version or extensions.
+    UpdateDeployment {
+        /// Which.
+        deployment: DeploymentRef,
+        /// What changes.
+        update: DeploymentUpdate,
+    },
+    /// Delete a deployment.
+    DeleteDeployment {
+        /// Which.
+        deployment: DeploymentRef,
+    },
+    /// Set the replica count.
+    ScaleDeployment {
+        /// Which.
+        deployment: DeploymentRef,
+        /// How many.
+        replicas: u32,
+        /// The values path, when not `replicaCount`.
+        path: Option<String>,
+    },
+    /// Restore a revision (0: the previous one).
+    RollbackDeployment {
+        /// Which.
+        deployment: DeploymentRef,
+        /// To which revision.
+        revision: u32,
+    },
+    /// Reconcile now.
+    ReconcileDeployment {
+        /// Which.
+        deployment: DeploymentRef,
+        /// How.
+        request: ReconcileRequest,
+    },
+    /// Suspend or resume reconciliation.
+    SuspendDeployment {
+        /// Which.
+        deployment: DeploymentRef,
+        /// Suspend (true) or resume (false).
+        suspend: bool,
+        /// Why, when suspending.
+        reason: Option<String>,
+    },
+    /// Fetch a source now.
+    ReconcileSource {
+        /// Where.
+        namespace: NamespaceRef,
+        /// GitRepository, HelmRepository, …
+        kind: String,
+        /// Its name.
+        name: String,
+    },
+    /// Suspend or resume a source.
+    SuspendSource {
+        /// Where.
+        namespace: NamespaceRef,
+        /// GitRepository, HelmRepository, …
+        kind: String,
+        /// Its name.
+        name: String,
+        /// Suspend (true) or resume (false).
+        suspend: bool,
+    },
+}
+
+impl Change {
+    /// The action the caller must be allowed.
+    pub fn action(&self) -> Action {
+        match self {
+            Self::CreateDeployment { .. } => Action::DeploymentCreate,
+            Self::UpdateDeployment { .. } => Action::DeploymentUpdate,
+            Self::DeleteDeployment { .. } => Action::DeploymentDelete,
+            Self::ScaleDeployment { .. } => Action::DeploymentScale,
+            Self::RollbackDeployment { .. } => Action::DeploymentRollback,
+            Self::ReconcileDeployment { .. } => Action::DeploymentReconcile,
+            Self::SuspendDeployment { suspend: true, .. } => Action::DeploymentSuspend,
+            Self::SuspendDeployment { suspend: false, .. } => Action::DeploymentResume,
+            Self::ReconcileSource { .. } => Action::SourceReconcile,
+            Self::SuspendSource { suspend: true, .. } => Action::SourceSuspend,
+            Self::SuspendSource { suspend: false, .. } => Action::SourceResume,
+        }
+    }
+
+    /// The namespace it writes in.
+    pub fn namespace(&self) -> NamespaceRef {
+        match self {
+            Self::CreateDeployment { namespace, .. }
+            | Self::ReconcileSource { namespace, .. }
+            | Self::SuspendSource { namespace, .. } => namespace.clone(),
+            Self::UpdateDeployment { deployment, .. }
+            | Self::DeleteDeployment { deployment }
+            | Self::ScaleDeployment { deployment, .. }
+            | Self::RollbackDeployment { deployment, .. }
+            | Self::ReconcileDeployment { deployment, .. }
+            | Self::SuspendDeployment { deployment, .. } => deployment.namespace_ref(),
+        }
+    }
+
+    /// The kind of object and its name, as the audit log names the target.
+    pub fn target(&self) -> (&'static str, &str) {
+        match self {
+            Self::CreateDeployment { kind, request, .. } => (kind.as_str(), &request.name),
+            Self::ReconcileSource { name, .. } | Self::SuspendSource { name, .. } => {
+                ("source", name)
+            }
+            Self::UpdateDeployment { deployment, .. }
+            | Self::DeleteDeployment { deployment }
+            | Self::ScaleDeployment { deployment, .. }
+            | Self::RollbackDeployment { deployment, .. }
+            | Self::ReconcileDeployment { deployment, .. }
+            | Self::SuspendDeployment { deployment, .. } => {
+                (deployment.kind.as_str(), &deployment.name)
+            }
+        }
+    }
+
+    /// The parameters the audit log records (redacted by the log before it stores them).
+    pub fn audit_parameters(&self) -> Value {
+        match self {
+            Self::CreateDeployment { request, .. } => json!({
+                "values": request.values, "labels": request.labels, "extensions": request.extensions
+            }),
+            Self::UpdateDeployment { update, .. } => {
+                json!({ "values": update.values, "extensions": update.extensions })
+            }
+            Self::DeleteDeployment { .. } => json!({}),
+            Self::ScaleDeployment { replicas, path, .. } => {
+                json!({ "replicas": replicas, "path": path })
+            }
+            Self::RollbackDeployment { revision, .. } => json!({ "revision": revision }),
+            Self::ReconcileDeployment { request, .. } => {
+                serde_json::to_value(request).unwrap_or_default()
+            }
+            Self::SuspendDeployment { reason, .. } => json!({ "reason": reason }),
+            Self::ReconcileSource { kind, .. } | Self::SuspendSource { kind, .. } => {
+                json!({ "kind": kind })
+            }
+        }
+    }
+}
+
+/// What a change came to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "value", rename_all = "camelCase")]
+pub enum ChangeOutcome {
+    /// The deployment as it is now.
+    Deployment(Box<Deployment>),
+    /// What a rollback restored.
+    Rollback(RollbackOutcome),
+    /// What a reconcile came to.
+    Reconcile(ReconcileOutcome),
+    /// Done; nothing to show (a delete, a source suspended).
+    Done,
+}
+
+impl ChangeOutcome {
+    /// The deployment, for changes that return one.
+    pub fn into_deployment(self) -> crate::Result<Deployment> {
+        match self {
+            Self::Deployment(deployment) => Ok(*deployment),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// The rollback's outcome.
+    pub fn into_rollback(self) -> crate::Result<RollbackOutcome> {
+        match self {
+            Self::Rollback(outcome) => Ok(outcome),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// The reconcile's outcome.
+    pub fn into_reconcile(self) -> crate::Result<ReconcileOutcome> {
+        match self {
+            Self::Reconcile(outcome) => Ok(outcome),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Nothing, for changes that return nothing.
+    pub fn into_done(self) -> crate::Result<()> {
+        match self {
+            Self::Done => Ok(()),
+            other => Err(unexpected(&other)),
+        }
+    }
+}
+
+/// A change's outcome of another shape than its endpoint returns: a bug, never user input.
+fn unexpected(outcome: &ChangeOutcome) -> crate::Error {
+    crate::Error::AdapterUnhealthy(format!(
+        "internal error: the change returned an outcome of another kind ({})",
+        match outcome {
+            ChangeOutcome::Deployment(_) => "deployment",
+            ChangeOutcome::Rollback(_) => "rollback",
+            ChangeOutcome::Reconcile(_) => "reconcile",
+            ChangeOutcome::Done => "done",
+        }
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_round_trips_as_json_and_names_its_action() {
+        let deployment: DeploymentRef = "default~team-a~Kustomization~shop".parse().unwrap();
+        let change = Change::SuspendDeployment {
+            deployment: deployment.clone(),
+            suspend: true,
+            reason: Some("freeze".into()),
+        };
+        let stored = serde_json::to_value(&change).unwrap();
+        assert_eq!(stored["type"], "suspendDeployment");
+        assert_eq!(serde_json::from_value::<Change>(stored).unwrap(), change);
+        assert_eq!(change.action(), Action::DeploymentSuspend);
+        assert_eq!(change.target(), ("Kustomization", "shop"));
+        assert_eq!(change.namespace(), deployment.namespace_ref());
+        let resume = Change::SuspendDeployment {
+            deployment,
+            suspend: false,
+            reason: None,
+        };
+        assert_eq!(resume.action(), Action::DeploymentResume);
+    }
+
+    #[test]
+    fn an_outcome_of_the_wrong_shape_is_an_error_not_a_panic() {
+        assert!(ChangeOutcome::Done.into_deployment().is_err());
+        assert!(ChangeOutcome::Done.into_done().is_ok());
+    }
+}
