@@ -4,7 +4,7 @@
 //! once) versus `helm list` decoding every revision. Reports figures; asserts nothing.
 
 use base64::Engine;
-use control::access::Visible;
+use control::access::Namespaces;
 use control::adapters::flux::FluxCache;
 use control::adapters::flux::kinds::HELM_RELEASE;
 use control::adapters::helm::cache::ReleaseCache;
@@ -112,7 +112,13 @@ async fn main() {
         limit: Some(50),
         ..DeploymentFilter::default()
     };
-    let visible = Visible::Only((0..NAMESPACES / 2).map(|n| format!("ns-{n}")).collect());
+    let visible = Namespaces::Only(
+        (0..NAMESPACES / 2)
+            .map(|n| {
+                model::reference::NamespaceRef::in_default(format!("ns-{n}")).expect("namespace")
+            })
+            .collect(),
+    );
     let mut times = Vec::new();
     let mut total = 0;
     for offset in 0..PAGES {
@@ -171,7 +177,8 @@ async fn main() {
             limit: Some(50),
             ..DeploymentFilter::default()
         };
-        let _ = control::adapters::page::select(releases.matching(&filter, &Visible::All), &filter);
+        let _ =
+            control::adapters::page::select(releases.matching(&filter, &Namespaces::All), &filter);
         times.push(started.elapsed());
     }
     times.sort();

@@ -5,7 +5,7 @@ mod cluster;
 mod refs;
 
 use cluster::demo_cluster;
-use control::access::Visible;
+use control::access::Namespaces;
 use control::adapters::flux::FluxCache;
 use control::adapters::rows::CacheEvent;
 use kube::api::{Api, DynamicObject, PostParams};
@@ -32,7 +32,7 @@ async fn lists_filters_and_pages_from_the_cache() {
         .expect("ready");
 
     let all = cache
-        .list(&DeploymentFilter::default(), &Visible::All)
+        .list(&DeploymentFilter::default(), &Namespaces::All)
         .expect("list");
     assert_eq!(all.total, 8);
     assert_eq!(
@@ -50,13 +50,13 @@ async fn lists_filters_and_pages_from_the_cache() {
                 status: Some(DeploymentStatus::Failed),
                 ..Default::default()
             },
-            &Visible::All,
+            &Namespaces::All,
         )
         .expect("list");
     assert_eq!(names(&failed), ["team-a/payments"]);
     assert!(failed.items[0].state.message.contains("simulated failure"));
 
-    let team_a = Visible::Only(["team-a".to_owned()].into());
+    let team_a = Namespaces::only_in_default(["team-a"]);
     let mine = cache
         .list(&DeploymentFilter::default(), &team_a)
         .expect("list");
@@ -72,7 +72,7 @@ async fn lists_filters_and_pages_from_the_cache() {
                 offset: Some(3),
                 ..Default::default()
             },
-            &Visible::All,
+            &Namespaces::All,
         )
         .expect("list");
     assert_eq!((page.items.len(), page.total), (3, 8));
@@ -82,7 +82,7 @@ async fn lists_filters_and_pages_from_the_cache() {
                 kind: Some("kustomization".into()),
                 ..Default::default()
             },
-            &Visible::All,
+            &Namespaces::All,
         )
         .expect("list");
     assert_eq!(kinds.total, 4);
@@ -92,7 +92,7 @@ async fn lists_filters_and_pages_from_the_cache() {
                 text: Some("PAYMENTS".into()),
                 ..Default::default()
             },
-            &Visible::All,
+            &Namespaces::All,
         )
         .expect("list");
     assert_eq!(names(&text), ["team-a/payments"]);
@@ -100,7 +100,10 @@ async fn lists_filters_and_pages_from_the_cache() {
         labels: [("app.kubernetes.io/part-of".to_owned(), "demo".to_owned())].into(),
         ..Default::default()
     };
-    assert_eq!(cache.list(&labelled, &Visible::All).expect("list").total, 8);
+    assert_eq!(
+        cache.list(&labelled, &Namespaces::All).expect("list").total,
+        8
+    );
     assert!(
         cache
             .list(
@@ -108,7 +111,7 @@ async fn lists_filters_and_pages_from_the_cache() {
                     limit: Some(501),
                     ..Default::default()
                 },
-                &Visible::All
+                &Namespaces::All
             )
             .is_err()
     );
@@ -127,7 +130,7 @@ async fn lists_filters_and_pages_from_the_cache() {
     assert!(shop.revision.expect("revision").starts_with("main@sha1:"));
     assert!(cache.get(&refs::hr("team-a", "nothing")).is_none());
 
-    let stats = cache.stats(&Visible::All);
+    let stats = cache.stats(&Namespaces::All);
     assert_eq!(
         stats.get(&("HelmRelease".to_owned(), DeploymentStatus::Failed)),
         Some(&1)

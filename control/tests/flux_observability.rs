@@ -7,7 +7,7 @@ mod refs;
 
 use cluster::flux_adapter as adapter;
 use control::Error;
-use control::access::Visible;
+use control::access::Namespaces;
 use control::adapters::flux::kinds::GIT_REPOSITORY;
 use control::adapters::{DeploymentAdapter, Inventory, Sources, Stats};
 use kube::api::{Api, DynamicObject, PostParams};
@@ -163,7 +163,7 @@ async fn trace_inventory_sources_and_events(pool: PgPool) {
         Err(Error::NotFound { .. })
     ));
 
-    let sources = adapter.list_sources(&Visible::All);
+    let sources = adapter.list_sources(&Namespaces::All);
     let shop = sources
         .iter()
         .find(|s| s.kind == "GitRepository" && s.name == "shop")
@@ -183,7 +183,7 @@ async fn trace_inventory_sources_and_events(pool: PgPool) {
     );
     assert!(
         adapter
-            .list_sources(&Visible::Only(["team-b".to_owned()].into()))
+            .list_sources(&Namespaces::only_in_default(["team-b"]))
             .iter()
             .all(|s| s.namespace == "team-b")
     );
@@ -215,7 +215,7 @@ async fn trace_inventory_sources_and_events(pool: PgPool) {
         .await
         .expect("yaml");
     assert!(yaml.contains("kind: Kustomization") && !yaml.contains("status:"));
-    let stats = adapter.stats(&Visible::All);
+    let stats = adapter.stats(&Namespaces::All);
     assert!(
         stats
             .get(&("HelmRelease".to_owned(), DeploymentStatus::Failed))

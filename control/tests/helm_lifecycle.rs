@@ -9,7 +9,7 @@ mod support;
 
 use charts::demo_chart;
 use control::Error;
-use control::access::Visible;
+use control::access::Namespaces;
 use control::adapters::helm::package::Limits;
 use control::adapters::helm::{HelmAdapter, HelmConfig};
 use control::adapters::registry::{ClusterConnection, ClusterHandle, ClusterRegistry};
@@ -221,7 +221,7 @@ async fn the_full_lifecycle(pool: PgPool) {
         ..DeploymentUpdate::default()
     };
     let upgraded = service
-        .update_deployment(&admin, &refs::hr("team-a", "web"), &update)
+        .update_deployment(&admin, &refs::rel("team-a", "web"), &update)
         .await
         .expect("upgrade");
     assert_eq!(upgraded.chart.as_deref(), Some("demo-0.2.0"));
@@ -231,7 +231,7 @@ async fn the_full_lifecycle(pool: PgPool) {
     let preview = service
         .preview_deployment(
             &admin,
-            &refs::hr("team-a", "web"),
+            &refs::rel("team-a", "web"),
             &Preview::Scale {
                 replicas: 5,
                 version: None,
@@ -249,13 +249,13 @@ async fn the_full_lifecycle(pool: PgPool) {
         "a preview changes nothing"
     );
     let back = service
-        .preview_deployment(&admin, &refs::hr("team-a", "web"), &Preview::Rollback(1))
+        .preview_deployment(&admin, &refs::rel("team-a", "web"), &Preview::Rollback(1))
         .await
         .expect("rollback preview");
     assert!(back.contains("+  replicas: \"2\""), "{back}");
 
     let history = service
-        .deployment_history(&admin, &refs::hr("team-a", "web"))
+        .deployment_history(&admin, &refs::rel("team-a", "web"))
         .await
         .expect("history");
     assert_eq!(
@@ -268,14 +268,14 @@ async fn the_full_lifecycle(pool: PgPool) {
 
     // Rollback, scale, values.
     let rolled = service
-        .rollback_deployment(&admin, &refs::hr("team-a", "web"), 1)
+        .rollback_deployment(&admin, &refs::rel("team-a", "web"), 1)
         .await
         .expect("rollback");
     assert_eq!(rolled.revision, 1);
     revision_seen(&helm, "web", "3").await;
     assert_eq!(settings(&client, "web").await.as_deref(), Some("2"));
     let failed = service
-        .rollback_deployment(&admin, &refs::hr("team-a", "web"), 99)
+        .rollback_deployment(&admin, &refs::rel("team-a", "web"), 99)
         .await
         .unwrap_err();
     assert!(
@@ -283,13 +283,13 @@ async fn the_full_lifecycle(pool: PgPool) {
         "{failed}"
     );
     service
-        .scale_deployment(&admin, &refs::hr("team-a", "web"), 4, None)
+        .scale_deployment(&admin, &refs::rel("team-a", "web"), 4, None)
         .await
         .expect("scale");
     revision_seen(&helm, "web", "4").await;
     assert_eq!(settings(&client, "web").await.as_deref(), Some("4"));
     assert_eq!(
-        helm.get(&refs::hr("team-a", "web"))
+        helm.get(&refs::rel("team-a", "web"))
             .expect("web")
             .chart
             .as_deref(),
@@ -314,7 +314,7 @@ async fn the_full_lifecycle(pool: PgPool) {
     assert!(
         helm.list(
             &DeploymentFilter::default(),
-            &Visible::Only(["team-b".to_owned()].into())
+            &Namespaces::only_in_default(["team-b"])
         )
         .expect("list")
         .items
@@ -336,7 +336,7 @@ async fn the_full_lifecycle(pool: PgPool) {
         vec![("ConfigMap", "web-settings", "team-a")]
     );
     assert!(
-        helm.export_yaml(&refs::hr("team-a", "web"))
+        helm.export_yaml(&refs::rel("team-a", "web"))
             .await
             .expect("manifest")
             .contains("kind: ConfigMap")
@@ -388,24 +388,24 @@ async fn the_full_lifecycle(pool: PgPool) {
         values: Some(values(json!({ "--set": "x", "replicaCount": "$(reboot)" }))),
         ..DeploymentUpdate::default()
     };
-    helm.update(&refs::w(), &refs::hr("team-a", "web"), &hostile_values)
+    helm.update(&refs::w(), &refs::rel("team-a", "web"), &hostile_values)
         .await
         .expect("values are data, never arguments");
     assert_eq!(settings(&client, "web").await.as_deref(), Some("$(reboot)"));
 
     // Uninstall.
     service
-        .delete_deployment(&admin, &refs::hr("team-a", "web"))
+        .delete_deployment(&admin, &refs::rel("team-a", "web"))
         .await
         .expect("uninstall");
     for _ in 0..200 {
-        if helm.get(&refs::hr("team-a", "web")).is_err() {
+        if helm.get(&refs::rel("team-a", "web")).is_err() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     assert!(matches!(
-        helm.get(&refs::hr("team-a", "web")),
+        helm.get(&refs::rel("team-a", "web")),
         Err(Error::NotFound { .. })
     ));
     assert_eq!(settings(&client, "web").await, None);

@@ -2,9 +2,13 @@
 
 mod support;
 
+fn ns(name: &str) -> model::reference::NamespaceRef {
+    model::reference::NamespaceRef::in_default(name).expect("namespace")
+}
+
 use control::Error;
 use control::access::policy::Target;
-use control::access::{Action, GlobalRole, Grantee, Principal, TenantRole, Visible};
+use control::access::{Action, GlobalRole, Grantee, Principal, TenantRole};
 use control::audit::{AuditFilter, Outcome, Phase};
 use sqlx::PgPool;
 use support::{person, seeded};
@@ -49,10 +53,10 @@ async fn grants_come_from_users_and_groups(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(grants.tenants["team-b"].role, TenantRole::Viewer);
-    assert_eq!(grants.tenancy.namespace_owners["b-prod"], "team-b");
+    assert_eq!(grants.tenancy.namespace_owners[&ns("b-prod")], "team-b");
     assert_eq!(
         control::access::policy::visible_namespaces(&grants, Action::DeploymentList),
-        Visible::Only(["b-prod".to_owned()].into())
+        control::access::Namespaces::only_in_default(["b-prod"])
     );
 }
 
@@ -299,7 +303,7 @@ async fn rename_unassign_and_delete(pool: PgPool) {
             .unwrap()
             .tenancy
             .namespace_owners
-            .contains_key("a-prod")
+            .contains_key(&ns("a-prod"))
     );
 }
 
@@ -367,7 +371,7 @@ async fn the_explainer_names_the_grant_or_the_gap(pool: PgPool) {
             &bob,
             None,
             Action::DeploymentGet,
-            Target::Namespace("b-prod"),
+            Target::Namespace(&ns("b-prod")),
         )
         .await
         .unwrap();
@@ -383,7 +387,7 @@ async fn the_explainer_names_the_grant_or_the_gap(pool: PgPool) {
             &bob,
             None,
             Action::DeploymentGet,
-            Target::Namespace("a-prod"),
+            Target::Namespace(&ns("a-prod")),
         )
         .await
         .unwrap();
@@ -403,7 +407,7 @@ async fn the_explainer_names_the_grant_or_the_gap(pool: PgPool) {
             &bob,
             Some(&alice),
             Action::DeploymentGet,
-            Target::Namespace("a-prod"),
+            Target::Namespace(&ns("a-prod")),
         )
         .await;
     assert!(matches!(error, Err(Error::Forbidden(_))));
@@ -413,7 +417,7 @@ async fn the_explainer_names_the_grant_or_the_gap(pool: PgPool) {
             &admin,
             Some(&alice),
             Action::DeploymentScale,
-            Target::Namespace("a-prod"),
+            Target::Namespace(&ns("a-prod")),
         )
         .await
         .unwrap();

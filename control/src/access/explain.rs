@@ -39,11 +39,15 @@ mod tests {
     use crate::access::grants::{TenantGrant, Via};
     use crate::access::role::TenantRole;
 
+    fn a_prod() -> model::reference::NamespaceRef {
+        model::reference::NamespaceRef::in_default("a-prod").unwrap()
+    }
+
     fn viewer_of_team_a() -> Grants {
         let mut grants = Grants::default();
         std::sync::Arc::make_mut(&mut grants.tenancy)
             .namespace_owners
-            .insert("a-prod".into(), "team-a".into());
+            .insert(a_prod(), "team-a".into());
         grants.tenants.insert(
             "team-a".into(),
             TenantGrant {
@@ -60,7 +64,7 @@ mod tests {
             "bob",
             &viewer_of_team_a(),
             Action::DeploymentGet,
-            Target::Namespace("a-prod"),
+            Target::Namespace(&a_prod()),
         );
         assert!(e.allowed);
         assert_eq!(
@@ -75,7 +79,7 @@ mod tests {
             "bob",
             &viewer_of_team_a(),
             Action::DeploymentScale,
-            Target::Namespace("a-prod"),
+            Target::Namespace(&a_prod()),
         );
         assert!(!e.allowed);
         assert_eq!(

@@ -1,6 +1,7 @@
 //! What a principal holds: global roles, tenant roles and who owns which namespace.
 
 use super::role::{GlobalRole, TenantRole};
+use model::reference::NamespaceRef;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -69,7 +70,7 @@ pub struct TenantGrant {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tenancy {
     /// Owner tenant of every assigned namespace.
-    pub namespace_owners: BTreeMap<String, String>,
+    pub namespace_owners: BTreeMap<NamespaceRef, String>,
 }
 
 /// Everything the policy needs to decide for one principal: its own roles and the shared

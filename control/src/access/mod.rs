@@ -17,4 +17,4 @@ pub use grants::{Grantee, Grants, Tenancy, Via};
 pub use policy::{Decision, Denied, Missing, Target};
 pub use principal::Principal;
 pub use role::{GlobalRole, TenantRole};
-pub use scope::{AuditScope, NamespaceScope, PlatformScope, TenantScope, Visible};
+pub use scope::{AuditScope, NamespaceScope, Namespaces, PlatformScope, TenantScope, Visible};

@@ -3,7 +3,8 @@
 use super::action::{Action, Requirement, TargetKind};
 use super::grants::{Grants, Via};
 use super::role::{GlobalRole, TenantRole};
-use super::scope::{AuditScope, NamespaceScope, PlatformScope, TenantScope, Visible};
+use super::scope::{AuditScope, NamespaceScope, Namespaces, PlatformScope, TenantScope, Visible};
+use model::reference::NamespaceRef;
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -11,7 +12,7 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target<'a> {
     /// A namespace.
-    Namespace(&'a str),
+    Namespace(&'a NamespaceRef),
     /// A tenant.
     Tenant(&'a str),
     /// The installation.
@@ -23,7 +24,8 @@ pub enum Target<'a> {
 impl fmt::Display for Target<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Namespace(ns) => write!(f, "namespace {ns}"),
+            Self::Namespace(ns) if ns.cluster.is_default() => write!(f, "namespace {}", ns.name()),
+            Self::Namespace(ns) => write!(f, "namespace {} of cluster {}", ns.name(), ns.cluster),
             Self::Tenant(tenant) => write!(f, "tenant {tenant}"),
             Self::Platform => f.write_str("the platform"),
             Self::AuditLog => f.write_str("the audit log"),
@@ -173,7 +175,7 @@ pub fn decide(grants: &Grants, action: Action, target: Target<'_>) -> Result<Dec
                 Target::Namespace(ns) => match grants.tenancy.namespace_owners.get(ns) {
                     Some(tenant) => tenant.as_str(),
                     None => {
-                        return Err(deny(Missing::UnownedNamespace((*ns).to_owned())));
+                        return Err(deny(Missing::UnownedNamespace(ns.name().to_owned())));
                     }
                 },
                 Target::Platform | Target::AuditLog => {
@@ -199,12 +201,12 @@ pub fn decide(grants: &Grants, action: Action, target: Target<'_>) -> Result<Dec
 pub fn authorize_namespace(
     grants: &Grants,
     action: Action,
-    namespace: &str,
+    namespace: &NamespaceRef,
 ) -> Result<NamespaceScope, Denied> {
     decide(grants, action, Target::Namespace(namespace))?;
     Ok(NamespaceScope {
         action,
-        namespace: namespace.to_owned(),
+        namespace: namespace.clone(),
         tenant: grants.tenancy.namespace_owners.get(namespace).cloned(),
     })
 }
@@ -238,15 +240,15 @@ pub fn authorize_audit(grants: &Grants, action: Action) -> Result<AuditScope, De
 }
 
 /// The namespaces in which a namespace-level `action` (typically a list) is allowed.
-pub fn visible_namespaces(grants: &Grants, action: Action) -> Visible {
+pub fn visible_namespaces(grants: &Grants, action: Action) -> Namespaces {
     if grants.global_role(GlobalRole::PlatformAdmin).is_some() {
-        return Visible::All;
+        return Namespaces::All;
     }
     let Requirement::Tenant(needed) = action.requirement() else {
-        return Visible::Only(BTreeSet::new());
+        return Namespaces::Only(BTreeSet::new());
     };
     let tenants = tenants_with(grants, needed);
-    Visible::Only(
+    Namespaces::Only(
         grants
             .tenancy
             .namespace_owners

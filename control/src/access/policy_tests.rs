@@ -9,6 +9,14 @@ const OTHER_TENANT: &str = "team-b";
 const OWN_NS: &str = "a-prod";
 const OTHER_NS: &str = "b-prod";
 const LOOSE_NS: &str = "loose";
+static OWN_REF: std::sync::LazyLock<model::reference::NamespaceRef> =
+    std::sync::LazyLock::new(|| ns(OWN_NS));
+static OTHER_REF: std::sync::LazyLock<model::reference::NamespaceRef> =
+    std::sync::LazyLock::new(|| ns(OTHER_NS));
+
+fn ns(name: &str) -> model::reference::NamespaceRef {
+    model::reference::NamespaceRef::in_default(name).unwrap()
+}
 
 /// Who is asking, in every shape the access model knows.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -23,10 +31,10 @@ fn grants(who: Who, via: Via) -> Grants {
     let mut grants = Grants::default();
     std::sync::Arc::make_mut(&mut grants.tenancy)
         .namespace_owners
-        .insert(OWN_NS.into(), OWN_TENANT.into());
+        .insert(ns(OWN_NS), OWN_TENANT.into());
     std::sync::Arc::make_mut(&mut grants.tenancy)
         .namespace_owners
-        .insert(OTHER_NS.into(), OTHER_TENANT.into());
+        .insert(ns(OTHER_NS), OTHER_TENANT.into());
     match who {
         Who::Nobody => {}
         Who::Tenant(role) => {
@@ -98,7 +106,7 @@ fn expected(who: Who, action: Action, own: bool) -> bool {
 
 fn target(action: Action, own: bool) -> Target<'static> {
     match action.target_kind() {
-        TargetKind::Namespace => Target::Namespace(if own { OWN_NS } else { OTHER_NS }),
+        TargetKind::Namespace => Target::Namespace(if own { &OWN_REF } else { &OTHER_REF }),
         TargetKind::Tenant => Target::Tenant(if own { OWN_TENANT } else { OTHER_TENANT }),
         TargetKind::Platform => Target::Platform,
         TargetKind::AuditLog => Target::AuditLog,
@@ -149,26 +157,41 @@ fn every_tenant_action_in_the_table_is_covered_by_the_model() {
 #[test]
 fn unassigned_namespaces_are_for_platform_admins_only() {
     let admin = grants(Who::Tenant(TenantRole::Admin), Via::User);
-    let denied = decide(&admin, Action::DeploymentGet, Target::Namespace(LOOSE_NS)).unwrap_err();
+    let denied = decide(
+        &admin,
+        Action::DeploymentGet,
+        Target::Namespace(&ns(LOOSE_NS)),
+    )
+    .unwrap_err();
     assert!(
         denied.missing.to_string().contains("belongs to no tenant"),
         "{denied}"
     );
     let platform = grants(Who::PlatformAdmin, Via::User);
-    let scope = authorize_namespace(&platform, Action::DeploymentDelete, LOOSE_NS).unwrap();
+    let scope = authorize_namespace(&platform, Action::DeploymentDelete, &ns(LOOSE_NS)).unwrap();
     assert_eq!(scope.tenant(), None);
 }
 
 #[test]
 fn denials_say_what_is_needed_and_what_is_missing() {
     let viewer = grants(Who::Tenant(TenantRole::Viewer), Via::Group("devs".into()));
-    let denied = decide(&viewer, Action::DeploymentScale, Target::Namespace(OWN_NS)).unwrap_err();
+    let denied = decide(
+        &viewer,
+        Action::DeploymentScale,
+        Target::Namespace(&ns(OWN_NS)),
+    )
+    .unwrap_err();
     assert_eq!(
         denied.to_string(),
         "forbidden: deployment.scale on namespace a-prod needs operator on the tenant; \
          you are only viewer on tenant team-a"
     );
-    let denied = decide(&viewer, Action::DeploymentGet, Target::Namespace(OTHER_NS)).unwrap_err();
+    let denied = decide(
+        &viewer,
+        Action::DeploymentGet,
+        Target::Namespace(&ns(OTHER_NS)),
+    )
+    .unwrap_err();
     assert!(
         denied
             .missing
@@ -181,7 +204,14 @@ fn denials_say_what_is_needed_and_what_is_missing() {
 #[test]
 fn a_wrong_target_kind_is_refused() {
     let platform = grants(Who::PlatformAdmin, Via::User);
-    assert!(decide(&platform, Action::TenantCreate, Target::Namespace(OWN_NS)).is_err());
+    assert!(
+        decide(
+            &platform,
+            Action::TenantCreate,
+            Target::Namespace(&ns(OWN_NS))
+        )
+        .is_err()
+    );
 }
 
 #[test]
@@ -190,7 +220,7 @@ fn decisions_name_the_grant() {
     let decision = decide(
         &operator,
         Action::DeploymentScale,
-        Target::Namespace(OWN_NS),
+        Target::Namespace(&ns(OWN_NS)),
     )
     .unwrap();
     assert_eq!(
@@ -212,16 +242,16 @@ fn lists_see_only_permitted_namespaces() {
     let viewer = grants(Who::Tenant(TenantRole::Viewer), Via::User);
     assert_eq!(
         visible_namespaces(&viewer, Action::DeploymentList),
-        Visible::Only([OWN_NS.to_owned()].into())
+        Namespaces::only_in_default([OWN_NS])
     );
     assert_eq!(
         visible_namespaces(&viewer, Action::DeploymentLogs),
-        Visible::Only(BTreeSet::new())
+        Namespaces::Only(BTreeSet::new())
     );
     let platform = grants(Who::PlatformAdmin, Via::User);
     assert_eq!(
         visible_namespaces(&platform, Action::DeploymentList),
-        Visible::All
+        Namespaces::All
     );
 }
 

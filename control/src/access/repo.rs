@@ -6,6 +6,7 @@ use super::principal::Principal;
 use super::role::{GlobalRole, TenantRole};
 use super::scope::Visible;
 use crate::{Error, Result};
+use model::reference::{ClusterId, NamespaceRef};
 use serde::Serialize;
 use sqlx::PgPool;
 use std::sync::Arc;
@@ -116,14 +117,20 @@ impl TenancySnapshot {
         let version: i64 = sqlx::query_scalar("SELECT version FROM tenancy_version")
             .fetch_one(&mut *tx)
             .await?;
-        let namespace_owners = sqlx::query_as::<_, (String, String)>(
-            "SELECT namespace, tenant FROM tenant_namespaces",
+        let rows = sqlx::query_as::<_, (String, String, String)>(
+            "SELECT cluster, namespace, tenant FROM tenant_namespaces",
         )
         .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .collect();
+        .await?;
         tx.commit().await?;
+        // The table's constraints only hold valid names; a row that is not one is skipped.
+        let namespace_owners = rows
+            .into_iter()
+            .filter_map(|(cluster, namespace, tenant)| {
+                let cluster = ClusterId::new(cluster).ok()?;
+                Some((NamespaceRef::new(cluster, namespace).ok()?, tenant))
+            })
+            .collect();
         let tenancy = Arc::new(Tenancy { namespace_owners });
         if let Ok(mut guard) = self.current.write() {
             *guard = Some((version, tenancy.clone()));
@@ -213,11 +220,12 @@ pub async fn delete_tenant(pool: &PgPool, slug: &str) -> Result<()> {
 
 /// Gives `namespace` to `tenant`; refused when another tenant owns it.
 pub async fn assign_namespace(pool: &PgPool, namespace: &str, tenant: &str) -> Result<()> {
-    let owner: Option<String> =
-        sqlx::query_scalar("SELECT tenant FROM tenant_namespaces WHERE namespace = $1")
-            .bind(namespace)
-            .fetch_optional(pool)
-            .await?;
+    let owner: Option<String> = sqlx::query_scalar(
+        "SELECT tenant FROM tenant_namespaces WHERE cluster = 'default' AND namespace = $1",
+    )
+    .bind(namespace)
+    .fetch_optional(pool)
+    .await?;
     match owner {
         Some(owner) if owner == tenant => return Ok(()),
         Some(owner) => {
@@ -244,10 +252,11 @@ pub async fn assign_namespace(pool: &PgPool, namespace: &str, tenant: &str) -> R
 
 /// Takes `namespace` away from whichever tenant owns it.
 pub async fn unassign_namespace(pool: &PgPool, namespace: &str) -> Result<()> {
-    let deleted = sqlx::query("DELETE FROM tenant_namespaces WHERE namespace = $1")
-        .bind(namespace)
-        .execute(pool)
-        .await?;
+    let deleted =
+        sqlx::query("DELETE FROM tenant_namespaces WHERE cluster = 'default' AND namespace = $1")
+            .bind(namespace)
+            .execute(pool)
+            .await?;
     expect_one(deleted.rows_affected(), "namespace assignment", namespace)
 }
 

@@ -2,13 +2,14 @@
 //! way to hold one is to pass an access check.
 
 use super::action::Action;
+use model::reference::{ClusterId, NamespaceRef};
 use std::collections::BTreeSet;
 
 /// Permission to perform `action` in one namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NamespaceScope {
     pub(in crate::access) action: Action,
-    pub(in crate::access) namespace: String,
+    pub(in crate::access) namespace: NamespaceRef,
     pub(in crate::access) tenant: Option<String>,
 }
 
@@ -18,7 +19,7 @@ impl NamespaceScope {
         self.action
     }
     /// The namespace.
-    pub fn namespace(&self) -> &str {
+    pub fn namespace(&self) -> &NamespaceRef {
         &self.namespace
     }
     /// The tenant owning it (None only for a platform-admin in an unassigned namespace).
@@ -55,6 +56,50 @@ impl PlatformScope {
     /// The permitted action.
     pub fn action(&self) -> Action {
         self.action
+    }
+}
+
+/// The namespaces the caller may see or act in: every one, or only these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Namespaces {
+    /// No restriction.
+    All,
+    /// Only these.
+    Only(BTreeSet<NamespaceRef>),
+}
+
+impl Namespaces {
+    /// Whether `namespace` is among them.
+    pub fn contains(&self, namespace: &NamespaceRef) -> bool {
+        match self {
+            Self::All => true,
+            Self::Only(set) => set.contains(namespace),
+        }
+    }
+
+    /// Whether namespace `name` of `cluster` is among them.
+    pub fn contains_in(&self, cluster: &ClusterId, name: &str) -> bool {
+        match self {
+            Self::All => true,
+            Self::Only(set) => set
+                .iter()
+                .any(|ns| ns.cluster == *cluster && ns.namespace == name),
+        }
+    }
+
+    /// Whether there are none at all.
+    pub fn is_none(&self) -> bool {
+        matches!(self, Self::Only(set) if set.is_empty())
+    }
+
+    /// Only `namespaces` of the default cluster (for tests and one-cluster callers).
+    pub fn only_in_default<'a>(namespaces: impl IntoIterator<Item = &'a str>) -> Self {
+        Self::Only(
+            namespaces
+                .into_iter()
+                .filter_map(|ns| NamespaceRef::in_default(ns).ok())
+                .collect(),
+        )
     }
 }
 

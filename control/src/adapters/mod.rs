@@ -11,7 +11,7 @@ pub mod registry;
 pub mod rows;
 pub mod values;
 
-use crate::access::Visible;
+use crate::access::Namespaces;
 use crate::{Error, Result};
 use context::WriteCtx;
 use model::deployment::{
@@ -50,9 +50,9 @@ pub trait DeploymentAdapter: Send + Sync {
     async fn wait_until_ready(&self, limit: Duration) -> Result<()>;
     /// Every deployment in the namespaces in `visible` that passes the filter's namespace,
     /// kind and label conditions, unsorted and unpaged.
-    fn matching(&self, filter: &DeploymentFilter, visible: &Visible) -> Vec<Arc<Deployment>>;
+    fn matching(&self, filter: &DeploymentFilter, visible: &Namespaces) -> Vec<Arc<Deployment>>;
     /// One page of deployments in the namespaces in `visible`, with the total.
-    fn list(&self, filter: &DeploymentFilter, visible: &Visible) -> Result<DeploymentPage> {
+    fn list(&self, filter: &DeploymentFilter, visible: &Namespaces) -> Result<DeploymentPage> {
         page::select(self.matching(filter, visible), filter)
     }
     /// One deployment, with its status, progress and conditions.
@@ -149,14 +149,14 @@ pub trait Inventory: Send + Sync {
 /// Counts of deployments.
 pub trait Stats: Send + Sync {
     /// Counts by kind and status among the namespaces in `visible`.
-    fn stats(&self, visible: &Visible) -> BTreeMap<(String, DeploymentStatus), usize>;
+    fn stats(&self, visible: &Namespaces) -> BTreeMap<(String, DeploymentStatus), usize>;
 }
 
 /// Flux sources: list, fetch now, suspend and resume, and tracing an object to its source.
 #[async_trait::async_trait]
 pub trait Sources: Send + Sync {
     /// The sources in `visible`.
-    fn list_sources(&self, visible: &Visible) -> Vec<FluxSource>;
+    fn list_sources(&self, visible: &Namespaces) -> Vec<FluxSource>;
     /// Asks for a fetch now and waits for the new artifact.
     async fn reconcile_source(
         &self,
@@ -197,7 +197,7 @@ pub trait Charts: Send + Sync {
     /// The package store.
     fn packages(&self) -> &helm::store::PackageStore;
     /// Releases (as `namespace/name`) in `visible` that run this chart name and version.
-    fn chart_in_use(&self, chart: &str, version: &str, visible: &Visible) -> Vec<String>;
+    fn chart_in_use(&self, chart: &str, version: &str, visible: &Namespaces) -> Vec<String>;
     /// A unified diff of what `change` would do to `deployment`; nothing is applied.
     async fn preview(&self, deployment: &DeploymentRef, change: &Preview) -> Result<String>;
 }

@@ -2,7 +2,7 @@
 //! kept in list order, indexed by namespace, with every change broadcast. Pages, live
 //! updates, reconcile waits and outcome tracking all read or subscribe to the same rows.
 
-use crate::access::Visible;
+use crate::access::Namespaces;
 use crate::adapters::page;
 use model::deployment::{Deployment, DeploymentFilter};
 use model::reference::{ClusterId, DeploymentKind, DeploymentRef};
@@ -51,8 +51,9 @@ struct Inner {
     by_namespace: HashMap<String, BTreeSet<RowKey>>,
 }
 
-/// Precomputed rows and the bus their changes go out on.
+/// Precomputed rows of one cluster and the bus their changes go out on.
 pub struct RowIndex {
+    cluster: ClusterId,
     inner: RwLock<Inner>,
     bus: broadcast::Sender<CacheEvent>,
 }
@@ -65,16 +66,11 @@ impl std::fmt::Debug for RowIndex {
     }
 }
 
-impl Default for RowIndex {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl RowIndex {
-    /// An empty index.
-    pub fn new() -> Self {
+    /// An empty index of `cluster`'s rows.
+    pub fn new(cluster: ClusterId) -> Self {
         Self {
+            cluster,
             inner: RwLock::new(Inner::default()),
             bus: broadcast::channel(BUS_CAPACITY).0,
         }
@@ -165,7 +161,11 @@ impl RowIndex {
 
     /// Every row in the namespaces in `visible` that passes the filter's namespace, kind
     /// and label conditions, in list order. Only the visible namespaces are walked.
-    pub fn matching(&self, filter: &DeploymentFilter, visible: &Visible) -> Vec<Arc<Deployment>> {
+    pub fn matching(
+        &self,
+        filter: &DeploymentFilter,
+        visible: &Namespaces,
+    ) -> Vec<Arc<Deployment>> {
         let Ok(inner) = self.inner.read() else {
             return Vec::new();
         };
@@ -184,18 +184,21 @@ impl RowIndex {
                 .collect()
         };
         match (filter.namespace.as_deref(), visible) {
-            (Some(namespace), visible) if visible.contains(namespace) => in_namespace(namespace),
+            (Some(namespace), _) if visible.contains_in(&self.cluster, namespace) => {
+                in_namespace(namespace)
+            }
             (Some(_), _) => Vec::new(),
-            (None, Visible::All) => inner.rows.values().filter(|r| admit(r)).cloned().collect(),
-            (None, Visible::Only(namespaces)) => namespaces
+            (None, Namespaces::All) => inner.rows.values().filter(|r| admit(r)).cloned().collect(),
+            (None, Namespaces::Only(namespaces)) => namespaces
                 .iter()
-                .flat_map(|namespace| in_namespace(namespace))
+                .filter(|ns| ns.cluster == self.cluster)
+                .flat_map(|ns| in_namespace(ns.name()))
                 .collect(),
         }
     }
 
     /// Every row in the namespaces in `visible`.
-    pub fn visible(&self, visible: &Visible) -> Vec<Arc<Deployment>> {
+    pub fn visible(&self, visible: &Namespaces) -> Vec<Arc<Deployment>> {
         self.matching(&DeploymentFilter::default(), visible)
     }
 }
@@ -236,7 +239,7 @@ mod tests {
 
     #[test]
     fn the_bus_announces_adds_changes_and_deletes_once_each() {
-        let index = RowIndex::new();
+        let index = RowIndex::new(ClusterId::default());
         let mut bus = index.subscribe();
         index.upsert(row("team-a", "web", DeploymentKind::HelmRelease, "1"));
         index.upsert(row("team-a", "web", DeploymentKind::HelmRelease, "1"));
@@ -265,7 +268,7 @@ mod tests {
 
     #[test]
     fn replace_removes_what_the_new_list_lacks_and_only_in_its_scope() {
-        let index = RowIndex::new();
+        let index = RowIndex::new(ClusterId::default());
         index.upsert(row("team-a", "gone", DeploymentKind::HelmRelease, "1"));
         index.upsert(row("team-a", "kept", DeploymentKind::HelmRelease, "1"));
         index.upsert(row("team-a", "other", DeploymentKind::Kustomization, "1"));
@@ -274,7 +277,7 @@ mod tests {
             vec![row("team-a", "kept", DeploymentKind::HelmRelease, "2")],
         );
         let names: Vec<String> = index
-            .visible(&Visible::All)
+            .visible(&Namespaces::All)
             .iter()
             .map(|r| format!("{}={}", r.name, r.revision.clone().unwrap()))
             .collect();
@@ -283,11 +286,11 @@ mod tests {
 
     #[test]
     fn matching_walks_only_visible_namespaces() {
-        let index = RowIndex::new();
+        let index = RowIndex::new(ClusterId::default());
         for ns in ["team-a", "team-b", "team-c"] {
             index.upsert(row(ns, "web", DeploymentKind::HelmRelease, "1"));
         }
-        let visible = Visible::Only(["team-b".to_owned(), "team-c".to_owned()].into());
+        let visible = Namespaces::only_in_default(["team-b", "team-c"]);
         let seen: Vec<String> = index
             .visible(&visible)
             .iter()

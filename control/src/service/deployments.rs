@@ -5,7 +5,7 @@
 use super::change::Change;
 use super::{AuditTarget, RequestContext, Service};
 use crate::access::policy;
-use crate::access::{Action, GlobalRole, Grants, NamespaceScope, Visible};
+use crate::access::{Action, GlobalRole, Grants, NamespaceScope, Namespaces};
 use crate::adapters::DeploymentAdapter;
 use crate::adapters::context::{Boundary, ProgressSink, RunAs, WriteActor, WriteCtx};
 use crate::adapters::registry::no_cluster;
@@ -56,18 +56,14 @@ impl Service {
     ) -> Result<(NamespaceScope, AuditTarget, Grants)> {
         let grants = self.grants(ctx).await?;
         let target = AuditTarget {
-            tenant: grants
-                .tenancy
-                .namespace_owners
-                .get(namespace.name())
-                .cloned(),
+            tenant: grants.tenancy.namespace_owners.get(namespace).cloned(),
             cluster: Some(namespace.cluster.clone()),
             namespace: Some(namespace.name().to_owned()),
             kind: Some("deployment"),
             name: name.map(str::to_owned),
             parameters,
         };
-        match policy::authorize_namespace(&grants, action, namespace.name()) {
+        match policy::authorize_namespace(&grants, action, namespace) {
             Ok(scope) => Ok((scope, target, grants)),
             Err(denied) => Err(self.deny(ctx, action, &target, denied).await),
         }
@@ -94,7 +90,7 @@ impl Service {
         Ok((scope, target, grants))
     }
 
-    pub(super) async fn visible(&self, ctx: &RequestContext, action: Action) -> Result<Visible> {
+    pub(super) async fn visible(&self, ctx: &RequestContext, action: Action) -> Result<Namespaces> {
         Ok(policy::visible_namespaces(&self.grants(ctx).await?, action))
     }
 
@@ -117,11 +113,10 @@ impl Service {
                         .tenancy
                         .namespace_owners
                         .iter()
-                        .filter(|(_, owner)| *owner == tenant)
-                        .map(|(namespace, _)| NamespaceRef {
-                            cluster: cluster.clone(),
-                            namespace: namespace.clone(),
+                        .filter(|(namespace, owner)| {
+                            *owner == tenant && namespace.cluster == *cluster
                         })
+                        .map(|(namespace, _)| namespace.clone())
                         .collect(),
                     shared_sources: Default::default(),
                 }

@@ -4,12 +4,12 @@
 
 use super::change::Change;
 use super::{AuditTarget, RequestContext, Service};
-use crate::access::{Action, Visible};
+use crate::access::{Action, Namespaces};
 use crate::adapters::registry::no_cluster;
 use crate::adapters::{ControllerLogs, Sources};
 use crate::{Error, Result};
 use model::deployment::{LogQuery, ReconcileOutcome, TraceStep};
-use model::reference::NamespaceRef;
+use model::reference::{ClusterId, NamespaceRef};
 use model::source::FluxSource;
 use serde_json::{Value, json};
 
@@ -23,14 +23,19 @@ impl Service {
             .ok_or_else(|| Error::AdapterUnhealthy("no Flux adapter is configured".into()))
     }
 
-    /// The adapter that serves controller logs.
-    fn logs(&self) -> Result<&dyn ControllerLogs> {
+    /// The adapter that serves controller logs, and its cluster.
+    fn logs(&self) -> Result<(&ClusterId, &dyn ControllerLogs)> {
         if self.registry.is_empty() {
             return Err(no_cluster());
         }
         self.registry
-            .adapters()
-            .find_map(|a| a.as_controller_logs())
+            .clusters()
+            .find_map(|cluster| {
+                cluster
+                    .adapters()
+                    .find_map(|a| a.as_controller_logs())
+                    .map(|logs| (cluster.connection().id(), logs))
+            })
             .ok_or_else(|| Error::AdapterUnhealthy("no Flux adapter is configured".into()))
     }
 
@@ -53,7 +58,9 @@ impl Service {
             .trace(api_version, kind, namespace, name)
             .await?;
         for step in &mut steps {
-            if !step.namespace.is_empty() && !visible.contains(&step.namespace) {
+            if !step.namespace.is_empty()
+                && !visible.contains_in(&namespace.cluster, &step.namespace)
+            {
                 step.message = "in a namespace you cannot read".into();
                 step.revision = None;
                 step.ready = None;
@@ -71,7 +78,7 @@ impl Service {
         query: &LogQuery,
     ) -> Result<String> {
         let visible = self.visible(ctx, Action::DeploymentLogs).await?;
-        if matches!(&visible, Visible::Only(set) if set.is_empty()) {
+        if visible.is_none() {
             let target = AuditTarget {
                 kind: Some("controller"),
                 name: Some(controller.to_owned()),
@@ -89,8 +96,9 @@ impl Service {
                 .deny(ctx, Action::DeploymentLogs, &target, denied)
                 .await);
         }
-        let text = self.logs()?.controller_logs(controller, query).await?;
-        if matches!(visible, Visible::All) {
+        let (cluster, logs) = self.logs()?;
+        let text = logs.controller_logs(controller, query).await?;
+        if matches!(visible, Namespaces::All) {
             return Ok(text);
         }
         Ok(text
@@ -103,7 +111,7 @@ impl Service {
                             .and_then(Value::as_str)
                             .map(str::to_owned)
                     })
-                    .is_some_and(|ns| visible.contains(&ns))
+                    .is_some_and(|ns| visible.contains_in(cluster, &ns))
             })
             .map(|line| format!("{line}\n"))
             .collect())

@@ -3,7 +3,7 @@
 //! Helm changes before they are applied.
 
 use super::{RequestContext, Service};
-use crate::access::{Action, Visible};
+use crate::access::{Action, Namespaces};
 use crate::adapters::Charts;
 use crate::adapters::helm::package::inspect;
 use crate::{Error, Result};
@@ -51,7 +51,7 @@ impl Service {
         self.audited(ctx, Action::PackageUpload, &target, async |_| {
             let info = inspect(archive, limits)?;
             helm.packages()
-                .put(scope.namespace(), &info, archive, &uploader)
+                .put(scope.namespace().name(), &info, archive, &uploader)
                 .await
         })
         .await
@@ -62,9 +62,9 @@ impl Service {
         let visible = self.visible(ctx, Action::PackageList).await?;
         let helm = self.helm()?;
         match visible {
-            Visible::All => helm.packages().list(None).await,
-            Visible::Only(set) => {
-                let namespaces: Vec<String> = set.into_iter().collect();
+            Namespaces::All => helm.packages().list(None).await,
+            Namespaces::Only(set) => {
+                let namespaces: Vec<String> = set.into_iter().map(|ns| ns.namespace).collect();
                 helm.packages().list(Some(&namespaces)).await
             }
         }
@@ -80,7 +80,10 @@ impl Service {
         let (scope, _, _) = self
             .namespaced(ctx, Action::PackageGet, namespace, Some(id), json!({}))
             .await?;
-        self.helm()?.packages().get(scope.namespace(), id).await
+        self.helm()?
+            .packages()
+            .get(scope.namespace().name(), id)
+            .await
     }
 
     /// Deletes a package; refused while a release runs its chart version, unless forced.
@@ -103,10 +106,10 @@ impl Service {
         target.kind = Some("package");
         let helm = self.helm()?;
         self.audited(ctx, Action::PackageDelete, &target, async |_| {
-            let package = helm.packages().get(scope.namespace(), id).await?;
+            let package = helm.packages().get(scope.namespace().name(), id).await?;
             // Only releases the caller may see are named; others still block the delete.
             let visible = crate::access::policy::visible_namespaces(&grants, Action::DeploymentList);
-            let all = helm.chart_in_use(&package.name, &package.version, &Visible::All);
+            let all = helm.chart_in_use(&package.name, &package.version, &Namespaces::All);
             let mut users = helm.chart_in_use(&package.name, &package.version, &visible);
             if all.len() > users.len() {
                 users.push(format!("{} release(s) in namespaces you cannot see", all.len() - users.len()));
@@ -117,7 +120,7 @@ impl Service {
                     users.join(", ")
                 )));
             }
-            helm.packages().delete(scope.namespace(), id).await
+            helm.packages().delete(scope.namespace().name(), id).await
         })
         .await
     }

@@ -10,7 +10,7 @@ use super::record::SpecRecord;
 use super::trace;
 use super::types::source_ref;
 use super::writes::{FluxWriter, build};
-use crate::access::Visible;
+use crate::access::Namespaces;
 use crate::adapters::context::WriteCtx;
 use crate::adapters::registry::ClusterConnection;
 use crate::adapters::rows::CacheEvent;
@@ -198,14 +198,14 @@ impl Inventory for FluxAdapter {
 }
 
 impl Stats for FluxAdapter {
-    fn stats(&self, visible: &Visible) -> BTreeMap<(String, DeploymentStatus), usize> {
+    fn stats(&self, visible: &Namespaces) -> BTreeMap<(String, DeploymentStatus), usize> {
         self.cache.stats(visible)
     }
 }
 
 #[async_trait::async_trait]
 impl Sources for FluxAdapter {
-    fn list_sources(&self, visible: &Visible) -> Vec<FluxSource> {
+    fn list_sources(&self, visible: &Namespaces) -> Vec<FluxSource> {
         self.cache.sources(visible)
     }
 
@@ -274,7 +274,7 @@ impl DeploymentAdapter for FluxAdapter {
         self.cache.subscribe()
     }
 
-    fn matching(&self, filter: &DeploymentFilter, visible: &Visible) -> Vec<Arc<Deployment>> {
+    fn matching(&self, filter: &DeploymentFilter, visible: &Namespaces) -> Vec<Arc<Deployment>> {
         self.cache.matching(filter, visible)
     }
 

@@ -4,7 +4,7 @@
 
 use super::kinds::{DEPLOYMENTS, FluxKind, SOURCES, deployment_kind};
 use super::status::state_of;
-use crate::access::Visible;
+use crate::access::Namespaces;
 use crate::adapters::page;
 use crate::adapters::rows::{CacheEvent, RowIndex, key_of, key_of_ref};
 use crate::{Error, Result};
@@ -25,6 +25,7 @@ use tokio::sync::broadcast;
 /// Watch caches for HelmReleases, Kustomizations and the source kinds in every namespace,
 /// and the deployment rows computed from them once per watch event.
 pub struct FluxCache {
+    cluster: ClusterId,
     stores: Vec<(FluxKind, Store<DynamicObject>)>,
     rows: Arc<RowIndex>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -76,7 +77,7 @@ impl RowFeed {
 impl FluxCache {
     /// Starts one watch per kind; they run until the cache is dropped, re-listing after errors.
     pub fn start(client: &Client, cluster: ClusterId, adapter: &str) -> Self {
-        let rows = Arc::new(RowIndex::new());
+        let rows = Arc::new(RowIndex::new(cluster.clone()));
         let mut stores = Vec::new();
         let mut tasks = Vec::new();
         for kind in DEPLOYMENTS.into_iter().chain(SOURCES) {
@@ -111,6 +112,7 @@ impl FluxCache {
             stores.push((kind, reader));
         }
         Self {
+            cluster,
             stores,
             rows,
             tasks,
@@ -141,18 +143,22 @@ impl FluxCache {
 
     /// Deployments matching `filter` among the namespaces in `visible`, sorted by namespace,
     /// name and kind, one page at a time, with the total.
-    pub fn list(&self, filter: &DeploymentFilter, visible: &Visible) -> Result<DeploymentPage> {
+    pub fn list(&self, filter: &DeploymentFilter, visible: &Namespaces) -> Result<DeploymentPage> {
         page::select(self.matching(filter, visible), filter)
     }
 
     /// Every precomputed row in `visible` that passes the filter's namespace, kind and label
     /// conditions, in list order (status and text are checked by `page::select`).
-    pub fn matching(&self, filter: &DeploymentFilter, visible: &Visible) -> Vec<Arc<Deployment>> {
+    pub fn matching(
+        &self,
+        filter: &DeploymentFilter,
+        visible: &Namespaces,
+    ) -> Vec<Arc<Deployment>> {
         self.rows.matching(filter, visible)
     }
 
     /// How many deployments there are, by kind and status, among the namespaces in `visible`.
-    pub fn stats(&self, visible: &Visible) -> BTreeMap<(String, DeploymentStatus), usize> {
+    pub fn stats(&self, visible: &Namespaces) -> BTreeMap<(String, DeploymentStatus), usize> {
         let mut counts = BTreeMap::new();
         for row in self.rows.visible(visible) {
             *counts
@@ -191,11 +197,11 @@ impl FluxCache {
 
     /// The Git, Helm and OCI repositories, buckets and charts among the namespaces in
     /// `visible`, with their artifact revision and readiness, sorted by namespace, kind, name.
-    pub fn sources(&self, visible: &Visible) -> Vec<FluxSource> {
+    pub fn sources(&self, visible: &Namespaces) -> Vec<FluxSource> {
         let mut sources: Vec<FluxSource> = SOURCES
             .into_iter()
             .flat_map(|kind| self.objects(kind).into_iter().map(move |o| (kind, o)))
-            .filter(|(_, o)| visible.contains(&o.namespace().unwrap_or_default()))
+            .filter(|(_, o)| visible.contains_in(&self.cluster, &o.namespace().unwrap_or_default()))
             .map(|(kind, object)| to_source(kind, &object))
             .collect();
         sources.sort_by(|a, b| {

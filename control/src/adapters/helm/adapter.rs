@@ -6,7 +6,7 @@ use super::cache::{KIND, ReleaseCache, state_of};
 use super::config::HelmConfig;
 use super::release::{self, Release};
 use super::store::PackageStore;
-use crate::access::Visible;
+use crate::access::Namespaces;
 use crate::adapters::context::WriteCtx;
 use crate::adapters::registry::ClusterConnection;
 use crate::adapters::rows::CacheEvent;
@@ -335,10 +335,10 @@ impl Inventory for HelmAdapter {
 }
 
 impl Stats for HelmAdapter {
-    fn stats(&self, visible: &Visible) -> BTreeMap<(String, DeploymentStatus), usize> {
+    fn stats(&self, visible: &Namespaces) -> BTreeMap<(String, DeploymentStatus), usize> {
         let mut counts = BTreeMap::new();
         for release in self.cache.releases() {
-            if visible.contains(&release.namespace) {
+            if visible.contains_in(self.cache.cluster(), &release.namespace) {
                 *counts
                     .entry((KIND.to_owned(), state_of(&release).status))
                     .or_insert(0) += 1;
@@ -354,11 +354,11 @@ impl Charts for HelmAdapter {
         &self.packages
     }
 
-    fn chart_in_use(&self, chart: &str, version: &str, visible: &Visible) -> Vec<String> {
+    fn chart_in_use(&self, chart: &str, version: &str, visible: &Namespaces) -> Vec<String> {
         self.cache
             .releases()
             .iter()
-            .filter(|r| visible.contains(&r.namespace))
+            .filter(|r| visible.contains_in(self.cache.cluster(), &r.namespace))
             .filter(|r| r.chart == chart && r.chart_version == version && r.status != "uninstalled")
             .map(|r| format!("{}/{}", r.namespace, r.name))
             .collect()
@@ -417,7 +417,7 @@ impl DeploymentAdapter for HelmAdapter {
         self.cache.subscribe()
     }
 
-    fn matching(&self, filter: &DeploymentFilter, visible: &Visible) -> Vec<Arc<Deployment>> {
+    fn matching(&self, filter: &DeploymentFilter, visible: &Namespaces) -> Vec<Arc<Deployment>> {
         self.cache.matching(filter, visible)
     }
 

@@ -4,7 +4,7 @@
 //! remembered by number and decoded on demand (history).
 
 use super::release::{self, RELEASE_TYPE, Release};
-use crate::access::Visible;
+use crate::access::Namespaces;
 use crate::adapters::rows::{CacheEvent, RowIndex};
 use crate::{Error, Result};
 use futures::StreamExt;
@@ -61,7 +61,7 @@ impl ReleaseCache {
         let state = Arc::new(RwLock::new(State::default()));
         let synced = Arc::new(AtomicBool::new(false));
         let decodes = Arc::new(AtomicU64::new(0));
-        let rows = Arc::new(RowIndex::new());
+        let rows = Arc::new(RowIndex::new(cluster.clone()));
         let api: Api<Secret> = Api::all(client.clone());
         let config = watcher::Config::default()
             .labels("owner=helm")
@@ -293,8 +293,17 @@ impl ReleaseCache {
 
     /// Every release in `visible` that passes the filter's namespace and kind conditions,
     /// unsorted and unpaged (status and text are checked by `page::select`).
-    pub fn matching(&self, filter: &DeploymentFilter, visible: &Visible) -> Vec<Arc<Deployment>> {
+    pub fn matching(
+        &self,
+        filter: &DeploymentFilter,
+        visible: &Namespaces,
+    ) -> Vec<Arc<Deployment>> {
         self.rows.matching(filter, visible)
+    }
+
+    /// The cluster the releases are in.
+    pub fn cluster(&self) -> &ClusterId {
+        &self.cluster
     }
 
     /// Every change to the release rows from now on.
