@@ -38,7 +38,7 @@ async fn deployments_follow_the_access_model(pool: PgPool) {
     let cluster = ClusterHandle::new(connection)
         .with_adapter(Arc::new(flux))
         .expect("cluster");
-    let service = seeded(pool)
+    let service = seeded(pool.clone())
         .await
         .with_registry(ClusterRegistry::single(cluster));
     let admin = person("admin", &[]);
@@ -181,6 +181,54 @@ async fn deployments_follow_the_access_model(pool: PgPool) {
         !create.event.parameters.to_string().contains("hunter2"),
         "{}",
         create.event.parameters
+    );
+
+    // Every change is also an operation, under the audit operation id of its rows.
+    let operations = control::service::executor::OperationLog::new(pool.clone());
+    let recorded = operations
+        .get(create.event.operation_id)
+        .await
+        .expect("the create is an operation");
+    assert_eq!(recorded.state, "succeeded");
+    assert!(
+        matches!(&recorded.change, control::service::change::Change::CreateDeployment { request, .. } if request.name == "api"),
+        "{recorded:?}"
+    );
+    assert!(
+        recorded
+            .steps
+            .iter()
+            .any(|s| s["step"].as_str().is_some_and(|t| t.contains("creating"))),
+        "the adapter's progress is kept: {:?}",
+        recorded.steps
+    );
+    let failed = service
+        .scale_deployment(&alice, &refs::ks("team-a", "shop"), 2, None)
+        .await
+        .unwrap_err();
+    let failed_row = service
+        .query_audit(
+            &admin,
+            &AuditFilter {
+                action: Some("deployment.scale".into()),
+                outcome: Some(control::audit::Outcome::Failure),
+                ..AuditFilter::default()
+            },
+        )
+        .await
+        .expect("audit")
+        .events
+        .into_iter()
+        .next()
+        .expect("the failed scale is audited");
+    let failed_op = operations
+        .get(failed_row.event.operation_id)
+        .await
+        .expect("the failed scale is an operation");
+    assert_eq!(failed_op.state, "failed");
+    assert_eq!(
+        failed_op.error.as_deref(),
+        Some(failed.to_string().as_str())
     );
     let denied = service
         .query_audit(

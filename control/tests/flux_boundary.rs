@@ -139,3 +139,43 @@ async fn reference_following_writes_stay_inside_the_tenant(pool: PgPool) {
         "the refused reconcile wrote nothing"
     );
 }
+
+#[sqlx::test(migrator = "control::store::MIGRATOR")]
+async fn a_refusal_by_the_api_server_is_a_403_with_its_message(pool: PgPool) {
+    let sandbox = sandbox::Sandbox::start(sandbox::SandboxOptions {
+        crds: vec![sandbox::vendored_crds()],
+        token: Some("admin".into()),
+        read_only_token: Some("viewer".into()),
+        ..sandbox::SandboxOptions::default()
+    })
+    .await
+    .expect("sandbox");
+    sandbox::demo::seed_and_settle(sandbox.store(), 2).expect("demo data");
+    let mut config = kube::Config::new(sandbox.url().parse().expect("url"));
+    config.auth_info.token = Some("viewer".to_owned().into());
+    let connection = control::adapters::registry::ClusterConnection::new(
+        model::reference::ClusterId::default(),
+        config,
+    )
+    .expect("connection");
+    let adapter = control::adapters::flux::FluxAdapter::new(
+        &connection,
+        control::adapters::flux::FluxConfig::default(),
+        control::adapters::flux::record::SpecRecord::new(pool),
+    )
+    .expect("adapter");
+    adapter
+        .cache()
+        .wait_until_ready(std::time::Duration::from_secs(10))
+        .await
+        .expect("a read-only identity still lists and watches");
+    let refused = adapter
+        .set_suspended(&refs::w(), &refs::hr("team-a", "podinfo"), true, None)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.status(), 403, "{refused}");
+    assert!(
+        refused.to_string().contains("may only get, list and watch"),
+        "the API server's own words reach the user: {refused}"
+    );
+}

@@ -84,7 +84,9 @@ test('a Kustomization and a HelmRelease of one name are both reachable', async (
 
   await page.goto(page.url().replace(/\/deployments.*/, '/deployments?text=podinfo'));
   await page.locator('.shell[data-hydrated="true"]').waitFor();
-  const rows = page.getByTestId('deployments-table').locator('tbody tr');
+  // The text filter also finds rows whose source is called podinfo: keep the ones named so.
+  const rows = page.getByTestId('deployments-table').locator('tbody tr')
+    .filter({ has: page.getByRole('link', { name: 'podinfo', exact: true }) });
   await rows.filter({ hasText: 'Kustomization' }).waitFor();
   const kinds = (await rows.locator('td:nth-child(3)').allInnerTexts()).sort();
   assert.deepEqual(kinds, ['HelmRelease', 'Kustomization']);

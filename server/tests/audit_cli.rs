@@ -104,4 +104,20 @@ async fn verify_and_archive_from_the_command_line() {
     let tampered = pilothouse(&url, &["audit", "verify"]);
     assert_eq!(tampered.status.code(), Some(1));
     assert_eq!(json(&tampered)["broken"]["seq"], 5);
+
+    // Maintenance never migrates: against an empty database it says why and creates nothing.
+    pg.ensure_database("empty").unwrap();
+    let empty = pg.url("empty");
+    let refused = pilothouse(&empty, &["audit", "verify"]);
+    assert!(!refused.status.success(), "{refused:?}");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("not ready for maintenance"), "{stderr}");
+    let untouched = sqlx::PgPool::connect(&empty).await.unwrap();
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",
+    )
+    .fetch_one(&untouched)
+    .await
+    .unwrap();
+    assert_eq!(tables, 0, "no migration was applied");
 }
