@@ -9,14 +9,7 @@ pub fn dns_label(field: &'static str, value: &str) -> Result<()> {
 
 /// An RFC 1123 label of at most `max` characters (Helm release names use 53).
 pub fn rfc1123_label(field: &'static str, value: &str, max: usize) -> Result<()> {
-    let ok = !value.is_empty()
-        && value.len() <= max
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !value.starts_with('-')
-        && !value.ends_with('-');
-    if ok {
+    if model::reference::is_rfc1123_label(value, max) {
         Ok(())
     } else {
         Err(Error::invalid(

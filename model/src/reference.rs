@@ -39,26 +39,43 @@ fn refused(field: &'static str, reason: impl Into<String>) -> RefError {
     }
 }
 
+/// Whether `value` is an RFC 1123 label of at most `max` characters: lowercase letters,
+/// digits and '-', starting and ending with a letter or digit.
+pub fn is_rfc1123_label(value: &str, max: usize) -> bool {
+    !value.is_empty()
+        && value.len() <= max
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !value.starts_with('-')
+        && !value.ends_with('-')
+}
+
+/// `value` as an error message quotes it: bounded, so a hostile id is not echoed whole.
+fn shown(value: &str) -> String {
+    const MAX: usize = 64;
+    match value.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{:?}…", &value[..cut]),
+        None => format!("{value:?}"),
+    }
+}
+
 /// A DNS label (RFC 1123) of at most 63 characters: what clusters and namespaces are named.
 fn dns_label(field: &'static str, value: &str) -> Result<(), RefError> {
     if value.is_empty() || value.len() > 63 {
         return Err(refused(
             field,
-            format!("{value:?} must be 1 to 63 characters"),
+            format!("{} must be 1 to 63 characters", shown(value)),
         ));
     }
-    let valid = value
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !value.starts_with('-')
-        && !value.ends_with('-');
-    if valid {
+    if is_rfc1123_label(value, 63) {
         Ok(())
     } else {
         Err(refused(
             field,
             format!(
-                "{value:?} must be lowercase letters, digits and '-', starting and ending with a letter or digit"
+                "{} must be lowercase letters, digits and '-', starting and ending with a letter or digit",
+                shown(value)
             ),
         ))
     }
@@ -69,7 +86,7 @@ fn dns_subdomain(field: &'static str, value: &str) -> Result<(), RefError> {
     if value.is_empty() || value.len() > 253 {
         return Err(refused(
             field,
-            format!("{value:?} must be 1 to 253 characters"),
+            format!("{} must be 1 to 253 characters", shown(value)),
         ));
     }
     for label in value.split('.') {
@@ -77,7 +94,8 @@ fn dns_subdomain(field: &'static str, value: &str) -> Result<(), RefError> {
             refused(
                 field,
                 format!(
-                    "{value:?} must be lowercase letters, digits, '-' and '.', each part starting and ending with a letter or digit"
+                    "{} must be lowercase letters, digits, '-' and '.', each part starting and ending with a letter or digit",
+                    shown(value)
                 ),
             )
         })?;
@@ -186,7 +204,7 @@ impl FromStr for NamespaceRef {
         let (cluster, namespace) = s.split_once(SEPARATOR).ok_or_else(|| {
             refused(
                 "namespace id",
-                format!("{s:?} is not of the form cluster~namespace"),
+                format!("{} is not of the form cluster~namespace", shown(s)),
             )
         })?;
         Self::new(cluster.parse()?, namespace)
@@ -237,7 +255,10 @@ impl FromStr for DeploymentKind {
         Self::parse(s).ok_or_else(|| {
             refused(
                 "kind",
-                format!("{s:?} is not one of HelmRelease, Kustomization, Release"),
+                format!(
+                    "{} is not one of HelmRelease, Kustomization, Release",
+                    shown(s)
+                ),
             )
         })
     }
@@ -304,7 +325,10 @@ impl FromStr for DeploymentRef {
         let [cluster, namespace, kind, name] = parts.as_slice() else {
             return Err(refused(
                 "deployment id",
-                format!("{s:?} is not of the form cluster~namespace~kind~name"),
+                format!(
+                    "{} is not of the form cluster~namespace~kind~name",
+                    shown(s)
+                ),
             ));
         };
         let namespace = NamespaceRef::new(cluster.parse()?, *namespace)?;

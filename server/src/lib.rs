@@ -16,7 +16,6 @@ pub mod upload;
 use anyhow::Context;
 use config::Config;
 use control::access::Grantee;
-use control::adapters::DeploymentAdapter;
 use sqlx::PgPool;
 use state::AppState;
 use tower_sessions::ExpiredDeletion;
@@ -64,17 +63,13 @@ pub async fn bootstrap(service: &control::Service, config: &Config) -> anyhow::R
     Ok(())
 }
 
-/// The deployment adapters: Flux when a cluster is configured (a kubeconfig, `KUBECONFIG`,
-/// or the in-cluster service account). Without one Pilothouse still serves tenancy and audit,
-/// and the deployment pages say that no cluster is configured.
+/// The deployment adapters: Flux and Helm when a cluster is configured (a kubeconfig,
+/// `KUBECONFIG`, or the in-cluster service account). Without one Pilothouse still serves
+/// tenancy and audit, and the deployment pages say that no cluster is configured.
 pub async fn clusters(
     config: &Config,
     pool: &PgPool,
 ) -> anyhow::Result<control::adapters::registry::ClusterRegistry> {
-    use control::adapters::flux::{FluxAdapter, record::SpecRecord};
-    use control::adapters::helm::HelmAdapter;
-    use control::adapters::registry::{ClusterConnection, ClusterHandle, ClusterRegistry};
-    use std::sync::Arc;
     let configured = config.flux.kubeconfig.is_some()
         || std::env::var_os("KUBECONFIG").is_some()
         || std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
@@ -82,42 +77,23 @@ pub async fn clusters(
         tracing::warn!(
             "no Kubernetes cluster configured (flux.kubeconfig, KUBECONFIG or in-cluster); deployments are unavailable"
         );
-        return Ok(ClusterRegistry::default());
+        return Ok(Default::default());
     }
-    config
-        .flux
-        .validate()
-        .context("invalid flux configuration")?;
-    let kube_config = control::adapters::flux::kube_config(&config.flux)
-        .await
-        .context("cannot read the Kubernetes configuration")?;
-    let connection = Arc::new(
-        ClusterConnection::new(model::reference::ClusterId::default(), kube_config)
-            .context("cannot build the Kubernetes client")?,
-    );
-    let flux = FluxAdapter::new(
-        &connection,
-        config.flux.clone(),
-        SpecRecord::new(pool.clone()),
+    let registry = control::adapters::registry::ClusterRegistry::connect_default(
+        &config.flux,
+        config.helm.clone(),
+        pool,
+        helm_home()?,
     )
-    .context("cannot start the Flux adapter")?;
-    if let Err(error) = flux.health().await {
-        // Keep serving: the caches retry, and /readyz reports the adapter until it recovers.
-        tracing::error!(%error, "the Flux adapter is not healthy yet");
+    .await
+    .context("cannot start the deployment adapters")?;
+    for adapter in registry.adapters() {
+        if let Err(error) = adapter.health().await {
+            // Keep serving: the caches retry, and /readyz reports the adapter until it recovers.
+            tracing::error!(%error, adapter = adapter.name(), "a deployment adapter is not healthy yet");
+        }
     }
-    let mut helm_config = config.helm.clone();
-    if helm_config.kubeconfig.is_none() {
-        helm_config.kubeconfig = config.flux.kubeconfig.clone();
-    }
-    let helm = HelmAdapter::new(&connection, helm_config, pool.clone(), helm_home()?)
-        .context("cannot start the Helm adapter")?;
-    if let Err(error) = helm.health().await {
-        tracing::error!(%error, "the Helm adapter is not healthy");
-    }
-    let cluster = ClusterHandle::new(connection)
-        .with_adapter(Arc::new(flux))?
-        .with_adapter(Arc::new(helm))?;
-    Ok(ClusterRegistry::single(cluster))
+    Ok(registry)
 }
 
 /// A directory only this process's user can read, for helm's configuration (repository

@@ -6,10 +6,14 @@
 
 use super::DeploymentAdapter;
 use super::context::RunAs;
+use super::flux::{FluxAdapter, FluxConfig, record::SpecRecord};
+use super::helm::{HelmAdapter, HelmConfig};
 use crate::{Error, Result};
 use kube::Client;
 use model::reference::{ClusterId, DeploymentKind, DeploymentRef};
+use sqlx::PgPool;
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 /// How Pilothouse reaches one cluster.
@@ -162,6 +166,31 @@ pub struct ClusterRegistry {
 }
 
 impl ClusterRegistry {
+    /// The one cluster of today's configuration (the `flux` and `helm` sections), its
+    /// connection from the configured kubeconfig, and a Flux and a Helm adapter for it.
+    pub async fn connect_default(
+        flux: &FluxConfig,
+        mut helm: HelmConfig,
+        pool: &PgPool,
+        helm_home: PathBuf,
+    ) -> Result<Self> {
+        flux.validate()?;
+        let connection = Arc::new(ClusterConnection::new(
+            ClusterId::default(),
+            super::flux::kube_config(flux).await?,
+        )?);
+        let flux_adapter =
+            FluxAdapter::new(&connection, flux.clone(), SpecRecord::new(pool.clone()))?;
+        if helm.kubeconfig.is_none() {
+            helm.kubeconfig = flux.kubeconfig.clone();
+        }
+        let helm_adapter = HelmAdapter::new(&connection, helm, pool.clone(), helm_home)?;
+        let cluster = ClusterHandle::new(connection)
+            .with_adapter(Arc::new(flux_adapter))?
+            .with_adapter(Arc::new(helm_adapter))?;
+        Ok(Self::single(cluster))
+    }
+
     /// A registry with one cluster.
     pub fn single(handle: ClusterHandle) -> Self {
         let mut registry = Self::default();

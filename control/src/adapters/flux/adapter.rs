@@ -22,10 +22,9 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use model::deployment::{
     Deployment, DeploymentEvent, DeploymentFilter, DeploymentRequest, DeploymentRevision,
     DeploymentStatus, DeploymentUpdate, InventoryEntry, LogQuery, ReconcileOutcome,
-    ReconcileRequest, RollbackOutcome, TraceStep,
+    ReconcileRequest, RollbackOutcome,
 };
 use model::reference::{ClusterId, DeploymentKind, DeploymentRef, NamespaceRef};
-use model::source::FluxSource;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -200,44 +199,6 @@ impl Inventory for FluxAdapter {
 impl Stats for FluxAdapter {
     fn stats(&self, visible: &Namespaces) -> BTreeMap<(String, DeploymentStatus), usize> {
         self.cache.stats(visible)
-    }
-}
-
-#[async_trait::async_trait]
-impl Sources for FluxAdapter {
-    fn list_sources(&self, visible: &Namespaces) -> Vec<FluxSource> {
-        self.cache.sources(visible)
-    }
-
-    async fn reconcile_source(
-        &self,
-        ctx: &WriteCtx,
-        kind: &str,
-        namespace: &NamespaceRef,
-        name: &str,
-    ) -> Result<ReconcileOutcome> {
-        FluxAdapter::reconcile_source(self, ctx, kind, namespace, name).await
-    }
-
-    async fn set_source_suspended(
-        &self,
-        ctx: &WriteCtx,
-        kind: &str,
-        namespace: &NamespaceRef,
-        name: &str,
-        suspend: bool,
-    ) -> Result<()> {
-        FluxAdapter::set_source_suspended(self, ctx, kind, namespace, name, suspend).await
-    }
-
-    async fn trace(
-        &self,
-        api_version: &str,
-        kind: &str,
-        namespace: &NamespaceRef,
-        name: &str,
-    ) -> Result<Vec<TraceStep>> {
-        trace::trace(&self.client, api_version, kind, namespace.name(), name).await
     }
 }
 

@@ -11,6 +11,7 @@ pub mod observe;
 pub mod reconcile;
 pub mod record;
 pub mod rollback;
+pub mod sources;
 pub mod status;
 pub mod trace;
 pub mod types;

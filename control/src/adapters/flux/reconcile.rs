@@ -13,7 +13,7 @@ use crate::{Error, Result};
 use chrono::{SecondsFormat, Utc};
 use kube::api::DynamicObject;
 use model::deployment::{DeploymentStatus, ReconcileOutcome, ReconcileRequest};
-use model::reference::{DeploymentRef, NamespaceRef};
+use model::reference::DeploymentRef;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,7 +33,7 @@ pub(super) fn now_token() -> String {
 }
 
 /// A source kind by name, or why it is not one.
-fn source_kind(kind: &str) -> Result<FluxKind> {
+pub(super) fn source_kind(kind: &str) -> Result<FluxKind> {
     super::kinds::SOURCES
         .into_iter()
         .find(|k| k.kind.eq_ignore_ascii_case(kind))
@@ -177,77 +177,9 @@ impl FluxAdapter {
         })
     }
 
-    /// Asks source-controller to fetch a source now and waits for the new artifact.
-    pub async fn reconcile_source(
-        &self,
-        ctx: &WriteCtx,
-        kind: &str,
-        namespace: &NamespaceRef,
-        name: &str,
-    ) -> Result<ReconcileOutcome> {
-        ctx.boundary().check_source_read("source", namespace)?;
-        let namespace = namespace.name();
-        let kind = source_kind(kind)?;
-        let token = now_token();
-        let annotations = json!({ REQUESTED_AT: token });
-        let handled = self
-            .request_and_wait(kind, namespace, name, annotations, &token, true)
-            .await?;
-        let object = match &handled {
-            Some(object) => object.clone(),
-            None => self
-                .cache
-                .object(kind, namespace, name)
-                .ok_or_else(|| Error::not_found("source", format!("{namespace}/{name}")))?,
-        };
-        let state = state_of(&object.data);
-        let revision = object
-            .data
-            .pointer("/status/artifact/revision")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        let message = match (&handled, state.status) {
-            (None, _) => format!(
-                "requested; {name} has not finished within {} s",
-                self.config.reconcile_timeout.as_secs()
-            ),
-            (Some(_), DeploymentStatus::Failed) => format!("fetch failed: {}", state.message),
-            (Some(_), _) => format!("fetched: {}", state.message),
-        };
-        Ok(ReconcileOutcome {
-            finished: handled.is_some(),
-            state,
-            revision,
-            message,
-        })
-    }
-
-    /// Suspends or resumes a source.
-    pub async fn set_source_suspended(
-        &self,
-        ctx: &WriteCtx,
-        kind: &str,
-        namespace: &NamespaceRef,
-        name: &str,
-        suspend: bool,
-    ) -> Result<()> {
-        ctx.boundary().check("source", namespace)?;
-        let namespace = namespace.name();
-        let kind = source_kind(kind)?;
-        self.writer
-            .merge(
-                kind,
-                namespace,
-                name,
-                json!({ "spec": { "suspend": suspend } }),
-            )
-            .await?;
-        Ok(())
-    }
-
     /// Sets requestedAt (and any extra annotations) and, unless `no_wait`, waits until the
     /// controller has handled it or the reconcile timeout passes.
-    async fn request_and_wait(
+    pub(super) async fn request_and_wait(
         &self,
         kind: FluxKind,
         namespace: &str,

@@ -1,0 +1,101 @@
+//! Flux sources as a capability: list them, fetch one now and wait for its artifact,
+//! suspend or resume one, and trace any object to the Flux objects and source behind it.
+
+use super::adapter::FluxAdapter;
+use super::reconcile::{now_token, source_kind};
+use super::status::state_of;
+use super::trace;
+use super::writes::REQUESTED_AT;
+use crate::access::Namespaces;
+use crate::adapters::Sources;
+use crate::adapters::context::WriteCtx;
+use crate::{Error, Result};
+use model::deployment::{DeploymentStatus, ReconcileOutcome, TraceStep};
+use model::reference::NamespaceRef;
+use model::source::FluxSource;
+use serde_json::{Value, json};
+
+#[async_trait::async_trait]
+impl Sources for FluxAdapter {
+    fn list_sources(&self, visible: &Namespaces) -> Vec<FluxSource> {
+        self.cache.sources(visible)
+    }
+
+    /// Asks source-controller to fetch a source now and waits for the new artifact.
+    async fn reconcile_source(
+        &self,
+        ctx: &WriteCtx,
+        kind: &str,
+        namespace: &NamespaceRef,
+        name: &str,
+    ) -> Result<ReconcileOutcome> {
+        ctx.boundary().check_source_read("source", namespace)?;
+        let namespace = namespace.name();
+        let kind = source_kind(kind)?;
+        let token = now_token();
+        let annotations = json!({ REQUESTED_AT: token });
+        let handled = self
+            .request_and_wait(kind, namespace, name, annotations, &token, true)
+            .await?;
+        let object = match &handled {
+            Some(object) => object.clone(),
+            None => self
+                .cache
+                .object(kind, namespace, name)
+                .ok_or_else(|| Error::not_found("source", format!("{namespace}/{name}")))?,
+        };
+        let state = state_of(&object.data);
+        let revision = object
+            .data
+            .pointer("/status/artifact/revision")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let message = match (&handled, state.status) {
+            (None, _) => format!(
+                "requested; {name} has not finished within {} s",
+                self.config.reconcile_timeout.as_secs()
+            ),
+            (Some(_), DeploymentStatus::Failed) => format!("fetch failed: {}", state.message),
+            (Some(_), _) => format!("fetched: {}", state.message),
+        };
+        Ok(ReconcileOutcome {
+            finished: handled.is_some(),
+            state,
+            revision,
+            message,
+        })
+    }
+
+    /// Suspends or resumes a source.
+    async fn set_source_suspended(
+        &self,
+        ctx: &WriteCtx,
+        kind: &str,
+        namespace: &NamespaceRef,
+        name: &str,
+        suspend: bool,
+    ) -> Result<()> {
+        ctx.boundary().check("source", namespace)?;
+        let namespace = namespace.name();
+        let kind = source_kind(kind)?;
+        self.writer
+            .merge(
+                kind,
+                namespace,
+                name,
+                json!({ "spec": { "suspend": suspend } }),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn trace(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &NamespaceRef,
+        name: &str,
+    ) -> Result<Vec<TraceStep>> {
+        trace::trace(&self.client, api_version, kind, namespace.name(), name).await
+    }
+}
