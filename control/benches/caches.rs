@@ -27,6 +27,7 @@ const PAGES: usize = 200;
 fn options() -> WriteOptions<'static> {
     WriteOptions {
         unknown: sandbox::schema::UnknownFields::Prune,
+        force: false,
         field_manager: Some("bench"),
         subresource: None,
     }

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 pub fn seed(store: &Store) -> Result<(), ApiError> {
     let options = WriteOptions {
         unknown: UnknownFields::Reject,
+        force: false,
         field_manager: Some("sandbox-demo"),
         subresource: None,
     };

@@ -467,6 +467,7 @@ fn write_status(store: &Store, rt: &ResourceType, object: &mut Value, status: Va
     let namespace = text(object, "/metadata/namespace").map(str::to_owned);
     let options = WriteOptions {
         unknown: UnknownFields::Prune,
+        force: false,
         field_manager: Some(controller_of(rt)),
         subresource: Some("status"),
     };
@@ -505,6 +506,7 @@ fn emit(store: &Store, object: &Value, kind: &str, reason: &str, message: &str, 
     });
     let options = WriteOptions {
         unknown: UnknownFields::Prune,
+        force: false,
         field_manager: Some(controller),
         subresource: None,
     };
@@ -533,6 +535,7 @@ pub(crate) fn ensure_controller_pods(store: &Store) {
         });
         let options = WriteOptions {
             unknown: UnknownFields::Prune,
+            force: false,
             field_manager: Some("sandbox"),
             subresource: None,
         };
@@ -561,6 +564,7 @@ fn append_log(store: &Store, controller: &str, line: &str) {
     pod["metadata"]["annotations"][LOG_ANNOTATION] = json!(kept);
     let options = WriteOptions {
         unknown: UnknownFields::Prune,
+        force: false,
         field_manager: Some(controller),
         subresource: None,
     };

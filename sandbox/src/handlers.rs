@@ -252,6 +252,7 @@ async fn dispatch(
         unknown,
         field_manager: query.get("fieldManager").map(String::as_str),
         subresource: subresource.as_deref(),
+        force: query.get("force").is_some_and(|f| f == "true"),
     };
     if let Some(sub) = subresource.as_deref() {
         match sub {
@@ -331,9 +332,12 @@ async fn dispatch(
                 .unwrap_or_default();
             let kind = PatchKind::from_content_type(content_type)?;
             if kind == PatchKind::Apply && options.field_manager.is_none() {
-                return Err(ApiError::bad_request(
-                    "PATCH with apply must have fieldManager set",
-                ));
+                return Err(ApiError {
+                    code: 422,
+                    reason: "Invalid",
+                    message: "fieldManager: Required value: is required for apply patch".into(),
+                    details: None,
+                });
             }
             let patch = parse_body(headers, body)?;
             let existed = store.get(&rt, ns, &name).is_ok();
@@ -345,7 +349,10 @@ async fn dispatch(
             };
             Ok((code, Json(result)).into_response())
         }
-        (Method::DELETE, Some(name)) => Ok(Json(store.delete(&rt, ns, &name)?).into_response()),
+        (Method::DELETE, Some(name)) => {
+            let deleted = store.delete(&rt, ns, &name)?;
+            Ok(Json(deleted_answer(&rt, deleted)).into_response())
+        }
         (Method::DELETE, None) => {
             let labels =
                 LabelSelector::parse(query.get("labelSelector").map_or("", String::as_str))?;
@@ -358,6 +365,29 @@ async fn dispatch(
             "{method} is not supported here"
         ))),
     }
+}
+
+/// What kube-apiserver answers a single DELETE with: custom resources and namespaces (which
+/// go through finalization, shown as Terminating) come back as the object; built-in objects
+/// deleted at once come back as a `Status` naming them.
+fn deleted_answer(rt: &ResourceType, mut deleted: Value) -> Value {
+    if rt.group.is_empty() && rt.plural == "namespaces" {
+        deleted["status"] = json!({ "phase": "Terminating" });
+        deleted["metadata"]["deletionTimestamp"] = json!(crate::object::now());
+        return deleted;
+    }
+    if rt.schema.is_some() {
+        return deleted;
+    }
+    let mut details = json!({
+        "name": deleted.pointer("/metadata/name").cloned().unwrap_or(Value::Null),
+        "kind": rt.plural,
+        "uid": deleted.pointer("/metadata/uid").cloned().unwrap_or(Value::Null),
+    });
+    if !rt.group.is_empty() {
+        details["group"] = json!(rt.group);
+    }
+    json!({ "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details })
 }
 
 /// JSON or YAML bodies (server-side apply sends YAML).

@@ -7,6 +7,7 @@
 pub mod demo;
 pub mod discovery;
 pub mod error;
+pub mod fields;
 pub mod flux;
 pub mod handlers;
 pub mod kubeconfig;

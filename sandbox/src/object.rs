@@ -123,26 +123,6 @@ pub(crate) fn metadata_mut(object: &mut Value) -> &mut serde_json::Map<String, V
         .expect("metadata was just made an object")
 }
 
-pub(crate) fn record_manager(
-    metadata: &mut serde_json::Map<String, Value>,
-    manager: Option<&str>,
-    default_operation: &str,
-    rt: &ResourceType,
-) {
-    let Some(manager) = manager else { return };
-    let operation = if manager == "Apply" {
-        "Apply"
-    } else {
-        default_operation
-    };
-    let entry = json!({ "manager": manager, "operation": operation, "apiVersion": rt.api_version(), "time": now(), "fieldsType": "FieldsV1", "fieldsV1": {} });
-    let list = metadata.entry("managedFields").or_insert_with(|| json!([]));
-    if let Some(items) = list.as_array_mut() {
-        items.retain(|m| m.get("manager").and_then(Value::as_str) != Some(manager));
-        items.push(entry);
-    }
-}
-
 pub(crate) fn without_meta_and_status(object: &Value) -> Value {
     let mut copy = object.clone();
     if let Some(map) = copy.as_object_mut() {

@@ -2,9 +2,10 @@
 //! history of changes that watches replay from (older versions answer 410 Gone).
 
 use crate::error::ApiError;
+use crate::fields;
 use crate::object::{
-    metadata_mut, now, object_name, parse_continue, prepare, record_manager, scope_namespace,
-    with_version, without_meta_and_status,
+    metadata_mut, now, object_name, parse_continue, prepare, scope_namespace, with_version,
+    without_meta_and_status,
 };
 use crate::patch::{self, PatchKind};
 use crate::resources::{self, ResourceType};
@@ -45,6 +46,8 @@ pub struct WriteOptions<'a> {
     pub field_manager: Option<&'a str>,
     /// `status` when writing the status subresource.
     pub subresource: Option<&'a str>,
+    /// Server-side apply with `force=true`: take over conflicting fields.
+    pub force: bool,
 }
 
 struct Inner {
@@ -100,6 +103,7 @@ impl Store {
                 json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": ns } });
             let options = WriteOptions {
                 unknown: UnknownFields::Prune,
+                force: false,
                 field_manager: None,
                 subresource: None,
             };
@@ -165,8 +169,20 @@ impl Store {
         &self,
         rt: &ResourceType,
         namespace: Option<&str>,
+        object: Value,
+        options: WriteOptions<'_>,
+    ) -> Result<Value, ApiError> {
+        self.create_as(rt, namespace, object, options, None)
+    }
+
+    /// Creates an object; `applied` is the configuration when server-side apply creates it.
+    fn create_as(
+        &self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
         mut object: Value,
         options: WriteOptions<'_>,
+        applied: Option<&Value>,
     ) -> Result<Value, ApiError> {
         let mut inner = self.lock();
         let namespace = scope_namespace(rt, namespace, &object)?;
@@ -210,7 +226,8 @@ impl Store {
         metadata.insert("resourceVersion".into(), json!(revision.to_string()));
         metadata.insert("creationTimestamp".into(), json!(now()));
         metadata.insert("generation".into(), json!(1));
-        record_manager(metadata, options.field_manager, "Update", rt);
+        metadata.remove("managedFields");
+        record_ownership(rt, None, &mut object, options, applied);
         if rt.plural == "namespaces" {
             object["status"] = json!({ "phase": "Active" });
         }
@@ -311,7 +328,7 @@ impl Store {
         if !sent_version.is_empty() && sent_version != current_version {
             return Err(ApiError::conflict(&rt.plural, &rt.group, name));
         }
-        let updated = self.replace(&mut inner, rt, key, current, object, options)?;
+        let updated = self.replace(&mut inner, rt, key, current, object, options, None)?;
         Ok(with_version(rt, updated))
     }
 
@@ -336,8 +353,15 @@ impl Store {
             }
             let mut object = patch_body.clone();
             metadata_mut(&mut object).insert("name".into(), json!(name));
-            return self.create(rt, namespace, object, options);
+            return self.create_as(rt, namespace, object, options, Some(patch_body));
         };
+        if kind == PatchKind::Apply && !options.force {
+            let writer = writer_of(rt, options, "Apply");
+            let conflicts = fields::conflicts(&stored, patch_body, writer);
+            if !conflicts.is_empty() {
+                return Err(fields::conflict_error(&conflicts));
+            }
+        }
         let current = with_version(rt, stored.clone());
         let mut patched = current.clone();
         patch::apply(kind, &mut patched, patch_body)?;
@@ -359,10 +383,15 @@ impl Store {
             field_manager: options.field_manager.or(Some(operation)),
             ..options
         };
-        let updated = self.replace(&mut inner, rt, key, stored, patched, options)?;
+        let applied = (kind == PatchKind::Apply).then_some(patch_body);
+        let updated = self.replace(&mut inner, rt, key, stored, patched, options, applied)?;
         Ok(with_version(rt, updated))
     }
 
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one write: where, what it was, what it becomes, how, and the applied configuration"
+    )]
     fn replace(
         &self,
         inner: &mut Inner,
@@ -371,6 +400,7 @@ impl Store {
         current: Value,
         mut object: Value,
         options: WriteOptions<'_>,
+        applied: Option<&Value>,
     ) -> Result<Value, ApiError> {
         let name = key.3.clone();
         prepare(rt, &mut object, &name, options)?;
@@ -400,16 +430,20 @@ impl Store {
             "namespace",
         ];
         let current_meta = current.get("metadata").cloned().unwrap_or_default();
+        let metadata = metadata_mut(&mut next);
+        for field in keep {
+            match current_meta.get(field) {
+                Some(value) => metadata.insert(field.into(), value.clone()),
+                None => metadata.remove(field),
+            };
+        }
+        // Ownership first: an apply may drop fields its manager stopped applying.
+        record_ownership(rt, Some(&current), &mut next, options, applied);
         let spec_changed =
             !status_write && without_meta_and_status(&next) != without_meta_and_status(&current);
         inner.revision += 1;
         let revision = inner.revision;
         let metadata = metadata_mut(&mut next);
-        for field in keep {
-            if let Some(value) = current_meta.get(field) {
-                metadata.insert(field.into(), value.clone());
-            }
-        }
         if spec_changed {
             let generation = current_meta
                 .get("generation")
@@ -419,7 +453,6 @@ impl Store {
             metadata.insert("generation".into(), json!(generation));
         }
         metadata.insert("resourceVersion".into(), json!(revision.to_string()));
-        record_manager(metadata, options.field_manager, "Update", rt);
         inner.objects.insert(key, next.clone());
         self.record(inner, "MODIFIED", rt, &next);
         Ok(next)
@@ -565,4 +598,39 @@ fn register_crd(inner: &mut Inner, crd: &mut Value) -> Result<(), ApiError> {
     let names = json!({ "type": "NamesAccepted", "status": "True", "reason": "NoConflicts", "message": "no conflicts found", "lastTransitionTime": now() });
     crd["status"] = json!({ "conditions": [names, accepted], "acceptedNames": crd.pointer("/spec/names").cloned().unwrap_or_default(), "storedVersions": [] });
     Ok(())
+}
+
+/// Who a write is by, for field ownership.
+fn writer_of<'a>(
+    rt: &ResourceType,
+    options: WriteOptions<'a>,
+    fallback: &'a str,
+) -> fields::Writer<'a> {
+    fields::Writer {
+        manager: options.field_manager.unwrap_or(fallback),
+        api_version: rt.api_version(),
+        subresource: options.subresource,
+    }
+}
+
+/// Records in `next`'s managedFields who owns what after this write.
+fn record_ownership(
+    rt: &ResourceType,
+    current: Option<&Value>,
+    next: &mut Value,
+    options: WriteOptions<'_>,
+    applied: Option<&Value>,
+) {
+    let now = crate::object::now();
+    match applied {
+        Some(applied) => fields::record_apply(
+            current,
+            next,
+            applied,
+            writer_of(rt, options, "Apply"),
+            options.force,
+            &now,
+        ),
+        None => fields::record_update(current, next, writer_of(rt, options, "Update"), &now),
+    }
 }
