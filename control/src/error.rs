@@ -24,6 +24,10 @@ pub enum Error {
     /// The request conflicts with the current state (409).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The change would take fields over from another field manager (409); repeating it with
+    /// `force` does that on purpose.
+    #[error("{0}")]
+    OwnedElsewhere(String),
     /// A field of the request is invalid (422).
     #[error("invalid {field}: {message}")]
     Invalid {
@@ -113,7 +117,7 @@ impl Error {
     pub fn status(&self) -> u16 {
         match self {
             Self::NotFound { .. } => 404,
-            Self::AlreadyExists { .. } | Self::Conflict(_) => 409,
+            Self::AlreadyExists { .. } | Self::Conflict(_) | Self::OwnedElsewhere(_) => 409,
             Self::Invalid { .. } => 422,
             Self::Forbidden(_) | Self::OutsideBoundary { .. } | Self::ClusterForbidden(_) => 403,
             Self::BadReference(_) => 400,

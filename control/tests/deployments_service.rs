@@ -23,7 +23,6 @@ use support::{person, seeded};
 async fn deployments_follow_the_access_model(pool: PgPool) {
     let (sandbox, client) = cluster::demo_cluster(3).await;
     sandbox::flux::spawn(sandbox.store().clone(), Duration::from_millis(50));
-    drop(client);
     let connection = Arc::new(cluster::connection(&sandbox));
     let flux = FluxAdapter::new(
         &connection,
@@ -142,13 +141,87 @@ async fn deployments_follow_the_access_model(pool: PgPool) {
         .await
         .expect("create");
     service
-        .scale_deployment(&alice, &refs::hr("team-a", "api"), 3, None)
+        .scale_deployment(&alice, &refs::hr("team-a", "api"), 3, None, false)
         .await
         .expect("scale");
     service
-        .set_deployment_suspended(&alice, &refs::hr("team-a", "api"), true, Some("load test"))
+        .set_deployment_suspended(
+            &alice,
+            &refs::hr("team-a", "api"),
+            true,
+            Some("load test"),
+            false,
+        )
         .await
         .expect("suspend");
+
+    // kustomize-controller now applies the release from Git: its replicaCount wins, and a
+    // change to it is refused, naming the owner, until alice chooses to take it over.
+    let from_git = json!({ "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+        "metadata": { "name": "api", "namespace": "team-a" },
+        "spec": { "interval": "5m", "chart": { "spec": { "chart": "podinfo", "sourceRef": { "kind": "HelmRepository", "name": "podinfo" } } },
+                  "values": { "replicaCount": 2 } } });
+    let releases: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(
+        client.clone(),
+        "team-a",
+        &control::adapters::flux::kinds::HELM_RELEASE.api_resource(),
+    );
+    releases
+        .patch(
+            "api",
+            &kube::api::PatchParams::apply("kustomize-controller").force(),
+            &kube::api::Patch::Apply(from_git),
+        )
+        .await
+        .expect("kustomize-controller applies");
+    let refused = service
+        .scale_deployment(&alice, &refs::hr("team-a", "api"), 7, None, false)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.status(), 409, "{refused}");
+    let message = refused.to_string();
+    for words in [
+        "spec.values.replicaCount",
+        "kustomize-controller",
+        "from Git",
+        "force",
+    ] {
+        assert!(message.contains(words), "{words}: {message}");
+    }
+    let unchanged = releases.get("api").await.expect("get");
+    assert_eq!(unchanged.data["spec"]["values"]["replicaCount"], 2);
+    let forced = service
+        .scale_deployment(&alice, &refs::hr("team-a", "api"), 7, None, true)
+        .await
+        .expect("a forced scale takes the field over");
+    assert_eq!(forced.name, "api");
+    let taken = releases.get("api").await.expect("get");
+    assert_eq!(taken.data["spec"]["values"]["replicaCount"], 7);
+    let forced_rows = service
+        .query_audit(
+            &admin,
+            &AuditFilter {
+                action: Some("deployment.scale".into()),
+                ..AuditFilter::default()
+            },
+        )
+        .await
+        .expect("audit")
+        .events;
+    assert!(
+        forced_rows
+            .iter()
+            .any(|r| r.event.parameters["force"] == true && r.event.parameters["replicas"] == 7),
+        "the forced change is recorded as forced"
+    );
+    assert!(
+        forced_rows.iter().any(|r| r
+            .event
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("kustomize-controller"))),
+        "the refused change is recorded with its reason"
+    );
 
     let rows = service
         .query_audit(
@@ -203,7 +276,7 @@ async fn deployments_follow_the_access_model(pool: PgPool) {
         recorded.steps
     );
     let failed = service
-        .scale_deployment(&alice, &refs::ks("team-a", "shop"), 2, None)
+        .scale_deployment(&alice, &refs::ks("team-a", "shop"), 2, None, false)
         .await
         .unwrap_err();
     let failed_row = service

@@ -86,6 +86,7 @@ async fn created_objects_are_valid_flux_and_reconcile() {
             "infra",
             true,
             Some("maintenance window"),
+            false,
         )
         .await
         .expect("suspend");
@@ -106,7 +107,7 @@ async fn created_objects_are_valid_flux_and_reconcile() {
         Some("maintenance window")
     );
     let resumed = writer
-        .set_suspended(KUSTOMIZATION, "team-a", "infra", false, None)
+        .set_suspended(KUSTOMIZATION, "team-a", "infra", false, None, false)
         .await
         .expect("resume");
     assert_eq!(resumed.data["spec"]["suspend"], false);
@@ -117,7 +118,7 @@ async fn created_objects_are_valid_flux_and_reconcile() {
         serde_json::from_value(json!({ "extensions": { "flux.chartVersion": "13.3.0" } }))
             .expect("update");
     let updated = writer
-        .update(HELM_RELEASE, "team-a", "nginx", &update)
+        .update(HELM_RELEASE, "team-a", "nginx", &update, false)
         .await
         .expect("update");
     assert_eq!(updated.data["spec"]["chart"]["spec"]["version"], "13.3.0");
@@ -126,7 +127,7 @@ async fn created_objects_are_valid_flux_and_reconcile() {
         "values kept"
     );
     let scaled = writer
-        .scale(HELM_RELEASE, "team-a", "nginx", 5, None)
+        .scale(HELM_RELEASE, "team-a", "nginx", 5, None, false)
         .await
         .expect("scale");
     assert_eq!(scaled.data["spec"]["values"]["replicaCount"], 5);
@@ -137,6 +138,7 @@ async fn created_objects_are_valid_flux_and_reconcile() {
             "nginx",
             2,
             Some("controller.replicaCount"),
+            false,
         )
         .await
         .expect("scale by path");
@@ -146,7 +148,7 @@ async fn created_objects_are_valid_flux_and_reconcile() {
     );
     assert_eq!(scaled.data["spec"]["chart"]["spec"]["version"], "13.3.0");
     let refused = writer
-        .scale(KUSTOMIZATION, "team-a", "infra", 2, None)
+        .scale(KUSTOMIZATION, "team-a", "infra", 2, None, false)
         .await
         .unwrap_err();
     assert!(matches!(
@@ -161,7 +163,9 @@ async fn created_objects_are_valid_flux_and_reconcile() {
         ..Default::default()
     };
     assert!(matches!(
-        writer.update(KUSTOMIZATION, "team-a", "infra", &bad).await,
+        writer
+            .update(KUSTOMIZATION, "team-a", "infra", &bad, false)
+            .await,
         Err(Error::Invalid {
             field: "values",
             ..

@@ -283,7 +283,7 @@ async fn the_full_lifecycle(pool: PgPool) {
         "{failed}"
     );
     service
-        .scale_deployment(&admin, &refs::rel("team-a", "web"), 4, None)
+        .scale_deployment(&admin, &refs::rel("team-a", "web"), 4, None, false)
         .await
         .expect("scale");
     revision_seen(&helm, "web", "4").await;

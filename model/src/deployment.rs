@@ -194,6 +194,9 @@ pub struct DeploymentUpdate {
     /// The resourceVersion the change was based on: when given and the object has changed
     /// since, the update is refused with a conflict instead of overwriting someone's change.
     pub resource_version: Option<String>,
+    /// Take over fields another field manager owns (e.g. kustomize-controller applying the
+    /// object from Git). Without it such a change is refused, naming the owner.
+    pub force: bool,
 }
 
 /// One revision in a deployment's history, newest first in lists.

@@ -36,33 +36,49 @@ pub async fn reconcile_deployment(
 
 /// Suspends reconciliation with an optional reason.
 #[server(prefix = "/api", endpoint = "suspend_deployment")]
-pub async fn suspend_deployment(id: String, reason: String) -> Result<Deployment, AppError> {
+pub async fn suspend_deployment(
+    id: String,
+    reason: String,
+    force: Option<String>,
+) -> Result<Deployment, AppError> {
     let (ctx, service) = crate::server::caller().await?;
     let reason = Some(reason.trim()).filter(|r| !r.is_empty());
+    let target = crate::server::deployment(&id)?;
     Ok(service
-        .set_deployment_suspended(&ctx, &crate::server::deployment(&id)?, true, reason)
+        .set_deployment_suspended(&ctx, &target, true, reason, force.is_some())
         .await?)
 }
 
 /// Resumes reconciliation.
 #[server(prefix = "/api", endpoint = "resume_deployment")]
-pub async fn resume_deployment(id: String) -> Result<Deployment, AppError> {
+pub async fn resume_deployment(id: String, force: Option<String>) -> Result<Deployment, AppError> {
     let (ctx, service) = crate::server::caller().await?;
+    let target = crate::server::deployment(&id)?;
     Ok(service
-        .set_deployment_suspended(&ctx, &crate::server::deployment(&id)?, false, None)
+        .set_deployment_suspended(&ctx, &target, false, None, force.is_some())
         .await?)
 }
 
 /// Sets the replica count.
 #[server(prefix = "/api", endpoint = "scale_deployment")]
-pub async fn scale_deployment(id: String, replicas: String) -> Result<Deployment, AppError> {
+pub async fn scale_deployment(
+    id: String,
+    replicas: String,
+    force: Option<String>,
+) -> Result<Deployment, AppError> {
     let (ctx, service) = crate::server::caller().await?;
     let replicas: u32 = replicas.trim().parse().map_err(|_| AppError {
         status: 422,
         message: format!("replicas: {replicas:?} is not a whole number of 0 or more"),
     })?;
     Ok(service
-        .scale_deployment(&ctx, &crate::server::deployment(&id)?, replicas, None)
+        .scale_deployment(
+            &ctx,
+            &crate::server::deployment(&id)?,
+            replicas,
+            None,
+            force.is_some(),
+        )
         .await?)
 }
 
@@ -239,12 +255,13 @@ fn Operations(
     let flux_forms = flux.then(|| {
         let (first, second) = (hidden(), hidden());
         let pause = if suspended {
-            view! { <ActionForm action=resume attr:class="inline">{second}<button type="submit">"Resume"</button></ActionForm> }.into_any()
+            view! { <ActionForm action=resume attr:class="inline">{second}<ForceChoice /><button type="submit">"Resume"</button></ActionForm> }.into_any()
         } else {
             view! {
                 <ActionForm action=suspend attr:class="inline">
                     {second}
                     <input name="reason" placeholder="Reason (optional)" aria-label="Suspend reason" />
+                    <ForceChoice />
                     <button type="submit">"Suspend"</button>
                 </ActionForm>
             }
@@ -265,6 +282,7 @@ fn Operations(
             <ActionForm action=scale attr:class="inline">
                 {fields}
                 <input name="replicas" inputmode="numeric" size="4" placeholder="3" aria-label="Replicas" required />
+                <ForceChoice />
                 <button type="submit">"Scale"</button>
             </ActionForm>
         }
@@ -291,6 +309,17 @@ fn Operations(
                 <button type="submit" class="danger">"Delete"</button>
             </ActionForm>
         </section>
+    }
+}
+
+/// The explicit choice to take over fields another field manager (such as
+/// kustomize-controller applying from Git) owns; without it such a change is refused.
+#[component]
+fn ForceChoice() -> impl IntoView {
+    view! {
+        <label class="force" title="Take over fields another manager (e.g. kustomize-controller applying from Git) owns; it may revert them">
+            <input type="checkbox" name="force" value="on" />" take over"
+        </label>
     }
 }
 

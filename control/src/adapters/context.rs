@@ -130,6 +130,7 @@ pub struct WriteCtx {
     boundary: Boundary,
     progress: ProgressSink,
     cancel: CancellationToken,
+    force: bool,
 }
 
 impl WriteCtx {
@@ -149,7 +150,21 @@ impl WriteCtx {
             boundary,
             progress,
             cancel,
+            force: false,
         }
+    }
+
+    /// The same context, taking over fields other managers own when `force` (the caller's
+    /// explicit choice, recorded with the change).
+    #[must_use]
+    pub fn forcing(mut self, force: bool) -> Self {
+        self.force = force;
+        self
+    }
+
+    /// Whether writes take over fields other managers own.
+    pub fn force(&self) -> bool {
+        self.force
     }
 
     /// A context for adapter tests: Pilothouse acting with no boundary.

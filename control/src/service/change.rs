@@ -49,6 +49,9 @@ pub enum Change {
         replicas: u32,
         /// The values path, when not `replicaCount`.
         path: Option<String>,
+        /// Take over fields another manager owns.
+        #[serde(default)]
+        force: bool,
     },
     /// Restore a revision (0: the previous one).
     RollbackDeployment {
@@ -72,6 +75,9 @@ pub enum Change {
         suspend: bool,
         /// Why, when suspending.
         reason: Option<String>,
+        /// Take over fields another manager owns.
+        #[serde(default)]
+        force: bool,
     },
     /// Fetch a source now.
     ReconcileSource {
@@ -110,6 +116,15 @@ impl Change {
             Self::ReconcileSource { .. } => Action::SourceReconcile,
             Self::SuspendSource { suspend: true, .. } => Action::SourceSuspend,
             Self::SuspendSource { suspend: false, .. } => Action::SourceResume,
+        }
+    }
+
+    /// Whether the caller chose to take over fields other managers own.
+    pub fn force(&self) -> bool {
+        match self {
+            Self::UpdateDeployment { update, .. } => update.force,
+            Self::ScaleDeployment { force, .. } | Self::SuspendDeployment { force, .. } => *force,
+            _ => false,
         }
     }
 
@@ -153,17 +168,22 @@ impl Change {
                 "values": request.values, "labels": request.labels, "extensions": request.extensions
             }),
             Self::UpdateDeployment { update, .. } => {
-                json!({ "values": update.values, "extensions": update.extensions })
+                json!({ "values": update.values, "extensions": update.extensions, "force": update.force })
             }
             Self::DeleteDeployment { .. } => json!({}),
-            Self::ScaleDeployment { replicas, path, .. } => {
-                json!({ "replicas": replicas, "path": path })
-            }
+            Self::ScaleDeployment {
+                replicas,
+                path,
+                force,
+                ..
+            } => json!({ "replicas": replicas, "path": path, "force": force }),
             Self::RollbackDeployment { revision, .. } => json!({ "revision": revision }),
             Self::ReconcileDeployment { request, .. } => {
                 serde_json::to_value(request).unwrap_or_default()
             }
-            Self::SuspendDeployment { reason, .. } => json!({ "reason": reason }),
+            Self::SuspendDeployment { reason, force, .. } => {
+                json!({ "reason": reason, "force": force })
+            }
             Self::ReconcileSource { kind, .. } | Self::SuspendSource { kind, .. } => {
                 json!({ "kind": kind })
             }
@@ -243,6 +263,7 @@ mod tests {
             deployment: deployment.clone(),
             suspend: true,
             reason: Some("freeze".into()),
+            force: false,
         };
         let stored = serde_json::to_value(&change).unwrap();
         assert_eq!(stored["type"], "suspendDeployment");
@@ -254,7 +275,9 @@ mod tests {
             deployment,
             suspend: false,
             reason: None,
+            force: true,
         };
+        assert!(resume.force());
         assert_eq!(resume.action(), Action::DeploymentResume);
     }
 

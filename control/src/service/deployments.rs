@@ -357,18 +357,20 @@ impl Service {
         self.submit(ctx, change).await?.into_done()
     }
 
-    /// Sets the replica count.
+    /// Sets the replica count; `force` takes the field over from another field manager.
     pub async fn scale_deployment(
         &self,
         ctx: &RequestContext,
         deployment: &DeploymentRef,
         replicas: u32,
         path: Option<&str>,
+        force: bool,
     ) -> Result<Deployment> {
         let change = Change::ScaleDeployment {
             deployment: deployment.clone(),
             replicas,
             path: path.map(str::to_owned),
+            force,
         };
         self.submit(ctx, change).await?.into_deployment()
     }
@@ -401,18 +403,21 @@ impl Service {
         self.submit(ctx, change).await?.into_reconcile()
     }
 
-    /// Suspends (with an optional reason) or resumes reconciliation.
+    /// Suspends (with an optional reason) or resumes reconciliation; `force` takes
+    /// `spec.suspend` over from another field manager.
     pub async fn set_deployment_suspended(
         &self,
         ctx: &RequestContext,
         deployment: &DeploymentRef,
         suspend: bool,
         reason: Option<&str>,
+        force: bool,
     ) -> Result<Deployment> {
         let change = Change::SuspendDeployment {
             deployment: deployment.clone(),
             suspend,
             reason: reason.map(str::to_owned),
+            force,
         };
         self.submit(ctx, change).await?.into_deployment()
     }

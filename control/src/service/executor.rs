@@ -183,6 +183,7 @@ async fn execute(runner: &Runner<'_>, write: &WriteCtx, change: &Change) -> Resu
                 deployment: d,
                 replicas,
                 path,
+                ..
             },
         ) => Ok(deployment(
             adapter.scale(write, d, *replicas, path.as_deref()).await?,
@@ -211,6 +212,7 @@ async fn execute(runner: &Runner<'_>, write: &WriteCtx, change: &Change) -> Resu
                 deployment: d,
                 suspend,
                 reason,
+                ..
             },
         ) => Ok(deployment(
             adapter
@@ -278,7 +280,9 @@ impl Service {
                     }
                 })
             };
-            let write = self.write_ctx(ctx, operation, &namespace.cluster, &scope, &grants, sink);
+            let write = self
+                .write_ctx(ctx, operation, &namespace.cluster, &scope, &grants, sink)
+                .forcing(change.force());
             self.operations.start(operation, &change, ctx).await?;
             let outcome = execute(&runner, &write, &change).await;
             let steps = steps.lock().map(|s| s.clone()).unwrap_or_default();

@@ -282,6 +282,8 @@ async fn yaml(
 struct ScaleBody {
     replicas: u32,
     path: Option<String>,
+    #[serde(default)]
+    force: bool,
 }
 
 async fn scale(
@@ -293,7 +295,13 @@ async fn scale(
     let Json(body) = body.map_err(body_error)?;
     let scaled = state
         .service
-        .scale_deployment(&ctx, &deployment, body.replicas, body.path.as_deref())
+        .scale_deployment(
+            &ctx,
+            &deployment,
+            body.replicas,
+            body.path.as_deref(),
+            body.force,
+        )
         .await?;
     Ok(Json(scaled).into_response())
 }
@@ -336,6 +344,14 @@ async fn reconcile(
 #[serde(default, deny_unknown_fields)]
 struct SuspendBody {
     reason: Option<String>,
+    force: bool,
+}
+
+/// `POST …/resume`: optionally `{"force": true}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct ResumeBody {
+    force: bool,
 }
 
 async fn suspend(
@@ -347,7 +363,7 @@ async fn suspend(
     let Json(body) = body.map_err(body_error)?;
     let suspended = state
         .service
-        .set_deployment_suspended(&ctx, &deployment, true, body.reason.as_deref())
+        .set_deployment_suspended(&ctx, &deployment, true, body.reason.as_deref(), body.force)
         .await?;
     Ok(Json(suspended).into_response())
 }
@@ -356,10 +372,12 @@ async fn resume(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     Selected(deployment): Selected,
+    body: Option<Json<ResumeBody>>,
 ) -> Result<Response, ApiError> {
+    let force = body.is_some_and(|Json(b)| b.force);
     let resumed = state
         .service
-        .set_deployment_suspended(&ctx, &deployment, false, None)
+        .set_deployment_suspended(&ctx, &deployment, false, None, force)
         .await?;
     Ok(Json(resumed).into_response())
 }

@@ -316,7 +316,10 @@ impl DeploymentAdapter for FluxAdapter {
             }
             None => false,
         };
-        let updated = self.writer.update(kind, namespace, name, update).await?;
+        let updated = self
+            .writer
+            .update(kind, namespace, name, update, ctx.force())
+            .await?;
         if kind == HELM_RELEASE {
             self.remember(&updated).await?;
         }
@@ -338,7 +341,7 @@ impl DeploymentAdapter for FluxAdapter {
 
     async fn scale(
         &self,
-        _ctx: &WriteCtx,
+        ctx: &WriteCtx,
         deployment: &DeploymentRef,
         replicas: u32,
         path: Option<&str>,
@@ -352,6 +355,7 @@ impl DeploymentAdapter for FluxAdapter {
                 &deployment.name,
                 replicas,
                 path,
+                ctx.force(),
             )
             .await?;
         self.remember(&scaled).await?;
@@ -389,7 +393,7 @@ impl DeploymentAdapter for FluxAdapter {
 
     async fn set_suspended(
         &self,
-        _ctx: &WriteCtx,
+        ctx: &WriteCtx,
         deployment: &DeploymentRef,
         suspend: bool,
         reason: Option<&str>,
@@ -406,6 +410,7 @@ impl DeploymentAdapter for FluxAdapter {
                 &deployment.name,
                 suspend,
                 reason,
+                ctx.force(),
             )
             .await?;
         Ok(self.row(kind, &object))

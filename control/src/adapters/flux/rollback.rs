@@ -114,7 +114,8 @@ impl FluxAdapter {
             return Ok(None);
         };
         self.writer
-            .set_suspended(KUSTOMIZATION, &namespace, &name, true, Some(why))
+            // The hold is the rollback's own explicit step: it takes spec.suspend over.
+            .set_suspended(KUSTOMIZATION, &namespace, &name, true, Some(why), true)
             .await?;
         Ok(Some(format!("Kustomization/{namespace}/{name}")))
     }
@@ -176,7 +177,9 @@ impl FluxAdapter {
         );
         let applied = self
             .writer
-            .apply(HELM_RELEASE, namespace, name, desired)
+            // Restoring a revision is the caller's explicit choice: it takes the fields over,
+            // and the owning Kustomization is held so it does not put them back.
+            .apply(HELM_RELEASE, namespace, name, desired, true)
             .await?;
         self.remember(&applied).await?;
         let why = format!(

@@ -149,7 +149,9 @@ impl FluxWriter {
         Ok(())
     }
 
-    /// Suspends (with an optional reason, kept as an annotation) or resumes reconciliation.
+    /// Suspends (with an optional reason, kept as an annotation) or resumes reconciliation,
+    /// applying the whole desired object so that it takes `spec.suspend` from no other field
+    /// manager unless `force`.
     pub async fn set_suspended(
         &self,
         kind: FluxKind,
@@ -157,18 +159,22 @@ impl FluxWriter {
         name: &str,
         suspend: bool,
         reason: Option<&str>,
+        force: bool,
     ) -> Result<DynamicObject> {
-        self.find(kind, namespace, name).await?;
-        let reason = if suspend {
-            reason.map(|r| json!(r)).unwrap_or(Value::Null)
-        } else {
-            Value::Null
-        };
-        let patch = json!({ "metadata": { "annotations": { SUSPEND_REASON: reason } }, "spec": { "suspend": suspend } });
-        self.api(kind, namespace)
-            .patch(name, &merge_params(), &Patch::Merge(patch))
-            .await
-            .map_err(|e| from_kube(e, name))
+        let current = self.find(kind, namespace, name).await?;
+        let mut desired = desired_state(&current)?;
+        desired["spec"]["suspend"] = json!(suspend);
+        match (suspend, reason) {
+            (true, Some(reason)) => {
+                desired["metadata"]["annotations"][SUSPEND_REASON] = json!(reason);
+            }
+            _ => {
+                if let Some(annotations) = desired["metadata"]["annotations"].as_object_mut() {
+                    annotations.remove(SUSPEND_REASON);
+                }
+            }
+        }
+        self.apply(kind, namespace, name, desired, force).await
     }
 
     /// Asks Flux to reconcile now, as `flux reconcile` does: sets the requestedAt annotation.
@@ -195,6 +201,7 @@ impl FluxWriter {
         namespace: &str,
         name: &str,
         update: &DeploymentUpdate,
+        force: bool,
     ) -> Result<DynamicObject> {
         let current = self.find(kind, namespace, name).await?;
         let mut desired = desired_state(&current)?;
@@ -203,20 +210,23 @@ impl FluxWriter {
             // The API server refuses the apply with 409 when the object moved on since.
             desired["metadata"]["resourceVersion"] = json!(version);
         }
-        self.apply(kind, namespace, name, desired).await
+        self.apply(kind, namespace, name, desired, force).await
     }
 
-    /// Server-side applies a whole desired object under the pilothouse field manager.
+    /// Server-side applies a whole desired object under the pilothouse field manager. Without
+    /// `force`, a field another manager owns with another value is a conflict naming it.
     pub(crate) async fn apply(
         &self,
         kind: FluxKind,
         namespace: &str,
         name: &str,
         desired: Value,
+        force: bool,
     ) -> Result<DynamicObject> {
-        let params = PatchParams::apply(FIELD_MANAGER)
-            .force()
-            .validation_strict();
+        let mut params = PatchParams::apply(FIELD_MANAGER).validation_strict();
+        if force {
+            params = params.force();
+        }
         self.api(kind, namespace)
             .patch(name, &params, &Patch::Apply(desired))
             .await
@@ -251,6 +261,7 @@ impl FluxWriter {
         name: &str,
         replicas: u32,
         path: Option<&str>,
+        force: bool,
     ) -> Result<DynamicObject> {
         let current = self.find(kind, namespace, name).await?;
         if kind != HELM_RELEASE {
@@ -274,6 +285,7 @@ impl FluxWriter {
                 values: Some(values),
                 ..DeploymentUpdate::default()
             },
+            force,
         )
         .await
     }
@@ -390,6 +402,9 @@ pub(crate) use crate::adapters::cluster_error as cluster;
 pub(crate) fn from_kube(error: kube::Error, name: &str) -> Error {
     match &error {
         kube::Error::Api(status) if status.code == 404 => Error::not_found("deployment", name),
+        kube::Error::Api(status) if status.code == 409 && !owners(status).is_empty() => {
+            Error::OwnedElsewhere(owned_elsewhere(&owners(status)))
+        }
         kube::Error::Api(status) if status.code == 409 => Error::Conflict(format!(
             "{name} was changed by someone else since it was read; reload it and make the change again ({})",
             status.message
@@ -399,6 +414,57 @@ pub(crate) fn from_kube(error: kube::Error, name: &str) -> Error {
         }
         _ => cluster(error),
     }
+}
+
+/// The (manager, field) pairs of a server-side apply conflict.
+fn owners(status: &kube::core::Status) -> Vec<(String, String)> {
+    status
+        .details
+        .iter()
+        .flat_map(|d| d.causes.iter())
+        .filter(|c| c.reason == "FieldManagerConflict")
+        .map(|c| {
+            let manager = c
+                .message
+                .split('"')
+                .nth(1)
+                .unwrap_or("another field manager")
+                .to_owned();
+            (manager, c.field.trim_start_matches('.').to_owned())
+        })
+        .collect()
+}
+
+/// What a conflict means for the user, and what to do: Flux's controllers apply what the
+/// source holds, so a change to their fields would be reverted.
+fn owned_elsewhere(owners: &[(String, String)]) -> String {
+    let mut by_manager: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for (manager, field) in owners {
+        by_manager.entry(manager).or_default().push(field);
+    }
+    let parts: Vec<String> = by_manager
+        .into_iter()
+        .map(|(manager, fields)| {
+            let why = match manager {
+                "kustomize-controller" => {
+                    "applies this from Git, so its next reconciliation would revert the change"
+                }
+                "helm-controller" => {
+                    "manages this, so its next reconciliation would revert the change"
+                }
+                _ => "manages this field",
+            };
+            format!(
+                "{} {}: {manager} {why}",
+                if fields.len() == 1 { "field" } else { "fields" },
+                fields.join(", ")
+            )
+        })
+        .collect();
+    format!(
+        "{}. Change it where that manager takes it from, or repeat with force to take it over.",
+        parts.join("; ")
+    )
 }
 
 #[cfg(test)]
