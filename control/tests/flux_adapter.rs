@@ -163,14 +163,25 @@ async fn helm_release_reconcile_and_rollback(pool: PgPool) {
         )
         .await
         .expect("reconcile");
+    let set_two = DeploymentUpdate {
+        values: Some(values(json!({ "replicaCount": 2 }))),
+        ..DeploymentUpdate::default()
+    };
+    // The kubectl edit owns replicaCount now: changing it is a choice, not a side effect.
+    let owned = adapter
+        .update(&refs::w(), &refs::hr("team-a", "web"), &set_two)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(owned, Error::OwnedElsewhere(_))
+            && owned.to_string().contains("spec.values.replicaCount"),
+        "{owned}"
+    );
     adapter
         .update(
-            &refs::w(),
+            &refs::w().forcing(true),
             &refs::hr("team-a", "web"),
-            &DeploymentUpdate {
-                values: Some(values(json!({ "replicaCount": 2 }))),
-                ..DeploymentUpdate::default()
-            },
+            &set_two,
         )
         .await
         .expect("update");

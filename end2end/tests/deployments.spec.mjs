@@ -107,3 +107,31 @@ test('a Kustomization and a HelmRelease of one name are both reachable', async (
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test('a field another manager owns is taken over only by choice', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await signIn(page, 'alice', '/deployments/default~team-a~HelmRelease~podinfo');
+  await page.getByTestId('status').waitFor();
+  const scale = page.locator('form', { has: page.getByRole('button', { name: 'Scale' }) });
+  await scale.locator('input[name="replicas"]').fill('4');
+  await scale.getByRole('button', { name: 'Scale' }).click();
+  const notice = page.getByTestId('notice');
+  await notice.filter({ hasText: /take it over/ }).waitFor({ timeout: 30_000 });
+  assert.match(await notice.innerText(), /spec\.values\.replicaCount/);
+  assert.match(await notice.innerText(), /kustomize-controller applies this from Git/);
+  await page.screenshot({ path: screenshotPath('field-conflict-light'), fullPage: true });
+  await page.getByTestId('theme-toggle').click();
+  await page.locator('html[data-theme="dark"]').waitFor();
+  await page.screenshot({ path: screenshotPath('field-conflict-dark'), fullPage: true });
+
+  await scale.locator('input[name="force"]').check();
+  await scale.locator('input[name="replicas"]').fill('4');
+  await scale.getByRole('button', { name: 'Scale' }).click();
+  await notice.filter({ hasText: /^Scaled/ }).waitFor({ timeout: 30_000 });
+  await page.screenshot({ path: screenshotPath('field-taken-over'), fullPage: true });
+  assert.deepEqual(errors, []);
+  await context.close();
+});

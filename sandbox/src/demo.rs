@@ -11,7 +11,8 @@ pub fn seed(store: &Store) -> Result<(), ApiError> {
     let options = WriteOptions {
         unknown: UnknownFields::Reject,
         force: false,
-        field_manager: Some("sandbox-demo"),
+        // The demo stands for tenants whose objects Flux applies from Git.
+        field_manager: Some("kustomize-controller"),
         subresource: None,
     };
     let namespaces = store.resource("", "v1", "namespaces")?;

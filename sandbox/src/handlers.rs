@@ -250,7 +250,12 @@ async fn dispatch(
     };
     let options = WriteOptions {
         unknown,
-        field_manager: query.get("fieldManager").map(String::as_str),
+        // As kube-apiserver does, a write that names no manager is managed under its client's
+        // name (the User-Agent up to the first '/').
+        field_manager: query
+            .get("fieldManager")
+            .map(String::as_str)
+            .or_else(|| user_agent(headers)),
         subresource: subresource.as_deref(),
         force: query.get("force").is_some_and(|f| f == "true"),
     };
@@ -331,7 +336,7 @@ async fn dispatch(
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default();
             let kind = PatchKind::from_content_type(content_type)?;
-            if kind == PatchKind::Apply && options.field_manager.is_none() {
+            if kind == PatchKind::Apply && !query.contains_key("fieldManager") {
                 return Err(ApiError {
                     code: 422,
                     reason: "Invalid",
@@ -365,6 +370,15 @@ async fn dispatch(
             "{method} is not supported here"
         ))),
     }
+}
+
+/// The client's name from its User-Agent, as kube-apiserver names managers that name none.
+fn user_agent(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|agent| agent.split('/').next())
+        .filter(|name| !name.is_empty())
 }
 
 /// What kube-apiserver answers a single DELETE with: custom resources and namespaces (which
