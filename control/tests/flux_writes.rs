@@ -96,8 +96,8 @@ async fn created_objects_are_valid_flux_and_reconcile() {
             .managed_fields()
             .iter()
             .any(|m| m.manager.as_deref() == Some("pilothouse")
-                && m.operation.as_deref() == Some("Update")),
-        "merge patches are attributed to the pilothouse field manager"
+                && m.operation.as_deref() == Some("Apply")),
+        "suspending is a server-side apply under the pilothouse field manager"
     );
     assert_eq!(
         suspended

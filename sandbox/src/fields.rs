@@ -6,6 +6,8 @@
 //! longer applies, unless someone else owns them. Lists are atomic: a list is one field.
 
 use crate::error::ApiError;
+use crate::resources::ResourceType;
+use crate::store::WriteOptions;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
 
@@ -352,6 +354,42 @@ pub fn record_update(current: Option<&Value>, next: &mut Value, writer: Writer<'
         }
     }
     store_entries(next, all);
+}
+
+/// Who a write is by, for field ownership.
+pub(crate) fn writer<'a>(
+    rt: &ResourceType,
+    options: WriteOptions<'a>,
+    fallback: &'a str,
+) -> Writer<'a> {
+    Writer {
+        manager: options.field_manager.unwrap_or(fallback),
+        api_version: rt.api_version(),
+        subresource: options.subresource,
+    }
+}
+
+/// Records in `next`'s managedFields who owns what after this write (an apply when
+/// `applied` is the applied configuration, an update otherwise).
+pub(crate) fn record(
+    rt: &ResourceType,
+    current: Option<&Value>,
+    next: &mut Value,
+    options: WriteOptions<'_>,
+    applied: Option<&Value>,
+) {
+    let now = crate::object::now();
+    match applied {
+        Some(applied) => record_apply(
+            current,
+            next,
+            applied,
+            writer(rt, options, "Apply"),
+            options.force,
+            &now,
+        ),
+        None => record_update(current, next, writer(rt, options, "Update"), &now),
+    }
 }
 
 #[cfg(test)]

@@ -504,12 +504,7 @@ fn emit(store: &Store, object: &Value, kind: &str, reason: &str, message: &str, 
         "source": { "component": controller }, "reportingComponent": format!("flux-system/{controller}"),
         "firstTimestamp": now(), "lastTimestamp": now(),
     });
-    let options = WriteOptions {
-        unknown: UnknownFields::Prune,
-        force: false,
-        field_manager: Some(controller),
-        subresource: None,
-    };
+    let options = WriteOptions::by(controller);
     let _ = store.create(&events, Some(&namespace), event, options);
     let level = if kind == "Warning" { "error" } else { "info" };
     let line = json!({ "level": level, "ts": now(), "msg": message, "controller": object["kind"].as_str().unwrap_or_default().to_lowercase(),
@@ -533,12 +528,7 @@ pub(crate) fn ensure_controller_pods(store: &Store) {
                           "annotations": { LOG_ANNOTATION: format!("{{\"level\":\"info\",\"ts\":\"{}\",\"msg\":\"starting simulated {controller} (sandbox, not a real Flux controller)\"}}\n", now()) } },
             "spec": { "containers": [{ "name": "manager", "image": format!("ghcr.io/fluxcd/{controller}:simulated") }] },
         });
-        let options = WriteOptions {
-            unknown: UnknownFields::Prune,
-            force: false,
-            field_manager: Some("sandbox"),
-            subresource: None,
-        };
+        let options = WriteOptions::by("sandbox");
         let _ = store.create(&pods, Some("flux-system"), pod, options);
     }
 }
@@ -562,12 +552,7 @@ fn append_log(store: &Store, controller: &str, line: &str) {
     let lines: Vec<&str> = log.lines().collect();
     let kept = lines[lines.len().saturating_sub(500)..].join("\n") + "\n";
     pod["metadata"]["annotations"][LOG_ANNOTATION] = json!(kept);
-    let options = WriteOptions {
-        unknown: UnknownFields::Prune,
-        force: false,
-        field_manager: Some(controller),
-        subresource: None,
-    };
+    let options = WriteOptions::by(controller);
     let _ = store.update(&pods, Some("flux-system"), &name, pod, options);
 }
 

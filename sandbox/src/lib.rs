@@ -19,6 +19,7 @@ pub mod schema;
 pub mod selectors;
 pub mod server;
 pub mod store;
+pub mod write;
 
 pub use server::{Sandbox, SandboxOptions};
 

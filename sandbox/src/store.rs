@@ -11,6 +11,7 @@ use crate::patch::{self, PatchKind};
 use crate::resources::{self, ResourceType};
 use crate::schema::UnknownFields;
 use crate::selectors::{FieldSelector, LabelSelector};
+pub use crate::write::WriteOptions;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -35,19 +36,6 @@ pub struct Change {
     pub plural: String,
     /// The object after the change (before it, for deletes).
     pub object: Value,
-}
-
-/// How a write should treat the request.
-#[derive(Debug, Clone, Copy)]
-pub struct WriteOptions<'a> {
-    /// Unknown fields: prune or reject.
-    pub unknown: UnknownFields,
-    /// The field manager, for managedFields.
-    pub field_manager: Option<&'a str>,
-    /// `status` when writing the status subresource.
-    pub subresource: Option<&'a str>,
-    /// Server-side apply with `force=true`: take over conflicting fields.
-    pub force: bool,
 }
 
 struct Inner {
@@ -227,7 +215,7 @@ impl Store {
         metadata.insert("creationTimestamp".into(), json!(now()));
         metadata.insert("generation".into(), json!(1));
         metadata.remove("managedFields");
-        record_ownership(rt, None, &mut object, options, applied);
+        fields::record(rt, None, &mut object, options, applied);
         if rt.plural == "namespaces" {
             object["status"] = json!({ "phase": "Active" });
         }
@@ -356,7 +344,7 @@ impl Store {
             return self.create_as(rt, namespace, object, options, Some(patch_body));
         };
         if kind == PatchKind::Apply && !options.force {
-            let writer = writer_of(rt, options, "Apply");
+            let writer = fields::writer(rt, options, "Apply");
             let conflicts = fields::conflicts(&stored, patch_body, writer);
             if !conflicts.is_empty() {
                 return Err(fields::conflict_error(&conflicts));
@@ -438,7 +426,7 @@ impl Store {
             };
         }
         // Ownership first: an apply may drop fields its manager stopped applying.
-        record_ownership(rt, Some(&current), &mut next, options, applied);
+        fields::record(rt, Some(&current), &mut next, options, applied);
         let spec_changed =
             !status_write && without_meta_and_status(&next) != without_meta_and_status(&current);
         inner.revision += 1;
@@ -598,39 +586,4 @@ fn register_crd(inner: &mut Inner, crd: &mut Value) -> Result<(), ApiError> {
     let names = json!({ "type": "NamesAccepted", "status": "True", "reason": "NoConflicts", "message": "no conflicts found", "lastTransitionTime": now() });
     crd["status"] = json!({ "conditions": [names, accepted], "acceptedNames": crd.pointer("/spec/names").cloned().unwrap_or_default(), "storedVersions": [] });
     Ok(())
-}
-
-/// Who a write is by, for field ownership.
-fn writer_of<'a>(
-    rt: &ResourceType,
-    options: WriteOptions<'a>,
-    fallback: &'a str,
-) -> fields::Writer<'a> {
-    fields::Writer {
-        manager: options.field_manager.unwrap_or(fallback),
-        api_version: rt.api_version(),
-        subresource: options.subresource,
-    }
-}
-
-/// Records in `next`'s managedFields who owns what after this write.
-fn record_ownership(
-    rt: &ResourceType,
-    current: Option<&Value>,
-    next: &mut Value,
-    options: WriteOptions<'_>,
-    applied: Option<&Value>,
-) {
-    let now = crate::object::now();
-    match applied {
-        Some(applied) => fields::record_apply(
-            current,
-            next,
-            applied,
-            writer_of(rt, options, "Apply"),
-            options.force,
-            &now,
-        ),
-        None => fields::record_update(current, next, writer_of(rt, options, "Update"), &now),
-    }
 }

@@ -2,7 +2,7 @@
 
 use super::args;
 use super::binary::{HelmBinary, Operation, TempFile, supported};
-use super::cache::{KIND, ReleaseCache, state_of};
+use super::cache::ReleaseCache;
 use super::config::HelmConfig;
 use super::release::{self, Release};
 use super::store::PackageStore;
@@ -17,13 +17,11 @@ use kube::Client;
 use kube::api::Api;
 use model::deployment::{
     Deployment, DeploymentEvent, DeploymentFilter, DeploymentRequest, DeploymentRevision,
-    DeploymentStatus, DeploymentUpdate, InventoryEntry, Preview, ReconcileOutcome,
-    ReconcileRequest, RollbackOutcome,
+    DeploymentUpdate, ReconcileOutcome, ReconcileRequest, RollbackOutcome,
 };
 use model::reference::{DeploymentKind, DeploymentRef, NamespaceRef};
 use serde_json::{Map, Value, json};
 use sqlx::PgPool;
-use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -320,52 +318,6 @@ impl HelmAdapter {
         )
         .await?;
         Ok(self.cache.row(&release::from_json(&out)?))
-    }
-}
-
-impl Inventory for HelmAdapter {
-    fn inventory(&self, deployment: &DeploymentRef) -> Result<Vec<InventoryEntry>> {
-        Ok(manifest_objects(
-            &self
-                .latest(&deployment.namespace, &deployment.name)?
-                .manifest,
-            &deployment.namespace,
-        ))
-    }
-}
-
-impl Stats for HelmAdapter {
-    fn stats(&self, visible: &Namespaces) -> BTreeMap<(String, DeploymentStatus), usize> {
-        let mut counts = BTreeMap::new();
-        for release in self.cache.releases() {
-            if visible.contains_in(self.cache.cluster(), &release.namespace) {
-                *counts
-                    .entry((KIND.to_owned(), state_of(&release).status))
-                    .or_insert(0) += 1;
-            }
-        }
-        counts
-    }
-}
-
-#[async_trait::async_trait]
-impl Charts for HelmAdapter {
-    fn packages(&self) -> &PackageStore {
-        &self.packages
-    }
-
-    fn chart_in_use(&self, chart: &str, version: &str, visible: &Namespaces) -> Vec<String> {
-        self.cache
-            .releases()
-            .iter()
-            .filter(|r| visible.contains_in(self.cache.cluster(), &r.namespace))
-            .filter(|r| r.chart == chart && r.chart_version == version && r.status != "uninstalled")
-            .map(|r| format!("{}/{}", r.namespace, r.name))
-            .collect()
-    }
-
-    async fn preview(&self, deployment: &DeploymentRef, change: &Preview) -> Result<String> {
-        HelmAdapter::preview(self, &deployment.namespace, &deployment.name, change).await
     }
 }
 

@@ -5,6 +5,7 @@ pub mod adapter;
 pub mod args;
 pub mod binary;
 pub mod cache;
+pub mod capabilities;
 pub mod config;
 pub mod package;
 pub mod preview;

@@ -1,0 +1,59 @@
+//! What the Helm adapter offers beyond the deployment operations: the objects a release
+//! applied, counts, and uploaded charts with previews of chart changes.
+
+use super::adapter::HelmAdapter;
+use super::cache::{KIND, state_of};
+use super::preview::manifest_objects;
+use super::store::PackageStore;
+use crate::Result;
+use crate::access::Namespaces;
+use crate::adapters::{Charts, Inventory, Stats};
+use model::deployment::{DeploymentStatus, InventoryEntry, Preview};
+use model::reference::DeploymentRef;
+use std::collections::BTreeMap;
+
+impl Inventory for HelmAdapter {
+    fn inventory(&self, deployment: &DeploymentRef) -> Result<Vec<InventoryEntry>> {
+        Ok(manifest_objects(
+            &self
+                .latest(&deployment.namespace, &deployment.name)?
+                .manifest,
+            &deployment.namespace,
+        ))
+    }
+}
+
+impl Stats for HelmAdapter {
+    fn stats(&self, visible: &Namespaces) -> BTreeMap<(String, DeploymentStatus), usize> {
+        let mut counts = BTreeMap::new();
+        for release in self.cache.releases() {
+            if visible.contains_in(self.cache.cluster(), &release.namespace) {
+                *counts
+                    .entry((KIND.to_owned(), state_of(&release).status))
+                    .or_insert(0) += 1;
+            }
+        }
+        counts
+    }
+}
+
+#[async_trait::async_trait]
+impl Charts for HelmAdapter {
+    fn packages(&self) -> &PackageStore {
+        &self.packages
+    }
+
+    fn chart_in_use(&self, chart: &str, version: &str, visible: &Namespaces) -> Vec<String> {
+        self.cache
+            .releases()
+            .iter()
+            .filter(|r| visible.contains_in(self.cache.cluster(), &r.namespace))
+            .filter(|r| r.chart == chart && r.chart_version == version && r.status != "uninstalled")
+            .map(|r| format!("{}/{}", r.namespace, r.name))
+            .collect()
+    }
+
+    async fn preview(&self, deployment: &DeploymentRef, change: &Preview) -> Result<String> {
+        HelmAdapter::preview(self, &deployment.namespace, &deployment.name, change).await
+    }
+}
