@@ -1,7 +1,7 @@
 //! Helm values as JSON maps: setting a dotted path such as `controller.replicaCount`.
 
 use crate::{Error, Result};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 /// Sets `a.b.c` in a values map, creating objects on the way.
 pub fn set_path(
@@ -34,6 +34,17 @@ pub fn set_path(
     }
     node.insert((*last).to_owned(), value);
     Ok(())
+}
+
+/// Sets `replicaCount` (or a dotted path) in a copy of `values`.
+pub fn with_replicas(
+    values: &Map<String, Value>,
+    replicas: u32,
+    path: Option<&str>,
+) -> Result<Map<String, Value>> {
+    let mut values = values.clone();
+    set_path(&mut values, path.unwrap_or("replicaCount"), json!(replicas))?;
+    Ok(values)
 }
 
 #[cfg(test)]

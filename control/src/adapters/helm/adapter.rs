@@ -20,7 +20,7 @@ use model::deployment::{
     DeploymentUpdate, ReconcileOutcome, ReconcileRequest, RollbackOutcome,
 };
 use model::reference::{DeploymentKind, DeploymentRef, NamespaceRef};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use sqlx::PgPool;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -321,21 +321,6 @@ impl HelmAdapter {
     }
 }
 
-/// Sets `replicaCount` (or a dotted path) in a copy of `values`.
-pub(super) fn with_replicas(
-    values: &Map<String, Value>,
-    replicas: u32,
-    path: Option<&str>,
-) -> Result<Map<String, Value>> {
-    let mut values = values.clone();
-    crate::adapters::values::set_path(
-        &mut values,
-        path.unwrap_or("replicaCount"),
-        json!(replicas),
-    )?;
-    Ok(values)
-}
-
 #[async_trait::async_trait]
 impl DeploymentAdapter for HelmAdapter {
     fn name(&self) -> &str {
@@ -468,7 +453,8 @@ impl DeploymentAdapter for HelmAdapter {
         path: Option<&str>,
     ) -> Result<Deployment> {
         let (namespace, name) = (deployment.namespace.as_str(), deployment.name.as_str());
-        let values = with_replicas(&self.values(deployment)?, replicas, path)?;
+        let values =
+            crate::adapters::values::with_replicas(&self.values(deployment)?, replicas, path)?;
         self.upgrade_with(namespace, name, &values, None, None)
             .await
     }

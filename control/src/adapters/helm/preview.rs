@@ -2,10 +2,11 @@
 //! rendered manifest (`helm template`, or an earlier revision's manifest) against the running
 //! one. Nothing is applied.
 
-use super::adapter::{HelmAdapter, with_replicas};
+use super::adapter::HelmAdapter;
 use super::binary::Operation;
 use super::release::Release;
 use super::source::ChartSource;
+use crate::adapters::values::with_replicas;
 use crate::{Error, Result};
 use model::deployment::{InventoryEntry, Preview};
 use serde_json::{Map, Value};
