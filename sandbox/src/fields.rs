@@ -199,12 +199,13 @@ pub fn conflicts(
     writer: Writer<'_>,
 ) -> Vec<(String, String, Path)> {
     let status = writer.subresource == Some("status");
+    let applied_fields = fields_of(applied, status);
     let mut found = Vec::new();
     for entry in entries(current) {
         if entry.manager == writer.manager {
             continue;
         }
-        for path in fields_of(applied, status) {
+        for path in applied_fields.iter().cloned() {
             if entry.owns_overlapping(&path) && value_at(current, &path) != value_at(applied, &path)
             {
                 found.push((entry.manager.clone(), entry.api_version.clone(), path));

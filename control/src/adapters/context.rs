@@ -5,6 +5,7 @@
 //! cannot be reached without an access check. Writes that follow references (rollback holds,
 //! source pins, reconcile with source) check [`Boundary`] before they write anything.
 
+use crate::audit::Actor;
 use crate::{Error, Result};
 use model::reference::NamespaceRef;
 use std::collections::BTreeSet;
@@ -110,22 +111,11 @@ impl ProgressSink {
     }
 }
 
-/// Who asked for a write, as the audit log names them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WriteActor {
-    /// The OIDC issuer.
-    pub issuer: String,
-    /// The OIDC subject.
-    pub subject: String,
-    /// Their email, when known.
-    pub email: Option<String>,
-}
-
 /// Everything an adapter write needs besides its arguments.
 #[derive(Debug, Clone)]
 pub struct WriteCtx {
     operation: Uuid,
-    actor: WriteActor,
+    actor: Actor,
     run_as: RunAs,
     boundary: Boundary,
     progress: ProgressSink,
@@ -137,7 +127,7 @@ impl WriteCtx {
     /// Built by `Service` after the access check (and by test fixtures, with `testing`).
     pub(crate) fn new(
         operation: Uuid,
-        actor: WriteActor,
+        actor: Actor,
         run_as: RunAs,
         boundary: Boundary,
         progress: ProgressSink,
@@ -172,7 +162,7 @@ impl WriteCtx {
     pub fn for_tests() -> Self {
         Self::new(
             Uuid::new_v4(),
-            WriteActor {
+            Actor {
                 issuer: "test".into(),
                 subject: "test".into(),
                 email: None,
@@ -197,7 +187,7 @@ impl WriteCtx {
     }
 
     /// Who asked.
-    pub fn actor(&self) -> &WriteActor {
+    pub fn actor(&self) -> &Actor {
         &self.actor
     }
 
@@ -286,7 +276,7 @@ mod tests {
         let cancel = CancellationToken::new();
         let ctx = WriteCtx::new(
             Uuid::new_v4(),
-            WriteActor {
+            Actor {
                 issuer: "i".into(),
                 subject: "s".into(),
                 email: None,

@@ -21,6 +21,7 @@ use model::deployment::{
 };
 use model::reference::{DeploymentKind, DeploymentRef, NamespaceRef};
 use model::source::FluxSource;
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +35,28 @@ pub(crate) fn cluster_error(error: kube::Error) -> Error {
             Error::ClusterForbidden(status.message.clone())
         }
         _ => Error::Cluster(error.to_string()),
+    }
+}
+
+/// The kind of deployment a create request describes: a Helm release when it names a package
+/// or a `helm.*` extension, otherwise the Flux kind in `flux.type` (HelmRelease by default).
+pub fn requested_kind(request: &DeploymentRequest) -> Result<DeploymentKind> {
+    if request.package_id.is_some() || request.extensions.keys().any(|k| k.starts_with("helm.")) {
+        return Ok(DeploymentKind::Release);
+    }
+    let flux_type = request
+        .extensions
+        .get("flux.type")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+        .unwrap_or("helmrelease");
+    match flux_type.to_ascii_lowercase().as_str() {
+        "helmrelease" => Ok(DeploymentKind::HelmRelease),
+        "kustomization" => Ok(DeploymentKind::Kustomization),
+        other => Err(Error::invalid(
+            "flux.type",
+            format!("{other:?} is not helmrelease or kustomization"),
+        )),
     }
 }
 
@@ -59,11 +82,11 @@ pub trait DeploymentAdapter: Send + Sync {
     fn get(&self, deployment: &DeploymentRef) -> Result<Deployment>;
     /// Every change to its rows from now on (the cache event bus).
     fn changes(&self) -> broadcast::Receiver<rows::CacheEvent>;
-    /// Creates a deployment of `kind` in `namespace`.
+    /// Creates a deployment of `kind` in the request's namespace (checked by the service
+    /// against the authorized one).
     async fn create(
         &self,
         ctx: &WriteCtx,
-        namespace: &NamespaceRef,
         kind: DeploymentKind,
         request: &DeploymentRequest,
     ) -> Result<Deployment>;

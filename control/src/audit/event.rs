@@ -76,6 +76,16 @@ pub struct Actor {
     pub email: Option<String>,
 }
 
+impl From<&crate::access::Principal> for Actor {
+    fn from(principal: &crate::access::Principal) -> Self {
+        Self {
+            issuer: principal.issuer.clone(),
+            subject: principal.subject.clone(),
+            email: principal.email.clone(),
+        }
+    }
+}
+
 /// A row to append; sequence, time and hashes are assigned by the log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -128,36 +128,56 @@ impl Change {
         }
     }
 
-    /// The namespace it writes in.
-    pub fn namespace(&self) -> NamespaceRef {
+    /// What it is about, in one of three shapes; the accessors below read this.
+    fn subject(&self) -> Subject<'_> {
         match self {
-            Self::CreateDeployment { namespace, .. }
-            | Self::ReconcileSource { namespace, .. }
-            | Self::SuspendSource { namespace, .. } => namespace.clone(),
+            Self::CreateDeployment {
+                namespace,
+                kind,
+                request,
+            } => Subject::New {
+                namespace,
+                kind: *kind,
+                name: &request.name,
+            },
             Self::UpdateDeployment { deployment, .. }
             | Self::DeleteDeployment { deployment }
             | Self::ScaleDeployment { deployment, .. }
             | Self::RollbackDeployment { deployment, .. }
             | Self::ReconcileDeployment { deployment, .. }
-            | Self::SuspendDeployment { deployment, .. } => deployment.namespace_ref(),
+            | Self::SuspendDeployment { deployment, .. } => Subject::Deployment(deployment),
+            Self::ReconcileSource {
+                namespace, name, ..
+            }
+            | Self::SuspendSource {
+                namespace, name, ..
+            } => Subject::Source { namespace, name },
+        }
+    }
+
+    /// The kind of deployment it writes (so the adapter that runs it); none for sources.
+    pub fn kind(&self) -> Option<DeploymentKind> {
+        match self.subject() {
+            Subject::New { kind, .. } => Some(kind),
+            Subject::Deployment(deployment) => Some(deployment.kind),
+            Subject::Source { .. } => None,
+        }
+    }
+
+    /// The namespace it writes in.
+    pub fn namespace(&self) -> NamespaceRef {
+        match self.subject() {
+            Subject::New { namespace, .. } | Subject::Source { namespace, .. } => namespace.clone(),
+            Subject::Deployment(deployment) => deployment.namespace_ref(),
         }
     }
 
     /// The kind of object and its name, as the audit log names the target.
     pub fn target(&self) -> (&'static str, &str) {
-        match self {
-            Self::CreateDeployment { kind, request, .. } => (kind.as_str(), &request.name),
-            Self::ReconcileSource { name, .. } | Self::SuspendSource { name, .. } => {
-                ("source", name)
-            }
-            Self::UpdateDeployment { deployment, .. }
-            | Self::DeleteDeployment { deployment }
-            | Self::ScaleDeployment { deployment, .. }
-            | Self::RollbackDeployment { deployment, .. }
-            | Self::ReconcileDeployment { deployment, .. }
-            | Self::SuspendDeployment { deployment, .. } => {
-                (deployment.kind.as_str(), &deployment.name)
-            }
+        match self.subject() {
+            Subject::New { kind, name, .. } => (kind.as_str(), name),
+            Subject::Deployment(deployment) => (deployment.kind.as_str(), &deployment.name),
+            Subject::Source { name, .. } => ("source", name),
         }
     }
 
@@ -189,6 +209,20 @@ impl Change {
             }
         }
     }
+}
+
+/// What a change is about: a deployment to create, one that exists, or a source.
+enum Subject<'a> {
+    New {
+        namespace: &'a NamespaceRef,
+        kind: DeploymentKind,
+        name: &'a str,
+    },
+    Deployment(&'a DeploymentRef),
+    Source {
+        namespace: &'a NamespaceRef,
+        name: &'a str,
+    },
 }
 
 /// What a change came to.

@@ -7,8 +7,10 @@ use super::{AuditTarget, RequestContext, Service};
 use crate::access::policy;
 use crate::access::{Action, GlobalRole, Grants, NamespaceScope, Namespaces};
 use crate::adapters::DeploymentAdapter;
-use crate::adapters::context::{Boundary, ProgressSink, RunAs, WriteActor, WriteCtx};
+use crate::adapters::context::{Boundary, ProgressSink, RunAs, WriteCtx};
 use crate::adapters::registry::no_cluster;
+use crate::adapters::requested_kind;
+use crate::audit::Actor;
 use crate::{Error, Result};
 use model::deployment::{
     Deployment, DeploymentDetail, DeploymentEvent, DeploymentFilter, DeploymentPage,
@@ -20,28 +22,6 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
-
-/// The kind of deployment a create request describes: a Helm release when it names a package
-/// or a `helm.*` extension, otherwise the Flux kind in `flux.type` (HelmRelease by default).
-pub fn requested_kind(request: &DeploymentRequest) -> Result<DeploymentKind> {
-    if request.package_id.is_some() || request.extensions.keys().any(|k| k.starts_with("helm.")) {
-        return Ok(DeploymentKind::Release);
-    }
-    let flux_type = request
-        .extensions
-        .get("flux.type")
-        .and_then(Value::as_str)
-        .filter(|t| !t.is_empty())
-        .unwrap_or("helmrelease");
-    match flux_type.to_ascii_lowercase().as_str() {
-        "helmrelease" => Ok(DeploymentKind::HelmRelease),
-        "kustomization" => Ok(DeploymentKind::Kustomization),
-        other => Err(Error::invalid(
-            "flux.type",
-            format!("{other:?} is not helmrelease or kustomization"),
-        )),
-    }
-}
 
 impl Service {
     /// Authorizes a namespace-level action, auditing a denial, and returns the audit target
@@ -125,11 +105,7 @@ impl Service {
         };
         WriteCtx::new(
             operation,
-            WriteActor {
-                issuer: ctx.principal.issuer.clone(),
-                subject: ctx.principal.subject.clone(),
-                email: ctx.principal.email.clone(),
-            },
+            Actor::from(&ctx.principal),
             RunAs::Pilothouse,
             boundary,
             progress,
@@ -323,6 +299,16 @@ impl Service {
         namespace: &NamespaceRef,
         request: &DeploymentRequest,
     ) -> Result<Deployment> {
+        if request.namespace != namespace.name() {
+            return Err(Error::invalid(
+                "namespace",
+                format!(
+                    "the request names namespace {:?}, but the deployment is created in {}",
+                    request.namespace,
+                    namespace.name()
+                ),
+            ));
+        }
         let change = Change::CreateDeployment {
             namespace: namespace.clone(),
             kind: requested_kind(request)?,

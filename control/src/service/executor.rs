@@ -130,42 +130,26 @@ enum Runner<'a> {
 }
 
 fn runner<'a>(cluster: &'a ClusterHandle, change: &Change) -> Result<Runner<'a>> {
-    let kind = match change {
-        Change::ReconcileSource { .. } | Change::SuspendSource { .. } => {
-            return cluster
-                .adapters()
-                .find_map(|a| a.as_sources())
-                .map(Runner::Sources)
-                .ok_or_else(|| Error::AdapterUnhealthy("no Flux adapter is configured".into()));
-        }
-        Change::CreateDeployment { kind, .. } => *kind,
-        Change::UpdateDeployment { deployment, .. }
-        | Change::DeleteDeployment { deployment }
-        | Change::ScaleDeployment { deployment, .. }
-        | Change::RollbackDeployment { deployment, .. }
-        | Change::ReconcileDeployment { deployment, .. }
-        | Change::SuspendDeployment { deployment, .. } => deployment.kind,
-    };
-    cluster
-        .adapter_for(kind)
-        .map(Runner::Deployment)
-        .ok_or_else(|| Error::AdapterUnhealthy(format!("no adapter for {kind} is configured")))
+    match change.kind() {
+        Some(kind) => cluster
+            .adapter_for(kind)
+            .map(Runner::Deployment)
+            .ok_or_else(|| Error::AdapterUnhealthy(format!("no adapter for {kind} is configured"))),
+        None => cluster
+            .adapters()
+            .find_map(|a| a.as_sources())
+            .map(Runner::Sources)
+            .ok_or_else(|| Error::AdapterUnhealthy("no Flux adapter is configured".into())),
+    }
 }
 
 async fn execute(runner: &Runner<'_>, write: &WriteCtx, change: &Change) -> Result<ChangeOutcome> {
     let deployment = |d: Deployment| ChangeOutcome::Deployment(Box::new(d));
     use model::deployment::Deployment;
     match (runner, change) {
-        (
-            Runner::Deployment(adapter),
-            Change::CreateDeployment {
-                namespace,
-                kind,
-                request,
-            },
-        ) => Ok(deployment(
-            adapter.create(write, namespace, *kind, request).await?,
-        )),
+        (Runner::Deployment(adapter), Change::CreateDeployment { kind, request, .. }) => {
+            Ok(deployment(adapter.create(write, *kind, request).await?))
+        }
         (
             Runner::Deployment(adapter),
             Change::UpdateDeployment {

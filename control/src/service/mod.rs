@@ -9,7 +9,7 @@ pub mod executor;
 mod flux;
 mod packages;
 
-pub use deployments::requested_kind;
+pub use crate::adapters::requested_kind;
 
 use crate::access::policy;
 use crate::access::repo;
@@ -234,11 +234,7 @@ fn event(
     NewEvent {
         operation_id,
         phase,
-        actor: Actor {
-            issuer: ctx.principal.issuer.clone(),
-            subject: ctx.principal.subject.clone(),
-            email: ctx.principal.email.clone(),
-        },
+        actor: Actor::from(&ctx.principal),
         channel: ctx.channel,
         request_id: ctx.request_id.clone(),
         client_addr: ctx.client_addr.clone(),

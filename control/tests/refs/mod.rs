@@ -44,8 +44,6 @@ pub async fn create(
     adapter: &dyn DeploymentAdapter,
     request: &DeploymentRequest,
 ) -> control::Result<Deployment> {
-    let namespace = NamespaceRef::in_default(request.namespace.as_str())
-        .map_err(|e| control::Error::invalid("namespace", e.reason))?;
     let kind = control::service::requested_kind(request)?;
-    adapter.create(&w(), &namespace, kind, request).await
+    adapter.create(&w(), kind, request).await
 }

@@ -248,23 +248,11 @@ impl DeploymentAdapter for FluxAdapter {
     async fn create(
         &self,
         ctx: &WriteCtx,
-        namespace: &NamespaceRef,
         kind: DeploymentKind,
         request: &DeploymentRequest,
     ) -> Result<Deployment> {
-        if request.namespace != namespace.name() {
-            return Err(Error::invalid(
-                "namespace",
-                "the request names another namespace than the one authorized",
-            ));
-        }
+        // `build` reads the kind from the request exactly as the service did.
         let (flux_kind, object) = build(request, &self.config)?;
-        if kinds::deployment_kind(flux_kind) != kind {
-            return Err(Error::invalid(
-                "flux.type",
-                format!("the request describes a {}, not a {kind}", flux_kind.kind),
-            ));
-        }
         let revision = ext(&request.extensions, "flux.targetRevision").filter(|r| !r.is_empty());
         let built: DynamicObject = serde_json::from_value(object.clone())
             .map_err(|e| Error::invalid("spec", e.to_string()))?;

@@ -20,7 +20,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 /// Watch caches for HelmReleases, Kustomizations and the source kinds in every namespace,
 /// and the deployment rows computed from them once per watch event.
@@ -28,6 +28,7 @@ pub struct FluxCache {
     cluster: ClusterId,
     stores: Vec<(FluxKind, Store<DynamicObject>)>,
     rows: Arc<RowIndex>,
+    rows_ready: Vec<(FluxKind, watch::Receiver<bool>)>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -48,6 +49,9 @@ struct RowFeed {
     kind: FluxKind,
     rows: Arc<RowIndex>,
     relisted: Option<Vec<Deployment>>,
+    /// True once the rows hold a first complete list (the store alone is not enough: the
+    /// rows are fed after it).
+    synced: watch::Sender<bool>,
 }
 
 impl RowFeed {
@@ -69,6 +73,7 @@ impl RowFeed {
                 let list = self.relisted.take().unwrap_or_default();
                 self.rows
                     .replace(|key| key.0 == cluster && key.3 == kind, list);
+                self.synced.send_replace(true);
             }
         }
     }
@@ -78,6 +83,7 @@ impl FluxCache {
     /// Starts one watch per kind; they run until the cache is dropped, re-listing after errors.
     pub fn start(client: &Client, cluster: ClusterId, adapter: &str) -> Self {
         let rows = Arc::new(RowIndex::new(cluster.clone()));
+        let mut rows_ready = Vec::new();
         let mut stores = Vec::new();
         let mut tasks = Vec::new();
         for kind in DEPLOYMENTS.into_iter().chain(SOURCES) {
@@ -90,12 +96,17 @@ impl FluxCache {
                 // No page shows who wrote which field; keeping it would double the memory.
                 .modify(|object: &mut DynamicObject| object.managed_fields_mut().clear())
                 .reflect(writer);
-            let mut feed = DEPLOYMENTS.contains(&kind).then(|| RowFeed {
-                cluster: cluster.clone(),
-                adapter: adapter.to_owned(),
-                kind,
-                rows: rows.clone(),
-                relisted: None,
+            let mut feed = DEPLOYMENTS.contains(&kind).then(|| {
+                let (synced, ready) = watch::channel(false);
+                rows_ready.push((kind, ready));
+                RowFeed {
+                    cluster: cluster.clone(),
+                    adapter: adapter.to_owned(),
+                    kind,
+                    rows: rows.clone(),
+                    relisted: None,
+                    synced,
+                }
             });
             tasks.push(tokio::spawn(async move {
                 let mut stream = std::pin::pin!(stream);
@@ -115,6 +126,7 @@ impl FluxCache {
             cluster,
             stores,
             rows,
+            rows_ready,
             tasks,
         }
     }
@@ -132,6 +144,19 @@ impl FluxCache {
                 .map_err(|_| {
                     Error::Cluster(format!(
                         "the {} cache did not fill within {} s",
+                        kind.kind,
+                        limit.as_secs()
+                    ))
+                })?
+                .map_err(|_| Error::Cluster(format!("the {} watch stopped", kind.kind)))?;
+        }
+        for (kind, ready) in &self.rows_ready {
+            let mut ready = ready.clone();
+            tokio::time::timeout(limit, ready.wait_for(|synced| *synced))
+                .await
+                .map_err(|_| {
+                    Error::Cluster(format!(
+                        "the {} rows did not fill within {} s",
                         kind.kind,
                         limit.as_secs()
                     ))

@@ -8,6 +8,7 @@ use crate::{Error, Result, validate};
 use kube::Client;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
 use model::deployment::{DeploymentRequest, DeploymentUpdate};
+use model::reference::DeploymentKind;
 use serde_json::{Value, json};
 
 /// The field manager of every write Pilothouse makes.
@@ -28,17 +29,13 @@ pub fn build(request: &DeploymentRequest, settings: &FluxConfig) -> Result<(Flux
             .and_then(Value::as_str)
             .filter(|v| !v.is_empty())
     };
-    let kind = match ext("flux.type")
-        .unwrap_or("helmrelease")
-        .to_ascii_lowercase()
-        .as_str()
-    {
-        "helmrelease" => HELM_RELEASE,
-        "kustomization" => KUSTOMIZATION,
-        other => {
+    let kind = match crate::adapters::requested_kind(request)? {
+        DeploymentKind::Kustomization => KUSTOMIZATION,
+        DeploymentKind::HelmRelease => HELM_RELEASE,
+        DeploymentKind::Release => {
             return Err(Error::invalid(
-                "flux.type",
-                format!("{other:?} is not helmrelease or kustomization"),
+                "packageId",
+                "a packageId or helm.* extension makes this a Helm release, not a Flux object",
             ));
         }
     };

@@ -19,7 +19,7 @@ use model::deployment::{
     Deployment, DeploymentEvent, DeploymentFilter, DeploymentRequest, DeploymentRevision,
     DeploymentUpdate, ReconcileOutcome, ReconcileRequest, RollbackOutcome,
 };
-use model::reference::{DeploymentKind, DeploymentRef, NamespaceRef};
+use model::reference::{DeploymentKind, DeploymentRef};
 use serde_json::{Map, Value};
 use sqlx::PgPool;
 use std::ffi::OsString;
@@ -367,16 +367,9 @@ impl DeploymentAdapter for HelmAdapter {
     async fn create(
         &self,
         ctx: &WriteCtx,
-        namespace: &NamespaceRef,
         _kind: DeploymentKind,
         request: &DeploymentRequest,
     ) -> Result<Deployment> {
-        if request.namespace != namespace.name() {
-            return Err(Error::invalid(
-                "namespace",
-                "the request names another namespace than the one authorized",
-            ));
-        }
         ctx.progress(
             10,
             format!("installing {}/{}", request.namespace, request.name),
