@@ -23,7 +23,7 @@ use support::{person, seeded};
 async fn deployments_follow_the_access_model(pool: PgPool) {
     let (sandbox, client) = cluster::demo_cluster(3).await;
     sandbox::flux::spawn(sandbox.store().clone(), Duration::from_millis(50));
-    let connection = Arc::new(cluster::connection(&sandbox));
+    let connection = cluster::connection(&sandbox);
     let flux = FluxAdapter::new(
         &connection,
         FluxConfig::default(),

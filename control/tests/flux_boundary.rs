@@ -157,6 +157,7 @@ async fn a_refusal_by_the_api_server_is_a_403_with_its_message(pool: PgPool) {
         model::reference::ClusterId::default(),
         config,
     )
+    .map(std::sync::Arc::new)
     .expect("connection");
     let adapter = control::adapters::flux::FluxAdapter::new(
         &connection,

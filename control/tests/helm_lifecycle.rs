@@ -77,11 +77,12 @@ async fn cluster(name: &str) -> (sandbox::Sandbox, Client, PathBuf) {
 }
 
 /// A connection to the sandbox as the default cluster.
-fn conn(sandbox: &sandbox::Sandbox) -> ClusterConnection {
+fn conn(sandbox: &sandbox::Sandbox) -> std::sync::Arc<ClusterConnection> {
     ClusterConnection::new(
         ClusterId::default(),
         Config::new(sandbox.url().parse().expect("url")),
     )
+    .map(std::sync::Arc::new)
     .expect("connection")
 }
 
@@ -109,7 +110,7 @@ async fn the_full_lifecycle(pool: PgPool) {
         .expect("cache");
     helm.health().await.expect("healthy");
 
-    let cluster = ClusterHandle::new(Arc::new(conn(&sandbox)))
+    let cluster = ClusterHandle::new(conn(&sandbox))
         .with_adapter(helm.clone())
         .expect("cluster");
     let service = seeded(pool)

@@ -1,78 +1,187 @@
-//! The shipped RBAC (`deploy/rbac.yaml`) grants what the adapters use and nothing wider:
-//! no wildcard verbs or resources, watch on every cached kind, patch (server-side apply) on
-//! what is written.
+//! The shipped RBAC (`deploy/rbac.yaml`), evaluated by the sandbox's RBAC authorizer as the
+//! API server would evaluate it: every verb Pilothouse's own account holds is listed here, so
+//! a widened role fails this test; it never writes a Secret or a workload anywhere; and the
+//! tenant role reaches nothing outside the namespace it is bound in.
 
-use control::adapters::flux::kinds::{DEPLOYMENTS, FluxKind, SOURCES};
-use serde::Deserialize;
-use serde_json::Value;
+use sandbox::rbac::{Attributes, UserInfo, allows};
+use sandbox::{Sandbox, SandboxOptions};
+use std::collections::BTreeSet;
 
-fn rules() -> Vec<Value> {
-    let text = include_str!("../../deploy/rbac.yaml");
-    serde_yaml::Deserializer::from_str(text)
-        .filter_map(|doc| Value::deserialize(doc).ok())
-        .filter(|doc| doc["kind"] == "ClusterRole" || doc["kind"] == "Role")
-        .flat_map(|doc| doc["rules"].as_array().cloned().unwrap_or_default())
-        .collect()
+const VERBS: [&str; 11] = [
+    "get",
+    "list",
+    "watch",
+    "create",
+    "update",
+    "patch",
+    "delete",
+    "deletecollection",
+    "impersonate",
+    "bind",
+    "escalate",
+];
+
+const WRITES: [&str; 5] = ["create", "update", "patch", "delete", "deletecollection"];
+
+async fn cluster() -> Sandbox {
+    Sandbox::start(SandboxOptions {
+        crds: vec![sandbox::vendored_crds()],
+        manifests: vec![sandbox::deploy_rbac()],
+        ..SandboxOptions::default()
+    })
+    .await
+    .expect("sandbox")
 }
 
-fn verbs_for(rules: &[Value], group: &str, resource: &str) -> Vec<String> {
-    let has = |rule: &Value, key: &str, value: &str| {
-        rule[key]
-            .as_array()
-            .is_some_and(|items| items.iter().any(|i| i == value))
-    };
-    rules
-        .iter()
-        .filter(|rule| has(rule, "apiGroups", group) && has(rule, "resources", resource))
-        .flat_map(|rule| rule["verbs"].as_array().cloned().unwrap_or_default())
-        .filter_map(|v| v.as_str().map(str::to_owned))
-        .collect()
+/// Every (group/resource, verb, which names) `user` holds in `namespace`.
+fn held(sandbox: &Sandbox, user: &UserInfo, namespace: &str) -> BTreeSet<String> {
+    let mut resources: Vec<(String, String)> = sandbox
+        .store()
+        .resources()
+        .into_iter()
+        .map(|r| (r.group, r.plural))
+        .collect();
+    resources.extend([
+        (String::new(), "users".to_owned()),
+        (String::new(), "groups".to_owned()),
+    ]);
+    let mut out = BTreeSet::new();
+    for (group, resource) in &resources {
+        for verb in VERBS {
+            let ask = |name: &str| {
+                allows(
+                    sandbox.store(),
+                    user,
+                    &Attributes {
+                        verb,
+                        group,
+                        resource,
+                        subresource: None,
+                        namespace: Some(namespace),
+                        name: Some(name),
+                    },
+                )
+            };
+            let scope = match (ask("anything"), ask("pilothouse-tenant")) {
+                (true, _) => "any",
+                (false, true) => "pilothouse-tenant",
+                (false, false) => continue,
+            };
+            let qualified = if group.is_empty() {
+                resource.clone()
+            } else {
+                format!("{resource}.{group}")
+            };
+            out.insert(format!("{qualified} {verb} {scope}"));
+        }
+    }
+    out
 }
 
-#[test]
-fn the_shipped_role_is_least_privilege_and_enough() {
-    let rules = rules();
-    assert!(!rules.is_empty());
-    for rule in &rules {
-        for key in ["verbs", "resources", "apiGroups"] {
-            assert!(
-                rule[key]
-                    .as_array()
-                    .is_some_and(|items| items.iter().all(|i| i != "*")),
-                "wildcard in {rule}"
-            );
+#[tokio::test]
+async fn pilothouse_holds_exactly_these_verbs_and_no_write_on_secrets_or_workloads() {
+    let sandbox = cluster().await;
+    let pilothouse = UserInfo::service_account("pilothouse", "pilothouse");
+    let held = held(&sandbox, &pilothouse, "team-b");
+    let mut expected: BTreeSet<String> = BTreeSet::new();
+    let read = ["get", "list", "watch"];
+    for resource in [
+        "helmreleases.helm.toolkit.fluxcd.io",
+        "kustomizations.kustomize.toolkit.fluxcd.io",
+        "gitrepositories.source.toolkit.fluxcd.io",
+        "helmrepositories.source.toolkit.fluxcd.io",
+        "ocirepositories.source.toolkit.fluxcd.io",
+        "buckets.source.toolkit.fluxcd.io",
+        "helmcharts.source.toolkit.fluxcd.io",
+        "secrets",
+        "configmaps",
+        "services",
+        "deployments.apps",
+        "statefulsets.apps",
+        "daemonsets.apps",
+        "replicasets.apps",
+        "jobs.batch",
+        "ingresses.networking.k8s.io",
+        "namespaces",
+    ] {
+        for verb in read {
+            expected.insert(format!("{resource} {verb} any"));
         }
     }
-    let need = |kind: FluxKind, verbs: &[&str]| {
-        let granted = verbs_for(&rules, kind.group, kind.plural);
-        for verb in verbs {
-            assert!(
-                granted.iter().any(|g| g == verb),
-                "{} needs {verb}",
-                kind.plural
-            );
+    expected.insert("customresourcedefinitions.apiextensions.k8s.io get any".into());
+    expected.insert("events list any".into());
+    expected.insert("events.events.k8s.io list any".into());
+    for resource in ["serviceaccounts", "rolebindings.rbac.authorization.k8s.io"] {
+        for verb in ["get", "list", "watch", "create"] {
+            expected.insert(format!("{resource} {verb} any"));
         }
-        granted
-    };
-    for kind in DEPLOYMENTS {
-        need(kind, &["get", "list", "watch", "patch", "delete"]);
+        for verb in ["update", "patch", "delete"] {
+            expected.insert(format!("{resource} {verb} pilothouse-tenant"));
+        }
     }
-    for kind in SOURCES {
-        let granted = need(kind, &["get", "list", "watch", "patch"]);
-        assert!(
-            !granted.iter().any(|v| v == "delete" || v == "create"),
-            "sources are never created or deleted"
-        );
-    }
-    for verb in ["watch", "list", "get", "create", "update", "delete"] {
-        assert!(
-            verbs_for(&rules, "", "secrets").iter().any(|v| v == verb),
-            "secrets need {verb}"
-        );
-    }
-    assert_eq!(verbs_for(&rules, "", "pods/log"), vec!["get".to_owned()]);
-    assert_eq!(
-        verbs_for(&rules, "apiextensions.k8s.io", "customresourcedefinitions"),
-        vec!["get".to_owned()]
+    expected.insert("serviceaccounts impersonate pilothouse-tenant".into());
+    expected.insert("clusterroles.rbac.authorization.k8s.io bind pilothouse-tenant".into());
+    let missing: Vec<_> = expected.difference(&held).collect();
+    let extra: Vec<_> = held.difference(&expected).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing {missing:#?}\nextra {extra:#?}"
     );
+    for line in &held {
+        let mut parts = line.split(' ');
+        let (resource, verb) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        let guarded = resource == "secrets"
+            || resource == "pods"
+            || resource.ends_with(".apps")
+            || resource.ends_with(".batch")
+            || resource.ends_with(".toolkit.fluxcd.io");
+        assert!(
+            !(guarded && WRITES.contains(&verb)),
+            "Pilothouse may not write {resource} itself: {line}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_tenant_role_stays_in_its_namespace_and_grants_no_rbac() {
+    let sandbox = cluster().await;
+    let admin = kube::Client::try_from(kube::Config::new(
+        sandbox.url().parse().expect("url"),
+    ))
+    .expect("client");
+    let namespaces: kube::Api<k8s_openapi::api::core::v1::Namespace> =
+        kube::Api::all(admin.clone());
+    namespaces
+        .create(
+            &Default::default(),
+            &serde_json::from_value(serde_json::json!({ "metadata": { "name": "team-a" } }))
+                .expect("namespace"),
+        )
+        .await
+        .expect("namespace");
+    let bindings: kube::Api<k8s_openapi::api::rbac::v1::RoleBinding> =
+        kube::Api::namespaced(admin, "team-a");
+    let binding = serde_json::from_value(serde_json::json!({
+        "metadata": { "name": "pilothouse-tenant" },
+        "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "pilothouse-tenant" },
+        "subjects": [{ "kind": "ServiceAccount", "name": "pilothouse-tenant", "namespace": "team-a" }],
+    }))
+    .expect("binding");
+    bindings
+        .create(&Default::default(), &binding)
+        .await
+        .expect("bind");
+    let tenant = UserInfo::service_account("team-a", "pilothouse-tenant");
+    let home = held(&sandbox, &tenant, "team-a");
+    assert!(home.contains("secrets create any"), "{home:#?}");
+    assert!(home.contains("helmreleases.helm.toolkit.fluxcd.io patch any"));
+    assert!(
+        !home.iter().any(|l| l.contains("rbac.authorization.k8s.io")
+            || l.contains(" impersonate ")
+            || l.contains(" escalate ")
+            || l.starts_with("namespaces ")),
+        "{home:#?}"
+    );
+    assert!(held(&sandbox, &tenant, "team-b").is_empty());
+    assert!(held(&sandbox, &tenant, "kube-system").is_empty());
 }

@@ -2,6 +2,8 @@
 
 use crate::discovery;
 use crate::error::ApiError;
+use crate::identity::{self, Caller, Impersonation, Tokens};
+use crate::rbac::{self, Attributes, UserInfo};
 use crate::patch::PatchKind;
 use crate::resources::ResourceType;
 use crate::schema::UnknownFields;
@@ -18,24 +20,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// An `Impersonate-*` header set seen on a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Impersonation {
-    /// Impersonate-User.
-    pub user: String,
-    /// Impersonate-Group values.
-    pub groups: Vec<String>,
-}
-
 /// What every request needs.
 #[derive(Clone)]
 pub struct Ctx {
     /// The cluster's state.
     pub store: Arc<Store>,
-    /// The bearer token clients must send, when set.
-    pub token: Option<String>,
-    /// A token that may only read.
-    pub read_only_token: Option<String>,
+    /// The tokens it accepts.
+    pub tokens: Arc<Tokens>,
     /// Impersonation headers seen, oldest first.
     pub impersonations: Arc<Mutex<Vec<Impersonation>>>,
 }
@@ -57,51 +48,27 @@ pub async fn handle(
     Query(query): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Response {
-    let sent = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let read_only = sent.is_some() && sent == ctx.read_only_token.as_deref();
-    if let Some(expected) = &ctx.token
-        && sent != Some(expected.as_str())
-        && !read_only
-    {
-        return ApiError::unauthorized().into_response();
-    }
-    if read_only && !matches!(method, Method::GET | Method::HEAD) {
-        return ApiError::forbidden(&method, uri.path()).into_response();
-    }
-    record_impersonation(&ctx, &headers);
-    match route(&ctx, &method, uri.path(), &headers, &query, &body).await {
+    let user = match ctx.tokens.authenticate(&headers) {
+        Ok(Caller::ReadOnly) if !matches!(method, Method::GET | Method::HEAD) => {
+            return ApiError::forbidden(&method, uri.path()).into_response();
+        }
+        Ok(Caller::ReadOnly) => UserInfo::admin(),
+        Ok(Caller::User(user)) => user,
+        Err(error) => return error.into_response(),
+    };
+    let user = match identity::effective(&ctx.store, user, &headers, &ctx.impersonations) {
+        Ok(user) => user,
+        Err(error) => return error.into_response(),
+    };
+    match route(&ctx, &user, &method, uri.path(), &headers, &query, &body).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     }
 }
 
-fn record_impersonation(ctx: &Ctx, headers: &HeaderMap) {
-    if let Some(user) = headers
-        .get("impersonate-user")
-        .and_then(|v| v.to_str().ok())
-    {
-        let groups = headers
-            .get_all("impersonate-group")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .map(str::to_owned)
-            .collect();
-        let mut seen = ctx
-            .impersonations
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        seen.push(Impersonation {
-            user: user.to_owned(),
-            groups,
-        });
-    }
-}
-
 async fn route(
     ctx: &Ctx,
+    user: &UserInfo,
     method: &Method,
     path: &str,
     headers: &HeaderMap,
@@ -166,6 +133,7 @@ async fn route(
         _ => return Err(ApiError::no_route(path)),
     };
     let target = parse_target(ctx, group, version, rest).ok_or_else(|| ApiError::no_route(path))?;
+    authorize(ctx, user, method, &target, query, headers, body)?;
     dispatch(ctx, method, target, headers, query, body).await
 }
 
@@ -226,6 +194,64 @@ fn parse_target(ctx: &Ctx, group: &str, version: &str, rest: &[&str]) -> Option<
         }
         _ => None,
     }
+}
+
+/// RBAC for one resource request: the verb the method means, then the escalation guard for
+/// writes of roles and bindings.
+fn authorize(
+    ctx: &Ctx,
+    user: &UserInfo,
+    method: &Method,
+    target: &Target,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(), ApiError> {
+    let named = target.name.is_some();
+    let verb = match *method {
+        Method::GET | Method::HEAD if named => "get",
+        Method::GET | Method::HEAD
+            if query.get("watch").is_some_and(|w| w == "true" || w == "1") =>
+        {
+            "watch"
+        }
+        Method::GET | Method::HEAD => "list",
+        Method::POST => "create",
+        Method::PUT => "update",
+        Method::PATCH => "patch",
+        Method::DELETE if named => "delete",
+        Method::DELETE => "deletecollection",
+        _ => return Ok(()),
+    };
+    let body_name = (verb == "create")
+        .then(|| parse_body(headers, body).ok())
+        .flatten();
+    let name = target.name.as_deref().or_else(|| {
+        body_name
+            .as_ref()
+            .and_then(|b| b.pointer("/metadata/name"))
+            .and_then(Value::as_str)
+    });
+    let attributes = Attributes {
+        verb,
+        group: &target.rt.group,
+        resource: &target.rt.plural,
+        subresource: target.subresource.as_deref(),
+        namespace: target.namespace.as_deref(),
+        name: if verb == "create" { None } else { name },
+    };
+    rbac::authorize(&ctx.store, user, &attributes)?;
+    if matches!(verb, "create" | "update" | "patch") && target.rt.group == rbac::RBAC_GROUP {
+        let sent = parse_body(headers, body)?;
+        let existing = name.and_then(|n| {
+            ctx.store
+                .get(&target.rt, target.namespace.as_deref(), n)
+                .ok()
+        });
+        let attributes = Attributes { name, ..attributes };
+        rbac::authorize_rbac_write(&ctx.store, user, &attributes, &sent, existing.as_ref())?;
+    }
+    Ok(())
 }
 
 async fn dispatch(

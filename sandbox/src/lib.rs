@@ -10,10 +10,12 @@ pub mod error;
 pub mod fields;
 pub mod flux;
 pub mod handlers;
+pub mod identity;
 pub mod kubeconfig;
 pub mod object;
 pub mod patch;
 pub mod protobuf;
+pub mod rbac;
 pub mod resources;
 pub mod schema;
 pub mod selectors;
@@ -21,9 +23,16 @@ pub mod server;
 pub mod store;
 pub mod write;
 
+pub use identity::SandboxUser;
 pub use server::{Sandbox, SandboxOptions};
 
 /// The Flux CRDs vendored in the repository (`deploy/crds/`), for tests, benchmarks and the demo.
 pub fn vendored_crds() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/crds")
+}
+
+/// Pilothouse's own RBAC (`deploy/rbac.yaml`): its ClusterRole, the tenant ClusterRole and
+/// their bindings, for sandboxes that enforce them as a real cluster would.
+pub fn deploy_rbac() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/rbac.yaml")
 }

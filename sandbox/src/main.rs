@@ -1,6 +1,9 @@
 //! `sandbox`: runs the sandbox cluster until Ctrl-C, for the demo and dev tooling.
-//! Usage: sandbox [--port N] [--kubeconfig FILE] [--token T] [--crds PATH]... [--demo]
-//! `--demo` seeds the demo tenants' Flux objects and runs the simulated Flux controllers.
+//! Usage: sandbox [--port N] [--kubeconfig FILE] [--token T] [--crds PATH]... [--manifest FILE]...
+//!        [--user TOKEN:NAME]... [--kubeconfig-token T] [--demo]
+//! `--demo` seeds the demo tenants' Flux objects and runs the simulated Flux controllers;
+//! `--user` adds a user whose requests RBAC decides (from the `--manifest` objects);
+//! `--kubeconfig-token` is the token the written kubeconfig carries.
 
 use sandbox::{Sandbox, SandboxOptions};
 use std::process::ExitCode;
@@ -23,9 +26,19 @@ async fn main() -> ExitCode {
             ("--kubeconfig", Some(v)) => options.kubeconfig = Some(v.into()),
             ("--token", Some(v)) => options.token = Some(v),
             ("--crds", Some(v)) => options.crds.push(v.into()),
+            ("--manifest", Some(v)) => options.manifests.push(v.into()),
+            ("--kubeconfig-token", Some(v)) => options.kubeconfig_token = Some(v),
+            ("--user", Some(v)) if v.contains(':') => {
+                let (token, name) = v.split_once(':').unwrap_or_default();
+                options.users.push(sandbox::SandboxUser {
+                    token: token.to_owned(),
+                    name: name.to_owned(),
+                    groups: Vec::new(),
+                });
+            }
             _ => {
                 eprintln!(
-                    "usage: sandbox [--port N] [--kubeconfig FILE] [--token T] [--crds PATH]..."
+                    "usage: sandbox [--port N] [--kubeconfig FILE] [--token T] [--crds PATH]... [--manifest FILE]... [--user TOKEN:NAME]... [--kubeconfig-token T] [--demo]"
                 );
                 return ExitCode::from(2);
             }

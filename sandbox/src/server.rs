@@ -1,6 +1,7 @@
 //! Starting a sandbox: the HTTP server on 127.0.0.1, its kubeconfig, and CRDs loaded at start.
 
-use crate::handlers::{self, Ctx, Impersonation};
+use crate::handlers::{self, Ctx};
+use crate::identity::{Impersonation, SandboxUser, Tokens};
 use crate::schema::UnknownFields;
 use crate::store::{Store, WriteOptions};
 use axum::Router;
@@ -22,8 +23,14 @@ pub struct SandboxOptions {
     /// A second token that may only read (get, list, watch); its writes answer 403 Forbidden,
     /// as RBAC would for a viewer.
     pub read_only_token: Option<String>,
+    /// Users known by their tokens, whose requests RBAC decides.
+    pub users: Vec<SandboxUser>,
+    /// The token the written kubeconfig carries; `token` when not set.
+    pub kubeconfig_token: Option<String>,
     /// Files or directories of CustomResourceDefinition YAML to create at start.
     pub crds: Vec<PathBuf>,
+    /// YAML files of other objects to create at start, after the CRDs (RBAC, namespaces).
+    pub manifests: Vec<PathBuf>,
     /// How many changes watches can resume from (older ones answer 410); 10,000 when 0.
     pub history: usize,
 }
@@ -68,11 +75,17 @@ impl Sandbox {
         for path in &options.crds {
             load_crds(&store, path)?;
         }
+        for path in &options.manifests {
+            load_manifest(&store, path)?;
+        }
         let impersonations = Arc::new(Mutex::new(Vec::new()));
         let ctx = Ctx {
             store: store.clone(),
-            token: options.token.clone(),
-            read_only_token: options.read_only_token.clone(),
+            tokens: Arc::new(Tokens {
+                admin: options.token.clone(),
+                read_only: options.read_only_token.clone(),
+                users: options.users.clone(),
+            }),
             impersonations: impersonations.clone(),
         };
         let app = Router::new().fallback(handlers::handle).with_state(ctx);
@@ -102,7 +115,8 @@ impl Sandbox {
             shutdown: Some(shutdown),
         };
         if let Some(path) = &options.kubeconfig {
-            crate::kubeconfig::write(path, &sandbox.url(), options.token.as_deref()).map_err(
+            let token = options.kubeconfig_token.as_deref().or(options.token.as_deref());
+            crate::kubeconfig::write(path, &sandbox.url(), token).map_err(
                 |e| StartError::File {
                     path: path.display().to_string(),
                     message: e.to_string(),
@@ -178,4 +192,52 @@ fn load_crds(store: &Store, path: &Path) -> Result<(), StartError> {
             .map_err(|e| file_error(e.to_string()))?;
     }
     Ok(())
+}
+
+/// Creates every object of a multi-document YAML file, each in its own namespace when it names
+/// one; kinds the sandbox does not serve are an error.
+fn load_manifest(store: &Store, path: &Path) -> Result<(), StartError> {
+    let file_error = |message: String| StartError::File {
+        path: path.display().to_string(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?;
+    for document in serde_yaml::Deserializer::from_str(&text) {
+        let value: Value =
+            serde::Deserialize::deserialize(document).map_err(|e| file_error(e.to_string()))?;
+        let (Some(api_version), Some(kind)) = (
+            value.get("apiVersion").and_then(Value::as_str),
+            value.get("kind").and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+        let rt = store
+            .resources()
+            .into_iter()
+            .find(|r| r.group == group && r.version == version && r.kind == kind)
+            .ok_or_else(|| file_error(format!("the sandbox does not serve {api_version} {kind}")))?;
+        let namespace = value
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        if let Some(namespace) = &namespace {
+            ensure_namespace(store, namespace).map_err(|e| file_error(e.to_string()))?;
+        }
+        store
+            .create(&rt, namespace.as_deref(), value, WriteOptions::by("sandbox"))
+            .map_err(|e| file_error(e.to_string()))?;
+    }
+    Ok(())
+}
+
+fn ensure_namespace(store: &Store, name: &str) -> Result<(), crate::error::ApiError> {
+    let rt = store.resource("", "v1", "namespaces")?;
+    if store.get(&rt, None, name).is_ok() {
+        return Ok(());
+    }
+    let namespace = serde_json::json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": name } });
+    store
+        .create(&rt, None, namespace, WriteOptions::by("sandbox"))
+        .map(|_| ())
 }

@@ -104,13 +104,43 @@ async fn tokens_are_required_when_set_and_impersonation_is_recorded() {
     assert_eq!(refused.code, 401);
 
     config.auth_info.token = Some("s3cret".to_owned().into());
+    let admin = Client::try_from(config.clone()).unwrap();
     config.auth_info.impersonate = Some("alice".into());
     config.auth_info.impersonate_groups = Some(vec!["team-a".into()]);
     let client = Client::try_from(config).unwrap();
-    Api::<ConfigMap>::namespaced(client, "default")
-        .list(&ListParams::default())
+    let configmaps = Api::<ConfigMap>::namespaced(client, "default");
+    let refused = api_error(configmaps.list(&ListParams::default()).await.unwrap_err());
+    assert_eq!(refused.code, 403, "alice holds no role yet");
+    assert!(refused.message.contains("User \"alice\" cannot list"), "{}", refused.message);
+    // A Role bound to alice's group lets her list, as RBAC would.
+    let roles: Api<kube::api::DynamicObject> = Api::namespaced_with(
+        admin.clone(),
+        "default",
+        &kube::discovery::ApiResource::erase::<k8s_openapi::api::rbac::v1::Role>(&()),
+    );
+    roles
+        .create(
+            &kube::api::PostParams::default(),
+            &serde_json::from_value(json!({ "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                "metadata": { "name": "reader" },
+                "rules": [{ "apiGroups": [""], "resources": ["configmaps"], "verbs": ["list"] }] }))
+            .unwrap(),
+        )
         .await
         .unwrap();
+    let bindings: Api<k8s_openapi::api::rbac::v1::RoleBinding> =
+        Api::namespaced(admin, "default");
+    bindings
+        .create(
+            &kube::api::PostParams::default(),
+            &serde_json::from_value(json!({ "metadata": { "name": "readers" },
+                "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "reader" },
+                "subjects": [{ "kind": "Group", "name": "team-a" }] }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    configmaps.list(&ListParams::default()).await.unwrap();
     let seen = sandbox.impersonations();
     assert_eq!(
         seen.last().map(|i| (i.user.as_str(), i.groups.clone())),

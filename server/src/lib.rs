@@ -5,6 +5,7 @@ pub mod auth;
 pub mod config;
 pub mod demo_seed;
 pub mod health;
+pub mod identities;
 pub mod rest;
 pub mod retention;
 pub mod routes;
@@ -121,6 +122,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     );
     bootstrap(&state.service, &config).await?;
     retention::spawn(state.service.clone(), &config.audit);
+    identities::repair_once(&state.service).await;
+    identities::spawn(state.service.clone());
     tokio::spawn(
         PostgresStore::new(pool).continuously_delete_expired(std::time::Duration::from_secs(600)),
     );

@@ -105,6 +105,8 @@ actions! {
     TenantDelete = "tenant.delete", Change, Platform, PlatformAdmin, "Delete a tenant with its memberships and namespace assignments.";
     NamespaceAssign = "namespace.assign", Change, Platform, PlatformAdmin, "Give a namespace to a tenant.";
     NamespaceUnassign = "namespace.unassign", Change, Platform, PlatformAdmin, "Take a namespace from its tenant.";
+    TenantIdentityEnsure = "tenant-identity.ensure", Change, Platform, PlatformAdmin, "Make or repair a tenant namespace's service account and role binding (on assignment, at start-up and periodically).";
+    TenantIdentityRemove = "tenant-identity.remove", Change, Platform, PlatformAdmin, "Remove a namespace's tenant service account and role binding (on unassignment, or when no tenant owns it).";
     GlobalRoleList = "global-role.list", Read, Platform, PlatformAdmin, "List global role grants.";
     GlobalRoleGrant = "global-role.grant", Change, Platform, PlatformAdmin, "Grant platform-admin or auditor.";
     GlobalRoleRevoke = "global-role.revoke", Change, Platform, PlatformAdmin, "Revoke a global role.";

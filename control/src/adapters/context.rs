@@ -13,6 +13,9 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+/// The service account Pilothouse provisions in every tenant namespace, and acts as there.
+pub const TENANT_SERVICE_ACCOUNT: &str = "pilothouse-tenant";
+
 /// Whose identity the API server sees for a write.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum RunAs {
@@ -25,6 +28,35 @@ pub enum RunAs {
         /// Its name.
         name: String,
     },
+}
+
+impl RunAs {
+    /// The tenant service account `name` of `namespace`.
+    pub fn tenant(namespace: &str, name: &str) -> Self {
+        Self::ServiceAccount {
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+        }
+    }
+
+    /// The same identity for a write in `namespace`: each tenant namespace has its own
+    /// service account, so a write that follows a reference acts as that namespace's.
+    pub fn in_namespace(&self, namespace: &str) -> Self {
+        match self {
+            Self::Pilothouse => Self::Pilothouse,
+            Self::ServiceAccount { name, .. } => Self::tenant(namespace, name),
+        }
+    }
+
+    /// The user name the API server sees (`system:serviceaccount:NS:NAME`), if impersonated.
+    pub fn user_name(&self) -> Option<String> {
+        match self {
+            Self::Pilothouse => None,
+            Self::ServiceAccount { namespace, name } => {
+                Some(format!("system:serviceaccount:{namespace}:{name}"))
+            }
+        }
+    }
 }
 
 /// How far a write may reach: the tenant's namespaces and the shared source namespaces, or
@@ -174,6 +206,13 @@ impl WriteCtx {
         )
     }
 
+    /// The same context acting as another identity (for adapter tests, with `testing`).
+    #[cfg(feature = "testing")]
+    pub fn with_run_as(mut self, run_as: RunAs) -> Self {
+        self.run_as = run_as;
+        self
+    }
+
     /// The same context with another boundary (for adapter tests, with `testing`).
     #[cfg(feature = "testing")]
     pub fn with_boundary(mut self, boundary: Boundary) -> Self {
@@ -194,6 +233,11 @@ impl WriteCtx {
     /// Whose identity the API server sees.
     pub fn run_as(&self) -> &RunAs {
         &self.run_as
+    }
+
+    /// Whose identity the API server sees for a write in `namespace`.
+    pub fn run_as_in(&self, namespace: &str) -> RunAs {
+        self.run_as.in_namespace(namespace)
     }
 
     /// How far the write may reach.

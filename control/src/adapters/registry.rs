@@ -61,8 +61,10 @@ impl ClusterConnection {
     }
 
     /// A client whose requests the API server treats as `run_as`; made once per identity.
+    /// Only the user is impersonated: the API server adds a service account's groups itself,
+    /// so Pilothouse needs `impersonate` on the tenant accounts and nothing on groups.
     pub fn client_as(&self, run_as: &RunAs) -> Result<Client> {
-        let RunAs::ServiceAccount { namespace, name } = run_as else {
+        let Some(user) = run_as.user_name() else {
             return Ok(self.client.clone());
         };
         let mut clients = self
@@ -73,12 +75,7 @@ impl ClusterConnection {
             return Ok(client.clone());
         }
         let mut config = self.config.clone();
-        config.auth_info.impersonate = Some(format!("system:serviceaccount:{namespace}:{name}"));
-        config.auth_info.impersonate_groups = Some(vec![
-            "system:serviceaccounts".into(),
-            format!("system:serviceaccounts:{namespace}"),
-            "system:authenticated".into(),
-        ]);
+        config.auth_info.impersonate = Some(user);
         let client = Client::try_from(config).map_err(|e| Error::Cluster(e.to_string()))?;
         clients.insert(run_as.clone(), client.clone());
         Ok(client)

@@ -6,7 +6,8 @@ use crate::access::explain::{Explanation, explain};
 use crate::access::policy::{self, Target};
 use crate::access::repo::{self, GlobalGrant, Membership, Tenant};
 use crate::access::{Action, GlobalRole, Grantee, Principal, TenantRole};
-use crate::{Result, validate};
+use crate::{Error, Result, validate};
+use model::reference::NamespaceRef;
 use serde_json::json;
 
 impl Service {
@@ -64,10 +65,16 @@ impl Service {
     pub async fn delete_tenant(&self, ctx: &RequestContext, slug: &str) -> Result<()> {
         let target = tenant_target(slug, json!({}));
         self.platform(ctx, Action::TenantDelete, &target).await?;
+        let namespaces = repo::get_tenant(&self.pool, slug).await?.namespaces;
         self.audited(ctx, Action::TenantDelete, &target, async |_| {
             repo::delete_tenant(&self.pool, slug).await
         })
-        .await
+        .await?;
+        for namespace in namespaces {
+            let reference = NamespaceRef::in_default(&namespace)?;
+            self.retire_identity(ctx, &reference, Some(slug)).await?;
+        }
+        Ok(())
     }
 
     /// Gives a namespace to a tenant.
@@ -84,7 +91,17 @@ impl Service {
         self.audited(ctx, Action::NamespaceAssign, &target, async |_| {
             repo::assign_namespace(&self.pool, namespace, tenant).await
         })
-        .await
+        .await?;
+        // The assignment stands even if the cluster is unreachable now; the repair pass
+        // makes the identity later, and the error says so.
+        self.provision_identity(ctx, &NamespaceRef::in_default(namespace)?, tenant)
+            .await
+            .map(drop)
+            .map_err(|error| {
+                Error::Cluster(format!(
+                    "namespace {namespace} is assigned to {tenant}, but its service account could not be made yet ({error}); Pilothouse retries at start-up and every few minutes"
+                ))
+            })
     }
 
     /// Takes a namespace from its tenant.
@@ -92,10 +109,21 @@ impl Service {
         let target = namespace_target(namespace, None);
         self.platform(ctx, Action::NamespaceUnassign, &target)
             .await?;
+        let reference = NamespaceRef::in_default(namespace)?;
+        let owner = self
+            .grants(ctx)
+            .await?
+            .tenancy
+            .namespace_owners
+            .get(&reference)
+            .cloned();
         self.audited(ctx, Action::NamespaceUnassign, &target, async |_| {
             repo::unassign_namespace(&self.pool, namespace).await
         })
-        .await
+        .await?;
+        self.retire_identity(ctx, &reference, owner.as_deref())
+            .await
+            .map(drop)
     }
 
     /// A tenant's memberships.

@@ -7,7 +7,9 @@ use super::{AuditTarget, RequestContext, Service};
 use crate::access::policy;
 use crate::access::{Action, GlobalRole, Grants, NamespaceScope, Namespaces};
 use crate::adapters::DeploymentAdapter;
-use crate::adapters::context::{Boundary, ProgressSink, RunAs, WriteCtx};
+use crate::adapters::context::{
+    Boundary, ProgressSink, RunAs, TENANT_SERVICE_ACCOUNT, WriteCtx,
+};
 use crate::adapters::registry::no_cluster;
 use crate::adapters::requested_kind;
 use crate::audit::Actor;
@@ -103,10 +105,17 @@ impl Service {
             }
             _ => Boundary::Unrestricted,
         };
+        // Every write acts as the tenant service account of the namespace it lands in, so the
+        // API server holds the tenant to its namespaces too. A namespace no tenant owns has no
+        // such account: the write goes as Pilothouse, which may write nothing there.
+        let run_as = match grants.tenancy.namespace_owners.get(scope.namespace()) {
+            Some(_) => RunAs::tenant(scope.namespace().name(), TENANT_SERVICE_ACCOUNT),
+            None => RunAs::Pilothouse,
+        };
         WriteCtx::new(
             operation,
             Actor::from(&ctx.principal),
-            RunAs::Pilothouse,
+            run_as,
             boundary,
             progress,
             CancellationToken::new(),

@@ -7,6 +7,7 @@ pub mod change;
 mod deployments;
 pub mod executor;
 mod flux;
+mod identities;
 mod packages;
 
 pub use crate::adapters::requested_kind;

@@ -30,11 +30,12 @@ pub async fn demo_cluster(passes: usize) -> (Sandbox, Client) {
 }
 
 /// A connection to the sandbox as the default cluster.
-pub fn connection(sandbox: &Sandbox) -> ClusterConnection {
+pub fn connection(sandbox: &Sandbox) -> std::sync::Arc<ClusterConnection> {
     ClusterConnection::new(
         ClusterId::default(),
         Config::new(sandbox.url().parse().expect("url")),
     )
+    .map(std::sync::Arc::new)
     .expect("connection")
 }
 

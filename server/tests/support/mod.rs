@@ -19,6 +19,9 @@ use tower::ServiceExt;
 pub const PUBLIC_URL: &str = "http://127.0.0.1:9";
 /// Every demo user's password in tests.
 pub const PASSWORD: &str = "correct horse battery staple";
+/// The sandbox administrator's token (system:masters), for tests that look at the cluster as
+/// it is rather than as Pilothouse sees it.
+pub const SANDBOX_ADMIN_TOKEN: &str = "sandbox-admin";
 
 /// A running test installation.
 pub struct TestEnv {
@@ -123,8 +126,18 @@ impl TestEnv {
         let cluster = if with_cluster {
             let crds = sandbox::vendored_crds();
             let kubeconfig = dir.join("kubeconfig");
+            // Pilothouse signs in as its own service account, held by deploy/rbac.yaml to
+            // reading, provisioning tenant identities and impersonating them.
             let sandbox = sandbox::Sandbox::start(sandbox::SandboxOptions {
                 crds: vec![crds],
+                manifests: vec![sandbox::deploy_rbac()],
+                token: Some(SANDBOX_ADMIN_TOKEN.into()),
+                users: vec![sandbox::SandboxUser {
+                    token: "pilothouse-token".into(),
+                    name: "system:serviceaccount:pilothouse:pilothouse".into(),
+                    groups: Vec::new(),
+                }],
+                kubeconfig_token: Some("pilothouse-token".into()),
                 kubeconfig: Some(kubeconfig.clone()),
                 ..sandbox::SandboxOptions::default()
             })

@@ -41,6 +41,7 @@ pub const DEFAULT_NAME: &str = "flux";
 pub struct FluxAdapter {
     pub(super) name: String,
     pub(super) cluster: ClusterId,
+    pub(super) connection: Arc<ClusterConnection>,
     pub(super) client: Client,
     pub(super) config: FluxConfig,
     pub(super) cache: Arc<FluxCache>,
@@ -79,7 +80,7 @@ pub async fn kube_config(config: &FluxConfig) -> Result<kube::Config> {
 impl FluxAdapter {
     /// An adapter for `cluster`, starting its watch caches.
     pub fn new(
-        cluster: &ClusterConnection,
+        cluster: &Arc<ClusterConnection>,
         config: FluxConfig,
         record: SpecRecord,
     ) -> Result<Self> {
@@ -88,6 +89,7 @@ impl FluxAdapter {
         Ok(Self {
             name: DEFAULT_NAME.to_owned(),
             cluster: cluster.id().clone(),
+            connection: cluster.clone(),
             cache: Arc::new(FluxCache::start(
                 &client,
                 cluster.id().clone(),
@@ -103,6 +105,12 @@ impl FluxAdapter {
     /// The watch caches (the adapter is ready once they have synced).
     pub fn cache(&self) -> &FluxCache {
         &self.cache
+    }
+
+    /// The writer for a write in `namespace`, acting as that namespace's tenant identity.
+    pub(super) fn writer_in(&self, ctx: &WriteCtx, namespace: &str) -> Result<FluxWriter> {
+        let client = self.connection.client_as(&ctx.run_as_in(namespace))?;
+        Ok(self.writer.acting_as(client))
     }
 
     /// A namespace of this adapter's cluster.
@@ -265,7 +273,10 @@ impl DeploymentAdapter for FluxAdapter {
             30,
             format!("creating {kind} {}/{}", request.namespace, request.name),
         );
-        let created = self.writer.create(request).await?;
+        let created = self
+            .writer_in(ctx, &request.namespace)?
+            .create(request)
+            .await?;
         if flux_kind == HELM_RELEASE {
             self.remember(&created).await?;
         }
@@ -305,7 +316,7 @@ impl DeploymentAdapter for FluxAdapter {
             None => false,
         };
         let updated = self
-            .writer
+            .writer_in(ctx, namespace)?
             .update(kind, namespace, name, update, ctx.force())
             .await?;
         if kind == HELM_RELEASE {
@@ -317,8 +328,8 @@ impl DeploymentAdapter for FluxAdapter {
         Ok(self.row(kind, &updated))
     }
 
-    async fn delete(&self, _ctx: &WriteCtx, deployment: &DeploymentRef) -> Result<()> {
-        self.writer
+    async fn delete(&self, ctx: &WriteCtx, deployment: &DeploymentRef) -> Result<()> {
+        self.writer_in(ctx, &deployment.namespace)?
             .delete(
                 kinds::of(deployment.kind)?,
                 &deployment.namespace,
@@ -336,7 +347,7 @@ impl DeploymentAdapter for FluxAdapter {
     ) -> Result<Deployment> {
         let kind = kinds::of(deployment.kind)?;
         let scaled = self
-            .writer
+            .writer_in(ctx, &deployment.namespace)?
             .scale(
                 kind,
                 &deployment.namespace,
@@ -391,7 +402,7 @@ impl DeploymentAdapter for FluxAdapter {
         }
         let kind = kinds::of(deployment.kind)?;
         let object = self
-            .writer
+            .writer_in(ctx, &deployment.namespace)?
             .set_suspended(
                 kind,
                 &deployment.namespace,

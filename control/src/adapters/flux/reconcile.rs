@@ -96,6 +96,7 @@ impl FluxAdapter {
             let annotations = json!({ REQUESTED_AT: token });
             let source = self
                 .request_and_wait(
+                    ctx,
                     source_kind,
                     &source_ns,
                     &source_name,
@@ -139,7 +140,7 @@ impl FluxAdapter {
             annotations[RESET_AT] = json!(token);
         }
         let outcome = self
-            .request_and_wait(kind, namespace, name, annotations, &token, wait)
+            .request_and_wait(ctx, kind, namespace, name, annotations, &token, wait)
             .await?;
         Ok(match outcome {
             Some(object) => {
@@ -181,6 +182,7 @@ impl FluxAdapter {
     /// controller has handled it or the reconcile timeout passes.
     pub(super) async fn request_and_wait(
         &self,
+        ctx: &WriteCtx,
         kind: FluxKind,
         namespace: &str,
         name: &str,
@@ -188,7 +190,7 @@ impl FluxAdapter {
         token: &str,
         wait: bool,
     ) -> Result<Option<Arc<DynamicObject>>> {
-        self.writer
+        self.writer_in(ctx, namespace)?
             .merge(
                 kind,
                 namespace,

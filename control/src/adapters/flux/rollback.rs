@@ -73,7 +73,9 @@ impl FluxAdapter {
             let keep = saved.unwrap_or_else(|| current.to_string());
             json!({ "metadata": { "annotations": { PINNED_FROM: keep } }, "spec": { "ref": pinned } })
         };
-        self.writer.merge(kind, &namespace, &name, patch).await?;
+        self.writer_in(ctx, &namespace)?
+            .merge(kind, &namespace, &name, patch)
+            .await?;
         Ok((kind, namespace, name, describe_ref(&current)))
     }
 
@@ -109,11 +111,16 @@ impl FluxAdapter {
 
     /// Suspends the Kustomization `owner` so that it does not overwrite what a rollback
     /// changed. Returns `Kind/namespace/name` of what was suspended.
-    async fn hold(&self, owner: Option<(String, String)>, why: &str) -> Result<Option<String>> {
+    async fn hold(
+        &self,
+        ctx: &WriteCtx,
+        owner: Option<(String, String)>,
+        why: &str,
+    ) -> Result<Option<String>> {
         let Some((namespace, name)) = owner else {
             return Ok(None);
         };
-        self.writer
+        self.writer_in(ctx, &namespace)?
             // The hold is the rollback's own explicit step: it takes spec.suspend over.
             .set_suspended(KUSTOMIZATION, &namespace, &name, true, Some(why), true)
             .await?;
@@ -176,7 +183,7 @@ impl FluxAdapter {
             ),
         );
         let applied = self
-            .writer
+            .writer_in(ctx, namespace)?
             // Restoring a revision is the caller's explicit choice: it takes the fields over,
             // and the owning Kustomization is held so it does not put them back.
             .apply(HELM_RELEASE, namespace, name, desired, true)
@@ -186,7 +193,7 @@ impl FluxAdapter {
             "holds the rollback of HelmRelease {namespace}/{name} to revision {}",
             wanted.revision
         );
-        let held = self.hold(owner, &why).await?;
+        let held = self.hold(ctx, owner, &why).await?;
         let mut explanation = format!(
             "HelmRelease {namespace}/{name} now asks for chart version {} (was {before}) with the values of revision {}; helm-controller upgrades the release to them, and later reconciliations keep them because they are now the object's desired state. Set flux.chartVersion to move on.",
             wanted.version, wanted.revision
@@ -238,7 +245,7 @@ impl FluxAdapter {
             (kind, source_ns.as_str(), source_name.as_str()),
             (KUSTOMIZATION, namespace, name),
         ] {
-            self.writer
+            self.writer_in(ctx, ns)?
                 .merge(
                     k,
                     ns,
@@ -271,7 +278,7 @@ impl FluxAdapter {
             "holds the pin of {} {source_ns}/{source_name} for the rollback of Kustomization {namespace}/{name}",
             kind.kind
         );
-        let held = self.hold(owner, &why).await?;
+        let held = self.hold(ctx, owner, &why).await?;
         let mut explanation = format!(
             "{} {source_ns}/{source_name} is pinned to {} (it followed {before}); Kustomization {namespace}/{name} applies that revision now, and every later reconciliation applies it again because the source no longer moves. Clear flux.targetRevision with an update to follow {before} again.",
             kind.kind, wanted.version

@@ -35,7 +35,7 @@ impl Sources for FluxAdapter {
         let token = now_token();
         let annotations = json!({ REQUESTED_AT: token });
         let handled = self
-            .request_and_wait(kind, namespace, name, annotations, &token, true)
+            .request_and_wait(ctx, kind, namespace, name, annotations, &token, true)
             .await?;
         let object = match &handled {
             Some(object) => object.clone(),
@@ -78,7 +78,7 @@ impl Sources for FluxAdapter {
         ctx.boundary().check("source", namespace)?;
         let namespace = namespace.name();
         let kind = source_kind(kind)?;
-        self.writer
+        self.writer_in(ctx, namespace)?
             .merge(
                 kind,
                 namespace,

@@ -114,6 +114,15 @@ impl FluxWriter {
         Self { client, settings }
     }
 
+    /// The same writer acting through `client` (one impersonating the tenant of the namespace
+    /// written to).
+    pub fn acting_as(&self, client: Client) -> Self {
+        Self {
+            client,
+            settings: self.settings.clone(),
+        }
+    }
+
     pub(crate) fn api(&self, kind: FluxKind, namespace: &str) -> Api<DynamicObject> {
         Api::namespaced_with(self.client.clone(), namespace, &kind.api_resource())
     }

@@ -7,7 +7,7 @@ use super::config::HelmConfig;
 use super::release::{self, Release};
 use super::store::PackageStore;
 use crate::access::Namespaces;
-use crate::adapters::context::WriteCtx;
+use crate::adapters::context::{RunAs, WriteCtx};
 use crate::adapters::registry::ClusterConnection;
 use crate::adapters::rows::CacheEvent;
 use crate::adapters::{Charts, DeploymentAdapter, Inventory, Stats};
@@ -64,7 +64,7 @@ impl Drop for HelmAdapter {
 impl HelmAdapter {
     /// An adapter for `cluster` running helm with its files under `home`.
     pub fn new(
-        cluster: &ClusterConnection,
+        cluster: &Arc<ClusterConnection>,
         config: HelmConfig,
         pool: PgPool,
         home: PathBuf,
@@ -123,6 +123,7 @@ impl HelmAdapter {
     )]
     pub(super) async fn install_or_upgrade(
         &self,
+        run_as: &RunAs,
         operation: Operation,
         namespace: &str,
         name: &str,
@@ -181,7 +182,7 @@ impl HelmAdapter {
         }
         // helm's "not found" names the release; the user needs to know which chart is missing.
         self.helm
-            .run(operation, name, &argv, self.timeout)
+            .run(operation, name, &argv, run_as, self.timeout)
             .await
             .map_err(|e| match e {
                 Error::NotFound { kind: "chart", .. } => Error::NotFound {
@@ -197,6 +198,7 @@ impl HelmAdapter {
 
     async fn upgrade_with(
         &self,
+        ctx: &WriteCtx,
         namespace: &str,
         name: &str,
         values: &Map<String, Value>,
@@ -228,6 +230,7 @@ impl HelmAdapter {
         };
         let out = self
             .install_or_upgrade(
+                &ctx.run_as_in(namespace),
                 Operation::Upgrade,
                 namespace,
                 name,
@@ -264,7 +267,7 @@ impl HelmAdapter {
     }
 
     /// Installs an uploaded package or repository chart (see [`DeploymentAdapter::create`]).
-    pub async fn install(&self, request: &DeploymentRequest) -> Result<Deployment> {
+    pub async fn install(&self, ctx: &WriteCtx, request: &DeploymentRequest) -> Result<Deployment> {
         let source = Self::source_of(request.package_id.as_deref(), &request.extensions)?
             .ok_or_else(|| {
                 Error::invalid(
@@ -301,6 +304,7 @@ impl HelmAdapter {
         }
         let out = self
             .install_or_upgrade(
+                &ctx.run_as_in(&request.namespace),
                 Operation::Install,
                 &request.namespace,
                 &request.name,
@@ -374,7 +378,7 @@ impl DeploymentAdapter for HelmAdapter {
             10,
             format!("installing {}/{}", request.namespace, request.name),
         );
-        self.install(request).await
+        self.install(ctx, request).await
     }
 
     async fn update(
@@ -409,11 +413,11 @@ impl DeploymentAdapter for HelmAdapter {
             .get("helm.chartVersion")
             .and_then(Value::as_str)
             .map(str::to_owned);
-        self.upgrade_with(namespace, name, &values, source, version)
+        self.upgrade_with(ctx, namespace, name, &values, source, version)
             .await
     }
 
-    async fn delete(&self, _ctx: &WriteCtx, deployment: &DeploymentRef) -> Result<()> {
+    async fn delete(&self, ctx: &WriteCtx, deployment: &DeploymentRef) -> Result<()> {
         let (namespace, name) = (deployment.namespace.as_str(), deployment.name.as_str());
         args::release_name(name)?;
         crate::validate::dns_label("namespace", namespace)?;
@@ -428,7 +432,13 @@ impl DeploymentAdapter for HelmAdapter {
             format!("{}s", self.timeout.as_secs()).into(),
         ];
         self.helm
-            .run(Operation::Uninstall, name, &argv, self.timeout)
+            .run(
+                Operation::Uninstall,
+                name,
+                &argv,
+                &ctx.run_as_in(namespace),
+                self.timeout,
+            )
             .await?;
         sqlx::query("DELETE FROM helm_chart_sources WHERE namespace = $1 AND release = $2")
             .bind(namespace)
@@ -440,7 +450,7 @@ impl DeploymentAdapter for HelmAdapter {
 
     async fn scale(
         &self,
-        _ctx: &WriteCtx,
+        ctx: &WriteCtx,
         deployment: &DeploymentRef,
         replicas: u32,
         path: Option<&str>,
@@ -448,13 +458,13 @@ impl DeploymentAdapter for HelmAdapter {
         let (namespace, name) = (deployment.namespace.as_str(), deployment.name.as_str());
         let values =
             crate::adapters::values::with_replicas(&self.values(deployment)?, replicas, path)?;
-        self.upgrade_with(namespace, name, &values, None, None)
+        self.upgrade_with(ctx, namespace, name, &values, None, None)
             .await
     }
 
     async fn rollback(
         &self,
-        _ctx: &WriteCtx,
+        ctx: &WriteCtx,
         deployment: &DeploymentRef,
         revision: u32,
     ) -> Result<RollbackOutcome> {
@@ -495,7 +505,13 @@ impl DeploymentAdapter for HelmAdapter {
             self.config.max_history.to_string().into(),
         ]);
         self.helm
-            .run(Operation::Rollback, name, &argv, self.timeout)
+            .run(
+                Operation::Rollback,
+                name,
+                &argv,
+                &ctx.run_as_in(namespace),
+                self.timeout,
+            )
             .await?;
         Ok(RollbackOutcome {
             revision: target,

@@ -3,6 +3,7 @@
 //! repository credentials (so they never appear in argv or logs), and a time limit. helm's
 //! stderr is summarised into the reference adapter's error texts.
 
+use crate::adapters::context::RunAs;
 use crate::{Error, Result};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -133,16 +134,22 @@ impl HelmBinary {
 
     /// Runs helm with `args` (already checked) and returns its stdout; `subject` names the
     /// release or chart in errors.
+    /// `run_as` is the identity the API server sees (`--kube-as-user`); the API server adds
+    /// a service account's groups itself.
     pub async fn run(
         &self,
         operation: Operation,
         subject: &str,
         args: &[OsString],
+        run_as: &RunAs,
         limit: Duration,
     ) -> Result<Vec<u8>> {
         let mut command = Command::new(&self.path);
+        command.args(args);
+        if let Some(user) = run_as.user_name() {
+            command.arg("--kube-as-user").arg(user);
+        }
         command
-            .args(args)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", &self.home)
@@ -214,7 +221,13 @@ impl HelmBinary {
             .map(OsString::from)
             .to_vec();
         let out = self
-            .run(Operation::Other, "version", &args, Duration::from_secs(20))
+            .run(
+                Operation::Other,
+                "version",
+                &args,
+                &RunAs::Pilothouse,
+                Duration::from_secs(20),
+            )
             .await?;
         Ok(String::from_utf8_lossy(&out).trim().to_owned())
     }

@@ -7,6 +7,7 @@ use super::binary::Operation;
 use super::release::Release;
 use super::source::ChartSource;
 use crate::adapters::values::with_replicas;
+use crate::adapters::context::RunAs;
 use crate::{Error, Result};
 use model::deployment::{InventoryEntry, Preview};
 use serde_json::{Map, Value};
@@ -93,7 +94,9 @@ impl HelmAdapter {
             other => other,
         };
         let out = self
+            // `helm template` renders without the cluster, so no identity is needed.
             .install_or_upgrade(
+                &RunAs::Pilothouse,
                 Operation::Template,
                 namespace,
                 name,

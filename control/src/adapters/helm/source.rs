@@ -5,6 +5,7 @@
 use super::adapter::HelmAdapter;
 use super::args;
 use super::binary::{Operation, TempFile};
+use crate::adapters::context::RunAs;
 use crate::{Error, Result};
 use serde_json::Value;
 use std::ffi::OsString;
@@ -133,7 +134,13 @@ impl HelmAdapter {
                     .map(OsString::from)
                     .to_vec();
                 self.helm
-                    .run(Operation::Other, chart, &update, self.timeout)
+                    .run(
+                        Operation::Other,
+                        chart,
+                        &update,
+                        &RunAs::Pilothouse,
+                        self.timeout,
+                    )
                     .await
                     .map_err(|e| match e {
                         Error::Helm(m) if !m.starts_with("failed to locate chart") => {

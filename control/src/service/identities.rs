@@ -1,0 +1,111 @@
+//! Tenant identities in the clusters: assigning a namespace makes its service account and
+//! role binding, unassigning removes them, and a repair pass (at start-up and periodically)
+//! puts back what drifted and removes what no assignment explains. Every change is audited.
+
+use super::{AuditTarget, RequestContext, Service};
+use crate::Result;
+use crate::access::Action;
+use crate::adapters::context::TENANT_SERVICE_ACCOUNT;
+use crate::adapters::identity::{self, TENANT_CLUSTER_ROLE};
+use model::reference::NamespaceRef;
+use serde_json::json;
+
+impl Service {
+    /// Makes (or repairs) the identity of a tenant namespace, auditing it when it changes
+    /// anything. Nothing happens when no cluster is configured.
+    pub(super) async fn provision_identity(
+        &self,
+        ctx: &RequestContext,
+        namespace: &NamespaceRef,
+        tenant: &str,
+    ) -> Result<Vec<String>> {
+        let Ok(cluster) = self.registry.cluster(&namespace.cluster) else {
+            return Ok(Vec::new());
+        };
+        let client = cluster.connection().client();
+        let drift = identity::ensure(client, namespace.name(), tenant, true).await?;
+        if drift.is_empty() {
+            return Ok(drift);
+        }
+        let target = identity_target(namespace, Some(tenant), json!({ "drift": drift }));
+        self.audited(ctx, Action::TenantIdentityEnsure, &target, async |_| {
+            identity::ensure(client, namespace.name(), tenant, false).await
+        })
+        .await
+    }
+
+    /// Removes the identity of a namespace no tenant owns any more, auditing what it removed.
+    pub(super) async fn retire_identity(
+        &self,
+        ctx: &RequestContext,
+        namespace: &NamespaceRef,
+        tenant: Option<&str>,
+    ) -> Result<Vec<String>> {
+        let Ok(cluster) = self.registry.cluster(&namespace.cluster) else {
+            return Ok(Vec::new());
+        };
+        let target = identity_target(namespace, tenant, json!({}));
+        self.audited(ctx, Action::TenantIdentityRemove, &target, async |_| {
+            identity::remove(cluster.connection().client(), namespace.name()).await
+        })
+        .await
+    }
+
+    /// One repair pass as Pilothouse itself: every assigned namespace gets its identity back,
+    /// and identities in namespaces no tenant owns are removed. Returns what changed; a
+    /// namespace that fails is reported and the pass goes on.
+    pub async fn repair_tenant_identities(&self) -> Result<Vec<String>> {
+        let ctx = RequestContext::system();
+        let owners = self.grants(&ctx).await?.tenancy.namespace_owners.clone();
+        let mut report = Vec::new();
+        for (namespace, tenant) in &owners {
+            match self.provision_identity(&ctx, namespace, tenant).await {
+                Ok(changed) => report.extend(changed),
+                Err(error) => report.push(format!(
+                    "namespace {} of tenant {tenant}: {error}",
+                    namespace.name()
+                )),
+            }
+        }
+        for cluster in self.registry.clusters() {
+            let id = cluster.connection().id().clone();
+            let provisioned = match identity::provisioned(cluster.connection().client()).await {
+                Ok(found) => found,
+                Err(error) => {
+                    report.push(format!("cluster {id}: {error}"));
+                    continue;
+                }
+            };
+            for (name, tenant) in provisioned {
+                let Ok(namespace) = NamespaceRef::new(id.clone(), &name) else {
+                    continue;
+                };
+                if owners.contains_key(&namespace) {
+                    continue;
+                }
+                match self.retire_identity(&ctx, &namespace, Some(&tenant)).await {
+                    Ok(removed) => report.extend(removed),
+                    Err(error) => report.push(format!("namespace {name}: {error}")),
+                }
+            }
+        }
+        Ok(report)
+    }
+}
+
+fn identity_target(
+    namespace: &NamespaceRef,
+    tenant: Option<&str>,
+    mut parameters: serde_json::Value,
+) -> AuditTarget {
+    parameters["serviceAccount"] = json!(TENANT_SERVICE_ACCOUNT);
+    parameters["clusterRole"] = json!(TENANT_CLUSTER_ROLE);
+    AuditTarget {
+        tenant: tenant.map(str::to_owned),
+        cluster: Some(namespace.cluster.clone()),
+        namespace: Some(namespace.name().to_owned()),
+        kind: Some("ServiceAccount"),
+        name: Some(TENANT_SERVICE_ACCOUNT.to_owned()),
+        parameters,
+    }
+}

@@ -1,0 +1,34 @@
+//! Tenant identities kept in step with the tenancy: a repair pass at start-up and then every
+//! few minutes puts back a tenant service account or binding someone deleted or changed, and
+//! removes those of namespaces no tenant owns. Each change is audited by the service.
+
+use control::Service;
+use std::time::Duration;
+
+/// How often the repair pass runs after the first.
+const PERIOD: Duration = Duration::from_secs(5 * 60);
+
+/// Runs one pass now and logs what it changed.
+pub async fn repair_once(service: &Service) {
+    match service.repair_tenant_identities().await {
+        Ok(changes) if changes.is_empty() => tracing::debug!("tenant identities are in place"),
+        Ok(changes) => {
+            for change in changes {
+                tracing::warn!(%change, "tenant identity drift repaired");
+            }
+        }
+        Err(error) => tracing::error!(%error, "tenant identities could not be checked"),
+    }
+}
+
+/// Starts the periodic repair (the first pass is at start-up, from `serve`).
+pub fn spawn(service: Service) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(PERIOD);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            repair_once(&service).await;
+        }
+    });
+}
