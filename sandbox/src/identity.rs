@@ -47,6 +47,9 @@ pub struct Tokens {
     pub read_only: Option<String>,
     /// Users subject to RBAC.
     pub users: Vec<SandboxUser>,
+    /// Whom a request without credentials acts as, when set (else the administrator, or 401
+    /// when an administrator token is required).
+    pub anonymous: Option<String>,
 }
 
 impl Tokens {
@@ -61,6 +64,9 @@ impl Tokens {
         }
         if sent.is_some() && sent == self.read_only.as_deref() {
             return Ok(Caller::ReadOnly);
+        }
+        if let (None, Some(anonymous)) = (sent, &self.anonymous) {
+            return Ok(Caller::User(UserInfo::user(anonymous, &[])));
         }
         match &self.admin {
             Some(expected) if sent != Some(expected.as_str()) => Err(ApiError::unauthorized()),

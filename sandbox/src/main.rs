@@ -1,9 +1,10 @@
 //! `sandbox`: runs the sandbox cluster until Ctrl-C, for the demo and dev tooling.
 //! Usage: sandbox [--port N] [--kubeconfig FILE] [--token T] [--crds PATH]... [--manifest FILE]...
-//!        [--user TOKEN:NAME]... [--kubeconfig-token T] [--demo]
+//!        [--user TOKEN:NAME]... [--anonymous-as NAME] [--demo]
 //! `--demo` seeds the demo tenants' Flux objects and runs the simulated Flux controllers;
 //! `--user` adds a user whose requests RBAC decides (from the `--manifest` objects);
-//! `--kubeconfig-token` is the token the written kubeconfig carries.
+//! `--anonymous-as` names whom requests without credentials act as (client-go sends none
+//! over plain HTTP).
 
 use sandbox::{Sandbox, SandboxOptions};
 use std::process::ExitCode;
@@ -27,7 +28,7 @@ async fn main() -> ExitCode {
             ("--token", Some(v)) => options.token = Some(v),
             ("--crds", Some(v)) => options.crds.push(v.into()),
             ("--manifest", Some(v)) => options.manifests.push(v.into()),
-            ("--kubeconfig-token", Some(v)) => options.kubeconfig_token = Some(v),
+            ("--anonymous-as", Some(v)) => options.anonymous = Some(v),
             ("--user", Some(v)) if v.contains(':') => {
                 let (token, name) = v.split_once(':').unwrap_or_default();
                 options.users.push(sandbox::SandboxUser {
@@ -38,7 +39,7 @@ async fn main() -> ExitCode {
             }
             _ => {
                 eprintln!(
-                    "usage: sandbox [--port N] [--kubeconfig FILE] [--token T] [--crds PATH]... [--manifest FILE]... [--user TOKEN:NAME]... [--kubeconfig-token T] [--demo]"
+                    "usage: sandbox [--port N] [--kubeconfig FILE] [--token T] [--crds PATH]... [--manifest FILE]... [--user TOKEN:NAME]... [--anonymous-as NAME] [--demo]"
                 );
                 return ExitCode::from(2);
             }

@@ -25,8 +25,10 @@ pub struct SandboxOptions {
     pub read_only_token: Option<String>,
     /// Users known by their tokens, whose requests RBAC decides.
     pub users: Vec<SandboxUser>,
-    /// The token the written kubeconfig carries; `token` when not set.
-    pub kubeconfig_token: Option<String>,
+    /// Whom requests without credentials act as, subject to RBAC. client-go (helm, kubectl)
+    /// sends no credentials over plain HTTP, so a sandbox that enforces RBAC for such clients
+    /// names their identity here, as an authenticating proxy in front of an API server would.
+    pub anonymous: Option<String>,
     /// Files or directories of CustomResourceDefinition YAML to create at start.
     pub crds: Vec<PathBuf>,
     /// YAML files of other objects to create at start, after the CRDs (RBAC, namespaces).
@@ -85,6 +87,7 @@ impl Sandbox {
                 admin: options.token.clone(),
                 read_only: options.read_only_token.clone(),
                 users: options.users.clone(),
+                anonymous: options.anonymous.clone(),
             }),
             impersonations: impersonations.clone(),
         };
@@ -115,7 +118,8 @@ impl Sandbox {
             shutdown: Some(shutdown),
         };
         if let Some(path) = &options.kubeconfig {
-            let token = options.kubeconfig_token.as_deref().or(options.token.as_deref());
+            // With an anonymous identity the kubeconfig is for that identity: no token.
+            let token = options.token.as_deref().filter(|_| options.anonymous.is_none());
             crate::kubeconfig::write(path, &sandbox.url(), token).map_err(
                 |e| StartError::File {
                     path: path.display().to_string(),

@@ -43,29 +43,17 @@ impl Cluster {
         step(&format!(
             "starting the sandbox cluster (simulated Flux) on port {port}"
         ));
-        // As in a real cluster: Pilothouse signs in as its own service account, which RBAC
-        // (deploy/rbac.yaml) limits to reading, provisioning and impersonating tenants.
-        let token = |what: &str| {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or_default();
-            format!("{what}-{:x}{:x}", nanos, std::process::id())
-        };
-        let pilothouse = token("pilothouse");
+        // As in a real cluster: Pilothouse acts as its own service account, which RBAC
+        // (deploy/rbac.yaml) limits to reading, provisioning and impersonating tenants. The
+        // kubeconfig carries no credentials (client-go sends none over plain HTTP), so the
+        // sandbox takes credential-less requests as that account.
         let child = Command::new(binary)
             .args(["--port", &port.to_string(), "--demo", "--crds"])
             .arg(&crds)
             .arg("--manifest")
             .arg(paths::root().join("deploy/rbac.yaml"))
-            .arg("--token")
-            .arg(token("admin"))
-            .arg("--user")
-            .arg(format!(
-                "{pilothouse}:system:serviceaccount:pilothouse:pilothouse"
-            ))
-            .arg("--kubeconfig-token")
-            .arg(&pilothouse)
+            .arg("--anonymous-as")
+            .arg("system:serviceaccount:pilothouse:pilothouse")
             .arg("--kubeconfig")
             .arg(&kubeconfig)
             .spawn()

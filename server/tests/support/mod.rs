@@ -126,18 +126,15 @@ impl TestEnv {
         let cluster = if with_cluster {
             let crds = sandbox::vendored_crds();
             let kubeconfig = dir.join("kubeconfig");
-            // Pilothouse signs in as its own service account, held by deploy/rbac.yaml to
-            // reading, provisioning tenant identities and impersonating them.
+            // Pilothouse acts as its own service account, held by deploy/rbac.yaml to reading,
+            // provisioning tenant identities and impersonating them. Its kubeconfig carries no
+            // credentials (helm sends none over plain HTTP): the sandbox takes such requests
+            // as that account.
             let sandbox = sandbox::Sandbox::start(sandbox::SandboxOptions {
                 crds: vec![crds],
                 manifests: vec![sandbox::deploy_rbac()],
                 token: Some(SANDBOX_ADMIN_TOKEN.into()),
-                users: vec![sandbox::SandboxUser {
-                    token: "pilothouse-token".into(),
-                    name: "system:serviceaccount:pilothouse:pilothouse".into(),
-                    groups: Vec::new(),
-                }],
-                kubeconfig_token: Some("pilothouse-token".into()),
+                anonymous: Some("system:serviceaccount:pilothouse:pilothouse".into()),
                 kubeconfig: Some(kubeconfig.clone()),
                 ..sandbox::SandboxOptions::default()
             })
