@@ -131,6 +131,15 @@ impl Error {
         }
     }
 
+    /// Whether this is a refusal (by Pilothouse's policy or boundary, or by the API server)
+    /// rather than a failure: the audit log records it as a denial.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            Self::Forbidden(_) | Self::OutsideBoundary { .. } | Self::ClusterForbidden(_)
+        )
+    }
+
     /// The message a user may see: internal details (SQL, I/O) are logged, never shown.
     pub fn public_message(&self) -> String {
         match self {

@@ -67,6 +67,7 @@ async fn cluster(name: &str) -> (sandbox::Sandbox, Client, PathBuf) {
     std::fs::create_dir_all(&dir).expect("dir");
     let sandbox = sandbox::Sandbox::start(sandbox::SandboxOptions {
         kubeconfig: Some(dir.join("kubeconfig")),
+        manifests: vec![sandbox::deploy_rbac()],
         ..Default::default()
     })
     .await

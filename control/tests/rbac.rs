@@ -145,10 +145,8 @@ async fn pilothouse_holds_exactly_these_verbs_and_no_write_on_secrets_or_workloa
 #[tokio::test]
 async fn the_tenant_role_stays_in_its_namespace_and_grants_no_rbac() {
     let sandbox = cluster().await;
-    let admin = kube::Client::try_from(kube::Config::new(
-        sandbox.url().parse().expect("url"),
-    ))
-    .expect("client");
+    let admin = kube::Client::try_from(kube::Config::new(sandbox.url().parse().expect("url")))
+        .expect("client");
     let namespaces: kube::Api<k8s_openapi::api::core::v1::Namespace> =
         kube::Api::all(admin.clone());
     namespaces

@@ -3,8 +3,8 @@
 use crate::discovery;
 use crate::error::ApiError;
 use crate::identity::{self, Caller, Impersonation, Tokens};
-use crate::rbac::{self, Attributes, UserInfo};
 use crate::patch::PatchKind;
+use crate::rbac::{self, Attributes, UserInfo};
 use crate::resources::ResourceType;
 use crate::schema::UnknownFields;
 use crate::selectors::{FieldSelector, LabelSelector};

@@ -203,9 +203,8 @@ pub fn authorize_rbac_write(
                 verb: "escalate",
                 ..*attributes
             };
-            authorize(store, user, &escalate).map_err(|_| {
-                escalation(user, attributes, "", attributes.name.unwrap_or_default())
-            })
+            authorize(store, user, &escalate)
+                .map_err(|_| escalation(user, attributes, "", attributes.name.unwrap_or_default()))
         }
         _ => Ok(()),
     }
@@ -251,9 +250,8 @@ fn bound(binding: &Value, user: &UserInfo, namespace: Option<&str>) -> bool {
                 Some("Group") => user.groups.iter().any(|g| g == name),
                 Some("ServiceAccount") => {
                     let account_ns = subject["namespace"].as_str().or(namespace);
-                    account_ns.is_some_and(|ns| {
-                        service_account_parts(&user.name) == Some((ns, name))
-                    })
+                    account_ns
+                        .is_some_and(|ns| service_account_parts(&user.name) == Some((ns, name)))
                 }
                 _ => false,
             }
@@ -297,20 +295,20 @@ fn rule_allows(rule: &Value, attributes: &Attributes) -> bool {
             .collect()
     };
     let has = |field: &str, wanted: &str| listed(field).iter().any(|v| *v == "*" || *v == wanted);
-    let resource_matches = listed("resources").iter().any(|r| match attributes.subresource {
-        None => *r == "*" || *r == attributes.resource,
-        Some(sub) => {
-            *r == format!("{}/{sub}", attributes.resource)
-                || *r == format!("*/{sub}")
-                || *r == format!("{}/*", attributes.resource)
-                || *r == "*"
-        }
-    });
+    let resource_matches = listed("resources")
+        .iter()
+        .any(|r| match attributes.subresource {
+            None => *r == "*" || *r == attributes.resource,
+            Some(sub) => {
+                *r == format!("{}/{sub}", attributes.resource)
+                    || *r == format!("*/{sub}")
+                    || *r == format!("{}/*", attributes.resource)
+                    || *r == "*"
+            }
+        });
     let names = listed("resourceNames");
-    let name_matches = names.is_empty()
-        || attributes
-            .name
-            .is_some_and(|name| names.iter().any(|n| *n == name));
+    let name_matches =
+        names.is_empty() || attributes.name.is_some_and(|name| names.contains(&name));
     has("verbs", attributes.verb)
         && has("apiGroups", attributes.group)
         && resource_matches

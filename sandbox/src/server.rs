@@ -119,13 +119,16 @@ impl Sandbox {
         };
         if let Some(path) = &options.kubeconfig {
             // With an anonymous identity the kubeconfig is for that identity: no token.
-            let token = options.token.as_deref().filter(|_| options.anonymous.is_none());
-            crate::kubeconfig::write(path, &sandbox.url(), token).map_err(
-                |e| StartError::File {
+            let token = options
+                .token
+                .as_deref()
+                .filter(|_| options.anonymous.is_none());
+            crate::kubeconfig::write(path, &sandbox.url(), token).map_err(|e| {
+                StartError::File {
                     path: path.display().to_string(),
                     message: e.to_string(),
-                },
-            )?;
+                }
+            })?;
         }
         Ok(sandbox)
     }
@@ -220,7 +223,9 @@ fn load_manifest(store: &Store, path: &Path) -> Result<(), StartError> {
             .resources()
             .into_iter()
             .find(|r| r.group == group && r.version == version && r.kind == kind)
-            .ok_or_else(|| file_error(format!("the sandbox does not serve {api_version} {kind}")))?;
+            .ok_or_else(|| {
+                file_error(format!("the sandbox does not serve {api_version} {kind}"))
+            })?;
         let namespace = value
             .pointer("/metadata/namespace")
             .and_then(Value::as_str)
@@ -229,7 +234,12 @@ fn load_manifest(store: &Store, path: &Path) -> Result<(), StartError> {
             ensure_namespace(store, namespace).map_err(|e| file_error(e.to_string()))?;
         }
         store
-            .create(&rt, namespace.as_deref(), value, WriteOptions::by("sandbox"))
+            .create(
+                &rt,
+                namespace.as_deref(),
+                value,
+                WriteOptions::by("sandbox"),
+            )
             .map_err(|e| file_error(e.to_string()))?;
     }
     Ok(())

@@ -111,7 +111,11 @@ async fn tokens_are_required_when_set_and_impersonation_is_recorded() {
     let configmaps = Api::<ConfigMap>::namespaced(client, "default");
     let refused = api_error(configmaps.list(&ListParams::default()).await.unwrap_err());
     assert_eq!(refused.code, 403, "alice holds no role yet");
-    assert!(refused.message.contains("User \"alice\" cannot list"), "{}", refused.message);
+    assert!(
+        refused.message.contains("User \"alice\" cannot list"),
+        "{}",
+        refused.message
+    );
     // A Role bound to alice's group lets her list, as RBAC would.
     let roles: Api<kube::api::DynamicObject> = Api::namespaced_with(
         admin.clone(),
@@ -121,15 +125,16 @@ async fn tokens_are_required_when_set_and_impersonation_is_recorded() {
     roles
         .create(
             &kube::api::PostParams::default(),
-            &serde_json::from_value(json!({ "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            &serde_json::from_value(
+                json!({ "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
                 "metadata": { "name": "reader" },
-                "rules": [{ "apiGroups": [""], "resources": ["configmaps"], "verbs": ["list"] }] }))
+                "rules": [{ "apiGroups": [""], "resources": ["configmaps"], "verbs": ["list"] }] }),
+            )
             .unwrap(),
         )
         .await
         .unwrap();
-    let bindings: Api<k8s_openapi::api::rbac::v1::RoleBinding> =
-        Api::namespaced(admin, "default");
+    let bindings: Api<k8s_openapi::api::rbac::v1::RoleBinding> = Api::namespaced(admin, "default");
     bindings
         .create(
             &kube::api::PostParams::default(),

@@ -1,6 +1,10 @@
 //! RBAC in the sandbox behaves as kube-apiserver's: bindings decide, by verb, resource,
 //! subresource, resourceName and namespace; impersonation needs `impersonate`; refusals are
 //! 403 Status bodies worded as the API server words them; bindings cannot escalate.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers fail loudly on broken fixtures"
+)]
 
 mod support;
 
@@ -106,7 +110,11 @@ async fn pilothouse_reads_everywhere_and_writes_no_secret_or_workload() {
             .unwrap_err(),
     );
     assert_eq!(refused.code, 403);
-    assert!(refused.message.contains("in API group \"apps\""), "{}", refused.message);
+    assert!(
+        refused.message.contains("in API group \"apps\""),
+        "{}",
+        refused.message
+    );
 }
 
 #[tokio::test]
@@ -137,7 +145,9 @@ async fn impersonation_needs_the_verb_and_the_tenant_is_held_to_its_namespace() 
     );
     assert_eq!(refused.code, 403);
     assert!(
-        refused.message.contains("attempting to grant RBAC permissions not currently held"),
+        refused
+            .message
+            .contains("attempting to grant RBAC permissions not currently held"),
         "{}",
         refused.message
     );
@@ -166,7 +176,11 @@ async fn impersonation_needs_the_verb_and_the_tenant_is_held_to_its_namespace() 
             .await
             .unwrap_err(),
     );
-    assert!(refused.message.ends_with("at the cluster scope"), "{}", refused.message);
+    assert!(
+        refused.message.ends_with("at the cluster scope"),
+        "{}",
+        refused.message
+    );
 
     // Only the tenant accounts may be impersonated, never a user or another account.
     for other in ["alice", "system:serviceaccount:kube-system:default"] {
@@ -177,7 +191,11 @@ async fn impersonation_needs_the_verb_and_the_tenant_is_held_to_its_namespace() 
                 .unwrap_err(),
         );
         assert_eq!(refused.code, 403, "{other}");
-        assert!(refused.message.contains("cannot impersonate"), "{}", refused.message);
+        assert!(
+            refused.message.contains("cannot impersonate"),
+            "{}",
+            refused.message
+        );
     }
     assert_eq!(
         sandbox.impersonations().last().map(|i| i.user.as_str()),

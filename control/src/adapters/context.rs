@@ -94,6 +94,34 @@ impl Boundary {
         }
     }
 
+    /// Ok when a source in `namespace` may be written (reconciled, suspended, pinned): only
+    /// the tenant's own; shared source namespaces are read-only for tenants.
+    pub fn check_source_write(&self, field: &'static str, namespace: &NamespaceRef) -> Result<()> {
+        match self {
+            Self::Tenant {
+                tenant,
+                shared_sources,
+                ..
+            } if shared_sources.contains(namespace) => Err(Error::OutsideBoundary {
+                field,
+                message: format!(
+                    "is a source in the shared namespace {}: tenant {tenant} may use it, but only a platform-admin may reconcile, suspend or pin it",
+                    namespace.name()
+                ),
+            }),
+            _ => self.check(field, namespace),
+        }
+    }
+
+    /// The same boundary with more shared source namespaces (the Flux adapter's setting).
+    #[must_use]
+    pub fn sharing(mut self, more: impl IntoIterator<Item = NamespaceRef>) -> Self {
+        if let Self::Tenant { shared_sources, .. } = &mut self {
+            shared_sources.extend(more);
+        }
+        self
+    }
+
     /// Ok when a source in `namespace` may be read (its own or a shared source namespace).
     pub fn check_source_read(&self, field: &'static str, namespace: &NamespaceRef) -> Result<()> {
         match self {

@@ -69,7 +69,9 @@ pub async fn ensure(
         .await
         .map_err(cluster_error)?
     {
-        None if dry_run => changed.push(format!("ServiceAccount {namespace}/{TENANT_SERVICE_ACCOUNT} is missing")),
+        None if dry_run => changed.push(format!(
+            "ServiceAccount {namespace}/{TENANT_SERVICE_ACCOUNT} is missing"
+        )),
         None => {
             let account = ServiceAccount {
                 metadata: ObjectMeta {
@@ -83,18 +85,28 @@ pub async fn ensure(
                 .create(&post_params(), &account)
                 .await
                 .map_err(cluster_error)?;
-            changed.push(format!("created ServiceAccount {namespace}/{TENANT_SERVICE_ACCOUNT}"));
+            changed.push(format!(
+                "created ServiceAccount {namespace}/{TENANT_SERVICE_ACCOUNT}"
+            ));
         }
         Some(account) if account.metadata.labels.as_ref() != Some(&labels(tenant)) && dry_run => {
-            changed.push(format!("ServiceAccount {namespace}/{TENANT_SERVICE_ACCOUNT} has other labels"));
+            changed.push(format!(
+                "ServiceAccount {namespace}/{TENANT_SERVICE_ACCOUNT} has other labels"
+            ));
         }
         Some(account) if account.metadata.labels.as_ref() != Some(&labels(tenant)) => {
             let patch = serde_json::json!({ "metadata": { "labels": labels(tenant) } });
             accounts
-                .patch(TENANT_SERVICE_ACCOUNT, &patch_params(), &Patch::Merge(patch))
+                .patch(
+                    TENANT_SERVICE_ACCOUNT,
+                    &patch_params(),
+                    &Patch::Merge(patch),
+                )
                 .await
                 .map_err(cluster_error)?;
-            changed.push(format!("relabelled ServiceAccount {namespace}/{TENANT_SERVICE_ACCOUNT}"));
+            changed.push(format!(
+                "relabelled ServiceAccount {namespace}/{TENANT_SERVICE_ACCOUNT}"
+            ));
         }
         Some(_) => {}
     }
@@ -105,13 +117,17 @@ pub async fn ensure(
         .await
         .map_err(cluster_error)?
     {
-        None if dry_run => changed.push(format!("RoleBinding {namespace}/{TENANT_SERVICE_ACCOUNT} is missing")),
+        None if dry_run => changed.push(format!(
+            "RoleBinding {namespace}/{TENANT_SERVICE_ACCOUNT} is missing"
+        )),
         None => {
             bindings
                 .create(&post_params(), &desired)
                 .await
                 .map_err(cluster_error)?;
-            changed.push(format!("created RoleBinding {namespace}/{TENANT_SERVICE_ACCOUNT}"));
+            changed.push(format!(
+                "created RoleBinding {namespace}/{TENANT_SERVICE_ACCOUNT}"
+            ));
         }
         Some(found) if found.role_ref != desired.role_ref && dry_run => changed.push(format!(
             "RoleBinding {namespace}/{TENANT_SERVICE_ACCOUNT} binds {} {}",
@@ -147,7 +163,11 @@ pub async fn ensure(
                 "subjects": desired.subjects,
             });
             bindings
-                .patch(TENANT_SERVICE_ACCOUNT, &patch_params(), &Patch::Merge(patch))
+                .patch(
+                    TENANT_SERVICE_ACCOUNT,
+                    &patch_params(),
+                    &Patch::Merge(patch),
+                )
                 .await
                 .map_err(cluster_error)?;
             changed.push(format!(
@@ -173,7 +193,9 @@ pub async fn remove(client: &Client, namespace: &str) -> Result<Vec<String>> {
             .delete(TENANT_SERVICE_ACCOUNT, &DeleteParams::default())
             .await
             .map_err(cluster_error)?;
-        removed.push(format!("deleted RoleBinding {namespace}/{TENANT_SERVICE_ACCOUNT}"));
+        removed.push(format!(
+            "deleted RoleBinding {namespace}/{TENANT_SERVICE_ACCOUNT}"
+        ));
     }
     let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), namespace);
     if accounts
@@ -186,7 +208,9 @@ pub async fn remove(client: &Client, namespace: &str) -> Result<Vec<String>> {
             .delete(TENANT_SERVICE_ACCOUNT, &DeleteParams::default())
             .await
             .map_err(cluster_error)?;
-        removed.push(format!("deleted ServiceAccount {namespace}/{TENANT_SERVICE_ACCOUNT}"));
+        removed.push(format!(
+            "deleted ServiceAccount {namespace}/{TENANT_SERVICE_ACCOUNT}"
+        ));
     }
     Ok(removed)
 }

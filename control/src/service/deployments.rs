@@ -7,9 +7,7 @@ use super::{AuditTarget, RequestContext, Service};
 use crate::access::policy;
 use crate::access::{Action, GlobalRole, Grants, NamespaceScope, Namespaces};
 use crate::adapters::DeploymentAdapter;
-use crate::adapters::context::{
-    Boundary, ProgressSink, RunAs, TENANT_SERVICE_ACCOUNT, WriteCtx,
-};
+use crate::adapters::context::{Boundary, ProgressSink, RunAs, TENANT_SERVICE_ACCOUNT, WriteCtx};
 use crate::adapters::registry::no_cluster;
 use crate::adapters::requested_kind;
 use crate::audit::Actor;
@@ -19,7 +17,7 @@ use model::deployment::{
     DeploymentRequest, DeploymentRevision, DeploymentStatus, DeploymentUpdate, InventoryEntry,
     ReconcileOutcome, ReconcileRequest, RollbackOutcome,
 };
-use model::reference::{ClusterId, DeploymentKind, DeploymentRef, NamespaceRef};
+use model::reference::{DeploymentKind, DeploymentRef, NamespaceRef};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use tokio_util::sync::CancellationToken;
@@ -77,16 +75,18 @@ impl Service {
     }
 
     /// The context an adapter write runs in: the operation, the actor, the identity the
-    /// cluster sees and how far the tenant reaches. Only built from an authorized scope.
+    /// cluster sees and how far the tenant reaches (its namespaces where the caller may do
+    /// `action`). Only built from an authorized scope.
     pub(super) fn write_ctx(
         &self,
         ctx: &RequestContext,
         operation: Uuid,
-        cluster: &ClusterId,
+        action: Action,
         scope: &NamespaceScope,
         grants: &Grants,
         progress: ProgressSink,
     ) -> WriteCtx {
+        let cluster = &scope.namespace().cluster;
         let boundary = match scope.tenant() {
             Some(tenant) if grants.global_role(GlobalRole::PlatformAdmin).is_none() => {
                 Boundary::Tenant {
@@ -95,8 +95,12 @@ impl Service {
                         .tenancy
                         .namespace_owners
                         .iter()
+                        // Of the tenant's namespaces, those where the caller may do the same
+                        // action: a target or dependency elsewhere needs the same right.
                         .filter(|(namespace, owner)| {
-                            *owner == tenant && namespace.cluster == *cluster
+                            *owner == tenant
+                                && namespace.cluster == *cluster
+                                && policy::authorize_namespace(grants, action, namespace).is_ok()
                         })
                         .map(|(namespace, _)| namespace.clone())
                         .collect(),

@@ -265,7 +265,7 @@ impl Service {
                 })
             };
             let write = self
-                .write_ctx(ctx, operation, &namespace.cluster, &scope, &grants, sink)
+                .write_ctx(ctx, operation, action, &scope, &grants, sink)
                 .forcing(change.force());
             self.operations.start(operation, &change, ctx).await?;
             let outcome = execute(&runner, &write, &change).await;

@@ -199,6 +199,7 @@ impl Service {
         let result = change(operation).await;
         let (outcome, error) = match &result {
             Ok(_) => (Outcome::Success, None),
+            Err(error) if error.is_refusal() => (Outcome::Denied, Some(error.to_string())),
             Err(error) => (Outcome::Failure, Some(error.to_string())),
         };
         let outcome = event(

@@ -14,11 +14,13 @@ use sandbox::{Sandbox, SandboxOptions};
 use sqlx::PgPool;
 use std::time::Duration;
 
-/// A demo cluster after `passes` simulated reconciliation passes.
+/// A demo cluster after `passes` simulated reconciliation passes, with Pilothouse's RBAC
+/// (the tenant ClusterRole that tenant identities are bound to) in place.
 pub async fn demo_cluster(passes: usize) -> (Sandbox, Client) {
     let crds = sandbox::vendored_crds();
     let sandbox = Sandbox::start(SandboxOptions {
         crds: vec![crds],
+        manifests: vec![sandbox::deploy_rbac()],
         ..SandboxOptions::default()
     })
     .await

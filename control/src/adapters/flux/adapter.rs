@@ -5,13 +5,15 @@ use super::cache::{FluxCache, to_deployment};
 use super::config::FluxConfig;
 use super::history::{pinned_ref, revisions};
 use super::kinds::{self, FluxKind, HELM_RELEASE, KUSTOMIZATION, by_kind};
+use super::lockdown::Lockdown;
 use super::observe;
 use super::record::SpecRecord;
+use super::spec::build;
 use super::trace;
 use super::types::source_ref;
-use super::writes::{FluxWriter, build};
+use super::writes::FluxWriter;
 use crate::access::Namespaces;
-use crate::adapters::context::WriteCtx;
+use crate::adapters::context::{Boundary, WriteCtx};
 use crate::adapters::registry::ClusterConnection;
 use crate::adapters::rows::CacheEvent;
 use crate::adapters::{ControllerLogs, DeploymentAdapter, Inventory, Sources, Stats};
@@ -107,10 +109,24 @@ impl FluxAdapter {
         &self.cache
     }
 
-    /// The writer for a write in `namespace`, acting as that namespace's tenant identity.
+    /// The writer for a write in `namespace`, acting as that namespace's tenant identity and
+    /// holding what it applies to Flux's lockdown when a tenant writes.
     pub(super) fn writer_in(&self, ctx: &WriteCtx, namespace: &str) -> Result<FluxWriter> {
-        let client = self.connection.client_as(&ctx.run_as_in(namespace))?;
-        Ok(self.writer.acting_as(client))
+        let run_as = ctx.run_as_in(namespace);
+        let client = self.connection.client_as(&run_as)?;
+        let lockdown = Lockdown::for_write(&run_as, self.boundary(ctx), &self.cluster);
+        Ok(self.writer.acting_as(client, lockdown))
+    }
+
+    /// How far a write reaches: the service's boundary with this adapter's shared source
+    /// namespaces.
+    pub(super) fn boundary(&self, ctx: &WriteCtx) -> Boundary {
+        let shared = self
+            .config
+            .shared_source_namespaces
+            .iter()
+            .filter_map(|ns| NamespaceRef::new(self.cluster.clone(), ns).ok());
+        ctx.boundary().clone().sharing(shared)
     }
 
     /// A namespace of this adapter's cluster.

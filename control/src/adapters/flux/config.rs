@@ -30,6 +30,9 @@ pub struct FluxConfig {
     /// Target namespace written when a request names none. Empty means none is written, so a
     /// tenant's objects land in the deployment's namespace.
     pub target_namespace: Option<String>,
+    /// Namespaces whose sources every tenant may reference (read-only: only platform-admins
+    /// reconcile, suspend or pin them). Empty means tenants use only their own sources.
+    pub shared_source_namespaces: Vec<String>,
 }
 
 impl Default for FluxConfig {
@@ -44,6 +47,7 @@ impl Default for FluxConfig {
             prune: true,
             force: false,
             target_namespace: None,
+            shared_source_namespaces: Vec::new(),
         }
     }
 }
@@ -55,6 +59,9 @@ impl FluxConfig {
         crate::validate::dns_label("flux.namespace", &self.namespace)?;
         if let Some(ns) = &self.source_namespace {
             crate::validate::dns_label("flux.sourceNamespace", ns)?;
+        }
+        for ns in &self.shared_source_namespaces {
+            crate::validate::dns_label("flux.sharedSourceNamespaces", ns)?;
         }
         if let Some(ns) = &self.target_namespace {
             crate::validate::dns_label("flux.targetNamespace", ns)?;

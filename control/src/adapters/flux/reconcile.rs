@@ -87,8 +87,8 @@ impl FluxAdapter {
                 _ => Self::source_of(kind, &current)?,
             };
             // The source is followed by reference: it must be the tenant's to touch.
-            ctx.boundary()
-                .check_source_read("sourceRef", &self.namespace_ref(&source_ns)?)?;
+            self.boundary(ctx)
+                .check_source_write("sourceRef", &self.namespace_ref(&source_ns)?)?;
             ctx.progress(
                 10,
                 format!("fetching {} {source_ns}/{source_name}", source_kind.kind),
@@ -101,7 +101,6 @@ impl FluxAdapter {
                     &source_ns,
                     &source_name,
                     annotations,
-                    &token,
                     true,
                 )
                 .await?;
@@ -140,7 +139,7 @@ impl FluxAdapter {
             annotations[RESET_AT] = json!(token);
         }
         let outcome = self
-            .request_and_wait(ctx, kind, namespace, name, annotations, &token, wait)
+            .request_and_wait(ctx, kind, namespace, name, annotations, wait)
             .await?;
         Ok(match outcome {
             Some(object) => {
@@ -178,8 +177,9 @@ impl FluxAdapter {
         })
     }
 
-    /// Sets requestedAt (and any extra annotations) and, unless `no_wait`, waits until the
-    /// controller has handled it or the reconcile timeout passes.
+    /// Sets requestedAt (and any extra annotations; `annotations` holds the requestedAt
+    /// token) and, unless `no_wait`, waits until the controller has handled it or the
+    /// reconcile timeout passes.
     pub(super) async fn request_and_wait(
         &self,
         ctx: &WriteCtx,
@@ -187,9 +187,12 @@ impl FluxAdapter {
         namespace: &str,
         name: &str,
         annotations: Value,
-        token: &str,
         wait: bool,
     ) -> Result<Option<Arc<DynamicObject>>> {
+        let token = annotations[REQUESTED_AT]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         self.writer_in(ctx, namespace)?
             .merge(
                 kind,
@@ -207,7 +210,7 @@ impl FluxAdapter {
                 let handled = DeploymentStatusFields::of(&object.data)
                     .last_handled_reconcile_at
                     .as_deref()
-                    == Some(token);
+                    == Some(token.as_str());
                 if handled && state_of(&object.data).status != DeploymentStatus::Deploying {
                     return Ok(Some(object));
                 }

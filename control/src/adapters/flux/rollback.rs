@@ -8,8 +8,9 @@ use super::history::{describe_ref, pinned_ref, revisions, target};
 use super::kinds::{FluxKind, HELM_RELEASE, KUSTOMIZATION};
 use super::reconcile::now_token;
 use super::record::config_digest;
+use super::spec::desired_state;
 use super::trace::owner;
-use super::writes::{REQUESTED_AT, desired_state};
+use super::writes::REQUESTED_AT;
 use crate::adapters::context::WriteCtx;
 use crate::{Error, Result};
 use kube::api::DynamicObject;
@@ -87,8 +88,8 @@ impl FluxAdapter {
     ) -> Result<(FluxKind, String, String)> {
         let (kind, namespace, name) = Self::source_of(KUSTOMIZATION, kustomization)?;
         // A pin changes the source for everyone who reads it: only the tenant's own.
-        ctx.boundary()
-            .check("flux.sourceRef", &self.namespace_ref(&namespace)?)?;
+        self.boundary(ctx)
+            .check_source_write("flux.sourceRef", &self.namespace_ref(&namespace)?)?;
         Ok((kind, namespace, name))
     }
 
@@ -101,7 +102,7 @@ impl FluxAdapter {
     ) -> Result<Option<(String, String)>> {
         match owner(object) {
             Some((kind, namespace, name)) if kind == KUSTOMIZATION => {
-                ctx.boundary()
+                self.boundary(ctx)
                     .check("the owning Kustomization", &self.namespace_ref(&namespace)?)?;
                 Ok(Some((namespace, name)))
             }

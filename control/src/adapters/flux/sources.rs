@@ -29,13 +29,13 @@ impl Sources for FluxAdapter {
         namespace: &NamespaceRef,
         name: &str,
     ) -> Result<ReconcileOutcome> {
-        ctx.boundary().check_source_read("source", namespace)?;
+        self.boundary(ctx).check_source_write("source", namespace)?;
         let namespace = namespace.name();
         let kind = source_kind(kind)?;
         let token = now_token();
         let annotations = json!({ REQUESTED_AT: token });
         let handled = self
-            .request_and_wait(ctx, kind, namespace, name, annotations, &token, true)
+            .request_and_wait(ctx, kind, namespace, name, annotations, true)
             .await?;
         let object = match &handled {
             Some(object) => object.clone(),
@@ -75,7 +75,7 @@ impl Sources for FluxAdapter {
         name: &str,
         suspend: bool,
     ) -> Result<()> {
-        ctx.boundary().check("source", namespace)?;
+        self.boundary(ctx).check_source_write("source", namespace)?;
         let namespace = namespace.name();
         let kind = source_kind(kind)?;
         self.writer_in(ctx, namespace)?

@@ -1,14 +1,16 @@
 //! Writing Flux objects: create from a DeploymentRequest (server-side apply under a fixed field
-//! manager), delete, suspend and resume, and reconcile requests. Reads stay in the cache.
+//! manager), delete, suspend and resume, and reconcile requests. Reads stay in the cache;
+//! what the objects look like is in `spec`.
 
 use super::config::FluxConfig;
 use super::kinds::{FluxKind, HELM_RELEASE, KUSTOMIZATION};
+use super::lockdown::Lockdown;
+use super::spec::{apply_update, build, desired_state};
 use crate::adapters::values::set_path;
-use crate::{Error, Result, validate};
+use crate::{Error, Result};
 use kube::Client;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
 use model::deployment::{DeploymentRequest, DeploymentUpdate};
-use model::reference::DeploymentKind;
 use serde_json::{Value, json};
 
 /// The field manager of every write Pilothouse makes.
@@ -18,108 +20,38 @@ pub const REQUESTED_AT: &str = "reconcile.fluxcd.io/requestedAt";
 /// Where the reason for a suspension is kept.
 pub const SUSPEND_REASON: &str = "pilothouse.dev/suspend-reason";
 
-/// Builds the Flux object a request describes, or says which extension is missing or wrong.
-pub fn build(request: &DeploymentRequest, settings: &FluxConfig) -> Result<(FluxKind, Value)> {
-    validate::dns_label("name", &request.name)?;
-    validate::dns_label("namespace", &request.namespace)?;
-    let ext = |key: &str| {
-        request
-            .extensions
-            .get(key)
-            .and_then(Value::as_str)
-            .filter(|v| !v.is_empty())
-    };
-    let kind = match crate::adapters::requested_kind(request)? {
-        DeploymentKind::Kustomization => KUSTOMIZATION,
-        DeploymentKind::HelmRelease => HELM_RELEASE,
-        DeploymentKind::Release => {
-            return Err(Error::invalid(
-                "packageId",
-                "a packageId or helm.* extension makes this a Helm release, not a Flux object",
-            ));
-        }
-    };
-    let source = ext("flux.sourceRef").ok_or_else(|| {
-        Error::invalid(
-            "flux.sourceRef",
-            format!("flux.sourceRef extension is required for {}", kind.kind),
-        )
-    })?;
-    let mut source_ref = json!({ "name": source });
-    if let Some(ns) = settings.source_namespace.as_deref() {
-        source_ref["namespace"] = json!(ns);
-    }
-    let target_namespace = ext("flux.targetNamespace").or(settings.target_namespace.as_deref());
-    let mut spec = json!({ "interval": settings.interval });
-    if kind == HELM_RELEASE {
-        let chart = ext("flux.chart").ok_or_else(|| {
-            Error::invalid(
-                "flux.chart",
-                "flux.chart extension is required for HelmRelease",
-            )
-        })?;
-        source_ref["kind"] = json!(ext("flux.sourceKind").unwrap_or("HelmRepository"));
-        let mut chart_spec = json!({ "chart": chart, "sourceRef": source_ref });
-        if let Some(version) = ext("flux.chartVersion") {
-            chart_spec["version"] = json!(version);
-        }
-        spec["chart"] = json!({ "spec": chart_spec });
-        if !request.values.is_empty() {
-            spec["values"] = Value::Object(request.values.clone());
-        }
-    } else {
-        source_ref["kind"] = json!(ext("flux.sourceKind").unwrap_or("GitRepository"));
-        spec["sourceRef"] = source_ref;
-        spec["path"] = json!(ext("flux.path").unwrap_or("./"));
-        spec["prune"] = json!(settings.prune);
-        if settings.force {
-            spec["force"] = json!(true);
-        }
-    }
-    if kind == HELM_RELEASE && settings.force {
-        spec["upgrade"] = json!({ "force": true });
-    }
-    if kind == HELM_RELEASE && ext("flux.targetRevision").is_some() {
-        return Err(Error::invalid(
-            "flux.targetRevision",
-            "only Kustomizations follow a source revision; pin a HelmRelease with flux.chartVersion",
-        ));
-    }
-    if settings.suspend {
-        spec["suspend"] = json!(true);
-    }
-    if let Some(target) = target_namespace {
-        validate::dns_label("flux.targetNamespace", target)?;
-        spec["targetNamespace"] = json!(target);
-    }
-    let object = json!({
-        "apiVersion": format!("{}/{}", kind.group, kind.version),
-        "kind": kind.kind,
-        "metadata": { "name": request.name, "namespace": request.namespace, "labels": request.labels },
-        "spec": spec,
-    });
-    Ok((kind, object))
-}
-
 /// Writes Flux objects through the API server.
 #[derive(Clone)]
 pub struct FluxWriter {
     client: Client,
     settings: FluxConfig,
+    lockdown: Option<Lockdown>,
 }
 
 impl FluxWriter {
     /// A writer using `client`.
     pub fn new(client: Client, settings: FluxConfig) -> Self {
-        Self { client, settings }
+        Self {
+            client,
+            settings,
+            lockdown: None,
+        }
     }
 
     /// The same writer acting through `client` (one impersonating the tenant of the namespace
-    /// written to).
-    pub fn acting_as(&self, client: Client) -> Self {
+    /// written to), holding every object it applies to `lockdown` when a tenant writes.
+    pub fn acting_as(&self, client: Client, lockdown: Option<Lockdown>) -> Self {
         Self {
             client,
             settings: self.settings.clone(),
+            lockdown,
+        }
+    }
+
+    fn locked_down(&self, kind: FluxKind, object: &mut Value) -> Result<()> {
+        match &self.lockdown {
+            Some(lockdown) => lockdown.enforce(kind, object),
+            None => Ok(()),
         }
     }
 
@@ -129,7 +61,8 @@ impl FluxWriter {
 
     /// Creates the HelmRelease or Kustomization a request describes.
     pub async fn create(&self, request: &DeploymentRequest) -> Result<DynamicObject> {
-        let (kind, object) = build(request, &self.settings)?;
+        let (kind, mut object) = build(request, &self.settings)?;
+        self.locked_down(kind, &mut object)?;
         let api = self.api(kind, &request.namespace);
         if api.get_opt(&request.name).await.map_err(cluster)?.is_some() {
             return Err(Error::AlreadyExists {
@@ -226,9 +159,10 @@ impl FluxWriter {
         kind: FluxKind,
         namespace: &str,
         name: &str,
-        desired: Value,
+        mut desired: Value,
         force: bool,
     ) -> Result<DynamicObject> {
+        self.locked_down(kind, &mut desired)?;
         let mut params = PatchParams::apply(FIELD_MANAGER).validation_strict();
         if force {
             params = params.force();
@@ -329,78 +263,6 @@ fn kind_noun(kind: FluxKind) -> &'static str {
     }
 }
 
-/// What we want the object to be: its apiVersion, kind, name, namespace, labels,
-/// annotations and spec; nothing the server or controllers own.
-pub(crate) fn desired_state(current: &DynamicObject) -> Result<Value> {
-    let value = serde_json::to_value(current)
-        .map_err(|e| Error::Conflict(format!("cannot read the object: {e}")))?;
-    let mut metadata = json!({ "name": value.pointer("/metadata/name"), "namespace": value.pointer("/metadata/namespace") });
-    for field in ["labels", "annotations"] {
-        if let Some(v) = value.pointer(&format!("/metadata/{field}")) {
-            metadata[field] = v.clone();
-        }
-    }
-    Ok(
-        json!({ "apiVersion": value["apiVersion"], "kind": value["kind"], "metadata": metadata, "spec": value["spec"] }),
-    )
-}
-
-/// The extensions an update may carry (`flux.targetRevision` moves the source, not the object).
-pub const UPDATABLE: [&str; 5] = [
-    "flux.chartVersion",
-    "flux.path",
-    "flux.targetNamespace",
-    "flux.targetRevision",
-    "flux.replicasPath",
-];
-
-/// Applies an update's values and extensions to a desired object.
-fn apply_update(kind: FluxKind, desired: &mut Value, update: &DeploymentUpdate) -> Result<()> {
-    if let Some(unknown) = update
-        .extensions
-        .keys()
-        .find(|k| !UPDATABLE.contains(&k.as_str()))
-    {
-        return Err(Error::invalid(
-            "extensions",
-            format!(
-                "{unknown} cannot be changed here; the extensions an update takes are {}",
-                UPDATABLE.join(", ")
-            ),
-        ));
-    }
-    let ext = |key: &str| update.extensions.get(key).and_then(Value::as_str);
-    if let Some(values) = &update.values {
-        if kind != HELM_RELEASE {
-            return Err(Error::invalid("values", "only HelmReleases take values"));
-        }
-        desired["spec"]["values"] = Value::Object(values.clone());
-    }
-    if let Some(version) = ext("flux.chartVersion") {
-        if kind != HELM_RELEASE {
-            return Err(Error::invalid(
-                "flux.chartVersion",
-                "only HelmReleases have a chart version",
-            ));
-        }
-        desired["spec"]["chart"]["spec"]["version"] = json!(version);
-    }
-    if let Some(path) = ext("flux.path") {
-        if kind != KUSTOMIZATION {
-            return Err(Error::invalid(
-                "flux.path",
-                "only Kustomizations have a path",
-            ));
-        }
-        desired["spec"]["path"] = json!(path);
-    }
-    if let Some(target) = ext("flux.targetNamespace") {
-        validate::dns_label("flux.targetNamespace", target)?;
-        desired["spec"]["targetNamespace"] = json!(target);
-    }
-    Ok(())
-}
-
 pub(crate) use crate::adapters::cluster_error as cluster;
 
 /// The API server's answer as a control error: 404 and 409 keep their meaning, 422 names the
@@ -471,86 +333,4 @@ fn owned_elsewhere(owners: &[(String, String)]) -> String {
         "{}. Change it where that manager takes it from, or repeat with force to take it over.",
         parts.join("; ")
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn request(extensions: Value) -> DeploymentRequest {
-        serde_json::from_value(
-            json!({ "name": "nginx", "namespace": "production", "extensions": extensions }),
-        )
-        .unwrap_or_default()
-    }
-
-    #[test]
-    fn the_reference_errors() {
-        let error = build(
-            &request(json!({ "flux.type": "helmrelease", "flux.sourceRef": "bitnami" })),
-            &FluxConfig::default(),
-        )
-        .unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "invalid flux.chart: flux.chart extension is required for HelmRelease"
-        );
-        let error = build(
-            &request(json!({ "flux.type": "kustomization" })),
-            &FluxConfig::default(),
-        )
-        .unwrap_err();
-        assert!(
-            error
-                .to_string()
-                .contains("flux.sourceRef extension is required for Kustomization")
-        );
-        let error = build(
-            &request(json!({ "flux.type": "argo" })),
-            &FluxConfig::default(),
-        )
-        .unwrap_err();
-        assert!(matches!(
-            error,
-            Error::Invalid {
-                field: "flux.type",
-                ..
-            }
-        ));
-        let mut bad = request(json!({ "flux.chart": "x", "flux.sourceRef": "y" }));
-        bad.name = "Bad_Name".into();
-        assert!(matches!(
-            build(&bad, &FluxConfig::default()),
-            Err(Error::Invalid { field: "name", .. })
-        ));
-    }
-
-    #[test]
-    fn builds_both_kinds() {
-        let (kind, object) = build(
-            &request(json!({ "flux.chart": "nginx", "flux.sourceRef": "bitnami", "flux.chartVersion": "13.2.0", "flux.targetNamespace": "web" })),
-            &FluxConfig::default(),
-        )
-        .unwrap();
-        assert_eq!(kind, HELM_RELEASE);
-        assert_eq!(object["spec"]["chart"]["spec"]["version"], "13.2.0");
-        assert_eq!(
-            object["spec"]["chart"]["spec"]["sourceRef"],
-            json!({ "name": "bitnami", "kind": "HelmRepository" })
-        );
-        assert_eq!(object["spec"]["targetNamespace"], "web");
-        let (kind, object) = build(
-            &request(json!({ "flux.type": "kustomization", "flux.path": "./infra", "flux.sourceRef": "infra-repo" })),
-            &FluxConfig::default(),
-        )
-        .unwrap();
-        assert_eq!(kind, KUSTOMIZATION);
-        assert_eq!(
-            (
-                object["spec"]["path"].as_str(),
-                object["spec"]["prune"].as_bool()
-            ),
-            (Some("./infra"), Some(true))
-        );
-    }
 }

@@ -265,6 +265,10 @@ pub fn classify(operation: Operation, subject: &str, stderr: &str) -> Error {
     if lower.contains("release: not found") || lower.contains("has no deployed releases") {
         return Error::not_found("deployment", subject);
     }
+    if lower.contains(" is forbidden: user ") {
+        // The API server refused the tenant's identity (RBAC): a refusal, not a helm failure.
+        return Error::ClusterForbidden(summary);
+    }
     if operation == Operation::Rollback {
         return Error::Helm(format!("rollback failed: {summary}"));
     }
