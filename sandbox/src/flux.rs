@@ -8,6 +8,8 @@
 //!   records lastAttemptedRevision) and lastHandledReconcileAt.
 //! - `spec.suspend`, `spec.dependsOn` and the `reconcile.fluxcd.io/requestedAt` annotation are
 //!   honoured.
+//! - They act as `spec.serviceAccountName` when it is set: content outside that account's
+//!   rights fails with the API server's refusal, as under Flux's lockdown (`flux_rbac`).
 //! - Failure injection: the label `sandbox.pilothouse.dev/fail: "true"`, or a HelmRelease chart
 //!   whose name starts with `fail`, makes a deployment fail.
 //! - Events (core/v1) are written for every step, and the controller pods in `flux-system` carry
@@ -272,6 +274,9 @@ fn failure(store: &Store, rt: &ResourceType, object: &Value) -> Option<(&'static
             "BuildFailed"
         };
         return Some((reason, message));
+    }
+    if let Some(refused) = crate::flux_rbac::refusal(store, &rt.kind, object) {
+        return Some(refused);
     }
     let namespace = text(object, "/metadata/namespace").unwrap_or("default");
     for dependency in object

@@ -9,6 +9,7 @@ pub mod discovery;
 pub mod error;
 pub mod fields;
 pub mod flux;
+pub mod flux_rbac;
 pub mod handlers;
 pub mod identity;
 pub mod kubeconfig;

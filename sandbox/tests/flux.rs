@@ -280,3 +280,57 @@ async fn events_and_controller_logs_record_each_step() {
         "{log}"
     );
 }
+
+#[tokio::test]
+async fn controllers_act_as_the_service_account_and_fail_outside_its_rights() {
+    let sandbox = Sandbox::start(SandboxOptions {
+        crds: vec![sandbox::vendored_crds()],
+        manifests: vec![sandbox::deploy_rbac()],
+        ..SandboxOptions::default()
+    })
+    .await
+    .unwrap();
+    sandbox::demo::seed(sandbox.store()).unwrap();
+    let client = Client::try_from(Config::new(sandbox.url().parse().unwrap())).unwrap();
+    let bindings: Api<k8s_openapi::api::rbac::v1::RoleBinding> =
+        Api::namespaced(client.clone(), "team-a");
+    bindings
+        .create(
+            &Default::default(),
+            &serde_json::from_value(json!({ "metadata": { "name": "pilothouse-tenant" },
+                "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "pilothouse-tenant" },
+                "subjects": [{ "kind": "ServiceAccount", "name": "pilothouse-tenant", "namespace": "team-a" }] }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let releases = api(
+        &client,
+        "helm.toolkit.fluxcd.io",
+        "v2",
+        "HelmRelease",
+        "helmreleases",
+        "team-a",
+    );
+    for (name, target) in [("inside", "team-a"), ("escape", "kube-system")] {
+        let release: DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+            "metadata": { "name": name, "namespace": "team-a" },
+            "spec": { "interval": "5m", "serviceAccountName": "pilothouse-tenant", "targetNamespace": target,
+                      "chart": { "spec": { "chart": "podinfo", "sourceRef": { "kind": "HelmRepository", "name": "podinfo" } } } }
+        }))
+        .unwrap();
+        releases.create(&Default::default(), &release).await.unwrap();
+    }
+    settle(&sandbox);
+    let inside = ready(&releases.get("inside").await.unwrap()).unwrap();
+    assert_eq!(inside.0, "True", "{inside:?}");
+    let (status, reason, message) = ready(&releases.get("escape").await.unwrap()).unwrap();
+    assert_eq!((status.as_str(), reason.as_str()), ("False", "InstallFailed"));
+    assert!(
+        message.contains(
+            "User \"system:serviceaccount:team-a:pilothouse-tenant\" cannot create resource \"deployments\" in API group \"apps\" in the namespace \"kube-system\""
+        ),
+        "{message}"
+    );
+}
