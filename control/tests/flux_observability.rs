@@ -50,7 +50,13 @@ async fn trace_inventory_sources_and_events(pool: PgPool) {
         .await
         .expect("create");
     let steps = adapter
-        .trace("v1", "ConfigMap", &refs::ns("team-a"), "shop-settings")
+        .trace(
+            "v1",
+            "ConfigMap",
+            &refs::ns("team-a"),
+            "shop-settings",
+            &Namespaces::All,
+        )
         .await
         .expect("trace");
     let path: Vec<(&str, &str, &str)> = steps
@@ -72,12 +78,41 @@ async fn trace_inventory_sources_and_events(pool: PgPool) {
             .as_deref()
             .is_some_and(|r| r.starts_with("main@sha1:"))
     );
+    // A label planted to point at another tenant's Kustomization ends the trace there: no
+    // name, and nothing beyond it is read.
+    let planted: k8s_openapi::api::core::v1::ConfigMap = serde_json::from_value(json!({ "metadata": { "name": "planted",
+        "labels": { "kustomize.toolkit.fluxcd.io/name": "shop", "kustomize.toolkit.fluxcd.io/namespace": "team-b" } } }))
+    .expect("config map");
+    config_maps
+        .create(&PostParams::default(), &planted)
+        .await
+        .expect("create");
+    let team_a = Namespaces::Only([refs::ns("team-a")].into());
+    let stopped = adapter
+        .trace("v1", "ConfigMap", &refs::ns("team-a"), "planted", &team_a)
+        .await
+        .expect("trace");
+    assert_eq!(stopped.len(), 2, "{stopped:?}");
+    assert_eq!(
+        (
+            stopped[1].kind.as_str(),
+            stopped[1].namespace.as_str(),
+            stopped[1].name.as_str()
+        ),
+        ("Kustomization", "", "")
+    );
+    assert!(
+        stopped[1]
+            .message
+            .contains("outside the namespaces you can read")
+    );
     let release = adapter
         .trace(
             "helm.toolkit.fluxcd.io/v2",
             "HelmRelease",
             &refs::ns("team-a"),
             "podinfo",
+            &Namespaces::All,
         )
         .await
         .expect("trace");
@@ -87,19 +122,37 @@ async fn trace_inventory_sources_and_events(pool: PgPool) {
     );
     assert!(matches!(
         adapter
-            .trace("v1", "ConfigMap", &refs::ns("team-a"), "ghost")
+            .trace(
+                "v1",
+                "ConfigMap",
+                &refs::ns("team-a"),
+                "ghost",
+                &Namespaces::All
+            )
             .await,
         Err(Error::NotFound { .. })
     ));
     assert!(matches!(
         adapter
-            .trace("v1;rm -rf", "ConfigMap", &refs::ns("team-a"), "x")
+            .trace(
+                "v1;rm -rf",
+                "ConfigMap",
+                &refs::ns("team-a"),
+                "x",
+                &Namespaces::All
+            )
             .await,
         Err(Error::Invalid { .. })
     ));
     assert!(matches!(
         adapter
-            .trace("example.com/v1", "Widget", &refs::ns("team-a"), "x")
+            .trace(
+                "example.com/v1",
+                "Widget",
+                &refs::ns("team-a"),
+                "x",
+                &Namespaces::All
+            )
             .await,
         Err(Error::Invalid { .. })
     ));

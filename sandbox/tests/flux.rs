@@ -320,13 +320,19 @@ async fn controllers_act_as_the_service_account_and_fail_outside_its_rights() {
                       "chart": { "spec": { "chart": "podinfo", "sourceRef": { "kind": "HelmRepository", "name": "podinfo" } } } }
         }))
         .unwrap();
-        releases.create(&Default::default(), &release).await.unwrap();
+        releases
+            .create(&Default::default(), &release)
+            .await
+            .unwrap();
     }
     settle(&sandbox);
     let inside = ready(&releases.get("inside").await.unwrap()).unwrap();
     assert_eq!(inside.0, "True", "{inside:?}");
     let (status, reason, message) = ready(&releases.get("escape").await.unwrap()).unwrap();
-    assert_eq!((status.as_str(), reason.as_str()), ("False", "InstallFailed"));
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("False", "InstallFailed")
+    );
     assert!(
         message.contains(
             "User \"system:serviceaccount:team-a:pilothouse-tenant\" cannot create resource \"deployments\" in API group \"apps\" in the namespace \"kube-system\""

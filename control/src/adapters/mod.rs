@@ -198,13 +198,15 @@ pub trait Sources: Send + Sync {
         name: &str,
         suspend: bool,
     ) -> Result<()>;
-    /// From any object to the objects that manage it and their source.
+    /// From any object to the objects that manage it and their source, stopping at the first
+    /// step outside `visible` (shown without its namespace or name).
     async fn trace(
         &self,
         api_version: &str,
         kind: &str,
         namespace: &NamespaceRef,
         name: &str,
+        visible: &Namespaces,
     ) -> Result<Vec<TraceStep>>;
 }
 

@@ -40,7 +40,7 @@ impl Service {
     }
 
     /// From any object in a namespace the caller may read to the Flux objects behind it.
-    /// Steps in namespaces the caller may not read are shown without their details.
+    /// The trace stops at the first step in a namespace the caller may not read.
     pub async fn trace(
         &self,
         ctx: &RequestContext,
@@ -53,20 +53,9 @@ impl Service {
             .namespaced(ctx, Action::DeploymentGet, namespace, Some(name), json!({}))
             .await?;
         let visible = crate::access::policy::visible_namespaces(&grants, Action::DeploymentGet);
-        let mut steps = self
-            .sources_in(namespace)?
-            .trace(api_version, kind, namespace, name)
-            .await?;
-        for step in &mut steps {
-            if !step.namespace.is_empty()
-                && !visible.contains_in(&namespace.cluster, &step.namespace)
-            {
-                step.message = "in a namespace you cannot read".into();
-                step.revision = None;
-                step.ready = None;
-            }
-        }
-        Ok(steps)
+        self.sources_in(namespace)?
+            .trace(api_version, kind, namespace, name, &visible)
+            .await
     }
 
     /// Flux controller log lines about namespaces the caller may operate in (all lines for

@@ -95,7 +95,17 @@ impl Sources for FluxAdapter {
         kind: &str,
         namespace: &NamespaceRef,
         name: &str,
+        visible: &Namespaces,
     ) -> Result<Vec<TraceStep>> {
-        trace::trace(&self.client, api_version, kind, namespace.name(), name).await
+        let readable = |ns: &str| visible.contains_in(&self.cluster, ns);
+        trace::trace(
+            &self.client,
+            api_version,
+            kind,
+            namespace.name(),
+            name,
+            readable,
+        )
+        .await
     }
 }

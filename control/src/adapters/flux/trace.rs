@@ -29,13 +29,16 @@ const OWNER_LABELS: [(&str, &str, FluxKind); 2] = [
 const MAX_STEPS: usize = 8;
 
 /// Follows `object` (any kind, found through discovery) to its Flux owner and on to the source,
-/// one step per object, starting with the object itself.
+/// one step per object, starting with the object itself. Labels are set by whoever applies an
+/// object, so a link into a namespace that is not `readable` ends the trace: that step shows
+/// only its relation and kind, and nothing beyond it is read.
 pub async fn trace(
     client: &Client,
     api_version: &str,
     kind: &str,
     namespace: &str,
     name: &str,
+    readable: impl Fn(&str) -> bool,
 ) -> Result<Vec<TraceStep>> {
     let resource = resolve(client, api_version, kind).await?;
     let first = get(client, &resource, namespace, name)
@@ -48,6 +51,19 @@ pub async fn trace(
             break;
         };
         let next_resource = next_kind.api_resource();
+        if !readable(&next_ns) {
+            steps.push(TraceStep {
+                relation: relation.to_owned(),
+                api_version: next_resource.api_version.clone(),
+                kind: next_kind.kind.to_owned(),
+                namespace: String::new(),
+                name: String::new(),
+                ready: None,
+                message: "leads outside the namespaces you can read; the trace stops here".into(),
+                revision: None,
+            });
+            break;
+        }
         match get(client, &next_resource, &next_ns, &next_name).await? {
             Some(next) => {
                 steps.push(step(relation, &next_resource, &next));
