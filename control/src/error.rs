@@ -42,7 +42,8 @@ pub enum Error {
     /// A reference or id in the request cannot be read (400).
     #[error(transparent)]
     BadReference(#[from] model::reference::RefError),
-    /// A write would reach outside the tenant's namespaces (403); nothing was written.
+    /// A write would reach outside what the caller may reach: another tenant's namespace,
+    /// another cluster, an internal registry (403); nothing was written.
     #[error("forbidden: {field} {message}")]
     OutsideBoundary {
         /// The field that points outside, as the user named it.

@@ -507,6 +507,8 @@ async fn installs_from_an_oci_reference(pool: PgPool) {
             binary: helm_binary(),
             kubeconfig: Some(kubeconfig),
             timeout: "60s".into(),
+            allowed_registries: vec![registry.clone()],
+            plain_http_registries: vec![registry.clone()],
             ..HelmConfig::default()
         },
         pool,

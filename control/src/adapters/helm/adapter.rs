@@ -4,6 +4,7 @@ use super::args;
 use super::binary::{HelmBinary, Operation, TempFile, supported};
 use super::cache::ReleaseCache;
 use super::config::HelmConfig;
+use super::registries::RegistryPolicy;
 use super::release::{self, Release};
 use super::store::PackageStore;
 use crate::access::Namespaces;
@@ -44,6 +45,7 @@ pub struct HelmAdapter {
     pub(super) packages: PackageStore,
     pub(super) pool: PgPool,
     pub(super) timeout: Duration,
+    pub(super) registries: RegistryPolicy,
 }
 
 impl std::fmt::Debug for HelmAdapter {
@@ -93,6 +95,10 @@ impl HelmAdapter {
             name: DEFAULT_NAME.to_owned(),
             packages: PackageStore::new(pool.clone()),
             timeout: config.timeout()?,
+            registries: RegistryPolicy::new(
+                &config.allowed_registries,
+                &config.plain_http_registries,
+            ),
             client,
             config,
             helm,
@@ -159,8 +165,7 @@ impl HelmAdapter {
             argv.push("--version".into());
             argv.push(version.into());
         }
-        if matches!(source, ChartSource::Oci(r) if r.starts_with("oci://127.0.0.1") || r.starts_with("oci://localhost"))
-        {
+        if matches!(source, ChartSource::Oci(r) if self.registries.plain_http(r)) {
             argv.push("--plain-http".into());
         }
         if operation == Operation::Template {

@@ -30,6 +30,12 @@ pub struct HelmConfig {
     pub debug: bool,
     /// Largest chart archive accepted, in bytes.
     pub max_package_bytes: usize,
+    /// Registries an `oci://` chart may come from (`host`, `host:port`, `*.domain`). Empty
+    /// means any public host; internal addresses and names are refused either way unless
+    /// listed here.
+    pub allowed_registries: Vec<String>,
+    /// Registries helm talks to over plain HTTP (`--plain-http`); none by default.
+    pub plain_http_registries: Vec<String>,
 }
 
 impl std::fmt::Debug for HelmConfig {
@@ -49,6 +55,8 @@ impl std::fmt::Debug for HelmConfig {
             )
             .field("timeout", &self.timeout)
             .field("max_history", &self.max_history)
+            .field("allowed_registries", &self.allowed_registries)
+            .field("plain_http_registries", &self.plain_http_registries)
             .finish_non_exhaustive()
     }
 }
@@ -66,6 +74,8 @@ impl Default for HelmConfig {
             max_history: 10,
             debug: false,
             max_package_bytes: 10 * 1024 * 1024,
+            allowed_registries: Vec::new(),
+            plain_http_registries: Vec::new(),
         }
     }
 }

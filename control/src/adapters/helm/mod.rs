@@ -9,6 +9,7 @@ pub mod capabilities;
 pub mod config;
 pub mod package;
 pub mod preview;
+pub mod registries;
 pub mod release;
 pub mod source;
 pub mod store;

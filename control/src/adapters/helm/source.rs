@@ -122,7 +122,11 @@ impl HelmAdapter {
                 let file = TempFile::write(&self.helm.work_dir(), ".tgz", &archive)?;
                 Ok((file.path().as_os_str().to_owned(), Some(file)))
             }
-            ChartSource::Oci(reference) => Ok((reference.into(), None)),
+            ChartSource::Oci(reference) => {
+                // Before helm runs: a refused registry is never connected to.
+                self.registries.check(reference)?;
+                Ok((reference.into(), None))
+            }
             ChartSource::Repository(chart) => {
                 if self.config.repository_url.is_none() {
                     return Err(Error::invalid(
