@@ -538,3 +538,45 @@ async fn installs_from_an_oci_reference(pool: PgPool) {
     );
     drop(sandbox);
 }
+
+#[sqlx::test(migrator = "control::store::MIGRATOR")]
+async fn unreadable_release_secrets_are_counted_and_skipped(pool: PgPool) {
+    let (sandbox, client, dir) = cluster("helm-refused").await;
+    let helm = HelmAdapter::new(
+        &conn(&sandbox),
+        HelmConfig {
+            binary: helm_binary(),
+            kubeconfig: Some(dir.join("kubeconfig")),
+            ..HelmConfig::default()
+        },
+        pool,
+        dir.join("home"),
+    )
+    .expect("adapter");
+    helm.cache()
+        .wait_until_ready(Duration::from_secs(10))
+        .await
+        .expect("cache");
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(client, "default");
+    let planted: k8s_openapi::api::core::v1::Secret = serde_json::from_value(json!({
+        "metadata": { "name": "sh.helm.release.v1.fake.v1", "labels": { "owner": "helm", "name": "fake", "version": "1" } },
+        "type": "helm.sh/release.v1",
+        "data": { "release": "bm90IGd6aXA=" },
+    }))
+    .expect("secret");
+    secrets
+        .create(&Default::default(), &planted)
+        .await
+        .expect("plant");
+    let started = std::time::Instant::now();
+    while helm.cache().refused() == 0 && started.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(helm.cache().refused(), 1);
+    assert!(
+        helm.matching(&DeploymentFilter::default(), &Namespaces::All)
+            .is_empty(),
+        "an unreadable release is not shown"
+    );
+    drop(sandbox);
+}

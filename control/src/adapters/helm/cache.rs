@@ -39,7 +39,7 @@ pub struct ReleaseCache {
     state: Arc<RwLock<State>>,
     rows: Arc<RowIndex>,
     synced: Arc<AtomicBool>,
-    decodes: Arc<AtomicU64>,
+    decodes: Arc<DecodeCounts>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -60,7 +60,7 @@ impl ReleaseCache {
     pub fn start(client: &Client, cluster: ClusterId, adapter: &str) -> Self {
         let state = Arc::new(RwLock::new(State::default()));
         let synced = Arc::new(AtomicBool::new(false));
-        let decodes = Arc::new(AtomicU64::new(0));
+        let decodes = Arc::new(DecodeCounts::default());
         let rows = Arc::new(RowIndex::new(cluster.clone()));
         let api: Api<Secret> = Api::all(client.clone());
         let config = watcher::Config::default()
@@ -185,7 +185,7 @@ impl ReleaseCache {
         names
     }
 
-    fn apply(state: &RwLock<State>, decodes: &AtomicU64, secret: &Secret) {
+    fn apply(state: &RwLock<State>, decodes: &DecodeCounts, secret: &Secret) {
         let Some((key, version)) = key_of(secret) else {
             return;
         };
@@ -258,7 +258,12 @@ impl ReleaseCache {
 
     /// How many release Secrets have been decoded since start (each change decodes one).
     pub fn decodes(&self) -> u64 {
-        self.decodes.load(Ordering::SeqCst)
+        self.decodes.decoded.load(Ordering::SeqCst)
+    }
+
+    /// How many release Secrets were refused (unreadable, or larger than the decode cap).
+    pub fn refused(&self) -> u64 {
+        self.decodes.refused.load(Ordering::SeqCst)
     }
 
     /// The newest revision of a release.
@@ -369,8 +374,15 @@ fn key_of(secret: &Secret) -> Option<(Key, u32)> {
     Some(((secret.metadata.namespace.clone()?, name), version))
 }
 
-fn decode_counted(secret: &Secret, decodes: &AtomicU64) -> Option<Arc<Release>> {
-    decodes.fetch_add(1, Ordering::SeqCst);
+/// Release Secrets decoded and refused since start.
+#[derive(Debug, Default)]
+struct DecodeCounts {
+    decoded: AtomicU64,
+    refused: AtomicU64,
+}
+
+fn decode_counted(secret: &Secret, decodes: &DecodeCounts) -> Option<Arc<Release>> {
+    decodes.decoded.fetch_add(1, Ordering::SeqCst);
     match release::decode(secret) {
         // Where the Secret lives is what Kubernetes vouches for; the payload says what
         // whoever wrote it chose, so it never decides which namespace a release is in.
@@ -382,7 +394,8 @@ fn decode_counted(secret: &Secret, decodes: &AtomicU64) -> Option<Arc<Release>> 
             Some(Arc::new(release))
         }
         Err(error) => {
-            tracing::warn!(%error, "skipping a release Secret");
+            let refused = decodes.refused.fetch_add(1, Ordering::SeqCst) + 1;
+            tracing::warn!(%error, refused, namespace = ?secret.metadata.namespace, "skipping a release Secret");
             None
         }
     }

@@ -11,8 +11,9 @@ use std::io::Read;
 
 /// The Secret type Helm stores releases in.
 pub const RELEASE_TYPE: &str = "helm.sh/release.v1";
-/// The largest release JSON decoded (Helm's own limit for a chart is 100 MiB).
-const MAX_DECODED: u64 = 128 * 1024 * 1024;
+/// The largest release JSON decoded: a Secret holds at most 1 MiB (the API server's object
+/// limit) of gzipped JSON, which real releases decode well below; a gzip bomb stops here.
+const MAX_DECODED: u64 = 8 * 1024 * 1024;
 
 /// What Pilothouse keeps of a release.
 #[derive(Debug, Clone, PartialEq)]
@@ -106,7 +107,7 @@ pub fn decode(secret: &Secret) -> Result<Release> {
         .read_to_end(&mut json)
         .map_err(|e| unreadable(format!("not gzip: {e}")))?;
     if json.len() as u64 > MAX_DECODED {
-        return Err(unreadable("it decodes to more than 128 MiB".into()));
+        return Err(unreadable("it decodes to more than 8 MiB".into()));
     }
     from_json(&json).map_err(|e| unreadable(e.to_string()))
 }
@@ -188,5 +189,10 @@ pub(crate) mod tests {
         assert!(decode(&bad).is_err(), "not base64");
         bad.type_ = Some("Opaque".into());
         assert!(decode(&bad).is_err(), "wrong type");
+        // A release whose manifest gzips to a few KiB but decodes past the cap.
+        let bomb =
+            secret(&serde_json::json!({ "name": "web", "manifest": "a".repeat(9 * 1024 * 1024) }));
+        let error = decode(&bomb).unwrap_err();
+        assert!(error.to_string().contains("more than 8 MiB"), "{error}");
     }
 }
