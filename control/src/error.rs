@@ -51,6 +51,13 @@ pub enum Error {
         /// Where it points and what is allowed instead.
         message: String,
     },
+    /// The caller had too many refused attempts recently; changes wait until `seconds` pass
+    /// (429), so refusals cannot flood the audit chain.
+    #[error("too many refused attempts recently; wait {seconds} s and try again")]
+    TooManyRefusals {
+        /// How long to wait.
+        seconds: u64,
+    },
     /// The Kubernetes API server refused the request (403), with its own message.
     #[error("the Kubernetes API refused the request: {0}")]
     ClusterForbidden(String),
@@ -122,6 +129,7 @@ impl Error {
             Self::Invalid { .. } => 422,
             Self::Forbidden(_) | Self::OutsideBoundary { .. } | Self::ClusterForbidden(_) => 403,
             Self::BadReference(_) => 400,
+            Self::TooManyRefusals { .. } => 429,
             Self::AuditUnavailable(_)
             | Self::Database(_)
             | Self::SchemaBehind { .. }

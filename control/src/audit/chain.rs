@@ -3,7 +3,7 @@
 use super::CHAIN_LOCK;
 use super::canonical::{GENESIS, row_hash, stored_time};
 use super::event::{Actor, AuditEvent, Channel, NewEvent, Outcome, Phase};
-use super::redact::redact;
+use super::redact::{bounded, redact, redact_text};
 use crate::Result;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
@@ -39,6 +39,10 @@ impl AuditLog {
 /// the parameters are redacted here, so no path can store them.
 pub(crate) async fn append_in(conn: &mut PgConnection, mut event: NewEvent) -> Result<AuditEvent> {
     redact(&mut event.parameters);
+    event.error = event.error.as_deref().map(redact_text);
+    if event.outcome == Some(Outcome::Denied) {
+        event.parameters = bounded(std::mem::take(&mut event.parameters));
+    }
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(CHAIN_LOCK)
         .execute(&mut *conn)

@@ -1,4 +1,7 @@
-//! Secrets never reach the audit log: values under secret-looking keys, and Secrets' data.
+//! Secrets never reach the audit log: values under secret-looking keys, `name`/`value` pairs
+//! whose name looks secret (environment variables), Secrets' data, and credentials inside
+//! URLs, in the parameters and in the error text. Refused attempts keep at most
+//! [`DENIED_PARAMETERS_LIMIT`] bytes of parameters, so they cannot grow the chain at will.
 
 use serde_json::Value;
 
@@ -16,16 +19,26 @@ const SECRET_WORDS: [&str; 7] = [
     "pwd",
 ];
 
-/// Replaces, in place, every value whose key looks secret and the data of Kubernetes Secrets.
+/// How many bytes of parameters a refused attempt keeps; the rest is a digest.
+pub const DENIED_PARAMETERS_LIMIT: usize = 16 * 1024;
+
+/// Replaces, in place, every value whose key looks secret, the value of a `name`/`value` pair
+/// whose name does, the data of Kubernetes Secrets, and credentials in URLs.
 pub fn redact(value: &mut Value) {
     match value {
         Value::Object(map) => {
             let is_secret_object = map.get("kind").and_then(Value::as_str) == Some("Secret");
+            let secret_pair = map
+                .get("name")
+                .and_then(Value::as_str)
+                .is_some_and(key_looks_secret);
             for (key, child) in map.iter_mut() {
                 let secret_data = is_secret_object && (key == "data" || key == "stringData");
                 if secret_data {
                     redact_all_values(child);
-                } else if key_looks_secret(key) && !child.is_null() {
+                } else if (key_looks_secret(key) || (secret_pair && key == "value"))
+                    && !child.is_null()
+                {
                     *child = Value::String(REDACTED.into());
                 } else {
                     redact(child);
@@ -33,8 +46,54 @@ pub fn redact(value: &mut Value) {
             }
         }
         Value::Array(items) => items.iter_mut().for_each(redact),
+        Value::String(text) if text.contains("://") => *text = redact_text(text),
         _ => {}
     }
+}
+
+/// `text` with the user info of every URL in it (`https://user:pass@host`) replaced.
+pub fn redact_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (before, after) = rest.split_at(at + 3);
+        out.push_str(before);
+        let authority_end = after
+            .find(|c: char| c == '/' || c.is_whitespace() || c == '"' || c == '\'')
+            .unwrap_or(after.len());
+        let authority = &after[..authority_end];
+        match authority.rfind('@') {
+            Some(user_end) => {
+                out.push_str(REDACTED);
+                out.push_str(&authority[user_end..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &after[authority_end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A refused attempt's parameters: whole when small, else the first
+/// [`DENIED_PARAMETERS_LIMIT`] bytes of their JSON as text with the size and SHA-256 of all.
+pub fn bounded(parameters: Value) -> Value {
+    let text = parameters.to_string();
+    if text.len() <= DENIED_PARAMETERS_LIMIT {
+        return parameters;
+    }
+    let mut cut = DENIED_PARAMETERS_LIMIT;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    use sha2::Digest;
+    serde_json::json!({
+        "truncated": {
+            "bytes": text.len(),
+            "sha256": hex::encode(sha2::Sha256::digest(text.as_bytes())),
+        },
+        "head": &text[..cut],
+    })
 }
 
 /// A Secret's `data`: keep the keys (useful to auditors), drop every value.
@@ -104,6 +163,41 @@ mod tests {
         assert_eq!(values["items"][0]["dbPassword"], REDACTED);
         assert_eq!(values["monkey"], "banana");
         assert_eq!(values["keyboard"], "qwerty");
+    }
+
+    #[test]
+    fn env_pairs_urls_and_oversized_denials() {
+        let mut values = json!({
+            "env": [{"name": "DB_PASSWORD", "value": "hunter2"}, {"name": "LOG_LEVEL", "value": "debug"}],
+            "repo": "https://bot:ghp_abc@github.com/org/repo.git",
+            "note": "cloned oci://u:p@registry.example.com/x and http://plain.example.com/y",
+        });
+        redact(&mut values);
+        assert_eq!(values["env"][0]["value"], REDACTED);
+        assert_eq!(values["env"][1]["value"], "debug");
+        assert_eq!(
+            values["repo"],
+            format!("https://{REDACTED}@github.com/org/repo.git")
+        );
+        assert_eq!(
+            values["note"],
+            format!(
+                "cloned oci://{REDACTED}@registry.example.com/x and http://plain.example.com/y"
+            )
+        );
+        assert_eq!(redact_text("no url here"), "no url here");
+
+        let small = json!({ "a": 1 });
+        assert_eq!(bounded(small.clone()), small);
+        let big = json!({ "values": "é".repeat(20_000) });
+        let kept = bounded(big.clone());
+        assert_eq!(kept["truncated"]["bytes"], big.to_string().len());
+        assert_eq!(kept["truncated"]["sha256"].as_str().map(str::len), Some(64));
+        assert!(
+            kept["head"]
+                .as_str()
+                .is_some_and(|h| h.len() <= DENIED_PARAMETERS_LIMIT)
+        );
     }
 
     #[test]

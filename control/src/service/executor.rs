@@ -252,6 +252,14 @@ impl Service {
             )
             .await?;
         target.kind = Some(kind);
+        if let Some(wait) = self
+            .refusals
+            .exhausted(&super::principal_key(&ctx.principal))
+        {
+            return Err(Error::TooManyRefusals {
+                seconds: wait.as_secs().max(1),
+            });
+        }
         let cluster = self.registry.cluster(&namespace.cluster)?;
         let runner = runner(cluster, &change)?;
         self.audited(ctx, action, &target, async |operation| {

@@ -9,6 +9,7 @@ pub mod executor;
 mod flux;
 mod identities;
 mod packages;
+mod refusals;
 
 pub use crate::adapters::requested_kind;
 
@@ -72,6 +73,7 @@ pub struct Service {
     operations: executor::OperationLog,
     tenancy: std::sync::Arc<repo::TenancySnapshot>,
     registry: ClusterRegistry,
+    refusals: std::sync::Arc<refusals::RefusalBudget>,
 }
 
 impl Service {
@@ -81,6 +83,7 @@ impl Service {
             audit: AuditLog::new(pool.clone()),
             operations: executor::OperationLog::new(pool.clone()),
             tenancy: Default::default(),
+            refusals: Default::default(),
             pool,
             registry: ClusterRegistry::default(),
         }
@@ -152,7 +155,15 @@ impl Service {
         target: &AuditTarget,
         denied: Denied,
     ) -> Error {
-        let event = event(
+        let who = principal_key(&ctx.principal);
+        let suppressed = match self.refusals.admit(&who) {
+            refusals::Admission::Record { suppressed } => suppressed,
+            refusals::Admission::Suppress => {
+                tracing::warn!(principal = %who, %action, "refused again; over the audit budget for refusals, not recorded");
+                return Error::Forbidden(denied);
+            }
+        };
+        let mut event = event(
             ctx,
             Uuid::new_v4(),
             Phase::Denied,
@@ -161,6 +172,9 @@ impl Service {
             Outcome::Denied,
             Some(denied.to_string()),
         );
+        if let (true, Some(parameters)) = (suppressed > 0, event.parameters.as_object_mut()) {
+            parameters.insert("unrecordedRefusalsBefore".into(), suppressed.into());
+        }
         if let Err(error) = self.audit.append(event).await {
             tracing::error!(%error, %action, "could not record a denied attempt in the audit log");
         }
@@ -199,7 +213,11 @@ impl Service {
         let result = change(operation).await;
         let (outcome, error) = match &result {
             Ok(_) => (Outcome::Success, None),
-            Err(error) if error.is_refusal() => (Outcome::Denied, Some(error.to_string())),
+            Err(error) if error.is_refusal() => {
+                // The intent row is written already; the refusal still spends the budget.
+                let _ = self.refusals.admit(&principal_key(&ctx.principal));
+                (Outcome::Denied, Some(error.to_string()))
+            }
             Err(error) => (Outcome::Failure, Some(error.to_string())),
         };
         let outcome = event(
@@ -253,3 +271,8 @@ fn event(
 }
 
 pub use audit::ExportFormat;
+
+/// The key a principal's refusal budget is kept under.
+fn principal_key(principal: &Principal) -> String {
+    format!("{}\u{1f}{}", principal.issuer, principal.subject)
+}

@@ -60,13 +60,24 @@ impl IntoResponse for ApiError {
             StatusCode::FORBIDDEN => "forbidden",
             StatusCode::SERVICE_UNAVAILABLE => "unavailable",
             StatusCode::BAD_GATEWAY => "backend_failed",
+            StatusCode::TOO_MANY_REQUESTS => "rate_limited",
             _ => "internal",
         };
         let mut body = serde_json::json!({ "error": code, "message": self.0.public_message() });
-        if let control::Error::Invalid { field, .. } = &self.0 {
+        if let control::Error::Invalid { field, .. }
+        | control::Error::OutsideBoundary { field, .. } = &self.0
+        {
             body["field"] = serde_json::Value::from(*field);
         }
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let control::Error::TooManyRefusals { seconds } = &self.0
+            && let Ok(value) = axum::http::HeaderValue::from_str(&seconds.to_string())
+        {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, value);
+        }
+        response
     }
 }
 
