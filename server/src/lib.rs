@@ -9,6 +9,7 @@ pub mod identities;
 pub mod rest;
 pub mod retention;
 pub mod routes;
+pub mod security;
 pub mod shutdown;
 pub mod state;
 pub mod telemetry;

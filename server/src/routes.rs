@@ -2,7 +2,7 @@
 //! static files, behind the session layer and the authentication gate.
 
 use crate::state::AppState;
-use crate::{auth, health, rest, upload};
+use crate::{auth, health, rest, security, upload};
 use app::{App, shell};
 use axum::Router;
 use axum::middleware::from_fn_with_state;
@@ -26,7 +26,9 @@ pub fn router(state: AppState) -> Router {
     let context = move || {
         provide_context(service.clone());
         provide_context(banner.clone());
+        security::provide_page_nonce();
     };
+    let hsts = security::Hsts(state.public_url_is_https);
     let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
@@ -50,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         >(context, shell))
         .layer(from_fn_with_state(state.clone(), auth::guard::authenticate))
         .layer(sessions)
+        .layer(from_fn_with_state(hsts, security::headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -23,6 +23,8 @@ pub struct AppState {
     pub auth: AuthSettings,
     /// Whether the session cookie may travel over plain HTTP (the demo only).
     pub insecure_cookie: bool,
+    /// Whether the public URL is https (responses then carry HSTS).
+    pub public_url_is_https: bool,
     /// Minutes of inactivity after which a session ends.
     pub idle_timeout_minutes: u32,
     /// The banner shown above every page, e.g. for the sandbox cluster.
@@ -53,6 +55,7 @@ impl AppState {
                 absolute_timeout_secs: i64::from(config.session.absolute_timeout_hours) * 3600,
             },
             insecure_cookie: config.session.insecure_cookie,
+            public_url_is_https: config.server.public_url.starts_with("https://"),
             idle_timeout_minutes: config.session.idle_timeout_minutes,
             cluster_banner: config.ui.cluster_banner.clone(),
         })

@@ -88,3 +88,71 @@ async fn the_audit_page_shows_rows_to_whom_may_read_them() {
         refused.body
     );
 }
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers_and_scripts_carry_the_nonce() {
+    let env = TestEnv::start("security-headers", |_| {}).await;
+    let cookie = env.login("alice").await;
+    let home = env.get("/", Some(&cookie)).await;
+    let header = |answer: &support::Answer, name: &str| {
+        answer
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let policy = header(&home, "content-security-policy");
+    let nonce = policy
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(nonce.len() >= 22, "a per-response nonce: {policy}");
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    let scripts = home.body.matches("<script").count();
+    assert!(scripts > 0);
+    assert_eq!(
+        home.body.matches(&format!("nonce=\"{nonce}\"")).count(),
+        scripts,
+        "every inline script carries this response's nonce"
+    );
+    let again = env.get("/", Some(&cookie)).await;
+    assert_ne!(header(&again, "content-security-policy"), policy);
+    for answer in [
+        &home,
+        &env.get("/healthz", None).await,
+        &env.get("/api/v1/me", None).await,
+    ] {
+        assert_eq!(header(answer, "x-content-type-options"), "nosniff");
+        assert_eq!(
+            header(answer, "referrer-policy"),
+            "strict-origin-when-cross-origin"
+        );
+        assert!(header(answer, "content-security-policy").contains("default-src 'self'"));
+        assert!(
+            header(answer, "strict-transport-security").is_empty(),
+            "no HSTS over http"
+        );
+    }
+}
+
+#[tokio::test]
+async fn https_deployments_get_hsts() {
+    let env = TestEnv::start("security-hsts", |config| {
+        config.server.public_url = "https://pilothouse.example.com".into();
+    })
+    .await;
+    let answer = env.get("/healthz", None).await;
+    assert!(
+        answer
+            .headers
+            .get("strict-transport-security")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("max-age=")),
+        "{:?}",
+        answer.headers
+    );
+}
