@@ -175,16 +175,7 @@ impl TestEnv {
         server::bootstrap(&service, &config)
             .await
             .expect("bootstrap");
-        let admin = control::RequestContext {
-            principal: control::access::Principal {
-                issuer: idp.issuer(),
-                subject: "admin".into(),
-                email: None,
-                name: None,
-                groups: vec![],
-            },
-            ..control::RequestContext::system()
-        };
+        let admin = admin_context(&idp.issuer());
         service
             .create_tenant(&admin, "team-a", "Team A")
             .await
@@ -372,6 +363,20 @@ impl TestEnv {
         answer.session_cookie().expect("a rotated session cookie")
     }
 
+    /// A bearer token for `subject`, valid for five minutes, as the provider would issue it.
+    pub fn bearer(&self, subject: &str) -> String {
+        let now = chrono::Utc::now().timestamp();
+        self.mint(
+            serde_json::json!({ "iss": self.idp.issuer(), "aud": "pilothouse",
+            "sub": subject, "iat": now, "exp": now + 300 }),
+        )
+    }
+
+    /// The bootstrap platform-admin, for setting up what a test needs through `Service`.
+    pub fn admin(&self) -> control::RequestContext {
+        admin_context(&self.idp.issuer())
+    }
+
     /// A token signed with the provider's real key, with these claims.
     pub fn mint(&self, claims: serde_json::Value) -> String {
         self.idp.mint(&claims.to_string()).expect("mint")
@@ -388,6 +393,19 @@ impl TestEnv {
     /// Stops Postgres (for tests that need it gone).
     pub fn stop_postgres(&mut self) {
         self.pg.stop().expect("stop");
+    }
+}
+
+fn admin_context(issuer: &str) -> control::RequestContext {
+    control::RequestContext {
+        principal: control::access::Principal {
+            issuer: issuer.to_owned(),
+            subject: "admin".into(),
+            email: None,
+            name: None,
+            groups: vec![],
+        },
+        ..control::RequestContext::system()
     }
 }
 
