@@ -13,6 +13,16 @@ pub struct AppError {
     pub status: u16,
     /// What went wrong and what to do.
     pub message: String,
+    /// The form field the error is about, when it is about one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl AppError {
+    /// The message when the error is about `field`, so a form can show it beside that field.
+    pub fn about(&self, field: &str) -> Option<String> {
+        (self.field.as_deref() == Some(field)).then(|| self.message.clone())
+    }
 }
 
 impl fmt::Display for AppError {
@@ -34,6 +44,7 @@ impl FromServerFnError for AppError {
         Self {
             status,
             message: value.to_string(),
+            field: None,
         }
     }
 }
@@ -51,9 +62,16 @@ impl From<control::Error> for AppError {
         {
             response.set_status(code);
         }
+        let field = match &error {
+            control::Error::Invalid { field, .. } | control::Error::OutsideBoundary { field, .. } => {
+                Some((*field).to_owned())
+            }
+            _ => None,
+        };
         Self {
             status,
             message: error.public_message(),
+            field,
         }
     }
 }

@@ -10,10 +10,12 @@ pub async fn caller() -> Result<(RequestContext, Service), AppError> {
     let Extension(ctx): Extension<RequestContext> =
         leptos_axum::extract().await.map_err(|_| AppError {
             status: 401,
+            field: None,
             message: "not signed in: reload the page to sign in".into(),
         })?;
     let service = use_context::<Service>().ok_or_else(|| AppError {
         status: 500,
+        field: None,
         message: "the control plane is not available to this page".into(),
     })?;
     Ok((ctx, service))

@@ -281,12 +281,41 @@ async fn rename_unassign_and_delete(pool: PgPool) {
         .rename_tenant(&admin, "team-a", "Team Alpha")
         .await
         .unwrap();
-    service.unassign_namespace(&admin, "a-dev").await.unwrap();
+    service
+        .unassign_namespace(&admin, "a-dev", None)
+        .await
+        .unwrap();
     let a = service.get_tenant(&admin, "team-a").await.unwrap();
     assert_eq!(
         (a.display_name.as_str(), a.namespaces.as_slice()),
         ("Team Alpha", &["a-prod".to_owned()][..])
     );
+    let refused = service.delete_tenant(&admin, "team-a").await.unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "conflict: tenant team-a still owns namespaces a-prod; unassign them or move them to another tenant first"
+    );
+    let wrong_owner = service
+        .unassign_namespace(&admin, "a-prod", Some("team-b"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        wrong_owner.to_string(),
+        "namespace assignment not found: a-prod of tenant team-b"
+    );
+    service
+        .move_namespace(&admin, "a-prod", "team-b")
+        .await
+        .unwrap();
+    assert_eq!(
+        service.get_tenant(&admin, "team-b").await.unwrap().namespaces,
+        ["a-prod", "b-prod"]
+    );
+    let taken = service
+        .assign_namespace(&admin, "a-prod", "team-a")
+        .await
+        .unwrap_err();
+    assert!(taken.to_string().contains("already belongs to tenant team-b"), "{taken}");
     service.delete_tenant(&admin, "team-a").await.unwrap();
     assert!(
         service
@@ -303,7 +332,8 @@ async fn rename_unassign_and_delete(pool: PgPool) {
             .unwrap()
             .tenancy
             .namespace_owners
-            .contains_key(&ns("a-prod"))
+            .get(&ns("a-prod"))
+            .is_some_and(|t| t == "team-b")
     );
 }
 
@@ -344,6 +374,37 @@ async fn global_roles_and_bootstrap(pool: PgPool) {
         service.verify_audit(&carol).await,
         Err(Error::Forbidden(_))
     ));
+
+    // Nobody could administer Pilothouse after the last platform-admin went.
+    let me = Grantee::User("admin".into());
+    let last = service
+        .revoke_global_role(&admin, &me, GlobalRole::PlatformAdmin)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        last.to_string(),
+        "conflict: user admin is the last platform-admin; grant platform-admin to someone else first"
+    );
+    let ops = Grantee::Group("ops".into());
+    service
+        .grant_global_role(&admin, &ops, GlobalRole::PlatformAdmin)
+        .await
+        .unwrap();
+    service
+        .revoke_global_role(&admin, &me, GlobalRole::PlatformAdmin)
+        .await
+        .unwrap();
+    let ops_member = person("olga", &["ops"]);
+    assert!(matches!(
+        service
+            .revoke_global_role(&ops_member, &ops, GlobalRole::PlatformAdmin)
+            .await,
+        Err(Error::Conflict(_))
+    ));
+    service
+        .grant_global_role(&ops_member, &me, GlobalRole::PlatformAdmin)
+        .await
+        .unwrap();
 
     let bootstrap = service
         .query_audit(

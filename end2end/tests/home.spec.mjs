@@ -22,6 +22,14 @@ test('home page hydrates and the theme switch works only afterwards', async () =
   assert.equal(await page.getByTestId('roles').innerText(), 'operator of team-a');
   assert.match(await page.getByTestId('cluster-banner').innerText(), /SIMULATED Flux controllers/);
 
+  // The overview: alice's tenant with its failing release first among what needs attention.
+  const tile = page.getByTestId('tenant-counts').locator('.tile[data-tenant="team-a"]');
+  assert.match(await tile.innerText(), /[1-9]\d* failed/);
+  assert.match(await page.getByTestId('attention').locator('tbody tr').first().innerText(), /payments\s+team-a/);
+  assert.match(await page.getByTestId('recent').innerText(), /The latest of your own operations/);
+  assert.match(await page.getByTestId('adapters').innerText(), /flux\s+synced/);
+  await page.screenshot({ path: screenshotPath('overview'), fullPage: true });
+
   const toggle = page.getByTestId('theme-toggle');
   assert.equal(await toggle.innerText(), 'Dark theme');
   await toggle.click();
@@ -44,5 +52,20 @@ test('client-side navigation reaches each section', async () => {
   // An operator may not read the audit log, and the page says why.
   assert.match(await page.getByRole('alert').innerText(), /needs auditor/);
   await page.screenshot({ path: screenshotPath('audit'), fullPage: true });
+  await context.close();
+});
+
+test('an auditor sees the latest operations of everyone', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, 'carol');
+  const recent = page.getByTestId('recent');
+  assert.match(await recent.innerText(), /The latest of every operation/);
+  // The demo seed's own grants are on record, made by admin through the command line.
+  await recent.locator('tbody tr').first().waitFor();
+  assert.ok(await recent.locator('tbody tr').count() >= 1);
+  await page.getByTestId('theme-toggle').click();
+  await page.locator('html[data-theme="dark"]').waitFor();
+  await page.screenshot({ path: screenshotPath('overview-auditor-dark'), fullPage: true });
   await context.close();
 });

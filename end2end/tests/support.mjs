@@ -24,6 +24,7 @@ export function screenshotPath(name) {
 }
 
 export const passwords = {
+  admin: process.env.ADMIN_PASSWORD,
   alice: process.env.ALICE_PASSWORD,
   carol: process.env.CAROL_PASSWORD,
   dave: process.env.DAVE_PASSWORD,

@@ -310,6 +310,10 @@ pub struct DeploymentDetail {
     pub inventory: Vec<InventoryEntry>,
     /// Its object as clean YAML.
     pub yaml: String,
+    /// Whether the caller may run each operation on it, and why (by action name, such as
+    /// `deployment.scale`), so pages show what is not allowed instead of hiding it.
+    #[serde(default)]
+    pub permissions: std::collections::BTreeMap<String, crate::tenancy::Explanation>,
 }
 
 /// Which controller log lines to read.

@@ -1,6 +1,8 @@
 //! Flux sources (Git, Helm and OCI repositories, buckets, charts) as packages are shown.
 
+use crate::tenancy::Explanation;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// A Flux source and the artifact it last produced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,6 +24,9 @@ pub struct FluxSource {
     pub message: String,
     /// Reconciliation is suspended.
     pub suspended: bool,
+    /// Whether the caller may fetch, suspend or resume it, and why, by action name.
+    #[serde(default)]
+    pub permissions: BTreeMap<String, Explanation>,
 }
 
 /// An uploaded chart archive.
@@ -48,6 +53,9 @@ pub struct Package {
     pub uploaded_by: String,
     /// When, RFC 3339.
     pub uploaded_at: String,
+    /// Whether the caller may delete it, and why, by action name.
+    #[serde(default)]
+    pub permissions: BTreeMap<String, Explanation>,
 }
 
 /// Limits on what an archive may expand to (Helm's own: 100 MiB in all, 5 MiB per file).

@@ -182,6 +182,28 @@ pub fn seed(store: &Store) -> Result<(), ApiError> {
         ),
     )?;
 
+    // team-c: a namespace no tenant owns yet, for onboarding a tenant in the demo.
+    store.create(
+        &namespaces,
+        None,
+        json!({ "metadata": { "name": "team-c" } }),
+        options,
+    )?;
+    put(
+        src,
+        "v1",
+        "gitrepositories",
+        "team-c",
+        git("billing", "https://github.com/example/billing", "main"),
+    )?;
+    put(
+        kus,
+        "v1",
+        "kustomizations",
+        "team-c",
+        kustomization("billing", "billing", "./deploy", json!({})),
+    )?;
+
     // platform: shared infrastructure.
     put(
         src,

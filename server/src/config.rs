@@ -105,6 +105,8 @@ pub enum Command {
     /// Work with the audit log directly in the database.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Administer tenants, namespaces, memberships and global roles (audited, channel cli).
+    Admin(crate::admin_cli::AdminArgs),
     /// Create the demo's tenants, namespaces and memberships (used by `cargo xtask demo`).
     #[command(hide = true)]
     SeedDemo,

@@ -1,26 +1,36 @@
 //! `pilothouse seed-demo`: the demo's tenants, namespaces and memberships for its users
-//! (admin, alice, bob, carol, dave), made through the same audited operations as any change.
+//! (admin, alice, bob, carol, dave), as the `pilothouse admin` commands an operator would
+//! type, run as the bootstrap admin through the same audited operations.
 
+use crate::admin_cli::{AdminCommand, cli_context, execute};
 use crate::config::Config;
 use anyhow::Context;
-use control::access::{GlobalRole, Grantee, Principal, TenantRole};
-use control::audit::Channel;
-use control::{Error, RequestContext, Service};
+use clap::Parser;
+use control::{Error, Service};
 
-/// Tenants and the namespaces they own.
-const TENANTS: [(&str, &str, &[&str]); 3] = [
-    ("team-a", "Team A", &["team-a"]),
-    ("team-b", "Team B", &["team-b"]),
-    ("platform", "Platform", &["platform", "flux-system"]),
+/// The demo, one `pilothouse admin` command per line.
+const SEED: [&[&str]; 12] = [
+    &["tenant", "create", "team-a", "--name", "Team A"],
+    &["tenant", "create", "team-b", "--name", "Team B"],
+    &["tenant", "create", "platform", "--name", "Platform"],
+    &["namespace", "assign", "team-a", "--tenant", "team-a"],
+    &["namespace", "assign", "team-b", "--tenant", "team-b"],
+    &["namespace", "assign", "platform", "--tenant", "platform"],
+    &["namespace", "assign", "flux-system", "--tenant", "platform"],
+    &["member", "add", "team-a", "--user", "alice", "--role", "operator"],
+    &["member", "add", "team-a", "--user", "bob", "--role", "viewer"],
+    &["member", "add", "team-b", "--user", "bob", "--role", "viewer"],
+    &["member", "add", "team-b", "--user", "dave", "--role", "admin"],
+    &["role", "grant", "auditor", "--user", "carol"],
 ];
 
-/// Who gets which role where.
-const MEMBERSHIPS: [(&str, &str, TenantRole); 4] = [
-    ("team-a", "alice", TenantRole::Operator),
-    ("team-a", "bob", TenantRole::Viewer),
-    ("team-b", "bob", TenantRole::Viewer),
-    ("team-b", "dave", TenantRole::Admin),
-];
+/// One seed line, parsed as the CLI parses it.
+#[derive(Debug, Parser)]
+#[command(no_binary_name = true)]
+struct Line {
+    #[command(subcommand)]
+    command: AdminCommand,
+}
 
 /// Seeds the demo tenancy; safe to run again.
 pub async fn run(config: &Config) -> anyhow::Result<()> {
@@ -32,39 +42,16 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         .bootstrap_admin
         .clone()
         .context("the demo seed needs access.bootstrapAdmin")?;
-    let ctx = RequestContext {
-        principal: Principal {
-            issuer: config.oidc.issuer.clone().unwrap_or_default(),
-            subject: admin,
-            email: None,
-            name: None,
-            groups: Vec::new(),
-        },
-        channel: Channel::Cli,
-        request_id: None,
-        client_addr: None,
-    };
-    for (slug, name, namespaces) in TENANTS {
-        tolerate_existing(service.create_tenant(&ctx, slug, name).await.map(drop))?;
-        for namespace in namespaces {
-            service.assign_namespace(&ctx, namespace, slug).await?;
+    let ctx = cli_context(config, &admin);
+    for args in SEED {
+        let line = Line::try_parse_from(args.iter().copied())
+            .with_context(|| format!("seed line {args:?}"))?;
+        match execute(&service, &ctx, &line.command).await {
+            // A second run finds the tenants in place.
+            Ok(_) | Err(Error::AlreadyExists { .. }) => {}
+            Err(error) => return Err(error).with_context(|| format!("pilothouse admin {}", args.join(" "))),
         }
     }
-    for (tenant, user, role) in MEMBERSHIPS {
-        service
-            .add_membership(&ctx, tenant, &Grantee::User(user.into()), role)
-            .await?;
-    }
-    service
-        .grant_global_role(&ctx, &Grantee::User("carol".into()), GlobalRole::Auditor)
-        .await?;
     tracing::info!("demo tenants and memberships are in place");
     Ok(())
-}
-
-fn tolerate_existing(result: control::Result<()>) -> anyhow::Result<()> {
-    match result {
-        Ok(()) | Err(Error::AlreadyExists { .. }) => Ok(()),
-        Err(error) => Err(error.into()),
-    }
 }

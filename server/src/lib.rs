@@ -1,5 +1,6 @@
 //! The Pilothouse server: configuration, start-up, routes and the Leptos renderer.
 
+pub mod admin_cli;
 pub mod audit_cli;
 pub mod auth;
 pub mod config;

@@ -14,6 +14,9 @@ async fn main() -> anyhow::Result<ExitCode> {
         Some(Command::SeedDemo) => server::demo_seed::run(&config)
             .await
             .map(|()| ExitCode::SUCCESS),
+        Some(Command::Admin(args)) => server::admin_cli::run(&config, args)
+            .await
+            .map(|()| ExitCode::SUCCESS),
         Some(Command::Audit(command)) => {
             server::audit_cli::run(&config, command).await.map(|valid| {
                 if valid {

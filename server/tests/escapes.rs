@@ -512,7 +512,7 @@ async fn tenant_identities_follow_assignments() {
     assert!(find("", "serviceaccounts", "team-b").is_some());
     assert!(find("rbac.authorization.k8s.io", "rolebindings", "team-b").is_some());
     env.service
-        .unassign_namespace(&admin, "team-b")
+        .unassign_namespace(&admin, "team-b", Some("team-b"))
         .await
         .expect("unassign");
     assert!(

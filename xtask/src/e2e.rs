@@ -38,6 +38,10 @@ pub fn run_suite(binary: &Path, database: &Database) -> anyhow::Result<()> {
             )
             .env("IDP_ISSUER", stack.identity.idp.issuer())
             .env(
+                "ADMIN_PASSWORD",
+                stack.identity.password("admin").unwrap_or_default(),
+            )
+            .env(
                 "ALICE_PASSWORD",
                 stack.identity.password("alice").unwrap_or_default(),
             )

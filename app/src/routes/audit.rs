@@ -17,6 +17,7 @@ pub async fn search_audit(search: AuditSearch) -> Result<AuditRows, AppError> {
         None => None,
         Some(name) => Some(Outcome::parse(name).ok_or_else(|| AppError {
             status: 422,
+            field: None,
             message: format!(
                 "invalid outcome {name:?}: choose success, failure, denied or pending"
             ),
@@ -34,30 +35,7 @@ pub async fn search_audit(search: AuditSearch) -> Result<AuditRows, AppError> {
     let rows = page
         .events
         .into_iter()
-        .map(|e| {
-            let ev = e.event;
-            let target = match (&ev.namespace, &ev.target_name, &ev.tenant) {
-                (Some(ns), Some(name), _) if ns != name => format!("{ns}/{name}"),
-                (_, Some(name), Some(tenant)) if tenant != name => format!("{tenant}: {name}"),
-                (_, Some(name), _) => name.clone(),
-                (_, None, Some(tenant)) => tenant.clone(),
-                _ => String::new(),
-            };
-            model::audit::AuditRow {
-                seq: e.seq,
-                time: e.occurred_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-                actor: ev.actor.email.unwrap_or(ev.actor.subject),
-                channel: ev.channel.as_str().into(),
-                phase: ev.phase.as_str().into(),
-                action: ev.action,
-                target,
-                outcome: ev
-                    .outcome
-                    .map(|o| o.as_str().to_owned())
-                    .unwrap_or_default(),
-                error: ev.error,
-            }
-        })
+        .map(model::audit::AuditRow::from)
         .collect();
     Ok(AuditRows {
         rows,

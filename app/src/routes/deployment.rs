@@ -2,6 +2,7 @@
 //! events and YAML, and the operations an operator runs on it.
 
 use super::deployments::StatusBadge;
+use super::why::{Permissions, Why, may};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -69,6 +70,7 @@ pub async fn scale_deployment(
     let (ctx, service) = crate::server::caller().await?;
     let replicas: u32 = replicas.trim().parse().map_err(|_| AppError {
         status: 422,
+        field: None,
         message: format!("replicas: {replicas:?} is not a whole number of 0 or more"),
     })?;
     Ok(service
@@ -103,6 +105,7 @@ pub async fn preview_change(
     let number = |field: &str, text: &str| {
         text.trim().parse::<u32>().map_err(|_| AppError {
             status: 422,
+            field: None,
             message: format!("{field}: {text:?} is not a whole number"),
         })
     };
@@ -115,6 +118,7 @@ pub async fn preview_change(
         _ => {
             return Err(AppError {
                 status: 422,
+                field: None,
                 message: "give either a replica count or a revision to preview".into(),
             });
         }
@@ -219,6 +223,7 @@ pub fn DeploymentPage() -> impl IntoView {
                         flux=detail.deployment.kind != DeploymentKind::Release
                         scales=detail.deployment.kind != DeploymentKind::Kustomization
                         suspended=detail.deployment.state.suspended
+                        permissions=detail.permissions.clone()
                         reconcile suspend resume scale delete preview
                     />
                     {move || preview.value().get().map(|result| match result {
@@ -244,6 +249,7 @@ fn Operations(
     flux: bool,
     scales: bool,
     suspended: bool,
+    permissions: Permissions,
     reconcile: ServerAction<ReconcileDeployment>,
     suspend: ServerAction<SuspendDeployment>,
     resume: ServerAction<ResumeDeployment>,
@@ -252,26 +258,31 @@ fn Operations(
     preview: ServerAction<PreviewChange>,
 ) -> impl IntoView {
     let hidden = move || view! { <Hidden id=id.clone() /> };
+    let allowed = |action: &str| may(&permissions, action);
+    let why = |action: &'static str| view! { <Why permissions=permissions.clone() action /> };
     let flux_forms = flux.then(|| {
         let (first, second) = (hidden(), hidden());
         let pause = if suspended {
-            view! { <ActionForm action=resume attr:class="inline">{second}<ForceChoice /><button type="submit">"Resume"</button></ActionForm> }.into_any()
+            view! { <ActionForm action=resume attr:class="inline">{second}<ForceChoice /><button type="submit" disabled=!allowed("deployment.resume")>"Resume"</button>{why("deployment.resume")}</ActionForm> }.into_any()
         } else {
             view! {
                 <ActionForm action=suspend attr:class="inline">
                     {second}
                     <input name="reason" placeholder="Reason (optional)" aria-label="Suspend reason" />
                     <ForceChoice />
-                    <button type="submit">"Suspend"</button>
+                    <button type="submit" disabled=!allowed("deployment.suspend")>"Suspend"</button>
+                    {why("deployment.suspend")}
                 </ActionForm>
             }
             .into_any()
         };
+        let reconcile_allowed = allowed("deployment.reconcile");
         view! {
             <ActionForm action=reconcile attr:class="inline">
                 {first}
                 <label><input type="checkbox" name="with_source" value="on" />" with its source"</label>
-                <button type="submit" disabled=move || reconcile.pending().get()>"Reconcile"</button>
+                <button type="submit" disabled=move || !reconcile_allowed || reconcile.pending().get()>"Reconcile"</button>
+                {why("deployment.reconcile")}
             </ActionForm>
             {pause}
         }
@@ -283,7 +294,8 @@ fn Operations(
                 {fields}
                 <input name="replicas" inputmode="numeric" size="4" placeholder="3" aria-label="Replicas" required />
                 <ForceChoice />
-                <button type="submit">"Scale"</button>
+                <button type="submit" disabled=!allowed("deployment.scale")>"Scale"</button>
+                {why("deployment.scale")}
             </ActionForm>
         }
     });
@@ -294,7 +306,8 @@ fn Operations(
                 {fields}
                 <input name="replicas" inputmode="numeric" size="8" placeholder="replicas" aria-label="Replicas to preview" />
                 <input name="revision" inputmode="numeric" size="8" placeholder="revision" aria-label="Revision to preview" />
-                <button type="submit">"Preview"</button>
+                <button type="submit" disabled=!allowed("deployment.update")>"Preview"</button>
+                {why("deployment.update")}
             </ActionForm>
         }
     });
@@ -306,7 +319,8 @@ fn Operations(
             {previewing}
             <ActionForm action=delete attr:class="inline" attr:onsubmit="return confirm('Delete this deployment? What it applied is removed.')">
                 {last}
-                <button type="submit" class="danger">"Delete"</button>
+                <button type="submit" class="danger" disabled=!allowed("deployment.delete")>"Delete"</button>
+                {why("deployment.delete")}
             </ActionForm>
         </section>
     }
@@ -357,6 +371,8 @@ fn Summary(detail: DeploymentDetail) -> impl IntoView {
 fn History(detail: DeploymentDetail, rollback: ServerAction<RollbackDeployment>) -> impl IntoView {
     let current = detail.history.first().map(|r| r.revision);
     let id = detail.deployment.id.clone();
+    let allowed = may(&detail.permissions, "deployment.rollback");
+    let permissions = detail.permissions.clone();
     view! {
         <h2>"History"</h2>
         {if detail.history.is_empty() {
@@ -366,6 +382,7 @@ fn History(detail: DeploymentDetail, rollback: ServerAction<RollbackDeployment>)
                 <table class="table" data-testid="history"><thead><tr><th>"Revision"</th><th>"Status"</th><th>"Version"</th><th>"Deployed"</th><th></th></tr></thead>
                     <tbody>{detail.history.into_iter().map(|r| {
                         let id = id.clone();
+                        let permissions = permissions.clone();
                         view! {
                         <tr>
                             <td>{r.revision}</td><td>{r.status.clone()}</td><td><code>{r.version.clone()}</code></td>
@@ -374,7 +391,8 @@ fn History(detail: DeploymentDetail, rollback: ServerAction<RollbackDeployment>)
                                 <ActionForm action=rollback attr:class="inline">
                                     <input type="hidden" name="id" value=id />
                                     <input type="hidden" name="revision" value=r.revision.to_string() />
-                                    <button type="submit">{format!("Roll back to {}", r.revision)}</button>
+                                    <button type="submit" disabled=!allowed>{format!("Roll back to {}", r.revision)}</button>
+                                    <Why permissions action="deployment.rollback" />
                                 </ActionForm>
                             })}</td>
                         </tr>

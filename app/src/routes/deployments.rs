@@ -57,6 +57,7 @@ pub async fn create_deployment(form: DeploymentForm) -> Result<Deployment, AppEr
     } else {
         serde_yaml::from_str(&values).map_err(|e| AppError {
             status: 422,
+            field: None,
             message: format!("values: not a YAML mapping ({e}); fix it and submit again"),
         })?
     };

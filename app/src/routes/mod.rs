@@ -1,13 +1,15 @@
 //! One module per route.
 
+mod admin;
+mod admin_access;
 mod audit;
 mod deployment;
 mod deployments;
 mod home;
 mod not_found;
 mod packages;
-mod sections;
 mod sources;
+mod why;
 
 pub use audit::Audit;
 pub use deployment::DeploymentPage;
@@ -15,7 +17,7 @@ pub use deployments::{Deployments, NewDeployment};
 pub use home::Home;
 pub use not_found::NotFound;
 pub use packages::Packages;
-pub use sections::Admin;
+pub use admin::Admin;
 pub use sources::Sources;
 
 /// Percent-encodes a query value (the browser build has no URL crate).

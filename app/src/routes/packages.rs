@@ -2,6 +2,7 @@
 //! sources deployments are built from (Git, Helm and OCI repositories).
 
 use super::sources::list_sources;
+use super::why::{Why, may};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -81,7 +82,8 @@ pub fn Packages() -> impl IntoView {
                                         <input type="hidden" name="namespace" value=p.namespace.clone() />
                                         <input type="hidden" name="id" value=p.id.clone() />
                                         <label><input type="checkbox" name="force" value="on" />" even if in use"</label>
-                                        <button type="submit" class="danger">"Delete"</button>
+                                        <button type="submit" class="danger" disabled=!may(&p.permissions, "package.delete")>"Delete"</button>
+                                        <Why permissions=p.permissions.clone() action="package.delete" />
                                     </ActionForm>
                                 </td>
                             </tr>

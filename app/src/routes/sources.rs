@@ -1,6 +1,7 @@
 //! Flux sources: Git, Helm and OCI repositories, buckets and charts, with the artifact
 //! revision each last produced and whether it is ready.
 
+use super::why::{Why, may};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -121,20 +122,23 @@ fn SourceActions(
         }
     };
     let (first, second) = (fields(), fields());
-    let label = if source.suspended {
-        "Resume"
+    let (label, pause) = if source.suspended {
+        ("Resume", "source.resume")
     } else {
-        "Suspend"
+        ("Suspend", "source.suspend")
     };
+    let permissions = source.permissions.clone();
     view! {
         <ActionForm action=reconcile attr:class="inline">
             {first}
-            <button type="submit">"Fetch now"</button>
+            <button type="submit" disabled=!may(&permissions, "source.reconcile")>"Fetch now"</button>
+            <Why permissions=permissions.clone() action="source.reconcile" />
         </ActionForm>
         <ActionForm action=suspend attr:class="inline">
             {second}
             <input type="hidden" name="suspend" value=(!source.suspended).to_string() />
-            <button type="submit">{label}</button>
+            <button type="submit" disabled=!may(&permissions, pause)>{label}</button>
+            <Why permissions=permissions.clone() action=pause />
         </ActionForm>
     }
 }

@@ -102,8 +102,10 @@ actions! {
     MembershipRemove = "membership.remove", Change, Tenant, Tenant(Admin), "Take a membership away.";
     TenantCreate = "tenant.create", Change, Platform, PlatformAdmin, "Create a tenant.";
     TenantRename = "tenant.rename", Change, Platform, PlatformAdmin, "Change a tenant's display name.";
-    TenantDelete = "tenant.delete", Change, Platform, PlatformAdmin, "Delete a tenant with its memberships and namespace assignments.";
-    NamespaceAssign = "namespace.assign", Change, Platform, PlatformAdmin, "Give a namespace to a tenant.";
+    TenantDelete = "tenant.delete", Change, Platform, PlatformAdmin, "Delete a tenant that owns no namespaces, with its memberships.";
+    NamespaceList = "namespace.list", Read, Platform, PlatformAdmin, "List the clusters' namespaces with their owning tenants.";
+    NamespaceAssign = "namespace.assign", Change, Platform, PlatformAdmin, "Give a namespace that no tenant owns to a tenant.";
+    NamespaceMove = "namespace.move", Change, Platform, PlatformAdmin, "Give a namespace to another tenant.";
     NamespaceUnassign = "namespace.unassign", Change, Platform, PlatformAdmin, "Take a namespace from its tenant.";
     TenantIdentityEnsure = "tenant-identity.ensure", Change, Platform, PlatformAdmin, "Make or repair a tenant namespace's service account and role binding (on assignment, at start-up and periodically).";
     TenantIdentityRemove = "tenant-identity.remove", Change, Platform, PlatformAdmin, "Remove a namespace's tenant service account and role binding (on unassignment, or when no tenant owns it).";

@@ -3,20 +3,25 @@
 use super::action::Action;
 use super::grants::Grants;
 use super::policy::{Target, decide};
-use serde::Serialize;
+pub use model::tenancy::Explanation;
 
-/// The answer to "may this principal do this here, and why?".
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Explanation {
-    /// Whether the action is allowed.
-    pub allowed: bool,
-    /// The sentence for the user.
-    pub reason: String,
+/// Explains `decide`'s answer for `action` on `target` in one sentence about `who`.
+pub fn explain(who: &str, grants: &Grants, action: Action, target: Target<'_>) -> Explanation {
+    sentence(who, "they", grants, action, target)
 }
 
-/// Explains `decide`'s answer for `action` on `target` in one sentence.
-pub fn explain(who: &str, grants: &Grants, action: Action, target: Target<'_>) -> Explanation {
+/// The same sentence addressed to the principal themselves: "you may not …; you are only …".
+pub fn explain_to_caller(grants: &Grants, action: Action, target: Target<'_>) -> Explanation {
+    sentence("you", "you", grants, action, target)
+}
+
+fn sentence(
+    who: &str,
+    pronoun: &str,
+    grants: &Grants,
+    action: Action,
+    target: Target<'_>,
+) -> Explanation {
     match decide(grants, action, target) {
         Ok(decision) => Explanation {
             allowed: true,
@@ -27,7 +32,7 @@ pub fn explain(who: &str, grants: &Grants, action: Action, target: Target<'_>) -
             reason: format!(
                 "{who} may not {action} on {target}: it needs {}, and {}",
                 denied.needs,
-                denied.missing.sentence("they")
+                denied.missing.sentence(pronoun)
             ),
         },
     }
@@ -85,6 +90,19 @@ mod tests {
         assert_eq!(
             e.reason,
             "bob may not deployment.scale on namespace a-prod: it needs operator on the tenant, and they are only viewer on tenant team-a"
+        );
+    }
+
+    #[test]
+    fn speaks_to_the_caller() {
+        let e = explain_to_caller(
+            &viewer_of_team_a(),
+            Action::DeploymentScale,
+            Target::Namespace(&a_prod()),
+        );
+        assert_eq!(
+            e.reason,
+            "you may not deployment.scale on namespace a-prod: it needs operator on the tenant, and you are only viewer on tenant team-a"
         );
     }
 }

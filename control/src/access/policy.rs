@@ -239,6 +239,16 @@ pub fn authorize_audit(grants: &Grants, action: Action) -> Result<AuditScope, De
     Ok(AuditScope { action, tenants })
 }
 
+/// The scope of a query that reads only the caller's own rows (the overview's recent
+/// operations for users who may not search the log): everyone may see what they did. The
+/// query must filter by the caller's subject.
+pub fn own_audit_rows() -> AuditScope {
+    AuditScope {
+        action: Action::AuditQuery,
+        tenants: Visible::All,
+    }
+}
+
 /// The namespaces in which a namespace-level `action` (typically a list) is allowed.
 pub fn visible_namespaces(grants: &Grants, action: Action) -> Namespaces {
     if grants.global_role(GlobalRole::PlatformAdmin).is_some() {

@@ -7,47 +7,10 @@ use super::role::{GlobalRole, TenantRole};
 use super::scope::Visible;
 use crate::{Error, Result};
 use model::reference::{ClusterId, NamespaceRef};
-use serde::Serialize;
 use sqlx::PgPool;
 use std::sync::Arc;
 
-/// A tenant and the namespaces it owns.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Tenant {
-    /// The DNS-label identifier.
-    pub slug: String,
-    /// The name shown to people.
-    pub display_name: String,
-    /// Namespaces it owns, sorted.
-    pub namespaces: Vec<String>,
-}
-
-/// A role on a tenant given to a user or group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Membership {
-    /// The tenant.
-    pub tenant: String,
-    /// `user` or `group`.
-    pub grantee_kind: String,
-    /// Subject or group name.
-    pub grantee: String,
-    /// The role.
-    pub role: TenantRole,
-}
-
-/// A global role given to a user or group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GlobalGrant {
-    /// `user` or `group`.
-    pub grantee_kind: String,
-    /// Subject or group name.
-    pub grantee: String,
-    /// The role.
-    pub role: GlobalRole,
-}
+pub use model::tenancy::{GlobalGrant, Membership, Tenant};
 
 /// Loads everything the policy needs for `principal`.
 pub async fn load_grants(
@@ -209,13 +172,36 @@ pub async fn rename_tenant(pool: &PgPool, slug: &str, display_name: &str) -> Res
     expect_one(updated.rows_affected(), "tenant", slug)
 }
 
-/// Deletes a tenant; its memberships and namespace assignments go with it.
+/// Deletes a tenant and its memberships; refused while it owns namespaces, so that no
+/// namespace silently loses its owner (and its tenant identity) with it.
 pub async fn delete_tenant(pool: &PgPool, slug: &str) -> Result<()> {
-    let deleted = sqlx::query("DELETE FROM tenants WHERE slug = $1")
+    let mut tx = pool.begin().await?;
+    let exists: Option<String> =
+        sqlx::query_scalar("SELECT slug FROM tenants WHERE slug = $1 FOR UPDATE")
+            .bind(slug)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if exists.is_none() {
+        return Err(Error::not_found("tenant", slug));
+    }
+    let owned: Vec<String> = sqlx::query_scalar(
+        "SELECT namespace FROM tenant_namespaces WHERE tenant = $1 ORDER BY namespace",
+    )
+    .bind(slug)
+    .fetch_all(&mut *tx)
+    .await?;
+    if !owned.is_empty() {
+        return Err(Error::Conflict(format!(
+            "tenant {slug} still owns namespaces {}; unassign them or move them to another tenant first",
+            owned.join(", ")
+        )));
+    }
+    sqlx::query("DELETE FROM tenants WHERE slug = $1")
         .bind(slug)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
-    expect_one(deleted.rows_affected(), "tenant", slug)
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Gives `namespace` to `tenant`; refused when another tenant owns it.
@@ -250,6 +236,35 @@ pub async fn assign_namespace(pool: &PgPool, namespace: &str, tenant: &str) -> R
     Ok(())
 }
 
+/// Gives `namespace` to `tenant` whoever owns it now; returns the previous owner.
+pub async fn move_namespace(
+    pool: &PgPool,
+    namespace: &str,
+    tenant: &str,
+) -> Result<Option<String>> {
+    let mut tx = pool.begin().await?;
+    let previous: Option<String> = sqlx::query_scalar(
+        "SELECT tenant FROM tenant_namespaces WHERE cluster = 'default' AND namespace = $1 FOR UPDATE",
+    )
+    .bind(namespace)
+    .fetch_optional(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO tenant_namespaces (namespace, tenant) VALUES ($1, $2) \
+         ON CONFLICT (cluster, namespace) DO UPDATE SET tenant = EXCLUDED.tenant, assigned_at = now()",
+    )
+    .bind(namespace)
+    .bind(tenant)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| match constraint(&e) {
+        Some("tenant_namespaces_tenant_fkey") => Error::not_found("tenant", tenant),
+        _ => e.into(),
+    })?;
+    tx.commit().await?;
+    Ok(previous)
+}
+
 /// Takes `namespace` away from whichever tenant owns it.
 pub async fn unassign_namespace(pool: &PgPool, namespace: &str) -> Result<()> {
     let deleted =
@@ -282,6 +297,30 @@ pub async fn add_membership(
         _ => e.into(),
     })?;
     Ok(())
+}
+
+/// Changes the role of an existing membership.
+pub async fn change_membership(
+    pool: &PgPool,
+    tenant: &str,
+    grantee: &Grantee,
+    role: TenantRole,
+) -> Result<()> {
+    let updated = sqlx::query(
+        "UPDATE memberships SET role = $4, granted_at = now() \
+         WHERE tenant = $1 AND grantee_kind = $2 AND grantee = $3",
+    )
+    .bind(tenant)
+    .bind(grantee.kind())
+    .bind(grantee.name())
+    .bind(role.as_str())
+    .execute(pool)
+    .await?;
+    expect_one(
+        updated.rows_affected(),
+        "membership",
+        format!("{grantee} on tenant {tenant}"),
+    )
 }
 
 /// Removes `grantee`'s membership of `tenant`.
@@ -336,21 +375,37 @@ pub async fn grant_global(pool: &PgPool, grantee: &Grantee, role: GlobalRole) ->
     Ok(())
 }
 
-/// Revokes a global role.
+/// Revokes a global role; the last platform-admin grant cannot go, or nobody could
+/// administer Pilothouse any more.
 pub async fn revoke_global(pool: &PgPool, grantee: &Grantee, role: GlobalRole) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    // Locking every platform-admin row makes two concurrent revocations see each other.
+    let admins: Vec<(String, String)> = sqlx::query_as(
+        "SELECT grantee_kind, grantee FROM global_roles WHERE role = 'platform-admin' FOR UPDATE",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let is_this = |(kind, name): &(String, String)| kind == grantee.kind() && name == grantee.name();
+    if role == GlobalRole::PlatformAdmin && admins.len() == 1 && admins.iter().all(is_this) {
+        return Err(Error::Conflict(format!(
+            "{grantee} is the last platform-admin; grant platform-admin to someone else first"
+        )));
+    }
     let deleted = sqlx::query(
         "DELETE FROM global_roles WHERE grantee_kind = $1 AND grantee = $2 AND role = $3",
     )
     .bind(grantee.kind())
     .bind(grantee.name())
     .bind(role.as_str())
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
     expect_one(
         deleted.rows_affected(),
         "global role grant",
         format!("{role} for {grantee}"),
-    )
+    )?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Lists every global role grant.

@@ -7,6 +7,7 @@ pub mod context;
 pub mod flux;
 pub mod helm;
 pub mod identity;
+pub mod namespaces;
 pub mod page;
 pub mod registry;
 pub mod rows;

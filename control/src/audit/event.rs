@@ -139,3 +139,32 @@ pub struct AuditEvent {
     /// This row's hash, hex.
     pub hash: String,
 }
+
+impl From<AuditEvent> for model::audit::AuditRow {
+    /// A row as pages show it: times in UTC, the target as `namespace/name` or
+    /// `tenant: name`, the actor by email when known.
+    fn from(row: AuditEvent) -> Self {
+        let ev = row.event;
+        let target = match (&ev.namespace, &ev.target_name, &ev.tenant) {
+            (Some(ns), Some(name), _) if ns != name => format!("{ns}/{name}"),
+            (_, Some(name), Some(tenant)) if tenant != name => format!("{tenant}: {name}"),
+            (_, Some(name), _) => name.clone(),
+            (_, None, Some(tenant)) => tenant.clone(),
+            _ => String::new(),
+        };
+        Self {
+            seq: row.seq,
+            time: row.occurred_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            actor: ev.actor.email.unwrap_or(ev.actor.subject),
+            channel: ev.channel.as_str().into(),
+            phase: ev.phase.as_str().into(),
+            action: ev.action,
+            target,
+            outcome: ev
+                .outcome
+                .map(|o| o.as_str().to_owned())
+                .unwrap_or_default(),
+            error: ev.error,
+        }
+    }
+}

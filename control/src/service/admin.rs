@@ -6,8 +6,10 @@ use crate::access::explain::{Explanation, explain};
 use crate::access::policy::{self, Target};
 use crate::access::repo::{self, GlobalGrant, Membership, Tenant};
 use crate::access::{Action, GlobalRole, Grantee, Principal, TenantRole};
+use crate::adapters::namespaces;
 use crate::{Error, Result, validate};
 use model::reference::NamespaceRef;
+use model::tenancy::{Administration, NamespaceOwner};
 use serde_json::json;
 
 impl Service {
@@ -61,20 +63,80 @@ impl Service {
         .await
     }
 
-    /// Deletes a tenant, its memberships and its namespace assignments (not the namespaces).
+    /// Deletes a tenant and its memberships; refused, naming them, while it owns namespaces.
     pub async fn delete_tenant(&self, ctx: &RequestContext, slug: &str) -> Result<()> {
         let target = tenant_target(slug, json!({}));
         self.platform(ctx, Action::TenantDelete, &target).await?;
-        let namespaces = repo::get_tenant(&self.pool, slug).await?.namespaces;
         self.audited(ctx, Action::TenantDelete, &target, async |_| {
             repo::delete_tenant(&self.pool, slug).await
         })
-        .await?;
-        for namespace in namespaces {
-            let reference = NamespaceRef::in_default(&namespace)?;
-            self.retire_identity(ctx, &reference, Some(slug)).await?;
+        .await
+    }
+
+    /// What the Admin pages show the caller: the tenants they see, those they administer,
+    /// and for platform-admins the namespaces and global roles. A cluster that cannot be
+    /// listed is reported beside the rest rather than failing the page.
+    pub async fn administration(&self, ctx: &RequestContext) -> Result<Administration> {
+        let grants = self.grants(ctx).await?;
+        let platform_admin = grants.global_role(GlobalRole::PlatformAdmin).is_some();
+        let tenants = self.list_tenants(ctx).await?;
+        let administered = tenants
+            .iter()
+            .filter(|t| policy::decide(&grants, Action::MembershipList, Target::Tenant(&t.slug)).is_ok())
+            .map(|t| t.slug.clone())
+            .collect();
+        let mut view = Administration {
+            platform_admin,
+            tenants,
+            administered,
+            actions: Action::ALL.iter().map(|a| a.as_str().to_owned()).collect(),
+            ..Administration::default()
+        };
+        if platform_admin {
+            match self.list_namespaces(ctx).await {
+                Ok(namespaces) => view.namespaces = namespaces,
+                Err(error) => view.namespaces_error = Some(error.public_message()),
+            }
         }
-        Ok(())
+        Ok(view)
+    }
+
+    /// Every namespace of the clusters with its owning tenant, and assigned namespaces the
+    /// cluster does not have (yet), flagged as such.
+    pub async fn list_namespaces(&self, ctx: &RequestContext) -> Result<Vec<NamespaceOwner>> {
+        self.platform(ctx, Action::NamespaceList, &AuditTarget::default())
+            .await?;
+        let owners = self.grants(ctx).await?.tenancy.namespace_owners.clone();
+        let mut listed = Vec::new();
+        for cluster in self.registry.clusters() {
+            let id = cluster.connection().id().clone();
+            for name in namespaces::list(cluster.connection().client()).await? {
+                let tenant = NamespaceRef::new(id.clone(), &name)
+                    .ok()
+                    .and_then(|r| owners.get(&r).cloned());
+                listed.push(NamespaceOwner {
+                    cluster: id.to_string(),
+                    name,
+                    tenant,
+                    in_cluster: true,
+                });
+            }
+        }
+        for (reference, tenant) in owners {
+            let known = listed
+                .iter()
+                .any(|n| n.cluster == reference.cluster.as_str() && n.name == reference.name());
+            if !known {
+                listed.push(NamespaceOwner {
+                    cluster: reference.cluster.to_string(),
+                    name: reference.name().to_owned(),
+                    tenant: Some(tenant),
+                    in_cluster: false,
+                });
+            }
+        }
+        listed.sort_by(|a, b| (&a.cluster, &a.name).cmp(&(&b.cluster, &b.name)));
+        Ok(listed)
     }
 
     /// Gives a namespace to a tenant.
@@ -104,9 +166,36 @@ impl Service {
             })
     }
 
-    /// Takes a namespace from its tenant.
-    pub async fn unassign_namespace(&self, ctx: &RequestContext, namespace: &str) -> Result<()> {
-        let target = namespace_target(namespace, None);
+    /// Gives a namespace to `tenant` whoever owns it now; the tenant identity in it is
+    /// relabelled for its new owner.
+    pub async fn move_namespace(
+        &self,
+        ctx: &RequestContext,
+        namespace: &str,
+        tenant: &str,
+    ) -> Result<()> {
+        let target = namespace_target(namespace, Some(tenant));
+        self.platform(ctx, Action::NamespaceMove, &target).await?;
+        validate::dns_label("namespace", namespace)?;
+        validate::dns_label("tenant", tenant)?;
+        self.audited(ctx, Action::NamespaceMove, &target, async |_| {
+            repo::move_namespace(&self.pool, namespace, tenant).await
+        })
+        .await?;
+        self.provision_identity(ctx, &NamespaceRef::in_default(namespace)?, tenant)
+            .await
+            .map(drop)
+    }
+
+    /// Takes a namespace from its tenant; with `from`, only if that tenant owns it (so a
+    /// script naming the wrong tenant changes nothing).
+    pub async fn unassign_namespace(
+        &self,
+        ctx: &RequestContext,
+        namespace: &str,
+        from: Option<&str>,
+    ) -> Result<()> {
+        let target = namespace_target(namespace, from);
         self.platform(ctx, Action::NamespaceUnassign, &target)
             .await?;
         let reference = NamespaceRef::in_default(namespace)?;
@@ -117,6 +206,14 @@ impl Service {
             .namespace_owners
             .get(&reference)
             .cloned();
+        if let Some(expected) = from
+            && owner.as_deref() != Some(expected)
+        {
+            return Err(Error::not_found(
+                "namespace assignment",
+                format!("{namespace} of tenant {expected}"),
+            ));
+        }
         self.audited(ctx, Action::NamespaceUnassign, &target, async |_| {
             repo::unassign_namespace(&self.pool, namespace).await
         })
@@ -155,6 +252,22 @@ impl Service {
         validate::text("grantee", grantee.name(), 255)?;
         self.audited(ctx, Action::MembershipAdd, &target, async |_| {
             repo::add_membership(&self.pool, scope.tenant(), grantee, role).await
+        })
+        .await
+    }
+
+    /// Changes the role of an existing membership (404 when there is none).
+    pub async fn change_membership(
+        &self,
+        ctx: &RequestContext,
+        tenant: &str,
+        grantee: &Grantee,
+        role: TenantRole,
+    ) -> Result<()> {
+        let target = membership_target(tenant, grantee, Some(role.as_str()));
+        let scope = self.tenant(ctx, Action::MembershipAdd, &target).await?;
+        self.audited(ctx, Action::MembershipAdd, &target, async |_| {
+            repo::change_membership(&self.pool, scope.tenant(), grantee, role).await
         })
         .await
     }
@@ -244,7 +357,11 @@ impl Service {
         target: Target<'_>,
     ) -> Result<Explanation> {
         let principal = match subject {
-            Some(other) if other.subject != ctx.principal.subject => {
+            // Claimed groups reveal what those groups hold, so they count as someone else.
+            Some(other)
+                if other.subject != ctx.principal.subject
+                    || other.groups != ctx.principal.groups =>
+            {
                 let audit = AuditTarget {
                     name: Some(other.subject.clone()),
                     ..AuditTarget::default()
@@ -255,8 +372,13 @@ impl Service {
             _ => &ctx.principal,
         };
         let grants = self.grants_of(principal).await?;
-        let who = principal.email.as_deref().unwrap_or(&principal.subject);
-        Ok(explain(who, &grants, action, target))
+        // A check for a group names no user: the sentence is about the group's members.
+        let who = match (&principal.email, principal.subject.as_str()) {
+            (_, "") => format!("members of group {}", principal.groups.join(", ")),
+            (Some(email), _) => email.clone(),
+            (None, subject) => subject.to_owned(),
+        };
+        Ok(explain(&who, &grants, action, target))
     }
 }
 

@@ -5,6 +5,7 @@
 use super::change::Change;
 use super::{AuditTarget, RequestContext, Service};
 use crate::access::policy;
+use super::permissions;
 use crate::access::{Action, GlobalRole, Grants, NamespaceScope, Namespaces};
 use crate::adapters::DeploymentAdapter;
 use crate::adapters::context::{Boundary, ProgressSink, RunAs, TENANT_SERVICE_ACCOUNT, WriteCtx};
@@ -238,12 +239,18 @@ impl Service {
             Some(inventory) => inventory.inventory(deployment)?,
             None => Vec::new(),
         };
+        let permissions = permissions::permissions_in(
+            &self.grants(ctx).await?,
+            &deployment.namespace_ref(),
+            &permissions::DEPLOYMENT_PAGE,
+        );
         Ok(DeploymentDetail {
             deployment: row,
             history: adapter.history(deployment).await?,
             events: adapter.events(deployment).await?,
             inventory,
             yaml: adapter.export_yaml(deployment).await?,
+            permissions,
         })
     }
 

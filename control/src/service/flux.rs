@@ -3,8 +3,8 @@
 //! resume).
 
 use super::change::Change;
-use super::{AuditTarget, RequestContext, Service};
-use crate::access::{Action, Namespaces};
+use super::{AuditTarget, RequestContext, Service, permissions};
+use crate::access::{Action, Namespaces, policy};
 use crate::adapters::registry::no_cluster;
 use crate::adapters::{ControllerLogs, Sources};
 use crate::{Error, Result};
@@ -108,16 +108,26 @@ impl Service {
 
     /// Flux sources in the namespaces the caller may see.
     pub async fn list_sources(&self, ctx: &RequestContext) -> Result<Vec<FluxSource>> {
-        let visible = self.visible(ctx, Action::SourceList).await?;
+        let grants = self.grants(ctx).await?;
+        let visible = policy::visible_namespaces(&grants, Action::SourceList);
         if self.registry.is_empty() {
             return Err(no_cluster());
         }
-        Ok(self
+        let mut sources: Vec<FluxSource> = self
             .registry
             .adapters()
             .filter_map(|a| a.as_sources())
             .flat_map(|s| s.list_sources(&visible))
-            .collect())
+            .collect();
+        let allowed = permissions::permissions_by_namespace(
+            &grants,
+            sources.iter().map(|s| s.namespace.as_str()),
+            &permissions::SOURCE_ROW,
+        );
+        for source in &mut sources {
+            source.permissions = allowed.get(&source.namespace).cloned().unwrap_or_default();
+        }
+        Ok(sources)
     }
 
     /// Asks Flux to fetch a source now and reports the artifact it produced.

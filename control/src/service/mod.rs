@@ -8,7 +8,9 @@ mod deployments;
 pub mod executor;
 mod flux;
 mod identities;
+mod overview;
 mod packages;
+mod permissions;
 mod refusals;
 
 pub use crate::adapters::requested_kind;

@@ -2,8 +2,8 @@
 //! listed with the Flux sources, deleted unless a release still runs them; and previews of
 //! Helm changes before they are applied.
 
-use super::{RequestContext, Service};
-use crate::access::{Action, Namespaces};
+use super::{RequestContext, Service, permissions};
+use crate::access::{Action, Namespaces, policy};
 use crate::adapters::Charts;
 use crate::adapters::helm::package::inspect;
 use crate::{Error, Result};
@@ -59,15 +59,24 @@ impl Service {
 
     /// Packages in the namespaces the caller may see.
     pub async fn list_packages(&self, ctx: &RequestContext) -> Result<Vec<Package>> {
-        let visible = self.visible(ctx, Action::PackageList).await?;
+        let grants = self.grants(ctx).await?;
         let helm = self.helm()?;
-        match visible {
-            Namespaces::All => helm.packages().list(None).await,
+        let mut packages = match policy::visible_namespaces(&grants, Action::PackageList) {
+            Namespaces::All => helm.packages().list(None).await?,
             Namespaces::Only(set) => {
                 let namespaces: Vec<String> = set.into_iter().map(|ns| ns.namespace).collect();
-                helm.packages().list(Some(&namespaces)).await
+                helm.packages().list(Some(&namespaces)).await?
             }
+        };
+        let allowed = permissions::permissions_by_namespace(
+            &grants,
+            packages.iter().map(|p| p.namespace.as_str()),
+            &permissions::PACKAGE_ROW,
+        );
+        for package in &mut packages {
+            package.permissions = allowed.get(&package.namespace).cloned().unwrap_or_default();
         }
+        Ok(packages)
     }
 
     /// One package.

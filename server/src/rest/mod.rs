@@ -14,6 +14,7 @@ use control::service::ExportFormat;
 use futures::StreamExt;
 use serde::Deserialize;
 
+mod admin;
 mod deployments;
 mod packages;
 
@@ -83,13 +84,6 @@ impl IntoResponse for ApiError {
 
 async fn me(Extension(ctx): Extension<RequestContext>) -> Json<control::access::Principal> {
     Json(ctx.principal)
-}
-
-async fn tenants(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
-) -> Result<Response, ApiError> {
-    Ok(Json(state.service.list_tenants(&ctx).await?).into_response())
 }
 
 async fn audit_events(

@@ -276,6 +276,7 @@ fn to_source(kind: FluxKind, object: &DynamicObject) -> FluxSource {
             .pointer("/spec/suspend")
             .and_then(Value::as_bool)
             == Some(true),
+        permissions: Default::default(),
     }
 }
 

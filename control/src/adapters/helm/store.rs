@@ -41,6 +41,7 @@ fn package(row: Row) -> Package {
         size,
         uploaded_by,
         uploaded_at: at.to_rfc3339(),
+        permissions: Default::default(),
     }
 }
 
