@@ -63,9 +63,8 @@ impl From<control::Error> for AppError {
             response.set_status(code);
         }
         let field = match &error {
-            control::Error::Invalid { field, .. } | control::Error::OutsideBoundary { field, .. } => {
-                Some((*field).to_owned())
-            }
+            control::Error::Invalid { field, .. }
+            | control::Error::OutsideBoundary { field, .. } => Some((*field).to_owned()),
             _ => None,
         };
         Self {

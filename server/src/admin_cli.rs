@@ -118,6 +118,7 @@ pub enum MemberCommand {
     Add {
         /// The tenant.
         tenant: String,
+        /// The user or group.
         #[command(flatten)]
         who: Who,
         /// viewer, operator or admin.
@@ -128,6 +129,7 @@ pub enum MemberCommand {
     Remove {
         /// The tenant.
         tenant: String,
+        /// The user or group.
         #[command(flatten)]
         who: Who,
     },
@@ -145,6 +147,7 @@ pub enum RoleCommand {
     Grant {
         /// platform-admin or auditor.
         role: GlobalRole,
+        /// The user or group.
         #[command(flatten)]
         who: Who,
     },
@@ -152,6 +155,7 @@ pub enum RoleCommand {
     Revoke {
         /// platform-admin or auditor.
         role: GlobalRole,
+        /// The user or group.
         #[command(flatten)]
         who: Who,
     },

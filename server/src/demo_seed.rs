@@ -17,10 +17,18 @@ const SEED: [&[&str]; 12] = [
     &["namespace", "assign", "team-b", "--tenant", "team-b"],
     &["namespace", "assign", "platform", "--tenant", "platform"],
     &["namespace", "assign", "flux-system", "--tenant", "platform"],
-    &["member", "add", "team-a", "--user", "alice", "--role", "operator"],
-    &["member", "add", "team-a", "--user", "bob", "--role", "viewer"],
-    &["member", "add", "team-b", "--user", "bob", "--role", "viewer"],
-    &["member", "add", "team-b", "--user", "dave", "--role", "admin"],
+    &[
+        "member", "add", "team-a", "--user", "alice", "--role", "operator",
+    ],
+    &[
+        "member", "add", "team-a", "--user", "bob", "--role", "viewer",
+    ],
+    &[
+        "member", "add", "team-b", "--user", "bob", "--role", "viewer",
+    ],
+    &[
+        "member", "add", "team-b", "--user", "dave", "--role", "admin",
+    ],
     &["role", "grant", "auditor", "--user", "carol"],
 ];
 
@@ -49,7 +57,9 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         match execute(&service, &ctx, &line.command).await {
             // A second run finds the tenants in place.
             Ok(_) | Err(Error::AlreadyExists { .. }) => {}
-            Err(error) => return Err(error).with_context(|| format!("pilothouse admin {}", args.join(" "))),
+            Err(error) => {
+                return Err(error).with_context(|| format!("pilothouse admin {}", args.join(" ")));
+            }
         }
     }
     tracing::info!("demo tenants and memberships are in place");

@@ -36,129 +36,364 @@ async fn tenancy_over_rest() {
 
     // Tenants.
     let created = env
-        .send_bearer("POST", "/o2dms/v1/tenants", &admin, json!({ "slug": "team-b", "displayName": "Team B" }))
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/tenants",
+            &admin,
+            json!({ "slug": "team-b", "displayName": "Team B" }),
+        )
         .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    assert_eq!(parse(&created.body), json!({ "slug": "team-b", "displayName": "Team B", "namespaces": [] }));
+    assert_eq!(
+        parse(&created.body),
+        json!({ "slug": "team-b", "displayName": "Team B", "namespaces": [] })
+    );
     let again = env
-        .send_bearer("POST", "/o2dms/v1/tenants", &admin, json!({ "slug": "team-b" }))
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/tenants",
+            &admin,
+            json!({ "slug": "team-b" }),
+        )
         .await;
-    refused(&again, StatusCode::CONFLICT, None, "tenant already exists: team-b");
+    refused(
+        &again,
+        StatusCode::CONFLICT,
+        None,
+        "tenant already exists: team-b",
+    );
     let bad = env
-        .send_bearer("POST", "/o2dms/v1/tenants", &admin, json!({ "slug": "Team_B" }))
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/tenants",
+            &admin,
+            json!({ "slug": "Team_B" }),
+        )
         .await;
-    refused(&bad, StatusCode::UNPROCESSABLE_ENTITY, Some("tenant"), "Team_B");
+    refused(
+        &bad,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("tenant"),
+        "Team_B",
+    );
     let hostile = env
-        .send_bearer("POST", "/o2dms/v1/tenants", &admin, json!({ "slug": "x", "displayName": "" }))
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/tenants",
+            &admin,
+            json!({ "slug": "x", "displayName": "" }),
+        )
         .await;
-    assert_eq!(hostile.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", hostile.body);
+    assert_eq!(
+        hostile.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        hostile.body
+    );
     let by_operator = env
-        .send_bearer("POST", "/o2dms/v1/tenants", &alice, json!({ "slug": "mine" }))
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/tenants",
+            &alice,
+            json!({ "slug": "mine" }),
+        )
         .await;
     refused(&by_operator, StatusCode::FORBIDDEN, None, "platform-admin");
     let renamed = env
-        .send_bearer("PATCH", "/o2dms/v1/tenants/team-b", &admin, json!({ "displayName": "Team Bravo" }))
+        .send_bearer(
+            "PATCH",
+            "/o2dms/v1/tenants/team-b",
+            &admin,
+            json!({ "displayName": "Team Bravo" }),
+        )
         .await;
-    assert_eq!(parse(&renamed.body)["displayName"], "Team Bravo", "{}", renamed.body);
+    assert_eq!(
+        parse(&renamed.body)["displayName"],
+        "Team Bravo",
+        "{}",
+        renamed.body
+    );
 
     // Namespaces: assign, refuse another tenant's, move, list with owners.
     let assigned = env
-        .send_bearer("POST", "/o2dms/v1/tenants/team-b/namespaces", &admin, json!({ "namespace": "team-b" }))
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/tenants/team-b/namespaces",
+            &admin,
+            json!({ "namespace": "team-b" }),
+        )
         .await;
     assert_eq!(assigned.status, StatusCode::CREATED, "{}", assigned.body);
     assert_eq!(parse(&assigned.body)["namespaces"], json!(["team-b"]));
     let taken = env
-        .send_bearer("POST", "/o2dms/v1/tenants/team-b/namespaces", &admin, json!({ "namespace": "team-a" }))
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/tenants/team-b/namespaces",
+            &admin,
+            json!({ "namespace": "team-a" }),
+        )
         .await;
-    refused(&taken, StatusCode::CONFLICT, None, "namespace team-a already belongs to tenant team-a");
+    refused(
+        &taken,
+        StatusCode::CONFLICT,
+        None,
+        "namespace team-a already belongs to tenant team-a",
+    );
     let invalid = env
-        .send_bearer("POST", "/o2dms/v1/tenants/team-b/namespaces", &admin, json!({ "namespace": "-x" }))
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/tenants/team-b/namespaces",
+            &admin,
+            json!({ "namespace": "-x" }),
+        )
         .await;
-    refused(&invalid, StatusCode::UNPROCESSABLE_ENTITY, Some("namespace"), "");
+    refused(
+        &invalid,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("namespace"),
+        "",
+    );
     let moved = env
-        .send_bearer("POST", "/o2dms/v1/tenants/team-b/namespaces", &admin, json!({ "namespace": "platform", "move": false }))
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/tenants/team-b/namespaces",
+            &admin,
+            json!({ "namespace": "platform", "move": false }),
+        )
         .await;
     assert_eq!(moved.status, StatusCode::CREATED, "{}", moved.body);
-    env.send_bearer("POST", "/o2dms/v1/tenants", &admin, json!({ "slug": "platform" })).await;
+    env.send_bearer(
+        "POST",
+        "/o2dms/v1/tenants",
+        &admin,
+        json!({ "slug": "platform" }),
+    )
+    .await;
     let moved = env
-        .send_bearer("POST", "/o2dms/v1/tenants/platform/namespaces", &admin, json!({ "namespace": "platform", "move": true }))
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/tenants/platform/namespaces",
+            &admin,
+            json!({ "namespace": "platform", "move": true }),
+        )
         .await;
-    assert_eq!(parse(&moved.body)["namespaces"], json!(["platform"]), "{}", moved.body);
+    assert_eq!(
+        parse(&moved.body)["namespaces"],
+        json!(["platform"]),
+        "{}",
+        moved.body
+    );
     let wrong_owner = env
-        .send_bearer("DELETE", "/o2dms/v1/tenants/team-b/namespaces/platform", &admin, json!({}))
+        .send_bearer(
+            "DELETE",
+            "/o2dms/v1/tenants/team-b/namespaces/platform",
+            &admin,
+            json!({}),
+        )
         .await;
-    refused(&wrong_owner, StatusCode::NOT_FOUND, None, "platform of tenant team-b");
+    refused(
+        &wrong_owner,
+        StatusCode::NOT_FOUND,
+        None,
+        "platform of tenant team-b",
+    );
     let listed = parse(&env.get_bearer("/o2dms/v1/namespaces", &admin).await.body);
     let owner = |name: &str| {
-        listed.as_array().into_iter().flatten().find(|n| n["name"] == name).cloned().unwrap_or(Value::Null)
+        listed
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|n| n["name"] == name)
+            .cloned()
+            .unwrap_or(Value::Null)
     };
-    assert_eq!(owner("team-a"), json!({ "cluster": "default", "name": "team-a", "tenant": "team-a", "inCluster": true }));
+    assert_eq!(
+        owner("team-a"),
+        json!({ "cluster": "default", "name": "team-a", "tenant": "team-a", "inCluster": true })
+    );
     assert_eq!(owner("platform")["tenant"], "platform");
-    assert_eq!(owner("kube-system")["tenant"], Value::Null, "unassigned namespaces are listed too");
-    refused(&env.get_bearer("/o2dms/v1/namespaces", &alice).await, StatusCode::FORBIDDEN, None, "platform-admin");
+    assert_eq!(
+        owner("kube-system")["tenant"],
+        Value::Null,
+        "unassigned namespaces are listed too"
+    );
+    refused(
+        &env.get_bearer("/o2dms/v1/namespaces", &alice).await,
+        StatusCode::FORBIDDEN,
+        None,
+        "platform-admin",
+    );
 
     // A tenant that owns namespaces is not deleted; the refusal names them.
-    let owns = env.send_bearer("DELETE", "/o2dms/v1/tenants/team-b", &admin, json!({})).await;
-    refused(&owns, StatusCode::CONFLICT, None, "tenant team-b still owns namespaces team-b");
+    let owns = env
+        .send_bearer("DELETE", "/o2dms/v1/tenants/team-b", &admin, json!({}))
+        .await;
+    refused(
+        &owns,
+        StatusCode::CONFLICT,
+        None,
+        "tenant team-b still owns namespaces team-b",
+    );
 
     // Memberships, by user and by group; dave administers team-b and nothing else.
     let added = env
-        .send_bearer("POST", "/o2dms/v1/tenants/team-b/members", &admin, json!({ "user": "dave", "role": "admin" }))
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/tenants/team-b/members",
+            &admin,
+            json!({ "user": "dave", "role": "admin" }),
+        )
         .await;
     assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
     let by_dave = env
-        .send_bearer("POST", "/o2dms/v1/tenants/team-b/members", &dave, json!({ "group": "b-viewers", "role": "viewer" }))
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/tenants/team-b/members",
+            &dave,
+            json!({ "group": "b-viewers", "role": "viewer" }),
+        )
         .await;
     assert_eq!(by_dave.status, StatusCode::CREATED, "{}", by_dave.body);
     let changed = env
-        .send_bearer("PUT", "/o2dms/v1/tenants/team-b/members/group/b-viewers", &dave, json!({ "role": "operator" }))
+        .send_bearer(
+            "PUT",
+            "/o2dms/v1/tenants/team-b/members/group/b-viewers",
+            &dave,
+            json!({ "role": "operator" }),
+        )
         .await;
     assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
     assert!(
-        parse(&changed.body).as_array().into_iter().flatten().any(|m| m["grantee"] == "b-viewers" && m["role"] == "operator"),
+        parse(&changed.body)
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|m| m["grantee"] == "b-viewers" && m["role"] == "operator"),
         "{}",
         changed.body
     );
     let nobody = env
-        .send_bearer("PUT", "/o2dms/v1/tenants/team-b/members/user/nobody", &dave, json!({ "role": "viewer" }))
+        .send_bearer(
+            "PUT",
+            "/o2dms/v1/tenants/team-b/members/user/nobody",
+            &dave,
+            json!({ "role": "viewer" }),
+        )
         .await;
-    refused(&nobody, StatusCode::NOT_FOUND, None, "membership not found: user nobody on tenant team-b");
+    refused(
+        &nobody,
+        StatusCode::NOT_FOUND,
+        None,
+        "membership not found: user nobody on tenant team-b",
+    );
     let bad_role = env
-        .send_bearer("POST", "/o2dms/v1/tenants/team-b/members", &dave, json!({ "user": "erin", "role": "root" }))
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/tenants/team-b/members",
+            &dave,
+            json!({ "user": "erin", "role": "root" }),
+        )
         .await;
-    refused(&bad_role, StatusCode::UNPROCESSABLE_ENTITY, Some("role"), "\"root\" is not one of viewer, operator, admin");
+    refused(
+        &bad_role,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("role"),
+        "\"root\" is not one of viewer, operator, admin",
+    );
     let both = env
-        .send_bearer("POST", "/o2dms/v1/tenants/team-b/members", &dave, json!({ "user": "erin", "group": "g", "role": "viewer" }))
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/tenants/team-b/members",
+            &dave,
+            json!({ "user": "erin", "group": "g", "role": "viewer" }),
+        )
         .await;
-    refused(&both, StatusCode::UNPROCESSABLE_ENTITY, Some("user"), "exactly one of user or group");
+    refused(
+        &both,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("user"),
+        "exactly one of user or group",
+    );
     let elsewhere = env
-        .send_bearer("POST", "/o2dms/v1/tenants/team-a/members", &dave, json!({ "user": "dave", "role": "admin" }))
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/tenants/team-a/members",
+            &dave,
+            json!({ "user": "dave", "role": "admin" }),
+        )
         .await;
     refused(&elsewhere, StatusCode::FORBIDDEN, None, "team-a");
-    assert_eq!(env.get_bearer("/o2dms/v1/tenants/team-a/members", &dave).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        env.get_bearer("/o2dms/v1/tenants/team-a/members", &dave)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
     let removed = env
-        .send_bearer("DELETE", "/o2dms/v1/tenants/team-b/members/group/b-viewers", &dave, json!({}))
+        .send_bearer(
+            "DELETE",
+            "/o2dms/v1/tenants/team-b/members/group/b-viewers",
+            &dave,
+            json!({}),
+        )
         .await;
     assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.body);
-    let members = parse(&env.get_bearer("/o2dms/v1/tenants/team-b/members", &dave).await.body);
-    assert_eq!(members, json!([{ "tenant": "team-b", "granteeKind": "user", "grantee": "dave", "role": "admin" }]));
+    let members = parse(
+        &env.get_bearer("/o2dms/v1/tenants/team-b/members", &dave)
+            .await
+            .body,
+    );
+    assert_eq!(
+        members,
+        json!([{ "tenant": "team-b", "granteeKind": "user", "grantee": "dave", "role": "admin" }])
+    );
 
     // Global roles; the last platform-admin stays.
     let granted = env
-        .send_bearer("POST", "/o2dms/v1/global-roles", &admin, json!({ "user": "carol", "role": "auditor" }))
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/global-roles",
+            &admin,
+            json!({ "user": "carol", "role": "auditor" }),
+        )
         .await;
     assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.body);
     let last = env
-        .send_bearer("DELETE", "/o2dms/v1/global-roles/platform-admin/user/admin", &admin, json!({}))
+        .send_bearer(
+            "DELETE",
+            "/o2dms/v1/global-roles/platform-admin/user/admin",
+            &admin,
+            json!({}),
+        )
         .await;
-    refused(&last, StatusCode::CONFLICT, None, "user admin is the last platform-admin");
+    refused(
+        &last,
+        StatusCode::CONFLICT,
+        None,
+        "user admin is the last platform-admin",
+    );
     let unknown = env
-        .send_bearer("DELETE", "/o2dms/v1/global-roles/root/user/admin", &admin, json!({}))
+        .send_bearer(
+            "DELETE",
+            "/o2dms/v1/global-roles/root/user/admin",
+            &admin,
+            json!({}),
+        )
         .await;
-    refused(&unknown, StatusCode::UNPROCESSABLE_ENTITY, Some("role"), "not one of platform-admin, auditor");
+    refused(
+        &unknown,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("role"),
+        "not one of platform-admin, auditor",
+    );
     let roles = parse(&env.get_bearer("/o2dms/v1/global-roles", &admin).await.body);
     assert_eq!(roles.as_array().map(Vec::len), Some(2), "{roles}");
-    refused(&env.get_bearer("/o2dms/v1/global-roles", &dave).await, StatusCode::FORBIDDEN, None, "platform-admin");
+    refused(
+        &env.get_bearer("/o2dms/v1/global-roles", &dave).await,
+        StatusCode::FORBIDDEN,
+        None,
+        "platform-admin",
+    );
 
     // The access check, from the same policy code.
     let check = |query: &str| {
@@ -167,40 +402,125 @@ async fn tenancy_over_rest() {
         let admin = admin.clone();
         async move { env.get_bearer(&path, &admin).await }
     };
-    let may = parse(&check("subject=alice&action=deployment.scale&namespace=team-a").await.body);
+    let may = parse(
+        &check("subject=alice&action=deployment.scale&namespace=team-a")
+            .await
+            .body,
+    );
     assert_eq!(may["allowed"], true, "{may}");
-    let may_not = parse(&check("subject=alice&action=deployment.scale&namespace=team-b").await.body);
+    let may_not = parse(
+        &check("subject=alice&action=deployment.scale&namespace=team-b")
+            .await
+            .body,
+    );
     assert_eq!(may_not["allowed"], false, "{may_not}");
-    assert!(may_not["reason"].as_str().is_some_and(|r| r.contains("they have no role on tenant team-b")), "{may_not}");
-    let unowned = parse(&check("subject=alice&action=deployment.get&namespace=kube-system").await.body);
-    assert!(unowned["reason"].as_str().is_some_and(|r| r.contains("kube-system")), "{unowned}");
-    let group = parse(&check("groups=b-viewers&action=deployment.get&namespace=team-b").await.body);
-    assert_eq!(group["allowed"], false, "the group's membership was removed: {group}");
-    assert!(group["reason"].as_str().is_some_and(|r| r.starts_with("members of group b-viewers")), "{group}");
-    refused(&check("subject=alice&action=deploy.everything&namespace=team-a").await, StatusCode::UNPROCESSABLE_ENTITY, Some("action"), "not an action");
-    refused(&check("subject=alice&action=deployment.get").await, StatusCode::UNPROCESSABLE_ENTITY, Some("namespace"), "applies to a namespace");
+    assert!(
+        may_not["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("they have no role on tenant team-b")),
+        "{may_not}"
+    );
+    let unowned = parse(
+        &check("subject=alice&action=deployment.get&namespace=kube-system")
+            .await
+            .body,
+    );
+    assert!(
+        unowned["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("kube-system")),
+        "{unowned}"
+    );
+    let group = parse(
+        &check("groups=b-viewers&action=deployment.get&namespace=team-b")
+            .await
+            .body,
+    );
+    assert_eq!(
+        group["allowed"], false,
+        "the group's membership was removed: {group}"
+    );
+    assert!(
+        group["reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("members of group b-viewers")),
+        "{group}"
+    );
+    refused(
+        &check("subject=alice&action=deploy.everything&namespace=team-a").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("action"),
+        "not an action",
+    );
+    refused(
+        &check("subject=alice&action=deployment.get").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("namespace"),
+        "applies to a namespace",
+    );
     let prying = env
-        .get_bearer("/o2dms/v1/access/check?subject=bob&action=deployment.get&namespace=team-a", &alice)
+        .get_bearer(
+            "/o2dms/v1/access/check?subject=bob&action=deployment.get&namespace=team-a",
+            &alice,
+        )
         .await;
-    assert_eq!(prying.status, StatusCode::FORBIDDEN, "explaining someone else is for platform-admins");
-    let own = parse(&env.get_bearer("/o2dms/v1/access/check?subject=alice&action=deployment.get&namespace=team-a", &alice).await.body);
+    assert_eq!(
+        prying.status,
+        StatusCode::FORBIDDEN,
+        "explaining someone else is for platform-admins"
+    );
+    let own = parse(
+        &env.get_bearer(
+            "/o2dms/v1/access/check?subject=alice&action=deployment.get&namespace=team-a",
+            &alice,
+        )
+        .await
+        .body,
+    );
     assert_eq!(own["allowed"], true, "{own}");
 
     // Unassign, then delete; every change above was audited through the API channel.
     let unassigned = env
-        .send_bearer("DELETE", "/o2dms/v1/tenants/team-b/namespaces/team-b", &admin, json!({}))
+        .send_bearer(
+            "DELETE",
+            "/o2dms/v1/tenants/team-b/namespaces/team-b",
+            &admin,
+            json!({}),
+        )
         .await;
-    assert_eq!(unassigned.status, StatusCode::NO_CONTENT, "{}", unassigned.body);
-    let deleted = env.send_bearer("DELETE", "/o2dms/v1/tenants/team-b", &admin, json!({})).await;
+    assert_eq!(
+        unassigned.status,
+        StatusCode::NO_CONTENT,
+        "{}",
+        unassigned.body
+    );
+    let deleted = env
+        .send_bearer("DELETE", "/o2dms/v1/tenants/team-b", &admin, json!({}))
+        .await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
-    assert_eq!(env.get_bearer("/o2dms/v1/tenants/team-b", &admin).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        env.get_bearer("/o2dms/v1/tenants/team-b", &admin)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
     let audited = env
         .service
-        .query_audit(&env.admin(), &AuditFilter { action: Some("namespace.move".into()), ..Default::default() })
+        .query_audit(
+            &env.admin(),
+            &AuditFilter {
+                action: Some("namespace.move".into()),
+                ..Default::default()
+            },
+        )
         .await
         .expect("audit");
     assert!(
-        audited.events.iter().any(|e| e.event.channel == Channel::Api && e.event.namespace.as_deref() == Some("platform")),
+        audited
+            .events
+            .iter()
+            .any(|e| e.event.channel == Channel::Api
+                && e.event.namespace.as_deref() == Some("platform")),
         "{:?}",
         audited.events
     );

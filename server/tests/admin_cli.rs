@@ -57,56 +57,127 @@ async fn administration_from_the_command_line() {
     assert_eq!(created["displayName"], "Team X");
     cli.ok(&["tenant", "create", "team-y"]);
     cli.ok(&["namespace", "assign", "x-prod", "--tenant", "team-x"]);
-    cli.ok(&["member", "add", "team-x", "--user", "erin", "--role", "viewer"]);
-    cli.ok(&["member", "add", "team-x", "--group", "x-ops", "--role", "operator"]);
+    cli.ok(&[
+        "member", "add", "team-x", "--user", "erin", "--role", "viewer",
+    ]);
+    cli.ok(&[
+        "member", "add", "team-x", "--group", "x-ops", "--role", "operator",
+    ]);
     cli.ok(&["role", "grant", "auditor", "--group", "auditors"]);
     let members = cli.ok(&["member", "list", "team-x"]);
     assert_eq!(members.as_array().map(Vec::len), Some(2), "{members}");
     let tenants = cli.ok(&["tenant", "list"]);
-    assert_eq!(tenants[0]["namespaces"], serde_json::json!(["x-prod"]), "{tenants}");
+    assert_eq!(
+        tenants[0]["namespaces"],
+        serde_json::json!(["x-prod"]),
+        "{tenants}"
+    );
 
     let refusals = [
-        (&["tenant", "create", "team-x"][..], "tenant already exists: team-x"),
+        (
+            &["tenant", "create", "team-x"][..],
+            "tenant already exists: team-x",
+        ),
         (&["tenant", "create", "Bad_Slug"][..], "Bad_Slug"),
-        (&["tenant", "delete", "team-x"][..], "tenant team-x still owns namespaces x-prod"),
-        (&["namespace", "assign", "x-prod", "--tenant", "team-y"][..], "already belongs to tenant team-x"),
-        (&["role", "revoke", "platform-admin", "--user", "admin"][..], "the last platform-admin"),
-        (&["--as", "mallory", "tenant", "create", "mine"][..], "platform-admin"),
-        (&["member", "add", "team-x", "--user", "erin", "--group", "g", "--role", "viewer"][..], "cannot be used with"),
-        (&["member", "add", "team-x", "--user", "erin", "--role", "root"][..], "unknown role"),
+        (
+            &["tenant", "delete", "team-x"][..],
+            "tenant team-x still owns namespaces x-prod",
+        ),
+        (
+            &["namespace", "assign", "x-prod", "--tenant", "team-y"][..],
+            "already belongs to tenant team-x",
+        ),
+        (
+            &["role", "revoke", "platform-admin", "--user", "admin"][..],
+            "the last platform-admin",
+        ),
+        (
+            &["--as", "mallory", "tenant", "create", "mine"][..],
+            "platform-admin",
+        ),
+        (
+            &[
+                "member", "add", "team-x", "--user", "erin", "--group", "g", "--role", "viewer",
+            ][..],
+            "cannot be used with",
+        ),
+        (
+            &[
+                "member", "add", "team-x", "--user", "erin", "--role", "root",
+            ][..],
+            "unknown role",
+        ),
     ];
     for (args, says) in refusals {
         let stderr = cli.refused(args);
         assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
     let tenants = cli.ok(&["tenant", "list"]);
-    assert_eq!(tenants.as_array().map(Vec::len), Some(2), "refusals changed nothing: {tenants}");
+    assert_eq!(
+        tenants.as_array().map(Vec::len),
+        Some(2),
+        "refusals changed nothing: {tenants}"
+    );
 
-    cli.ok(&["namespace", "assign", "x-prod", "--tenant", "team-y", "--move"]);
+    cli.ok(&[
+        "namespace",
+        "assign",
+        "x-prod",
+        "--tenant",
+        "team-y",
+        "--move",
+    ]);
     cli.ok(&["tenant", "delete", "team-x"]);
     let tenants = cli.ok(&["tenant", "list"]);
-    assert_eq!(tenants, serde_json::json!([{ "slug": "team-y", "displayName": "team-y", "namespaces": ["x-prod"] }]));
+    assert_eq!(
+        tenants,
+        serde_json::json!([{ "slug": "team-y", "displayName": "team-y", "namespaces": ["x-prod"] }])
+    );
 
     let mut config = server::config::Config::default();
     config.database.url = Some(cli.url.clone());
     let service = control::Service::new(server::connect(&config).await.unwrap());
     let auditor = server::admin_cli::cli_context(&config, "admin");
     let rows = service
-        .query_audit(&auditor, &AuditFilter { actor: Some("admin".into()), limit: Some(500), ..Default::default() })
+        .query_audit(
+            &auditor,
+            &AuditFilter {
+                actor: Some("admin".into()),
+                limit: Some(500),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap()
         .events;
     let outcome = |action: &str, outcome: Outcome| {
-        rows.iter().any(|r| r.event.action == action && r.event.outcome == Some(outcome) && r.event.channel == Channel::Cli)
+        rows.iter().any(|r| {
+            r.event.action == action
+                && r.event.outcome == Some(outcome)
+                && r.event.channel == Channel::Cli
+        })
     };
     assert!(outcome("tenant.create", Outcome::Success));
     assert!(outcome("namespace.move", Outcome::Success));
-    assert!(outcome("tenant.delete", Outcome::Failure), "the refused delete is on record");
+    assert!(
+        outcome("tenant.delete", Outcome::Failure),
+        "the refused delete is on record"
+    );
     assert!(outcome("global-role.revoke", Outcome::Failure));
     let mallory = service
-        .query_audit(&auditor, &AuditFilter { actor: Some("mallory".into()), ..Default::default() })
+        .query_audit(
+            &auditor,
+            &AuditFilter {
+                actor: Some("mallory".into()),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap()
         .events;
-    assert!(mallory.iter().any(|r| r.event.outcome == Some(Outcome::Denied) && r.event.channel == Channel::Cli));
+    assert!(
+        mallory
+            .iter()
+            .any(|r| r.event.outcome == Some(Outcome::Denied) && r.event.channel == Channel::Cli)
+    );
 }

@@ -13,7 +13,7 @@ pub(super) const DNS_LABEL: &str = "[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?";
 
 /// What the caller may administer, with the lists the forms need.
 #[server(prefix = "/api", endpoint = "administration")]
-pub async fn administration() -> Result<Administration, AppError> {
+pub async fn load_administration() -> Result<Administration, AppError> {
     let (ctx, service) = crate::server::caller().await?;
     Ok(service.administration(&ctx).await?)
 }
@@ -71,11 +71,20 @@ pub async fn unassign_namespace(namespace: String, tenant: String) -> Result<(),
         .await?)
 }
 
-/// The latest refusal of an action, if its last run failed.
-pub(super) fn refusal<T: Clone + Send + Sync + 'static>(
-    value: RwSignal<Option<Result<T, AppError>>>,
-) -> Signal<Option<AppError>> {
+/// The latest refusal of an action (its `value()`), if its last run failed.
+pub(super) fn refusal<T, S>(value: S) -> Signal<Option<AppError>>
+where
+    S: Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+{
     Signal::derive(move || value.get().and_then(Result::err))
+}
+
+/// The refusal of whichever of two actions failed last.
+pub(super) fn either(
+    first: Signal<Option<AppError>>,
+    second: Signal<Option<AppError>>,
+) -> Signal<Option<AppError>> {
+    Signal::derive(move || first.get().or_else(|| second.get()))
 }
 
 /// The refusal's message beside `field`, when it is about that field.
@@ -121,19 +130,11 @@ pub fn Admin() -> impl IntoView {
                 unassign.version().get(),
             )
         },
-        |_| administration(),
+        |_| load_administration(),
     );
     let create_error = refusal(create.value());
-    let tenant_error = Signal::derive(move || {
-        refusal(rename.value())
-            .get()
-            .or_else(|| refusal(delete.value()).get())
-    });
-    let namespace_error = Signal::derive(move || {
-        refusal(assign.value())
-            .get()
-            .or_else(|| refusal(unassign.value()).get())
-    });
+    let tenant_error = either(refusal(rename.value()), refusal(delete.value()));
+    let namespace_error = either(refusal(assign.value()), refusal(unassign.value()));
     view! {
         <Title text="Admin" />
         <h1>"Admin"</h1>
@@ -192,25 +193,30 @@ fn TenantsSection(
             <FormError error=tenant_error fields=&[] />
             <table class="table" data-testid="tenants-table">
                 <thead><tr><th>"Tenant"</th><th>"Display name"</th><th>"Namespaces"</th><th></th></tr></thead>
-                <tbody>{tenants.into_iter().map(|t| view! {
-                    <tr data-tenant=t.slug.clone()>
-                        <td><code>{t.slug.clone()}</code></td>
+                <tbody>{tenants.into_iter().map(|t| {
+                    let Tenant { slug, display_name, namespaces } = t;
+                    let owned = if namespaces.is_empty() { "none".to_owned() } else { namespaces.join(", ") };
+                    let label = format!("Display name of {slug}");
+                    let (key, shown, renamed) = (slug.clone(), slug.clone(), slug.clone());
+                    view! {
+                    <tr data-tenant=key>
+                        <td><code>{shown}</code></td>
                         <td>
                             <ActionForm action=rename attr:class="inline">
-                                <input type="hidden" name="slug" value=t.slug.clone() />
-                                <input name="display_name" required maxlength="200" value=t.display_name.clone() aria-label=format!("Display name of {}", t.slug) />
+                                <input type="hidden" name="slug" value=renamed />
+                                <input name="display_name" required maxlength="200" value=display_name aria-label=label />
                                 <button type="submit">"Rename"</button>
                             </ActionForm>
                         </td>
-                        <td>{if t.namespaces.is_empty() { "none".to_owned() } else { t.namespaces.join(", ") }}</td>
+                        <td>{owned}</td>
                         <td>
                             <ActionForm action=delete attr:class="inline">
-                                <input type="hidden" name="slug" value=t.slug.clone() />
+                                <input type="hidden" name="slug" value=slug />
                                 <button type="submit" class="danger">"Delete"</button>
                             </ActionForm>
                         </td>
                     </tr>
-                }).collect_view()}</tbody>
+                }}).collect_view()}</tbody>
             </table>
         </section>
     }
@@ -253,9 +259,10 @@ fn NamespacesSection(
                         Some(tenant) => view! { <span>{tenant}</span> }.into_any(),
                         None => view! { <span class="badge status-pending">"unassigned"</span> }.into_any(),
                     };
+                    let name = n.name.clone();
                     let action = n.tenant.clone().map(|tenant| view! {
                         <ActionForm action=unassign attr:class="inline">
-                            <input type="hidden" name="namespace" value=n.name.clone() />
+                            <input type="hidden" name="namespace" value=name />
                             <input type="hidden" name="tenant" value=tenant />
                             <button type="submit" class="danger">"Unassign"</button>
                         </ActionForm>

@@ -1,7 +1,7 @@
 //! Admin, who may do what: a tenant's members (for its admins), global roles and the access
 //! check (for platform-admins).
 
-use super::admin::{DNS_LABEL, FieldError, FormError, refusal};
+use super::admin::{DNS_LABEL, FieldError, FormError, either, refusal};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -167,11 +167,7 @@ pub fn Members(administered: Vec<String>) -> impl IntoView {
         move || (tenant.get(), set.version().get(), remove.version().get()),
         |(tenant, _, _)| list_members(tenant),
     );
-    let error = Signal::derive(move || {
-        refusal(set.value())
-            .get()
-            .or_else(|| refusal(remove.value()).get())
-    });
+    let error = either(refusal(set.value()), refusal(remove.value()));
     let choices = administered.clone();
     view! {
         <section class="panel" data-testid="members">
@@ -198,28 +194,33 @@ pub fn Members(administered: Vec<String>) -> impl IntoView {
                     Ok(list) => view! {
                         <table class="table" data-testid="members-table">
                             <thead><tr><th>"Who"</th><th>"Role"</th><th></th></tr></thead>
-                            <tbody>{list.into_iter().map(|m| view! {
-                                <tr data-member=m.grantee.clone()>
-                                    <td>{format!("{} {}", m.grantee_kind, m.grantee)}</td>
+                            <tbody>{list.into_iter().map(|m| {
+                                let Membership { tenant, grantee_kind: kind, grantee: name, role } = m;
+                                let who = format!("{kind} {name}");
+                                let fields = move || view! {
+                                    <input type="hidden" name="tenant" value=tenant.clone() />
+                                    <input type="hidden" name="kind" value=kind.clone() />
+                                    <input type="hidden" name="name" value=name.clone() />
+                                };
+                                let (first, second) = (fields(), fields());
+                                view! {
+                                <tr data-member=who.rsplit(' ').next().unwrap_or_default().to_owned()>
+                                    <td>{who.clone()}</td>
                                     <td>
                                         <ActionForm action=set attr:class="inline">
-                                            <input type="hidden" name="tenant" value=m.tenant.clone() />
-                                            <input type="hidden" name="kind" value=m.grantee_kind.clone() />
-                                            <input type="hidden" name="name" value=m.grantee.clone() />
-                                            <RoleSelect selected=m.role />
+                                            {first}
+                                            <RoleSelect selected=role />
                                             <button type="submit">"Change"</button>
                                         </ActionForm>
                                     </td>
                                     <td>
                                         <ActionForm action=remove attr:class="inline">
-                                            <input type="hidden" name="tenant" value=m.tenant.clone() />
-                                            <input type="hidden" name="kind" value=m.grantee_kind.clone() />
-                                            <input type="hidden" name="name" value=m.grantee.clone() />
+                                            {second}
                                             <button type="submit" class="danger">"Remove"</button>
                                         </ActionForm>
                                     </td>
                                 </tr>
-                            }).collect_view()}</tbody>
+                            }}).collect_view()}</tbody>
                         </table>
                     }.into_any(),
                 })}
@@ -249,11 +250,7 @@ pub fn GlobalRoles() -> impl IntoView {
         move || (grant.version().get(), revoke.version().get()),
         |_| list_roles(),
     );
-    let error = Signal::derive(move || {
-        refusal(grant.value())
-            .get()
-            .or_else(|| refusal(revoke.value()).get())
-    });
+    let error = either(refusal(grant.value()), refusal(revoke.value()));
     view! {
         <section class="panel" data-testid="global-roles">
             <h2>"Global roles"</h2>

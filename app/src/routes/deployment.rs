@@ -258,8 +258,10 @@ fn Operations(
     preview: ServerAction<PreviewChange>,
 ) -> impl IntoView {
     let hidden = move || view! { <Hidden id=id.clone() /> };
-    let allowed = |action: &str| may(&permissions, action);
-    let why = |action: &'static str| view! { <Why permissions=permissions.clone() action /> };
+    let permissions = StoredValue::new(permissions);
+    let allowed = move |action: &str| permissions.with_value(|p| may(p, action));
+    let why =
+        move |action: &'static str| view! { <Why permissions=permissions.get_value() action /> };
     let flux_forms = flux.then(|| {
         let (first, second) = (hidden(), hidden());
         let pause = if suspended {

@@ -97,12 +97,15 @@ fn OverviewBody(overview: Overview) -> impl IntoView {
                 view! {
                     <table class="table">
                         <thead><tr><th>"When"</th><th>"Who"</th><th>"Action"</th><th>"Target"</th><th>"Outcome"</th></tr></thead>
-                        <tbody>{recent.into_iter().map(|r| view! {
-                            <tr class=format!("outcome-{}", r.outcome)>
+                        <tbody>{recent.into_iter().map(|r| {
+                            let class = format!("outcome-{}", r.outcome);
+                            let shown = if r.outcome.is_empty() { r.phase } else { r.outcome };
+                            view! {
+                            <tr class=class>
                                 <td>{r.time}</td><td>{r.actor}</td><td><code>{r.action}</code></td><td>{r.target}</td>
-                                <td title=r.error.unwrap_or_default()>{if r.outcome.is_empty() { r.phase } else { r.outcome }}</td>
+                                <td title=r.error.unwrap_or_default()>{shown}</td>
                             </tr>
-                        }).collect_view()}</tbody>
+                        }}).collect_view()}</tbody>
                     </table>
                 }.into_any()
             }}
@@ -111,14 +114,16 @@ fn OverviewBody(overview: Overview) -> impl IntoView {
             <h2>"Adapters"</h2>
             <table class="table">
                 <thead><tr><th>"Adapter"</th><th>"Cache"</th><th>"Deployments held"</th><th>"Health"</th></tr></thead>
-                <tbody>{adapters.into_iter().map(|a| view! {
+                <tbody>{adapters.into_iter().map(|a| {
+                    let class = if a.last_error.is_some() { "error" } else { "" };
+                    view! {
                     <tr>
                         <td>{a.name}</td>
                         <td>{if a.synced { "synced" } else { "syncing" }}</td>
                         <td>{a.objects}</td>
-                        <td class=if a.last_error.is_some() { "error" } else { "" }>{a.last_error.unwrap_or_else(|| "healthy".into())}</td>
+                        <td class=class>{a.last_error.unwrap_or_else(|| "healthy".into())}</td>
                     </tr>
-                }).collect_view()}</tbody>
+                }}).collect_view()}</tbody>
             </table>
         </section>
     }
@@ -138,8 +143,9 @@ fn TenantTile(counts: TenantCounts) -> impl IntoView {
         ("pending", counts.pending),
         ("deployed", counts.deployed),
     ];
+    let key = title.clone();
     view! {
-        <div class="tile" data-tenant=title.clone()>
+        <div class="tile" data-tenant=key>
             <h3>{title}</h3>
             <ul>
                 {cells.into_iter().filter(|(_, n)| *n > 0).map(|(status, n)| view! {

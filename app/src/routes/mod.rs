@@ -11,13 +11,13 @@ mod packages;
 mod sources;
 mod why;
 
+pub use admin::Admin;
 pub use audit::Audit;
 pub use deployment::DeploymentPage;
 pub use deployments::{Deployments, NewDeployment};
 pub use home::Home;
 pub use not_found::NotFound;
 pub use packages::Packages;
-pub use admin::Admin;
 pub use sources::Sources;
 
 /// Percent-encodes a query value (the browser build has no URL crate).

@@ -128,17 +128,22 @@ fn SourceActions(
         ("Suspend", "source.suspend")
     };
     let permissions = source.permissions.clone();
+    let (may_fetch, may_pause) = (
+        may(&permissions, "source.reconcile"),
+        may(&permissions, pause),
+    );
+    let (fetch_why, pause_why) = (permissions.clone(), permissions);
     view! {
         <ActionForm action=reconcile attr:class="inline">
             {first}
-            <button type="submit" disabled=!may(&permissions, "source.reconcile")>"Fetch now"</button>
-            <Why permissions=permissions.clone() action="source.reconcile" />
+            <button type="submit" disabled=!may_fetch>"Fetch now"</button>
+            <Why permissions=fetch_why action="source.reconcile" />
         </ActionForm>
         <ActionForm action=suspend attr:class="inline">
             {second}
             <input type="hidden" name="suspend" value=(!source.suspended).to_string() />
-            <button type="submit" disabled=!may(&permissions, pause)>{label}</button>
-            <Why permissions=permissions.clone() action=pause />
+            <button type="submit" disabled=!may_pause>{label}</button>
+            <Why permissions=pause_why action=pause />
         </ActionForm>
     }
 }

@@ -15,15 +15,12 @@ pub fn may(permissions: &Permissions, action: &str) -> bool {
 /// Beside a disabled button: why it is disabled, in the policy's words.
 #[component]
 pub fn Why(permissions: Permissions, action: &'static str) -> impl IntoView {
-    permissions
-        .get(action)
-        .filter(|e| !e.allowed)
-        .map(|e| {
-            view! {
-                <details class="why" data-testid="why">
-                    <summary>"why?"</summary>
-                    <span>{e.reason.clone()}</span>
-                </details>
-            }
-        })
+    permissions.get(action).filter(|e| !e.allowed).map(|e| {
+        view! {
+            <details class="why" data-testid="why">
+                <summary>"why?"</summary>
+                <span>{e.reason.clone()}</span>
+            </details>
+        }
+    })
 }

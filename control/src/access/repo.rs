@@ -385,7 +385,8 @@ pub async fn revoke_global(pool: &PgPool, grantee: &Grantee, role: GlobalRole) -
     )
     .fetch_all(&mut *tx)
     .await?;
-    let is_this = |(kind, name): &(String, String)| kind == grantee.kind() && name == grantee.name();
+    let is_this =
+        |(kind, name): &(String, String)| kind == grantee.kind() && name == grantee.name();
     if role == GlobalRole::PlatformAdmin && admins.len() == 1 && admins.iter().all(is_this) {
         return Err(Error::Conflict(format!(
             "{grantee} is the last platform-admin; grant platform-admin to someone else first"

@@ -82,7 +82,9 @@ impl Service {
         let tenants = self.list_tenants(ctx).await?;
         let administered = tenants
             .iter()
-            .filter(|t| policy::decide(&grants, Action::MembershipList, Target::Tenant(&t.slug)).is_ok())
+            .filter(|t| {
+                policy::decide(&grants, Action::MembershipList, Target::Tenant(&t.slug)).is_ok()
+            })
             .map(|t| t.slug.clone())
             .collect();
         let mut view = Administration {

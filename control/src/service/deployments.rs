@@ -3,9 +3,9 @@
 //! write context built here from the authorized scope.
 
 use super::change::Change;
+use super::permissions;
 use super::{AuditTarget, RequestContext, Service};
 use crate::access::policy;
-use super::permissions;
 use crate::access::{Action, GlobalRole, Grants, NamespaceScope, Namespaces};
 use crate::adapters::DeploymentAdapter;
 use crate::adapters::context::{Boundary, ProgressSink, RunAs, TENANT_SERVICE_ACCOUNT, WriteCtx};

@@ -108,7 +108,10 @@ impl Service {
                 name: adapter.name().to_owned(),
                 synced,
                 objects: adapter
-                    .matching(&DeploymentFilter::default(), &crate::access::Namespaces::All)
+                    .matching(
+                        &DeploymentFilter::default(),
+                        &crate::access::Namespaces::All,
+                    )
                     .len(),
                 last_error: adapter.health().await.err().map(|e| e.public_message()),
             });

@@ -88,8 +88,12 @@ fn short(text: &str) -> String {
 }
 
 fn tenant_role(role: &str) -> Result<TenantRole, ApiError> {
-    role.parse()
-        .map_err(|_| invalid("role", format!("{:?} is not one of viewer, operator, admin", short(role))))
+    role.parse().map_err(|_| {
+        invalid(
+            "role",
+            format!("{:?} is not one of viewer, operator, admin", short(role)),
+        )
+    })
 }
 
 fn global_role(role: &str) -> Result<GlobalRole, ApiError> {
@@ -397,11 +401,17 @@ async fn check_access(
     let target = match (action.target_kind(), &namespace, params.tenant.as_deref()) {
         (TargetKind::Namespace, Some(ns), _) => Target::Namespace(ns),
         (TargetKind::Namespace, None, _) => {
-            return Err(invalid("namespace", format!("{action} applies to a namespace: name it")));
+            return Err(invalid(
+                "namespace",
+                format!("{action} applies to a namespace: name it"),
+            ));
         }
         (TargetKind::Tenant, _, Some(tenant)) => Target::Tenant(tenant),
         (TargetKind::Tenant, _, None) => {
-            return Err(invalid("tenant", format!("{action} applies to a tenant: name it")));
+            return Err(invalid(
+                "tenant",
+                format!("{action} applies to a tenant: name it"),
+            ));
         }
         (TargetKind::Platform, _, _) => Target::Platform,
         (TargetKind::AuditLog, _, _) => Target::AuditLog,

@@ -24,8 +24,8 @@ pub use packages::UPLOAD_LIMIT;
 pub fn router() -> Router<AppState> {
     deployments::router()
         .merge(packages::router())
+        .merge(admin::router())
         .route("/o2dms/v1/me", get(me))
-        .route("/o2dms/v1/tenants", get(tenants))
         .route("/o2dms/v1/audit/events", get(audit_events))
         .route("/o2dms/v1/audit/export", get(audit_export))
         .route("/o2dms/v1/audit/verify", get(audit_verify))
