@@ -34,7 +34,10 @@ async fn lists_filters_and_pages_from_the_cache() {
     let all = cache
         .list(&DeploymentFilter::default(), &Namespaces::All)
         .expect("list");
-    assert_eq!(all.total, 8);
+    assert_eq!(
+        all.total, 9,
+        "the demo's eight deployments and team-c's unassigned one"
+    );
     assert_eq!(
         names(&all)[..3],
         [
@@ -75,7 +78,7 @@ async fn lists_filters_and_pages_from_the_cache() {
             &Namespaces::All,
         )
         .expect("list");
-    assert_eq!((page.items.len(), page.total), (3, 8));
+    assert_eq!((page.items.len(), page.total), (3, 9));
     let kinds = cache
         .list(
             &DeploymentFilter {
@@ -85,7 +88,7 @@ async fn lists_filters_and_pages_from_the_cache() {
             &Namespaces::All,
         )
         .expect("list");
-    assert_eq!(kinds.total, 4);
+    assert_eq!(kinds.total, 5);
     let text = cache
         .list(
             &DeploymentFilter {
@@ -102,7 +105,7 @@ async fn lists_filters_and_pages_from_the_cache() {
     };
     assert_eq!(
         cache.list(&labelled, &Namespaces::All).expect("list").total,
-        8
+        9
     );
     assert!(
         cache

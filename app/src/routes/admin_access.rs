@@ -174,14 +174,17 @@ pub fn Members(administered: Vec<String>) -> impl IntoView {
             <h2>"Members"</h2>
             <form method="get" action="/admin" class="filters">
                 <label>"Tenant"
-                    <select name="tenant" prop:value=move || tenant.get()>
-                        {choices.into_iter().map(|s| view! { <option value=s.clone()>{s.clone()}</option> }).collect_view()}
+                    <select name="tenant">
+                        {choices.into_iter().map(|s| {
+                            let chosen = s == tenant.get_untracked();
+                            view! { <option value=s.clone() selected=chosen>{s.clone()}</option> }
+                        }).collect_view()}
                     </select>
                 </label>
                 <button type="submit">"Show members"</button>
             </form>
             <ActionForm action=set attr:class="filters" attr:data-testid="add-member">
-                <input type="hidden" name="tenant" prop:value=move || tenant.get() />
+                <input type="hidden" name="tenant" value=move || tenant.get() />
                 <GranteeFields error />
                 <RoleSelect />
                 <button type="submit">"Add or change"</button>
