@@ -138,7 +138,7 @@ async fn lists_filters_and_pages_from_the_cache() {
         stats.get(&("HelmRelease".to_owned(), DeploymentStatus::Failed)),
         Some(&1)
     );
-    assert_eq!(stats.values().sum::<usize>(), 8);
+    assert_eq!(stats.values().sum::<usize>(), 9);
     assert_eq!(cache.stats(&team_a).values().sum::<usize>(), 3);
 }
 
