@@ -220,6 +220,7 @@ fn TenantsSection(
             </table>
         </section>
     }
+    .into_any()
 }
 
 #[component]
@@ -272,6 +273,7 @@ fn NamespacesSection(
             </table>
         </section>
     }
+    .into_any()
 }
 
 /// A `tenant` select over `slugs`.

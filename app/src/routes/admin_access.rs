@@ -230,6 +230,7 @@ pub fn Members(administered: Vec<String>) -> impl IntoView {
             </Suspense>
         </section>
     }
+    .into_any()
 }
 
 #[component]
@@ -293,6 +294,7 @@ pub fn GlobalRoles() -> impl IntoView {
             </Suspense>
         </section>
     }
+    .into_any()
 }
 
 /// "May this user or group do this here?", answered by the policy with its reason.
@@ -327,4 +329,5 @@ pub fn AccessCheck(actions: Vec<String>) -> impl IntoView {
             })}
         </section>
     }
+    .into_any()
 }

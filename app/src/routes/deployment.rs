@@ -326,6 +326,7 @@ fn Operations(
             </ActionForm>
         </section>
     }
+    .into_any()
 }
 
 /// The explicit choice to take over fields another field manager (such as

@@ -127,6 +127,7 @@ fn OverviewBody(overview: Overview) -> impl IntoView {
             </table>
         </section>
     }
+    .into_any()
 }
 
 /// One tenant's counts, each a link to the list filtered by that status.
