@@ -24,6 +24,10 @@ pub enum Error {
     /// The request conflicts with the current state (409).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The object changed since the version the change was based on (412, for `If-Match`
+    /// and `resourceVersion`).
+    #[error("{0}")]
+    Stale(String),
     /// The change would take fields over from another field manager (409); repeating it with
     /// `force` does that on purpose.
     #[error("{0}")]
@@ -129,6 +133,7 @@ impl Error {
             Self::Invalid { .. } => 422,
             Self::Forbidden(_) | Self::OutsideBoundary { .. } | Self::ClusterForbidden(_) => 403,
             Self::BadReference(_) => 400,
+            Self::Stale(_) => 412,
             Self::TooManyRefusals { .. } => 429,
             Self::AuditUnavailable(_)
             | Self::Database(_)

@@ -228,10 +228,11 @@ async fn helm_release_reconcile_and_rollback(pool: PgPool) {
         .await
         .unwrap_err();
     assert!(
-        matches!(conflict, Error::Conflict(_))
-            && conflict.to_string().contains("changed by someone else"),
+        matches!(conflict, Error::Stale(_))
+            && conflict.to_string().contains("web changed since version 1 was read"),
         "{conflict}"
     );
+    assert_eq!(conflict.status(), 412);
 
     // Reconcile with its source, and HelmRelease force / reset.
     let outcome = adapter

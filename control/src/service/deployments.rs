@@ -171,6 +171,38 @@ impl Service {
         }
     }
 
+    /// The one deployment called `name` among those the caller may see (a bare name, as the
+    /// reference's examples use): 404 when there is none, 409 naming the visible candidates
+    /// when there are several. Only visible deployments count, so the answer is the same
+    /// whether or not someone else has one of that name.
+    pub async fn find_deployment(&self, ctx: &RequestContext, name: &str) -> Result<DeploymentRef> {
+        let visible = self.visible(ctx, Action::DeploymentGet).await?;
+        if self.registry.is_empty() {
+            return Err(no_cluster());
+        }
+        let mut found: Vec<DeploymentRef> = self
+            .registry
+            .adapters()
+            .flat_map(|adapter| adapter.matching(&DeploymentFilter::default(), &visible))
+            .filter(|d| d.name == name)
+            .map(|d| d.reference())
+            .collect();
+        found.sort_by(|a, b| (&a.namespace, a.kind.as_str()).cmp(&(&b.namespace, b.kind.as_str())));
+        found.dedup();
+        match found.len() {
+            0 => Err(Error::not_found("deployment", name)),
+            1 => Ok(found.remove(0)),
+            n => Err(Error::Conflict(format!(
+                "{n} deployments you can see are called {name}: {}; name one as namespace/name or by its id",
+                found
+                    .iter()
+                    .map(|r| format!("{}/{} ({}, id {r})", r.namespace, r.name, r.kind))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+
     /// Ok when every configured adapter has filled its caches (readiness).
     pub async fn adapters_ready(&self) -> Result<()> {
         for adapter in self.registry.adapters() {

@@ -76,17 +76,14 @@ impl FromRequestParts<AppState> for Selected {
             .map_err(|e| ApiError::from(control::Error::invalid("path", e.body_text())))?;
         let bad = |e: model::reference::RefError| ApiError::from(control::Error::from(e));
         match (params.get("first"), params.get("second")) {
-            (Some(id), None) => Ok(Self(id.parse().map_err(bad)?)),
+            (Some(id), None) if id.contains('~') => Ok(Self(id.parse().map_err(bad)?)),
+            (Some(name), None) => {
+                // A bare name, as the reference's examples use: the one the caller can see.
+                let ctx = principal(parts)?;
+                Ok(Self(state.service.find_deployment(&ctx, name).await?))
+            }
             (Some(namespace), Some(name)) => {
-                let ctx = parts
-                    .extensions
-                    .get::<RequestContext>()
-                    .cloned()
-                    .ok_or_else(|| {
-                        ApiError::from(control::Error::AdapterUnhealthy(
-                            "the request carries no principal".into(),
-                        ))
-                    })?;
+                let ctx = principal(parts)?;
                 let Query(KindParam { kind }) =
                     Query::<KindParam>::from_request_parts(parts, state)
                         .await
@@ -107,6 +104,18 @@ impl FromRequestParts<AppState> for Selected {
             _ => Err(control::Error::invalid("path", "no deployment named").into()),
         }
     }
+}
+
+fn principal(parts: &Parts) -> Result<RequestContext, ApiError> {
+    parts
+        .extensions
+        .get::<RequestContext>()
+        .cloned()
+        .ok_or_else(|| {
+            ApiError::from(control::Error::AdapterUnhealthy(
+                "the request carries no principal".into(),
+            ))
+        })
 }
 
 /// The list's query string: the filter, with labels as `labels=k=v,k2=v2`.
@@ -191,7 +200,17 @@ async fn one(
     Extension(ctx): Extension<RequestContext>,
     Selected(deployment): Selected,
 ) -> Result<Response, ApiError> {
-    Ok(Json(state.service.get_deployment(&ctx, &deployment).await?).into_response())
+    let deployment = state.service.get_deployment(&ctx, &deployment).await?;
+    // The version to send back in If-Match, so a script's update fails rather than overwrites.
+    let etag = deployment
+        .resource_version
+        .as_ref()
+        .and_then(|v| header::HeaderValue::from_str(&format!("\"{v}\"")).ok());
+    let mut response = Json(deployment).into_response();
+    if let Some(etag) = etag {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    Ok(response)
 }
 
 async fn status(
@@ -207,14 +226,42 @@ async fn update(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     Selected(deployment): Selected,
+    headers: header::HeaderMap,
     body: Result<Json<DeploymentUpdate>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let Json(update) = body.map_err(body_error)?;
+    let Json(mut update) = body.map_err(body_error)?;
+    if let Some(version) = if_match(&headers)? {
+        update.resource_version = Some(version);
+    }
     let updated = state
         .service
         .update_deployment(&ctx, &deployment, &update)
         .await?;
     Ok(Json(updated).into_response())
+}
+
+/// The resourceVersion an `If-Match` header names (`"123"`, `W/"123"` or `123`).
+fn if_match(headers: &header::HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value
+        .to_str()
+        .map_err(|_| control::Error::invalid("If-Match", "is not text"))?
+        .trim();
+    let version = text.trim_start_matches("W/").trim_matches('"');
+    if version.is_empty()
+        || version == "*"
+        || version.contains(',')
+        || !version.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        return Err(control::Error::invalid(
+            "If-Match",
+            "names one resourceVersion, as the ETag of GET /o2dms/v1/deployments/{id} gives it",
+        )
+        .into());
+    }
+    Ok(Some(version.to_owned()))
 }
 
 async fn remove(

@@ -57,6 +57,7 @@ impl IntoResponse for ApiError {
             StatusCode::BAD_REQUEST => "bad_request",
             StatusCode::NOT_FOUND => "not_found",
             StatusCode::CONFLICT => "conflict",
+            StatusCode::PRECONDITION_FAILED => "precondition_failed",
             StatusCode::UNPROCESSABLE_ENTITY => "invalid",
             StatusCode::FORBIDDEN => "forbidden",
             StatusCode::SERVICE_UNAVAILABLE => "unavailable",

@@ -30,6 +30,17 @@ pub fn build(request: &DeploymentRequest, settings: &FluxConfig) -> Result<(Flux
             ));
         }
     };
+    // The reference names a HelmRelease's missing chart before its missing source.
+    let chart = if kind == HELM_RELEASE {
+        Some(ext("flux.chart").ok_or_else(|| {
+            Error::invalid(
+                "flux.chart",
+                "flux.chart extension is required for HelmRelease",
+            )
+        })?)
+    } else {
+        None
+    };
     let source = ext("flux.sourceRef").ok_or_else(|| {
         Error::invalid(
             "flux.sourceRef",
@@ -44,13 +55,7 @@ pub fn build(request: &DeploymentRequest, settings: &FluxConfig) -> Result<(Flux
     }
     let target_namespace = ext("flux.targetNamespace").or(settings.target_namespace.as_deref());
     let mut spec = json!({ "interval": settings.interval });
-    if kind == HELM_RELEASE {
-        let chart = ext("flux.chart").ok_or_else(|| {
-            Error::invalid(
-                "flux.chart",
-                "flux.chart extension is required for HelmRelease",
-            )
-        })?;
+    if let Some(chart) = chart {
         source_ref["kind"] = json!(ext("flux.sourceKind").unwrap_or("HelmRepository"));
         let mut chart_spec = json!({ "chart": chart, "sourceRef": source_ref });
         if let Some(version) = ext("flux.chartVersion") {

@@ -145,11 +145,18 @@ impl FluxWriter {
         let current = self.find(kind, namespace, name).await?;
         let mut desired = desired_state(&current)?;
         apply_update(kind, &mut desired, update)?;
-        if let Some(version) = &update.resource_version {
-            // The API server refuses the apply with 409 when the object moved on since.
-            desired["metadata"]["resourceVersion"] = json!(version);
+        let Some(version) = &update.resource_version else {
+            return self.apply(kind, namespace, name, desired, force).await;
+        };
+        // The API server refuses the apply with 409 when the object moved on since.
+        desired["metadata"]["resourceVersion"] = json!(version);
+        match self.apply(kind, namespace, name, desired, force).await {
+            Err(Error::Conflict(_)) => Err(Error::Stale(format!(
+                "{name} changed since version {version} was read (it is at {}); reload it and make the change again",
+                current.metadata.resource_version.as_deref().unwrap_or("a newer version")
+            ))),
+            other => other,
         }
-        self.apply(kind, namespace, name, desired, force).await
     }
 
     /// Server-side applies a whole desired object under the pilothouse field manager. Without

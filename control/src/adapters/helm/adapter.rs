@@ -393,6 +393,14 @@ impl DeploymentAdapter for HelmAdapter {
         update: &DeploymentUpdate,
     ) -> Result<Deployment> {
         let (namespace, name) = (deployment.namespace.as_str(), deployment.name.as_str());
+        if let Some(expected) = &update.resource_version {
+            let current = self.get(deployment)?.resource_version.unwrap_or_default();
+            if &current != expected {
+                return Err(Error::Stale(format!(
+                    "{name} changed since revision {expected} was read (it is at revision {current}); reload it and make the change again"
+                )));
+            }
+        }
         ctx.progress(10, format!("upgrading {}", deployment.describe()));
         const KNOWN: [&str; 2] = ["helm.chart", "helm.chartVersion"];
         if let Some(unknown) = update

@@ -445,7 +445,8 @@ fn to_deployment(cluster: &ClusterId, adapter: &str, release: &Release) -> Deplo
         revision: Some(release.version.to_string()),
         chart: Some(format!("{}-{}", release.chart, release.chart_version)),
         source: None,
-        resource_version: None,
+        // A release's version is its revision: If-Match with it guards an upgrade.
+        resource_version: Some(release.version.to_string()),
         adapter: adapter.to_owned(),
     }
 }
