@@ -229,7 +229,9 @@ async fn helm_release_reconcile_and_rollback(pool: PgPool) {
         .unwrap_err();
     assert!(
         matches!(conflict, Error::Stale(_))
-            && conflict.to_string().contains("web changed since version 1 was read"),
+            && conflict
+                .to_string()
+                .contains("web changed since version 1 was read"),
         "{conflict}"
     );
     assert_eq!(conflict.status(), 412);

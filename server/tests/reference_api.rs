@@ -66,36 +66,61 @@ async fn the_reference_examples_with_bare_names_and_ids() {
     assert_eq!(upload.status, StatusCode::CREATED, "{}", upload.body);
     // Reference 001: a release from a package id.
     let created = env
-        .send_bearer("POST", base, &alice, json!({ "name": "my-cnf-prod", "packageId": "my-cnf-1.0.0",
-            "namespace": "team-a", "values": { "replicaCount": 3, "image": { "tag": "1.0.0" } } }))
+        .send_bearer(
+            "POST",
+            base,
+            &alice,
+            json!({ "name": "my-cnf-prod", "packageId": "my-cnf-1.0.0",
+            "namespace": "team-a", "values": { "replicaCount": 3, "image": { "tag": "1.0.0" } } }),
+        )
         .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    let id = parse(&created.body)["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let id = parse(&created.body)["id"].as_str().expect("id").to_owned();
     assert_eq!(id, "default~team-a~Release~my-cnf-prod");
 
     for name in ["my-cnf-prod", id.as_str()] {
-        let status = env.get_bearer(&format!("{base}/{name}/status"), &alice).await;
+        let status = env
+            .get_bearer(&format!("{base}/{name}/status"), &alice)
+            .await;
         assert_eq!(status.status, StatusCode::OK, "{name}: {}", status.body);
         assert_eq!(parse(&status.body)["status"], "deployed", "{name}");
     }
     let scaled = env
-        .send_bearer("POST", &format!("{base}/my-cnf-prod/scale"), &alice, json!({ "replicas": 5 }))
+        .send_bearer(
+            "POST",
+            &format!("{base}/my-cnf-prod/scale"),
+            &alice,
+            json!({ "replicas": 5 }),
+        )
         .await;
     assert_eq!(scaled.status, StatusCode::OK, "{}", scaled.body);
-    let values = parse(&env.get_bearer(&format!("{base}/{id}/values"), &alice).await.body);
+    let values = parse(
+        &env.get_bearer(&format!("{base}/{id}/values"), &alice)
+            .await
+            .body,
+    );
     assert_eq!(values["replicaCount"], 5, "{values}");
     let rolled = env
-        .send_bearer("POST", &format!("{base}/my-cnf-prod/rollback"), &alice, json!({ "revision": 1 }))
+        .send_bearer(
+            "POST",
+            &format!("{base}/my-cnf-prod/rollback"),
+            &alice,
+            json!({ "revision": 1 }),
+        )
         .await;
     assert_eq!(rolled.status, StatusCode::OK, "{}", rolled.body);
-    let values = parse(&env.get_bearer(&format!("{base}/my-cnf-prod/values"), &alice).await.body);
+    let values = parse(
+        &env.get_bearer(&format!("{base}/my-cnf-prod/values"), &alice)
+            .await
+            .body,
+    );
     assert_eq!(values["replicaCount"], 3, "revision 1 is back: {values}");
     let release = env.get_bearer(&format!("{base}/my-cnf-prod"), &alice).await;
     assert_eq!(
-        release.headers.get(header::ETAG).and_then(|v| v.to_str().ok()),
+        release
+            .headers
+            .get(header::ETAG)
+            .and_then(|v| v.to_str().ok()),
         Some("\"3\""),
         "a release's version is its revision (install, scale, rollback)"
     );
@@ -105,23 +130,40 @@ async fn the_reference_examples_with_bare_names_and_ids() {
         .header(header::AUTHORIZATION, format!("Bearer {alice}"))
         .header(header::CONTENT_TYPE, "application/json")
         .header(header::IF_MATCH, "\"1\"")
-        .body(Body::from(json!({ "values": { "replicaCount": 9 } }).to_string()))
+        .body(Body::from(
+            json!({ "values": { "replicaCount": 9 } }).to_string(),
+        ))
         .expect("request");
     let outdated = env.call(outdated).await;
-    assert_eq!(outdated.status, StatusCode::PRECONDITION_FAILED, "{}", outdated.body);
+    assert_eq!(
+        outdated.status,
+        StatusCode::PRECONDITION_FAILED,
+        "{}",
+        outdated.body
+    );
     let deleted = env
         .send_bearer("DELETE", &format!("{base}/my-cnf-prod"), &alice, json!({}))
         .await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
-    let gone = env.get_bearer(&format!("{base}/my-cnf-prod/status"), &alice).await;
+    let gone = env
+        .get_bearer(&format!("{base}/my-cnf-prod/status"), &alice)
+        .await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
-    assert_eq!(parse(&gone.body)["message"], "deployment not found: my-cnf-prod");
+    assert_eq!(
+        parse(&gone.body)["message"],
+        "deployment not found: my-cnf-prod"
+    );
 
     // Reference 000: Flux objects from extensions, and its error text when the chart is missing
     // (named before the missing source, in the reference's order).
     let missing = env
-        .send_bearer("POST", base, &alice, json!({ "name": "test", "namespace": "team-a",
-            "extensions": { "flux.type": "helmrelease" } }))
+        .send_bearer(
+            "POST",
+            base,
+            &alice,
+            json!({ "name": "test", "namespace": "team-a",
+            "extensions": { "flux.type": "helmrelease" } }),
+        )
         .await;
     assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
     let error = parse(&missing.body);
@@ -141,13 +183,22 @@ async fn the_reference_examples_with_bare_names_and_ids() {
         let answer = env.send_bearer("POST", base, &alice, body).await;
         assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
     }
-    let listed = parse(&env.get_bearer(&format!("{base}?namespace=team-a&text=nginx"), &alice).await.body);
+    let listed = parse(
+        &env.get_bearer(&format!("{base}?namespace=team-a&text=nginx"), &alice)
+            .await
+            .body,
+    );
     assert_eq!(listed["total"], 2, "{listed}");
 
     // Two visible deployments share the bare name: a 409 naming both.
-    let ambiguous = env.get_bearer(&format!("{base}/nginx/status"), &alice).await;
+    let ambiguous = env
+        .get_bearer(&format!("{base}/nginx/status"), &alice)
+        .await;
     assert_eq!(ambiguous.status, StatusCode::CONFLICT, "{}", ambiguous.body);
-    let message = parse(&ambiguous.body)["message"].as_str().unwrap_or_default().to_owned();
+    let message = parse(&ambiguous.body)["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     assert!(
         message.contains("2 deployments you can see are called nginx")
             && message.contains("team-a/nginx (HelmRelease")
@@ -160,15 +211,35 @@ async fn the_reference_examples_with_bare_names_and_ids() {
     plant_release(&env, "team-b", "podinfo");
     until_visible(&env, &format!("{base}/team-b/hidden"), &admin).await;
     until_visible(&env, &format!("{base}/team-b/podinfo"), &admin).await;
-    let hidden = env.get_bearer(&format!("{base}/hidden/status"), &alice).await;
-    let nothing = env.get_bearer(&format!("{base}/nothing-at-all/status"), &alice).await;
-    assert_eq!((hidden.status, nothing.status), (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND));
-    assert_eq!(parse(&hidden.body)["message"], "deployment not found: hidden");
+    let hidden = env
+        .get_bearer(&format!("{base}/hidden/status"), &alice)
+        .await;
+    let nothing = env
+        .get_bearer(&format!("{base}/nothing-at-all/status"), &alice)
+        .await;
+    assert_eq!(
+        (hidden.status, nothing.status),
+        (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND)
+    );
+    assert_eq!(
+        parse(&hidden.body)["message"],
+        "deployment not found: hidden"
+    );
     let mine = env.get_bearer(&format!("{base}/podinfo"), &alice).await;
-    assert_eq!(mine.status, StatusCode::OK, "team-b's podinfo is not a candidate: {}", mine.body);
+    assert_eq!(
+        mine.status,
+        StatusCode::OK,
+        "team-b's podinfo is not a candidate: {}",
+        mine.body
+    );
     assert_eq!(parse(&mine.body)["namespace"], "team-a");
     let both = env.get_bearer(&format!("{base}/podinfo"), &admin).await;
-    assert_eq!(both.status, StatusCode::CONFLICT, "the admin sees both: {}", both.body);
+    assert_eq!(
+        both.status,
+        StatusCode::CONFLICT,
+        "the admin sees both: {}",
+        both.body
+    );
 
     // Updates guarded by If-Match: the ETag of a read, and 412 once it is stale.
     let nginx = format!("{base}/team-a/nginx?kind=HelmRelease");
@@ -186,16 +257,33 @@ async fn the_reference_examples_with_bare_names_and_ids() {
             .header(header::AUTHORIZATION, format!("Bearer {alice}"))
             .header(header::CONTENT_TYPE, "application/json")
             .header(header::IF_MATCH, tag)
-            .body(Body::from(json!({ "values": { "replicaCount": 4 } }).to_string()))
+            .body(Body::from(
+                json!({ "values": { "replicaCount": 4 } }).to_string(),
+            ))
             .expect("request")
     };
     let fresh = env.call(patch(&etag)).await;
     assert_eq!(fresh.status, StatusCode::OK, "{}", fresh.body);
     let stale = env.call(patch(&etag)).await;
-    assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED, "{}", stale.body);
+    assert_eq!(
+        stale.status,
+        StatusCode::PRECONDITION_FAILED,
+        "{}",
+        stale.body
+    );
     let body = parse(&stale.body);
     assert_eq!(body["error"], "precondition_failed");
-    assert!(body["message"].as_str().is_some_and(|m| m.contains("reload it")), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("reload it")),
+        "{body}"
+    );
     let garbage = env.call(patch("*")).await;
-    assert_eq!(garbage.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", garbage.body);
+    assert_eq!(
+        garbage.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        garbage.body
+    );
 }

@@ -253,7 +253,9 @@ fn if_match(headers: &header::HeaderMap) -> Result<Option<String>, ApiError> {
     if version.is_empty()
         || version == "*"
         || version.contains(',')
-        || !version.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        || !version
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
     {
         return Err(control::Error::invalid(
             "If-Match",

@@ -153,7 +153,11 @@ impl FluxWriter {
         match self.apply(kind, namespace, name, desired, force).await {
             Err(Error::Conflict(_)) => Err(Error::Stale(format!(
                 "{name} changed since version {version} was read (it is at {}); reload it and make the change again",
-                current.metadata.resource_version.as_deref().unwrap_or("a newer version")
+                current
+                    .metadata
+                    .resource_version
+                    .as_deref()
+                    .unwrap_or("a newer version")
             ))),
             other => other,
         }
