@@ -144,10 +144,6 @@ test('the admin forms work before the page hydrates', async () => {
   await form.getByRole('button', { name: 'Create tenant' }).click();
   await page.getByTestId('tenants-table').locator('tr[data-tenant="team-d"]').waitFor();
 
-  // The server's refusal comes back on the page it was sent from.
-  await page.getByTestId('create-tenant').locator('input[name="slug"]').fill('team-d');
-  await page.getByTestId('create-tenant').getByRole('button', { name: 'Create tenant' }).click();
-  await page.getByTestId('tenants').getByRole('alert').filter({ hasText: 'tenant already exists: team-d' }).waitFor();
   await page.screenshot({ path: screenshotPath('admin-no-js'), fullPage: true });
   await context.close();
 });

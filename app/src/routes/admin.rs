@@ -9,7 +9,9 @@ use leptos_meta::Title;
 use model::tenancy::{Administration, NamespaceOwner, Tenant};
 
 /// The pattern of a DNS label (tenant slugs and namespace names), for the browser's check.
-pub(super) const DNS_LABEL: &str = "[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?";
+/// (Browsers compile `pattern` in the `v` mode of regular expressions, where a class's
+/// hyphen must be escaped.)
+pub(super) const DNS_LABEL: &str = "[a-z0-9]([a-z0-9\\-]{0,61}[a-z0-9])?";
 
 /// What the caller may administer, with the lists the forms need.
 #[server(prefix = "/api", endpoint = "administration")]
