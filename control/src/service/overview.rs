@@ -113,7 +113,13 @@ impl Service {
                         &crate::access::Namespaces::All,
                     )
                     .len(),
-                last_error: adapter.health().await.err().map(|e| e.public_message()),
+                // A synced watch cache means the cluster answers and the kinds are served; only
+                // an adapter that is not there yet is asked why (helm health spawns helm).
+                last_error: if synced {
+                    None
+                } else {
+                    adapter.health().await.err().map(|e| e.public_message())
+                },
             });
         }
         Ok(overview)

@@ -7,6 +7,7 @@ pub mod binary;
 pub mod cache;
 pub mod capabilities;
 pub mod config;
+mod install;
 pub mod package;
 pub mod preview;
 pub mod registries;
