@@ -57,7 +57,8 @@ impl From<control::Error> for AppError {
         if status >= 500 {
             leptos::logging::error!("server function failed: {error}");
         }
-        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
+        if !is_plain_form_post()
+            && let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
             && let Ok(code) = http::StatusCode::from_u16(status)
         {
             response.set_status(code);
@@ -73,4 +74,18 @@ impl From<control::Error> for AppError {
             field,
         }
     }
+}
+
+/// Whether the request is a form posted before hydration. leptos_axum answers those with a
+/// redirect back carrying the error; a status set here would replace that redirect, and the
+/// page would lose the error it has to show beside the form.
+#[cfg(feature = "ssr")]
+fn is_plain_form_post() -> bool {
+    leptos::prelude::use_context::<http::request::Parts>().is_some_and(|parts| {
+        parts
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
+    })
 }

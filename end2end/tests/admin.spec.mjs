@@ -144,6 +144,16 @@ test('the admin forms work before the page hydrates', async () => {
   await form.getByRole('button', { name: 'Create tenant' }).click();
   await page.getByTestId('tenants-table').locator('tr[data-tenant="team-d"]').waitFor();
 
+  // A refused post comes back to the page with the server's reason beside the form.
+  await page.getByTestId('create-tenant').locator('input[name="slug"]').fill('team-d');
+  await page.getByTestId('create-tenant').getByRole('button', { name: 'Create tenant' }).click();
+  await page
+    .getByTestId('tenants')
+    .getByRole('alert')
+    .filter({ hasText: 'tenant already exists: team-d' })
+    .waitFor();
+  assert.equal(await page.getByTestId('tenants-table').locator('tr[data-tenant="team-d"]').count(), 1);
+
   await page.screenshot({ path: screenshotPath('admin-no-js'), fullPage: true });
   await context.close();
 });

@@ -11,8 +11,9 @@ use std::process::Command;
 /// Debian's Chromium, which playwright-core drives (its own browser download cannot work here).
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 
-/// Runs every `end2end/tests/*.spec.mjs` against a freshly started server.
-pub fn run_suite(binary: &Path, database: &Database) -> anyhow::Result<()> {
+/// Runs the `end2end/tests/*.spec.mjs` whose names contain one of `filters` (every one when
+/// `filters` is empty) against a freshly started server.
+pub fn run_suite(binary: &Path, database: &Database, filters: &[String]) -> anyhow::Result<()> {
     let url = database.url_for("pilothouse_e2e")?;
     let port = testkit::ports::free_port()?;
     let stack = stack::start(binary, port, &url, "e2e")?;
@@ -24,7 +25,14 @@ pub fn run_suite(binary: &Path, database: &Database) -> anyhow::Result<()> {
     let mut specs: Vec<_> = std::fs::read_dir(dir.join("tests"))?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| path.to_string_lossy().ends_with(".spec.mjs"))
+        .filter(|path| {
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()))
+        })
         .collect();
+    if specs.is_empty() {
+        anyhow::bail!("no end-to-end walk matches {filters:?}");
+    }
     specs.sort();
     step("running the end-to-end suite in Chromium");
     run(

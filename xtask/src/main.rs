@@ -25,6 +25,7 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   demo     set up, build, and run the demo on http://127.0.0.1:3000
   test     set up and run every check: fmt, clippy, unit and integration tests, Playwright
+  e2e      build and run only the Playwright walks [SPEC…: names containing any of these]
   bench    run the benchmarks (release build, private Postgres)
   setup    only install and check what the build and the tests need
   build    build the site (wasm bundle, stylesheet) and the server binary [--release]";
@@ -35,6 +36,7 @@ fn main() -> ExitCode {
     let result = match command {
         Some("demo") => demo::run(),
         Some("test") => test::run_all(),
+        Some("e2e") => test::run_walks(&args[1..]),
         Some("bench") => bench::run_all(),
         Some("setup") => setup::run(setup::Needs::everything()).map(|_| ()),
         Some("build") => {

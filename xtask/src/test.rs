@@ -52,11 +52,21 @@ pub fn run_all() -> anyhow::Result<()> {
 
     site::build_bundle(&tools, Profile::Dev)?;
     let binary = site::build_server(&tools, Profile::Dev)?;
-    e2e::run_suite(&binary, &database)?;
+    e2e::run_suite(&binary, &database, &[])?;
 
     eprintln!(
         "==> every check passed in {:.0} s",
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Builds the site and server and runs the Playwright walks whose file names contain any of
+/// `filters` (all of them when there are none): the quick loop while working on a page.
+pub fn run_walks(filters: &[String]) -> anyhow::Result<()> {
+    let tools = setup::run(Needs::everything())?;
+    let database = Database::provide(&paths::root().join("target").join("pg-test"), true)?;
+    site::build_bundle(&tools, Profile::Dev)?;
+    let binary = site::build_server(&tools, Profile::Dev)?;
+    e2e::run_suite(&binary, &database, filters)
 }

@@ -247,7 +247,7 @@ fn NamespacesSection(
                     <FieldError error field="namespace" />
                 </label>
                 <TenantSelect slugs=slugs.clone() />
-                <label><input type="checkbox" name="take_over" value="on" />" move it if another tenant owns it"</label>
+                <label class="check"><input type="checkbox" name="take_over" value="on" />"move it if another tenant owns it"</label>
                 <button type="submit">"Assign"</button>
             </ActionForm>
             <datalist id="cluster-namespaces">
