@@ -62,6 +62,15 @@ pub enum Error {
         /// How long to wait.
         seconds: u64,
     },
+    /// The caller made more changes or expensive reads than their rate allows (429).
+    #[error("too many requests; wait {seconds} s and try again")]
+    RateLimited {
+        /// How long to wait.
+        seconds: u64,
+    },
+    /// The credentials presented do not stand for anyone (401): why, and what to do.
+    #[error("{0}")]
+    Unauthenticated(String),
     /// The Kubernetes API server refused the request (403), with its own message.
     #[error("the Kubernetes API refused the request: {0}")]
     ClusterForbidden(String),
@@ -134,7 +143,8 @@ impl Error {
             Self::Forbidden(_) | Self::OutsideBoundary { .. } | Self::ClusterForbidden(_) => 403,
             Self::BadReference(_) => 400,
             Self::Stale(_) => 412,
-            Self::TooManyRefusals { .. } => 429,
+            Self::TooManyRefusals { .. } | Self::RateLimited { .. } => 429,
+            Self::Unauthenticated(_) => 401,
             Self::AuditUnavailable(_)
             | Self::Database(_)
             | Self::SchemaBehind { .. }
@@ -152,6 +162,14 @@ impl Error {
             self,
             Self::Forbidden(_) | Self::OutsideBoundary { .. } | Self::ClusterForbidden(_)
         )
+    }
+
+    /// Seconds to wait before trying again, for the answers that carry `Retry-After`.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::TooManyRefusals { seconds } | Self::RateLimited { seconds } => Some(*seconds),
+            _ => None,
+        }
     }
 
     /// The message a user may see: internal details (SQL, I/O) are logged, never shown.

@@ -7,3 +7,4 @@ pub mod overview;
 pub mod reference;
 pub mod source;
 pub mod tenancy;
+pub mod tokens;

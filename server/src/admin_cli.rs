@@ -191,6 +191,7 @@ pub fn cli_context(config: &Config, subject: &str) -> RequestContext {
             email: None,
             name: None,
             groups: Vec::new(),
+            narrowing: None,
         },
         channel: Channel::Cli,
         request_id: None,

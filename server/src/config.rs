@@ -152,6 +152,26 @@ pub struct Config {
     pub flux: control::adapters::flux::FluxConfig,
     /// The Helm adapter and the package store (reference 001's settings).
     pub helm: control::adapters::helm::HelmConfig,
+    /// API tokens for automation.
+    pub tokens: TokensConfig,
+    /// Per-principal request rates.
+    pub limits: control::service::RateLimits,
+}
+
+/// API tokens for automation.
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct TokensConfig {
+    /// The longest lifetime a token may have, in days.
+    pub max_lifetime_days: u32,
+}
+
+impl Default for TokensConfig {
+    fn default() -> Self {
+        Self {
+            max_lifetime_days: control::service::DEFAULT_MAX_LIFETIME_DAYS,
+        }
+    }
 }
 
 /// What every page shows.
@@ -259,6 +279,8 @@ pub struct ServerConfig {
     pub site_root: PathBuf,
     /// The URL users reach Pilothouse at (scheme, host, port), without a trailing slash.
     pub public_url: String,
+    /// Serve HTTPS (and verify client certificates) instead of plain HTTP.
+    pub tls: Option<TlsConfig>,
 }
 
 impl Default for ServerConfig {
@@ -267,8 +289,23 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
             site_root: "target/site".into(),
             public_url: "http://127.0.0.1:3000".into(),
+            tls: None,
         }
     }
+}
+
+/// HTTPS served by Pilothouse itself; with `client_ca`, client certificates are verified and
+/// sign callers in (CN → subject, O → groups).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TlsConfig {
+    /// PEM certificate chain of the server.
+    pub cert: PathBuf,
+    /// PEM private key of the server.
+    pub key: PathBuf,
+    /// PEM certificates of the authorities whose client certificates are accepted.
+    #[serde(default)]
+    pub client_ca: Option<PathBuf>,
 }
 
 /// The Postgres database.

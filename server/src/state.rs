@@ -47,7 +47,10 @@ impl AppState {
         let public_origin = origin_of(&config.server.public_url);
         Ok(Self {
             leptos_options,
-            service: control::Service::new(pool.clone()).with_registry(clusters),
+            service: control::Service::new(pool.clone())
+                .with_registry(clusters)
+                .with_token_lifetime(config.tokens.max_lifetime_days)
+                .with_rate_limits(config.limits.clone()),
             pool,
             oidc: Arc::new(Oidc::new(config)?),
             auth: AuthSettings {

@@ -114,6 +114,7 @@ pub async fn check_access(
             .filter(|g| !g.is_empty())
             .map(str::to_owned)
             .collect(),
+        narrowing: None,
     };
     if principal.subject.is_empty() && principal.groups.is_empty() {
         return Err(control::Error::invalid("subject", "name a user, groups, or both").into());
@@ -128,6 +129,7 @@ pub async fn check_access(
         TargetKind::Tenant => Target::Tenant(scope),
         TargetKind::Platform => Target::Platform,
         TargetKind::AuditLog => Target::AuditLog,
+        TargetKind::Own => Target::Own,
     };
     Ok(service
         .explain(&ctx, Some(&principal), action, target)

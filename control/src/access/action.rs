@@ -16,6 +16,8 @@ pub enum TargetKind {
     Platform,
     /// The audit log.
     AuditLog,
+    /// The caller's own things (their API tokens).
+    Own,
 }
 
 /// What an action needs, beyond platform-admin (which may do everything).
@@ -29,6 +31,8 @@ pub enum Requirement {
     AuditRead,
     /// Auditors (and platform-admins) only.
     AuditorOnly,
+    /// Anyone signed in, for their own things; never through an API token.
+    SignedIn,
 }
 
 /// Whether an action only reads or also changes something.
@@ -65,6 +69,12 @@ macro_rules! actions {
                 use Requirement::*;
                 use TenantRole::*;
                 match self { $( Action::$variant => $req, )* }
+            }
+
+            /// Whether the action makes or revokes API tokens, which a token may never do
+            /// (or a stolen token could outlive its expiry).
+            pub fn manages_tokens(self) -> bool {
+                matches!(self, Action::TokenCreate | Action::TokenRevoke | Action::ServiceTokenCreate | Action::ServiceTokenRevoke)
             }
 
             /// Whether the action changes anything (and so writes intent and outcome rows).
@@ -112,6 +122,11 @@ actions! {
     GlobalRoleList = "global-role.list", Read, Platform, PlatformAdmin, "List global role grants.";
     GlobalRoleGrant = "global-role.grant", Change, Platform, PlatformAdmin, "Grant platform-admin or auditor.";
     GlobalRoleRevoke = "global-role.revoke", Change, Platform, PlatformAdmin, "Revoke a global role.";
+    TokenCreate = "token.create", Change, Own, SignedIn, "Make an API token for oneself.";
+    TokenRevoke = "token.revoke", Change, Own, SignedIn, "Revoke one of one's API tokens.";
+    ServiceTokenList = "service-token.list", Read, Tenant, Tenant(Admin), "List the API tokens of a tenant's service principals.";
+    ServiceTokenCreate = "service-token.create", Change, Tenant, Tenant(Admin), "Make an API token for a service principal of the tenant.";
+    ServiceTokenRevoke = "service-token.revoke", Change, Tenant, Tenant(Admin), "Revoke a service principal's API token.";
     AccessExplain = "access.explain", Read, Platform, PlatformAdmin, "Explain another principal's permissions.";
     AuditQuery = "audit.query", Read, AuditLog, AuditRead, "Search and export the audit log.";
     AuditVerify = "audit.verify", Read, AuditLog, AuditorOnly, "Recompute the hash chain.";
@@ -131,6 +146,7 @@ impl fmt::Display for Requirement {
             Self::PlatformAdmin => f.write_str("platform-admin"),
             Self::AuditRead => f.write_str("auditor (all rows) or admin on a tenant (its rows)"),
             Self::AuditorOnly => f.write_str("auditor"),
+            Self::SignedIn => f.write_str("a signed-in user (not an API token)"),
         }
     }
 }
@@ -144,6 +160,7 @@ pub fn markdown_table() -> String {
             TargetKind::Tenant => "tenant",
             TargetKind::Platform => "platform",
             TargetKind::AuditLog => "audit log",
+            TargetKind::Own => "own tokens",
         };
         out.push_str(&format!(
             "| `{action}` | {target} | {} |\n",

@@ -83,6 +83,10 @@ pub struct Grants {
     pub tenants: BTreeMap<String, TenantGrant>,
     /// Who owns which namespace (shared, not per principal).
     pub tenancy: Arc<Tenancy>,
+    /// Set for read-only API tokens: every change is refused whatever the roles say.
+    pub read_only: bool,
+    /// Set when the request came with an API token (which may not manage tokens).
+    pub by_token: bool,
 }
 
 impl Grants {
@@ -95,6 +99,25 @@ impl Grants {
                     .insert(tenant.to_owned(), TenantGrant { role, via });
             }
         }
+    }
+
+    /// Applies an API token's limits. Narrowed to a tenant, the token keeps only its role
+    /// there; a platform-admin's token becomes admin of that tenant and nothing else.
+    pub fn narrow(&mut self, narrowing: &super::Narrowing) {
+        if let Some(tenant) = &narrowing.tenant {
+            let platform_admin = self.global_role(GlobalRole::PlatformAdmin).cloned();
+            let kept = self.tenants.remove(tenant);
+            self.global.clear();
+            self.tenants.clear();
+            if let Some(grant) = kept {
+                self.tenants.insert(tenant.clone(), grant);
+            }
+            if let Some(via) = platform_admin {
+                self.add_tenant_role(tenant, TenantRole::Admin, via);
+            }
+        }
+        self.read_only |= narrowing.read_only;
+        self.by_token = true;
     }
 
     /// How the principal holds `role` globally, if they do.

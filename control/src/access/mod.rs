@@ -11,10 +11,11 @@ pub mod principal;
 pub mod repo;
 pub mod role;
 pub mod scope;
+pub mod tokens;
 
 pub use action::{Action, Requirement, TargetKind};
 pub use grants::{Grantee, Grants, Tenancy, Via};
 pub use policy::{Decision, Denied, Missing, Target};
-pub use principal::Principal;
+pub use principal::{Narrowing, Principal};
 pub use role::{GlobalRole, TenantRole};
 pub use scope::{AuditScope, NamespaceScope, Namespaces, PlatformScope, TenantScope, Visible};

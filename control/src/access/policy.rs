@@ -19,6 +19,8 @@ pub enum Target<'a> {
     Platform,
     /// The audit log.
     AuditLog,
+    /// The caller's own things.
+    Own,
 }
 
 impl fmt::Display for Target<'_> {
@@ -29,6 +31,7 @@ impl fmt::Display for Target<'_> {
             Self::Tenant(tenant) => write!(f, "tenant {tenant}"),
             Self::Platform => f.write_str("the platform"),
             Self::AuditLog => f.write_str("the audit log"),
+            Self::Own => f.write_str("your own tokens"),
         }
     }
 }
@@ -52,6 +55,8 @@ pub enum Decision {
         /// How the principal holds it.
         via: Via,
     },
+    /// Everyone manages their own tokens.
+    Own,
     /// Tenant admins read their own tenants' audit rows.
     TenantAuditRows {
         /// The tenants whose rows are visible.
@@ -63,6 +68,7 @@ impl fmt::Display for Decision {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Global { role, via } => write!(f, "global role {role}, held {via}"),
+            Self::Own => f.write_str("being signed in"),
             Self::Tenant { tenant, role, via } => {
                 write!(f, "role {role} on tenant {tenant}, held {via}")
             }
@@ -111,6 +117,10 @@ pub enum Missing {
     NoRole(String),
     /// Not this role on any tenant (for actions over every namespace the principal has).
     NoTenantWith(TenantRole),
+    /// The request came with a read-only API token.
+    ReadOnlyToken,
+    /// The request came with an API token, which may not make or revoke tokens.
+    ByToken,
 }
 
 impl Missing {
@@ -131,6 +141,13 @@ impl Missing {
             Self::OnlyRole(role, tenant) => format!("{pronoun} are only {role} on tenant {tenant}"),
             Self::NoRole(tenant) => format!("{pronoun} have no role on tenant {tenant}"),
             Self::NoTenantWith(role) => format!("{pronoun} are not {role} on any tenant"),
+            Self::ByToken => {
+                "API tokens cannot make or revoke tokens; sign in to manage them".to_owned()
+            }
+            Self::ReadOnlyToken => {
+                "the API token used is read-only; use one made without read-only to change things"
+                    .to_owned()
+            }
         }
     }
 }
@@ -154,6 +171,12 @@ pub fn decide(grants: &Grants, action: Action, target: Target<'_>) -> Result<Dec
             "{action} does not apply to {target}"
         ))));
     }
+    if grants.read_only && action.is_change() {
+        return Err(deny(Missing::ReadOnlyToken));
+    }
+    if grants.by_token && action.manages_tokens() {
+        return Err(deny(Missing::ByToken));
+    }
     if let Some(via) = grants.global_role(GlobalRole::PlatformAdmin) {
         return Ok(Decision::Global {
             role: GlobalRole::PlatformAdmin,
@@ -162,6 +185,7 @@ pub fn decide(grants: &Grants, action: Action, target: Target<'_>) -> Result<Dec
     }
     match action.requirement() {
         Requirement::PlatformAdmin => Err(deny(Missing::NotPlatformAdmin)),
+        Requirement::SignedIn => Ok(Decision::Own),
         Requirement::AuditorOnly => auditor(grants).ok_or_else(|| deny(Missing::NotAuditor)),
         Requirement::AuditRead => auditor(grants)
             .or_else(|| {
@@ -178,7 +202,7 @@ pub fn decide(grants: &Grants, action: Action, target: Target<'_>) -> Result<Dec
                         return Err(deny(Missing::UnownedNamespace(ns.name().to_owned())));
                     }
                 },
-                Target::Platform | Target::AuditLog => {
+                Target::Platform | Target::AuditLog | Target::Own => {
                     return Err(deny(Missing::WrongTarget(format!(
                         "{action} does not apply to {target}"
                     ))));
@@ -234,7 +258,7 @@ pub fn authorize_platform(grants: &Grants, action: Action) -> Result<PlatformSco
 pub fn authorize_audit(grants: &Grants, action: Action) -> Result<AuditScope, Denied> {
     let tenants = match decide(grants, action, Target::AuditLog)? {
         Decision::TenantAuditRows { tenants } => Visible::Only(tenants),
-        Decision::Global { .. } | Decision::Tenant { .. } => Visible::All,
+        Decision::Global { .. } | Decision::Tenant { .. } | Decision::Own => Visible::All,
     };
     Ok(AuditScope { action, tenants })
 }
@@ -251,6 +275,9 @@ pub fn own_audit_rows() -> AuditScope {
 
 /// The namespaces in which a namespace-level `action` (typically a list) is allowed.
 pub fn visible_namespaces(grants: &Grants, action: Action) -> Namespaces {
+    if grants.read_only && action.is_change() {
+        return Namespaces::Only(BTreeSet::new());
+    }
     if grants.global_role(GlobalRole::PlatformAdmin).is_some() {
         return Namespaces::All;
     }
@@ -302,6 +329,7 @@ fn kind_matches(kind: TargetKind, target: Target<'_>) -> bool {
             | (TargetKind::Tenant, Target::Tenant(_))
             | (TargetKind::Platform, Target::Platform)
             | (TargetKind::AuditLog, Target::AuditLog)
+            | (TargetKind::Own, Target::Own)
     )
 }
 

@@ -93,6 +93,9 @@ fn needed_role(action: Action) -> Option<TenantRole> {
 }
 
 fn expected(who: Who, action: Action, own: bool) -> bool {
+    if action.requirement() == Requirement::SignedIn {
+        return true;
+    }
     match who {
         Who::PlatformAdmin => true,
         Who::Nobody => false,
@@ -110,6 +113,7 @@ fn target(action: Action, own: bool) -> Target<'static> {
         TargetKind::Tenant => Target::Tenant(if own { OWN_TENANT } else { OTHER_TENANT }),
         TargetKind::Platform => Target::Platform,
         TargetKind::AuditLog => Target::AuditLog,
+        TargetKind::Own => Target::Own,
     }
 }
 
@@ -272,4 +276,92 @@ fn audit_scopes_follow_the_role() {
     );
     assert!(authorize_audit(&admin, Action::AuditVerify).is_err());
     assert!(authorize_audit(&auditor, Action::AuditArchive).is_err());
+}
+
+#[test]
+fn a_token_narrowed_to_a_tenant_keeps_only_its_role_there() {
+    let mut platform = grants(Who::PlatformAdmin, Via::User);
+    platform.narrow(&crate::access::Narrowing {
+        tenant: Some(OWN_TENANT.into()),
+        read_only: false,
+    });
+    assert!(
+        decide(
+            &platform,
+            Action::DeploymentDelete,
+            Target::Namespace(&ns(OWN_NS))
+        )
+        .is_ok()
+    );
+    assert!(
+        decide(
+            &platform,
+            Action::DeploymentGet,
+            Target::Namespace(&ns(OTHER_NS))
+        )
+        .is_err()
+    );
+    assert!(decide(&platform, Action::TenantCreate, Target::Platform).is_err());
+    assert!(decide(&platform, Action::AuditVerify, Target::AuditLog).is_err());
+
+    let mut operator = grants(Who::Tenant(TenantRole::Operator), Via::User);
+    operator.narrow(&crate::access::Narrowing {
+        tenant: Some(OTHER_TENANT.into()),
+        read_only: false,
+    });
+    assert!(
+        decide(
+            &operator,
+            Action::DeploymentGet,
+            Target::Namespace(&ns(OWN_NS))
+        )
+        .is_err(),
+        "narrowed to a tenant it has no role on, the token reaches nothing"
+    );
+}
+
+#[test]
+fn a_read_only_token_reads_and_changes_nothing_and_no_token_makes_tokens() {
+    let mut admin = grants(Who::PlatformAdmin, Via::User);
+    admin.narrow(&crate::access::Narrowing {
+        tenant: None,
+        read_only: true,
+    });
+    assert!(
+        decide(
+            &admin,
+            Action::DeploymentGet,
+            Target::Namespace(&ns(OTHER_NS))
+        )
+        .is_ok()
+    );
+    for &action in Action::ALL.iter().filter(|a| a.is_change()) {
+        let denied = decide(&admin, action, target(action, true)).unwrap_err();
+        assert_eq!(denied.missing, Missing::ReadOnlyToken, "{action}");
+    }
+    assert_eq!(
+        visible_namespaces(&admin, Action::DeploymentDelete),
+        Namespaces::Only(Default::default())
+    );
+
+    let mut full = grants(Who::Tenant(TenantRole::Admin), Via::User);
+    full.narrow(&crate::access::Narrowing::default());
+    let denied = decide(&full, Action::TokenCreate, Target::Own).unwrap_err();
+    assert_eq!(denied.missing, Missing::ByToken);
+    assert!(
+        decide(
+            &full,
+            Action::ServiceTokenCreate,
+            Target::Tenant(OWN_TENANT)
+        )
+        .is_err()
+    );
+    assert!(
+        decide(
+            &full,
+            Action::DeploymentDelete,
+            Target::Namespace(&ns(OWN_NS))
+        )
+        .is_ok()
+    );
 }

@@ -1,4 +1,4 @@
-//! The signed-in identity, as established by OIDC.
+//! The signed-in identity, as established by OIDC, an API token or a client certificate.
 
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +15,20 @@ pub struct Principal {
     pub name: Option<String>,
     /// The groups claim.
     pub groups: Vec<String>,
+    /// Set for requests made with an API token: the limits it puts on its owner's roles.
+    /// None for sessions, JWTs and client certificates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub narrowing: Option<Narrowing>,
+}
+
+/// What an API token may do of what its owner may: one tenant only, reads only, or both.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Narrowing {
+    /// The only tenant the token reaches (global roles do not apply through it).
+    pub tenant: Option<String>,
+    /// Whether the token may only read.
+    pub read_only: bool,
 }
 
 impl Principal {
@@ -26,6 +40,7 @@ impl Principal {
             email: None,
             name: Some("Pilothouse".into()),
             groups: Vec::new(),
+            narrowing: None,
         }
     }
 }

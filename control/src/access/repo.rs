@@ -49,6 +49,9 @@ pub async fn load_grants(
         }
     }
     grants.tenancy = tenancy.current(pool).await?;
+    if let Some(narrowing) = &principal.narrowing {
+        grants.narrow(narrowing);
+    }
     Ok(grants)
 }
 

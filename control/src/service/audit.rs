@@ -36,6 +36,7 @@ impl Service {
         format: Format,
     ) -> Result<impl Stream<Item = Result<String>> + Send + 'static> {
         let scope = self.audit_scope(ctx, Action::AuditQuery).await?;
+        self.spend(ctx, super::Cost::ExpensiveRead)?;
         Ok(export(self.pool.clone(), scope, filter, format))
     }
 

@@ -85,6 +85,7 @@ impl Service {
                 .deny(ctx, Action::DeploymentLogs, &target, denied)
                 .await);
         }
+        self.spend(ctx, super::Cost::ExpensiveRead)?;
         let (cluster, logs) = self.logs()?;
         let text = logs.controller_logs(controller, query).await?;
         if matches!(visible, Namespaces::All) {

@@ -11,7 +11,13 @@ mod identities;
 mod overview;
 mod packages;
 mod permissions;
+mod rates;
 mod refusals;
+mod tokens;
+
+pub use rates::{Cost, RateLimits};
+
+pub use tokens::{DEFAULT_MAX_LIFETIME_DAYS, TOKEN_ISSUER_PREFIX};
 
 pub use crate::adapters::requested_kind;
 
@@ -76,6 +82,8 @@ pub struct Service {
     tenancy: std::sync::Arc<repo::TenancySnapshot>,
     registry: ClusterRegistry,
     refusals: std::sync::Arc<refusals::RefusalBudget>,
+    token_max_days: u32,
+    rates: std::sync::Arc<rates::Rates>,
 }
 
 impl Service {
@@ -88,6 +96,8 @@ impl Service {
             refusals: Default::default(),
             pool,
             registry: ClusterRegistry::default(),
+            token_max_days: DEFAULT_MAX_LIFETIME_DAYS,
+            rates: Default::default(),
         }
     }
 
@@ -95,6 +105,17 @@ impl Service {
     pub fn with_registry(mut self, registry: ClusterRegistry) -> Self {
         self.registry = registry;
         self
+    }
+
+    /// The same service with other per-principal request rates.
+    pub fn with_rate_limits(mut self, limits: RateLimits) -> Self {
+        self.rates = std::sync::Arc::new(rates::Rates::new(limits));
+        self
+    }
+
+    /// Spends one of the caller's requests of `cost`; 429 with the wait when none is left.
+    pub(crate) fn spend(&self, ctx: &RequestContext, cost: Cost) -> Result<()> {
+        self.rates.admit(&ctx.principal.subject, ctx.channel, cost)
     }
 
     /// The audit log it writes to.
@@ -195,6 +216,7 @@ impl Service {
     where
         F: AsyncFnOnce(Uuid) -> Result<T>,
     {
+        self.spend(ctx, Cost::Change)?;
         let operation = Uuid::new_v4();
         let intent = event(
             ctx,

@@ -14,6 +14,7 @@ pub fn person(subject: &str, groups: &[&str]) -> RequestContext {
             email: Some(format!("{subject}@example.test")),
             name: None,
             groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+            narrowing: None,
         },
         channel: Channel::Api,
         request_id: Some(format!("req-{subject}")),

@@ -1,4 +1,5 @@
-//! The gate in front of everything that is not public: a bearer token or a signed-in session,
+//! The gate in front of everything that is not public: a bearer token (an OIDC JWT or a
+//! Pilothouse API token) or a signed-in session,
 //! CSRF checks for session-authenticated changes, and the `RequestContext` for what follows.
 
 use super::session::{self, csrf_token};
@@ -54,7 +55,19 @@ pub async fn authenticate(
         .map(str::to_owned);
 
     if let Some(token) = bearer(request.headers()) {
-        return match state.oidc.verify_bearer(&token).await {
+        let verified = if token.starts_with(model::tokens::SECRET_PREFIX) {
+            state
+                .service
+                .authenticate_token(&token)
+                .await
+                .map_err(|error| match error {
+                    control::Error::Unauthenticated(why) => AuthError::InvalidToken(why),
+                    other => AuthError::Unavailable(other.public_message()),
+                })
+        } else {
+            state.oidc.verify_bearer(&token).await
+        };
+        return match verified {
             Ok(principal) => {
                 let ctx = RequestContext {
                     principal,

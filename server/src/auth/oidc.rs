@@ -265,6 +265,7 @@ impl Oidc {
             email,
             name,
             groups,
+            narrowing: None,
         })
     }
 

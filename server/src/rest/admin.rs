@@ -391,6 +391,7 @@ async fn check_access(
         email: None,
         name: None,
         groups,
+        narrowing: None,
     };
     let namespace = params
         .namespace
@@ -415,6 +416,7 @@ async fn check_access(
         }
         (TargetKind::Platform, _, _) => Target::Platform,
         (TargetKind::AuditLog, _, _) => Target::AuditLog,
+        (TargetKind::Own, _, _) => Target::Own,
     };
     let explanation = state
         .service

@@ -17,6 +17,7 @@ use serde::Deserialize;
 mod admin;
 mod deployments;
 mod packages;
+mod tokens;
 
 pub use packages::UPLOAD_LIMIT;
 
@@ -25,6 +26,7 @@ pub fn router() -> Router<AppState> {
     deployments::router()
         .merge(packages::router())
         .merge(admin::router())
+        .merge(tokens::router())
         .route("/o2dms/v1/me", get(me))
         .route("/o2dms/v1/audit/events", get(audit_events))
         .route("/o2dms/v1/audit/export", get(audit_export))
@@ -63,6 +65,7 @@ impl IntoResponse for ApiError {
             StatusCode::SERVICE_UNAVAILABLE => "unavailable",
             StatusCode::BAD_GATEWAY => "backend_failed",
             StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+            StatusCode::UNAUTHORIZED => "unauthorized",
             _ => "internal",
         };
         let mut body = serde_json::json!({ "error": code, "message": self.0.public_message() });
@@ -72,7 +75,7 @@ impl IntoResponse for ApiError {
             body["field"] = serde_json::Value::from(*field);
         }
         let mut response = (status, Json(body)).into_response();
-        if let control::Error::TooManyRefusals { seconds } = &self.0
+        if let Some(seconds) = self.0.retry_after()
             && let Ok(value) = axum::http::HeaderValue::from_str(&seconds.to_string())
         {
             response

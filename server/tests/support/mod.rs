@@ -404,6 +404,7 @@ fn admin_context(issuer: &str) -> control::RequestContext {
             email: None,
             name: None,
             groups: vec![],
+            narrowing: None,
         },
         ..control::RequestContext::system()
     }

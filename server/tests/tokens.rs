@@ -1,0 +1,309 @@
+//! API tokens for automation: made over REST by a signed-in user for themself and by a tenant
+//! admin for a service principal, used as `Authorization: Bearer ph_…`, narrowed to a tenant
+//! and to reads, revoked and expired; the secret never reaches the audit log or the logs.
+
+mod support;
+
+use axum::http::StatusCode;
+use control::audit::AuditFilter;
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use support::TestEnv;
+
+fn parse(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+/// The namespaces of the deployments `token` lists.
+async fn listed_namespaces(env: &TestEnv, token: &str) -> Vec<String> {
+    let answer = env.get_bearer("/o2dms/v1/deployments", token).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let mut namespaces: Vec<String> = parse(&answer.body)["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|d| d["namespace"].as_str().map(str::to_owned))
+        .collect();
+    namespaces.sort();
+    namespaces.dedup();
+    namespaces
+}
+
+/// Makes a token with `body` as `caller`; returns the whole answer.
+async fn make(env: &TestEnv, caller: &str, body: Value) -> support::Answer {
+    env.send_bearer("POST", "/o2dms/v1/tokens", caller, body)
+        .await
+}
+
+fn secret_of(answer: &support::Answer) -> (String, String) {
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+    let body = parse(&answer.body);
+    let secret = body["secret"].as_str().expect("secret").to_owned();
+    assert!(secret.starts_with("ph_") && secret.len() > 40, "{secret}");
+    (secret, body["token"]["id"].as_str().expect("id").to_owned())
+}
+
+/// A log writer that keeps what is written, for looking for secrets in it.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut kept) = self.0.lock() {
+            kept.extend_from_slice(bytes);
+        }
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn tokens_are_made_used_narrowed_revoked_and_expire() {
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _logging = tracing::subscriber::set_default(subscriber);
+
+    let env = TestEnv::start_with_cluster("tokens").await;
+    let admin = env.bearer("admin");
+    let alice = env.bearer("alice");
+
+    // A personal token acts as its maker, and audit rows name the token.
+    let (alices, alices_id) = secret_of(&make(&env, &alice, json!({ "name": "laptop" })).await);
+    let me = parse(&env.get_bearer("/o2dms/v1/me", &alices).await.body);
+    assert_eq!(me["subject"], "alice", "{me}");
+    assert_eq!(
+        me["issuer"],
+        format!("pilothouse:token:{alices_id}"),
+        "{me}"
+    );
+    assert_eq!(listed_namespaces(&env, &alices).await, ["team-a"]);
+    let suspended = env
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/deployments/team-a/podinfo/suspend",
+            &alices,
+            json!({ "reason": "by token" }),
+        )
+        .await;
+    assert_eq!(suspended.status, StatusCode::OK, "{}", suspended.body);
+
+    // Tokens cannot make tokens, so a stolen one cannot outlive its expiry.
+    let again = make(&env, &alices, json!({ "name": "longer" })).await;
+    assert_eq!(again.status, StatusCode::FORBIDDEN, "{}", again.body);
+    assert!(
+        again
+            .body
+            .contains("API tokens cannot make or revoke tokens"),
+        "{}",
+        again.body
+    );
+
+    // Read-only: reads pass, every change is refused with the reason.
+    let (reader, _) = secret_of(
+        &make(
+            &env,
+            &alice,
+            json!({ "name": "dashboards", "readOnly": true, "expiresInDays": 7 }),
+        )
+        .await,
+    );
+    assert_eq!(listed_namespaces(&env, &reader).await, ["team-a"]);
+    let refused = env
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/deployments/team-a/podinfo/resume",
+            &reader,
+            json!({}),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert!(refused.body.contains("read-only"), "{}", refused.body);
+
+    // A platform-admin's token narrowed to team-a reaches team-a only.
+    assert!(
+        listed_namespaces(&env, &admin)
+            .await
+            .contains(&"team-b".to_owned())
+    );
+    let (narrow, _) = secret_of(
+        &make(
+            &env,
+            &admin,
+            json!({ "name": "team-a only", "tenant": "team-a" }),
+        )
+        .await,
+    );
+    assert_eq!(listed_namespaces(&env, &narrow).await, ["team-a"]);
+    let tenant = env
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/tenants",
+            &narrow,
+            json!({ "slug": "team-z" }),
+        )
+        .await;
+    assert_eq!(tenant.status, StatusCode::FORBIDDEN, "{}", tenant.body);
+
+    // Bad requests change nothing.
+    for (body, field) in [
+        (json!({ "name": "" }), "name"),
+        (
+            json!({ "name": "x", "expiresInDays": 0 }),
+            "expires in days",
+        ),
+        (
+            json!({ "name": "x", "expiresInDays": 10_000 }),
+            "expires in days",
+        ),
+        (json!({ "name": "x", "tenant": "Team_A" }), "tenant"),
+        (json!({ "name": "x", "service": "ci" }), "tenant"),
+    ] {
+        let answer = make(&env, &alice, body.clone()).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            answer.body
+        );
+        assert_eq!(parse(&answer.body)["field"], field, "{body}");
+    }
+    let unknown = make(&env, &alice, json!({ "name": "x", "tenant": "nobody" })).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.body);
+
+    // Service tokens: a tenant admin makes one; it acts with the service principal's roles.
+    env.service
+        .add_membership(
+            &env.admin(),
+            "team-a",
+            &control::access::Grantee::User("dave".into()),
+            control::access::TenantRole::Admin,
+        )
+        .await
+        .expect("dave is admin of team-a");
+    let dave = env.bearer("dave");
+    let refused = make(
+        &env,
+        &alice,
+        json!({ "name": "ci", "tenant": "team-a", "service": "deployer" }),
+    )
+    .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::FORBIDDEN,
+        "an operator may not: {}",
+        refused.body
+    );
+    let (service, service_id) = secret_of(
+        &make(
+            &env,
+            &dave,
+            json!({ "name": "ci", "tenant": "team-a", "service": "deployer" }),
+        )
+        .await,
+    );
+    let me = parse(&env.get_bearer("/o2dms/v1/me", &service).await.body);
+    assert_eq!(me["subject"], "service:team-a:deployer", "{me}");
+    assert!(
+        listed_namespaces(&env, &service).await.is_empty(),
+        "no membership yet"
+    );
+    let member = env
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/tenants/team-a/members",
+            &dave,
+            json!({ "user": "service:team-a:deployer", "role": "viewer" }),
+        )
+        .await;
+    assert!(member.status.is_success(), "{}", member.body);
+    assert_eq!(listed_namespaces(&env, &service).await, ["team-a"]);
+
+    // Listing: one's own tokens, and service tokens of tenants one administers; no secrets.
+    let listed = env.get_bearer("/o2dms/v1/tokens", &dave).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    assert!(listed.body.contains(&service_id), "{}", listed.body);
+    assert!(!listed.body.contains(&alices_id), "{}", listed.body);
+    assert!(!listed.body.contains("ph_"), "{}", listed.body);
+    let listed = env.get_bearer("/o2dms/v1/tokens", &alice).await;
+    assert!(
+        listed.body.contains(&alices_id) && !listed.body.contains(&service_id),
+        "{}",
+        listed.body
+    );
+
+    // Revoking: others' personal tokens look absent; service tokens need the tenant's admin.
+    let path = |id: &str| format!("/o2dms/v1/tokens/{id}");
+    let answer = env
+        .send_bearer("DELETE", &path(&alices_id), &dave, json!({}))
+        .await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND, "{}", answer.body);
+    let answer = env
+        .send_bearer("DELETE", &path(&service_id), &alice, json!({}))
+        .await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.body);
+    let answer = env
+        .send_bearer("DELETE", &path(&service_id), &dave, json!({}))
+        .await;
+    assert_eq!(answer.status, StatusCode::NO_CONTENT, "{}", answer.body);
+    let answer = env
+        .send_bearer("DELETE", &path(&alices_id), &alice, json!({}))
+        .await;
+    assert_eq!(answer.status, StatusCode::NO_CONTENT, "{}", answer.body);
+    for revoked in [&service, &alices] {
+        let answer = env.get_bearer("/o2dms/v1/deployments", revoked).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{}", answer.body);
+        assert!(answer.body.contains("revoked"), "{}", answer.body);
+    }
+
+    // Expired tokens are refused, saying so; unknown ones too.
+    let pool = sqlx::PgPool::connect(env.config.database.url.as_deref().expect("url"))
+        .await
+        .expect("pool");
+    sqlx::query(
+        "UPDATE api_tokens SET expires_at = now() - interval '1 second' WHERE name = 'dashboards'",
+    )
+    .execute(&pool)
+    .await
+    .expect("expire");
+    let answer = env.get_bearer("/o2dms/v1/deployments", &reader).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{}", answer.body);
+    assert!(answer.body.contains("expired"), "{}", answer.body);
+    let answer = env
+        .get_bearer("/o2dms/v1/deployments", "ph_not-a-real-token")
+        .await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{}", answer.body);
+
+    // Only hashes are stored; the audit log has every make and revoke, and no secret.
+    let stored: Vec<(Vec<u8>,)> = sqlx::query_as("SELECT secret_hash FROM api_tokens")
+        .fetch_all(&pool)
+        .await
+        .expect("rows");
+    assert_eq!(stored.len(), 4);
+    assert!(stored.iter().all(|(hash,)| hash.len() == 32));
+    let rows = env
+        .service
+        .query_audit(&env.admin(), &AuditFilter::default())
+        .await
+        .expect("audit");
+    let text = serde_json::to_string(&rows).expect("rows");
+    for action in [
+        "token.create",
+        "service-token.create",
+        "token.revoke",
+        "service-token.revoke",
+    ] {
+        assert!(text.contains(action), "{action} is audited");
+    }
+    let logged = String::from_utf8_lossy(&logs.0.lock().expect("logs")).into_owned();
+    assert!(!logged.is_empty(), "the capture works");
+    for secret in [&alices, &reader, &narrow, &service] {
+        assert!(!text.contains(secret.as_str()), "a secret in the audit log");
+        assert!(!logged.contains(secret.as_str()), "a secret in the logs");
+    }
+}
