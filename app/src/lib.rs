@@ -60,6 +60,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/sources") view=routes::Sources />
                         <Route path=path!("/audit") view=routes::Audit />
                         <Route path=path!("/admin") view=routes::Admin />
+                        <Route path=path!("/tokens") view=routes::Tokens />
                     </Routes>
                 </main>
                 <Footer />

@@ -163,6 +163,10 @@ pub struct DeploymentRequest {
     /// `flux.type`, `flux.chart`, `flux.chartVersion`, `flux.sourceRef`, `flux.sourceKind`,
     /// `flux.targetNamespace`, `flux.path`, `flux.targetRevision`.
     pub extensions: BTreeMap<String, serde_json::Value>,
+    /// The `plugins.dms` adapter to create it with; none means the one its kind needs, or
+    /// the default adapter when the request names no kind.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adapter: Option<String>,
 }
 
 /// A Kubernetes event about a deployment.

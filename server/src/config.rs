@@ -152,10 +152,20 @@ pub struct Config {
     pub flux: control::adapters::flux::FluxConfig,
     /// The Helm adapter and the package store (reference 001's settings).
     pub helm: control::adapters::helm::HelmConfig,
+    /// The deployment adapters (reference 001's `plugins.dms`); without it, `flux` and `helm`.
+    pub plugins: PluginsConfig,
     /// API tokens for automation.
     pub tokens: TokensConfig,
     /// Per-principal request rates.
     pub limits: control::service::RateLimits,
+}
+
+/// The adapter registry.
+#[derive(Debug, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct PluginsConfig {
+    /// The deployment adapters, each with a name, type, enabled, default and config.
+    pub dms: Vec<control::adapters::plugins::PluginConfig>,
 }
 
 /// API tokens for automation.
@@ -384,16 +394,60 @@ impl Config {
         serde_yaml::from_str(text)
     }
 
+    /// The adapters to start: `plugins.dms`, or the `flux` and `helm` sections' two.
+    pub fn plugins(&self) -> anyhow::Result<Vec<control::adapters::plugins::PluginConfig>> {
+        if self.plugins.dms.is_empty() {
+            return Ok(control::adapters::plugins::PluginConfig::shorthand(
+                &self.flux, &self.helm,
+            ));
+        }
+        anyhow::ensure!(
+            self.flux == Default::default() && self.helm == Default::default(),
+            "plugins.dms and the flux or helm section are both set: move those settings into the adapters' config"
+        );
+        Ok(self.plugins.dms.clone())
+    }
+
+    /// The kubeconfig, helm binary and repository password flags: for the `flux` and `helm`
+    /// sections, or, with `plugins.dms`, for every adapter they concern.
+    fn apply_adapter_flags(&mut self, cli: &Cli) {
+        use control::adapters::plugins::PluginSettings;
+        if self.plugins.dms.is_empty() {
+            if let Some(path) = &cli.kubeconfig {
+                self.flux.kubeconfig = Some(path.clone());
+            }
+            if let Some(path) = &cli.helm_binary {
+                self.helm.binary = path.clone();
+            }
+            if let Some(password) = &cli.helm_repository_password {
+                self.helm.repository_password = Some(password.clone());
+            }
+            return;
+        }
+        for plugin in &mut self.plugins.dms {
+            match &mut plugin.settings {
+                PluginSettings::Flux(flux) => {
+                    if let Some(path) = &cli.kubeconfig {
+                        flux.kubeconfig = Some(path.clone());
+                    }
+                }
+                PluginSettings::Helm(helm) => {
+                    if let Some(path) = &cli.kubeconfig {
+                        helm.kubeconfig = Some(path.clone());
+                    }
+                    if let Some(path) = &cli.helm_binary {
+                        helm.binary = path.clone();
+                    }
+                    if let Some(password) = &cli.helm_repository_password {
+                        helm.repository_password = Some(password.clone());
+                    }
+                }
+            }
+        }
+    }
+
     fn apply(&mut self, cli: &Cli) {
-        if let Some(path) = &cli.kubeconfig {
-            self.flux.kubeconfig = Some(path.clone());
-        }
-        if let Some(path) = &cli.helm_binary {
-            self.helm.binary = path.clone();
-        }
-        if let Some(password) = &cli.helm_repository_password {
-            self.helm.repository_password = Some(password.clone());
-        }
+        self.apply_adapter_flags(cli);
         if let Some(listen) = cli.listen {
             self.server.listen = listen;
         }
@@ -463,78 +517,5 @@ pub fn redacted_url(url: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_need_no_file() {
-        let config = Config::load(&Cli::default()).unwrap();
-        assert_eq!(config.server.listen, "127.0.0.1:3000".parse().unwrap());
-        assert_eq!(config.server.site_root, PathBuf::from("target/site"));
-        assert_eq!(config.database.max_connections, 10);
-        assert_eq!(config.log.format, LogFormat::Pretty);
-        assert!(config.database.url.is_none());
-    }
-
-    #[test]
-    fn yaml_sets_nested_options_in_camel_case() {
-        let config = Config::from_yaml(
-            "server:\n  listen: 0.0.0.0:8080\ndatabase:\n  url: postgres://db/ph\n  maxConnections: 4\nlog:\n  format: json\naccess:\n  bootstrapAdminGroup: ops\naudit:\n  retentionDays: 90\n",
-        )
-        .unwrap();
-        assert_eq!(config.server.listen, "0.0.0.0:8080".parse().unwrap());
-        assert_eq!(config.server.site_root, PathBuf::from("target/site"));
-        assert_eq!(config.database.url.as_deref(), Some("postgres://db/ph"));
-        assert_eq!(config.database.max_connections, 4);
-        assert_eq!(config.log.format, LogFormat::Json);
-        assert_eq!(config.access.bootstrap_admin_group.as_deref(), Some("ops"));
-        assert_eq!(config.audit.retention_days, Some(90));
-    }
-
-    #[test]
-    fn unknown_keys_are_rejected_with_their_name() {
-        let error = Config::from_yaml("database:\n  uri: postgres://x\n").unwrap_err();
-        assert!(error.to_string().contains("unknown field `uri`"), "{error}");
-    }
-
-    #[test]
-    fn flags_override_the_file() {
-        let dir = std::env::temp_dir().join(format!("pilothouse-config-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("config.yaml");
-        std::fs::write(
-            &file,
-            "server:\n  listen: 127.0.0.1:4000\nlog:\n  filter: debug\n",
-        )
-        .unwrap();
-        let cli = Cli::try_parse_from([
-            "pilothouse",
-            "--config",
-            file.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:5000",
-        ])
-        .unwrap();
-        let config = Config::load(&cli).unwrap();
-        assert_eq!(config.server.listen, "127.0.0.1:5000".parse().unwrap());
-        assert_eq!(config.log.filter, "debug");
-        std::fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
-    fn a_missing_file_is_named_in_the_error() {
-        let error = Config::from_file(Path::new("/nonexistent/pilothouse.yaml")).unwrap_err();
-        assert!(format!("{error:#}").contains("/nonexistent/pilothouse.yaml"));
-    }
-
-    #[test]
-    fn passwords_are_redacted_from_urls() {
-        assert_eq!(
-            redacted_url("postgres://ph:s3cret@db:5432/ph?sslmode=require"),
-            "postgres://ph:***@db:5432/ph?sslmode=require"
-        );
-        assert_eq!(redacted_url("postgres://db/ph"), "postgres://db/ph");
-        assert_eq!(redacted_url("postgres://ph@db/ph"), "postgres://ph@db/ph");
-        assert_eq!(redacted_url("not a url"), "<unparsable URL>");
-    }
-}
+#[path = "config_tests.rs"]
+mod tests;

@@ -73,23 +73,24 @@ pub async fn clusters(
     config: &Config,
     pool: &PgPool,
 ) -> anyhow::Result<control::adapters::registry::ClusterRegistry> {
-    let configured = config.flux.kubeconfig.is_some()
+    let plugins = config.plugins()?;
+    let configured = plugins
+        .iter()
+        .any(|p| p.enabled && p.settings.kubeconfig().is_some())
         || std::env::var_os("KUBECONFIG").is_some()
         || std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
     if !configured {
         tracing::warn!(
-            "no Kubernetes cluster configured (flux.kubeconfig, KUBECONFIG or in-cluster); deployments are unavailable"
+            "no Kubernetes cluster configured (a kubeconfig in flux.kubeconfig or plugins.dms, KUBECONFIG, or in-cluster); deployments are unavailable"
         );
-        return Ok(Default::default());
+        return Ok(control::adapters::registry::ClusterRegistry::unconnected(
+            &plugins,
+        ));
     }
-    let registry = control::adapters::registry::ClusterRegistry::connect_default(
-        &config.flux,
-        config.helm.clone(),
-        pool,
-        helm_home()?,
-    )
-    .await
-    .context("cannot start the deployment adapters")?;
+    let registry =
+        control::adapters::registry::ClusterRegistry::connect(&plugins, pool, helm_home()?)
+            .await
+            .context("cannot start the deployment adapters")?;
     for adapter in registry.adapters() {
         if let Err(error) = adapter.health().await {
             // Keep serving: the caches retry, and /readyz reports the adapter until it recovers.

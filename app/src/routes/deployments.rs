@@ -89,6 +89,7 @@ pub async fn create_deployment(form: DeploymentForm) -> Result<Deployment, AppEr
             Default::default()
         },
         package_id: Some(package_id.trim().to_owned()).filter(|p| !p.is_empty()),
+        adapter: None,
     };
     let namespace = crate::server::namespace(&request.namespace)?;
     Ok(service

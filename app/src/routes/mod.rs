@@ -9,6 +9,7 @@ mod home;
 mod not_found;
 mod packages;
 mod sources;
+mod tokens;
 mod why;
 
 pub use admin::Admin;
@@ -19,6 +20,7 @@ pub use home::Home;
 pub use not_found::NotFound;
 pub use packages::Packages;
 pub use sources::Sources;
+pub use tokens::Tokens;
 
 /// Percent-encodes a query value (the browser build has no URL crate).
 pub(crate) fn encode(value: &str) -> String {

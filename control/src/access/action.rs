@@ -33,6 +33,8 @@ pub enum Requirement {
     AuditorOnly,
     /// Anyone signed in, for their own things; never through an API token.
     SignedIn,
+    /// Anyone authenticated, by any means.
+    Anyone,
 }
 
 /// Whether an action only reads or also changes something.
@@ -127,6 +129,7 @@ actions! {
     ServiceTokenList = "service-token.list", Read, Tenant, Tenant(Admin), "List the API tokens of a tenant's service principals.";
     ServiceTokenCreate = "service-token.create", Change, Tenant, Tenant(Admin), "Make an API token for a service principal of the tenant.";
     ServiceTokenRevoke = "service-token.revoke", Change, Tenant, Tenant(Admin), "Revoke a service principal's API token.";
+    PluginList = "plugin.list", Read, Platform, Anyone, "List the deployment adapters with their capabilities, health and versions.";
     AccessExplain = "access.explain", Read, Platform, PlatformAdmin, "Explain another principal's permissions.";
     AuditQuery = "audit.query", Read, AuditLog, AuditRead, "Search and export the audit log.";
     AuditVerify = "audit.verify", Read, AuditLog, AuditorOnly, "Recompute the hash chain.";
@@ -147,6 +150,7 @@ impl fmt::Display for Requirement {
             Self::AuditRead => f.write_str("auditor (all rows) or admin on a tenant (its rows)"),
             Self::AuditorOnly => f.write_str("auditor"),
             Self::SignedIn => f.write_str("a signed-in user (not an API token)"),
+            Self::Anyone => f.write_str("anyone authenticated"),
         }
     }
 }

@@ -185,7 +185,7 @@ pub fn decide(grants: &Grants, action: Action, target: Target<'_>) -> Result<Dec
     }
     match action.requirement() {
         Requirement::PlatformAdmin => Err(deny(Missing::NotPlatformAdmin)),
-        Requirement::SignedIn => Ok(Decision::Own),
+        Requirement::SignedIn | Requirement::Anyone => Ok(Decision::Own),
         Requirement::AuditorOnly => auditor(grants).ok_or_else(|| deny(Missing::NotAuditor)),
         Requirement::AuditRead => auditor(grants)
             .or_else(|| {

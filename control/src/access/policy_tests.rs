@@ -80,6 +80,9 @@ fn needed_role(action: Action) -> Option<TenantRole> {
         "membership.list",
         "membership.add",
         "membership.remove",
+        "service-token.list",
+        "service-token.create",
+        "service-token.revoke",
     ];
     if viewer.contains(&name) {
         Some(TenantRole::Viewer)
@@ -93,7 +96,10 @@ fn needed_role(action: Action) -> Option<TenantRole> {
 }
 
 fn expected(who: Who, action: Action, own: bool) -> bool {
-    if action.requirement() == Requirement::SignedIn {
+    if matches!(
+        action.requirement(),
+        Requirement::SignedIn | Requirement::Anyone
+    ) {
         return true;
     }
     match who {

@@ -9,6 +9,7 @@ pub mod helm;
 pub mod identity;
 pub mod namespaces;
 pub mod page;
+pub mod plugins;
 pub mod registry;
 pub mod rows;
 pub mod values;
@@ -69,6 +70,10 @@ pub trait DeploymentAdapter: Send + Sync {
     fn name(&self) -> &str;
     /// The kinds of deployment it runs.
     fn kinds(&self) -> &'static [DeploymentKind];
+    /// What it can do beyond create, read, update and delete, for `GET /plugins`.
+    fn capabilities(&self) -> &'static [&'static str];
+    /// What it runs with, for `GET /plugins`; none when that cannot be told right now.
+    async fn version(&self) -> Option<String>;
     /// Ok when the adapter can work; otherwise an error saying what is missing.
     async fn health(&self) -> Result<()>;
     /// Ok once its caches have their first complete list (readiness).

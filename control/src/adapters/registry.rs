@@ -8,6 +8,7 @@ use super::DeploymentAdapter;
 use super::context::RunAs;
 use super::flux::{FluxAdapter, FluxConfig, record::SpecRecord};
 use super::helm::{HelmAdapter, HelmConfig};
+use super::plugins::{PluginConfig, PluginInfo, PluginSettings};
 use crate::{Error, Result};
 use kube::Client;
 use model::reference::{ClusterId, DeploymentKind, DeploymentRef};
@@ -87,6 +88,7 @@ impl ClusterConnection {
 pub struct ClusterHandle {
     connection: Arc<ClusterConnection>,
     adapters: Vec<Arc<dyn DeploymentAdapter>>,
+    default: Option<String>,
 }
 
 impl std::fmt::Debug for ClusterHandle {
@@ -107,10 +109,14 @@ impl ClusterHandle {
         Self {
             connection,
             adapters: Vec::new(),
+            default: None,
         }
     }
 
-    /// Adds an adapter instance; refused when its name or one of its kinds is taken.
+    /// Adds an adapter instance; refused when its name is taken. Several adapters may run
+    /// one kind (two Helm adapters with different repositories): existing deployments of
+    /// that kind go to the default adapter if it runs the kind, else to the first added,
+    /// and a create may name any of them.
     pub fn with_adapter(mut self, adapter: Arc<dyn DeploymentAdapter>) -> Result<Self> {
         if self.adapter(adapter.name()).is_some() {
             return Err(Error::invalid(
@@ -118,21 +124,28 @@ impl ClusterHandle {
                 format!("two adapters are named {}", adapter.name()),
             ));
         }
-        if let Some(kind) = adapter
-            .kinds()
-            .iter()
-            .find(|k| self.adapter_for(**k).is_some())
-        {
-            return Err(Error::invalid(
-                "plugins.dms",
-                format!(
-                    "{kind} is already run by another adapter in cluster {}",
-                    self.connection.id()
-                ),
-            ));
-        }
         self.adapters.push(adapter);
         Ok(self)
+    }
+
+    /// Makes the adapter called `name` the default for creates that choose none.
+    pub fn with_default(mut self, name: &str) -> Result<Self> {
+        if self.adapter(name).is_none() {
+            return Err(Error::invalid(
+                "plugins.dms",
+                format!("the default adapter {name} is not configured"),
+            ));
+        }
+        self.default = Some(name.to_owned());
+        Ok(self)
+    }
+
+    /// The default adapter: the configured one, else the first added.
+    pub fn default_adapter(&self) -> Option<&dyn DeploymentAdapter> {
+        self.default
+            .as_deref()
+            .and_then(|name| self.adapter(name))
+            .or_else(|| self.adapters().next())
     }
 
     /// The connection.
@@ -150,42 +163,138 @@ impl ClusterHandle {
         self.adapters().find(|a| a.name() == name)
     }
 
-    /// The adapter that runs deployments of `kind`.
+    /// The adapter that runs existing deployments of `kind`.
     pub fn adapter_for(&self, kind: DeploymentKind) -> Option<&dyn DeploymentAdapter> {
-        self.adapters().find(|a| a.kinds().contains(&kind))
+        self.default_adapter()
+            .filter(|a| a.kinds().contains(&kind))
+            .or_else(|| self.adapters().find(|a| a.kinds().contains(&kind)))
+    }
+
+    /// The adapters that run some kind's existing deployments: each object is read through
+    /// exactly one of them, however many adapters share its kind.
+    pub fn primaries(&self) -> impl Iterator<Item = &dyn DeploymentAdapter> {
+        self.adapters().filter(|a| {
+            a.kinds()
+                .iter()
+                .any(|k| self.adapter_for(*k).is_some_and(|p| p.name() == a.name()))
+        })
+    }
+
+    /// The adapter a create goes to: the one it names, else the one its kind needs.
+    pub fn adapter_for_create(
+        &self,
+        named: Option<&str>,
+        kind: DeploymentKind,
+    ) -> Result<&dyn DeploymentAdapter> {
+        match named {
+            Some(name) => {
+                let adapter = self.adapter(name).ok_or_else(|| {
+                    Error::invalid(
+                        "adapter",
+                        format!(
+                            "no adapter is called {name}; configured: {}",
+                            self.adapters()
+                                .map(|a| a.name())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    )
+                })?;
+                if !adapter.kinds().contains(&kind) {
+                    return Err(Error::invalid(
+                        "adapter",
+                        format!("adapter {name} does not run {kind}"),
+                    ));
+                }
+                Ok(adapter)
+            }
+            None => self.adapter_for(kind).ok_or_else(|| {
+                Error::AdapterUnhealthy(format!(
+                    "no adapter for {kind} is configured: add one under plugins.dms"
+                ))
+            }),
+        }
     }
 }
 
-/// Every cluster, by id.
+/// Every cluster, by id, and the adapters configured for them.
 #[derive(Clone, Debug, Default)]
 pub struct ClusterRegistry {
     clusters: BTreeMap<ClusterId, ClusterHandle>,
+    plugins: Vec<PluginConfig>,
 }
 
 impl ClusterRegistry {
-    /// The one cluster of today's configuration (the `flux` and `helm` sections), its
-    /// connection from the configured kubeconfig, and a Flux and a Helm adapter for it.
+    /// The one cluster of the `flux` and `helm` sections (the shorthand for two adapters).
     pub async fn connect_default(
         flux: &FluxConfig,
-        mut helm: HelmConfig,
+        helm: HelmConfig,
         pool: &PgPool,
         helm_home: PathBuf,
     ) -> Result<Self> {
-        flux.validate()?;
+        Self::connect(&PluginConfig::shorthand(flux, &helm), pool, helm_home).await
+    }
+
+    /// The adapters of `plugins.dms`, every enabled one started against the one cluster
+    /// their kubeconfig names. Each Helm adapter keeps its repository settings in its own
+    /// directory under `helm_home`.
+    pub async fn connect(
+        plugins: &[PluginConfig],
+        pool: &PgPool,
+        helm_home: PathBuf,
+    ) -> Result<Self> {
+        super::plugins::validate(plugins)?;
+        let enabled: Vec<&PluginConfig> = plugins.iter().filter(|p| p.enabled).collect();
+        let Some(first) = enabled.first() else {
+            return Ok(Self::unconnected(plugins));
+        };
         let connection = Arc::new(ClusterConnection::new(
             ClusterId::default(),
-            super::flux::kube_config(flux).await?,
+            super::flux::kube_config(first.settings.kubeconfig()).await?,
         )?);
-        let flux_adapter =
-            FluxAdapter::new(&connection, flux.clone(), SpecRecord::new(pool.clone()))?;
-        if helm.kubeconfig.is_none() {
-            helm.kubeconfig = flux.kubeconfig.clone();
+        let mut cluster = ClusterHandle::new(connection.clone());
+        for plugin in &enabled {
+            let adapter: Arc<dyn DeploymentAdapter> = match &plugin.settings {
+                PluginSettings::Flux(config) => Arc::new(FluxAdapter::named(
+                    &connection,
+                    &plugin.name,
+                    config.clone(),
+                    SpecRecord::new(pool.clone()),
+                )?),
+                PluginSettings::Helm(config) => Arc::new(HelmAdapter::named(
+                    &connection,
+                    &plugin.name,
+                    config.clone(),
+                    pool.clone(),
+                    helm_home.join(&plugin.name),
+                )?),
+            };
+            cluster = cluster.with_adapter(adapter)?;
         }
-        let helm_adapter = HelmAdapter::new(&connection, helm, pool.clone(), helm_home)?;
-        let cluster = ClusterHandle::new(connection)
-            .with_adapter(Arc::new(flux_adapter))?
-            .with_adapter(Arc::new(helm_adapter))?;
-        Ok(Self::single(cluster))
+        if let Some(plugin) = enabled.iter().find(|p| p.default) {
+            cluster = cluster.with_default(&plugin.name)?;
+        }
+        let mut registry = Self::single(cluster);
+        registry.plugins = plugins.to_vec();
+        Ok(registry)
+    }
+
+    /// No cluster, with the adapters that would run in one (so that they can be reported).
+    pub fn unconnected(plugins: &[PluginConfig]) -> Self {
+        Self {
+            plugins: plugins.to_vec(),
+            ..Self::default()
+        }
+    }
+
+    /// What `GET /o2dms/v1/plugins` shows: every configured adapter, enabled or not.
+    pub async fn describe_plugins(&self) -> Vec<PluginInfo> {
+        let mut infos = Vec::new();
+        for plugin in &self.plugins {
+            let running = self.clusters.values().find_map(|c| c.adapter(&plugin.name));
+            infos.push(super::plugins::describe(plugin, running).await);
+        }
+        infos
     }
 
     /// A registry with one cluster.
@@ -223,6 +332,11 @@ impl ClusterRegistry {
     /// Every adapter of every cluster.
     pub fn adapters(&self) -> impl Iterator<Item = &dyn DeploymentAdapter> {
         self.clusters.values().flat_map(ClusterHandle::adapters)
+    }
+
+    /// The adapters every deployment is read through once (see [`ClusterHandle::primaries`]).
+    pub fn primaries(&self) -> impl Iterator<Item = &dyn DeploymentAdapter> {
+        self.clusters.values().flat_map(ClusterHandle::primaries)
     }
 
     /// The adapter that runs `deployment`, or why there is none.

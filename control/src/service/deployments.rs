@@ -182,7 +182,7 @@ impl Service {
         }
         let mut found: Vec<DeploymentRef> = self
             .registry
-            .adapters()
+            .primaries()
             .flat_map(|adapter| adapter.matching(&DeploymentFilter::default(), &visible))
             .filter(|d| d.name == name)
             .map(|d| d.reference())
@@ -225,7 +225,7 @@ impl Service {
         }
         let rows = self
             .registry
-            .adapters()
+            .primaries()
             .flat_map(|adapter| adapter.matching(filter, &visible))
             .collect();
         crate::adapters::page::select(rows, filter)
@@ -238,7 +238,7 @@ impl Service {
     ) -> Result<BTreeMap<(String, DeploymentStatus), usize>> {
         let visible = self.visible(ctx, Action::DeploymentList).await?;
         let mut counts = BTreeMap::new();
-        for stats in self.registry.adapters().filter_map(|a| a.as_stats()) {
+        for stats in self.registry.primaries().filter_map(|a| a.as_stats()) {
             for (key, count) in stats.stats(&visible) {
                 *counts.entry(key).or_insert(0) += count;
             }
@@ -363,10 +363,37 @@ impl Service {
         }
         let change = Change::CreateDeployment {
             namespace: namespace.clone(),
-            kind: requested_kind(request)?,
+            kind: self.kind_to_create(namespace, request)?,
             request: request.clone(),
         };
         self.submit(ctx, change).await?.into_deployment()
+    }
+
+    /// The kind a create makes: the one its `packageId`, `helm.*` or `flux.type` says, within
+    /// what the adapter it names (or, naming nothing, the default adapter) runs.
+    fn kind_to_create(
+        &self,
+        namespace: &NamespaceRef,
+        request: &DeploymentRequest,
+    ) -> Result<DeploymentKind> {
+        let requested = requested_kind(request)?;
+        let names_a_kind = request.package_id.is_some()
+            || request
+                .extensions
+                .keys()
+                .any(|k| k.starts_with("helm.") || k == "flux.type");
+        let Ok(cluster) = self.registry.cluster(&namespace.cluster) else {
+            return Ok(requested);
+        };
+        let chosen = match request.adapter.as_deref() {
+            Some(name) => cluster.adapter(name),
+            None if !names_a_kind => cluster.default_adapter(),
+            None => None,
+        };
+        Ok(match chosen.map(|a| a.kinds()) {
+            Some([only]) if *only != requested => *only,
+            _ => requested,
+        })
     }
 
     /// Changes values, chart version or extensions.

@@ -130,13 +130,18 @@ enum Runner<'a> {
 }
 
 fn runner<'a>(cluster: &'a ClusterHandle, change: &Change) -> Result<Runner<'a>> {
+    if let Change::CreateDeployment { kind, request, .. } = change {
+        return cluster
+            .adapter_for_create(request.adapter.as_deref(), *kind)
+            .map(Runner::Deployment);
+    }
     match change.kind() {
         Some(kind) => cluster
             .adapter_for(kind)
             .map(Runner::Deployment)
             .ok_or_else(|| Error::AdapterUnhealthy(format!("no adapter for {kind} is configured"))),
         None => cluster
-            .adapters()
+            .primaries()
             .find_map(|a| a.as_sources())
             .map(Runner::Sources)
             .ok_or_else(|| Error::AdapterUnhealthy("no Flux adapter is configured".into())),

@@ -18,7 +18,7 @@ impl Service {
     fn sources_in(&self, namespace: &NamespaceRef) -> Result<&dyn Sources> {
         self.registry
             .cluster(&namespace.cluster)?
-            .adapters()
+            .primaries()
             .find_map(|a| a.as_sources())
             .ok_or_else(|| Error::AdapterUnhealthy("no Flux adapter is configured".into()))
     }
@@ -32,7 +32,7 @@ impl Service {
             .clusters()
             .find_map(|cluster| {
                 cluster
-                    .adapters()
+                    .primaries()
                     .find_map(|a| a.as_controller_logs())
                     .map(|logs| (cluster.connection().id(), logs))
             })
@@ -116,7 +116,7 @@ impl Service {
         }
         let mut sources: Vec<FluxSource> = self
             .registry
-            .adapters()
+            .primaries()
             .filter_map(|a| a.as_sources())
             .flat_map(|s| s.list_sources(&visible))
             .collect();

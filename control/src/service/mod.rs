@@ -11,6 +11,7 @@ mod identities;
 mod overview;
 mod packages;
 mod permissions;
+mod plugins;
 mod rates;
 mod refusals;
 mod tokens;

@@ -28,7 +28,7 @@ impl Service {
         }
         let rows: Vec<_> = self
             .registry
-            .adapters()
+            .primaries()
             .flat_map(|a| a.matching(&DeploymentFilter::default(), &visible))
             .collect();
         let mut counts: BTreeMap<Option<String>, TenantCounts> = BTreeMap::new();
@@ -66,7 +66,7 @@ impl Service {
         let sources = policy::visible_namespaces(&grants, Action::SourceList);
         overview.sources_not_ready = self
             .registry
-            .adapters()
+            .primaries()
             .filter_map(|a| a.as_sources())
             .flat_map(|s| s.list_sources(&sources))
             .filter(|s| s.ready.as_deref() != Some("True"))

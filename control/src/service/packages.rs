@@ -15,7 +15,7 @@ use serde_json::json;
 impl Service {
     fn helm(&self) -> Result<&dyn Charts> {
         self.registry
-            .adapters()
+            .primaries()
             .find_map(|a| a.as_charts())
             .ok_or_else(|| {
                 Error::AdapterUnhealthy(

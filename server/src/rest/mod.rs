@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .merge(admin::router())
         .merge(tokens::router())
         .route("/o2dms/v1/me", get(me))
+        .route("/o2dms/v1/plugins", get(plugins))
         .route("/o2dms/v1/audit/events", get(audit_events))
         .route("/o2dms/v1/audit/export", get(audit_export))
         .route("/o2dms/v1/audit/verify", get(audit_verify))
@@ -88,6 +89,13 @@ impl IntoResponse for ApiError {
 
 async fn me(Extension(ctx): Extension<RequestContext>) -> Json<control::access::Principal> {
     Json(ctx.principal)
+}
+
+async fn plugins(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+) -> Result<Json<Vec<control::adapters::plugins::PluginInfo>>, ApiError> {
+    Ok(Json(state.service.plugins(&ctx).await?))
 }
 
 async fn audit_events(

@@ -109,6 +109,12 @@ impl TestEnv {
         Self::start_inner(name, |_| {}, true).await
     }
 
+    /// As [`Self::start_with_cluster`], with `tweak` applied to the finished configuration
+    /// (its `flux` and `helm` sections already point at the sandbox).
+    pub async fn start_with_cluster_and(name: &str, tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::start_inner(name, tweak, true).await
+    }
+
     async fn start_inner(name: &str, tweak: impl FnOnce(&mut Config), with_cluster: bool) -> Self {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
         let pg = PrivatePostgres::start(&dir.join("pg"), true).expect("postgres");
@@ -121,7 +127,6 @@ impl TestEnv {
         config.oidc.issuer = Some(idp.issuer());
         config.oidc.client_secret = Some("test-secret".into());
         config.access.bootstrap_admin = Some("admin".into());
-        tweak(&mut config);
 
         let cluster = if with_cluster {
             let crds = sandbox::vendored_crds();
@@ -158,6 +163,7 @@ impl TestEnv {
         } else {
             None
         };
+        tweak(&mut config);
         let pool = server::connect(&config).await.expect("connect");
         let clusters = if with_cluster {
             server::clusters(&config, &pool).await.expect("clusters")

@@ -29,6 +29,7 @@ use model::deployment::{
 use model::reference::{ClusterId, DeploymentKind, DeploymentRef, NamespaceRef};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
@@ -63,8 +64,8 @@ impl std::fmt::Debug for FluxAdapter {
 
 /// The cluster's `kube::Config` from the configured kubeconfig, or the in-cluster /
 /// `KUBECONFIG` default.
-pub async fn kube_config(config: &FluxConfig) -> Result<kube::Config> {
-    match &config.kubeconfig {
+pub async fn kube_config(kubeconfig: Option<&PathBuf>) -> Result<kube::Config> {
+    match kubeconfig {
         Some(path) => {
             let file = Kubeconfig::read_from(path).map_err(|e| {
                 Error::Cluster(format!("cannot read kubeconfig {}: {e}", path.display()))
@@ -80,23 +81,29 @@ pub async fn kube_config(config: &FluxConfig) -> Result<kube::Config> {
 }
 
 impl FluxAdapter {
-    /// An adapter for `cluster`, starting its watch caches.
+    /// An adapter called `flux` for `cluster`, starting its watch caches.
     pub fn new(
         cluster: &Arc<ClusterConnection>,
+        config: FluxConfig,
+        record: SpecRecord,
+    ) -> Result<Self> {
+        Self::named(cluster, DEFAULT_NAME, config, record)
+    }
+
+    /// An adapter instance called `name` (a `plugins.dms` entry) for `cluster`.
+    pub fn named(
+        cluster: &Arc<ClusterConnection>,
+        name: &str,
         config: FluxConfig,
         record: SpecRecord,
     ) -> Result<Self> {
         config.validate()?;
         let client = cluster.client().clone();
         Ok(Self {
-            name: DEFAULT_NAME.to_owned(),
+            name: name.to_owned(),
             cluster: cluster.id().clone(),
             connection: cluster.clone(),
-            cache: Arc::new(FluxCache::start(
-                &client,
-                cluster.id().clone(),
-                DEFAULT_NAME,
-            )),
+            cache: Arc::new(FluxCache::start(&client, cluster.id().clone(), name)),
             writer: FluxWriter::new(client.clone(), config.clone()),
             client,
             config,
@@ -245,6 +252,29 @@ impl DeploymentAdapter for FluxAdapter {
 
     fn kinds(&self) -> &'static [DeploymentKind] {
         &[DeploymentKind::HelmRelease, DeploymentKind::Kustomization]
+    }
+
+    fn capabilities(&self) -> &'static [&'static str] {
+        &[
+            "rollback",
+            "scale",
+            "reconcile",
+            "suspend",
+            "history",
+            "events",
+            "inventory",
+            "sources",
+            "logs",
+            "gitops",
+        ]
+    }
+
+    async fn version(&self) -> Option<String> {
+        Some(
+            [HELM_RELEASE, KUSTOMIZATION]
+                .map(|k| format!("{}/{}", k.group, k.version))
+                .join(", "),
+        )
     }
 
     async fn health(&self) -> Result<()> {

@@ -19,6 +19,6 @@ pub mod trace;
 pub mod types;
 pub mod writes;
 
-pub use adapter::{FluxAdapter, kube_config};
+pub use adapter::{DEFAULT_NAME, FluxAdapter, kube_config};
 pub use cache::FluxCache;
 pub use config::FluxConfig;

@@ -62,9 +62,20 @@ impl Drop for HelmAdapter {
 }
 
 impl HelmAdapter {
-    /// An adapter for `cluster` running helm with its files under `home`.
+    /// An adapter called `helm` for `cluster` running helm with its files under `home`.
     pub fn new(
         cluster: &Arc<ClusterConnection>,
+        config: HelmConfig,
+        pool: PgPool,
+        home: PathBuf,
+    ) -> Result<Self> {
+        Self::named(cluster, DEFAULT_NAME, config, pool, home)
+    }
+
+    /// An adapter instance called `name` (a `plugins.dms` entry); `home` is its own.
+    pub fn named(
+        cluster: &Arc<ClusterConnection>,
+        name: &str,
         config: HelmConfig,
         pool: PgPool,
         home: PathBuf,
@@ -85,12 +96,8 @@ impl HelmAdapter {
             )?;
         }
         Ok(Self {
-            cache: Arc::new(ReleaseCache::start(
-                &client,
-                cluster.id().clone(),
-                DEFAULT_NAME,
-            )),
-            name: DEFAULT_NAME.to_owned(),
+            cache: Arc::new(ReleaseCache::start(&client, cluster.id().clone(), name)),
+            name: name.to_owned(),
             packages: PackageStore::new(pool.clone()),
             timeout: config.timeout()?,
             registries: RegistryPolicy::new(
@@ -133,6 +140,22 @@ impl DeploymentAdapter for HelmAdapter {
 
     async fn wait_until_ready(&self, limit: Duration) -> Result<()> {
         self.cache.wait_until_ready(limit).await
+    }
+
+    fn capabilities(&self) -> &'static [&'static str] {
+        &[
+            "packages",
+            "rollback",
+            "scale",
+            "history",
+            "events",
+            "inventory",
+            "preview",
+        ]
+    }
+
+    async fn version(&self) -> Option<String> {
+        self.helm.version().await.ok().map(|v| format!("helm {v}"))
     }
 
     async fn health(&self) -> Result<()> {

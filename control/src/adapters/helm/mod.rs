@@ -15,5 +15,5 @@ pub mod release;
 pub mod source;
 pub mod store;
 
-pub use adapter::HelmAdapter;
+pub use adapter::{DEFAULT_NAME, HelmAdapter};
 pub use config::HelmConfig;
