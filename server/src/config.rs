@@ -316,6 +316,10 @@ pub struct TlsConfig {
     /// PEM certificates of the authorities whose client certificates are accepted.
     #[serde(default)]
     pub client_ca: Option<PathBuf>,
+    /// Refuse connections that offer no client certificate (with `clientCa`); otherwise
+    /// such callers sign in as usual (OIDC or a bearer token).
+    #[serde(default)]
+    pub require_client_cert: bool,
 }
 
 /// The Postgres database.

@@ -14,6 +14,7 @@ pub mod security;
 pub mod shutdown;
 pub mod state;
 pub mod telemetry;
+pub mod tls;
 pub mod upload;
 
 use anyhow::Context;
@@ -135,6 +136,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+    if let Some(tls) = &config.server.tls {
+        let acceptor = tls::acceptor(tls)?;
+        tracing::info!(address = %tls::describe(tls, config.server.listen), "Pilothouse is listening");
+        tls::serve(listener, acceptor, router, shutdown::signal()).await?;
+        tracing::info!("shut down cleanly");
+        return Ok(());
+    }
     tracing::info!(address = %config.server.listen, "Pilothouse is listening");
     axum::serve(
         listener,

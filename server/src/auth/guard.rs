@@ -1,10 +1,11 @@
 //! The gate in front of everything that is not public: a bearer token (an OIDC JWT or a
-//! Pilothouse API token) or a signed-in session,
+//! Pilothouse API token), a verified client certificate, or a signed-in session,
 //! CSRF checks for session-authenticated changes, and the `RequestContext` for what follows.
 
 use super::session::{self, csrf_token};
 use super::{AuthError, csrf};
 use crate::state::AppState;
+use crate::tls::ClientCertificate;
 use axum::Json;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -80,6 +81,31 @@ pub async fn authenticate(
             }
             Err(error) => unauthorized(&error),
         };
+    }
+
+    if let Some(ClientCertificate(identity)) = request.extensions().get::<ClientCertificate>() {
+        let principal = match identity {
+            Ok(principal) => principal.clone(),
+            Err(why) => return unauthorized(&AuthError::InvalidToken(why.clone())),
+        };
+        // A browser offers its certificate to any site's form as it sends cookies, so a
+        // change from another origin is refused; scripts send no Origin.
+        if csrf::needs_check(request.method())
+            && request
+                .headers()
+                .get(header::ORIGIN)
+                .is_some_and(|origin| origin.as_bytes() != state.auth.public_origin.as_bytes())
+        {
+            return AuthError::Csrf.into_response();
+        }
+        let ctx = RequestContext {
+            principal,
+            channel: Channel::Api,
+            request_id,
+            client_addr,
+        };
+        request.extensions_mut().insert(ctx);
+        return next.run(request).await;
     }
 
     let user = match session::current_user(&session, state.auth.absolute_timeout_secs).await {
