@@ -8,6 +8,10 @@ mod routes;
 mod server;
 pub mod session;
 
+/// The API's OpenAPI document, which the server provides to the API reference page.
+#[cfg(feature = "ssr")]
+pub use routes::ApiDescription;
+
 use layout::{Footer, Header};
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -61,6 +65,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/audit") view=routes::Audit />
                         <Route path=path!("/admin") view=routes::Admin />
                         <Route path=path!("/tokens") view=routes::Tokens />
+                        <Route path=path!("/api-docs") view=routes::ApiDocs />
                     </Routes>
                 </main>
                 <Footer />

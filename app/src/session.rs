@@ -63,6 +63,7 @@ pub fn UserMenu() -> impl IntoView {
                                     <span class="user-name" title=me.subject.clone()>{me.display.clone()}</span>
                                     <span class="user-roles" data-testid="roles">{roles}</span>
                                     <a href="/tokens" class="user-tokens">"API tokens"</a>
+                                    <a href="/api-docs" class="user-tokens">"API reference"</a>
                                     <form method="post" action="/auth/logout" class="logout">
                                         <button type="submit" data-testid="sign-out">"Sign out"</button>
                                     </form>

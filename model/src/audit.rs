@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// What the audit page searches for; every field is optional and comes from the URL.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct AuditSearch {
@@ -17,6 +18,7 @@ pub struct AuditSearch {
 }
 
 /// One row of the audit table.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditRow {
@@ -41,6 +43,7 @@ pub struct AuditRow {
 }
 
 /// One page of rows, newest first.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditRows {

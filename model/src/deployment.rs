@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// A deployment's state (DESIGN.md, "Status mapping").
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DeploymentStatus {
@@ -38,6 +39,7 @@ impl fmt::Display for DeploymentStatus {
 }
 
 /// A Kubernetes-style condition as the controller reported it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Condition {
@@ -55,6 +57,7 @@ pub struct Condition {
 }
 
 /// Where a deployment stands.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentState {
@@ -71,6 +74,7 @@ pub struct DeploymentState {
 }
 
 /// One deployment in a list or on its page.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Deployment {
@@ -113,6 +117,7 @@ impl Deployment {
 }
 
 /// What a deployment list asks for.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct DeploymentFilter {
@@ -135,6 +140,7 @@ pub struct DeploymentFilter {
 }
 
 /// One page of deployments and how many match in all.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentPage {
@@ -147,6 +153,7 @@ pub struct DeploymentPage {
 }
 
 /// What a create asks for: the reference adapters' DeploymentRequest.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct DeploymentRequest {
@@ -170,6 +177,7 @@ pub struct DeploymentRequest {
 }
 
 /// A Kubernetes event about a deployment.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentEvent {
@@ -188,6 +196,7 @@ pub struct DeploymentEvent {
 }
 
 /// What an update changes: the reference adapters' DeploymentUpdate.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct DeploymentUpdate {
@@ -204,6 +213,7 @@ pub struct DeploymentUpdate {
 }
 
 /// One revision in a deployment's history, newest first in lists.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentRevision {
@@ -221,6 +231,7 @@ pub struct DeploymentRevision {
 }
 
 /// How a reconcile is asked for.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct ReconcileRequest {
@@ -235,6 +246,7 @@ pub struct ReconcileRequest {
 }
 
 /// What a reconcile came to.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReconcileOutcome {
@@ -249,6 +261,7 @@ pub struct ReconcileOutcome {
 }
 
 /// What a rollback did.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RollbackOutcome {
@@ -263,6 +276,7 @@ pub struct RollbackOutcome {
 }
 
 /// One step in a trace from an object to the Flux objects that manage it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TraceStep {
@@ -285,6 +299,7 @@ pub struct TraceStep {
 }
 
 /// One object a deployment applied.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InventoryEntry {
@@ -301,6 +316,7 @@ pub struct InventoryEntry {
 }
 
 /// Everything a deployment's page shows, read in one round trip.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentDetail {
@@ -321,6 +337,7 @@ pub struct DeploymentDetail {
 }
 
 /// Which controller log lines to read.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct LogQuery {
@@ -333,6 +350,7 @@ pub struct LogQuery {
 }
 
 /// A change to preview.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Preview {

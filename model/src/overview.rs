@@ -6,6 +6,7 @@ use crate::source::FluxSource;
 use serde::{Deserialize, Serialize};
 
 /// Everything the overview shows, for the namespaces the caller may see.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Overview {
@@ -27,6 +28,7 @@ pub struct Overview {
 }
 
 /// How many deployments a tenant has, by status.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TenantCounts {
@@ -45,6 +47,7 @@ pub struct TenantCounts {
 }
 
 /// One deployment adapter as the overview shows it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AdapterHealth {

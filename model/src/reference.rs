@@ -104,6 +104,7 @@ fn dns_subdomain(field: &'static str, value: &str) -> Result<(), RefError> {
 }
 
 /// Which cluster: a DNS label; `default` today.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct ClusterId(String);
@@ -165,6 +166,7 @@ impl From<ClusterId> for String {
 }
 
 /// A namespace in a cluster.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct NamespaceRef {
     /// The cluster.
@@ -212,6 +214,7 @@ impl FromStr for NamespaceRef {
 }
 
 /// The kinds of deployment Pilothouse runs.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum DeploymentKind {
     /// A Flux HelmRelease (helm.toolkit.fluxcd.io/v2).
@@ -265,6 +268,7 @@ impl FromStr for DeploymentKind {
 }
 
 /// One deployment: cluster, namespace, kind and name.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct DeploymentRef {
     /// The cluster.

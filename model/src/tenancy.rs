@@ -7,6 +7,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A role on one tenant; `Admin` includes `Operator`, which includes `Viewer`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TenantRole {
@@ -19,6 +20,7 @@ pub enum TenantRole {
 }
 
 /// A role over the whole installation.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum GlobalRole {
@@ -100,6 +102,7 @@ impl FromStr for GlobalRole {
 }
 
 /// A tenant and the namespaces it owns.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Tenant {
@@ -112,6 +115,7 @@ pub struct Tenant {
 }
 
 /// A role on a tenant given to a user or group.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Membership {
@@ -126,6 +130,7 @@ pub struct Membership {
 }
 
 /// A global role given to a user or group.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GlobalGrant {
@@ -138,6 +143,7 @@ pub struct GlobalGrant {
 }
 
 /// A namespace as the Admin pages list it: in the cluster, assigned, or both.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NamespaceOwner {
@@ -152,6 +158,7 @@ pub struct NamespaceOwner {
 }
 
 /// What the Admin pages show the caller: what they may administer, and the forms' choices.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Administration {
@@ -170,6 +177,7 @@ pub struct Administration {
 }
 
 /// Whether someone may do something, and the one sentence that says why.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Explanation {
     /// Whether the action is allowed.

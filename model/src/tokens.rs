@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 pub const SECRET_PREFIX: &str = "ph_";
 
 /// A token as listed: never its secret.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiToken {
@@ -40,6 +41,7 @@ pub struct ApiToken {
 }
 
 /// A request for a token.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewToken {
@@ -60,6 +62,7 @@ pub struct NewToken {
 }
 
 /// A token just made: the only time its secret is shown.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IssuedToken {

@@ -20,11 +20,14 @@ pub const SESSION_COOKIE: &str = "pilothouse_session";
 /// The whole application's router.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
+    let (api, document) = rest::api();
     let options = state.leptos_options.clone();
     let service = state.service.clone();
     let banner = app::banner::BannerText(state.cluster_banner.clone());
+    let description = app::ApiDescription(document.0.clone());
     let context = move || {
         provide_context(service.clone());
+        provide_context(description.clone());
         provide_context(banner.clone());
         security::provide_page_nonce();
     };
@@ -41,7 +44,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .merge(auth::routes::router())
-        .merge(rest::router())
+        .merge(api)
         .merge(upload::router())
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(options.clone())

@@ -2,6 +2,7 @@
 
 mod admin;
 mod admin_access;
+mod api_docs;
 mod audit;
 mod deployment;
 mod deployments;
@@ -13,6 +14,9 @@ mod tokens;
 mod why;
 
 pub use admin::Admin;
+#[cfg(feature = "ssr")]
+pub use api_docs::ApiDescription;
+pub use api_docs::ApiDocs;
 pub use audit::Audit;
 pub use deployment::DeploymentPage;
 pub use deployments::{Deployments, NewDeployment};

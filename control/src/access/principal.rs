@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A user as the identity provider vouched for them: (issuer, subject) plus display claims.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Principal {
     /// The OIDC issuer URL.
     pub issuer: String,
@@ -22,7 +22,7 @@ pub struct Principal {
 }
 
 /// What an API token may do of what its owner may: one tenant only, reads only, or both.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Narrowing {
     /// The only tenant the token reaches (global roles do not apply through it).

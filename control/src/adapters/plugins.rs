@@ -136,7 +136,7 @@ pub fn validate(plugins: &[PluginConfig]) -> Result<()> {
 }
 
 /// What `GET /o2dms/v1/plugins` says about one adapter.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PluginInfo {
     /// The instance's name.
@@ -159,7 +159,7 @@ pub struct PluginInfo {
 }
 
 /// An enabled adapter's health.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PluginHealth {
     /// Whether its watch caches have synced.

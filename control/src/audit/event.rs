@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// Where in an operation a row was written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Phase {
     /// Before the change is attempted.
@@ -19,7 +19,7 @@ pub enum Phase {
 }
 
 /// How the request arrived.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Channel {
     /// The browser UI.
@@ -33,7 +33,7 @@ pub enum Channel {
 }
 
 /// What came of it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     /// Intent recorded, result not yet known.
@@ -65,7 +65,7 @@ str_names!(Channel { Ui = "ui", Api = "api", Cli = "cli", System = "system" });
 str_names!(Outcome { Pending = "pending", Success = "success", Failure = "failure", Denied = "denied" });
 
 /// Who acted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Actor {
     /// OIDC issuer.
@@ -87,7 +87,7 @@ impl From<&crate::access::Principal> for Actor {
 }
 
 /// A row to append; sequence, time and hashes are assigned by the log.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NewEvent {
     /// Shared by an operation's intent and outcome rows.
@@ -124,7 +124,7 @@ pub struct NewEvent {
 }
 
 /// A stored row.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEvent {
     /// Position in the chain, from 1.

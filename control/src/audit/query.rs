@@ -14,6 +14,8 @@ pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 500;
 
 /// What to look for; every field narrows the search.
+#[derive(utoipa::ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct AuditFilter {
@@ -42,7 +44,7 @@ pub struct AuditFilter {
 }
 
 /// One page of results, newest first.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize)]
 pub struct AuditPage {
     /// The rows.
     pub events: Vec<AuditEvent>,

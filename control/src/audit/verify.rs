@@ -8,7 +8,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 
 /// The first row where the chain breaks, and how.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BrokenRow {
     /// Its sequence number.
@@ -18,7 +18,7 @@ pub struct BrokenRow {
 }
 
 /// What `verify` found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VerifyReport {
     /// Rows checked before stopping (all of them when the chain is whole).

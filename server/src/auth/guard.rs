@@ -25,10 +25,13 @@ pub struct AuthSettings {
     pub absolute_timeout_secs: i64,
 }
 
-/// Paths anyone may reach: health, static assets, and the sign-in routes themselves.
+/// Paths anyone may reach: health, static assets, the API's description, and the sign-in
+/// routes themselves.
 fn is_public(path: &str) -> bool {
-    matches!(path, "/healthz" | "/readyz" | "/favicon.ico")
-        || path.starts_with("/pkg/")
+    matches!(
+        path,
+        "/healthz" | "/readyz" | "/favicon.ico" | crate::rest::OPENAPI_PATH
+    ) || path.starts_with("/pkg/")
         || path.starts_with("/auth/")
 }
 

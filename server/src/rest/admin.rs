@@ -8,48 +8,32 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use control::RequestContext;
 use control::access::{Action, GlobalRole, Grantee, Principal, Target, TargetKind, TenantRole};
 use model::reference::NamespaceRef;
+use model::tenancy::{Explanation, GlobalGrant, Membership, NamespaceOwner, Tenant};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The administration routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/o2dms/v1/tenants", get(tenants).post(create_tenant))
-        .route(
-            "/o2dms/v1/tenants/{slug}",
-            get(tenant).patch(rename_tenant).delete(delete_tenant),
-        )
-        .route(
-            "/o2dms/v1/tenants/{slug}/namespaces",
-            get(tenant_namespaces).post(assign_namespace),
-        )
-        .route(
-            "/o2dms/v1/tenants/{slug}/namespaces/{namespace}",
-            delete(unassign_namespace),
-        )
-        .route(
-            "/o2dms/v1/tenants/{slug}/members",
-            get(members).post(add_member),
-        )
-        .route(
-            "/o2dms/v1/tenants/{slug}/members/{kind}/{name}",
-            delete(remove_member).put(change_member),
-        )
-        .route("/o2dms/v1/global-roles", get(global_roles).post(grant_role))
-        .route(
-            "/o2dms/v1/global-roles/{role}/{kind}/{name}",
-            delete(revoke_role),
-        )
-        .route("/o2dms/v1/namespaces", get(namespaces))
-        .route("/o2dms/v1/access/check", get(check_access))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(tenants, create_tenant))
+        .routes(routes!(tenant, rename_tenant, delete_tenant))
+        .routes(routes!(tenant_namespaces, assign_namespace))
+        .routes(routes!(unassign_namespace))
+        .routes(routes!(members, add_member))
+        .routes(routes!(change_member, remove_member))
+        .routes(routes!(global_roles, grant_role))
+        .routes(routes!(revoke_role))
+        .routes(routes!(namespaces))
+        .routes(routes!(check_access))
 }
 
 /// A user (by OIDC subject) or an OIDC group, as bodies name it: exactly one of the two.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct GranteeBody {
     user: Option<String>,
@@ -109,6 +93,9 @@ fn done() -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
+/// The tenants the caller may see.
+#[utoipa::path(get, path = "/o2dms/v1/tenants", tag = "tenancy",
+    responses((status = 200, body = Vec<Tenant>)))]
 async fn tenants(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -116,13 +103,16 @@ async fn tenants(
     Ok(Json(state.service.list_tenants(&ctx).await?).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct NewTenant {
     slug: String,
     display_name: Option<String>,
 }
 
+/// Creates a tenant (platform-admins).
+#[utoipa::path(post, path = "/o2dms/v1/tenants", tag = "tenancy", request_body = NewTenant,
+    responses((status = 201, body = Tenant)))]
 async fn create_tenant(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -134,6 +124,9 @@ async fn create_tenant(
     Ok((StatusCode::CREATED, Json(tenant)).into_response())
 }
 
+/// One tenant with its namespaces.
+#[utoipa::path(get, path = "/o2dms/v1/tenants/{slug}", tag = "tenancy", params(("slug" = String, Path, description = "The tenant's slug.")),
+    responses((status = 200, body = Tenant)))]
 async fn tenant(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -142,12 +135,15 @@ async fn tenant(
     Ok(Json(state.service.get_tenant(&ctx, &slug).await?).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct Rename {
     display_name: String,
 }
 
+/// Changes a tenant's display name.
+#[utoipa::path(patch, path = "/o2dms/v1/tenants/{slug}", tag = "tenancy", params(("slug" = String, Path, description = "The tenant's slug.")),
+    request_body = Rename, responses((status = 200, body = Tenant)))]
 async fn rename_tenant(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -162,6 +158,9 @@ async fn rename_tenant(
     Ok(Json(state.service.get_tenant(&ctx, &slug).await?).into_response())
 }
 
+/// Deletes a tenant that owns no namespaces (the refusal lists those it owns).
+#[utoipa::path(delete, path = "/o2dms/v1/tenants/{slug}", tag = "tenancy", params(("slug" = String, Path, description = "The tenant's slug.")),
+    responses((status = 204, description = "Deleted.")))]
 async fn delete_tenant(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -171,6 +170,9 @@ async fn delete_tenant(
     Ok(done())
 }
 
+/// The namespaces a tenant owns.
+#[utoipa::path(get, path = "/o2dms/v1/tenants/{slug}/namespaces", tag = "tenancy", params(("slug" = String, Path, description = "The tenant's slug.")),
+    responses((status = 200, body = Vec<String>)))]
 async fn tenant_namespaces(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -179,7 +181,7 @@ async fn tenant_namespaces(
     Ok(Json(state.service.get_tenant(&ctx, &slug).await?.namespaces).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct Assignment {
     namespace: String,
@@ -188,6 +190,9 @@ struct Assignment {
     take_over: bool,
 }
 
+/// Gives a namespace to the tenant (`move` takes it from its current owner).
+#[utoipa::path(post, path = "/o2dms/v1/tenants/{slug}/namespaces", tag = "tenancy", params(("slug" = String, Path, description = "The tenant's slug.")),
+    request_body = Assignment, responses((status = 201, body = Tenant)))]
 async fn assign_namespace(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -213,6 +218,9 @@ async fn assign_namespace(
         .into_response())
 }
 
+/// Takes a namespace from the tenant.
+#[utoipa::path(delete, path = "/o2dms/v1/tenants/{slug}/namespaces/{namespace}", tag = "tenancy",
+    params(("slug" = String, Path, description = "The tenant's slug."), ("namespace" = String, Path)), responses((status = 204, description = "Unassigned.")))]
 async fn unassign_namespace(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -225,6 +233,9 @@ async fn unassign_namespace(
     Ok(done())
 }
 
+/// A tenant's memberships.
+#[utoipa::path(get, path = "/o2dms/v1/tenants/{slug}/members", tag = "tenancy", params(("slug" = String, Path, description = "The tenant's slug.")),
+    responses((status = 200, body = Vec<Membership>)))]
 async fn members(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -233,13 +244,16 @@ async fn members(
     Ok(Json(state.service.list_memberships(&ctx, &slug).await?).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct NewMember {
     #[serde(flatten)]
     grantee: GranteeBody,
     role: String,
 }
 
+/// Gives a user or group a role (viewer, operator, admin) on the tenant.
+#[utoipa::path(post, path = "/o2dms/v1/tenants/{slug}/members", tag = "tenancy", params(("slug" = String, Path, description = "The tenant's slug.")),
+    request_body = NewMember, responses((status = 201, body = Vec<Membership>)))]
 async fn add_member(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -260,12 +274,15 @@ async fn add_member(
         .into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RoleBody {
     role: String,
 }
 
+/// Changes a membership's role.
+#[utoipa::path(put, path = "/o2dms/v1/tenants/{slug}/members/{kind}/{name}", tag = "tenancy",
+    params(("slug" = String, Path, description = "The tenant's slug."), ("kind" = String, Path, description = "user or group"), ("name" = String, Path, description = "The OIDC subject or group.")), request_body = RoleBody, responses((status = 200, body = Vec<Membership>)))]
 async fn change_member(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -282,6 +299,9 @@ async fn change_member(
     Ok(Json(state.service.list_memberships(&ctx, &slug).await?).into_response())
 }
 
+/// Takes a membership away.
+#[utoipa::path(delete, path = "/o2dms/v1/tenants/{slug}/members/{kind}/{name}", tag = "tenancy",
+    params(("slug" = String, Path, description = "The tenant's slug."), ("kind" = String, Path, description = "user or group"), ("name" = String, Path, description = "The OIDC subject or group.")), responses((status = 204, description = "Removed.")))]
 async fn remove_member(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -295,6 +315,9 @@ async fn remove_member(
     Ok(done())
 }
 
+/// Global role grants (platform-admin, auditor).
+#[utoipa::path(get, path = "/o2dms/v1/global-roles", tag = "tenancy",
+    responses((status = 200, body = Vec<GlobalGrant>)))]
 async fn global_roles(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -302,6 +325,9 @@ async fn global_roles(
     Ok(Json(state.service.list_global_roles(&ctx).await?).into_response())
 }
 
+/// Grants platform-admin or auditor to a user or group.
+#[utoipa::path(post, path = "/o2dms/v1/global-roles", tag = "tenancy", request_body = NewMember,
+    responses((status = 201, body = Vec<GlobalGrant>)))]
 async fn grant_role(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -321,6 +347,10 @@ async fn grant_role(
         .into_response())
 }
 
+/// Revokes a global role; the last platform-admin stays.
+#[utoipa::path(delete, path = "/o2dms/v1/global-roles/{role}/{kind}/{name}", tag = "tenancy",
+    params(("role" = String, Path, description = "platform-admin or auditor"), ("kind" = String, Path, description = "user or group"), ("name" = String, Path, description = "The OIDC subject or group.")),
+    responses((status = 204, description = "Revoked.")))]
 async fn revoke_role(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -335,6 +365,9 @@ async fn revoke_role(
     Ok(done())
 }
 
+/// The cluster's namespaces with their owning tenants; unassigned ones have none.
+#[utoipa::path(get, path = "/o2dms/v1/namespaces", tag = "tenancy",
+    responses((status = 200, body = Vec<NamespaceOwner>)))]
 async fn namespaces(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -344,7 +377,8 @@ async fn namespaces(
 
 /// `?subject=` and/or `?groups=` (comma-separated: a group alone, or the groups the user is
 /// in), `action=`, and `namespace=` or `tenant=` as the action applies to.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct CheckParams {
     subject: Option<String>,
@@ -354,6 +388,10 @@ struct CheckParams {
     tenant: Option<String>,
 }
 
+/// Whether a user or group may take an action on a namespace or tenant, and why, from the
+/// same policy every request goes through.
+#[utoipa::path(get, path = "/o2dms/v1/access/check", tag = "tenancy", params(CheckParams),
+    responses((status = 200, body = Explanation)))]
 async fn check_access(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,

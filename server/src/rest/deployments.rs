@@ -8,57 +8,58 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use control::RequestContext;
 use model::deployment::{
-    DeploymentFilter, DeploymentRequest, DeploymentStatus, DeploymentUpdate, LogQuery,
-    ReconcileRequest,
+    Deployment, DeploymentEvent, DeploymentFilter, DeploymentPage, DeploymentRequest,
+    DeploymentRevision, DeploymentState, DeploymentStatus, DeploymentUpdate, InventoryEntry,
+    LogQuery, ReconcileOutcome, ReconcileRequest, RollbackOutcome, TraceStep,
 };
 use model::reference::{DeploymentKind, DeploymentRef, NamespaceRef};
+use model::source::FluxSource;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 const BASE: &str = "/o2dms/v1/deployments";
 
 /// The deployment and source routes. Every per-deployment route answers under the id
 /// (`/deployments/{id}/…`) and under `/deployments/{namespace}/{name}/…` (with `?kind=` when
 /// several kinds share the name).
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(BASE, get(list).post(create))
-        .route(&format!("{BASE}/stats"), get(stats))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(stats))
         .nest(&format!("{BASE}/{{first}}"), one_deployment())
         .nest(&format!("{BASE}/{{first}}/{{second}}"), one_deployment())
-        .route("/o2dms/v1/sources", get(sources))
-        .route(
-            "/o2dms/v1/sources/{namespace}/{kind}/{name}/{operation}",
-            post(source_operation),
-        )
-        .route("/o2dms/v1/trace", get(trace))
-        .route("/o2dms/v1/controllers/{controller}/logs", get(logs))
+        .routes(routes!(sources))
+        .routes(routes!(source_operation))
+        .routes(routes!(trace))
+        .routes(routes!(logs))
 }
 
 /// The routes of one deployment, relative to however it was named.
-fn one_deployment() -> Router<AppState> {
-    Router::new()
-        .route("/", get(one).patch(update).delete(remove))
-        .route("/status", get(status))
-        .route("/history", get(history))
-        .route("/events", get(events))
-        .route("/inventory", get(inventory))
-        .route("/yaml", get(yaml))
-        .route("/values", get(values))
-        .route("/scale", post(scale))
-        .route("/rollback", post(rollback))
-        .route("/reconcile", post(reconcile))
-        .route("/suspend", post(suspend))
-        .route("/resume", post(resume))
-        .route("/preview", post(super::packages::preview))
+fn one_deployment() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(one, update, remove))
+        .routes(routes!(status))
+        .routes(routes!(history))
+        .routes(routes!(events))
+        .routes(routes!(inventory))
+        .routes(routes!(yaml))
+        .routes(routes!(values))
+        .routes(routes!(scale))
+        .routes(routes!(rollback))
+        .routes(routes!(reconcile))
+        .routes(routes!(suspend))
+        .routes(routes!(resume))
+        .routes(routes!(super::packages::preview))
 }
 
 /// `?kind=` on the `{namespace}/{name}` routes.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct KindParam {
     kind: Option<String>,
 }
@@ -119,7 +120,8 @@ fn principal(parts: &Parts) -> Result<RequestContext, ApiError> {
 }
 
 /// The list's query string: the filter, with labels as `labels=k=v,k2=v2`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 struct ListParams {
     namespace: Option<String>,
@@ -150,6 +152,9 @@ fn labels(text: Option<&str>) -> Result<BTreeMap<String, String>, ApiError> {
     Ok(labels)
 }
 
+/// Deployments in the namespaces the caller may see, filtered, one page at a time.
+#[utoipa::path(get, path = "/o2dms/v1/deployments", tag = "deployments", params(ListParams),
+    responses((status = 200, body = DeploymentPage)))]
 async fn list(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -168,6 +173,20 @@ async fn list(
     Ok(Json(state.service.list_deployments(&ctx, &filter).await?).into_response())
 }
 
+/// One row of `/deployments/stats`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct StatsRow {
+    /// HelmRelease, Kustomization or Release.
+    kind: String,
+    /// The status.
+    status: DeploymentStatus,
+    /// How many.
+    count: usize,
+}
+
+/// Counts of visible deployments by kind and status.
+#[utoipa::path(get, path = "/o2dms/v1/deployments/stats", tag = "deployments",
+    responses((status = 200, body = Vec<StatsRow>)))]
 async fn stats(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -175,11 +194,19 @@ async fn stats(
     let counts = state.service.deployment_stats(&ctx).await?;
     let rows: Vec<_> = counts
         .into_iter()
-        .map(|((kind, status), count)| serde_json::json!({ "kind": kind, "status": status, "count": count }))
+        .map(|((kind, status), count)| StatsRow {
+            kind,
+            status,
+            count,
+        })
         .collect();
     Ok(Json(rows).into_response())
 }
 
+/// Creates a deployment: a HelmRelease or Kustomization from the `flux.*` extensions, or a
+/// Helm release from `packageId`.
+#[utoipa::path(post, path = "/o2dms/v1/deployments", tag = "deployments",
+    request_body = DeploymentRequest, responses((status = 201, body = Deployment)))]
 async fn create(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -195,6 +222,10 @@ async fn create(
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
+/// One deployment; its ETag is the resourceVersion to send in If-Match.
+#[utoipa::path(get, path = "/", tag = "deployments", params(KindParam),
+    responses((status = 200, body = Deployment,
+        headers(("ETag" = String, description = "The resourceVersion, quoted.")))))]
 async fn one(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -213,6 +244,9 @@ async fn one(
     Ok(response)
 }
 
+/// The deployment's status as the reference's status mapping gives it.
+#[utoipa::path(get, path = "/status", tag = "deployments", params(KindParam),
+    responses((status = 200, body = DeploymentState)))]
 async fn status(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -222,6 +256,10 @@ async fn status(
     Ok(Json(deployment.state).into_response())
 }
 
+/// Changes values, chart version or extensions; `If-Match` guards against lost updates.
+#[utoipa::path(patch, path = "/", tag = "deployments", params(KindParam,
+        ("If-Match" = Option<String>, Header, description = "The resourceVersion the change is based on.")),
+    request_body = DeploymentUpdate, responses((status = 200, body = Deployment)))]
 async fn update(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -266,6 +304,9 @@ fn if_match(headers: &header::HeaderMap) -> Result<Option<String>, ApiError> {
     Ok(Some(version.to_owned()))
 }
 
+/// Deletes the deployment.
+#[utoipa::path(delete, path = "/", tag = "deployments", params(KindParam),
+    responses((status = 204, description = "Deleted.")))]
 async fn remove(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -275,6 +316,9 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// Its revisions, newest first.
+#[utoipa::path(get, path = "/history", tag = "deployments", params(KindParam),
+    responses((status = 200, body = Vec<DeploymentRevision>)))]
 async fn history(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -283,6 +327,9 @@ async fn history(
     Ok(Json(state.service.deployment_history(&ctx, &deployment).await?).into_response())
 }
 
+/// Kubernetes events about it.
+#[utoipa::path(get, path = "/events", tag = "deployments", params(KindParam),
+    responses((status = 200, body = Vec<DeploymentEvent>)))]
 async fn events(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -291,6 +338,9 @@ async fn events(
     Ok(Json(state.service.deployment_events(&ctx, &deployment).await?).into_response())
 }
 
+/// The objects it applied.
+#[utoipa::path(get, path = "/inventory", tag = "deployments", params(KindParam),
+    responses((status = 200, body = Vec<InventoryEntry>)))]
 async fn inventory(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -305,6 +355,9 @@ async fn inventory(
     .into_response())
 }
 
+/// Its Helm values.
+#[utoipa::path(get, path = "/values", tag = "deployments", params(KindParam),
+    responses((status = 200, body = Object)))]
 async fn values(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -313,6 +366,9 @@ async fn values(
     Ok(Json(state.service.deployment_values(&ctx, &deployment).await?).into_response())
 }
 
+/// The object as YAML, without status and managed fields.
+#[utoipa::path(get, path = "/yaml", tag = "deployments", params(KindParam),
+    responses((status = 200, description = "The object.", content_type = "application/yaml", body = String)))]
 async fn yaml(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -326,7 +382,7 @@ async fn yaml(
         .into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ScaleBody {
     replicas: u32,
@@ -335,6 +391,9 @@ struct ScaleBody {
     force: bool,
 }
 
+/// Sets the replica count (in `replicaCount`, or the values path `path`).
+#[utoipa::path(post, path = "/scale", tag = "deployments", params(KindParam),
+    request_body = ScaleBody, responses((status = 200, body = Deployment)))]
 async fn scale(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -355,12 +414,15 @@ async fn scale(
     Ok(Json(scaled).into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 struct RollbackBody {
     revision: u32,
 }
 
+/// Rolls back to an earlier revision (0: the previous one).
+#[utoipa::path(post, path = "/rollback", tag = "deployments", params(KindParam),
+    request_body = RollbackBody, responses((status = 200, body = RollbackOutcome)))]
 async fn rollback(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -375,6 +437,9 @@ async fn rollback(
     Ok(Json(outcome).into_response())
 }
 
+/// Asks Flux to reconcile now and waits for the outcome.
+#[utoipa::path(post, path = "/reconcile", tag = "deployments", params(KindParam),
+    request_body = ReconcileRequest, responses((status = 200, body = ReconcileOutcome)))]
 async fn reconcile(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -389,7 +454,7 @@ async fn reconcile(
     Ok(Json(outcome).into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 struct SuspendBody {
     reason: Option<String>,
@@ -397,12 +462,15 @@ struct SuspendBody {
 }
 
 /// `POST …/resume`: optionally `{"force": true}`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 struct ResumeBody {
     force: bool,
 }
 
+/// Suspends reconciliation, with a reason.
+#[utoipa::path(post, path = "/suspend", tag = "deployments", params(KindParam),
+    request_body = SuspendBody, responses((status = 200, body = Deployment)))]
 async fn suspend(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -417,6 +485,9 @@ async fn suspend(
     Ok(Json(suspended).into_response())
 }
 
+/// Resumes reconciliation.
+#[utoipa::path(post, path = "/resume", tag = "deployments", params(KindParam),
+    request_body(content = Option<ResumeBody>), responses((status = 200, body = Deployment)))]
 async fn resume(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -431,6 +502,9 @@ async fn resume(
     Ok(Json(resumed).into_response())
 }
 
+/// Flux sources in the namespaces the caller may see.
+#[utoipa::path(get, path = "/o2dms/v1/sources", tag = "sources",
+    responses((status = 200, body = Vec<FluxSource>)))]
 async fn sources(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -438,6 +512,11 @@ async fn sources(
     Ok(Json(state.service.list_sources(&ctx).await?).into_response())
 }
 
+/// Reconciles (answering with the outcome), suspends or resumes a source.
+#[utoipa::path(post, path = "/o2dms/v1/sources/{namespace}/{kind}/{name}/{operation}", tag = "sources",
+    params(("namespace" = String, Path), ("kind" = String, Path, description = "GitRepository, HelmRepository, OCIRepository, Bucket or HelmChart"),
+        ("name" = String, Path), ("operation" = String, Path, description = "reconcile, suspend or resume")),
+    responses((status = 200, body = ReconcileOutcome), (status = 204, description = "Suspended or resumed.")))]
 async fn source_operation(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -466,7 +545,8 @@ async fn source_operation(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 struct TraceParams {
     api_version: String,
@@ -475,6 +555,9 @@ struct TraceParams {
     name: String,
 }
 
+/// Which Flux objects manage an object, from it up to its source.
+#[utoipa::path(get, path = "/o2dms/v1/trace", tag = "sources", params(TraceParams),
+    responses((status = 200, body = Vec<TraceStep>)))]
 async fn trace(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -493,13 +576,18 @@ async fn trace(
     Ok(Json(steps).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct LogParams {
     tail: Option<i64>,
     since: Option<i64>,
     container: Option<String>,
 }
 
+/// A Flux controller's recent log lines.
+#[utoipa::path(get, path = "/o2dms/v1/controllers/{controller}/logs", tag = "sources",
+    params(("controller" = String, Path, description = "helm-controller, kustomize-controller or source-controller"), LogParams),
+    responses((status = 200, description = "Log lines.", content_type = "text/plain", body = String)))]
 async fn logs(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,

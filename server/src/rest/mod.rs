@@ -6,7 +6,6 @@ use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::{Extension, Json, Router};
 use control::RequestContext;
 use control::audit::AuditFilter;
@@ -14,24 +13,41 @@ use control::service::ExportFormat;
 use futures::StreamExt;
 use serde::Deserialize;
 
+use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 mod admin;
 mod deployments;
+pub mod openapi;
 mod packages;
 mod tokens;
 
 pub use packages::UPLOAD_LIMIT;
 
-/// The API's routes.
-pub fn router() -> Router<AppState> {
-    deployments::router()
+/// Where the OpenAPI document is served (without authentication, like the health checks).
+pub const OPENAPI_PATH: &str = "/o2dms/v1/openapi.json";
+
+/// The API's OpenAPI document, as served.
+#[derive(Debug, Clone)]
+pub struct ApiDocument(pub Arc<serde_json::Value>);
+
+/// The API's routes and the OpenAPI document made from the same annotations.
+pub fn api() -> (Router<AppState>, ApiDocument) {
+    let (router, document) = OpenApiRouter::new()
+        .merge(deployments::router())
         .merge(packages::router())
         .merge(admin::router())
         .merge(tokens::router())
-        .route("/o2dms/v1/me", get(me))
-        .route("/o2dms/v1/plugins", get(plugins))
-        .route("/o2dms/v1/audit/events", get(audit_events))
-        .route("/o2dms/v1/audit/export", get(audit_export))
-        .route("/o2dms/v1/audit/verify", get(audit_verify))
+        .routes(routes!(me))
+        .routes(routes!(plugins))
+        .routes(routes!(audit_events))
+        .routes(routes!(audit_export))
+        .routes(routes!(audit_verify))
+        .routes(routes!(openapi_json))
+        .split_for_parts();
+    let document = ApiDocument(Arc::new(openapi::finish(document)));
+    (router.layer(Extension(document.clone())), document)
 }
 
 /// A JSON body that could not be read, as the API's invalid-request error.
@@ -87,10 +103,23 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// This document.
+#[utoipa::path(get, path = "/o2dms/v1/openapi.json", tag = "meta", security(()),
+    responses((status = 200, description = "The OpenAPI 3.1 document.", body = Object)))]
+async fn openapi_json(Extension(ApiDocument(document)): Extension<ApiDocument>) -> Response {
+    Json(document.as_ref().clone()).into_response()
+}
+
+/// Who the caller is: the principal every check uses.
+#[utoipa::path(get, path = "/o2dms/v1/me", tag = "meta",
+    responses((status = 200, body = control::access::Principal)))]
 async fn me(Extension(ctx): Extension<RequestContext>) -> Json<control::access::Principal> {
     Json(ctx.principal)
 }
 
+/// The deployment adapters with their type, capabilities, health and version.
+#[utoipa::path(get, path = "/o2dms/v1/plugins", tag = "meta",
+    responses((status = 200, body = Vec<control::adapters::plugins::PluginInfo>)))]
 async fn plugins(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -98,6 +127,9 @@ async fn plugins(
     Ok(Json(state.service.plugins(&ctx).await?))
 }
 
+/// Audit rows the caller may read, newest first, one page at a time.
+#[utoipa::path(get, path = "/o2dms/v1/audit/events", tag = "audit", params(AuditFilter),
+    responses((status = 200, body = control::audit::AuditPage)))]
 async fn audit_events(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -113,6 +145,11 @@ struct ExportParams {
     filter: AuditFilter,
 }
 
+/// Every matching audit row as JSON lines or CSV, streamed.
+#[utoipa::path(get, path = "/o2dms/v1/audit/export", tag = "audit",
+    params(("format" = Option<String>, Query, description = "`jsonl` (the default) or `csv`"), AuditFilter),
+    responses((status = 200, description = "The rows, one per line.",
+        content((String = "application/x-ndjson"), (String = "text/csv")))))]
 async fn audit_export(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -145,6 +182,9 @@ async fn audit_export(
         .into_response())
 }
 
+/// Recomputes the audit log's hash chain and reports the first broken row, if any.
+#[utoipa::path(get, path = "/o2dms/v1/audit/verify", tag = "audit",
+    responses((status = 200, body = control::audit::VerifyReport)))]
 async fn audit_verify(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,

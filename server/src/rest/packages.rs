@@ -7,30 +7,24 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use control::RequestContext;
 use model::deployment::Preview;
 use model::reference::NamespaceRef;
-use model::source::PackageLimits;
+use model::source::{Package, PackageLimits};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Request bodies larger than this are cut off before they are read whole.
 pub const UPLOAD_LIMIT: usize = 12 * 1024 * 1024;
 
 /// The package and preview routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/o2dms/v1/packages",
-            get(list)
-                .post(upload)
-                .layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
-        )
-        .route(
-            "/o2dms/v1/packages/{namespace}/{id}",
-            get(one).delete(remove),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    let uploads = OpenApiRouter::new()
+        .routes(routes!(list, upload))
+        .layer(DefaultBodyLimit::max(UPLOAD_LIMIT));
+    uploads.routes(routes!(one, remove))
 }
 
 #[derive(Debug, Deserialize)]
@@ -38,6 +32,13 @@ struct UploadParams {
     namespace: String,
 }
 
+/// Uploads a chart archive (`helm package` output) for `namespace`; it is checked before it
+/// is stored.
+#[utoipa::path(post, path = "/o2dms/v1/packages", tag = "packages",
+    params(("namespace" = String, Query, description = "The namespace the package belongs to.")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+        description = "The .tgz chart archive, at most 12 MiB."),
+    responses((status = 201, body = Package)))]
 async fn upload(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -56,6 +57,9 @@ async fn upload(
     Ok((StatusCode::CREATED, Json(package)).into_response())
 }
 
+/// The packages in namespaces the caller may see.
+#[utoipa::path(get, path = "/o2dms/v1/packages", tag = "packages",
+    responses((status = 200, body = Vec<Package>)))]
 async fn list(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -63,6 +67,10 @@ async fn list(
     Ok(Json(state.service.list_packages(&ctx).await?).into_response())
 }
 
+/// One package (`name-version`).
+#[utoipa::path(get, path = "/o2dms/v1/packages/{namespace}/{id}", tag = "packages",
+    params(("namespace" = String, Path), ("id" = String, Path, description = "`name-version`")),
+    responses((status = 200, body = Package)))]
 async fn one(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -78,6 +86,11 @@ struct DeleteParams {
     force: bool,
 }
 
+/// Deletes a package; one that releases still use needs `force`.
+#[utoipa::path(delete, path = "/o2dms/v1/packages/{namespace}/{id}", tag = "packages",
+    params(("namespace" = String, Path), ("id" = String, Path, description = "`name-version`"),
+        ("force" = Option<bool>, Query, description = "Delete even if releases use it.")),
+    responses((status = 204, description = "Deleted.")))]
 async fn remove(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -93,7 +106,7 @@ async fn remove(
 
 /// What to preview: a rollback to `revision`, a scale to `replicas`, or new `values` and/or
 /// `chartVersion`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default, rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct PreviewBody {
     revision: Option<u32>,
@@ -102,7 +115,9 @@ pub(super) struct PreviewBody {
     chart_version: Option<String>,
 }
 
-/// `POST /deployments/…/preview`, routed with the other per-deployment routes.
+/// The manifest diff a rollback, scale or upgrade would apply, without applying it.
+#[utoipa::path(post, path = "/preview", tag = "deployments", request_body = PreviewBody,
+    responses((status = 200, description = "A unified diff.", content_type = "text/x-diff", body = String)))]
 pub(super) async fn preview(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,

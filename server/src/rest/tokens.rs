@@ -7,18 +7,22 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use control::RequestContext;
-use model::tokens::NewToken;
+use model::tokens::{ApiToken, IssuedToken, NewToken};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The token routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/o2dms/v1/tokens", get(list).post(create))
-        .route("/o2dms/v1/tokens/{id}", delete(revoke))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(revoke))
 }
 
+/// The caller's own tokens and the service tokens of tenants they administer (no secrets).
+#[utoipa::path(get, path = "/o2dms/v1/tokens", tag = "tokens",
+    responses((status = 200, body = Vec<ApiToken>)))]
 async fn list(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -26,6 +30,9 @@ async fn list(
     Ok(Json(state.service.list_tokens(&ctx).await?).into_response())
 }
 
+/// Makes a token; the answer holds its secret, which is shown this once.
+#[utoipa::path(post, path = "/o2dms/v1/tokens", tag = "tokens", request_body = NewToken,
+    responses((status = 201, body = IssuedToken)))]
 async fn create(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -42,6 +49,10 @@ async fn create(
         .into_response())
 }
 
+/// Revokes a token at once.
+#[utoipa::path(delete, path = "/o2dms/v1/tokens/{id}", tag = "tokens",
+    params(("id" = String, Path, description = "The token's id.")),
+    responses((status = 204, description = "Revoked.")))]
 async fn revoke(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,

@@ -1,0 +1,217 @@
+//! The API's OpenAPI 3.1 document. Paths, parameters and bodies come from the handlers'
+//! `#[utoipa::path]` annotations and the types they read and answer with; the router is
+//! built from the same annotations (utoipa-axum), so a route cannot be left out. What every
+//! route shares is added here once: the error shape and its statuses, the security schemes,
+//! and the deployment routes' two spellings of their path parameters.
+
+use serde_json::{Map, Value, json};
+
+/// The body of every error answer.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Only its schema is used; ApiError writes the same shape.
+pub struct ApiErrorBody {
+    /// A stable code: bad_request, unauthorized, forbidden, not_found, conflict,
+    /// precondition_failed, invalid, rate_limited, backend_failed, unavailable, internal.
+    error: String,
+    /// What went wrong and what to do, in one sentence.
+    message: String,
+    /// The request field the error is about, when there is one.
+    field: Option<String>,
+}
+
+/// The statuses every route may answer with besides its own, and when.
+const FAILURES: &[(&str, &str)] = &[
+    ("400", "The request is malformed."),
+    (
+        "401",
+        "No valid credentials: sign in, or send a bearer token or client certificate.",
+    ),
+    (
+        "403",
+        "The policy or the cluster refuses it; the message says which role is missing.",
+    ),
+    (
+        "404",
+        "What the request names does not exist, or the caller may not see it.",
+    ),
+    (
+        "409",
+        "It conflicts with the current state (or a bare name matches several deployments).",
+    ),
+    ("412", "If-Match names an outdated resourceVersion."),
+    ("422", "A field is invalid; `field` names it."),
+    ("429", "Too many requests; wait for Retry-After seconds."),
+    ("502", "The cluster or helm failed."),
+    (
+        "503",
+        "A backend is unavailable (no cluster, or the audit log cannot be written).",
+    ),
+];
+
+/// What the deployment routes' path parameters mean (they are nested under two prefixes).
+const PATH_PARAMETERS: &[(&str, &str)] = &[
+    (
+        "first",
+        "The deployment's id (`cluster~namespace~Kind~name`), its bare name when exactly one visible deployment has it, or, followed by a name, its namespace.",
+    ),
+    ("second", "The deployment's name, after its namespace."),
+];
+
+/// Completes the generated document: information, error responses, security schemes and
+/// the parameters nested routes leave undeclared.
+pub fn finish(document: utoipa::openapi::OpenApi) -> Value {
+    let mut document = serde_json::to_value(document).unwrap_or_else(|_| json!({}));
+    document["info"] = json!({
+        "title": "Pilothouse API",
+        "version": env!("CARGO_PKG_VERSION"),
+        "description": "Deployments run by Flux CD and Helm, their packages and sources, tenancy, API tokens and the audit log. Every operation is authorized by the same policy as the UI and recorded in the audit log.",
+    });
+    document["components"]["schemas"]["ApiError"] =
+        serde_json::to_value(<ApiErrorBody as utoipa::PartialSchema>::schema()).unwrap_or_default();
+    document["components"]["securitySchemes"] = json!({
+        "bearer": { "type": "http", "scheme": "bearer",
+            "description": "An OpenID Connect access token (JWT) from the configured provider, or a Pilothouse API token (`ph_…`)." },
+        "session": { "type": "apiKey", "in": "cookie", "name": crate::routes::SESSION_COOKIE,
+            "description": "The browser session after signing in at /auth/login; changes also need the x-csrf-token header or a same-origin Origin." },
+        "mutualTLS": { "type": "mutualTLS",
+            "description": "A client certificate from an authority in server.tls.clientCa: CN is the subject, O the groups." },
+    });
+    document["security"] = json!([{ "bearer": [] }, { "session": [] }, { "mutualTLS": [] }]);
+    if let Some(paths) = document["paths"].as_object_mut() {
+        for (path, item) in paths.iter_mut() {
+            let Some(item) = item.as_object_mut() else {
+                continue;
+            };
+            for operation in item.values_mut().filter_map(Value::as_object_mut) {
+                declare_path_parameters(path, operation);
+                add_failures(operation);
+                name_operation(path, operation);
+            }
+        }
+    }
+    document
+}
+
+/// Declares each `{name}` of `path` the operation does not declare.
+fn declare_path_parameters(path: &str, operation: &mut Map<String, Value>) {
+    let declared: Vec<String> = operation
+        .get("parameters")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter(|p| p["in"] == "path")
+                .filter_map(|p| p["name"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut missing = Vec::new();
+    for name in path
+        .split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+    {
+        if !declared.iter().any(|d| d == name) {
+            let description = PATH_PARAMETERS
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map_or("", |(_, d)| d);
+            missing.push(json!({ "name": name, "in": "path", "required": true,
+                "description": description, "schema": { "type": "string" } }));
+        }
+    }
+    if missing.is_empty() {
+        return;
+    }
+    let parameters = operation
+        .entry("parameters")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if let Some(list) = parameters.as_array_mut() {
+        list.splice(0..0, missing);
+    }
+}
+
+/// Makes the operation id unique: handlers of different tags share names (`list`), and the
+/// deployment routes are nested twice.
+fn name_operation(path: &str, operation: &mut Map<String, Value>) {
+    let tag = operation
+        .get("tags")
+        .and_then(|tags| tags[0].as_str())
+        .unwrap_or("api")
+        .to_owned();
+    let handler = operation
+        .get("operationId")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let suffix = if path.contains("{second}") {
+        "_by_namespace_and_name"
+    } else {
+        ""
+    };
+    operation.insert(
+        "operationId".into(),
+        json!(format!("{tag}_{handler}{suffix}")),
+    );
+}
+
+/// Adds the shared error statuses the operation does not describe itself.
+fn add_failures(operation: &mut Map<String, Value>) {
+    let responses = operation
+        .entry("responses")
+        .or_insert_with(|| Value::Object(Map::new()));
+    let Some(responses) = responses.as_object_mut() else {
+        return;
+    };
+    for (status, response) in responses.iter_mut() {
+        if response["description"].as_str().is_some_and(str::is_empty) {
+            response["description"] = json!(match status.as_str() {
+                "201" => "Created.",
+                "204" => "Done.",
+                _ => "Success.",
+            });
+        }
+    }
+    for (status, description) in FAILURES {
+        responses.entry(*status).or_insert_with(|| {
+            json!({ "description": description,
+                "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ApiError" } } } })
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_path_parameters_are_declared_once() {
+        let mut operation = Map::new();
+        operation.insert(
+            "parameters".into(),
+            json!([{ "name": "kind", "in": "query" }, { "name": "second", "in": "path" }]),
+        );
+        declare_path_parameters("/d/{first}/{second}/status", &mut operation);
+        let names: Vec<&str> = operation["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        assert_eq!(names, ["first", "kind", "second"]);
+    }
+
+    #[test]
+    fn failures_do_not_replace_an_operations_own_answers() {
+        let mut operation = Map::new();
+        operation.insert(
+            "responses".into(),
+            json!({ "404": { "description": "mine" } }),
+        );
+        add_failures(&mut operation);
+        assert_eq!(operation["responses"]["404"]["description"], "mine");
+        assert_eq!(
+            operation["responses"]["429"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/ApiError"
+        );
+    }
+}

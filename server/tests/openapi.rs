@@ -1,0 +1,141 @@
+//! The OpenAPI document: served without sign-in, OpenAPI 3.1, every `$ref` resolves, every
+//! path parameter is declared, and every documented operation is a route of the router (which
+//! is built from the same annotations); no REST route is added around them. The browser suite
+//! (api.spec.mjs) validates the served document against the OpenAPI 3.1 schema.
+
+mod support;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use support::TestEnv;
+
+fn refs<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(target)) = map.get("$ref") {
+                out.push(target);
+            }
+            map.values().for_each(|v| refs(v, out));
+        }
+        Value::Array(list) => list.iter().for_each(|v| refs(v, out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn the_document_is_complete_and_matches_the_router() {
+    let env = TestEnv::start("openapi", |_| {}).await;
+    let answer = env.get("/o2dms/v1/openapi.json", None).await;
+    assert_eq!(answer.status, StatusCode::OK, "served without sign-in");
+    let document: Value = serde_json::from_str(&answer.body).expect("json");
+    std::fs::write(
+        std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("openapi.json"),
+        &answer.body,
+    )
+    .expect("keep a copy");
+
+    assert_eq!(document["openapi"], "3.1.0");
+    assert_eq!(document["info"]["title"], "Pilothouse API");
+    for scheme in ["bearer", "session", "mutualTLS"] {
+        assert!(
+            document["components"]["securitySchemes"][scheme].is_object(),
+            "security scheme {scheme}"
+        );
+    }
+    let mut targets = Vec::new();
+    refs(&document, &mut targets);
+    assert!(targets.len() > 20, "bodies are described by schemas");
+    for target in targets {
+        let name = target
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("unexpected $ref {target}"));
+        assert!(
+            document["components"]["schemas"][name].is_object(),
+            "{target} does not resolve"
+        );
+    }
+
+    let paths = document["paths"].as_object().expect("paths");
+    let mut operation_ids = BTreeSet::new();
+    let mut operations = 0;
+    for (path, item) in paths {
+        assert!(path.starts_with("/o2dms/v1/"), "{path}");
+        for (method, operation) in item.as_object().expect("path item") {
+            operations += 1;
+            let declared: BTreeSet<&str> = operation["parameters"]
+                .as_array()
+                .map(|list| {
+                    list.iter()
+                        .filter(|p| p["in"] == "path")
+                        .filter_map(|p| p["name"].as_str())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let templated: BTreeSet<&str> = path
+                .split('{')
+                .skip(1)
+                .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+                .collect();
+            assert_eq!(declared, templated, "{method} {path}: path parameters");
+            assert!(
+                operation["summary"].as_str().is_some_and(|s| !s.is_empty()),
+                "{method} {path} has a summary"
+            );
+            assert!(
+                operation["responses"]["403"]["content"]["application/json"]["schema"]["$ref"]
+                    == "#/components/schemas/ApiError",
+                "{method} {path} documents the error shape"
+            );
+            operation_ids.insert(operation["operationId"].as_str().unwrap_or_default());
+
+            // The route exists: the router answers something other than "no such route".
+            let concrete = path
+                .split('/')
+                .map(|part| if part.starts_with('{') { "x" } else { part })
+                .collect::<Vec<_>>()
+                .join("/");
+            let request = Request::builder()
+                .method(method.to_uppercase().as_str())
+                .uri(&concrete)
+                .header("authorization", format!("Bearer {}", env.bearer("admin")))
+                .header("content-type", "application/json")
+                .body(Body::from("{}"))
+                .expect("request");
+            let routed = env.call(request).await;
+            assert_ne!(
+                routed.status,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path} is documented but not routed"
+            );
+            assert!(
+                routed.status != StatusCode::NOT_FOUND || routed.body.contains("\"error\""),
+                "{method} {path} is documented but not routed: {}",
+                routed.body
+            );
+        }
+    }
+    assert!(operations >= 45, "{operations} operations");
+    assert_eq!(operation_ids.len(), operations, "operation ids are unique");
+
+    // Routes are only added through the annotated handlers, so none is missing above.
+    for file in [
+        "mod.rs",
+        "admin.rs",
+        "deployments.rs",
+        "packages.rs",
+        "tokens.rs",
+    ] {
+        let source = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("src/rest")
+                .join(file),
+        )
+        .expect("source");
+        assert!(
+            !source.contains(".route("),
+            "src/rest/{file} adds a route around the OpenAPI annotations"
+        );
+    }
+}
