@@ -65,6 +65,10 @@ pub fn Tokens() -> impl IntoView {
     let error = refusal(create.value());
     let revoke_error = refusal(revoke.value());
     let issued = move || create.value().get().and_then(Result::ok);
+    // A token made by a plain form post (before the page hydrates) would come back as a
+    // redirect without its secret, so the button waits for the page's script.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     view! {
         <Title text="API tokens" />
         <h1>"API tokens"</h1>
@@ -92,7 +96,7 @@ pub fn Tokens() -> impl IntoView {
                     <FieldError error field="service" />
                 </label>
                 <label class="check"><input type="checkbox" name="read_only" value="on" />"read-only"</label>
-                <button type="submit">"Create token"</button>
+                <button type="submit" disabled=move || !hydrated.get()>"Create token"</button>
             </ActionForm>
             <FormError error fields=FIELDS />
             {move || issued().map(|IssuedToken { token, secret }| view! {
