@@ -150,6 +150,10 @@ pub struct DeploymentPage {
     pub total: usize,
     /// The cursor for the next page (`after`), when there are more rows.
     pub next: Option<String>,
+    /// Set while the cache is reconnecting or re-listing: the time (RFC 3339) the rows were
+    /// last known to be current.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<String>,
 }
 
 /// What a create asks for: the reference adapters' DeploymentRequest.

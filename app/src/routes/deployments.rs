@@ -185,7 +185,14 @@ fn DeploymentTable(page: DeploymentPage, filter: DeploymentFilter) -> impl IntoV
     };
     let previous = (offset > 0).then(|| link(offset.saturating_sub(PAGE)));
     let next = (offset + page.items.len() < page.total).then(|| link(offset + PAGE));
+    let stale = page.as_of.clone().map(|at| view! {
+        <p class="notice stale" role="status" data-testid="stale">
+            "Data as of " {at.replace('T', " ")}
+            ": the connection to the cluster is being re-established, so this list may be out of date."
+        </p>
+    });
     view! {
+        {stale}
         <p class="muted" data-testid="deployment-count">{shown}</p>
         <table class="table" data-testid="deployments-table">
             <thead>

@@ -83,8 +83,21 @@ pub trait DeploymentAdapter: Send + Sync {
     fn matching(&self, filter: &DeploymentFilter, visible: &Namespaces) -> Vec<Arc<Deployment>>;
     /// One page of deployments in the namespaces in `visible`, with the total.
     fn list(&self, filter: &DeploymentFilter, visible: &Namespaces) -> Result<DeploymentPage> {
-        page::select(self.matching(filter, visible), filter)
+        let after = page::cursor(filter)?;
+        page::merge(
+            vec![self.window(filter, visible, after.as_ref(), page::wanted(filter)?)],
+            filter,
+        )
     }
+    /// The first `want` rows that pass `filter` in `visible` after `after`, in list order,
+    /// with how many pass in all (one adapter's part of a page).
+    fn window(
+        &self,
+        filter: &DeploymentFilter,
+        visible: &Namespaces,
+        after: Option<&rows::RowKey>,
+        want: usize,
+    ) -> rows::Window;
     /// One deployment, with its status, progress and conditions.
     fn get(&self, deployment: &DeploymentRef) -> Result<Deployment>;
     /// Every change to its rows from now on (the cache event bus).

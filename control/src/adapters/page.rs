@@ -2,7 +2,7 @@
 //! text, sorted by cluster, namespace, name and kind, one page (after a cursor, or at an
 //! offset) with the total.
 
-use super::rows::{RowKey, key_of, key_of_ref};
+use super::rows::{RowKey, Window, key_of, key_of_ref};
 use crate::{Error, Result};
 use model::deployment::{Deployment, DeploymentFilter, DeploymentPage};
 use model::reference::DeploymentRef;
@@ -83,7 +83,12 @@ pub fn select(
         (Some(_), Some(last)) => Some(last.id.clone()),
         _ => None,
     };
-    Ok(DeploymentPage { items, total, next })
+    Ok(DeploymentPage {
+        items,
+        total,
+        next,
+        as_of: None,
+    })
 }
 
 fn matches_text(deployment: &Deployment, text: &str) -> bool {
@@ -96,6 +101,60 @@ fn matches_text(deployment: &Deployment, text: &str) -> bool {
     .into_iter()
     .flatten()
     .any(|field| field.to_lowercase().contains(text))
+}
+
+/// The row key a filter's `after` cursor names.
+pub fn cursor(filter: &DeploymentFilter) -> Result<Option<RowKey>> {
+    Ok(filter
+        .after
+        .as_deref()
+        .filter(|a| !a.is_empty())
+        .map(|a| a.parse::<DeploymentRef>().map(|r| key_of_ref(&r)))
+        .transpose()?)
+}
+
+/// How many rows each adapter hands over for one page: the offset, the page, and one more
+/// to tell whether there is a next page.
+pub fn wanted(filter: &DeploymentFilter) -> Result<usize> {
+    Ok(filter
+        .offset
+        .unwrap_or(0)
+        .saturating_add(limit(filter)?)
+        .saturating_add(1))
+}
+
+/// The page made of the adapters' windows: merged in list order, the offset skipped, cut to
+/// the limit, with the sum of their totals.
+pub fn merge(windows: Vec<Window>, filter: &DeploymentFilter) -> Result<DeploymentPage> {
+    let limit = limit(filter)?;
+    let total = windows.iter().map(|w| w.total).sum();
+    let as_of = windows
+        .iter()
+        .filter_map(|w| w.stale_since)
+        .min()
+        .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    let mut rows: Vec<(RowKey, Arc<Deployment>)> = windows
+        .into_iter()
+        .flat_map(|w| w.rows)
+        .map(|d| (key_of(&d), d))
+        .collect();
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut rest = rows.into_iter().skip(filter.offset.unwrap_or(0));
+    let items: Vec<Deployment> = rest
+        .by_ref()
+        .take(limit)
+        .map(|(_, d)| Deployment::clone(&d))
+        .collect();
+    let next = match (rest.next(), items.last()) {
+        (Some(_), Some(last)) => Some(last.id.clone()),
+        _ => None,
+    };
+    Ok(DeploymentPage {
+        items,
+        total,
+        next,
+        as_of,
+    })
 }
 
 #[cfg(test)]

@@ -1,12 +1,16 @@
 //! The cache event bus: deployment rows computed once per watch event (never per request),
-//! kept in list order, indexed by namespace, with every change broadcast. Pages, live
-//! updates, reconcile waits and outcome tracking all read or subscribe to the same rows.
+//! kept in list order, indexed by namespace, counted by namespace, kind and status, each with
+//! its lowercase search text, and every change broadcast. Pages walk keys in order and hand
+//! out only their own rows; live updates, reconcile waits and outcome tracking subscribe to
+//! the same rows.
 
 use crate::access::Namespaces;
 use crate::adapters::page;
+use model::deployment::DeploymentStatus;
 use model::deployment::{Deployment, DeploymentFilter};
 use model::reference::{ClusterId, DeploymentKind, DeploymentRef};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Bound;
 use std::sync::{Arc, RwLock};
 use tokio::sync::broadcast;
 
@@ -45,10 +49,110 @@ pub enum CacheEvent {
 /// How many changes a slow subscriber may fall behind before it is told it lagged.
 const BUS_CAPACITY: usize = 4096;
 
+/// The most rows a window preallocates for (deep offsets walk further without it).
+const MAX_WINDOW: usize = 1024;
+
+/// A row and what free-text search matches against.
+struct Entry {
+    row: Arc<Deployment>,
+    /// Name, namespace, chart and source, lowercase, one per line.
+    search: String,
+}
+
+impl Entry {
+    fn new(row: Arc<Deployment>) -> Self {
+        let search = [
+            Some(&row.name),
+            Some(&row.namespace),
+            row.chart.as_ref(),
+            row.source.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|field| field.to_lowercase())
+        .collect::<Vec<_>>()
+        .join("\n");
+        Self { row, search }
+    }
+}
+
+/// Counts of one namespace's rows by kind and status.
+type Counts = HashMap<(DeploymentKind, DeploymentStatus), usize>;
+
 #[derive(Default)]
 struct Inner {
-    rows: BTreeMap<RowKey, Arc<Deployment>>,
+    rows: BTreeMap<RowKey, Entry>,
     by_namespace: HashMap<String, BTreeSet<RowKey>>,
+    counts: HashMap<String, Counts>,
+}
+
+impl Inner {
+    fn count(&mut self, row: &Deployment, delta: isize) {
+        let counts = self.counts.entry(row.namespace.clone()).or_default();
+        let slot = counts.entry((row.kind, row.state.status)).or_insert(0);
+        *slot = slot.saturating_add_signed(delta);
+        if *slot == 0 {
+            counts.remove(&(row.kind, row.state.status));
+        }
+        if counts.is_empty() {
+            self.counts.remove(&row.namespace);
+        }
+    }
+}
+
+/// One adapter's part of a page: its first rows after the cursor, and its total.
+#[derive(Debug, Default)]
+pub struct Window {
+    /// Rows in list order, at most as many as asked for.
+    pub rows: Vec<Arc<Deployment>>,
+    /// How many rows pass the filter in all.
+    pub total: usize,
+    /// Since when the rows may be out of date (a watch is reconnecting or re-listing).
+    pub stale_since: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A filter's conditions, prepared once per request.
+struct Test<'a> {
+    filter: &'a DeploymentFilter,
+    text: Option<String>,
+}
+
+impl<'a> Test<'a> {
+    fn new(filter: &'a DeploymentFilter) -> Self {
+        let text = filter
+            .text
+            .as_deref()
+            .map(str::to_lowercase)
+            .filter(|t| !t.trim().is_empty());
+        Self { filter, text }
+    }
+
+    /// Whether the total must be counted row by row (labels and text have no counters).
+    fn by_row(&self) -> bool {
+        !self.filter.labels.is_empty() || self.text.is_some()
+    }
+
+    fn counts(&self, kind: DeploymentKind, status: DeploymentStatus) -> bool {
+        self.filter
+            .kind
+            .as_deref()
+            .is_none_or(|k| k.eq_ignore_ascii_case(kind.as_str()))
+            && self.filter.status.is_none_or(|s| s == status)
+    }
+
+    fn passes(&self, entry: &Entry) -> bool {
+        let row = &entry.row;
+        self.counts(row.kind, row.state.status)
+            && self
+                .filter
+                .labels
+                .iter()
+                .all(|(k, v)| row.labels.get(k) == Some(v))
+            && self
+                .text
+                .as_deref()
+                .is_none_or(|t| entry.search.contains(t))
+    }
 }
 
 /// Precomputed rows of one cluster and the bus their changes go out on.
@@ -56,6 +160,9 @@ pub struct RowIndex {
     cluster: ClusterId,
     inner: RwLock<Inner>,
     bus: broadcast::Sender<CacheEvent>,
+    /// Watches that are disconnected or re-listing, with the time their rows were last known
+    /// to be current.
+    stale: std::sync::Mutex<HashMap<String, chrono::DateTime<chrono::Utc>>>,
 }
 
 impl std::fmt::Debug for RowIndex {
@@ -73,7 +180,30 @@ impl RowIndex {
             cluster,
             inner: RwLock::new(Inner::default()),
             bus: broadcast::channel(BUS_CAPACITY).0,
+            stale: Default::default(),
         }
+    }
+
+    /// The watch `feed` lost its connection or started a re-list: its rows are as of now
+    /// (or of when it first fell behind) until [`Self::mark_current`].
+    pub fn mark_stale(&self, feed: &str) {
+        if let Ok(mut stale) = self.stale.lock() {
+            stale
+                .entry(feed.to_owned())
+                .or_insert_with(chrono::Utc::now);
+        }
+    }
+
+    /// The watch `feed` is current again.
+    pub fn mark_current(&self, feed: &str) {
+        if let Ok(mut stale) = self.stale.lock() {
+            stale.remove(feed);
+        }
+    }
+
+    /// Since when some of the rows may be out of date, if they may.
+    pub fn stale_since(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.stale.lock().ok()?.values().min().copied()
     }
 
     /// Every change from now on.
@@ -97,11 +227,14 @@ impl RowIndex {
         let Ok(mut inner) = self.inner.write() else {
             return;
         };
-        if inner.rows.get(&key).is_some_and(|old| **old == row) {
+        if inner.rows.get(&key).is_some_and(|old| *old.row == row) {
             return;
         }
         let row = Arc::new(row);
-        inner.rows.insert(key.clone(), row.clone());
+        if let Some(old) = inner.rows.insert(key.clone(), Entry::new(row.clone())) {
+            inner.count(&old.row, -1);
+        }
+        inner.count(&row, 1);
         inner
             .by_namespace
             .entry(key.1.clone())
@@ -120,6 +253,7 @@ impl RowIndex {
         let Some(removed) = inner.rows.remove(key) else {
             return;
         };
+        inner.count(&removed.row, -1);
         if let Some(keys) = inner.by_namespace.get_mut(&key.1) {
             keys.remove(key);
             if keys.is_empty() {
@@ -127,7 +261,7 @@ impl RowIndex {
             }
         }
         drop(inner);
-        let _ = self.bus.send(CacheEvent::Deleted(removed.reference()));
+        let _ = self.bus.send(CacheEvent::Deleted(removed.row.reference()));
     }
 
     /// Makes the rows `owned` selects exactly `rows` (after a full re-list): rows gone
@@ -156,7 +290,98 @@ impl RowIndex {
 
     /// One row.
     pub fn get(&self, key: &RowKey) -> Option<Arc<Deployment>> {
-        self.inner.read().ok()?.rows.get(key).cloned()
+        Some(self.inner.read().ok()?.rows.get(key)?.row.clone())
+    }
+
+    /// How many rows there are by kind and status among the namespaces in `visible`, from
+    /// the counters.
+    pub fn counts(&self, visible: &Namespaces) -> BTreeMap<(String, DeploymentStatus), usize> {
+        let mut out = BTreeMap::new();
+        let Ok(inner) = self.inner.read() else {
+            return out;
+        };
+        for (namespace, counts) in &inner.counts {
+            if !visible.contains_in(&self.cluster, namespace) {
+                continue;
+            }
+            for ((kind, status), n) in counts {
+                *out.entry((kind.as_str().to_owned(), *status)).or_insert(0) += n;
+            }
+        }
+        out
+    }
+
+    /// The first `want` rows that pass `filter` among the namespaces in `visible`, after
+    /// `after` in list order, and how many pass in all. Keys are walked in order and only the
+    /// page's rows are handed out; the total comes from the per-namespace counters, unless
+    /// labels or text must be checked row by row.
+    pub fn window(
+        &self,
+        filter: &DeploymentFilter,
+        visible: &Namespaces,
+        after: Option<&RowKey>,
+        want: usize,
+    ) -> Window {
+        let Ok(inner) = self.inner.read() else {
+            return Window::default();
+        };
+        let mut namespaces: Vec<&str> = match (filter.namespace.as_deref(), visible) {
+            (Some(ns), _) if visible.contains_in(&self.cluster, ns) => vec![ns],
+            (Some(_), _) => return Window::default(),
+            (None, Namespaces::All) => inner.by_namespace.keys().map(String::as_str).collect(),
+            (None, Namespaces::Only(set)) => set
+                .iter()
+                .filter(|ns| ns.cluster == self.cluster)
+                .map(|ns| ns.name())
+                .collect(),
+        };
+        namespaces.sort_unstable();
+        let test = Test::new(filter);
+        let total = if test.by_row() {
+            namespaces
+                .iter()
+                .filter_map(|ns| inner.by_namespace.get(*ns))
+                .flatten()
+                .filter_map(|key| inner.rows.get(key))
+                .filter(|entry| test.passes(entry))
+                .count()
+        } else {
+            namespaces
+                .iter()
+                .filter_map(|ns| inner.counts.get(*ns))
+                .flatten()
+                .filter(|((kind, status), _)| test.counts(*kind, *status))
+                .map(|(_, n)| *n)
+                .sum()
+        };
+        let mut rows = Vec::with_capacity(want.min(MAX_WINDOW));
+        for namespace in namespaces {
+            if rows.len() >= want {
+                break;
+            }
+            if after.is_some_and(|cursor| namespace < cursor.1.as_str()) {
+                continue;
+            }
+            let Some(keys) = inner.by_namespace.get(namespace) else {
+                continue;
+            };
+            let start = match after {
+                Some(cursor) if cursor.1 == namespace => Bound::Excluded(cursor),
+                _ => Bound::Unbounded,
+            };
+            rows.extend(
+                keys.range::<RowKey, _>((start, Bound::Unbounded))
+                    .filter_map(|key| inner.rows.get(key))
+                    .filter(|entry| test.passes(entry))
+                    .take(want - rows.len())
+                    .map(|entry| entry.row.clone()),
+            );
+        }
+        Window {
+            rows,
+            total,
+            stale_since: self.stale_since(),
+        }
     }
 
     /// Every row in the namespaces in `visible` that passes the filter's namespace, kind
@@ -169,8 +394,13 @@ impl RowIndex {
         let Ok(inner) = self.inner.read() else {
             return Vec::new();
         };
-        let admit = |row: &Arc<Deployment>| {
-            page::admits(filter, &row.namespace, row.kind.as_str(), &row.labels)
+        let admit = |entry: &&Entry| {
+            page::admits(
+                filter,
+                &entry.row.namespace,
+                entry.row.kind.as_str(),
+                &entry.row.labels,
+            )
         };
         let in_namespace = |namespace: &str| -> Vec<Arc<Deployment>> {
             inner
@@ -179,8 +409,8 @@ impl RowIndex {
                 .into_iter()
                 .flatten()
                 .filter_map(|key| inner.rows.get(key))
-                .filter(|row| admit(row))
-                .cloned()
+                .filter(admit)
+                .map(|entry| entry.row.clone())
                 .collect()
         };
         match (filter.namespace.as_deref(), visible) {
@@ -188,7 +418,12 @@ impl RowIndex {
                 in_namespace(namespace)
             }
             (Some(_), _) => Vec::new(),
-            (None, Namespaces::All) => inner.rows.values().filter(|r| admit(r)).cloned().collect(),
+            (None, Namespaces::All) => inner
+                .rows
+                .values()
+                .filter(admit)
+                .map(|entry| entry.row.clone())
+                .collect(),
             (None, Namespaces::Only(namespaces)) => namespaces
                 .iter()
                 .filter(|ns| ns.cluster == self.cluster)
@@ -202,6 +437,10 @@ impl RowIndex {
         self.matching(&DeploymentFilter::default(), visible)
     }
 }
+
+#[cfg(test)]
+#[path = "rows_tests.rs"]
+mod window_tests;
 
 #[cfg(test)]
 mod tests {

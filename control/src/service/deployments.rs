@@ -7,10 +7,10 @@ use super::permissions;
 use super::{AuditTarget, RequestContext, Service};
 use crate::access::policy;
 use crate::access::{Action, GlobalRole, Grants, NamespaceScope, Namespaces};
-use crate::adapters::DeploymentAdapter;
 use crate::adapters::context::{Boundary, ProgressSink, RunAs, TENANT_SERVICE_ACCOUNT, WriteCtx};
 use crate::adapters::registry::no_cluster;
 use crate::adapters::requested_kind;
+use crate::adapters::{DeploymentAdapter, page};
 use crate::audit::Actor;
 use crate::{Error, Result};
 use model::deployment::{
@@ -223,12 +223,14 @@ impl Service {
         if self.registry.is_empty() {
             return Err(no_cluster());
         }
-        let rows = self
+        let after = page::cursor(filter)?;
+        let want = page::wanted(filter)?;
+        let windows = self
             .registry
             .primaries()
-            .flat_map(|adapter| adapter.matching(filter, &visible))
+            .map(|adapter| adapter.window(filter, &visible, after.as_ref(), want))
             .collect();
-        crate::adapters::page::select(rows, filter)
+        page::merge(windows, filter)
     }
 
     /// Counts by kind and status in the namespaces the caller may see.

@@ -6,7 +6,7 @@ use super::kinds::{DEPLOYMENTS, FluxKind, SOURCES, deployment_kind};
 use super::status::state_of;
 use crate::access::Namespaces;
 use crate::adapters::page;
-use crate::adapters::rows::{CacheEvent, RowIndex, key_of, key_of_ref};
+use crate::adapters::rows::{CacheEvent, RowIndex, RowKey, Window, key_of, key_of_ref};
 use crate::{Error, Result};
 use futures::StreamExt;
 use kube::api::{Api, DynamicObject};
@@ -59,9 +59,19 @@ impl RowFeed {
         let row =
             |object: &DynamicObject| to_deployment(&self.cluster, &self.adapter, self.kind, object);
         match event {
-            watcher::Event::Apply(object) => self.rows.upsert(row(object)),
-            watcher::Event::Delete(object) => self.rows.remove(&key_of(&row(object))),
-            watcher::Event::Init => self.relisted = Some(Vec::new()),
+            watcher::Event::Apply(object) => {
+                self.rows.mark_current(self.kind.kind);
+                self.rows.upsert(row(object));
+            }
+            watcher::Event::Delete(object) => {
+                self.rows.mark_current(self.kind.kind);
+                self.rows.remove(&key_of(&row(object)));
+            }
+            watcher::Event::Init => {
+                // Readers keep the old rows until the new list is complete, and are told so.
+                self.rows.mark_stale(self.kind.kind);
+                self.relisted = Some(Vec::new());
+            }
             watcher::Event::InitApply(object) => {
                 let row = row(object);
                 if let Some(list) = &mut self.relisted {
@@ -73,6 +83,7 @@ impl RowFeed {
                 let list = self.relisted.take().unwrap_or_default();
                 self.rows
                     .replace(|key| key.0 == cluster && key.3 == kind, list);
+                self.rows.mark_current(self.kind.kind);
                 self.synced.send_replace(true);
             }
         }
@@ -114,8 +125,11 @@ impl FluxCache {
                     match (event, &mut feed) {
                         (Ok(event), Some(feed)) => feed.on(&event),
                         (Ok(_), None) => {}
-                        (Err(error), _) => {
+                        (Err(error), feed) => {
                             tracing::warn!(%error, kind = kind.kind, "watch error; the watcher retries");
+                            if let Some(feed) = feed {
+                                feed.rows.mark_stale(kind.kind);
+                            }
                         }
                     }
                 }
@@ -169,7 +183,24 @@ impl FluxCache {
     /// Deployments matching `filter` among the namespaces in `visible`, sorted by namespace,
     /// name and kind, one page at a time, with the total.
     pub fn list(&self, filter: &DeploymentFilter, visible: &Namespaces) -> Result<DeploymentPage> {
-        page::select(self.matching(filter, visible), filter)
+        let window = self.window(
+            filter,
+            visible,
+            page::cursor(filter)?.as_ref(),
+            page::wanted(filter)?,
+        );
+        page::merge(vec![window], filter)
+    }
+
+    /// The rows of one page and the total (see [`RowIndex::window`]).
+    pub fn window(
+        &self,
+        filter: &DeploymentFilter,
+        visible: &Namespaces,
+        after: Option<&RowKey>,
+        want: usize,
+    ) -> Window {
+        self.rows.window(filter, visible, after, want)
     }
 
     /// Every precomputed row in `visible` that passes the filter's namespace, kind and label
@@ -184,13 +215,7 @@ impl FluxCache {
 
     /// How many deployments there are, by kind and status, among the namespaces in `visible`.
     pub fn stats(&self, visible: &Namespaces) -> BTreeMap<(String, DeploymentStatus), usize> {
-        let mut counts = BTreeMap::new();
-        for row in self.rows.visible(visible) {
-            *counts
-                .entry((row.kind.as_str().to_owned(), row.state.status))
-                .or_insert(0) += 1;
-        }
-        counts
+        self.rows.counts(visible)
     }
 
     /// One deployment's row.

@@ -181,6 +181,16 @@ impl DeploymentAdapter for HelmAdapter {
         self.cache.matching(filter, visible)
     }
 
+    fn window(
+        &self,
+        filter: &DeploymentFilter,
+        visible: &Namespaces,
+        after: Option<&crate::adapters::rows::RowKey>,
+        want: usize,
+    ) -> crate::adapters::rows::Window {
+        self.cache.window(filter, visible, after, want)
+    }
+
     fn get(&self, deployment: &DeploymentRef) -> Result<Deployment> {
         Ok(self
             .cache

@@ -6,6 +6,9 @@
 use super::release::{self, RELEASE_TYPE, Release};
 use crate::access::Namespaces;
 use crate::adapters::rows::{CacheEvent, RowIndex};
+
+/// The release watch's name among the row index's feeds.
+const FEED: &str = "helm releases";
 use crate::{Error, Result};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
@@ -79,7 +82,10 @@ impl ReleaseCache {
                 let mut pending: HashMap<Key, BTreeMap<u32, Secret>> = HashMap::new();
                 while let Some(event) = stream.next().await {
                     match event {
-                        Ok(watcher::Event::Init) => pending.clear(),
+                        Ok(watcher::Event::Init) => {
+                            feed.rows.mark_stale(FEED);
+                            pending.clear();
+                        }
                         Ok(watcher::Event::InitApply(secret)) => {
                             if let Some((key, version)) = key_of(&secret) {
                                 // Keep only the newest Secret per release until the list is done.
@@ -124,9 +130,11 @@ impl ReleaseCache {
                             if let Ok(mut guard) = state.write() {
                                 *guard = fresh;
                             }
+                            feed.rows.mark_current(FEED);
                             synced.store(true, Ordering::SeqCst);
                         }
                         Ok(watcher::Event::Apply(secret)) => {
+                            feed.rows.mark_current(FEED);
                             Self::apply(&state, &decodes, &secret);
                             feed.sync(&state, &secret);
                         }
@@ -142,7 +150,8 @@ impl ReleaseCache {
                             feed.sync(&state, &secret);
                         }
                         Err(error) => {
-                            tracing::warn!(%error, "helm release watch error; the watcher retries")
+                            tracing::warn!(%error, "helm release watch error; the watcher retries");
+                            feed.rows.mark_stale(FEED);
                         }
                     }
                 }
@@ -304,6 +313,22 @@ impl ReleaseCache {
         visible: &Namespaces,
     ) -> Vec<Arc<Deployment>> {
         self.rows.matching(filter, visible)
+    }
+
+    /// The rows of one page and the total (see [`RowIndex::window`]).
+    pub fn window(
+        &self,
+        filter: &DeploymentFilter,
+        visible: &Namespaces,
+        after: Option<&crate::adapters::rows::RowKey>,
+        want: usize,
+    ) -> crate::adapters::rows::Window {
+        self.rows.window(filter, visible, after, want)
+    }
+
+    /// Counts by kind and status among the namespaces in `visible`.
+    pub fn counts(&self, visible: &Namespaces) -> BTreeMap<(String, DeploymentStatus), usize> {
+        self.rows.counts(visible)
     }
 
     /// The cluster the releases are in.

@@ -2,7 +2,7 @@
 //! applied, counts, and uploaded charts with previews of chart changes.
 
 use super::adapter::HelmAdapter;
-use super::cache::{KIND, state_of};
+
 use super::preview::manifest_objects;
 use super::store::PackageStore;
 use crate::Result;
@@ -25,15 +25,7 @@ impl Inventory for HelmAdapter {
 
 impl Stats for HelmAdapter {
     fn stats(&self, visible: &Namespaces) -> BTreeMap<(String, DeploymentStatus), usize> {
-        let mut counts = BTreeMap::new();
-        for release in self.cache.releases() {
-            if visible.contains_in(self.cache.cluster(), &release.namespace) {
-                *counts
-                    .entry((KIND.to_owned(), state_of(&release).status))
-                    .or_insert(0) += 1;
-            }
-        }
-        counts
+        self.cache.counts(visible)
     }
 }
 
