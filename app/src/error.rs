@@ -57,7 +57,8 @@ impl From<control::Error> for AppError {
         if status >= 500 {
             leptos::logging::error!("server function failed: {error}");
         }
-        if !is_plain_form_post()
+        if is_server_fn_call()
+            && !is_plain_form_post()
             && let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
             && let Ok(code) = http::StatusCode::from_u16(status)
         {
@@ -74,6 +75,15 @@ impl From<control::Error> for AppError {
             field,
         }
     }
+}
+
+/// Whether the request calls a server function over HTTP (`/api/…`). A page being rendered
+/// shows a failed read as a message in the page and answers 200 whatever the timing: its
+/// resources may resolve before or after the headers are sent.
+#[cfg(feature = "ssr")]
+fn is_server_fn_call() -> bool {
+    leptos::prelude::use_context::<http::request::Parts>()
+        .is_some_and(|parts| parts.uri.path().starts_with("/api/"))
 }
 
 /// Whether the request is a form posted before hydration. leptos_axum answers those with a

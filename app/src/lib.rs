@@ -14,7 +14,7 @@ pub use routes::ApiDescription;
 
 use layout::{Footer, Header};
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
@@ -29,6 +29,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
+                // With fingerprinted assets (hash.txt), the hashed name; otherwise the plain one.
+                <HashedStylesheet options=options.clone() id="pilothouse" />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -48,7 +50,6 @@ pub fn App() -> impl IntoView {
     Effect::new(move |_| set_hydrated.set(true));
 
     view! {
-        <Stylesheet id="pilothouse" href=format!("/pkg/{OUTPUT_NAME}.css") />
         <Title formatter=|page: String| format!("{page} · Pilothouse") />
         <Router>
             <div class="shell" data-hydrated=move || hydrated.get().to_string()>

@@ -62,7 +62,7 @@ test('a user makes, uses and revokes an API token', async () => {
   assert.match(listed.body, /"items"/);
   const me = await callApi('GET', '/o2dms/v1/me', secret);
   assert.match(me.body, /"subject":"alice"/, me.body);
-  const change = await callApi('POST', '/o2dms/v1/deployments/team-a/podinfo/reconcile', secret);
+  const change = await callApi('POST', '/o2dms/v1/deployments/default~team-a~HelmRelease~podinfo/reconcile', secret);
   assert.equal(change.status, 403, change.body);
   assert.match(change.body, /read-only/);
 

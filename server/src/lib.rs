@@ -1,6 +1,7 @@
 //! The Pilothouse server: configuration, start-up, routes and the Leptos renderer.
 
 pub mod admin_cli;
+pub mod assets;
 pub mod audit_cli;
 pub mod auth;
 pub mod config;
@@ -125,6 +126,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         "no identity provider configured: set oidc.issuer (PILOTHOUSE_OIDC_ISSUER); Pilothouse never serves without sign-in"
     );
     bootstrap(&state.service, &config).await?;
+    state.service.watch_access_changes();
     retention::spawn(state.service.clone(), &config.audit);
     identities::repair_once(&state.service).await;
     identities::spawn(state.service.clone());

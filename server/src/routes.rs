@@ -2,13 +2,14 @@
 //! static files, behind the session layer and the authentication gate.
 
 use crate::state::AppState;
-use crate::{auth, health, rest, security, upload};
+use crate::{assets, auth, health, rest, security, upload};
 use app::{App, shell};
 use axum::Router;
 use axum::middleware::from_fn_with_state;
 use axum::routing::get;
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -46,6 +47,9 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::routes::router())
         .merge(api)
         .merge(upload::router())
+        .merge(assets::router(std::path::Path::new(
+            &*state.leptos_options.site_root,
+        )))
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(options.clone())
         })
@@ -56,6 +60,8 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), auth::guard::authenticate))
         .layer(sessions)
         .layer(from_fn_with_state(hsts, security::headers))
+        // HTML and JSON compressed on the fly; precompressed files and event streams as they are.
+        .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -38,11 +38,17 @@ impl AppState {
         pool: PgPool,
         clusters: control::adapters::registry::ClusterRegistry,
     ) -> Result<Self, AuthError> {
+        // `cargo xtask build` fingerprints the assets and writes hash.txt beside pkg/; Leptos
+        // joins the file's name to the binary's directory, which an absolute path overrides.
+        let hash_file = std::path::absolute(config.server.site_root.join("hash.txt"))
+            .unwrap_or_else(|_| config.server.site_root.join("hash.txt"));
         let leptos_options = LeptosOptions::builder()
             .output_name(app::OUTPUT_NAME)
             .site_root(config.server.site_root.to_string_lossy().into_owned())
             .site_pkg_dir("pkg")
             .site_addr(config.server.listen)
+            .hash_files(hash_file.exists())
+            .hash_file(std::sync::Arc::from(hash_file.to_string_lossy().as_ref()))
             .build();
         let public_origin = origin_of(&config.server.public_url);
         Ok(Self {

@@ -2,6 +2,7 @@
 //! `cargo xtask test` runs every test; both install what is missing first.
 
 mod apt;
+mod assets;
 mod bench;
 mod cluster;
 mod database;

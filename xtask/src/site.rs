@@ -98,7 +98,11 @@ pub fn build_bundle(tools: &Tools, profile: Profile) -> anyhow::Result<()> {
     let css = paths::root().join("style").join("main.css");
     std::fs::copy(&css, pkg.join(format!("{OUTPUT_NAME}.css")))
         .with_context(|| format!("cannot copy {}", css.display()))?;
-    Ok(())
+    let effort = match profile {
+        Profile::Dev => crate::assets::Effort::Quick,
+        Profile::Release => crate::assets::Effort::Smallest,
+    };
+    crate::assets::finish(&paths::site_root(), OUTPUT_NAME, effort)
 }
 
 /// Runs a build step, failing with its name when it fails.

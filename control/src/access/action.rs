@@ -136,6 +136,28 @@ actions! {
     AuditArchive = "audit.archive", Change, AuditLog, PlatformAdmin, "Archive old rows behind a checkpoint.";
 }
 
+impl Action {
+    /// Whether the action changes who may do what, so that cached grants and token
+    /// principals are dropped the moment it succeeds.
+    pub fn changes_access(self) -> bool {
+        use Action::*;
+        matches!(
+            self,
+            TenantCreate
+                | TenantDelete
+                | NamespaceAssign
+                | NamespaceMove
+                | NamespaceUnassign
+                | MembershipAdd
+                | MembershipRemove
+                | GlobalRoleGrant
+                | GlobalRoleRevoke
+                | TokenRevoke
+                | ServiceTokenRevoke
+        )
+    }
+}
+
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -4,6 +4,7 @@
 //! scope, so an unchecked call does not compile.
 
 pub mod action;
+pub mod cache;
 pub mod explain;
 pub mod grants;
 pub mod policy;

@@ -40,7 +40,12 @@ pub fn new_secret() -> String {
 }
 
 fn hash(secret: &str) -> Vec<u8> {
-    Sha256::digest(secret.as_bytes()).to_vec()
+    secret_hash(secret).to_vec()
+}
+
+/// The SHA-256 of a secret: what Postgres stores and what caches are keyed by.
+pub fn secret_hash(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
 }
 
 /// Stores a token for `secret`.
@@ -72,7 +77,11 @@ pub async fn insert(pool: &PgPool, row: &TokenRow<'_>, secret: &str) -> Result<A
 
 /// The principal a presented secret stands for, or why it does not stand for one. Marks the
 /// token used.
-pub async fn authenticate(pool: &PgPool, issuer_prefix: &str, secret: &str) -> Result<Principal> {
+pub async fn authenticate(
+    pool: &PgPool,
+    issuer_prefix: &str,
+    secret: &str,
+) -> Result<(Principal, DateTime<Utc>)> {
     let found: Option<TokenRecord> = sqlx::query_as(&format!(
         "UPDATE api_tokens SET last_used_at = now() \
          WHERE secret_hash = $1 AND revoked_at IS NULL AND expires_at > now() RETURNING {COLUMNS}"
@@ -81,7 +90,7 @@ pub async fn authenticate(pool: &PgPool, issuer_prefix: &str, secret: &str) -> R
     .fetch_optional(pool)
     .await?;
     if let Some(token) = found {
-        return Ok(Principal {
+        let principal = Principal {
             issuer: format!("{issuer_prefix}{}", token.id),
             subject: token.subject,
             email: None,
@@ -91,7 +100,8 @@ pub async fn authenticate(pool: &PgPool, issuer_prefix: &str, secret: &str) -> R
                 tenant: token.tenant,
                 read_only: token.read_only,
             }),
-        });
+        };
+        return Ok((principal, token.expires_at));
     }
     let refused: Option<(Option<DateTime<Utc>>, DateTime<Utc>)> =
         sqlx::query_as("SELECT revoked_at, expires_at FROM api_tokens WHERE secret_hash = $1")

@@ -85,6 +85,7 @@ pub struct Service {
     refusals: std::sync::Arc<refusals::RefusalBudget>,
     token_max_days: u32,
     rates: std::sync::Arc<rates::Rates>,
+    access_cache: std::sync::Arc<crate::access::cache::AccessCache>,
 }
 
 impl Service {
@@ -99,7 +100,18 @@ impl Service {
             registry: ClusterRegistry::default(),
             token_max_days: DEFAULT_MAX_LIFETIME_DAYS,
             rates: Default::default(),
+            access_cache: Default::default(),
         }
+    }
+
+    /// Keeps grants and token principals in memory from now on, dropping them whenever
+    /// Postgres announces an access change (from any replica or the CLI). Without this (the
+    /// CLI, short-lived tools) every request reads them from the database.
+    pub fn watch_access_changes(&self) {
+        tokio::spawn(crate::access::cache::listen(
+            self.pool.clone(),
+            self.access_cache.clone(),
+        ));
     }
 
     /// The same service with the clusters and adapters it manages.
@@ -131,7 +143,25 @@ impl Service {
 
     /// Anyone's grants (for explanations about them).
     pub(crate) async fn grants_of(&self, principal: &Principal) -> Result<Grants> {
-        repo::load_grants(&self.pool, principal, &self.tenancy).await
+        if let Some(grants) = self.access_cache.grants(principal) {
+            return Ok(Grants::clone(&grants));
+        }
+        let generation = self.access_cache.generation();
+        let grants = repo::load_grants(&self.pool, principal, &self.tenancy).await?;
+        self.access_cache
+            .keep_grants(principal, generation, std::sync::Arc::new(grants.clone()));
+        Ok(grants)
+    }
+
+    /// Whether grants and token principals are being kept in memory (the listener is up).
+    pub fn access_cache_is_live(&self) -> bool {
+        self.access_cache.is_live()
+    }
+
+    /// Drops this replica's cached access at once after a change to it (other replicas
+    /// follow on the notification).
+    pub(crate) fn access_changed(&self) {
+        self.access_cache.invalidate();
     }
 
     async fn platform(
@@ -236,6 +266,9 @@ impl Service {
                 other => other,
             })?;
         let result = change(operation).await;
+        if result.is_ok() && action.changes_access() {
+            self.access_changed();
+        }
         let (outcome, error) = match &result {
             Ok(_) => (Outcome::Success, None),
             Err(error) if error.is_refusal() => {

@@ -127,7 +127,16 @@ impl Service {
 
     /// The principal a `ph_…` secret stands for, or a 401 saying why not.
     pub async fn authenticate_token(&self, secret: &str) -> Result<Principal> {
-        tokens::authenticate(&self.pool, TOKEN_ISSUER_PREFIX, secret).await
+        let hash = tokens::secret_hash(secret);
+        if let Some(principal) = self.access_cache.token(&hash) {
+            return Ok(principal);
+        }
+        let generation = self.access_cache.generation();
+        let (principal, expires) =
+            tokens::authenticate(&self.pool, TOKEN_ISSUER_PREFIX, secret).await?;
+        self.access_cache
+            .keep_token(hash, generation, principal.clone(), expires);
+        Ok(principal)
     }
 
     async fn own(&self, ctx: &RequestContext, action: Action, target: &AuditTarget) -> Result<()> {

@@ -18,6 +18,7 @@ use openidconnect::{
     RedirectUrl, Scope, SignatureVerificationError, TokenResponse as _,
 };
 use serde_json::Value;
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -58,7 +59,16 @@ pub struct Oidc {
     audience: String,
     http: openidconnect::reqwest::Client,
     discovered: RwLock<Option<Arc<Discovered>>>,
+    /// Principals of bearer tokens verified already, by the token's SHA-256, until the
+    /// token expires: a script's every request need not check a signature again.
+    verified: std::sync::Mutex<HashMap<[u8; 32], Verified>>,
 }
+
+/// A verified bearer token's principal and expiry.
+type Verified = (Principal, chrono::DateTime<chrono::Utc>);
+
+/// Verified bearer tokens kept at most (the map is emptied when it is full).
+const MAX_VERIFIED: usize = 10_000;
 
 impl std::fmt::Debug for Oidc {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -117,6 +127,7 @@ impl Oidc {
                 .unwrap_or_else(|| oidc.client_id.clone()),
             http,
             discovered: RwLock::new(None),
+            verified: Default::default(),
         })
     }
 
@@ -195,7 +206,7 @@ impl Oidc {
             .id_token()
             .ok_or_else(|| AuthError::InvalidToken("the provider sent no ID token".into()))?;
         let nonce = Nonce::new(pending.nonce.clone());
-        let mut principal = self
+        let (mut principal, _) = self
             .verify(&provider, id_token, &self.client_id, &nonce)
             .await?;
         if self.userinfo {
@@ -207,6 +218,27 @@ impl Oidc {
 
     /// Verifies an `Authorization: Bearer` JWT from the issuer for the configured audience.
     pub async fn verify_bearer(&self, token: &str) -> Result<Principal, AuthError> {
+        let key = control::access::tokens::secret_hash(token);
+        if let Ok(verified) = self.verified.lock()
+            && let Some((principal, expires)) = verified.get(&key)
+            && chrono::Utc::now() < *expires
+        {
+            return Ok(principal.clone());
+        }
+        let (principal, expires) = self.verify_bearer_once(token).await?;
+        if let Ok(mut verified) = self.verified.lock() {
+            if verified.len() >= MAX_VERIFIED {
+                verified.clear();
+            }
+            verified.insert(key, (principal.clone(), expires));
+        }
+        Ok(principal)
+    }
+
+    async fn verify_bearer_once(
+        &self,
+        token: &str,
+    ) -> Result<(Principal, chrono::DateTime<chrono::Utc>), AuthError> {
         let provider = self.discovered().await?;
         let token = CoreIdToken::from_str(token)
             .map_err(|e| AuthError::InvalidToken(format!("not a JWT: {e}")))?;
@@ -226,7 +258,7 @@ impl Oidc {
         token: &CoreIdToken,
         audience: &ClientId,
         nonce: N,
-    ) -> Result<Principal, AuthError> {
+    ) -> Result<(Principal, chrono::DateTime<chrono::Utc>), AuthError> {
         let attempt = |keys: CoreJsonWebKeySet| {
             let verifier = CoreIdTokenVerifier::new_public_client(
                 audience.clone(),
@@ -242,6 +274,7 @@ impl Oidc {
                         .name()
                         .and_then(|n| n.get(None))
                         .map(|n| n.to_string()),
+                    claims.expiration(),
                 )
             })
         };
@@ -256,17 +289,18 @@ impl Oidc {
             }
             other => other,
         };
-        let (issuer, subject, email, name) =
+        let (issuer, subject, email, name, expires) =
             verified.map_err(|e| AuthError::InvalidToken(e.to_string()))?;
         let groups = groups_from_payload(&token.to_string(), &self.groups_claim);
-        Ok(Principal {
+        let principal = Principal {
             issuer,
             subject,
             email,
             name,
             groups,
             narrowing: None,
-        })
+        };
+        Ok((principal, expires))
     }
 
     async fn refresh_keys(&self, provider: &Discovered) -> Result<CoreJsonWebKeySet, AuthError> {
@@ -284,6 +318,11 @@ impl Oidc {
                     ))
                 })?;
             *keys = (fresh, Some(Instant::now()));
+            // A key the provider stopped publishing no longer vouches for the tokens it
+            // signed: those are verified again against the new set.
+            if let Ok(mut verified) = self.verified.lock() {
+                verified.clear();
+            }
         }
         Ok(keys.0.clone())
     }

@@ -177,6 +177,8 @@ impl TestEnv {
                 .expect("caches sync");
         }
         let state = AppState::new(&config, pool, clusters).expect("state");
+        // As in production: grants are kept in memory and dropped on every access change.
+        state.service.watch_access_changes();
         let service = state.service.clone();
         server::bootstrap(&service, &config)
             .await
