@@ -243,13 +243,25 @@ async fn the_reference_examples_with_bare_names_and_ids() {
 
     // Updates guarded by If-Match: the ETag of a read, and 412 once it is stale.
     let nginx = format!("{base}/team-a/nginx?kind=HelmRelease");
-    let read = env.get_bearer(&nginx, &alice).await;
-    let etag = read
-        .headers
-        .get(header::ETAG)
-        .and_then(|v| v.to_str().ok())
-        .expect("an ETag")
-        .to_owned();
+    let etag_of = async || {
+        let read = env.get_bearer(&nginx, &alice).await;
+        read.headers
+            .get(header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .expect("an ETag")
+            .to_owned()
+    };
+    // The simulated controller writes the new object's status a few times (each a new
+    // resourceVersion, as on a real API server); read once it has settled.
+    let mut etag = etag_of().await;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let again = etag_of().await;
+        if again == etag {
+            break;
+        }
+        etag = again;
+    }
     let patch = |tag: &str| {
         Request::builder()
             .method("PATCH")
