@@ -178,8 +178,10 @@ async fn main() {
             limit: Some(50),
             ..DeploymentFilter::default()
         };
-        let _ =
-            control::adapters::page::select(releases.matching(&filter, &Namespaces::All), &filter);
+        let after = control::adapters::page::cursor(&filter).expect("cursor");
+        let want = control::adapters::page::wanted(&filter).expect("limit");
+        let window = releases.window(&filter, &Namespaces::All, after.as_ref(), want);
+        let _ = control::adapters::page::merge(vec![window], &filter);
         times.push(started.elapsed());
     }
     times.sort();

@@ -25,10 +25,9 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     let service = state.service.clone();
     let banner = app::banner::BannerText(state.cluster_banner.clone());
-    let description = app::ApiDescription(document.0.clone());
     let context = move || {
         provide_context(service.clone());
-        provide_context(description.clone());
+        provide_context(document.clone());
         provide_context(banner.clone());
         security::provide_page_nonce();
     };

@@ -101,7 +101,7 @@ pub fn principal_of(certificate: &[u8]) -> Result<Principal, String> {
     let subject = attribute(&tbs.subject, x509_cert::der::oid::db::rfc4519::CN)
         .into_iter()
         .next()
-        .ok_or("the client certificate names no CN, so it names no subject")?;
+        .ok_or("the client certificate has no CN: issue it with the CN of the user it signs in")?;
     let groups = attribute(&tbs.subject, x509_cert::der::oid::db::rfc4519::O);
     let authority = attribute(&tbs.issuer, x509_cert::der::oid::db::rfc4519::CN)
         .into_iter()

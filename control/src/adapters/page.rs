@@ -1,6 +1,5 @@
-//! Filtering and paging a list of deployments, the same for every adapter: status and free
-//! text, sorted by cluster, namespace, name and kind, one page (after a cursor, or at an
-//! offset) with the total.
+//! Paging the same for every adapter: the page size, the cursor, and one page (after the
+//! cursor, or at an offset) merged in list order from the adapters' windows.
 
 use super::rows::{RowKey, Window, key_of, key_of_ref};
 use crate::{Error, Result};
@@ -24,83 +23,6 @@ pub fn limit(filter: &DeploymentFilter) -> Result<usize> {
         )),
         Some(n) => Ok(n),
     }
-}
-
-/// Whether a deployment passes the filter's namespace, kind and label conditions (the ones
-/// an adapter can check before building the row).
-pub fn admits(
-    filter: &DeploymentFilter,
-    namespace: &str,
-    kind: &str,
-    labels: &std::collections::BTreeMap<String, String>,
-) -> bool {
-    filter.namespace.as_deref().is_none_or(|ns| ns == namespace)
-        && filter
-            .kind
-            .as_deref()
-            .is_none_or(|k| k.eq_ignore_ascii_case(kind))
-        && filter.labels.iter().all(|(k, v)| labels.get(k) == Some(v))
-}
-
-/// Applies the status and text conditions, sorts, and cuts the page after the cursor (and
-/// offset). Only the rows of the page are copied out of the cache.
-pub fn select(
-    candidates: Vec<Arc<Deployment>>,
-    filter: &DeploymentFilter,
-) -> Result<DeploymentPage> {
-    let limit = limit(filter)?;
-    let after = filter
-        .after
-        .as_deref()
-        .filter(|a| !a.is_empty())
-        .map(|a| a.parse::<DeploymentRef>().map(|r| key_of_ref(&r)))
-        .transpose()?;
-    let text = filter
-        .text
-        .as_deref()
-        .map(str::to_lowercase)
-        .filter(|t| !t.trim().is_empty());
-    let mut matching: Vec<(RowKey, Arc<Deployment>)> = candidates
-        .into_iter()
-        .filter(|d| filter.status.is_none_or(|s| d.state.status == s))
-        .filter(|d| text.as_deref().is_none_or(|t| matches_text(d, t)))
-        .map(|d| (key_of(&d), d))
-        .collect();
-    // Each adapter hands over its rows already in order, so this mostly merges runs.
-    matching.sort_by(|a, b| a.0.cmp(&b.0));
-    let total = matching.len();
-    let start = match &after {
-        Some(cursor) => matching.partition_point(|(key, _)| key <= cursor),
-        None => 0,
-    };
-    let mut rest = matching[start..].iter().skip(filter.offset.unwrap_or(0));
-    let items: Vec<Deployment> = rest
-        .by_ref()
-        .take(limit)
-        .map(|(_, d)| Deployment::clone(d))
-        .collect();
-    let next = match (rest.next(), items.last()) {
-        (Some(_), Some(last)) => Some(last.id.clone()),
-        _ => None,
-    };
-    Ok(DeploymentPage {
-        items,
-        total,
-        next,
-        as_of: None,
-    })
-}
-
-fn matches_text(deployment: &Deployment, text: &str) -> bool {
-    [
-        Some(&deployment.name),
-        Some(&deployment.namespace),
-        deployment.chart.as_ref(),
-        deployment.source.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    .any(|field| field.to_lowercase().contains(text))
 }
 
 /// The row key a filter's `after` cursor names.

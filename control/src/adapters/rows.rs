@@ -5,7 +5,6 @@
 //! the same rows.
 
 use crate::access::Namespaces;
-use crate::adapters::page;
 use model::deployment::DeploymentStatus;
 use model::deployment::{Deployment, DeploymentFilter};
 use model::reference::{ClusterId, DeploymentKind, DeploymentRef};
@@ -384,8 +383,8 @@ impl RowIndex {
         }
     }
 
-    /// Every row in the namespaces in `visible` that passes the filter's namespace, kind
-    /// and label conditions, in list order. Only the visible namespaces are walked.
+    /// Every row in the namespaces in `visible` that passes the filter, in list order. Only the
+    /// visible namespaces are walked.
     pub fn matching(
         &self,
         filter: &DeploymentFilter,
@@ -394,14 +393,8 @@ impl RowIndex {
         let Ok(inner) = self.inner.read() else {
             return Vec::new();
         };
-        let admit = |entry: &&Entry| {
-            page::admits(
-                filter,
-                &entry.row.namespace,
-                entry.row.kind.as_str(),
-                &entry.row.labels,
-            )
-        };
+        let test = Test::new(filter);
+        let admit = |entry: &&Entry| test.passes(entry);
         let in_namespace = |namespace: &str| -> Vec<Arc<Deployment>> {
             inner
                 .by_namespace

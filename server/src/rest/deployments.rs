@@ -1,5 +1,5 @@
-//! `/o2dms/v1/deployments`, `/sources`, `/trace` and controller logs: each handler reads its
-//! input, calls one `Service` method and returns its result as JSON.
+//! `/o2dms/v1/deployments`: each handler reads its input, calls one `Service` method and
+//! returns its result as JSON.
 
 use super::{ApiError, body_error};
 use crate::state::AppState;
@@ -13,10 +13,9 @@ use control::RequestContext;
 use model::deployment::{
     Deployment, DeploymentEvent, DeploymentFilter, DeploymentPage, DeploymentRequest,
     DeploymentRevision, DeploymentState, DeploymentStatus, DeploymentUpdate, InventoryEntry,
-    LogQuery, ReconcileOutcome, ReconcileRequest, RollbackOutcome, TraceStep,
+    ReconcileOutcome, ReconcileRequest, RollbackOutcome,
 };
 use model::reference::{DeploymentKind, DeploymentRef, NamespaceRef};
-use model::source::FluxSource;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use utoipa_axum::router::OpenApiRouter;
@@ -24,7 +23,7 @@ use utoipa_axum::routes;
 
 const BASE: &str = "/o2dms/v1/deployments";
 
-/// The deployment and source routes. Every per-deployment route answers under the id
+/// The deployment routes. Every per-deployment route answers under the id
 /// (`/deployments/{id}/…`) and under `/deployments/{namespace}/{name}/…` (with `?kind=` when
 /// several kinds share the name).
 pub fn router() -> OpenApiRouter<AppState> {
@@ -33,10 +32,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(stats))
         .nest(&format!("{BASE}/{{first}}"), one_deployment())
         .nest(&format!("{BASE}/{{first}}/{{second}}"), one_deployment())
-        .routes(routes!(sources))
-        .routes(routes!(source_operation))
-        .routes(routes!(trace))
-        .routes(routes!(logs))
 }
 
 /// The routes of one deployment, relative to however it was named.
@@ -500,108 +495,4 @@ async fn resume(
         .set_deployment_suspended(&ctx, &deployment, false, None, force)
         .await?;
     Ok(Json(resumed).into_response())
-}
-
-/// Flux sources in the namespaces the caller may see.
-#[utoipa::path(get, path = "/o2dms/v1/sources", tag = "sources",
-    responses((status = 200, body = Vec<FluxSource>)))]
-async fn sources(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
-) -> Result<Response, ApiError> {
-    Ok(Json(state.service.list_sources(&ctx).await?).into_response())
-}
-
-/// Reconciles (answering with the outcome), suspends or resumes a source.
-#[utoipa::path(post, path = "/o2dms/v1/sources/{namespace}/{kind}/{name}/{operation}", tag = "sources",
-    params(("namespace" = String, Path), ("kind" = String, Path, description = "GitRepository, HelmRepository, OCIRepository, Bucket or HelmChart"),
-        ("name" = String, Path), ("operation" = String, Path, description = "reconcile, suspend or resume")),
-    responses((status = 200, body = ReconcileOutcome), (status = 204, description = "Suspended or resumed.")))]
-async fn source_operation(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
-    Path((namespace, kind, name, operation)): Path<(String, String, String, String)>,
-) -> Result<Response, ApiError> {
-    let service = &state.service;
-    let namespace = NamespaceRef::in_default(namespace).map_err(control::Error::from)?;
-    match operation.as_str() {
-        "reconcile" => Ok(Json(
-            service
-                .reconcile_source(&ctx, &kind, &namespace, &name)
-                .await?,
-        )
-        .into_response()),
-        "suspend" | "resume" => {
-            service
-                .set_source_suspended(&ctx, &kind, &namespace, &name, operation == "suspend")
-                .await?;
-            Ok(StatusCode::NO_CONTENT.into_response())
-        }
-        other => Err(control::Error::invalid(
-            "operation",
-            format!("{other:?} is not reconcile, suspend or resume"),
-        )
-        .into()),
-    }
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(rename_all = "camelCase")]
-struct TraceParams {
-    api_version: String,
-    kind: String,
-    namespace: String,
-    name: String,
-}
-
-/// Which Flux objects manage an object, from it up to its source.
-#[utoipa::path(get, path = "/o2dms/v1/trace", tag = "sources", params(TraceParams),
-    responses((status = 200, body = Vec<TraceStep>)))]
-async fn trace(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
-    Query(params): Query<TraceParams>,
-) -> Result<Response, ApiError> {
-    let steps = state
-        .service
-        .trace(
-            &ctx,
-            &params.api_version,
-            &params.kind,
-            &NamespaceRef::in_default(params.namespace.as_str()).map_err(control::Error::from)?,
-            &params.name,
-        )
-        .await?;
-    Ok(Json(steps).into_response())
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-struct LogParams {
-    tail: Option<i64>,
-    since: Option<i64>,
-    container: Option<String>,
-}
-
-/// A Flux controller's recent log lines.
-#[utoipa::path(get, path = "/o2dms/v1/controllers/{controller}/logs", tag = "sources",
-    params(("controller" = String, Path, description = "helm-controller, kustomize-controller or source-controller"), LogParams),
-    responses((status = 200, description = "Log lines.", content_type = "text/plain", body = String)))]
-async fn logs(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
-    Path(controller): Path<String>,
-    Query(params): Query<LogParams>,
-) -> Result<Response, ApiError> {
-    let query = LogQuery {
-        tail: params.tail,
-        since_seconds: params.since,
-        container: params.container,
-    };
-    let text = state
-        .service
-        .controller_logs(&ctx, &controller, &query)
-        .await?;
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
 }

@@ -13,6 +13,7 @@ use control::service::ExportFormat;
 use futures::StreamExt;
 use serde::Deserialize;
 
+use app::ApiDescription;
 use std::sync::Arc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -21,6 +22,7 @@ mod admin;
 mod deployments;
 pub mod openapi;
 mod packages;
+mod sources;
 mod tokens;
 
 pub use packages::UPLOAD_LIMIT;
@@ -28,14 +30,11 @@ pub use packages::UPLOAD_LIMIT;
 /// Where the OpenAPI document is served (without authentication, like the health checks).
 pub const OPENAPI_PATH: &str = "/o2dms/v1/openapi.json";
 
-/// The API's OpenAPI document, as served.
-#[derive(Debug, Clone)]
-pub struct ApiDocument(pub Arc<serde_json::Value>);
-
 /// The API's routes and the OpenAPI document made from the same annotations.
-pub fn api() -> (Router<AppState>, ApiDocument) {
+pub fn api() -> (Router<AppState>, ApiDescription) {
     let (router, document) = OpenApiRouter::new()
         .merge(deployments::router())
+        .merge(sources::router())
         .merge(packages::router())
         .merge(admin::router())
         .merge(tokens::router())
@@ -46,7 +45,7 @@ pub fn api() -> (Router<AppState>, ApiDocument) {
         .routes(routes!(audit_verify))
         .routes(routes!(openapi_json))
         .split_for_parts();
-    let document = ApiDocument(Arc::new(openapi::finish(document)));
+    let document = ApiDescription(Arc::new(openapi::finish(document)));
     (router.layer(Extension(document.clone())), document)
 }
 
@@ -106,7 +105,7 @@ impl IntoResponse for ApiError {
 /// This document.
 #[utoipa::path(get, path = "/o2dms/v1/openapi.json", tag = "meta", security(()),
     responses((status = 200, description = "The OpenAPI 3.1 document.", body = Object)))]
-async fn openapi_json(Extension(ApiDocument(document)): Extension<ApiDocument>) -> Response {
+async fn openapi_json(Extension(ApiDescription(document)): Extension<ApiDescription>) -> Response {
     Json(document.as_ref().clone()).into_response()
 }
 

@@ -203,8 +203,7 @@ impl FluxCache {
         self.rows.window(filter, visible, after, want)
     }
 
-    /// Every precomputed row in `visible` that passes the filter's namespace, kind and label
-    /// conditions, in list order (status and text are checked by `page::select`).
+    /// Every precomputed row in `visible` that passes the filter, in list order.
     pub fn matching(
         &self,
         filter: &DeploymentFilter,

@@ -305,8 +305,7 @@ impl ReleaseCache {
             .unwrap_or_default()
     }
 
-    /// Every release in `visible` that passes the filter's namespace and kind conditions,
-    /// unsorted and unpaged (status and text are checked by `page::select`).
+    /// Every release in `visible` that passes the filter, in list order.
     pub fn matching(
         &self,
         filter: &DeploymentFilter,
