@@ -1,5 +1,6 @@
 //! The Flux adapter's watch caches against the sandbox cluster with the demo's Flux objects:
-//! lists, filters, visibility, pagination, get, and following changes through the watch.
+//! lists, filters, visibility, pagination, get, following changes through the watch, and
+//! recovering from API server restarts (resuming, or re-listing when the history is gone).
 
 mod cluster;
 mod refs;
@@ -270,5 +271,136 @@ async fn the_bus_delivers_adds_changes_and_deletes() {
     assert!(
         cache.get(&refs::ks("team-a", "bus")).is_none(),
         "a deleted object leaves the rows"
+    );
+}
+
+/// Polls `check` every 20 ms for up to `limit`; true once it holds.
+async fn eventually(limit: Duration, check: impl Fn() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    while tokio::time::Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    check()
+}
+
+/// Suspends team-a/podinfo straight in the store, as a write the cache cannot see happen.
+fn suspend_podinfo(sandbox: &Sandbox) {
+    let store = sandbox.store();
+    let rt = store
+        .resource("helm.toolkit.fluxcd.io", "v2", "helmreleases")
+        .expect("resource");
+    let mut object = store.get(&rt, Some("team-a"), "podinfo").expect("podinfo");
+    object["spec"]["suspend"] = json!(true);
+    let options = sandbox::store::WriteOptions {
+        unknown: sandbox::schema::UnknownFields::Prune,
+        force: false,
+        field_manager: Some("test"),
+        subresource: None,
+    };
+    store
+        .update(&rt, Some("team-a"), "podinfo", object, options)
+        .expect("update");
+}
+
+#[tokio::test]
+async fn after_an_api_server_restart_pages_say_as_of_until_the_watches_resume() {
+    let (sandbox, client) = demo_cluster(2).await;
+    let cache = FluxCache::start(&client, model::reference::ClusterId::default(), "flux");
+    cache
+        .wait_until_ready(Duration::from_secs(10))
+        .await
+        .expect("ready");
+    let page = || {
+        cache
+            .list(&DeploymentFilter::default(), &Namespaces::All)
+            .expect("list")
+    };
+    assert_eq!(page().as_of, None, "a synced cache is current");
+    assert!(
+        eventually(Duration::from_secs(2), || {
+            let counts = sandbox.request_counts();
+            counts.watches == counts.lists
+        })
+        .await,
+        "every kind listed once, then watched"
+    );
+    let before = sandbox.request_counts();
+
+    sandbox.restart(Duration::from_millis(1500), false);
+    assert!(
+        eventually(Duration::from_secs(2), || page().as_of.is_some()).await,
+        "while the API server is down, pages say how old their rows are"
+    );
+    assert_eq!(
+        page().total,
+        9,
+        "the rows stay while the watches are cut off"
+    );
+    suspend_podinfo(&sandbox);
+
+    assert!(
+        eventually(Duration::from_secs(10), || page().as_of.is_none()).await,
+        "once the watches are back, the pages are current again"
+    );
+    assert!(
+        eventually(Duration::from_secs(2), || cache
+            .get(&refs::hr("team-a", "podinfo"))
+            .is_some_and(|row| row.state.suspended))
+        .await,
+        "the change made while the watches were cut off arrived when they resumed"
+    );
+    let after = sandbox.request_counts();
+    assert_eq!(
+        after.lists, before.lists,
+        "the watches resumed from their last resourceVersion, without listing again"
+    );
+    assert!(after.watches > before.watches, "{before:?} → {after:?}");
+}
+
+#[tokio::test]
+async fn when_the_history_is_gone_the_cache_relists_and_keeps_its_rows_meanwhile() {
+    let (sandbox, client) = demo_cluster(2).await;
+    let cache = FluxCache::start(&client, model::reference::ClusterId::default(), "flux");
+    cache
+        .wait_until_ready(Duration::from_secs(10))
+        .await
+        .expect("ready");
+    let page = || {
+        cache
+            .list(&DeploymentFilter::default(), &Namespaces::All)
+            .expect("list")
+    };
+    let before = sandbox.request_counts();
+
+    sandbox.restart(Duration::from_millis(1000), true);
+    assert!(
+        eventually(Duration::from_secs(2), || page().as_of.is_some()).await,
+        "stale while the API server is down"
+    );
+    suspend_podinfo(&sandbox);
+    assert_eq!(
+        page().total,
+        9,
+        "no half-empty page while the cache is behind"
+    );
+
+    assert!(
+        eventually(Duration::from_secs(10), || page().as_of.is_none()).await,
+        "current again after the re-list"
+    );
+    assert!(
+        cache
+            .get(&refs::hr("team-a", "podinfo"))
+            .is_some_and(|row| row.state.suspended),
+        "the re-list brought the change"
+    );
+    assert_eq!(page().total, 9);
+    let after = sandbox.request_counts();
+    assert!(
+        after.lists > before.lists,
+        "a compacted history means listing again: {before:?} → {after:?}"
     );
 }

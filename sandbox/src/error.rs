@@ -129,6 +129,15 @@ impl ApiError {
         Self::new(405, "MethodNotAllowed", message)
     }
 
+    /// 503 while a simulated restart is under way.
+    pub fn restarting() -> Self {
+        Self::new(
+            503,
+            "ServiceUnavailable",
+            "the API server is restarting (simulated); try again shortly",
+        )
+    }
+
     /// 410 for a watch or list from a compacted resourceVersion.
     pub fn gone(message: impl Into<String>) -> Self {
         Self::new(410, "Expired", message)

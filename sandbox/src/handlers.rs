@@ -3,6 +3,7 @@
 use crate::discovery;
 use crate::error::ApiError;
 use crate::identity::{self, Caller, Impersonation, Tokens};
+use crate::outage::Outages;
 use crate::patch::PatchKind;
 use crate::rbac::{self, Attributes, UserInfo};
 use crate::resources::ResourceType;
@@ -29,6 +30,8 @@ pub struct Ctx {
     pub tokens: Arc<Tokens>,
     /// Impersonation headers seen, oldest first.
     pub impersonations: Arc<Mutex<Vec<Impersonation>>>,
+    /// Simulated restarts and request counters.
+    pub outages: Arc<Outages>,
 }
 
 /// A parsed resource path.
@@ -60,6 +63,10 @@ pub async fn handle(
         Ok(user) => user,
         Err(error) => return error.into_response(),
     };
+    // A request on a connection still open while a simulated restart takes the server down.
+    if ctx.outages.is_down() {
+        return ApiError::restarting().into_response();
+    }
     match route(&ctx, &user, &method, uri.path(), &headers, &query, &body).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
@@ -96,6 +103,18 @@ async fn route(
     }
     match segments.as_slice() {
         ["version"] => return json_ok(discovery::version()),
+        ["sandbox", "restart"] if *method == Method::POST && user.is_master() => {
+            let down = query
+                .get("downMs")
+                .and_then(|ms| ms.parse().ok())
+                .map_or(Duration::ZERO, Duration::from_millis);
+            let compact = query.get("compact").is_some_and(|c| c == "true");
+            ctx.outages.restart(&ctx.store, down, compact);
+            return json_ok(json!({ "restarted": true, "downMs": down.as_millis() as u64 }));
+        }
+        ["sandbox", "requests"] if user.is_master() => {
+            return json_ok(json!(ctx.outages.counts()));
+        }
         ["api"] => return json_ok(discovery::core_versions()),
         ["apis"] => return json_ok(discovery::groups(&resources)),
         ["api", "v1"] => {
@@ -311,9 +330,11 @@ async fn dispatch(
     }
     match (method.clone(), name) {
         (Method::GET, None) if query.get("watch").is_some_and(|w| w == "true" || w == "1") => {
+            ctx.outages.count_watch();
             watch(ctx, rt, namespace, query)
         }
         (Method::GET, None) => {
+            ctx.outages.count_list();
             let labels =
                 LabelSelector::parse(query.get("labelSelector").map_or("", String::as_str))?;
             let fields =
@@ -570,6 +591,7 @@ fn watch(
     let stream = futures::stream::iter(first)
         .chain(live)
         .take_until(tokio::time::sleep(timeout))
+        .take_until(ctx.outages.next_restart())
         .map(|event| {
             let mut line = serde_json::to_vec(&event).unwrap_or_default();
             line.push(b'\n');

@@ -1,7 +1,8 @@
 //! `sandbox`: runs the sandbox cluster until Ctrl-C, for the demo and dev tooling.
 //! Usage: sandbox [--port N] [--kubeconfig FILE] [--token T] [--crds PATH]... [--manifest FILE]...
-//!        [--user TOKEN:NAME]... [--anonymous-as NAME] [--demo]
+//!        [--user TOKEN:NAME]... [--anonymous-as NAME] [--demo] [--fleet]
 //! `--demo` seeds the demo tenants' Flux objects and runs the simulated Flux controllers;
+//! `--fleet` seeds the benchmark's fleet (20,000 Flux objects, 1,000 Helm releases);
 //! `--user` adds a user whose requests RBAC decides (from the `--manifest` objects);
 //! `--anonymous-as` names whom requests without credentials act as (client-go sends none
 //! over plain HTTP).
@@ -12,11 +13,12 @@ use std::process::ExitCode;
 #[tokio::main]
 async fn main() -> ExitCode {
     let mut options = SandboxOptions::default();
-    let mut demo = false;
+    let (mut demo, mut fleet) = (false, false);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        if arg == "--demo" {
-            demo = true;
+        if arg == "--demo" || arg == "--fleet" {
+            demo |= arg == "--demo";
+            fleet |= arg == "--fleet";
             continue;
         }
         let value = args.next();
@@ -39,7 +41,7 @@ async fn main() -> ExitCode {
             }
             _ => {
                 eprintln!(
-                    "usage: sandbox [--port N] [--kubeconfig FILE] [--token T] [--crds PATH]... [--manifest FILE]... [--user TOKEN:NAME]... [--anonymous-as NAME] [--demo]"
+                    "usage: sandbox [--port N] [--kubeconfig FILE] [--token T] [--crds PATH]... [--manifest FILE]... [--user TOKEN:NAME]... [--anonymous-as NAME] [--demo] [--fleet]"
                 );
                 return ExitCode::from(2);
             }
@@ -55,6 +57,10 @@ async fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
                 sandbox::flux::spawn(sandbox.store().clone(), std::time::Duration::from_secs(1));
+            }
+            if fleet && let Err(error) = sandbox::fleet::seed(sandbox.store(), Default::default()) {
+                eprintln!("sandbox: cannot seed the fleet: {error}");
+                return ExitCode::FAILURE;
             }
             eprintln!(
                 "sandbox cluster (simulated, not a real Kubernetes) at {}",

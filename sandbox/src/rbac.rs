@@ -63,7 +63,8 @@ impl UserInfo {
         }
     }
 
-    fn is_master(&self) -> bool {
+    /// True for `system:masters` (the sandbox administrator).
+    pub fn is_master(&self) -> bool {
         self.groups.iter().any(|g| g == "system:masters")
     }
 }

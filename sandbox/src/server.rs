@@ -2,6 +2,7 @@
 
 use crate::handlers::{self, Ctx};
 use crate::identity::{Impersonation, SandboxUser, Tokens};
+use crate::outage::{Outages, RequestCounts};
 use crate::schema::UnknownFields;
 use crate::store::{Store, WriteOptions};
 use axum::Router;
@@ -9,7 +10,7 @@ use serde_json::Value;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use tokio::sync::oneshot;
+use tokio::sync::watch;
 
 /// How to start a sandbox.
 #[derive(Debug, Clone, Default)]
@@ -63,7 +64,8 @@ pub struct Sandbox {
     addr: SocketAddr,
     store: Arc<Store>,
     impersonations: Arc<Mutex<Vec<Impersonation>>>,
-    shutdown: Option<oneshot::Sender<()>>,
+    outages: Arc<Outages>,
+    shutdown: watch::Sender<bool>,
 }
 
 impl Sandbox {
@@ -81,6 +83,7 @@ impl Sandbox {
             load_manifest(&store, path)?;
         }
         let impersonations = Arc::new(Mutex::new(Vec::new()));
+        let outages = Arc::new(Outages::default());
         let ctx = Ctx {
             store: store.clone(),
             tokens: Arc::new(Tokens {
@@ -90,6 +93,7 @@ impl Sandbox {
                 anonymous: options.anonymous.clone(),
             }),
             impersonations: impersonations.clone(),
+            outages: outages.clone(),
         };
         let app = Router::new().fallback(handlers::handle).with_state(ctx);
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port))
@@ -102,20 +106,14 @@ impl Sandbox {
             port: options.port,
             source,
         })?;
-        let (shutdown, stopped) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
-                let _ = stopped.await;
-            });
-            if let Err(error) = serve.await {
-                tracing::error!(%error, "sandbox server failed");
-            }
-        });
+        let (shutdown, stopped) = watch::channel(false);
+        tokio::spawn(serve(listener, addr, app, stopped, outages.clone()));
         let sandbox = Self {
             addr,
             store,
             impersonations,
-            shutdown: Some(shutdown),
+            outages,
+            shutdown,
         };
         if let Some(path) = &options.kubeconfig {
             // With an anonymous identity the kubeconfig is for that identity: no token.
@@ -143,6 +141,17 @@ impl Sandbox {
         &self.store
     }
 
+    /// Simulates an API server restart: every watch ends, connections are refused for
+    /// `down`, and with `compact` watches must re-list.
+    pub fn restart(&self, down: std::time::Duration, compact: bool) {
+        self.outages.restart(&self.store, down, compact);
+    }
+
+    /// LIST and WATCH requests served so far.
+    pub fn request_counts(&self) -> RequestCounts {
+        self.outages.counts()
+    }
+
     /// Every `Impersonate-*` header set seen so far.
     pub fn impersonations(&self) -> Vec<Impersonation> {
         self.impersonations
@@ -154,9 +163,7 @@ impl Sandbox {
 
 impl Drop for Sandbox {
     fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
+        self.shutdown.send_replace(true);
     }
 }
 
@@ -254,4 +261,45 @@ fn ensure_namespace(store: &Store, name: &str) -> Result<(), crate::error::ApiEr
     store
         .create(&rt, None, namespace, WriteOptions::by("sandbox"))
         .map(|_| ())
+}
+
+/// Serves until `stopped`; a simulated restart closes the listener and every connection (once
+/// their requests are done: the restart ends the watches), stays down for the outage, and
+/// listens on the same address again, so clients see refused connections as in a real one.
+async fn serve(
+    mut listener: tokio::net::TcpListener,
+    addr: SocketAddr,
+    app: Router,
+    mut stopped: watch::Receiver<bool>,
+    outages: Arc<Outages>,
+) {
+    loop {
+        let restarted = outages.next_restart();
+        let (why, stopping) = tokio::sync::oneshot::channel::<bool>();
+        let mut stop = stopped.clone();
+        let serve = axum::serve(listener, app.clone()).with_graceful_shutdown(async move {
+            let stop = tokio::select! {
+                _ = stop.wait_for(|stop| *stop) => true,
+                () = restarted => false,
+            };
+            let _ = why.send(stop);
+        });
+        if let Err(error) = serve.await {
+            tracing::error!(%error, "sandbox server failed");
+            return;
+        }
+        if stopping.await.unwrap_or(true) || *stopped.borrow_and_update() {
+            return;
+        }
+        tokio::time::sleep(outages.down_for()).await;
+        listener = loop {
+            match tokio::net::TcpListener::bind(addr).await {
+                Ok(listener) => break listener,
+                Err(error) => {
+                    tracing::warn!(%error, "sandbox: cannot listen again yet");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            }
+        };
+    }
 }

@@ -44,6 +44,8 @@ struct Inner {
     revision: u64,
     history: VecDeque<Arc<Change>>,
     history_limit: usize,
+    /// Watches from before this revision answer 410 (see [`Store::compact`]).
+    compacted: u64,
 }
 
 /// The cluster's state.
@@ -77,6 +79,7 @@ impl Store {
                 revision: 1,
                 history: VecDeque::new(),
                 history_limit: history_limit.max(1),
+                compacted: 0,
             }),
             changes,
         };
@@ -133,12 +136,22 @@ impl Store {
         self.lock().revision
     }
 
+    /// Forgets the watch history, as etcd compaction after an API server restart can: the
+    /// revision moves on (as it does with any write in a real cluster) and every watch from
+    /// an earlier one answers 410, so its client must list again.
+    pub fn compact(&self) {
+        let mut inner = self.lock();
+        inner.revision += 1;
+        inner.compacted = inner.revision;
+        inner.history.clear();
+    }
+
     /// Subscribes to changes, and returns the kept history after `since` (or 410 if it is gone).
     pub fn watch_from(&self, since: u64) -> Result<(Vec<Arc<Change>>, Changes), ApiError> {
         let inner = self.lock();
         let receiver = self.changes.subscribe();
         let oldest = inner.history.front().map_or(inner.revision, |c| c.revision);
-        if since + 1 < oldest {
+        if since < inner.compacted || since + 1 < oldest {
             return Err(ApiError::gone(format!(
                 "too old resource version: {since} ({oldest})"
             )));

@@ -8,6 +8,7 @@ use anyhow::Context;
 use control::access::{GlobalRole, Grantee, Principal, TenantRole};
 use control::audit::Channel;
 use control::{RequestContext, Service};
+use model::tokens::NewToken;
 use std::io::Write;
 
 /// `pilothouse admin [--as SUBJECT] <command>`.
@@ -37,6 +38,33 @@ pub enum AdminCommand {
     /// Global roles (platform-admin, auditor).
     #[command(subcommand)]
     Role(RoleCommand),
+    /// API tokens, for scripts that cannot sign in with a browser.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+/// `pilothouse admin token …`.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum TokenCommand {
+    /// Make a token for the acting subject (or, with --service, for one of a tenant's
+    /// service principals) and print it with its secret, as JSON. The secret is not shown
+    /// again.
+    Create {
+        /// What it is for.
+        name: String,
+        /// Narrow it to one tenant (needed with --service).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Make it for this service principal of --tenant.
+        #[arg(long)]
+        service: Option<String>,
+        /// Narrow it to reads.
+        #[arg(long)]
+        read_only: bool,
+        /// Days until it expires (default: the longest allowed).
+        #[arg(long)]
+        days: Option<u32>,
+    },
 }
 
 /// `pilothouse admin tenant …`.
@@ -166,7 +194,7 @@ pub enum RoleCommand {
 /// Runs one command against the configured database.
 pub async fn run(config: &Config, args: &AdminArgs) -> anyhow::Result<()> {
     let pool = crate::connect(config).await?;
-    let service = Service::new(pool);
+    let service = Service::new(pool).with_token_lifetime(config.tokens.max_lifetime_days);
     crate::bootstrap(&service, config).await?;
     let actor = args
         .actor
@@ -218,6 +246,22 @@ pub async fn execute(
         }
         AdminCommand::Role(RoleCommand::List) => {
             return Ok(Some(json(service.list_global_roles(ctx).await?)));
+        }
+        AdminCommand::Token(TokenCommand::Create {
+            name,
+            tenant,
+            service: principal,
+            read_only,
+            days,
+        }) => {
+            let request = NewToken {
+                name: name.clone(),
+                expires_in_days: *days,
+                tenant: tenant.clone(),
+                read_only: *read_only,
+                service: principal.clone(),
+            };
+            return Ok(Some(json(service.create_token(ctx, &request).await?)));
         }
         AdminCommand::Tenant(TenantCommand::Rename { slug, name }) => {
             service.rename_tenant(ctx, slug, name).await?;

@@ -180,4 +180,22 @@ async fn administration_from_the_command_line() {
             .iter()
             .any(|r| r.event.outcome == Some(Outcome::Denied) && r.event.channel == Channel::Cli)
     );
+
+    // A script's token, made without a browser: it signs its caller in, narrowed as asked.
+    let issued = cli.ok(&[
+        "--as",
+        "erin",
+        "token",
+        "create",
+        "nightly report",
+        "--read-only",
+        "--days",
+        "7",
+    ]);
+    assert_eq!(issued["token"]["readOnly"], true, "{issued}");
+    let secret = issued["secret"].as_str().unwrap();
+    let principal = service.authenticate_token(secret).await.unwrap();
+    assert_eq!(principal.subject, "erin");
+    let stderr = cli.refused(&["token", "create", "forever", "--days", "100000"]);
+    assert!(stderr.contains("expires in days"), "{stderr}");
 }

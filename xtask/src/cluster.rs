@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 /// What the UI says about the sandbox, so nobody mistakes it for a real cluster.
 pub const BANNER: &str = "Sandbox cluster: an in-memory Kubernetes API with SIMULATED Flux controllers, not a real cluster";
 
+/// The sandbox administrator's token in the bench (system:masters: full LISTs, restarts).
+pub const FLEET_ADMIN_TOKEN: &str = "bench-admin";
+
 /// A running sandbox; it is stopped when dropped.
 #[derive(Debug)]
 pub struct Cluster {
@@ -31,6 +34,16 @@ impl Cluster {
 impl Cluster {
     /// Starts `binary` with the Flux CRDs vendored in `deploy/crds/` and the demo data.
     pub fn start_demo(binary: &Path, name: &str) -> anyhow::Result<Self> {
+        Self::start(binary, name, &["--demo"]).map(|(cluster, _)| cluster)
+    }
+
+    /// Starts `binary` with the benchmark's fleet, which is still being written when this
+    /// returns, and an administrator token ([`FLEET_ADMIN_TOKEN`]); returns the port too.
+    pub fn start_fleet(binary: &Path, name: &str) -> anyhow::Result<(Self, u16)> {
+        Self::start(binary, name, &["--fleet", "--token", FLEET_ADMIN_TOKEN])
+    }
+
+    fn start(binary: &Path, name: &str, contents: &[&str]) -> anyhow::Result<(Self, u16)> {
         let crds = paths::root().join("deploy/crds");
         if !crds.is_dir() {
             bail!(
@@ -40,15 +53,15 @@ impl Cluster {
         }
         let port = testkit::ports::free_port()?;
         let kubeconfig = paths::root().join("target").join(name).join("kubeconfig");
-        step(&format!(
-            "starting the sandbox cluster (simulated Flux) on port {port}"
-        ));
+        step(&format!("starting the sandbox cluster on port {port}"));
         // As in a real cluster: Pilothouse acts as its own service account, which RBAC
         // (deploy/rbac.yaml) limits to reading, provisioning and impersonating tenants. The
         // kubeconfig carries no credentials (client-go sends none over plain HTTP), so the
         // sandbox takes credential-less requests as that account.
         let child = Command::new(binary)
-            .args(["--port", &port.to_string(), "--demo", "--crds"])
+            .args(["--port", &port.to_string()])
+            .args(contents)
+            .arg("--crds")
             .arg(&crds)
             .arg("--manifest")
             .arg(paths::root().join("deploy/rbac.yaml"))
@@ -66,7 +79,7 @@ impl Cluster {
             }
             if http_probe::status(port, "/version") == Some(200) && cluster.kubeconfig.exists() {
                 eprintln!("    kubeconfig {}", cluster.kubeconfig.display());
-                return Ok(cluster);
+                return Ok((cluster, port));
             }
             std::thread::sleep(Duration::from_millis(100));
         }

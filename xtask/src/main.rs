@@ -8,9 +8,11 @@ mod cluster;
 mod database;
 mod demo;
 mod e2e;
+mod fleet;
 mod helm;
 mod http_probe;
 mod identity;
+mod load;
 mod paths;
 mod server;
 mod setup;
@@ -27,7 +29,7 @@ commands:
   demo     set up, build, and run the demo on http://127.0.0.1:3000
   test     set up and run every check: fmt, clippy, unit and integration tests, Playwright
   e2e      build and run only the Playwright walks [SPEC…: names containing any of these]
-  bench    run the benchmarks (release build, private Postgres)
+  bench    run the benchmarks (release build, private Postgres, the fleet scenario)
   setup    only install and check what the build and the tests need
   build    build the site (wasm bundle, stylesheet) and the server binary [--release]";
 

@@ -13,6 +13,7 @@ pub mod plugins;
 pub mod registry;
 pub mod rows;
 pub mod values;
+pub mod watch;
 
 use crate::access::Namespaces;
 use crate::{Error, Result};

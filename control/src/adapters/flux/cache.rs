@@ -7,11 +7,11 @@ use super::status::state_of;
 use crate::access::Namespaces;
 use crate::adapters::page;
 use crate::adapters::rows::{CacheEvent, RowIndex, RowKey, Window, key_of, key_of_ref};
+use crate::adapters::watch::{self, Step};
 use crate::{Error, Result};
-use futures::StreamExt;
 use kube::api::{Api, DynamicObject};
 use kube::runtime::reflector::{self, Store};
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use model::deployment::{Deployment, DeploymentFilter, DeploymentPage, DeploymentStatus};
 use model::reference::{ClusterId, DeploymentRef};
@@ -20,7 +20,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::broadcast;
 
 /// Watch caches for HelmReleases, Kustomizations and the source kinds in every namespace,
 /// and the deployment rows computed from them once per watch event.
@@ -28,7 +28,7 @@ pub struct FluxCache {
     cluster: ClusterId,
     stores: Vec<(FluxKind, Store<DynamicObject>)>,
     rows: Arc<RowIndex>,
-    rows_ready: Vec<(FluxKind, watch::Receiver<bool>)>,
+    rows_ready: Vec<(FluxKind, tokio::sync::watch::Receiver<bool>)>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -51,7 +51,7 @@ struct RowFeed {
     relisted: Option<Vec<Deployment>>,
     /// True once the rows hold a first complete list (the store alone is not enough: the
     /// rows are fed after it).
-    synced: watch::Sender<bool>,
+    synced: tokio::sync::watch::Sender<bool>,
 }
 
 impl RowFeed {
@@ -91,7 +91,8 @@ impl RowFeed {
 }
 
 impl FluxCache {
-    /// Starts one watch per kind; they run until the cache is dropped, re-listing after errors.
+    /// Starts one watch per kind; they run until the cache is dropped, resuming after errors
+    /// and re-listing when the API server no longer has the history.
     pub fn start(client: &Client, cluster: ClusterId, adapter: &str) -> Self {
         let rows = Arc::new(RowIndex::new(cluster.clone()));
         let mut rows_ready = Vec::new();
@@ -100,15 +101,11 @@ impl FluxCache {
         for kind in DEPLOYMENTS.into_iter().chain(SOURCES) {
             let resource = kind.api_resource();
             let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
-            let writer = reflector::store::Writer::new(resource);
+            let mut writer = reflector::store::Writer::new(resource);
             let reader = writer.as_reader();
-            let stream = watcher(api, watcher::Config::default())
-                .default_backoff()
-                // No page shows who wrote which field; keeping it would double the memory.
-                .modify(|object: &mut DynamicObject| object.managed_fields_mut().clear())
-                .reflect(writer);
+            let mut steps = watch::start(api, watch::Selectors::default(), kind.kind);
             let mut feed = DEPLOYMENTS.contains(&kind).then(|| {
-                let (synced, ready) = watch::channel(false);
+                let (synced, ready) = tokio::sync::watch::channel(false);
                 rows_ready.push((kind, ready));
                 RowFeed {
                     cluster: cluster.clone(),
@@ -120,17 +117,24 @@ impl FluxCache {
                 }
             });
             tasks.push(tokio::spawn(async move {
-                let mut stream = std::pin::pin!(stream);
-                while let Some(event) = stream.next().await {
-                    match (event, &mut feed) {
-                        (Ok(event), Some(feed)) => feed.on(&event),
-                        (Ok(_), None) => {}
-                        (Err(error), feed) => {
-                            tracing::warn!(%error, kind = kind.kind, "watch error; the watcher retries");
+                while let Some(step) = steps.recv().await {
+                    match (step, &mut feed) {
+                        (Step::Event(event), feed) => {
+                            // No page shows who wrote which field; keeping it would double
+                            // the memory.
+                            let event = event.modify(|o| o.managed_fields_mut().clear());
+                            writer.apply_watcher_event(&event);
+                            if let Some(feed) = feed {
+                                feed.on(&event);
+                            }
+                        }
+                        (Step::Current, Some(feed)) => feed.rows.mark_current(kind.kind),
+                        (Step::Behind, feed) => {
                             if let Some(feed) = feed {
                                 feed.rows.mark_stale(kind.kind);
                             }
                         }
+                        (Step::Current, None) => {}
                     }
                 }
             }));

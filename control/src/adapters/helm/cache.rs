@@ -6,15 +6,15 @@
 use super::release::{self, RELEASE_TYPE, Release};
 use crate::access::Namespaces;
 use crate::adapters::rows::{CacheEvent, RowIndex};
+use crate::adapters::watch::{self, Step};
 
 /// The release watch's name among the row index's feeds.
 const FEED: &str = "helm releases";
 use crate::{Error, Result};
-use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::Client;
 use kube::api::Api;
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::watcher;
 use model::deployment::{
     Condition, Deployment, DeploymentFilter, DeploymentState, DeploymentStatus,
 };
@@ -66,9 +66,10 @@ impl ReleaseCache {
         let decodes = Arc::new(DecodeCounts::default());
         let rows = Arc::new(RowIndex::new(cluster.clone()));
         let api: Api<Secret> = Api::all(client.clone());
-        let config = watcher::Config::default()
-            .labels("owner=helm")
-            .fields(&format!("type={RELEASE_TYPE}"));
+        let selectors = watch::Selectors {
+            labels: Some("owner=helm".into()),
+            fields: Some(format!("type={RELEASE_TYPE}")),
+        };
         let task = {
             let (state, synced, decodes) = (state.clone(), synced.clone(), decodes.clone());
             let feed = RowFeed {
@@ -77,16 +78,16 @@ impl ReleaseCache {
                 rows: rows.clone(),
             };
             tokio::spawn(async move {
-                let stream = watcher(api.clone(), config).default_backoff();
-                let mut stream = std::pin::pin!(stream);
+                let mut steps = watch::start(api.clone(), selectors, "helm release Secrets");
                 let mut pending: HashMap<Key, BTreeMap<u32, Secret>> = HashMap::new();
-                while let Some(event) = stream.next().await {
-                    match event {
-                        Ok(watcher::Event::Init) => {
+                while let Some(step) = steps.recv().await {
+                    match step {
+                        Step::Current => feed.rows.mark_current(FEED),
+                        Step::Event(watcher::Event::Init) => {
                             feed.rows.mark_stale(FEED);
                             pending.clear();
                         }
-                        Ok(watcher::Event::InitApply(secret)) => {
+                        Step::Event(watcher::Event::InitApply(secret)) => {
                             if let Some((key, version)) = key_of(&secret) {
                                 // Keep only the newest Secret per release until the list is done.
                                 let entry = pending.entry(key).or_default();
@@ -99,7 +100,7 @@ impl ReleaseCache {
                                 }
                             }
                         }
-                        Ok(watcher::Event::InitDone) => {
+                        Step::Event(watcher::Event::InitDone) => {
                             let names = Self::list_revisions(&api).await;
                             let mut fresh = State {
                                 revisions: names,
@@ -133,12 +134,12 @@ impl ReleaseCache {
                             feed.rows.mark_current(FEED);
                             synced.store(true, Ordering::SeqCst);
                         }
-                        Ok(watcher::Event::Apply(secret)) => {
+                        Step::Event(watcher::Event::Apply(secret)) => {
                             feed.rows.mark_current(FEED);
                             Self::apply(&state, &decodes, &secret);
                             feed.sync(&state, &secret);
                         }
-                        Ok(watcher::Event::Delete(secret)) => {
+                        Step::Event(watcher::Event::Delete(secret)) => {
                             let refetch = Self::delete(&state, &secret);
                             if let Some((key, name)) = refetch {
                                 let api: Api<Secret> =
@@ -149,8 +150,7 @@ impl ReleaseCache {
                             }
                             feed.sync(&state, &secret);
                         }
-                        Err(error) => {
-                            tracing::warn!(%error, "helm release watch error; the watcher retries");
+                        Step::Behind => {
                             feed.rows.mark_stale(FEED);
                         }
                     }
