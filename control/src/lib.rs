@@ -5,6 +5,7 @@ pub mod access;
 pub mod adapters;
 pub mod audit;
 pub mod error;
+pub mod live;
 pub mod service;
 pub mod store;
 pub mod validate;

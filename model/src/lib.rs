@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod build;
 pub mod deployment;
+pub mod live;
 pub mod overview;
 pub mod reference;
 pub mod source;

@@ -127,6 +127,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     );
     bootstrap(&state.service, &config).await?;
     state.service.watch_access_changes();
+    state.service.start_live_feed();
     retention::spawn(state.service.clone(), &config.audit);
     identities::repair_once(&state.service).await;
     identities::spawn(state.service.clone());
@@ -134,6 +135,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         PostgresStore::new(pool).continuously_delete_expired(std::time::Duration::from_secs(600)),
     );
 
+    // Event streams end first at shutdown, so draining the other requests is not held up.
+    let streams_end = state.streams_end.clone();
+    let signal = async move {
+        shutdown::signal().await;
+        streams_end.cancel();
+    };
     let router = routes::router(state);
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
@@ -141,7 +148,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if let Some(tls) = &config.server.tls {
         let acceptor = tls::acceptor(tls)?;
         tracing::info!(address = %tls::describe(tls, config.server.listen), "Pilothouse is listening");
-        tls::serve(listener, acceptor, router, shutdown::signal()).await?;
+        tls::serve(listener, acceptor, router, signal).await?;
         tracing::info!("shut down cleanly");
         return Ok(());
     }
@@ -150,7 +157,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         listener,
         router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown::signal())
+    .with_graceful_shutdown(signal)
     .await
     .context("server error")?;
     tracing::info!("shut down cleanly");

@@ -29,6 +29,8 @@ pub struct AppState {
     pub idle_timeout_minutes: u32,
     /// The banner shown above every page, e.g. for the sandbox cluster.
     pub cluster_banner: Option<String>,
+    /// Cancelled when shutdown begins: event streams end with it.
+    pub streams_end: tokio_util::sync::CancellationToken,
 }
 
 impl AppState {
@@ -67,6 +69,7 @@ impl AppState {
             public_url_is_https: config.server.public_url.starts_with("https://"),
             idle_timeout_minutes: config.session.idle_timeout_minutes,
             cluster_banner: config.ui.cluster_banner.clone(),
+            streams_end: Default::default(),
         })
     }
 }

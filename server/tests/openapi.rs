@@ -10,6 +10,7 @@ use axum::http::{Request, StatusCode};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use support::TestEnv;
+use tower::ServiceExt;
 
 fn refs<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
     match value {
@@ -103,7 +104,7 @@ async fn the_document_is_complete_and_matches_the_router() {
                 .header("content-type", "application/json")
                 .body(Body::from("{}"))
                 .expect("request");
-            let routed = env.call(request).await;
+            let routed = answer_head(&env, request).await;
             assert_ne!(
                 routed.status,
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -133,4 +134,27 @@ async fn the_document_is_complete_and_matches_the_router() {
         );
     }
     assert!(files >= 6, "every REST module was read");
+}
+
+/// The answer to `request`, with its body read unless it is an endless event stream.
+async fn answer_head(env: &TestEnv, request: Request<Body>) -> support::Answer {
+    let response = env.router.clone().oneshot(request).await.expect("router");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let streaming = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v == "text/event-stream");
+    let body = if streaming {
+        String::new()
+    } else {
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 24)
+            .await
+            .expect("body");
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    support::Answer {
+        status,
+        headers,
+        body,
+    }
 }

@@ -10,15 +10,17 @@ use std::time::{Duration, Instant};
 /// What the UI says about the sandbox, so nobody mistakes it for a real cluster.
 pub const BANNER: &str = "Sandbox cluster: an in-memory Kubernetes API with SIMULATED Flux controllers, not a real cluster";
 
-/// The sandbox administrator's token in the bench (system:masters: full LISTs, restarts).
-pub const FLEET_ADMIN_TOKEN: &str = "bench-admin";
-
 /// A running sandbox; it is stopped when dropped.
 #[derive(Debug)]
 pub struct Cluster {
     child: Child,
     /// The kubeconfig that points at it.
     pub kubeconfig: PathBuf,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    /// Its administrator's token (system:masters), for the harness only: the server's
+    /// kubeconfig has none.
+    pub admin_token: String,
 }
 
 impl Cluster {
@@ -34,16 +36,21 @@ impl Cluster {
 impl Cluster {
     /// Starts `binary` with the Flux CRDs vendored in `deploy/crds/` and the demo data.
     pub fn start_demo(binary: &Path, name: &str) -> anyhow::Result<Self> {
-        Self::start(binary, name, &["--demo"]).map(|(cluster, _)| cluster)
+        Self::start(binary, name, "--demo", crate::identity::random_hex(16)?)
     }
 
     /// Starts `binary` with the benchmark's fleet, which is still being written when this
-    /// returns, and an administrator token ([`FLEET_ADMIN_TOKEN`]); returns the port too.
-    pub fn start_fleet(binary: &Path, name: &str) -> anyhow::Result<(Self, u16)> {
-        Self::start(binary, name, &["--fleet", "--token", FLEET_ADMIN_TOKEN])
+    /// returns.
+    pub fn start_fleet(binary: &Path, name: &str) -> anyhow::Result<Self> {
+        Self::start(binary, name, "--fleet", crate::identity::random_hex(16)?)
     }
 
-    fn start(binary: &Path, name: &str, contents: &[&str]) -> anyhow::Result<(Self, u16)> {
+    fn start(
+        binary: &Path,
+        name: &str,
+        contents: &str,
+        admin_token: String,
+    ) -> anyhow::Result<Self> {
         let crds = paths::root().join("deploy/crds");
         if !crds.is_dir() {
             bail!(
@@ -59,8 +66,13 @@ impl Cluster {
         // kubeconfig carries no credentials (client-go sends none over plain HTTP), so the
         // sandbox takes credential-less requests as that account.
         let child = Command::new(binary)
-            .args(["--port", &port.to_string()])
-            .args(contents)
+            .args([
+                "--port",
+                &port.to_string(),
+                contents,
+                "--token",
+                &admin_token,
+            ])
             .arg("--crds")
             .arg(&crds)
             .arg("--manifest")
@@ -71,7 +83,12 @@ impl Cluster {
             .arg(&kubeconfig)
             .spawn()
             .with_context(|| format!("cannot start {}", binary.display()))?;
-        let mut cluster = Self { child, kubeconfig };
+        let mut cluster = Self {
+            child,
+            kubeconfig,
+            port,
+            admin_token,
+        };
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(30) {
             if let Some(status) = cluster.child.try_wait()? {
@@ -79,7 +96,7 @@ impl Cluster {
             }
             if http_probe::status(port, "/version") == Some(200) && cluster.kubeconfig.exists() {
                 eprintln!("    kubeconfig {}", cluster.kubeconfig.display());
-                return Ok((cluster, port));
+                return Ok(cluster);
             }
             std::thread::sleep(Duration::from_millis(100));
         }

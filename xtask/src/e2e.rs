@@ -46,6 +46,11 @@ pub fn run_suite(binary: &Path, database: &Database, filters: &[String]) -> anyh
             )
             .env("IDP_ISSUER", stack.identity.idp.issuer())
             .env(
+                "SANDBOX_URL",
+                format!("http://127.0.0.1:{}", stack.cluster.port),
+            )
+            .env("SANDBOX_TOKEN", &stack.cluster.admin_token)
+            .env(
                 "ADMIN_PASSWORD",
                 stack.identity.password("admin").unwrap_or_default(),
             )

@@ -4,7 +4,7 @@
 //! tenant owns 10 namespaces. Prints the figures, the goals of the performance issue, and
 //! which are met. Asserts nothing: the tests never time anything.
 
-use crate::cluster::{Cluster, FLEET_ADMIN_TOKEN};
+use crate::cluster::Cluster;
 use crate::database::Database;
 use crate::identity::Identity;
 use crate::load::{self, Limit, Run, Target};
@@ -47,12 +47,12 @@ pub fn run(tools: &Tools, database: &Database) -> anyhow::Result<()> {
     let port = testkit::ports::free_port()?;
     let identity = Identity::start(&format!("http://127.0.0.1:{port}"))?;
     let seeding = Instant::now();
-    let (cluster, cluster_port) = Cluster::start_fleet(&release.join("sandbox"), "bench-fleet")?;
+    let cluster = Cluster::start_fleet(&release.join("sandbox"), "bench-fleet")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let sandbox = |path: &str| Target::json(cluster_port, path, FLEET_ADMIN_TOKEN);
+    let sandbox = |path: &str| Target::json(cluster.port, path, &cluster.admin_token);
     runtime.block_on(wait_for_fleet(&sandbox(
         "/api/v1/namespaces/fleet-499/secrets/sh.helm.release.v1.svc-0999.v3",
     )))?;
@@ -94,8 +94,7 @@ pub fn run(tools: &Tools, database: &Database) -> anyhow::Result<()> {
         port,
         admin: admin_token,
         alice: alice_token,
-        cluster_port,
-        kubeconfig: &cluster.kubeconfig,
+        cluster: &cluster,
     }))?;
     let rss_loaded = rss_mib(server.pid());
     let rendered = report.render(synced, rss_synced, rss_loaded);
@@ -113,8 +112,7 @@ struct Users<'a> {
     port: u16,
     admin: String,
     alice: String,
-    cluster_port: u16,
-    kubeconfig: &'a Path,
+    cluster: &'a Cluster,
 }
 
 impl Users<'_> {
@@ -244,9 +242,9 @@ async fn measure(users: Users<'_>) -> anyhow::Result<Report> {
         throughput.push(Throughput { what, runs });
     }
     step("one full LIST of both kinds from the API server, as kubectl get -A -o json does");
-    let (full_list, full_list_objects) = full_list(users.cluster_port).await?;
-    let helm_list = helm_list(users.kubeconfig);
-    step("simulated API server restarts (watches cut, 1 s of 503s)");
+    let (full_list, full_list_objects) = full_list(users.cluster).await?;
+    let helm_list = helm_list(&users.cluster.kubeconfig);
+    step("simulated API server restarts (watches cut, 1 s down)");
     let mut recoveries = Vec::new();
     for (what, compact) in [
         ("watches resume", false),
@@ -265,7 +263,7 @@ async fn measure(users: Users<'_>) -> anyhow::Result<Report> {
 }
 
 /// The median of three full LISTs (HelmReleases then Kustomizations) and the objects listed.
-async fn full_list(port: u16) -> anyhow::Result<(Duration, usize)> {
+async fn full_list(cluster: &Cluster) -> anyhow::Result<(Duration, usize)> {
     let mut times = Vec::new();
     let mut objects = 0;
     for _ in 0..3 {
@@ -275,7 +273,8 @@ async fn full_list(port: u16) -> anyhow::Result<(Duration, usize)> {
             "/apis/helm.toolkit.fluxcd.io/v2/helmreleases",
             "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations",
         ] {
-            let (status, body) = load::get(&Target::json(port, path, FLEET_ADMIN_TOKEN)).await?;
+            let target = Target::json(cluster.port, path, &cluster.admin_token);
+            let (status, body) = load::get(&target).await?;
             if !status.is_success() {
                 bail!("LIST {path} answered {status}");
             }
@@ -309,7 +308,7 @@ fn helm_list(kubeconfig: &Path) -> Option<Duration> {
 /// Restarts the sandbox's API (1 s down) and times until the admin's page no longer says
 /// "as of": the caches are current again.
 async fn recover(users: &Users<'_>, what: &'static str, compact: bool) -> anyhow::Result<Recovery> {
-    let sandbox = |path: &str| Target::json(users.cluster_port, path, FLEET_ADMIN_TOKEN);
+    let sandbox = |path: &str| Target::json(users.cluster.port, path, &users.cluster.admin_token);
     let lists = async || -> anyhow::Result<u64> {
         let (_, body) = load::get(&sandbox("/sandbox/requests")).await?;
         Ok(serde_json::from_slice::<serde_json::Value>(&body)?["lists"]
@@ -499,7 +498,7 @@ impl Report {
                     recovery.what
                 ),
                 measured: format!(
-                    "{:.2} s from the restart (1 s of it down), {} re-list{}{}",
+                    "{:.2} s from the restart (1 s of it down), {} LIST request{}{}",
                     recovery.current_after.as_secs_f64(),
                     recovery.relists,
                     if recovery.relists == 1 { "" } else { "s" },

@@ -84,7 +84,8 @@ impl Identity {
     }
 }
 
-fn random_hex(bytes: usize) -> anyhow::Result<String> {
+/// `bytes` random bytes as hex, from /dev/urandom.
+pub fn random_hex(bytes: usize) -> anyhow::Result<String> {
     let mut buf = vec![0_u8; bytes];
     std::fs::File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut buf))

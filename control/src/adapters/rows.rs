@@ -353,12 +353,22 @@ impl RowIndex {
                 .map(|(_, n)| *n)
                 .sum()
         };
+        // Without a per-row test, the counters tell which namespaces hold no match at all
+        // (a kind this adapter does not run, a status nobody has there): skip their keys.
+        let may_match = |namespace: &str| {
+            test.by_row()
+                || inner.counts.get(namespace).is_some_and(|counts| {
+                    counts
+                        .iter()
+                        .any(|((kind, status), n)| *n > 0 && test.counts(*kind, *status))
+                })
+        };
         let mut rows = Vec::with_capacity(want.min(MAX_WINDOW));
         for namespace in namespaces {
             if rows.len() >= want {
                 break;
             }
-            if after.is_some_and(|cursor| namespace < cursor.1.as_str()) {
+            if after.is_some_and(|cursor| namespace < cursor.1.as_str()) || !may_match(namespace) {
                 continue;
             }
             let Some(keys) = inner.by_namespace.get(namespace) else {

@@ -8,6 +8,7 @@ mod deployments;
 pub mod executor;
 mod flux;
 mod identities;
+mod live;
 mod overview;
 mod packages;
 mod permissions;
@@ -16,6 +17,7 @@ mod rates;
 mod refusals;
 mod tokens;
 
+pub use live::LiveItem;
 pub use rates::{Cost, RateLimits};
 
 pub use tokens::{DEFAULT_MAX_LIFETIME_DAYS, TOKEN_ISSUER_PREFIX};
@@ -86,6 +88,7 @@ pub struct Service {
     token_max_days: u32,
     rates: std::sync::Arc<rates::Rates>,
     access_cache: std::sync::Arc<crate::access::cache::AccessCache>,
+    live: std::sync::Arc<crate::live::LiveHub>,
 }
 
 impl Service {
@@ -101,6 +104,7 @@ impl Service {
             token_max_days: DEFAULT_MAX_LIFETIME_DAYS,
             rates: Default::default(),
             access_cache: Default::default(),
+            live: Default::default(),
         }
     }
 

@@ -20,6 +20,7 @@ use utoipa_axum::routes;
 
 mod admin;
 mod deployments;
+mod events;
 pub mod openapi;
 mod packages;
 mod sources;
@@ -38,6 +39,7 @@ pub fn api() -> (Router<AppState>, ApiDescription) {
         .merge(packages::router())
         .merge(admin::router())
         .merge(tokens::router())
+        .merge(events::router())
         .routes(routes!(me))
         .routes(routes!(plugins))
         .routes(routes!(audit_events))

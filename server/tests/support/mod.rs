@@ -29,6 +29,8 @@ pub struct TestEnv {
     pub idp: DemoIdp,
     pub service: control::Service,
     pub config: Config,
+    /// Cancelled at shutdown, ending the event streams (as `server::run` does).
+    pub streams_end: tokio_util::sync::CancellationToken,
     pg: PrivatePostgres,
     dir: PathBuf,
     /// The sandbox cluster, for environments started with one.
@@ -179,6 +181,8 @@ impl TestEnv {
         let state = AppState::new(&config, pool, clusters).expect("state");
         // As in production: grants are kept in memory and dropped on every access change.
         state.service.watch_access_changes();
+        state.service.start_live_feed();
+        let streams_end = state.streams_end.clone();
         let service = state.service.clone();
         server::bootstrap(&service, &config)
             .await
@@ -209,6 +213,7 @@ impl TestEnv {
             idp,
             service,
             config,
+            streams_end,
             pg,
             dir,
             cluster,

@@ -1,0 +1,40 @@
+//! What the live event stream (`/o2dms/v1/events/stream`) sends: each change to a deployment
+//! row, numbered so a client that reconnects asks for what it missed (`Last-Event-ID`).
+
+use crate::deployment::Deployment;
+use serde::{Deserialize, Serialize};
+
+/// One change, as the `data` of an SSE `deployment` event.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum LiveChange {
+    /// A deployment appeared or changed: its row as lists show it.
+    Upserted {
+        /// The row.
+        deployment: Box<Deployment>,
+    },
+    /// A deployment is gone.
+    Deleted {
+        /// Its id.
+        id: String,
+        /// Its namespace.
+        namespace: String,
+    },
+}
+
+impl LiveChange {
+    /// The id of the deployment it is about.
+    pub fn id(&self) -> &str {
+        match self {
+            Self::Upserted { deployment } => &deployment.id,
+            Self::Deleted { id, .. } => id,
+        }
+    }
+}
+
+/// The SSE event name of a change.
+pub const DEPLOYMENT_EVENT: &str = "deployment";
+/// The SSE event name that tells a client it missed changes (it reconnected too late, or
+/// read too slowly and was dropped): reload what it shows.
+pub const RESYNC_EVENT: &str = "resync";

@@ -1,0 +1,61 @@
+//! The live event stream: server-sent events of every deployment change the caller may see,
+//! numbered for `Last-Event-ID`. Streams end first at shutdown, so draining is not held up.
+
+use super::ApiError;
+use crate::state::AppState;
+use axum::Extension;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use control::RequestContext;
+use control::service::LiveItem;
+use futures::StreamExt;
+use model::live::{DEPLOYMENT_EVENT, LiveChange, RESYNC_EVENT};
+use std::convert::Infallible;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The event routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(stream))
+}
+
+/// Deployment changes as they happen (`text/event-stream`). Each `deployment` event's data
+/// is a change; `resync` says changes were missed, so reload and go on. Reconnect with
+/// `Last-Event-ID` to get what was missed meanwhile.
+#[utoipa::path(get, path = "/o2dms/v1/events/stream", tag = "events",
+    params(("Last-Event-ID" = Option<u64>, Header, description = "The last event received.")),
+    responses((status = 200, content_type = "text/event-stream", body = LiveChange,
+        description = "`deployment` events carrying a change, `resync` events.")))]
+async fn stream(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let after = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let items = state.service.live_events(&ctx, after).await?;
+    let events = items
+        .map(|item| Ok::<_, Infallible>(event(&item)))
+        .take_until(state.streams_end.clone().cancelled_owned());
+    Ok(Sse::new(events)
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}
+
+fn event(item: &LiveItem) -> Event {
+    match item {
+        LiveItem::Change { id, change } => Event::default()
+            .id(id.to_string())
+            .event(DEPLOYMENT_EVENT)
+            // Our own types always serialize.
+            .data(serde_json::to_string(change).unwrap_or_default()),
+        LiveItem::Resync { id } => Event::default()
+            .id(id.to_string())
+            .event(RESYNC_EVENT)
+            .data("reload"),
+    }
+}

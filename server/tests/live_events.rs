@@ -1,0 +1,283 @@
+//! The live event stream against the demo cluster: each caller gets only the changes in
+//! namespaces it may see, a membership removed while the stream is open stops the events
+//! that follow, `Last-Event-ID` replays what a reconnecting client missed, a client that
+//! does not read is dropped with a resync, and shutdown ends the streams.
+
+mod support;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use control::access::Grantee;
+use http_body_util::BodyExt;
+use sandbox::store::{Store, WriteOptions};
+use serde_json::{Value, json};
+use std::time::Duration;
+use support::TestEnv;
+use tower::ServiceExt;
+
+/// One server-sent event.
+#[derive(Debug, Clone)]
+struct Sse {
+    event: String,
+    id: String,
+    data: String,
+}
+
+/// An open stream, read as a browser's EventSource would.
+struct EventStream {
+    body: Body,
+    buffer: String,
+    ended: bool,
+}
+
+impl EventStream {
+    async fn open(env: &TestEnv, token: &str, last_event_id: Option<&str>) -> Self {
+        let mut request = Request::get("/o2dms/v1/events/stream")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::ACCEPT, "text/event-stream");
+        if let Some(id) = last_event_id {
+            request = request.header("last-event-id", id);
+        }
+        let response = env
+            .router
+            .clone()
+            .oneshot(request.body(Body::empty()).expect("request"))
+            .await
+            .expect("router");
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "text/event-stream"
+        );
+        Self {
+            body: response.into_body(),
+            buffer: String::new(),
+            ended: false,
+        }
+    }
+
+    /// The next event within `limit` (keep-alive comments skipped); None when none came or
+    /// the stream ended.
+    async fn next(&mut self, limit: Duration) -> Option<Sse> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut sse = Sse {
+                    event: String::new(),
+                    id: String::new(),
+                    data: String::new(),
+                };
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        sse.event = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("id:") {
+                        sse.id = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        sse.data.push_str(v.trim_start());
+                    }
+                }
+                if !sse.event.is_empty() {
+                    return Some(sse);
+                }
+                continue;
+            }
+            if self.ended {
+                return None;
+            }
+            match tokio::time::timeout_at(deadline, self.body.frame()).await {
+                Err(_) => return None,
+                Ok(None | Some(Err(_))) => self.ended = true,
+                Ok(Some(Ok(frame))) => {
+                    if let Some(data) = frame.data_ref() {
+                        self.buffer.push_str(&String::from_utf8_lossy(data));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every event up to the first whose data contains `needle` (included), within `limit`.
+    async fn until(&mut self, needle: &str, limit: Duration) -> Vec<Sse> {
+        self.until_all(&[needle], limit).await
+    }
+
+    /// Every event until each of `needles` has been in one's data, within `limit`. (Changes
+    /// of different kinds come through different watches, in no fixed order.)
+    async fn until_all(&mut self, needles: &[&str], limit: Duration) -> Vec<Sse> {
+        let deadline = tokio::time::Instant::now() + limit;
+        let mut seen: Vec<Sse> = Vec::new();
+        let missing = |seen: &[Sse]| {
+            needles
+                .iter()
+                .filter(|n| !seen.iter().any(|e| e.data.contains(**n)))
+                .count()
+        };
+        while let Some(sse) = self
+            .next(deadline.saturating_duration_since(tokio::time::Instant::now()))
+            .await
+        {
+            seen.push(sse);
+            if missing(&seen) == 0 {
+                return seen;
+            }
+        }
+        panic!("no event about each of {needles:?} within {limit:?}; saw {seen:?}");
+    }
+}
+
+fn namespace_of(sse: &Sse) -> String {
+    let change: Value = serde_json::from_str(&sse.data).expect("json");
+    change["deployment"]["namespace"]
+        .as_str()
+        .or(change["namespace"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Sets `spec.suspend` of a HelmRelease or Kustomization straight in the cluster.
+fn suspend(store: &Store, plural: &str, namespace: &str, name: &str, suspended: bool) {
+    let group = if plural == "helmreleases" {
+        ("helm.toolkit.fluxcd.io", "v2")
+    } else {
+        ("kustomize.toolkit.fluxcd.io", "v1")
+    };
+    let rt = store.resource(group.0, group.1, plural).expect("resource");
+    let mut object = store.get(&rt, Some(namespace), name).expect("object");
+    object["spec"]["suspend"] = json!(suspended);
+    let options = WriteOptions {
+        unknown: sandbox::schema::UnknownFields::Prune,
+        force: false,
+        field_manager: Some("test"),
+        subresource: None,
+    };
+    store
+        .update(&rt, Some(namespace), name, object, options)
+        .expect("update");
+}
+
+const PODINFO: &str = "default~team-a~HelmRelease~podinfo";
+const ANALYTICS: &str = "default~team-b~Kustomization~analytics-db";
+
+#[tokio::test]
+async fn each_caller_gets_only_what_it_may_see_until_its_grant_goes() {
+    let env = TestEnv::start_with_cluster("live-events-grants").await;
+    let store = env.cluster.as_ref().expect("cluster").store().clone();
+    let mut alice = EventStream::open(&env, &env.bearer("alice"), None).await;
+    let mut admin = EventStream::open(&env, &env.bearer("admin"), None).await;
+
+    suspend(&store, "kustomizations", "team-b", "analytics-db", true);
+    suspend(&store, "helmreleases", "team-a", "podinfo", true);
+    let seen = admin
+        .until_all(&[ANALYTICS, PODINFO], Duration::from_secs(5))
+        .await;
+    assert!(seen.iter().all(|e| e.event == "deployment"), "{seen:?}");
+    let mine = alice.until(PODINFO, Duration::from_secs(5)).await;
+    assert!(
+        mine.iter().all(|e| namespace_of(e) == "team-a"),
+        "alice sees team-a only: {mine:?}"
+    );
+    let change: Value = serde_json::from_str(&mine[mine.len() - 1].data).expect("json");
+    assert_eq!(change["type"], "upserted");
+    assert!(
+        mine.iter()
+            .any(|e| e.data.contains(PODINFO) && e.data.contains("\"suspended\":true")),
+        "the row as lists show it, suspended: {mine:?}"
+    );
+
+    env.service
+        .remove_membership(&env.admin(), "team-a", &Grantee::User("alice".into()))
+        .await
+        .expect("remove alice");
+    suspend(&store, "helmreleases", "team-a", "podinfo", false);
+    admin.until(PODINFO, Duration::from_secs(5)).await;
+    // The admin has it, so alice's stream would have it by now if it were allowed.
+    while let Some(event) = alice.next(Duration::from_millis(500)).await {
+        assert_ne!(
+            namespace_of(&event),
+            "team-a",
+            "a removed membership stops the events: {event:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn reconnecting_replays_what_was_missed_and_slow_readers_are_dropped() {
+    let env = TestEnv::start_with_cluster("live-events-replay").await;
+    let store = env.cluster.as_ref().expect("cluster").store().clone();
+    let token = env.bearer("admin");
+    let mut first = EventStream::open(&env, &token, None).await;
+    suspend(&store, "helmreleases", "team-a", "podinfo", true);
+    let last = first.until(PODINFO, Duration::from_secs(5)).await;
+    let last_id = last[last.len() - 1].id.clone();
+    drop(first);
+
+    suspend(&store, "kustomizations", "team-b", "analytics-db", true);
+    // Let the change reach the hub before reconnecting.
+    let mut witness = EventStream::open(&env, &token, Some(&last_id)).await;
+    witness.until(ANALYTICS, Duration::from_secs(5)).await;
+    let mut again = EventStream::open(&env, &token, Some(&last_id)).await;
+    let replayed = again.until(ANALYTICS, Duration::from_secs(5)).await;
+    assert!(
+        replayed
+            .iter()
+            .all(|e| e.id.parse::<u64>().expect("id") > last_id.parse::<u64>().expect("id")),
+        "only what came after the last one seen: {replayed:?}"
+    );
+
+    let mut stranger = EventStream::open(&env, &token, Some("999999999")).await;
+    let told = stranger
+        .next(Duration::from_secs(2))
+        .await
+        .expect("an event");
+    assert_eq!(
+        told.event, "resync",
+        "an id this server never sent means reload"
+    );
+
+    // A reader that does not read while thousands of changes go by is dropped, not buffered.
+    drop((witness, again, stranger));
+    let mut sleeper = EventStream::open(&env, &token, None).await;
+    for round in 0..(control::live::KEPT / 2 + 10) {
+        suspend(&store, "helmreleases", "team-a", "podinfo", round % 2 == 0);
+        suspend(
+            &store,
+            "kustomizations",
+            "team-b",
+            "analytics-db",
+            round % 2 == 0,
+        );
+    }
+    let mut reader = EventStream::open(&env, &token, None).await;
+    let kustomizations = store
+        .resource("kustomize.toolkit.fluxcd.io", "v1", "kustomizations")
+        .expect("resource");
+    store
+        .delete(&kustomizations, Some("team-b"), "analytics-db")
+        .expect("delete");
+    // Once a reading client has the last change, the sleeper's have all gone by too.
+    reader
+        .until("\"type\":\"deleted\"", Duration::from_secs(60))
+        .await;
+    let mut names = Vec::new();
+    while let Some(event) = sleeper.next(Duration::from_secs(5)).await {
+        names.push(event.event);
+    }
+    assert_eq!(
+        names.last().map(String::as_str),
+        Some("resync"),
+        "told to reload, then the stream ends"
+    );
+    assert!(names.len() <= control::live::KEPT + 1, "{}", names.len());
+}
+
+#[tokio::test]
+async fn shutdown_ends_the_streams() {
+    let env = TestEnv::start_with_cluster("live-events-shutdown").await;
+    let mut stream = EventStream::open(&env, &env.bearer("admin"), None).await;
+    env.streams_end.cancel();
+    assert!(
+        stream.next(Duration::from_secs(2)).await.is_none() && stream.ended,
+        "the stream ended at shutdown"
+    );
+}
