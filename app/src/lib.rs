@@ -3,6 +3,7 @@
 pub mod banner;
 pub mod error;
 mod layout;
+pub mod live;
 mod routes;
 #[cfg(feature = "ssr")]
 mod server;
@@ -17,6 +18,9 @@ use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
+
+/// The live event stream the pages follow.
+pub const LIVE_STREAM_PATH: &str = "/o2dms/v1/events/stream";
 
 /// The name of the wasm bundle and stylesheet under the site's `pkg/` directory.
 pub const OUTPUT_NAME: &str = "pilothouse";

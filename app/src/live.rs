@@ -59,28 +59,53 @@ fn follow(
             std::time::Duration::from_millis(SETTLE_MS),
         );
     };
-    let on_change = Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
-        let data = event.data().as_string().unwrap_or_default();
-        let id = serde_json::from_str::<model::live::LiveChange>(&data)
-            .map(|change| change.id().to_owned())
-            .unwrap_or_default();
-        if wanted(&id) {
-            bump();
-        }
-    });
+    let on_change =
+        Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+            let data = event.data().as_string().unwrap_or_default();
+            let id = serde_json::from_str::<model::live::LiveChange>(&data)
+                .map(|change| change.id().to_owned())
+                .unwrap_or_default();
+            if wanted(&id) {
+                bump();
+            }
+        });
     let on_resync = Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |_| bump());
     let on_open = Closure::<dyn Fn(web_sys::Event)>::new(move |_| set_reconnecting.set(false));
     let on_error = Closure::<dyn Fn(web_sys::Event)>::new(move |_| set_reconnecting.set(true));
     let listen = |name: &str, f: &js_sys::Function| {
         let _ = source.add_event_listener_with_callback(name, f);
     };
-    listen(model::live::DEPLOYMENT_EVENT, on_change.as_ref().unchecked_ref());
-    listen(model::live::RESYNC_EVENT, on_resync.as_ref().unchecked_ref());
+    listen(
+        model::live::DEPLOYMENT_EVENT,
+        on_change.as_ref().unchecked_ref(),
+    );
+    listen(
+        model::live::RESYNC_EVENT,
+        on_resync.as_ref().unchecked_ref(),
+    );
     listen("open", on_open.as_ref().unchecked_ref());
     listen("error", on_error.as_ref().unchecked_ref());
-    let handlers = send_wrapper::SendWrapper::new((source, on_change, on_resync, on_open, on_error));
+    let handlers =
+        send_wrapper::SendWrapper::new((source, on_change, on_resync, on_open, on_error));
     on_cleanup(move || {
         let (source, ..) = &*handlers;
         source.close();
     });
+}
+
+/// "Reconnecting…" while the stream is down; nothing otherwise.
+#[component]
+pub fn LiveMarker(
+    /// The stream to report on.
+    live: Live,
+) -> impl IntoView {
+    move || {
+        live.reconnecting.get().then(|| {
+            view! {
+                <span class="live-marker" role="status" data-testid="reconnecting">
+                    "Reconnecting to live updates…"
+                </span>
+            }
+        })
+    }
 }

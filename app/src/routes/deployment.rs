@@ -159,6 +159,22 @@ pub fn DeploymentPage() -> impl IntoView {
         )
     };
     let detail = Resource::new(move || (key(), changes()), |(id, _)| load_deployment(id));
+    // After a change in the cluster the read-only parts are fetched again, while the forms
+    // stay as they are (with what the user typed); nothing extra is fetched before one.
+    let live = crate::live::use_live(move |id| {
+        params
+            .with_untracked(|p| p.get("id"))
+            .is_some_and(|key| key == id)
+    });
+    let fresh = Resource::new(
+        move || (key(), changes(), live.changes.get()),
+        |(id, _, seen)| async move {
+            match seen {
+                0 => None,
+                _ => load_deployment(id).await.ok(),
+            }
+        },
+    );
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(())) = delete.value().get() {
@@ -210,14 +226,17 @@ pub fn DeploymentPage() -> impl IntoView {
     };
     view! {
         <Title text=move || key().rsplit('~').next().unwrap_or_default().to_owned() />
+        <crate::live::LiveMarker live />
         {move || notice().map(|(ok, message)| view! {
             <p class=if ok { "notice" } else { "error" } role="status" data-testid="notice">{message}</p>
         })}
         <Suspense fallback=|| view! { <p class="empty">"Loading the deployment…"</p> }>
             {move || detail.get().map(|result| match result {
                 Err(error) => view! { <h1>{key().rsplit('~').next().unwrap_or_default().to_owned()}</h1><p class="error" role="alert">{error.message}</p> }.into_any(),
-                Ok(detail) => view! {
-                    <Summary detail=detail.clone() />
+                Ok(detail) => { let (top, rest) = (detail.clone(), detail.clone()); view! {
+                    <Transition fallback=|| ()>
+                        {move || view! { <Summary detail=fresh.get().flatten().unwrap_or_else(|| top.clone()) /> }}
+                    </Transition>
                     <Operations
                         id=detail.deployment.id.clone()
                         flux=detail.deployment.kind != DeploymentKind::Release
@@ -231,11 +250,20 @@ pub fn DeploymentPage() -> impl IntoView {
                         Ok(diff) => view! { <pre class="diff" data-testid="preview">{diff}</pre> }.into_any(),
                         Err(error) => view! { <p class="error" role="alert">{error.message}</p> }.into_any(),
                     })}
-                    <History detail=detail.clone() rollback />
-                    <Events detail=detail.clone() />
-                    <Inventory detail=detail.clone() />
-                    <details class="yaml"><summary>"YAML"</summary><pre>{detail.yaml.clone()}</pre></details>
-                }.into_any(),
+                    <Transition fallback=|| ()>
+                        {
+                            move || {
+                                let detail = fresh.get().flatten().unwrap_or_else(|| rest.clone());
+                                view! {
+                                    <History detail=detail.clone() rollback />
+                                    <Events detail=detail.clone() />
+                                    <Inventory detail=detail.clone() />
+                                    <details class="yaml"><summary>"YAML"</summary><pre>{detail.yaml.clone()}</pre></details>
+                                }
+                            }
+                        }
+                    </Transition>
+                }.into_any() },
             })}
         </Suspense>
     }

@@ -112,12 +112,17 @@ pub fn Deployments() -> impl IntoView {
             ..DeploymentFilter::default()
         })
     };
-    let page = Resource::new(filter, list_deployments);
+    let live = crate::live::use_live(|_| true);
+    let page = Resource::new(
+        move || (filter(), live.changes.get()),
+        |(filter, _)| list_deployments(filter),
+    );
     let field = move |key: &'static str| move || query.with(|q| q.get(key).unwrap_or_default());
     view! {
         <Title text="Deployments" />
         <div class="title-row">
             <h1>"Deployments"</h1>
+            <crate::live::LiveMarker live />
             <A href="/deployments/new" attr:class="button">"New deployment"</A>
         </div>
         <form method="get" action="/deployments" class="filters" role="search">
@@ -137,12 +142,13 @@ pub fn Deployments() -> impl IntoView {
             </select>
             <button type="submit">"Filter"</button>
         </form>
-        <Suspense fallback=|| view! { <p class="empty">"Loading deployments…"</p> }>
+        // A transition keeps the rows on screen while a live change is fetched.
+        <Transition fallback=|| view! { <p class="empty">"Loading deployments…"</p> }>
             {move || page.get().map(|result| match result {
                 Ok(page) => view! { <DeploymentTable page filter=filter() /> }.into_any(),
                 Err(error) => view! { <p class="error" role="alert">{error.message}</p> }.into_any(),
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
