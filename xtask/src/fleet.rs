@@ -129,7 +129,8 @@ impl Users<'_> {
 struct Sample {
     what: &'static str,
     run: Run,
-    total: u64,
+    /// The page's `total`; None for HTML.
+    total: Option<u64>,
 }
 
 /// Requests per second at several connection counts.
@@ -212,8 +213,7 @@ async fn measure(users: Users<'_>) -> anyhow::Result<Report> {
         let run = load::run(target, 1, Limit::Requests(SAMPLE)).await?;
         let total = serde_json::from_slice::<serde_json::Value>(&run.last_body)
             .ok()
-            .and_then(|page| page["total"].as_u64())
-            .unwrap_or_default();
+            .and_then(|page| page["total"].as_u64());
         eprintln!(
             "    {what}: p50 {:.2?}, p99 {:.2?}",
             run.quantile(0.5),
@@ -347,7 +347,7 @@ async fn recover(users: &Users<'_>, what: &'static str, compact: bool) -> anyhow
         what,
         current_after,
         saw_as_of,
-        relists: lists().await? - before,
+        relists: lists().await?.saturating_sub(before),
     })
 }
 
@@ -538,7 +538,7 @@ impl Report {
                 out,
                 "| {} | {} | {} | {} |",
                 sample.what,
-                sample.total,
+                sample.total.map_or("—".to_owned(), |n| n.to_string()),
                 ms(sample.run.quantile(0.5)),
                 ms(sample.run.quantile(0.99))
             );
