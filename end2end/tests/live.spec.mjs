@@ -63,3 +63,60 @@ test('a change in the cluster appears on open pages without a reload', async () 
   await row.locator('.badge.suspended').waitFor({ state: 'detached', timeout: 2000 });
   await context.close();
 });
+
+// Creates a Kustomization straight in the cluster, as the sandbox's administrator.
+async function createScratch(name) {
+  const response = await fetch(
+    `${sandbox}/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/team-b/kustomizations`,
+    {
+      method: 'POST',
+      headers: { authorization: `Bearer ${sandboxToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', metadata: { name },
+        spec: { interval: '10m', path: './scratch', prune: true, sourceRef: { kind: 'GitRepository', name: 'analytics' } },
+      }),
+    },
+  );
+  assert.equal(response.status, 201, await response.text());
+}
+
+test('a new object appears live; suspend shows its reason; delete needs the typed name', async () => {
+  const context = await browser.newContext();
+  const list = await context.newPage();
+  await signIn(list, 'admin', '/deployments?namespace=team-b');
+  await list.getByTestId('deployments-table').waitFor();
+  await createScratch('scratch');
+  const row = list.getByTestId('deployments-table').locator('tbody tr', { hasText: 'scratch' });
+  await row.waitFor({ timeout: 2000 });
+
+  await row.getByRole('link', { name: 'scratch' }).click();
+  await list.waitForURL(/default~team-b~Kustomization~scratch$/);
+  await hydrated(list);
+  await list.getByLabel('Suspend reason').fill('database migration until 14:00');
+  await list.getByRole('button', { name: 'Suspend' }).click();
+  const reason = list.getByTestId('suspend-reason');
+  await reason.waitFor().catch(async (error) => {
+    await list.screenshot({ path: screenshotPath('suspend-reason-missing'), fullPage: true });
+    throw error;
+  });
+  assert.match(await reason.innerText(), /Suspended: database migration until 14:00/);
+
+  const confirm = list.getByLabel("Type the deployment's name to confirm the delete");
+  const remove = list.getByRole('button', { name: 'Delete' });
+  assert.equal(await remove.isDisabled(), true, 'disabled until the name is typed');
+  await confirm.fill('scratc');
+  assert.equal(await remove.isDisabled(), true, 'a near miss keeps it disabled');
+  await confirm.fill('scratch');
+  await list.screenshot({ path: screenshotPath('delete-confirm'), fullPage: true });
+  await list.getByTestId('theme-toggle').click();
+  await list.locator('html[data-theme="dark"]').waitFor();
+  await list.screenshot({ path: screenshotPath('delete-confirm-dark'), fullPage: true });
+  await remove.click();
+  await list.waitForURL((url) => url.pathname === '/deployments');
+  await list.getByTestId('deployments-table').waitFor();
+  assert.equal(
+    await list.getByTestId('deployments-table').locator('tbody tr', { hasText: 'scratch' }).count(), 0,
+    'gone from the list',
+  );
+  await context.close();
+});

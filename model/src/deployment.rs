@@ -71,6 +71,9 @@ pub struct DeploymentState {
     pub message: String,
     /// Every condition, as reported.
     pub conditions: Vec<Condition>,
+    /// Why it was suspended, when whoever suspended it said so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspend_reason: Option<String>,
 }
 
 /// One deployment in a list or on its page.

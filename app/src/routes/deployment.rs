@@ -130,8 +130,16 @@ pub async fn preview_change(
 
 /// Deletes the deployment.
 #[server(prefix = "/api", endpoint = "delete_deployment")]
-pub async fn delete_deployment(id: String) -> Result<(), AppError> {
+pub async fn delete_deployment(id: String, confirm: String) -> Result<(), AppError> {
     let (ctx, service) = crate::server::caller().await?;
+    // The form's button waits for the typed name; a request without it is refused too.
+    if id.rsplit('~').next() != Some(confirm.trim()) {
+        return Err(AppError {
+            status: 422,
+            field: Some("confirm".into()),
+            message: "type the deployment's name to confirm the delete".into(),
+        });
+    }
     Ok(service
         .delete_deployment(&ctx, &crate::server::deployment(&id)?)
         .await?)
@@ -285,6 +293,7 @@ fn Operations(
     delete: ServerAction<DeleteDeployment>,
     preview: ServerAction<PreviewChange>,
 ) -> impl IntoView {
+    let name = id.rsplit('~').next().unwrap_or_default().to_owned();
     let hidden = move || view! { <Hidden id=id.clone() /> };
     let permissions = StoredValue::new(permissions);
     let allowed = move |action: &str| permissions.with_value(|p| may(p, action));
@@ -342,14 +351,29 @@ fn Operations(
         }
     });
     let last = hidden();
+    let (typed, set_typed) = signal(String::new());
+    let matches = {
+        let name = name.clone();
+        move || typed.with(|t| t.trim() == name)
+    };
+    let delete_allowed = allowed("deployment.delete");
     view! {
         <section class="actions" aria-label="Operations">
             {flux_forms}
             {scaling}
             {previewing}
-            <ActionForm action=delete attr:class="inline" attr:onsubmit="return confirm('Delete this deployment? What it applied is removed.')">
+            <ActionForm action=delete attr:class="inline">
                 {last}
-                <button type="submit" class="danger" disabled=!allowed("deployment.delete")>"Delete"</button>
+                <input
+                    name="confirm"
+                    placeholder=format!("Type {name} to delete")
+                    aria-label="Type the deployment's name to confirm the delete"
+                    autocomplete="off"
+                    prop:value=typed
+                    on:input=move |event| set_typed.set(event_target_value(&event))
+                />
+                <button type="submit" class="danger" disabled=move || !delete_allowed || !matches()
+                    title="Deletes it and what it applied">"Delete"</button>
                 {why("deployment.delete")}
             </ActionForm>
         </section>
@@ -385,6 +409,9 @@ fn Summary(detail: DeploymentDetail) -> impl IntoView {
             " "<progress max="100" value=d.state.progress.to_string()></progress>
             " "{d.state.message.clone()}
         </p>
+        {d.state.suspend_reason.clone().map(|reason| view! {
+            <p class="notice stale" data-testid="suspend-reason">"Suspended: " {reason}</p>
+        })}
         <dl class="facts">
             <dt>"Revision"</dt><dd><code>{d.revision.clone().unwrap_or_else(|| "none yet".into())}</code></dd>
             {d.source.clone().map(|source| view! { <dt>"Source"</dt><dd>{source}</dd> })}

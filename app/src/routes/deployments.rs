@@ -210,7 +210,7 @@ fn DeploymentTable(page: DeploymentPage, filter: DeploymentFilter) -> impl IntoV
                         <td><A href=format!("/deployments/{}", d.id)>{d.name.clone()}</A></td>
                         <td>{d.namespace.clone()}</td>
                         <td>{d.kind.to_string()}</td>
-                        <td><StatusBadge status=d.state.status suspended=d.state.suspended progress=d.state.progress /></td>
+                        <td title=d.state.suspend_reason.clone().map(|r| format!("Suspended: {r}"))><StatusBadge status=d.state.status suspended=d.state.suspended progress=d.state.progress /></td>
                         <td><code>{d.revision.clone().unwrap_or_default()}</code></td>
                         <td>{d.source.clone().unwrap_or_default()}</td>
                     </tr>

@@ -470,6 +470,7 @@ mod tests {
                 progress: 100,
                 message: String::new(),
                 conditions: Vec::new(),
+                suspend_reason: None,
             },
             revision: Some(revision.into()),
             chart: None,

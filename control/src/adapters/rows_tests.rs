@@ -38,6 +38,7 @@ fn row(namespace: u8, name: u8, kind: u8, status: u8, label: bool) -> Deployment
             progress: 0,
             message: String::new(),
             conditions: Vec::new(),
+            suspend_reason: None,
         },
         revision: None,
         chart: name.is_multiple_of(3).then(|| format!("Chart-{name}")),

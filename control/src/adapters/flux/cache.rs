@@ -13,7 +13,9 @@ use kube::api::{Api, DynamicObject};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
-use model::deployment::{Deployment, DeploymentFilter, DeploymentPage, DeploymentStatus};
+use model::deployment::{
+    Deployment, DeploymentFilter, DeploymentPage, DeploymentState, DeploymentStatus,
+};
 use model::reference::{ClusterId, DeploymentRef};
 use model::source::FluxSource;
 use serde_json::Value;
@@ -362,11 +364,28 @@ pub(crate) fn to_deployment(
         namespace,
         kind,
         labels: object.labels().clone(),
-        state: state_of(value),
+        state: DeploymentState {
+            suspend_reason: suspend_reason(object),
+            ..state_of(value)
+        },
         revision,
         chart,
         source,
         resource_version: object.metadata.resource_version.clone(),
         adapter: adapter.to_owned(),
     }
+}
+
+/// Why the object was suspended (the annotation Pilothouse writes), while it is.
+fn suspend_reason(object: &DynamicObject) -> Option<String> {
+    let suspended = object
+        .data
+        .pointer("/spec/suspend")
+        .and_then(Value::as_bool)
+        == Some(true);
+    object
+        .annotations()
+        .get(super::writes::SUSPEND_REASON)
+        .filter(|_| suspended)
+        .cloned()
 }

@@ -48,6 +48,8 @@ pub fn state_of(object: &Value) -> DeploymentState {
         progress,
         message,
         conditions,
+        // Kept in the metadata, which the caller adds (`cache::to_deployment`).
+        suspend_reason: None,
     }
 }
 

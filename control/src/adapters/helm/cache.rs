@@ -447,6 +447,7 @@ pub fn state_of(release: &Release) -> DeploymentState {
             message: release.description.clone(),
             last_transition_time: release.last_deployed.clone(),
         }],
+        suspend_reason: None,
     }
 }
 
