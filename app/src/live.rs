@@ -14,9 +14,10 @@ pub struct Live {
     pub reconnecting: ReadSignal<bool>,
 }
 
-/// Changes close together are fetched once, this long after the first.
+/// Changes close together are fetched once, this long after the first: a busy cluster costs
+/// an open page at most a few fetches a second.
 #[cfg(feature = "hydrate")]
-const SETTLE_MS: u64 = 150;
+const SETTLE_MS: u64 = 400;
 
 /// Follows the stream while the calling component lives; `wanted` picks the deployments
 /// (by id) the page shows, or `None` for any.

@@ -16,6 +16,23 @@ use sandbox::{Sandbox, SandboxOptions};
 use serde_json::json;
 use std::time::Duration;
 
+/// A Flux cache of `client`'s cluster once it has synced.
+async fn synced_cache(client: &Client) -> FluxCache {
+    let cache = FluxCache::start(client, model::reference::ClusterId::default(), "flux");
+    cache
+        .wait_until_ready(Duration::from_secs(10))
+        .await
+        .expect("ready");
+    cache
+}
+
+/// The first page of everything in the cache.
+fn everything(cache: &FluxCache) -> model::deployment::DeploymentPage {
+    cache
+        .list(&DeploymentFilter::default(), &Namespaces::All)
+        .expect("list")
+}
+
 fn names(page: &model::deployment::DeploymentPage) -> Vec<String> {
     page.items
         .iter()
@@ -26,11 +43,7 @@ fn names(page: &model::deployment::DeploymentPage) -> Vec<String> {
 #[tokio::test]
 async fn lists_filters_and_pages_from_the_cache() {
     let (_sandbox, client) = demo_cluster(4).await;
-    let cache = FluxCache::start(&client, model::reference::ClusterId::default(), "flux");
-    cache
-        .wait_until_ready(Duration::from_secs(10))
-        .await
-        .expect("ready");
+    let cache = synced_cache(&client).await;
 
     let all = cache
         .list(&DeploymentFilter::default(), &Namespaces::All)
@@ -166,11 +179,7 @@ async fn health_needs_the_flux_crds() {
 #[tokio::test]
 async fn the_cache_follows_the_watch() {
     let (_sandbox, client) = demo_cluster(4).await;
-    let cache = FluxCache::start(&client, model::reference::ClusterId::default(), "flux");
-    cache
-        .wait_until_ready(Duration::from_secs(10))
-        .await
-        .expect("ready");
+    let cache = synced_cache(&client).await;
     let kind = control::adapters::flux::kinds::HELM_RELEASE;
     let releases: Api<DynamicObject> = Api::namespaced_with(client, "team-a", &kind.api_resource());
     let release: DynamicObject = serde_json::from_value(json!({
@@ -218,11 +227,7 @@ async fn next_about(
 #[tokio::test]
 async fn the_bus_delivers_adds_changes_and_deletes() {
     let (_sandbox, client) = demo_cluster(2).await;
-    let cache = FluxCache::start(&client, model::reference::ClusterId::default(), "flux");
-    cache
-        .wait_until_ready(Duration::from_secs(10))
-        .await
-        .expect("ready");
+    let cache = synced_cache(&client).await;
     let mut bus = cache.subscribe();
     let kind = control::adapters::flux::kinds::KUSTOMIZATION;
     let api: Api<DynamicObject> = Api::namespaced_with(client, "team-a", &kind.api_resource());
@@ -308,16 +313,8 @@ fn suspend_podinfo(sandbox: &Sandbox) {
 #[tokio::test]
 async fn after_an_api_server_restart_pages_say_as_of_until_the_watches_resume() {
     let (sandbox, client) = demo_cluster(2).await;
-    let cache = FluxCache::start(&client, model::reference::ClusterId::default(), "flux");
-    cache
-        .wait_until_ready(Duration::from_secs(10))
-        .await
-        .expect("ready");
-    let page = || {
-        cache
-            .list(&DeploymentFilter::default(), &Namespaces::All)
-            .expect("list")
-    };
+    let cache = synced_cache(&client).await;
+    let page = || everything(&cache);
     assert_eq!(page().as_of, None, "a synced cache is current");
     assert!(
         eventually(Duration::from_secs(2), || {
@@ -363,16 +360,8 @@ async fn after_an_api_server_restart_pages_say_as_of_until_the_watches_resume() 
 #[tokio::test]
 async fn when_the_history_is_gone_the_cache_relists_and_keeps_its_rows_meanwhile() {
     let (sandbox, client) = demo_cluster(2).await;
-    let cache = FluxCache::start(&client, model::reference::ClusterId::default(), "flux");
-    cache
-        .wait_until_ready(Duration::from_secs(10))
-        .await
-        .expect("ready");
-    let page = || {
-        cache
-            .list(&DeploymentFilter::default(), &Namespaces::All)
-            .expect("list")
-    };
+    let cache = synced_cache(&client).await;
+    let page = || everything(&cache);
     let before = sandbox.request_counts();
 
     sandbox.restart(Duration::from_millis(1000), true);

@@ -24,6 +24,7 @@ pub mod schema;
 pub mod selectors;
 pub mod server;
 pub mod store;
+pub mod watch;
 pub mod write;
 
 pub use identity::SandboxUser;

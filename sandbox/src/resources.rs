@@ -1,7 +1,8 @@
 //! The kinds the sandbox serves: the core kinds ordinary charts and Pilothouse use, plus every
 //! kind a CustomResourceDefinition adds at run time.
 
-use serde_json::Value;
+use crate::error::ApiError;
+use serde_json::{Value, json};
 
 /// One served resource: where it lives in the API and how it behaves.
 #[derive(Debug, Clone, PartialEq)]
@@ -216,4 +217,33 @@ pub fn from_crd(crd: &Value) -> Result<Vec<ResourceType>, String> {
             })
         })
         .collect())
+}
+
+/// Adds (or replaces) the resource types a CRD defines and marks it established, as the
+/// API server does when it accepts one.
+pub(crate) fn register_crd(
+    resources: &mut Vec<ResourceType>,
+    crd: &mut Value,
+) -> Result<(), ApiError> {
+    let name = crd
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let types = from_crd(crd).map_err(|message| {
+        ApiError::invalid(
+            "CustomResourceDefinition",
+            &name,
+            vec![("spec".into(), message)],
+        )
+    })?;
+    for rt in types {
+        resources
+            .retain(|r| !(r.group == rt.group && r.version == rt.version && r.plural == rt.plural));
+        resources.push(rt);
+    }
+    let accepted = json!({ "type": "Established", "status": "True", "reason": "InitialNamesAccepted", "message": "the initial names have been accepted", "lastTransitionTime": crate::object::now() });
+    let names = json!({ "type": "NamesAccepted", "status": "True", "reason": "NoConflicts", "message": "no conflicts found", "lastTransitionTime": crate::object::now() });
+    crd["status"] = json!({ "conditions": [names, accepted], "acceptedNames": crd.pointer("/spec/names").cloned().unwrap_or_default(), "storedVersions": [] });
+    Ok(())
 }

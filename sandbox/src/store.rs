@@ -233,7 +233,7 @@ impl Store {
             object["status"] = json!({ "phase": "Active" });
         }
         if rt.plural == "customresourcedefinitions" {
-            register_crd(&mut inner, &mut object)?;
+            resources::register_crd(&mut inner.resources, &mut object)?;
         }
         inner.objects.insert(key, object.clone());
         self.record(&mut inner, "ADDED", rt, &object);
@@ -574,29 +574,4 @@ fn key(rt: &ResourceType, namespace: Option<&str>, name: &str) -> Key {
         String::new()
     };
     (rt.group.clone(), rt.plural.clone(), ns, name.to_owned())
-}
-
-fn register_crd(inner: &mut Inner, crd: &mut Value) -> Result<(), ApiError> {
-    let name = crd
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    let types = resources::from_crd(crd).map_err(|message| {
-        ApiError::invalid(
-            "CustomResourceDefinition",
-            &name,
-            vec![("spec".into(), message)],
-        )
-    })?;
-    for rt in types {
-        inner
-            .resources
-            .retain(|r| !(r.group == rt.group && r.version == rt.version && r.plural == rt.plural));
-        inner.resources.push(rt);
-    }
-    let accepted = json!({ "type": "Established", "status": "True", "reason": "InitialNamesAccepted", "message": "the initial names have been accepted", "lastTransitionTime": now() });
-    let names = json!({ "type": "NamesAccepted", "status": "True", "reason": "NoConflicts", "message": "no conflicts found", "lastTransitionTime": now() });
-    crd["status"] = json!({ "conditions": [names, accepted], "acceptedNames": crd.pointer("/spec/names").cloned().unwrap_or_default(), "storedVersions": [] });
-    Ok(())
 }

@@ -440,17 +440,24 @@ fn ms(d: Duration) -> String {
 impl Report {
     fn goals(&self) -> Vec<Goal> {
         let mut goals = Vec::new();
-        let filtered = &self.samples[0].run;
-        goals.push(Goal {
-            read: self.samples[0].what.into(),
+        let latency = |sample: &Sample| Goal {
+            read: sample.what.into(),
             measured: format!(
                 "p50 {}, p99 {}",
-                ms(filtered.quantile(0.5)),
-                ms(filtered.quantile(0.99))
+                ms(sample.run.quantile(0.5)),
+                ms(sample.run.quantile(0.99))
             ),
             goal: "≤ 10 ms",
-            met: filtered.quantile(0.5) <= Duration::from_millis(10),
-        });
+            met: sample.run.quantile(0.5) <= Duration::from_millis(10),
+        };
+        let throughput = |read: &str, run: &Run, rate: f64, goal: &'static str| Goal {
+            read: read.into(),
+            measured: format!("{:.0} req/s, p99 {}", run.rate(), ms(run.quantile(0.99))),
+            goal,
+            met: run.rate() >= rate && run.quantile(0.99) <= Duration::from_millis(50),
+        };
+        let filtered = &self.samples[0].run;
+        goals.push(latency(&self.samples[0]));
         let ratio = self.full_list.as_secs_f64() / filtered.quantile(0.5).as_secs_f64().max(1e-9);
         goals.push(Goal {
             read: format!(
@@ -465,32 +472,22 @@ impl Report {
         let at =
             |t: &Throughput, n: usize| t.runs.iter().find(|(c, _)| *c == n).map(|(_, r)| r.clone());
         if let Some(run) = at(&self.throughput[0], 10) {
-            goals.push(Goal {
-                read: "the same page, 10 concurrent clients".into(),
-                measured: format!("{:.0} req/s, p99 {}", run.rate(), ms(run.quantile(0.99))),
-                goal: "≥ 1,000 req/s, p99 ≤ 50 ms",
-                met: run.rate() >= 1000.0 && run.quantile(0.99) <= Duration::from_millis(50),
-            });
+            goals.push(throughput(
+                "the same page, 10 concurrent clients",
+                &run,
+                1000.0,
+                "≥ 1,000 req/s, p99 ≤ 50 ms",
+            ));
         }
         if let Some(run) = at(&self.throughput[1], 50) {
-            goals.push(Goal {
-                read: "tenant's 50-row page, 50 concurrent clients".into(),
-                measured: format!("{:.0} req/s, p99 {}", run.rate(), ms(run.quantile(0.99))),
-                goal: "≥ 3,000 req/s, p99 ≤ 50 ms",
-                met: run.rate() >= 3000.0 && run.quantile(0.99) <= Duration::from_millis(50),
-            });
+            goals.push(throughput(
+                "tenant's 50-row page, 50 concurrent clients",
+                &run,
+                3000.0,
+                "≥ 3,000 req/s, p99 ≤ 50 ms",
+            ));
         }
-        let unfiltered = &self.samples[1].run;
-        goals.push(Goal {
-            read: self.samples[1].what.into(),
-            measured: format!(
-                "p50 {}, p99 {}",
-                ms(unfiltered.quantile(0.5)),
-                ms(unfiltered.quantile(0.99))
-            ),
-            goal: "≤ 10 ms",
-            met: unfiltered.quantile(0.5) <= Duration::from_millis(10),
-        });
+        goals.push(latency(&self.samples[1]));
         for recovery in &self.recoveries {
             goals.push(Goal {
                 read: format!(
