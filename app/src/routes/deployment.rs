@@ -132,17 +132,16 @@ pub async fn preview_change(
 #[server(prefix = "/api", endpoint = "delete_deployment")]
 pub async fn delete_deployment(id: String, confirm: String) -> Result<(), AppError> {
     let (ctx, service) = crate::server::caller().await?;
+    let target = crate::server::deployment(&id)?;
     // The form's button waits for the typed name; a request without it is refused too.
-    if id.rsplit('~').next() != Some(confirm.trim()) {
+    if confirm.trim() != target.name {
         return Err(AppError {
             status: 422,
             field: Some("confirm".into()),
-            message: "type the deployment's name to confirm the delete".into(),
+            message: format!("type {} to confirm the delete", target.name),
         });
     }
-    Ok(service
-        .delete_deployment(&ctx, &crate::server::deployment(&id)?)
-        .await?)
+    Ok(service.delete_deployment(&ctx, &target).await?)
 }
 
 /// The deployment page.
