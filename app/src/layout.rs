@@ -6,8 +6,9 @@ use leptos_router::components::A;
 use model::build::{PRODUCT, VERSION};
 
 /// The sections in the main navigation, in order.
-const SECTIONS: [(&str, &str); 5] = [
+const SECTIONS: [(&str, &str); 6] = [
     ("/deployments", "Deployments"),
+    ("/graph", "Graph"),
     ("/packages", "Packages"),
     ("/sources", "Sources"),
     ("/audit", "Audit"),

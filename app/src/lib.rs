@@ -65,6 +65,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/deployments") view=routes::Deployments />
                         <Route path=path!("/deployments/new") view=routes::NewDeployment />
                         <Route path=path!("/deployments/:id") view=routes::DeploymentPage />
+                        <Route path=path!("/graph") view=routes::GraphPage />
                         <Route path=path!("/packages") view=routes::Packages />
                         <Route path=path!("/sources") view=routes::Sources />
                         <Route path=path!("/audit") view=routes::Audit />

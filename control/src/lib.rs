@@ -5,10 +5,12 @@ pub mod access;
 pub mod adapters;
 pub mod audit;
 pub mod error;
+pub mod graph;
 pub mod live;
 pub mod service;
 pub mod store;
 pub mod validate;
+pub mod values;
 
 pub use error::{Error, Result};
 pub use service::{AuditTarget, RequestContext, Service};

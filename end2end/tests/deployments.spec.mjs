@@ -17,7 +17,7 @@ test('list, filter, open, reconcile', async () => {
 
   const rows = page.getByTestId('deployments-table').locator('tbody tr');
   await rows.first().waitFor();
-  const namespaces = await rows.locator('td:nth-child(2)').allInnerTexts();
+  const namespaces = await rows.locator('td:nth-child(3)').allInnerTexts();
   assert.ok(namespaces.length > 0 && namespaces.every((ns) => ns === 'team-a'), namespaces.join(','));
   await page.screenshot({ path: screenshotPath('deployments'), fullPage: true });
 
@@ -25,7 +25,7 @@ test('list, filter, open, reconcile', async () => {
   await page.click('form[role="search"] button');
   await page.waitForURL(/status=failed/);
   await page.getByTestId('deployments-table').locator('tbody tr').first().waitFor();
-  const failed = await page.getByTestId('deployments-table').locator('tbody tr td:nth-child(4)').allInnerTexts();
+  const failed = await page.getByTestId('deployments-table').locator('tbody tr td:nth-child(5)').allInnerTexts();
   assert.ok(failed.length > 0 && failed.every((s) => s.startsWith('failed')), failed.join(','));
 
   await page.goto(page.url().replace(/\/deployments.*/, '/deployments/default~team-a~HelmRelease~podinfo'));
@@ -88,7 +88,7 @@ test('a Kustomization and a HelmRelease of one name are both reachable', async (
   const rows = page.getByTestId('deployments-table').locator('tbody tr')
     .filter({ has: page.getByRole('link', { name: 'podinfo', exact: true }) });
   await rows.filter({ hasText: 'Kustomization' }).waitFor();
-  const kinds = (await rows.locator('td:nth-child(3)').allInnerTexts()).sort();
+  const kinds = (await rows.locator('td:nth-child(4)').allInnerTexts()).sort();
   assert.deepEqual(kinds, ['HelmRelease', 'Kustomization']);
   await page.screenshot({ path: screenshotPath('same-name-light'), fullPage: true });
   await page.getByTestId('theme-toggle').click();

@@ -3,10 +3,10 @@
 // no polling: the pages follow the server-sent event stream.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { baseUrl, hydrated, launch, screenshotPath, signIn } from './support.mjs';
+import {
+  baseUrl, clusterRequest, createKustomization, hydrated, launch, sandbox, screenshotPath, signIn,
+} from './support.mjs';
 
-const sandbox = process.env.SANDBOX_URL;
-const sandboxToken = process.env.SANDBOX_TOKEN;
 const id = 'default~team-b~Kustomization~analytics-db';
 
 let browser;
@@ -18,19 +18,15 @@ after(async () => {
 
 // Writes spec.suspend straight to the cluster, as the sandbox's administrator.
 async function suspend(value) {
-  const response = await fetch(
-    `${sandbox}/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/team-b/kustomizations/analytics-db`,
-    {
-      method: 'PATCH',
-      headers: { authorization: `Bearer ${sandboxToken}`, 'content-type': 'application/merge-patch+json' },
-      body: JSON.stringify({ spec: { suspend: value } }),
-    },
+  const patched = await clusterRequest(
+    'PATCH', '/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/team-b/kustomizations/analytics-db',
+    { spec: { suspend: value } }, 'application/merge-patch+json',
   );
-  assert.equal(response.status, 200, await response.text());
+  assert.equal(patched.status, 200, patched.body);
 }
 
 test('a change in the cluster appears on open pages without a reload', async () => {
-  assert.ok(sandbox && sandboxToken, 'the suite passes SANDBOX_URL and SANDBOX_TOKEN');
+  assert.ok(sandbox.url && sandbox.token, 'the suite passes SANDBOX_URL and SANDBOX_TOKEN');
   const context = await browser.newContext();
   const list = await context.newPage();
   const requests = [];
@@ -64,28 +60,12 @@ test('a change in the cluster appears on open pages without a reload', async () 
   await context.close();
 });
 
-// Creates a Kustomization straight in the cluster, as the sandbox's administrator.
-async function createScratch(name) {
-  const response = await fetch(
-    `${sandbox}/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/team-b/kustomizations`,
-    {
-      method: 'POST',
-      headers: { authorization: `Bearer ${sandboxToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', metadata: { name },
-        spec: { interval: '10m', path: './scratch', prune: true, sourceRef: { kind: 'GitRepository', name: 'analytics' } },
-      }),
-    },
-  );
-  assert.equal(response.status, 201, await response.text());
-}
-
 test('a new object appears live; suspend shows its reason; delete needs the typed name', async () => {
   const context = await browser.newContext();
   const list = await context.newPage();
   await signIn(list, 'admin', '/deployments?namespace=team-b');
   await list.getByTestId('deployments-table').waitFor();
-  await createScratch('scratch');
+  await createKustomization('team-b', 'scratch', 'analytics');
   const row = list.getByTestId('deployments-table').locator('tbody tr', { hasText: 'scratch' });
   await row.waitFor({ timeout: 2000 });
 

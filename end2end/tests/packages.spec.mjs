@@ -3,35 +3,11 @@
 // the reason while the namespace he typed stays in the form.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { gzipSync } from 'node:zlib';
-import { launch, screenshotPath, signIn } from './support.mjs';
+import { launch, screenshotPath, signIn, tgz } from './support.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
-
-// A ustar archive of [name, text] entries, gzip-compressed.
-function tgz(entries) {
-  const blocks = [];
-  for (const [name, text] of entries) {
-    const data = Buffer.from(text);
-    const header = Buffer.alloc(512);
-    header.write(name, 0, 100);
-    header.write('0000644\0', 100);
-    header.write('0000000\0', 108);
-    header.write('0000000\0', 116);
-    header.write(data.length.toString(8).padStart(11, '0') + '\0', 124);
-    header.write('00000000000\0', 136);
-    header.fill(' ', 148, 156);
-    header.write('0', 156);
-    header.write('ustar\0' + '00', 257);
-    const sum = header.reduce((a, b) => a + b, 0);
-    header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
-    blocks.push(header, data, Buffer.alloc((512 - (data.length % 512)) % 512));
-  }
-  blocks.push(Buffer.alloc(1024));
-  return gzipSync(Buffer.concat(blocks));
-}
 
 test('upload a chart, and a hostile one is refused', async () => {
   const context = await browser.newContext();

@@ -2,6 +2,7 @@
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 
 export const baseUrl = process.env.BASE_URL ?? 'http://127.0.0.1:3000';
 export const outputDir = process.env.E2E_OUTPUT ?? new URL('../output', import.meta.url).pathname;
@@ -58,4 +59,59 @@ export async function hydrated(page) {
     page.off('pageerror', onError);
     page.off('console', onConsole);
   }
+}
+
+// The sandbox cluster's API, as its administrator (what Flux or kubectl would do directly).
+export const sandbox = { url: process.env.SANDBOX_URL, token: process.env.SANDBOX_TOKEN };
+
+export async function clusterRequest(method, path, body, contentType = 'application/json') {
+  if (!sandbox.url || !sandbox.token) throw new Error('the suite passes SANDBOX_URL and SANDBOX_TOKEN');
+  const response = await fetch(`${sandbox.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${sandbox.token}`, 'content-type': contentType },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.text() };
+}
+
+// Creates a Kustomization straight in the cluster; `source` is a GitRepository there.
+export async function createKustomization(namespace, name, source) {
+  const created = await clusterRequest('POST', `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/${namespace}/kustomizations`, {
+    apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', metadata: { name },
+    spec: { interval: '10m', path: './scratch', prune: true, sourceRef: { kind: 'GitRepository', name: source } },
+  });
+  if (created.status !== 201) throw new Error(`creating ${namespace}/${name}: ${created.status} ${created.body}`);
+}
+
+export async function deleteKustomization(namespace, name) {
+  await clusterRequest('DELETE', `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/${namespace}/kustomizations/${name}`);
+}
+
+// Switches the page's theme with the header's toggle (to dark unless told otherwise).
+export async function darkTheme(page, theme = 'dark') {
+  await page.getByTestId('theme-toggle').click();
+  await page.locator(`html[data-theme="${theme}"]`).waitFor();
+}
+
+// A ustar archive of [name, text] entries, gzip-compressed.
+export function tgz(entries) {
+  const blocks = [];
+  for (const [name, text] of entries) {
+    const data = Buffer.from(text);
+    const header = Buffer.alloc(512);
+    header.write(name, 0, 100);
+    header.write('0000644\0', 100);
+    header.write('0000000\0', 108);
+    header.write('0000000\0', 116);
+    header.write(data.length.toString(8).padStart(11, '0') + '\0', 124);
+    header.write('00000000000\0', 136);
+    header.fill(' ', 148, 156);
+    header.write('0', 156);
+    header.write('ustar\0' + '00', 257);
+    const sum = header.reduce((a, b) => a + b, 0);
+    header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
+    blocks.push(header, data, Buffer.alloc((512 - (data.length % 512)) % 512));
+  }
+  blocks.push(Buffer.alloc(1024));
+  return gzipSync(Buffer.concat(blocks));
 }

@@ -2,10 +2,13 @@
 
 pub mod audit;
 pub mod build;
+pub mod bulk;
 pub mod deployment;
+pub mod graph;
 pub mod live;
 pub mod overview;
 pub mod reference;
 pub mod source;
 pub mod tenancy;
 pub mod tokens;
+pub mod values;

@@ -9,7 +9,7 @@ use clap::Parser;
 use control::{Error, Service};
 
 /// The demo, one `pilothouse admin` command per line.
-const SEED: [&[&str]; 12] = [
+const SEED: [&[&str]; 13] = [
     &["tenant", "create", "team-a", "--name", "Team A"],
     &["tenant", "create", "team-b", "--name", "Team B"],
     &["tenant", "create", "platform", "--name", "Platform"],
@@ -28,6 +28,9 @@ const SEED: [&[&str]; 12] = [
     ],
     &[
         "member", "add", "team-b", "--user", "dave", "--role", "admin",
+    ],
+    &[
+        "member", "add", "team-a", "--user", "dave", "--role", "viewer",
     ],
     &["role", "grant", "auditor", "--user", "carol"],
 ];

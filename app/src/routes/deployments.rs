@@ -1,6 +1,7 @@
 //! The deployments list: filters, a page of rows with status and progress, and paging links;
 //! and the form that creates a HelmRelease or Kustomization.
 
+use super::bulk::{BulkBar, SelectPage, SelectRow, Selection};
 use crate::error::AppError;
 use crate::routes::encode;
 use leptos::prelude::*;
@@ -118,6 +119,8 @@ pub fn Deployments() -> impl IntoView {
         |(filter, _)| list_deployments(filter),
     );
     let field = move |key: &'static str| move || query.with(|q| q.get(key).unwrap_or_default());
+    // Outside the transition, so a selection survives live refreshes and paging.
+    let selected: Selection = RwSignal::new(Default::default());
     view! {
         <Title text="Deployments" />
         <div class="title-row">
@@ -142,10 +145,11 @@ pub fn Deployments() -> impl IntoView {
             </select>
             <button type="submit">"Filter"</button>
         </form>
+        <BulkBar selected />
         // A transition keeps the rows on screen while a live change is fetched.
         <Transition fallback=|| view! { <p class="empty">"Loading deployments…"</p> }>
             {move || page.get().map(|result| match result {
-                Ok(page) => view! { <DeploymentTable page filter=filter() /> }.into_any(),
+                Ok(page) => view! { <DeploymentTable page filter=filter() selected /> }.into_any(),
                 Err(error) => view! { <p class="error" role="alert">{error.message}</p> }.into_any(),
             })}
         </Transition>
@@ -164,7 +168,11 @@ fn parse_status(text: &str) -> Option<DeploymentStatus> {
 }
 
 #[component]
-fn DeploymentTable(page: DeploymentPage, filter: DeploymentFilter) -> impl IntoView {
+fn DeploymentTable(
+    page: DeploymentPage,
+    filter: DeploymentFilter,
+    selected: Selection,
+) -> impl IntoView {
     if page.items.is_empty() {
         return view! { <p class="empty">"No deployments match. Clear the filters, or create one."</p> }.into_any();
     }
@@ -202,11 +210,12 @@ fn DeploymentTable(page: DeploymentPage, filter: DeploymentFilter) -> impl IntoV
         <p class="muted" data-testid="deployment-count">{shown}</p>
         <table class="table" data-testid="deployments-table">
             <thead>
-                <tr><th>"Name"</th><th>"Namespace"</th><th>"Kind"</th><th>"Status"</th><th>"Revision"</th><th>"Source"</th></tr>
+                <tr><th><SelectPage ids=page.items.iter().map(|d| d.id.clone()).collect() selected /></th><th>"Name"</th><th>"Namespace"</th><th>"Kind"</th><th>"Status"</th><th>"Revision"</th><th>"Source"</th></tr>
             </thead>
             <tbody>
                 {page.items.into_iter().map(|d| view! {
                     <tr>
+                        <td><SelectRow id=d.id.clone() selected /></td>
                         <td><A href=format!("/deployments/{}", d.id)>{d.name.clone()}</A></td>
                         <td>{d.namespace.clone()}</td>
                         <td>{d.kind.to_string()}</td>

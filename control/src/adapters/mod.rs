@@ -161,6 +161,10 @@ pub trait DeploymentAdapter: Send + Sync {
     ) -> Result<serde_json::Map<String, serde_json::Value>>;
     /// The deployment's object as clean YAML.
     async fn export_yaml(&self, deployment: &DeploymentRef) -> Result<String>;
+    /// The chart's `values.schema.json`, when the adapter holds the chart.
+    fn values_schema(&self, _deployment: &DeploymentRef) -> Result<Option<serde_json::Value>> {
+        Ok(None)
+    }
 
     /// What it applied, when the adapter can tell.
     fn as_inventory(&self) -> Option<&dyn Inventory> {
@@ -196,6 +200,28 @@ pub trait Stats: Send + Sync {
     fn stats(&self, visible: &Namespaces) -> BTreeMap<(String, DeploymentStatus), usize>;
 }
 
+/// An object named by kind, namespace and name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ObjectKey {
+    /// Its kind (`Kustomization`, `GitRepository`, …).
+    pub kind: String,
+    /// Its namespace.
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
+}
+
+/// One arrow of the dependency graph: `needing` cannot be ready without `needed`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// What is depended on.
+    pub needed: ObjectKey,
+    /// What depends on it.
+    pub needing: ObjectKey,
+    /// `dependsOn` or `source`.
+    pub relation: &'static str,
+}
+
 /// Flux sources: list, fetch now, suspend and resume, and tracing an object to its source.
 #[async_trait::async_trait]
 pub trait Sources: Send + Sync {
@@ -218,6 +244,8 @@ pub trait Sources: Send + Sync {
         name: &str,
         suspend: bool,
     ) -> Result<()>;
+    /// The `dependsOn` and source arrows of the deployments in `visible`.
+    fn links(&self, visible: &Namespaces) -> Vec<Link>;
     /// From any object to the objects that manage it and their source, stopping at the first
     /// step outside `visible` (shown without its namespace or name).
     async fn trace(

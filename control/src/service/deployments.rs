@@ -51,7 +51,7 @@ impl Service {
     }
 
     /// Authorizes an action on one deployment, naming its kind in the audit row.
-    async fn on_deployment(
+    pub(super) async fn on_deployment(
         &self,
         ctx: &RequestContext,
         action: Action,
@@ -127,7 +127,7 @@ impl Service {
         )
     }
 
-    fn adapter_for(&self, deployment: &DeploymentRef) -> Result<&dyn DeploymentAdapter> {
+    pub(super) fn adapter_for(&self, deployment: &DeploymentRef) -> Result<&dyn DeploymentAdapter> {
         self.registry.adapter_for(deployment)
     }
 

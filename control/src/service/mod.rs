@@ -3,10 +3,12 @@
 
 mod admin;
 mod audit;
+mod bulk;
 pub mod change;
 mod deployments;
 pub mod executor;
 mod flux;
+mod graph;
 mod identities;
 mod live;
 mod overview;
@@ -16,6 +18,7 @@ mod plugins;
 mod rates;
 mod refusals;
 mod tokens;
+mod values;
 
 pub use live::LiveItem;
 pub use rates::{Cost, RateLimits};

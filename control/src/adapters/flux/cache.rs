@@ -241,6 +241,11 @@ impl FluxCache {
         store.get(&reflector::ObjectRef::new_with(name, kind.api_resource()).within(namespace))
     }
 
+    /// The cluster the cache watches.
+    pub fn cluster(&self) -> &ClusterId {
+        &self.cluster
+    }
+
     /// Every cached object of one kind.
     pub fn objects(&self, kind: FluxKind) -> Vec<Arc<DynamicObject>> {
         self.stores

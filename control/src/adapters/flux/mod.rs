@@ -7,6 +7,7 @@ pub mod config;
 pub mod health;
 pub mod history;
 pub mod kinds;
+pub mod links;
 pub mod lockdown;
 pub mod observe;
 pub mod reconcile;

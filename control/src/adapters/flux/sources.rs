@@ -21,6 +21,10 @@ impl Sources for FluxAdapter {
         self.cache.sources(visible)
     }
 
+    fn links(&self, visible: &Namespaces) -> Vec<crate::adapters::Link> {
+        super::links::links(&self.cache, visible)
+    }
+
     /// Asks source-controller to fetch a source now and waits for the new artifact.
     async fn reconcile_source(
         &self,

@@ -419,6 +419,13 @@ impl DeploymentAdapter for HelmAdapter {
             .clone())
     }
 
+    fn values_schema(&self, deployment: &DeploymentRef) -> Result<Option<Value>> {
+        Ok(self
+            .latest(&deployment.namespace, &deployment.name)?
+            .values_schema
+            .clone())
+    }
+
     async fn export_yaml(&self, deployment: &DeploymentRef) -> Result<String> {
         Ok(self
             .latest(&deployment.namespace, &deployment.name)?

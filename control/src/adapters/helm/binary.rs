@@ -269,6 +269,23 @@ pub fn classify(operation: Operation, subject: &str, stderr: &str) -> Error {
         // The API server refused the tenant's identity (RBAC): a refusal, not a helm failure.
         return Error::ClusterForbidden(summary);
     }
+    if let Some(at) = stderr.find("meet the specifications of the schema") {
+        // helm names the chart, then one line per problem; all of them are the user's to fix.
+        let problems: Vec<&str> = stderr[at..]
+            .lines()
+            .skip(1)
+            .map(str::trim)
+            .filter(|l| l.starts_with('-'))
+            .take(20)
+            .collect();
+        return Error::invalid(
+            "values",
+            format!(
+                "the chart's values.schema.json rejects the values: {}",
+                problems.join(" ").chars().take(600).collect::<String>()
+            ),
+        );
+    }
     if operation == Operation::Rollback {
         return Error::Helm(format!("rollback failed: {summary}"));
     }
@@ -335,6 +352,11 @@ mod tests {
                 Operation::Install,
                 "warning: x\nError: INSTALLATION FAILED: namespaces \"q\" not found",
                 "helm install failed: INSTALLATION FAILED: namespaces \"q\" not found",
+            ),
+            (
+                Operation::Template,
+                "Error: values don't meet the specifications of the schema(s) in the following chart(s):\ngreet:\n- at '/greeting': got number, want string\n",
+                "invalid values: the chart's values.schema.json rejects the values: - at '/greeting': got number, want string",
             ),
         ];
         for (operation, stderr, expected) in cases {

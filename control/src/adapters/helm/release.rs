@@ -41,6 +41,8 @@ pub struct Release {
     pub values: Map<String, Value>,
     /// The rendered manifest.
     pub manifest: String,
+    /// The chart's `values.schema.json`, when it has one that parses.
+    pub values_schema: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -72,6 +74,9 @@ struct RawInfo {
 struct RawChart {
     #[serde(default)]
     metadata: RawMetadata,
+    /// base64 of the chart's values.schema.json.
+    #[serde(default)]
+    schema: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -128,7 +133,17 @@ pub fn from_json(json: &[u8]) -> Result<Release> {
         app_version: raw.chart.metadata.app_version,
         values: raw.config.unwrap_or_default(),
         manifest: raw.manifest,
+        values_schema: raw.chart.schema.as_deref().and_then(schema_of),
     })
+}
+
+/// A stored schema: base64 of JSON; one that does not decode is treated as none (helm
+/// would refuse the chart before storing it).
+fn schema_of(encoded: &str) -> Option<Value> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 /// Release name and revision from a release Secret's labels, without decoding it.

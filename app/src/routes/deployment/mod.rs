@@ -1,14 +1,20 @@
 //! One deployment: its state and conditions, what it applied, its history with rollback, its
 //! events and YAML, and the operations an operator runs on it.
 
+mod history;
+mod operations;
+mod values;
+
 use super::deployments::StatusBadge;
-use super::why::{Permissions, Why, may};
 use crate::error::AppError;
+use history::{ConfirmRollback, History};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
 use model::deployment::{Deployment, DeploymentDetail, ReconcileOutcome, RollbackOutcome};
 use model::reference::DeploymentKind;
+use operations::Operations;
+use values::{ApplyValues, ValuesEditor};
 
 /// Everything the page shows.
 #[server(prefix = "/api", endpoint = "load_deployment")]
@@ -156,6 +162,9 @@ pub fn DeploymentPage() -> impl IntoView {
     let rollback = ServerAction::<RollbackDeployment>::new();
     let delete = ServerAction::<DeleteDeployment>::new();
     let preview = ServerAction::<PreviewChange>::new();
+    let apply = ServerAction::<ApplyValues>::new();
+    // The revision whose rollback is being confirmed; outside the live refreshes.
+    let chosen = RwSignal::new(None::<u32>);
     let changes = move || {
         (
             reconcile.version().get(),
@@ -163,6 +172,7 @@ pub fn DeploymentPage() -> impl IntoView {
             resume.version().get(),
             scale.version().get(),
             rollback.version().get(),
+            apply.version().get(),
         )
     };
     let detail = Resource::new(move || (key(), changes()), |(id, _)| load_deployment(id));
@@ -240,7 +250,7 @@ pub fn DeploymentPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="empty">"Loading the deployment…"</p> }>
             {move || detail.get().map(|result| match result {
                 Err(error) => view! { <h1>{key().rsplit('~').next().unwrap_or_default().to_owned()}</h1><p class="error" role="alert">{error.message}</p> }.into_any(),
-                Ok(detail) => { let (top, rest) = (detail.clone(), detail.clone()); view! {
+                Ok(detail) => { let (top, older, rest) = (detail.clone(), detail.clone(), detail.clone()); view! {
                     <Transition fallback=|| ()>
                         {move || view! { <Summary detail=fresh.get().flatten().unwrap_or_else(|| top.clone()) /> }}
                     </Transition>
@@ -254,15 +264,23 @@ pub fn DeploymentPage() -> impl IntoView {
                     />
                     {move || preview.value().get().map(|result| match result {
                         Ok(diff) if diff.is_empty() => view! { <p class="notice" data-testid="preview">"The change would leave the manifest as it is."</p> }.into_any(),
-                        Ok(diff) => view! { <pre class="diff" data-testid="preview">{diff}</pre> }.into_any(),
+                        Ok(text) => view! { <super::diff::Diff text testid="preview" /> }.into_any(),
                         Err(error) => view! { <p class="error" role="alert">{error.message}</p> }.into_any(),
                     })}
+                    {(detail.deployment.kind != DeploymentKind::Kustomization).then(|| view! {
+                        <ValuesEditor id=detail.deployment.id.clone() permissions=detail.permissions.clone() apply />
+                    })}
+                    <Transition fallback=|| ()>
+                        {move || view! {
+                            <History detail=fresh.get().flatten().unwrap_or_else(|| older.clone()) chosen />
+                        }}
+                    </Transition>
+                    <ConfirmRollback id=detail.deployment.id.clone() kind=detail.deployment.kind chosen rollback />
                     <Transition fallback=|| ()>
                         {
                             move || {
                                 let detail = fresh.get().flatten().unwrap_or_else(|| rest.clone());
                                 view! {
-                                    <History detail=detail.clone() rollback />
                                     <Events detail=detail.clone() />
                                     <Inventory detail=detail.clone() />
                                     <details class="yaml"><summary>"YAML"</summary><pre>{detail.yaml.clone()}</pre></details>
@@ -273,128 +291,6 @@ pub fn DeploymentPage() -> impl IntoView {
                 }.into_any() },
             })}
         </Suspense>
-    }
-}
-
-/// The operations an operator runs on the deployment: Flux objects reconcile and suspend;
-/// Helm releases preview a change before it is made.
-#[component]
-fn Operations(
-    id: String,
-    flux: bool,
-    scales: bool,
-    suspended: bool,
-    permissions: Permissions,
-    reconcile: ServerAction<ReconcileDeployment>,
-    suspend: ServerAction<SuspendDeployment>,
-    resume: ServerAction<ResumeDeployment>,
-    scale: ServerAction<ScaleDeployment>,
-    delete: ServerAction<DeleteDeployment>,
-    preview: ServerAction<PreviewChange>,
-) -> impl IntoView {
-    let name = id.rsplit('~').next().unwrap_or_default().to_owned();
-    let hidden = move || view! { <Hidden id=id.clone() /> };
-    let permissions = StoredValue::new(permissions);
-    let allowed = move |action: &str| permissions.with_value(|p| may(p, action));
-    let why =
-        move |action: &'static str| view! { <Why permissions=permissions.get_value() action /> };
-    let flux_forms = flux.then(|| {
-        let (first, second) = (hidden(), hidden());
-        let pause = if suspended {
-            view! { <ActionForm action=resume attr:class="inline">{second}<ForceChoice /><button type="submit" disabled=!allowed("deployment.resume")>"Resume"</button>{why("deployment.resume")}</ActionForm> }.into_any()
-        } else {
-            view! {
-                <ActionForm action=suspend attr:class="inline">
-                    {second}
-                    <input name="reason" placeholder="Reason (optional)" aria-label="Suspend reason" />
-                    <ForceChoice />
-                    <button type="submit" disabled=!allowed("deployment.suspend")>"Suspend"</button>
-                    {why("deployment.suspend")}
-                </ActionForm>
-            }
-            .into_any()
-        };
-        let reconcile_allowed = allowed("deployment.reconcile");
-        view! {
-            <ActionForm action=reconcile attr:class="inline">
-                {first}
-                <label><input type="checkbox" name="with_source" value="on" />" with its source"</label>
-                <button type="submit" disabled=move || !reconcile_allowed || reconcile.pending().get()>"Reconcile"</button>
-                {why("deployment.reconcile")}
-            </ActionForm>
-            {pause}
-        }
-    });
-    let scaling = scales.then(|| {
-        let fields = hidden();
-        view! {
-            <ActionForm action=scale attr:class="inline">
-                {fields}
-                <input name="replicas" inputmode="numeric" size="4" placeholder="3" aria-label="Replicas" required />
-                <ForceChoice />
-                <button type="submit" disabled=!allowed("deployment.scale")>"Scale"</button>
-                {why("deployment.scale")}
-            </ActionForm>
-        }
-    });
-    let previewing = (!flux).then(|| {
-        let fields = hidden();
-        view! {
-            <ActionForm action=preview attr:class="inline">
-                {fields}
-                <input name="replicas" inputmode="numeric" size="8" placeholder="replicas" aria-label="Replicas to preview" />
-                <input name="revision" inputmode="numeric" size="8" placeholder="revision" aria-label="Revision to preview" />
-                <button type="submit" disabled=!allowed("deployment.update")>"Preview"</button>
-                {why("deployment.update")}
-            </ActionForm>
-        }
-    });
-    let last = hidden();
-    let (typed, set_typed) = signal(String::new());
-    let matches = {
-        let name = name.clone();
-        move || typed.with(|t| t.trim() == name)
-    };
-    let delete_allowed = allowed("deployment.delete");
-    view! {
-        <section class="actions" aria-label="Operations">
-            {flux_forms}
-            {scaling}
-            {previewing}
-            <ActionForm action=delete attr:class="inline">
-                {last}
-                <input
-                    name="confirm"
-                    placeholder=format!("Type {name} to delete")
-                    aria-label="Type the deployment's name to confirm the delete"
-                    autocomplete="off"
-                    prop:value=typed
-                    on:input=move |event| set_typed.set(event_target_value(&event))
-                />
-                <button type="submit" class="danger" disabled=move || !delete_allowed || !matches()
-                    title="Deletes it and what it applied">"Delete"</button>
-                {why("deployment.delete")}
-            </ActionForm>
-        </section>
-    }
-    .into_any()
-}
-
-/// The explicit choice to take over fields another field manager (such as
-/// kustomize-controller applying from Git) owns; without it such a change is refused.
-#[component]
-fn ForceChoice() -> impl IntoView {
-    view! {
-        <label class="force" title="Take over fields another manager (e.g. kustomize-controller applying from Git) owns; it may revert them">
-            <input type="checkbox" name="force" value="on" />" take over"
-        </label>
-    }
-}
-
-#[component]
-fn Hidden(id: String) -> impl IntoView {
-    view! {
-        <input type="hidden" name="id" value=id />
     }
 }
 
@@ -421,42 +317,6 @@ fn Summary(detail: DeploymentDetail) -> impl IntoView {
                 <tr><td>{c.kind}</td><td>{c.status}</td><td>{c.reason}</td><td>{c.message}</td></tr>
             }).collect_view()}</tbody>
         </table>
-    }
-}
-
-#[component]
-fn History(detail: DeploymentDetail, rollback: ServerAction<RollbackDeployment>) -> impl IntoView {
-    let current = detail.history.first().map(|r| r.revision);
-    let id = detail.deployment.id.clone();
-    let allowed = may(&detail.permissions, "deployment.rollback");
-    let permissions = detail.permissions.clone();
-    view! {
-        <h2>"History"</h2>
-        {if detail.history.is_empty() {
-            view! { <p class="empty">"No revisions yet."</p> }.into_any()
-        } else {
-            view! {
-                <table class="table" data-testid="history"><thead><tr><th>"Revision"</th><th>"Status"</th><th>"Version"</th><th>"Deployed"</th><th></th></tr></thead>
-                    <tbody>{detail.history.into_iter().map(|r| {
-                        let id = id.clone();
-                        let permissions = permissions.clone();
-                        view! {
-                        <tr>
-                            <td>{r.revision}</td><td>{r.status.clone()}</td><td><code>{r.version.clone()}</code></td>
-                            <td>{r.deployed_at.clone().unwrap_or_default()}</td>
-                            <td>{(Some(r.revision) != current).then(|| view! {
-                                <ActionForm action=rollback attr:class="inline">
-                                    <input type="hidden" name="id" value=id />
-                                    <input type="hidden" name="revision" value=r.revision.to_string() />
-                                    <button type="submit" disabled=!allowed>{format!("Roll back to {}", r.revision)}</button>
-                                    <Why permissions action="deployment.rollback" />
-                                </ActionForm>
-                            })}</td>
-                        </tr>
-                    }}).collect_view()}</tbody>
-                </table>
-            }.into_any()
-        }}
     }
 }
 

@@ -1,0 +1,121 @@
+//! The values editor: typed values checked as they are typed (YAML with line and column,
+//! then the chart's `values.schema.json`), previewed as a values diff and a rendered-manifest
+//! diff, and applied as one audited update.
+
+use super::{RequestContext, Service};
+use crate::access::Action;
+use crate::adapters::helm::preview::unified_diff;
+use crate::values::{parse_values, schema_problems};
+use crate::{Error, Result};
+use model::deployment::{Deployment, DeploymentUpdate, Preview};
+use model::reference::{DeploymentKind, DeploymentRef};
+use model::values::{ValuesPreview, ValuesProblem};
+use serde_json::{Map, Value, json};
+
+/// Values as the editor shows them: YAML, or nothing for none.
+pub fn values_yaml(values: &Map<String, Value>) -> String {
+    if values.is_empty() {
+        return String::new();
+    }
+    serde_yaml::to_string(values).unwrap_or_default()
+}
+
+impl Service {
+    /// The values a deployment runs with, as the editor's YAML.
+    pub async fn values_text(
+        &self,
+        ctx: &RequestContext,
+        deployment: &DeploymentRef,
+    ) -> Result<String> {
+        refuse_kustomization(deployment)?;
+        Ok(values_yaml(&self.deployment_values(ctx, deployment).await?))
+    }
+
+    /// What is wrong with `text` as this deployment's values: YAML errors with their place,
+    /// then what the chart's schema rejects (when the chart has a schema Pilothouse holds).
+    pub async fn check_values(
+        &self,
+        ctx: &RequestContext,
+        deployment: &DeploymentRef,
+        text: &str,
+    ) -> Result<Vec<ValuesProblem>> {
+        self.on_deployment(ctx, Action::DeploymentGet, deployment, json!({}))
+            .await?;
+        refuse_kustomization(deployment)?;
+        let values = match parse_values(text) {
+            Ok(values) => values,
+            Err(problem) => return Ok(vec![problem]),
+        };
+        Ok(
+            match self.adapter_for(deployment)?.values_schema(deployment)? {
+                Some(schema) => schema_problems(&schema, &values, text),
+                None => Vec::new(),
+            },
+        )
+    }
+
+    /// The values diff and, for Helm releases, the rendered-manifest diff that applying
+    /// `text` would make; nothing is changed.
+    pub async fn preview_values(
+        &self,
+        ctx: &RequestContext,
+        deployment: &DeploymentRef,
+        text: &str,
+    ) -> Result<ValuesPreview> {
+        refuse_kustomization(deployment)?;
+        let values = checked(text)?;
+        let current = self.deployment_values(ctx, deployment).await?;
+        let values_diff = unified_diff(&values_yaml(&current), &values_yaml(&values));
+        if deployment.kind != DeploymentKind::Release {
+            return Ok(ValuesPreview {
+                values_diff,
+                manifest_diff: None,
+                note: Some(
+                    "Flux's helm-controller renders this chart from its source; Pilothouse does not fetch Flux charts, so only the values diff is shown.".into(),
+                ),
+            });
+        }
+        let change = Preview::Upgrade {
+            values: Some(values),
+            version: None,
+        };
+        let manifest_diff = self.preview_deployment(ctx, deployment, &change).await?;
+        Ok(ValuesPreview {
+            values_diff,
+            manifest_diff: Some(manifest_diff),
+            note: None,
+        })
+    }
+
+    /// Applies `text` as the deployment's values: one audited update.
+    pub async fn apply_values(
+        &self,
+        ctx: &RequestContext,
+        deployment: &DeploymentRef,
+        text: &str,
+    ) -> Result<Deployment> {
+        refuse_kustomization(deployment)?;
+        let update = DeploymentUpdate {
+            values: Some(checked(text)?),
+            ..DeploymentUpdate::default()
+        };
+        self.update_deployment(ctx, deployment, &update).await
+    }
+}
+
+fn checked(text: &str) -> Result<Map<String, Value>> {
+    parse_values(text).map_err(|problem| Error::invalid("values", problem.to_string()))
+}
+
+fn refuse_kustomization(deployment: &DeploymentRef) -> Result<()> {
+    if deployment.kind == DeploymentKind::Kustomization {
+        return Err(Error::invalid(
+            "values",
+            format!(
+                "{} is a Kustomization, which has no values",
+                deployment.describe()
+            ),
+        ));
+    }
+    Ok(())
+}
