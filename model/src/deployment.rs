@@ -320,6 +320,20 @@ pub struct InventoryEntry {
     pub namespace: String,
     /// Name.
     pub name: String,
+    /// How the object is doing, for kinds whose status says so (deployment pages only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<ObjectHealth>,
+}
+
+/// An applied object's health, as Argo CD words it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectHealth {
+    /// Healthy, Progressing, Degraded, Suspended or Missing.
+    pub status: String,
+    /// Why, in a few words ("1/2 replicas ready").
+    pub message: String,
 }
 
 /// Everything a deployment's page shows, read in one round trip.

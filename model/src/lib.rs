@@ -10,5 +10,6 @@ pub mod overview;
 pub mod reference;
 pub mod source;
 pub mod tenancy;
+pub mod timeline;
 pub mod tokens;
 pub mod values;

@@ -38,3 +38,7 @@ pub const DEPLOYMENT_EVENT: &str = "deployment";
 /// The SSE event name that tells a client it missed changes (it reconnected too late, or
 /// read too slowly and was dropped): reload what it shows.
 pub const RESYNC_EVENT: &str = "resync";
+
+/// The SSE event name of one followed controller log line
+/// (`/o2dms/v1/deployments/{id}/logs/stream`).
+pub const LOG_EVENT: &str = "log";

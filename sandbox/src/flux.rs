@@ -231,6 +231,20 @@ fn reconcile_deployment(store: &Store, rt: &ResourceType, mut object: Value) {
             } else {
                 kustomize_success(store, &object, &mut status)
             };
+            let replicas = [
+                "/spec/values/replicaCount",
+                "/spec/values/controller/replicaCount",
+            ]
+            .iter()
+            .find_map(|p| object.pointer(p).and_then(Value::as_i64))
+            .unwrap_or(1);
+            crate::applied::apply(
+                store,
+                text(&object, "/metadata/namespace").unwrap_or("default"),
+                text(&object, "/metadata/name").unwrap_or_default(),
+                replicas,
+                controller,
+            );
             let reason = match rt.kind.as_str() {
                 "HelmRelease" if message.starts_with("Helm install") => "InstallSucceeded",
                 "HelmRelease" => "UpgradeSucceeded",

@@ -4,6 +4,7 @@
 //! schema validation. It stands in for kube-apiserver in tests, the demo and dev tooling; the
 //! product's own code never depends on it.
 
+pub mod applied;
 pub mod demo;
 pub mod discovery;
 pub mod error;

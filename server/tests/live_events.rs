@@ -32,7 +32,11 @@ struct EventStream {
 
 impl EventStream {
     async fn open(env: &TestEnv, token: &str, last_event_id: Option<&str>) -> Self {
-        let mut request = Request::get("/o2dms/v1/events/stream")
+        Self::open_at(env, "/o2dms/v1/events/stream", token, last_event_id).await
+    }
+
+    async fn open_at(env: &TestEnv, path: &str, token: &str, last_event_id: Option<&str>) -> Self {
+        let mut request = Request::get(path)
             .header(header::AUTHORIZATION, format!("Bearer {token}"))
             .header(header::ACCEPT, "text/event-stream");
         if let Some(id) = last_event_id {
@@ -280,4 +284,86 @@ async fn shutdown_ends_the_streams() {
         stream.next(Duration::from_secs(2)).await.is_none() && stream.ended,
         "the stream ended at shutdown"
     );
+}
+
+/// Asks the simulated controller to reconcile, as `flux reconcile` does.
+fn request_reconcile(store: &Store, namespace: &str, name: &str) {
+    let rt = store
+        .resource("kustomize.toolkit.fluxcd.io", "v1", "kustomizations")
+        .expect("resource");
+    let mut object = store.get(&rt, Some(namespace), name).expect("object");
+    object["metadata"]["annotations"]["reconcile.fluxcd.io/requestedAt"] =
+        json!(format!("{:?}", std::time::SystemTime::now()));
+    store
+        .update(&rt, Some(namespace), name, object, WriteOptions::by("test"))
+        .expect("update");
+}
+
+#[tokio::test]
+async fn a_deployments_controller_log_lines_are_read_and_followed() {
+    let env = TestEnv::start_with_cluster("live-logs").await;
+    let store = env.cluster.as_ref().expect("cluster").store().clone();
+    let alice = env.bearer("alice");
+    let shop = "/o2dms/v1/deployments/default~team-a~Kustomization~shop/logs";
+    let read = env.get_bearer(shop, &alice).await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+    let lines: Vec<String> = serde_json::from_str(&read.body).expect("json");
+    assert!(
+        !lines.is_empty(),
+        "the demo's reconciles logged lines about shop"
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.contains("\"name\":\"shop\"") && l.contains("\"namespace\":\"team-a\"")),
+        "only shop's lines: {lines:#?}"
+    );
+    let release = env
+        .get_bearer(
+            "/o2dms/v1/deployments/default~team-a~Release~web/logs",
+            &alice,
+        )
+        .await;
+    assert_eq!(
+        release.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        release.body
+    );
+    let elsewhere = env
+        .get_bearer(
+            "/o2dms/v1/deployments/default~team-b~Kustomization~analytics/logs",
+            &alice,
+        )
+        .await;
+    assert_eq!(
+        elsewhere.status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        elsewhere.body
+    );
+
+    let mut stream = EventStream::open_at(&env, &format!("{shop}/stream"), &alice, None).await;
+    // The log has second resolution: waiting a second keeps the new lines' text apart from
+    // the demo's start-up lines, so "not sent again" can be checked by text.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // Another object's reconcile logs lines too; they are not shop's and never arrive.
+    request_reconcile(&store, "team-b", "analytics-db");
+    request_reconcile(&store, "team-a", "shop");
+    let mut seen = Vec::new();
+    while let Some(event) = stream.next(Duration::from_secs(10)).await {
+        assert_eq!(event.event, "log");
+        assert!(event.data.contains("\"name\":\"shop\""), "{event:?}");
+        seen.push(event.data);
+        if seen.iter().any(|l| l.contains("Applied revision")) {
+            break;
+        }
+    }
+    assert!(
+        seen.iter()
+            .any(|l| l.contains("Reconciliation in progress")),
+        "the new lines arrived as the controller wrote them: {seen:#?}"
+    );
+    // Lines already there when the stream opened are not sent again.
+    assert!(seen.iter().all(|l| !lines.contains(l)), "{seen:#?}");
 }

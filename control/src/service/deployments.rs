@@ -269,12 +269,19 @@ impl Service {
             .await?;
         let adapter = self.adapter_for(deployment)?;
         let row = adapter.get(deployment)?;
+        let grants = self.grants(ctx).await?;
         let inventory = match adapter.as_inventory() {
-            Some(inventory) => inventory.inventory(deployment)?,
+            Some(inventory) => {
+                let visible = policy::visible_namespaces(&grants, Action::DeploymentGet);
+                let entries = inventory.inventory(deployment)?;
+                inventory
+                    .with_health(&deployment.cluster, entries, &visible)
+                    .await
+            }
             None => Vec::new(),
         };
         let permissions = permissions::permissions_in(
-            &self.grants(ctx).await?,
+            &grants,
             &deployment.namespace_ref(),
             &permissions::DEPLOYMENT_PAGE,
         );

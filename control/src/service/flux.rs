@@ -24,7 +24,7 @@ impl Service {
     }
 
     /// The adapter that serves controller logs, and its cluster.
-    fn logs(&self) -> Result<(&ClusterId, &dyn ControllerLogs)> {
+    pub(super) fn logs(&self) -> Result<(&ClusterId, &dyn ControllerLogs)> {
         if self.registry.is_empty() {
             return Err(no_cluster());
         }

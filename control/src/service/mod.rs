@@ -5,6 +5,7 @@ mod admin;
 mod audit;
 mod bulk;
 pub mod change;
+mod deployment_logs;
 mod deployments;
 pub mod executor;
 mod flux;
@@ -17,6 +18,7 @@ mod permissions;
 mod plugins;
 mod rates;
 mod refusals;
+mod timeline;
 mod tokens;
 mod values;
 

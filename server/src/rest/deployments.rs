@@ -50,12 +50,14 @@ fn one_deployment() -> OpenApiRouter<AppState> {
         .routes(routes!(suspend))
         .routes(routes!(resume))
         .routes(routes!(super::packages::preview))
+        .routes(routes!(super::deployment_logs::logs))
+        .routes(routes!(super::deployment_logs::follow))
 }
 
 /// `?kind=` on the `{namespace}/{name}` routes.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-struct KindParam {
+pub(super) struct KindParam {
     kind: Option<String>,
 }
 

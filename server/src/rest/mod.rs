@@ -19,6 +19,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 mod admin;
+mod deployment_logs;
 mod deployments;
 mod events;
 pub mod openapi;

@@ -2,7 +2,9 @@
 //! events and YAML, and the operations an operator runs on it.
 
 mod history;
+mod logs;
 mod operations;
+mod timeline;
 mod values;
 
 use super::deployments::StatusBadge;
@@ -11,9 +13,11 @@ use history::{ConfirmRollback, History};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
+use logs::ControllerLogs;
 use model::deployment::{Deployment, DeploymentDetail, ReconcileOutcome, RollbackOutcome};
 use model::reference::DeploymentKind;
 use operations::Operations;
+use timeline::Timeline;
 use values::{ApplyValues, ValuesEditor};
 
 /// Everything the page shows.
@@ -192,6 +196,11 @@ pub fn DeploymentPage() -> impl IntoView {
             }
         },
     );
+    // Moves on every change the page learns of, live or from its own actions.
+    let moved = Signal::derive(move || {
+        let (a, b, c, d, e, f) = changes();
+        live.changes.get() + (a + b + c + d + e + f) as u64
+    });
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(())) = delete.value().get() {
@@ -276,6 +285,10 @@ pub fn DeploymentPage() -> impl IntoView {
                         }}
                     </Transition>
                     <ConfirmRollback id=detail.deployment.id.clone() kind=detail.deployment.kind chosen rollback />
+                    <Timeline id=detail.deployment.id.clone() refresh=moved />
+                    {(detail.deployment.kind != DeploymentKind::Release).then(|| view! {
+                        <ControllerLogs id=detail.deployment.id.clone() />
+                    })}
                     <Transition fallback=|| ()>
                         {
                             move || {
@@ -338,18 +351,47 @@ fn Events(detail: DeploymentDetail) -> impl IntoView {
     }
 }
 
+/// What the deployment applied, as a tree: kind, then its objects with their health.
 #[component]
 fn Inventory(detail: DeploymentDetail) -> impl IntoView {
+    let mut kinds: std::collections::BTreeMap<String, Vec<model::deployment::InventoryEntry>> =
+        Default::default();
+    for entry in detail.inventory {
+        let kind = if entry.group.is_empty() {
+            entry.kind.clone()
+        } else {
+            format!("{}.{}", entry.kind, entry.group)
+        };
+        kinds.entry(kind).or_default().push(entry);
+    }
     view! {
         <h2>"Applied objects"</h2>
-        {if detail.inventory.is_empty() {
+        {if kinds.is_empty() {
             view! { <p class="empty">"Nothing applied yet."</p> }.into_any()
         } else {
             view! {
-                <ul class="inventory">{detail.inventory.into_iter().map(|e| {
-                    let group = if e.group.is_empty() { String::new() } else { format!(".{}", e.group) };
-                    view! { <li><code>{format!("{}{group} {}/{}", e.kind, e.namespace, e.name)}</code></li> }
-                }).collect_view()}</ul>
+                <ul class="inventory tree" data-testid="inventory" aria-label="Applied objects by kind">
+                    {kinds.into_iter().map(|(kind, objects)| {
+                        let unhealthy = objects.iter().filter(|o| o.health.as_ref().is_some_and(|h| h.status != "Healthy")).count();
+                        let summary = match unhealthy {
+                            0 => format!("{kind} ({})", objects.len()),
+                            n => format!("{kind} ({}, {n} not healthy)", objects.len()),
+                        };
+                        view! {
+                            <li><details open><summary>{summary}</summary>
+                                <ul>{objects.into_iter().map(|o| view! {
+                                    <li data-object=format!("{}/{}", o.kind, o.name)>
+                                        <code>{format!("{}/{}", o.namespace, o.name)}</code>
+                                        {o.health.map(|h| view! {
+                                            " "<span class=format!("badge health-{}", h.status.to_lowercase()) title=h.message.clone()>{h.status.clone()}</span>
+                                            " "<span class="muted">{h.message}</span>
+                                        })}
+                                    </li>
+                                }).collect_view()}</ul>
+                            </details></li>
+                        }
+                    }).collect_view()}
+                </ul>
             }.into_any()
         }}
     }

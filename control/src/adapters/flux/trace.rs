@@ -252,6 +252,7 @@ pub fn inventory(object: &Value) -> Vec<InventoryEntry> {
                 kind: kind.to_owned(),
                 namespace: namespace.to_owned(),
                 name: name.to_owned(),
+                health: None,
             })
         })
         .collect();

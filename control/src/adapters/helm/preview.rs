@@ -31,6 +31,7 @@ pub fn manifest_objects(manifest: &str, namespace: &str) -> Vec<InventoryEntry> 
                 kind: text("/kind")?,
                 namespace: text("/metadata/namespace").unwrap_or_else(|| namespace.to_owned()),
                 name: text("/metadata/name")?,
+                health: None,
             })
         })
         .collect();

@@ -1,0 +1,67 @@
+//! What the SIMULATED controllers apply: the Deployment and Service each successful
+//! reconcile lists in its inventory, with a Deployment status as if its pods were ready, so
+//! inventories name objects that exist and whose health can be read.
+
+use crate::object::now;
+use crate::schema::UnknownFields;
+use crate::store::{Store, WriteOptions};
+use serde_json::{Value, json};
+
+/// Creates (or rescales) `namespace/name`'s Deployment and Service, applied by `manager`.
+pub fn apply(store: &Store, namespace: &str, name: &str, replicas: i64, manager: &'static str) {
+    let options = |subresource| WriteOptions {
+        unknown: UnknownFields::Prune,
+        force: true,
+        field_manager: Some(manager),
+        subresource,
+    };
+    let labels = json!({ "app.kubernetes.io/name": name, "app.kubernetes.io/managed-by": manager });
+    if let Ok(services) = store.resource("", "v1", "services")
+        && store.get(&services, Some(namespace), name).is_err()
+    {
+        let service = json!({ "apiVersion": "v1", "kind": "Service",
+            "metadata": { "name": name, "labels": labels },
+            "spec": { "selector": { "app.kubernetes.io/name": name }, "ports": [{ "port": 80, "targetPort": 8080 }] } });
+        let _ = store.create(&services, Some(namespace), service, options(None));
+    }
+    let Ok(deployments) = store.resource("apps", "v1", "deployments") else {
+        return;
+    };
+    let current = store.get(&deployments, Some(namespace), name).ok();
+    let unchanged = current
+        .as_ref()
+        .is_some_and(|d| d.pointer("/spec/replicas").and_then(Value::as_i64) == Some(replicas));
+    if unchanged {
+        // No write when nothing changed: a steady cluster keeps its resource versions.
+        return;
+    }
+    let spec = json!({ "replicas": replicas,
+        "selector": { "matchLabels": { "app.kubernetes.io/name": name } },
+        "template": { "metadata": { "labels": { "app.kubernetes.io/name": name } },
+            "spec": { "containers": [{ "name": "app", "image": format!("registry.example/{name}:latest") }] } } });
+    let written = match current {
+        Some(mut object) => {
+            object["spec"] = spec;
+            store.update(&deployments, Some(namespace), name, object, options(None))
+        }
+        None => store.create(
+            &deployments,
+            Some(namespace),
+            json!({ "apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": { "name": name, "labels": labels }, "spec": spec }),
+            options(None),
+        ),
+    };
+    if let Ok(mut object) = written {
+        object["status"] = json!({ "observedGeneration": object.pointer("/metadata/generation").cloned().unwrap_or(json!(1)),
+            "replicas": replicas, "readyReplicas": replicas, "availableReplicas": replicas, "updatedReplicas": replicas,
+            "conditions": [{ "type": "Available", "status": "True", "reason": "MinimumReplicasAvailable", "lastTransitionTime": now() }] });
+        let _ = store.update(
+            &deployments,
+            Some(namespace),
+            name,
+            object,
+            options(Some("status")),
+        );
+    }
+}
