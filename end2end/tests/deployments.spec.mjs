@@ -33,6 +33,11 @@ test('list, filter, open, reconcile', async () => {
   await page.getByTestId('history').waitFor();
   assert.match(await page.getByTestId('status').innerText(), /deployed/);
   await page.getByRole('button', { name: 'Reconcile' }).click();
+  // While it runs (the simulated controller takes a second a step), its steps are shown.
+  const steps = page.getByTestId('reconcile-steps');
+  await steps.waitFor();
+  assert.match(await steps.innerText(), /Asked Flux to reconcile/);
+  await page.screenshot({ path: screenshotPath('deployment-reconciling'), fullPage: true });
   const notice = page.getByTestId('notice');
   await notice.filter({ hasText: /^reconciled/ }).waitFor({ timeout: 60_000 });
   await page.screenshot({ path: screenshotPath('deployment-reconciled'), fullPage: true });

@@ -44,6 +44,8 @@ test('a change in the cluster appears on open pages without a reload', async () 
   await suspend(true);
   await row.locator('.badge.suspended').waitFor({ timeout: 2000 });
   await detail.getByTestId('status').locator('.badge.suspended').waitFor({ timeout: 2000 });
+  // The operations follow too: the suspended object offers Resume.
+  await detail.getByRole('button', { name: 'Resume' }).waitFor({ timeout: 2000 });
   for (const page of [list, detail]) {
     assert.equal(await page.evaluate(() => window.stillTheSamePage), true, 'no reload');
   }

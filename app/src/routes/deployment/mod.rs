@@ -211,10 +211,8 @@ pub fn DeploymentPage() -> impl IntoView {
     let notice = move || -> Option<(bool, String)> {
         let error = |e: AppError| (false, e.message);
         if reconcile.pending().get() {
-            return Some((
-                true,
-                "Reconciling: waiting for Flux to report the outcome…".into(),
-            ));
+            // The steps say it while it runs.
+            return None;
         }
         [
             reconcile
@@ -253,6 +251,7 @@ pub fn DeploymentPage() -> impl IntoView {
     view! {
         <Title text=move || key().rsplit('~').next().unwrap_or_default().to_owned() />
         <crate::live::LiveMarker live />
+        <ReconcileSteps pending=reconcile.pending() fresh />
         {move || notice().map(|(ok, message)| view! {
             <p class=if ok { "notice" } else { "error" } role="status" data-testid="notice">{message}</p>
         })}
@@ -267,7 +266,10 @@ pub fn DeploymentPage() -> impl IntoView {
                         id=detail.deployment.id.clone()
                         flux=detail.deployment.kind != DeploymentKind::Release
                         scales=detail.deployment.kind != DeploymentKind::Kustomization
-                        suspended=detail.deployment.state.suspended
+                        suspended={
+                            let initial = detail.deployment.state.suspended;
+                            Signal::derive(move || fresh.get().flatten().map_or(initial, |d| d.deployment.state.suspended))
+                        }
                         permissions=detail.permissions.clone()
                         reconcile suspend resume scale delete preview
                     />
@@ -394,5 +396,49 @@ fn Inventory(detail: DeploymentDetail) -> impl IntoView {
                 </ul>
             }.into_any()
         }}
+    }
+}
+
+/// While a reconcile runs: what has happened so far, as the live stream tells it.
+#[component]
+fn ReconcileSteps(
+    /// Whether the page's reconcile is running.
+    pending: Memo<bool>,
+    /// The deployment as the live stream last showed it.
+    fresh: Resource<Option<DeploymentDetail>>,
+) -> impl IntoView {
+    let picked_up = RwSignal::new(false);
+    Effect::new(move |was: Option<bool>| {
+        let now = pending.get();
+        if now && was != Some(true) {
+            picked_up.set(false);
+        }
+        let progressing = fresh.get().flatten().is_some_and(|d| {
+            d.deployment
+                .state
+                .conditions
+                .iter()
+                .any(|c| c.kind == "Reconciling" && c.status == "True")
+        });
+        if now && progressing {
+            picked_up.set(true);
+        }
+        now
+    });
+    move || {
+        pending.get().then(|| {
+            let (second, third) = if picked_up.get() {
+                ("done", "current")
+            } else {
+                ("current", "todo")
+            };
+            view! {
+                <ol class="steps" role="status" aria-label="Reconcile progress" data-testid="reconcile-steps">
+                    <li class="done">"Asked Flux to reconcile"</li>
+                    <li class=second>"The controller picks it up and applies"</li>
+                    <li class=third>"Waiting for the outcome…"</li>
+                </ol>
+            }
+        })
     }
 }

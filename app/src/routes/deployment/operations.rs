@@ -15,7 +15,7 @@ pub fn Operations(
     id: String,
     flux: bool,
     scales: bool,
-    suspended: bool,
+    suspended: Signal<bool>,
     permissions: Permissions,
     reconcile: ServerAction<ReconcileDeployment>,
     suspend: ServerAction<SuspendDeployment>,
@@ -25,19 +25,21 @@ pub fn Operations(
     preview: ServerAction<PreviewChange>,
 ) -> impl IntoView {
     let name = id.rsplit('~').next().unwrap_or_default().to_owned();
-    let hidden = move || view! { <Hidden id=id.clone() /> };
+    let id = StoredValue::new(id);
+    let hidden = move || view! { <Hidden id=id.get_value() /> };
     let permissions = StoredValue::new(permissions);
     let allowed = move |action: &str| permissions.with_value(|p| may(p, action));
     let why =
         move |action: &'static str| view! { <Why permissions=permissions.get_value() action /> };
     let flux_forms = flux.then(|| {
-        let (first, second) = (hidden(), hidden());
-        let pause = if suspended {
-            view! { <ActionForm action=resume attr:class="inline">{second}<ForceChoice /><button type="submit" disabled=!allowed("deployment.resume")>"Resume"</button>{why("deployment.resume")}</ActionForm> }.into_any()
+        let first = hidden();
+        // Follows the live state: a suspend made elsewhere turns this into "Resume".
+        let pause = move || if suspended.get() {
+            view! { <ActionForm action=resume attr:class="inline">{hidden()}<ForceChoice /><button type="submit" disabled=!allowed("deployment.resume")>"Resume"</button>{why("deployment.resume")}</ActionForm> }.into_any()
         } else {
             view! {
                 <ActionForm action=suspend attr:class="inline">
-                    {second}
+                    {hidden()}
                     <input name="reason" placeholder="Reason (optional)" aria-label="Suspend reason" />
                     <ForceChoice />
                     <button type="submit" disabled=!allowed("deployment.suspend")>"Suspend"</button>
