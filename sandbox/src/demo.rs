@@ -250,7 +250,7 @@ pub fn seed(store: &Store) -> Result<(), ApiError> {
 /// passes (two settle a deployment; three, one that waits for a dependency).
 pub fn seed_and_settle(store: &Store, passes: usize) -> Result<(), ApiError> {
     seed(store)?;
-    crate::flux::ensure_controller_pods(store);
+    crate::controller_pods::ensure_controller_pods(store);
     for _ in 0..passes {
         crate::flux::reconcile_all(store);
     }

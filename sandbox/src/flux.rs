@@ -40,7 +40,7 @@ const SOURCES: [(&str, &str); 5] = [
 
 /// Runs the simulated controllers every `step` until the store is dropped.
 pub fn spawn(store: Arc<Store>, step: Duration) -> tokio::task::JoinHandle<()> {
-    ensure_controller_pods(&store);
+    crate::controller_pods::ensure_controller_pods(&store);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(step);
         loop {
@@ -528,51 +528,7 @@ fn emit(store: &Store, object: &Value, kind: &str, reason: &str, message: &str, 
     let level = if kind == "Warning" { "error" } else { "info" };
     let line = json!({ "level": level, "ts": now(), "msg": message, "controller": object["kind"].as_str().unwrap_or_default().to_lowercase(),
                        "controllerKind": object["kind"], "name": name, "namespace": namespace, "reason": reason });
-    append_log(store, controller, &line.to_string());
-}
-
-/// The simulated controller pods in `flux-system`, one per controller.
-pub(crate) fn ensure_controller_pods(store: &Store) {
-    let Ok(pods) = store.resource("", "v1", "pods") else {
-        return;
-    };
-    for controller in [
-        "source-controller",
-        "kustomize-controller",
-        "helm-controller",
-    ] {
-        let pod = json!({
-            "metadata": { "name": format!("{controller}-5d8f7c6b9-sim"), "namespace": "flux-system",
-                          "labels": { "app": controller, "app.kubernetes.io/part-of": "flux", "sandbox.pilothouse.dev/simulated": "true" },
-                          "annotations": { LOG_ANNOTATION: format!("{{\"level\":\"info\",\"ts\":\"{}\",\"msg\":\"starting simulated {controller} (sandbox, not a real Flux controller)\"}}\n", now()) } },
-            "spec": { "containers": [{ "name": "manager", "image": format!("ghcr.io/fluxcd/{controller}:simulated") }] },
-        });
-        let options = WriteOptions::by("sandbox");
-        let _ = store.create(&pods, Some("flux-system"), pod, options);
-    }
-}
-
-/// Appends a line to a controller pod's log, keeping the last 500 lines.
-fn append_log(store: &Store, controller: &str, line: &str) {
-    let Ok(pods) = store.resource("", "v1", "pods") else {
-        return;
-    };
-    let name = format!("{controller}-5d8f7c6b9-sim");
-    let Ok(mut pod) = store.get(&pods, Some("flux-system"), &name) else {
-        return;
-    };
-    let pointer = format!(
-        "/metadata/annotations/{}",
-        LOG_ANNOTATION.replace('/', "~1")
-    );
-    let mut log = text(&pod, &pointer).unwrap_or_default().to_owned();
-    log.push_str(line);
-    log.push('\n');
-    let lines: Vec<&str> = log.lines().collect();
-    let kept = lines[lines.len().saturating_sub(500)..].join("\n") + "\n";
-    pod["metadata"]["annotations"][LOG_ANNOTATION] = json!(kept);
-    let options = WriteOptions::by(controller);
-    let _ = store.update(&pods, Some("flux-system"), &name, pod, options);
+    crate::controller_pods::append_log(store, controller, &line.to_string());
 }
 
 /// helm-controller's digest of a release's values: SHA-256 over Go's JSON encoding (sorted keys,

@@ -87,16 +87,19 @@ impl Service {
         })
     }
 
-    /// Applies `text` as the deployment's values: one audited update.
+    /// Applies `text` as the deployment's values: one audited update; `force` takes values
+    /// over from another field manager (such as kustomize-controller applying from Git).
     pub async fn apply_values(
         &self,
         ctx: &RequestContext,
         deployment: &DeploymentRef,
         text: &str,
+        force: bool,
     ) -> Result<Deployment> {
         refuse_kustomization(deployment)?;
         let update = DeploymentUpdate {
             values: Some(checked(text)?),
+            force,
             ..DeploymentUpdate::default()
         };
         self.update_deployment(ctx, deployment, &update).await

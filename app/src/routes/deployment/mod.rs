@@ -196,6 +196,15 @@ pub fn DeploymentPage() -> impl IntoView {
             }
         },
     );
+    // Whether the live stream last showed it suspended. Kept by an effect: reading `fresh`
+    // in the operations themselves would make the page's Suspense show its fallback (and
+    // drop the logs and the editor) on every live change.
+    let live_suspended = RwSignal::new(None::<bool>);
+    Effect::new(move |_| {
+        if let Some(Some(detail)) = fresh.get() {
+            live_suspended.set(Some(detail.deployment.state.suspended));
+        }
+    });
     // Moves on every change the page learns of, live or from its own actions.
     let moved = Signal::derive(move || {
         let (a, b, c, d, e, f) = changes();
@@ -268,7 +277,7 @@ pub fn DeploymentPage() -> impl IntoView {
                         scales=detail.deployment.kind != DeploymentKind::Kustomization
                         suspended={
                             let initial = detail.deployment.state.suspended;
-                            Signal::derive(move || fresh.get().flatten().map_or(initial, |d| d.deployment.state.suspended))
+                            Signal::derive(move || live_suspended.get().unwrap_or(initial))
                         }
                         permissions=detail.permissions.clone()
                         reconcile suspend resume scale delete preview

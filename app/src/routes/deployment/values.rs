@@ -36,12 +36,12 @@ pub async fn preview_values(id: String, text: String) -> Result<ValuesPreview, A
         .await?)
 }
 
-/// Applies typed values.
+/// Applies typed values; `force` takes fields over from another field manager.
 #[server(prefix = "/api", endpoint = "apply_values")]
-pub async fn apply_values(id: String, text: String) -> Result<Deployment, AppError> {
+pub async fn apply_values(id: String, text: String, force: bool) -> Result<Deployment, AppError> {
     let (ctx, service) = crate::server::caller().await?;
     Ok(service
-        .apply_values(&ctx, &crate::server::deployment(&id)?, &text)
+        .apply_values(&ctx, &crate::server::deployment(&id)?, &text, force)
         .await?)
 }
 
@@ -104,11 +104,13 @@ pub fn ValuesEditor(
             && previewed.get().is_some()
             && previewed.get() == current()
     };
+    let (force, set_force) = signal(false);
     let run_apply = move |_| {
         if let Some(text) = previewed.get_untracked() {
             apply.dispatch(ApplyValues {
                 id: id.get_value(),
                 text,
+                force: force.get_untracked(),
             });
         }
     };
@@ -146,6 +148,9 @@ pub fn ValuesEditor(
                 <button type="button" on:click=run_preview disabled=move || !allowed || preview.pending().get()>
                     {move || if preview.pending().get() { "Rendering…" } else { "Preview changes" }}
                 </button>
+                <label class="force" title="Take over values another manager (e.g. kustomize-controller applying from Git) owns; it may revert them">
+                    <input type="checkbox" prop:checked=force on:change=move |e| set_force.set(event_target_checked(&e)) />" take over"
+                </label>
                 <button type="button" class="primary" on:click=run_apply
                     disabled=move || !allowed || !previewed_ok() || apply.pending().get()
                     title="Preview first: Apply sends exactly what was previewed">
