@@ -2,7 +2,7 @@
 // deployments, reconciles one and sees the outcome, and a refused create keeps what she typed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, screenshotPath, signIn } from './support.mjs';
+import { hydrated, launch, screenshotPath, signIn } from './support.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -20,6 +20,15 @@ test('list, filter, open, reconcile', async () => {
   const namespaces = await rows.locator('td:nth-child(3)').allInnerTexts();
   assert.ok(namespaces.length > 0 && namespaces.every((ns) => ns === 'team-a'), namespaces.join(','));
   await page.screenshot({ path: screenshotPath('deployments'), fullPage: true });
+
+  // Up to 1,000 rows a page.
+  await page.selectOption('select[name="limit"]', '1000');
+  await page.click('form[role="search"] button');
+  await page.waitForURL(/limit=1000/);
+  // The filter form submits natively: wait for the new page to hydrate before choosing again.
+  await hydrated(page);
+  assert.match(await page.getByTestId('deployment-count').innerText(), /^1–\d+ of \d+$/);
+  await page.selectOption('select[name="limit"]', '25');
 
   await page.selectOption('select[name="status"]', 'failed');
   await page.click('form[role="search"] button');

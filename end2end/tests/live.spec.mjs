@@ -39,6 +39,9 @@ test('a change in the cluster appears on open pages without a reload', async () 
   await detail.goto(`${baseUrl}/deployments/${id}`);
   await hydrated(detail);
   for (const page of [list, detail]) await page.evaluate(() => { window.stillTheSamePage = true; });
+  // A row the change does not touch is kept as it is, not drawn again.
+  const untouched = list.locator('tr[data-id="default~team-b~Kustomization~analytics"]');
+  await untouched.evaluate((row) => { row.keptAcrossChanges = true; });
   const before = requests.length;
 
   await suspend(true);
@@ -49,6 +52,7 @@ test('a change in the cluster appears on open pages without a reload', async () 
   for (const page of [list, detail]) {
     assert.equal(await page.evaluate(() => window.stillTheSamePage), true, 'no reload');
   }
+  assert.equal(await untouched.evaluate((row) => row.keptAcrossChanges), true, 'only the changed row is redrawn');
   const fetched = requests.slice(before).filter((url) => !url.includes('/api/'));
   assert.deepEqual(fetched, [], 'only server-function calls after the change, no page loads');
   await list.screenshot({ path: screenshotPath('live-list'), fullPage: true });

@@ -134,7 +134,7 @@ pub struct DeploymentFilter {
     pub labels: BTreeMap<String, String>,
     /// Free text over name, namespace, chart and source.
     pub text: Option<String>,
-    /// Page size (default 50, at most 500).
+    /// Page size (default 50, at most 1000).
     pub limit: Option<usize>,
     /// How many to skip.
     pub offset: Option<usize>,

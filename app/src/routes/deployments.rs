@@ -98,6 +98,9 @@ pub async fn create_deployment(form: DeploymentForm) -> Result<Deployment, AppEr
         .await?)
 }
 
+/// The page sizes offered.
+const SIZES: [usize; 4] = [25, 100, 500, 1000];
+
 /// The deployments page.
 #[component]
 pub fn Deployments() -> impl IntoView {
@@ -108,16 +111,19 @@ pub fn Deployments() -> impl IntoView {
             status: q.get("status").and_then(|s| parse_status(&s)),
             kind: q.get("kind").filter(|v| !v.is_empty()),
             text: q.get("text").filter(|v| !v.is_empty()),
-            limit: Some(PAGE),
+            limit: Some(
+                q.get("limit")
+                    .and_then(|l| l.parse().ok())
+                    .filter(|l| SIZES.contains(l))
+                    .unwrap_or(PAGE),
+            ),
             offset: q.get("offset").and_then(|o| o.parse().ok()),
             ..DeploymentFilter::default()
         })
     };
     let live = crate::live::use_live(|_| true);
-    let page = Resource::new(
-        move || (filter(), live.changes.get()),
-        |(filter, _)| list_deployments(filter),
-    );
+    // Fetched again when the filter changes; live changes update the rows in place instead.
+    let page = Resource::new(filter, list_deployments);
     let field = move |key: &'static str| move || query.with(|q| q.get(key).unwrap_or_default());
     // Outside the transition, so a selection survives live refreshes and paging.
     let selected: Selection = RwSignal::new(Default::default());
@@ -129,7 +135,7 @@ pub fn Deployments() -> impl IntoView {
             <A href="/deployments/new" attr:class="button">"New deployment"</A>
         </div>
         <form method="get" action="/deployments" class="filters" role="search">
-            <input type="search" name="text" placeholder="Name, namespace, chart or source" prop:value=field("text") />
+            <input type="search" name="text" placeholder="Name, namespace, chart or source" prop:value=field("text") aria-label="Search" />
             <input type="text" name="namespace" placeholder="Namespace" prop:value=field("namespace") aria-label="Namespace" />
             <select name="status" prop:value=field("status") aria-label="Status">
                 <option value="">"Any status"</option>
@@ -138,18 +144,21 @@ pub fn Deployments() -> impl IntoView {
                 <option value="failed">"Failed"</option>
                 <option value="pending">"Pending"</option>
             </select>
-            <select name="form[kind]" prop:value=field("kind") aria-label="Kind">
+            <select name="kind" prop:value=field("kind") aria-label="Kind">
                 <option value="">"Any kind"</option>
                 <option value="HelmRelease">"HelmRelease"</option>
                 <option value="Kustomization">"Kustomization"</option>
+                <option value="Release">"Helm release"</option>
+            </select>
+            <select name="limit" prop:value=move || filter().limit.unwrap_or(PAGE).to_string() aria-label="Rows per page">
+                {SIZES.map(|n| view! { <option value=n.to_string()>{format!("{n} per page")}</option> }).to_vec()}
             </select>
             <button type="submit">"Filter"</button>
         </form>
         <BulkBar selected />
-        // A transition keeps the rows on screen while a live change is fetched.
         <Transition fallback=|| view! { <p class="empty">"Loading deployments…"</p> }>
             {move || page.get().map(|result| match result {
-                Ok(page) => view! { <DeploymentTable page filter=filter() selected /> }.into_any(),
+                Ok(page) => view! { <DeploymentTable page filter=filter() selected changes=live.changes /> }.into_any(),
                 Err(error) => view! { <p class="error" role="alert">{error.message}</p> }.into_any(),
             })}
         </Transition>
@@ -167,24 +176,40 @@ fn parse_status(text: &str) -> Option<DeploymentStatus> {
     .find(|s| s.as_str() == text)
 }
 
+/// One page of rows. A live change fetches the page again and only rows that changed are
+/// drawn again (rows are keyed by id and resource version), so a 1,000-row page stays put.
 #[component]
 fn DeploymentTable(
     page: DeploymentPage,
     filter: DeploymentFilter,
     selected: Selection,
+    changes: ReadSignal<u64>,
 ) -> impl IntoView {
-    if page.items.is_empty() {
-        return view! { <p class="empty">"No deployments match. Clear the filters, or create one."</p> }.into_any();
-    }
-    let offset = filter.offset.unwrap_or(0);
-    let shown = format!(
-        "{}–{} of {}",
-        offset + 1,
-        offset + page.items.len(),
-        page.total
+    let size = filter.limit.unwrap_or(PAGE);
+    let current = RwSignal::new(page);
+    let again = filter.clone();
+    let seen = changes.get_untracked();
+    let refreshed = Resource::new(
+        move || changes.get(),
+        move |n| {
+            let filter = again.clone();
+            async move {
+                match n == seen {
+                    true => None,
+                    false => list_deployments(filter).await.ok(),
+                }
+            }
+        },
     );
+    // An effect, not a read in the view: the page's transition is not involved.
+    Effect::new(move |_| {
+        if let Some(Some(page)) = refreshed.get() {
+            current.set(page);
+        }
+    });
+    let offset = filter.offset.unwrap_or(0);
     let link = move |offset: usize| {
-        let mut params = vec![format!("offset={offset}")];
+        let mut params = vec![format!("offset={offset}"), format!("limit={size}")];
         for (key, value) in [
             ("text", filter.text.clone()),
             ("namespace", filter.namespace.clone()),
@@ -197,41 +222,68 @@ fn DeploymentTable(
         }
         format!("/deployments?{}", params.join("&"))
     };
-    let previous = (offset > 0).then(|| link(offset.saturating_sub(PAGE)));
-    let next = (offset + page.items.len() < page.total).then(|| link(offset + PAGE));
-    let stale = page.as_of.clone().map(|at| view! {
-        <p class="notice stale" role="status" data-testid="stale">
-            "Data as of " {at.replace('T', " ")}
-            ": the connection to the cluster is being re-established, so this list may be out of date."
-        </p>
-    });
-    view! {
-        {stale}
-        <p class="muted" data-testid="deployment-count">{shown}</p>
-        <table class="table" data-testid="deployments-table">
-            <thead>
-                <tr><th><SelectPage ids=page.items.iter().map(|d| d.id.clone()).collect() selected /></th><th>"Name"</th><th>"Namespace"</th><th>"Kind"</th><th>"Status"</th><th>"Revision"</th><th>"Source"</th></tr>
-            </thead>
-            <tbody>
-                {page.items.into_iter().map(|d| view! {
-                    <tr>
-                        <td><SelectRow id=d.id.clone() selected /></td>
-                        <td><A href=format!("/deployments/{}", d.id)>{d.name.clone()}</A></td>
-                        <td>{d.namespace.clone()}</td>
-                        <td>{d.kind.to_string()}</td>
-                        <td title=d.state.suspend_reason.clone().map(|r| format!("Suspended: {r}"))><StatusBadge status=d.state.status suspended=d.state.suspended progress=d.state.progress /></td>
-                        <td><code>{d.revision.clone().unwrap_or_default()}</code></td>
-                        <td>{d.source.clone().unwrap_or_default()}</td>
-                    </tr>
-                }).collect_view()}
-            </tbody>
-        </table>
-        <nav class="pager" aria-label="Pages">
+    let link = StoredValue::new(link);
+    let ids = move || current.with(|p| p.items.iter().map(|d| d.id.clone()).collect::<Vec<_>>());
+    // Each part reads only what it shows, so a live change redraws the changed rows alone.
+    let empty = Memo::new(move |_| current.with(|p| p.items.is_empty()));
+    let summary = move || {
+        current.with(|p| format!("{}–{} of {}", offset + 1, offset + p.items.len(), p.total))
+    };
+    let stale = move || {
+        current.with(|p| p.as_of.clone()).map(|at| view! {
+            <p class="notice stale" role="status" data-testid="stale">
+                "Data as of " {at.replace('T', " ")}
+                ": the connection to the cluster is being re-established, so this list may be out of date."
+            </p>
+        })
+    };
+    let pager = move || {
+        let (count, total) = current.with(|p| (p.items.len(), p.total));
+        let previous = (offset > 0).then(|| link.with_value(|l| l(offset.saturating_sub(size))));
+        let next = (offset + count < total).then(|| link.with_value(|l| l(offset + size)));
+        view! {
             {previous.map(|href| view! { <a href=href>"Previous"</a> })}
             {next.map(|href| view! { <a href=href>"Next"</a> })}
-        </nav>
+        }
+    };
+    move || {
+        if empty.get() {
+            return view! { <p class="empty">"No deployments match. Clear the filters, or create one."</p> }.into_any();
+        }
+        view! {
+            {stale}
+            <p class="muted" data-testid="deployment-count">{summary}</p>
+            <table class="table rows" data-testid="deployments-table">
+                <thead>
+                    <tr><th>{move || view! { <SelectPage ids=ids() selected /> }}</th><th>"Name"</th><th>"Namespace"</th><th>"Kind"</th><th>"Status"</th><th>"Revision"</th><th>"Source"</th></tr>
+                </thead>
+                <tbody>
+                    <For
+                        each=move || current.get().items
+                        key=|d| (d.id.clone(), d.resource_version.clone())
+                        children=move |d| view! { <Row d selected /> }
+                    />
+                </tbody>
+            </table>
+            <nav class="pager" aria-label="Pages">{pager}</nav>
+        }
+        .into_any()
     }
-    .into_any()
+}
+
+#[component]
+fn Row(d: Deployment, selected: Selection) -> impl IntoView {
+    view! {
+        <tr data-id=d.id.clone()>
+            <td><SelectRow id=d.id.clone() selected /></td>
+            <td><A href=format!("/deployments/{}", d.id)>{d.name.clone()}</A></td>
+            <td>{d.namespace.clone()}</td>
+            <td>{d.kind.to_string()}</td>
+            <td title=d.state.suspend_reason.clone().map(|r| format!("Suspended: {r}"))><StatusBadge status=d.state.status suspended=d.state.suspended progress=d.state.progress /></td>
+            <td><code>{d.revision.clone().unwrap_or_default()}</code></td>
+            <td>{d.source.clone().unwrap_or_default()}</td>
+        </tr>
+    }
 }
 
 /// A status with its progress, and whether reconciliation is suspended.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 /// The default and the largest page size.
 pub const DEFAULT_LIMIT: usize = 50;
 /// The largest page a caller may ask for.
-pub const MAX_LIMIT: usize = 500;
+pub const MAX_LIMIT: usize = 1000;
 
 /// The page size a filter asks for, or why it is refused.
 pub fn limit(filter: &DeploymentFilter) -> Result<usize> {
