@@ -125,7 +125,7 @@ async fn lists_filters_and_pages_from_the_cache() {
         cache
             .list(
                 &DeploymentFilter {
-                    limit: Some(501),
+                    limit: Some(control::adapters::page::MAX_LIMIT + 1),
                     ..Default::default()
                 },
                 &Namespaces::All
