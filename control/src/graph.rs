@@ -187,7 +187,6 @@ mod tests {
 
     fn node(name: &str) -> GraphNode {
         GraphNode {
-            key: name.into(),
             role: NodeRole::Deployment,
             kind: "Kustomization".into(),
             namespace: "team-b".into(),

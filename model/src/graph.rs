@@ -21,8 +21,6 @@ pub enum NodeRole {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GraphNode {
-    /// A deployment's id, or `Kind/namespace/name` for sources and missing objects.
-    pub key: String,
     /// Deployment, source or missing.
     pub role: NodeRole,
     /// The object's kind.

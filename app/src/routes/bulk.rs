@@ -4,6 +4,7 @@
 use crate::error::AppError;
 use leptos::prelude::*;
 use model::bulk::{BulkAction, BulkOutcome, BulkResult};
+use model::reference::DeploymentRef;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Runs one action on every named deployment; each row is its own audited operation.
@@ -19,12 +20,12 @@ pub async fn bulk_deployments(
 /// The rows selected on the list (kept across pages and live refreshes), by id.
 pub type Selection = RwSignal<BTreeSet<String>>;
 
-/// A deployment id's namespace and name (`cluster~namespace~kind~name`).
+/// A deployment id's namespace and name; an id that does not parse is shown as it is.
 fn parts(id: &str) -> (String, String) {
-    let mut fields = id.split('~');
-    let namespace = fields.nth(1).unwrap_or_default().to_owned();
-    let name = id.rsplit('~').next().unwrap_or_default().to_owned();
-    (namespace, name)
+    match id.parse::<DeploymentRef>() {
+        Ok(target) => (target.namespace, target.name),
+        Err(_) => (String::new(), id.to_owned()),
+    }
 }
 
 /// The checkbox that selects one row.

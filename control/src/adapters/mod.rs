@@ -190,17 +190,9 @@ pub trait DeploymentAdapter: Send + Sync {
 }
 
 /// The objects a deployment applied.
-#[async_trait::async_trait]
 pub trait Inventory: Send + Sync {
     /// What `deployment` applied.
     fn inventory(&self, deployment: &DeploymentRef) -> Result<Vec<InventoryEntry>>;
-    /// `entries` with the health of those whose kind reports one, in `visible` namespaces.
-    async fn with_health(
-        &self,
-        cluster: &model::reference::ClusterId,
-        entries: Vec<InventoryEntry>,
-        visible: &Namespaces,
-    ) -> Vec<InventoryEntry>;
 }
 
 /// Counts of deployments.

@@ -79,7 +79,6 @@ impl Service {
         deployment: &DeploymentRef,
     ) -> Result<impl Stream<Item = String> + Send + 'static> {
         let controller = self.authorize_logs(ctx, deployment).await?;
-        self.logs()?;
         let service = self.clone();
         let deployment = deployment.clone();
         let query = LogQuery {
@@ -87,12 +86,12 @@ impl Service {
             ..LogQuery::default()
         };
         // Starts after what is there now: the page has already read those lines.
-        let start = match service.logs() {
-            Ok((_, logs)) => logs.controller_logs(controller, &query).await.ok(),
-            Err(_) => None,
-        }
-        .map(|text| about(&text, &deployment))
-        .unwrap_or_default();
+        let (_, logs) = self.logs()?;
+        let start = logs
+            .controller_logs(controller, &query)
+            .await
+            .map(|text| about(&text, &deployment))
+            .unwrap_or_default();
         let steps = futures::stream::unfold(start, move |before| {
             let (service, deployment, query) = (service.clone(), deployment.clone(), query.clone());
             async move {

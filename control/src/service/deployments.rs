@@ -10,7 +10,7 @@ use crate::access::{Action, GlobalRole, Grants, NamespaceScope, Namespaces};
 use crate::adapters::context::{Boundary, ProgressSink, RunAs, TENANT_SERVICE_ACCOUNT, WriteCtx};
 use crate::adapters::registry::no_cluster;
 use crate::adapters::requested_kind;
-use crate::adapters::{DeploymentAdapter, page};
+use crate::adapters::{DeploymentAdapter, object_health, page};
 use crate::audit::Actor;
 use crate::{Error, Result};
 use model::deployment::{
@@ -274,9 +274,13 @@ impl Service {
             Some(inventory) => {
                 let visible = policy::visible_namespaces(&grants, Action::DeploymentGet);
                 let entries = inventory.inventory(deployment)?;
-                inventory
-                    .with_health(&deployment.cluster, entries, &visible)
-                    .await
+                // Health is the cluster's to tell, whichever adapter applied the objects.
+                let client = self
+                    .registry
+                    .cluster(&deployment.cluster)?
+                    .connection()
+                    .client();
+                object_health::with_health(client, &deployment.cluster, entries, &visible).await
             }
             None => Vec::new(),
         };

@@ -45,7 +45,6 @@ impl Service {
         {
             index.insert(key(&d.kind.to_string(), &d.namespace, &d.name), nodes.len());
             nodes.push(GraphNode {
-                key: d.id.clone(),
                 role: NodeRole::Deployment,
                 kind: d.kind.to_string(),
                 namespace: d.namespace.clone(),
@@ -74,7 +73,6 @@ impl Service {
                 nodes.len(),
             );
             nodes.push(GraphNode {
-                key: format!("{}/{}/{}", source.kind, source.namespace, source.name),
                 role: NodeRole::Source,
                 kind: source.kind.clone(),
                 namespace: source.namespace.clone(),
@@ -102,10 +100,6 @@ impl Service {
                 None if visible.contains_in(&cluster, &link.needed.namespace) => {
                     index.insert(link.needed.clone(), nodes.len());
                     nodes.push(GraphNode {
-                        key: format!(
-                            "{}/{}/{}",
-                            link.needed.kind, link.needed.namespace, link.needed.name
-                        ),
                         role: NodeRole::Missing,
                         kind: link.needed.kind.clone(),
                         namespace: link.needed.namespace.clone(),

@@ -220,20 +220,10 @@ impl FluxAdapter {
     }
 }
 
-#[async_trait::async_trait]
 impl Inventory for FluxAdapter {
     fn inventory(&self, deployment: &DeploymentRef) -> Result<Vec<InventoryEntry>> {
         let (_, object) = self.cached(deployment)?;
         Ok(trace::inventory(&object.data))
-    }
-
-    async fn with_health(
-        &self,
-        cluster: &model::reference::ClusterId,
-        entries: Vec<InventoryEntry>,
-        visible: &Namespaces,
-    ) -> Vec<InventoryEntry> {
-        crate::adapters::object_health::with_health(&self.client, cluster, entries, visible).await
     }
 }
 

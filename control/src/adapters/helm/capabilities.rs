@@ -12,7 +12,6 @@ use model::deployment::{DeploymentStatus, InventoryEntry, Preview};
 use model::reference::DeploymentRef;
 use std::collections::BTreeMap;
 
-#[async_trait::async_trait]
 impl Inventory for HelmAdapter {
     fn inventory(&self, deployment: &DeploymentRef) -> Result<Vec<InventoryEntry>> {
         Ok(manifest_objects(
@@ -21,15 +20,6 @@ impl Inventory for HelmAdapter {
                 .manifest,
             &deployment.namespace,
         ))
-    }
-
-    async fn with_health(
-        &self,
-        cluster: &model::reference::ClusterId,
-        entries: Vec<InventoryEntry>,
-        visible: &Namespaces,
-    ) -> Vec<InventoryEntry> {
-        crate::adapters::object_health::with_health(&self.client, cluster, entries, visible).await
     }
 }
 
