@@ -15,7 +15,7 @@ use charts::Entry;
 use control::audit::{AuditFilter, Outcome};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use support::{PUBLIC_URL, TestEnv, urlencode};
+use support::{PUBLIC_URL, TestEnv, plant, urlencode};
 
 /// The namespaces nothing alice does may change.
 const GUARDED: [&str; 3] = ["team-b", "kube-system", "flux-system"];
@@ -76,25 +76,6 @@ fn snapshot(store: &sandbox::store::Store) -> BTreeMap<String, Value> {
         }
     }
     objects
-}
-
-/// Writes `object` into the sandbox as its administrator would (a kubectl apply outside
-/// Pilothouse).
-fn plant(store: &sandbox::store::Store, group: &str, plural: &str, object: Value) {
-    let rt = store
-        .resources()
-        .into_iter()
-        .find(|r| r.group == group && r.plural == plural)
-        .expect("resource");
-    let namespace = object["metadata"]["namespace"].as_str().map(str::to_owned);
-    store
-        .create(
-            &rt,
-            namespace.as_deref(),
-            object,
-            sandbox::store::WriteOptions::by("kubectl"),
-        )
-        .expect("plant");
 }
 
 /// A chart whose one template is `template`.

@@ -1,14 +1,17 @@
 //! The values editor's server functions on a Flux HelmRelease: typed values are checked with
-//! their place, previewed as a values diff, and applied as one audited update; a
+//! their place, previewed as a values diff (and a rendered-manifest diff when helm can fetch
+//! the chart within the registry policy), and applied as one audited update; a
 //! Kustomization has no values.
 
+#[path = "../../control/tests/charts/mod.rs"]
+mod charts;
 mod support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use control::audit::{AuditFilter, Outcome};
-use serde_json::Value;
-use support::{PUBLIC_URL, TestEnv, urlencode};
+use serde_json::{Value, json};
+use support::{PUBLIC_URL, TestEnv, plant, urlencode};
 
 const PODINFO: &str = "default~team-a~HelmRelease~podinfo";
 
@@ -39,9 +42,32 @@ async fn send(env: &TestEnv, cookie: &str, endpoint: &str, body: &str) -> suppor
     env.call(request).await
 }
 
+/// A Helm chart repository over plain HTTP on loopback holding the chart `web` 1.0.0;
+/// answers its address.
+async fn chart_repository() -> String {
+    use axum::routing::get;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address").to_string();
+    let index = "apiVersion: v1\nentries:\n  web:\n  - apiVersion: v2\n    name: web\n    version: 1.0.0\n    urls: [web-1.0.0.tgz]\n";
+    let archive = charts::demo_chart("web", "1.0.0");
+    let router = axum::Router::new()
+        .route("/index.yaml", get(move || async move { index }))
+        .route("/web-1.0.0.tgz", get(move || async move { archive }));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    address
+}
+
 #[tokio::test]
 async fn check_preview_and_apply_values() {
-    let env = TestEnv::start_with_cluster("values-editor").await;
+    let repository = chart_repository().await;
+    let allowed = repository.clone();
+    let env = TestEnv::start_with_cluster_and("values-editor", move |config| {
+        config.helm.allowed_registries = vec![allowed.clone()];
+        config.helm.plain_http_registries = vec![allowed];
+    })
+    .await;
     let alice = env.login("alice").await;
 
     let broken = call(
@@ -67,13 +93,15 @@ async fn check_preview_and_apply_values() {
         diff.contains("-replicaCount: 2") && diff.contains("+replicaCount: 3"),
         "{diff}"
     );
+    // podinfo's repository is on a host outside helm.allowedRegistries: not fetched.
     assert!(preview["manifestDiff"].is_null());
+    let note = preview["note"].as_str().unwrap_or_default();
     assert!(
-        preview["note"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("values diff")
+        note.contains("Only the values diff") && note.contains("helm.allowedRegistries"),
+        "{note}"
     );
+
+    rendered_from_a_reachable_repository(&env, &alice, &repository).await;
 
     // A refused apply changes nothing; a good one is one audited update.
     let refused = call(&env, &alice, "apply_values", PODINFO, "replicaCount: [\n").await;
@@ -138,4 +166,70 @@ async fn check_preview_and_apply_values() {
         shop.body
     );
     assert!(shop.body.contains("no values"), "{}", shop.body);
+}
+
+/// A HelmRelease whose HelmRepository helm may reach: the preview renders its chart with the
+/// running and the proposed values, as helm-controller would, and diffs the manifests.
+async fn rendered_from_a_reachable_repository(env: &TestEnv, alice: &str, repository: &str) {
+    let store = env.cluster.as_ref().expect("sandbox").store();
+    plant(
+        store,
+        "source.toolkit.fluxcd.io",
+        "helmrepositories",
+        json!({ "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmRepository",
+            "metadata": { "name": "local", "namespace": "team-a" },
+            "spec": { "interval": "1h", "url": format!("http://{repository}") } }),
+    );
+    plant(
+        store,
+        "helm.toolkit.fluxcd.io",
+        "helmreleases",
+        json!({ "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+            "metadata": { "name": "web", "namespace": "team-a" },
+            "spec": { "interval": "10m", "values": { "replicaCount": 2 },
+                "chart": { "spec": { "chart": "web", "version": "1.0.0",
+                    "sourceRef": { "kind": "HelmRepository", "name": "local" } } } } }),
+    );
+    let web = "default~team-a~HelmRelease~web";
+    let mut preview = Value::Null;
+    for _ in 0..100 {
+        let answer = call(env, alice, "preview_values", web, "replicaCount: 5\n").await;
+        if answer.status == StatusCode::OK {
+            preview = serde_json::from_str(&answer.body).expect("json");
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let manifest = preview["manifestDiff"].as_str().unwrap_or_default();
+    assert!(
+        manifest.contains("-  replicas: \"2\"") && manifest.contains("+  replicas: \"5\""),
+        "{preview}"
+    );
+    assert!(manifest.contains("name: web-settings"), "{manifest}");
+    assert!(preview["note"].is_null(), "{preview}");
+
+    // The same repository over plain HTTP is refused once it is not on the plain-HTTP list:
+    // helm-controller's chart from Git is not fetched either.
+    plant(
+        store,
+        "helm.toolkit.fluxcd.io",
+        "helmreleases",
+        json!({ "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+            "metadata": { "name": "from-git", "namespace": "team-a" },
+            "spec": { "interval": "10m", "values": { "replicaCount": 2 },
+                "chart": { "spec": { "chart": "./charts/web",
+                    "sourceRef": { "kind": "GitRepository", "name": "shop" } } } } }),
+    );
+    let from_git = "default~team-a~HelmRelease~from-git";
+    let mut note = String::new();
+    for _ in 0..100 {
+        let answer = call(env, alice, "preview_values", from_git, "replicaCount: 5\n").await;
+        if answer.status == StatusCode::OK {
+            let preview: Value = serde_json::from_str(&answer.body).expect("json");
+            note = preview["note"].as_str().unwrap_or_default().to_owned();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(note.contains("GitRepository"), "{note}");
 }

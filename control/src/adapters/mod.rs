@@ -223,6 +223,24 @@ pub struct Link {
     pub relation: &'static str,
 }
 
+/// A chart as helm can fetch it itself, and the release it would be rendered as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteChart {
+    /// The Helm repository's `https://` (or `http://`) URL; none for an `oci://` chart.
+    pub repository: Option<String>,
+    /// The chart's name in the repository, or its whole `oci://` reference.
+    pub chart: String,
+    /// The version (or range, or tag) asked for; none for the latest.
+    pub version: Option<String>,
+    /// The release name.
+    pub release: String,
+    /// The namespace it is rendered into.
+    pub namespace: String,
+    /// Whether the release also takes values from ConfigMaps or Secrets (`valuesFrom`),
+    /// which a render from its `spec.values` leaves out.
+    pub values_from: bool,
+}
+
 /// Flux sources: list, fetch now, suspend and resume, and tracing an object to its source.
 #[async_trait::async_trait]
 pub trait Sources: Send + Sync {
@@ -247,6 +265,8 @@ pub trait Sources: Send + Sync {
     ) -> Result<()>;
     /// The `dependsOn` and source arrows of the deployments in `visible`.
     fn links(&self, visible: &Namespaces) -> Vec<Link>;
+    /// Where a HelmRelease's chart is, as helm can fetch it; says why when it cannot.
+    fn remote_chart(&self, deployment: &DeploymentRef) -> Result<RemoteChart>;
     /// From any object to the objects that manage it and their source, stopping at the first
     /// step outside `visible` (shown without its namespace or name).
     async fn trace(
@@ -275,4 +295,11 @@ pub trait Charts: Send + Sync {
     fn chart_in_use(&self, chart: &str, version: &str, visible: &Namespaces) -> Vec<String>;
     /// A unified diff of what `change` would do to `deployment`; nothing is applied.
     async fn preview(&self, deployment: &DeploymentRef, change: &Preview) -> Result<String>;
+    /// The manifest `helm template` renders for `chart` with `values`, fetching the chart
+    /// itself (within the registry policy).
+    async fn render_remote(
+        &self,
+        chart: &RemoteChart,
+        values: &serde_json::Map<String, Value>,
+    ) -> Result<String>;
 }

@@ -13,7 +13,8 @@ use model::source::{Package, PackageLimits};
 use serde_json::json;
 
 impl Service {
-    fn helm(&self) -> Result<&dyn Charts> {
+    /// The Helm adapter's chart capability.
+    pub(super) fn helm(&self) -> Result<&dyn Charts> {
         self.registry
             .primaries()
             .find_map(|a| a.as_charts())

@@ -67,13 +67,29 @@ impl Service {
         let current = self.deployment_values(ctx, deployment).await?;
         let values_diff = unified_diff(&values_yaml(&current), &values_yaml(&values));
         if deployment.kind != DeploymentKind::Release {
-            return Ok(ValuesPreview {
-                values_diff,
-                manifest_diff: None,
-                note: Some(
-                    "Flux's helm-controller renders this chart from its source; Pilothouse does not fetch Flux charts, so only the values diff is shown.".into(),
-                ),
-            });
+            return Ok(
+                match self.flux_manifest_diff(deployment, &current, &values).await {
+                    Ok((manifest_diff, note)) => ValuesPreview {
+                        values_diff,
+                        manifest_diff: Some(manifest_diff),
+                        note,
+                    },
+                    Err(error) => ValuesPreview {
+                        values_diff,
+                        manifest_diff: None,
+                        note: Some(format!(
+                            "Only the values diff is shown: {}. helm-controller renders the chart when the change is applied.",
+                            match &error {
+                                Error::Invalid {
+                                    field: "chart",
+                                    message,
+                                } => message.clone(),
+                                other => other.to_string(),
+                            }
+                        )),
+                    },
+                },
+            );
         }
         let change = Preview::Upgrade {
             values: Some(values),
@@ -103,6 +119,33 @@ impl Service {
             ..DeploymentUpdate::default()
         };
         self.update_deployment(ctx, deployment, &update).await
+    }
+}
+
+impl Service {
+    /// A Flux HelmRelease's rendered-manifest diff: its chart fetched as helm-controller
+    /// would (from the HelmRepository or OCI registry, within the registry policy) and
+    /// rendered with the running and the proposed values; with a note on what it leaves out.
+    async fn flux_manifest_diff(
+        &self,
+        deployment: &DeploymentRef,
+        current: &Map<String, Value>,
+        proposed: &Map<String, Value>,
+    ) -> Result<(String, Option<String>)> {
+        let adapter = self.adapter_for(deployment)?;
+        let sources = adapter
+            .as_sources()
+            .ok_or_else(|| Error::invalid("chart", "the adapter does not know Flux sources"))?;
+        let chart = sources.remote_chart(deployment)?;
+        let helm = self.helm()?;
+        let (running, changed) = tokio::try_join!(
+            helm.render_remote(&chart, current),
+            helm.render_remote(&chart, proposed)
+        )?;
+        let note = chart.values_from.then(|| {
+            "Rendered with spec.values only; the values helm-controller reads from ConfigMaps and Secrets (valuesFrom) are not included.".to_owned()
+        });
+        Ok((unified_diff(&running, &changed), note))
     }
 }
 

@@ -435,3 +435,22 @@ fn absolute(base: &str, location: &str) -> String {
 pub fn urlencode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
+
+/// Writes `object` into the sandbox as its administrator would (a kubectl apply outside
+/// Pilothouse).
+pub fn plant(store: &sandbox::store::Store, group: &str, plural: &str, object: serde_json::Value) {
+    let rt = store
+        .resources()
+        .into_iter()
+        .find(|r| r.group == group && r.plural == plural)
+        .expect("resource");
+    let namespace = object["metadata"]["namespace"].as_str().map(str::to_owned);
+    store
+        .create(
+            &rt,
+            namespace.as_deref(),
+            object,
+            sandbox::store::WriteOptions::by("kubectl"),
+        )
+        .expect("plant");
+}

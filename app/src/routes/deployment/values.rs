@@ -184,12 +184,17 @@ fn Diffs(diffs: ValuesPreview) -> impl IntoView {
             view! { <p class="muted">"The rendered manifest stays as it is."</p> }.into_any()
         }
         Some(text) => view! { <Diff text testid="manifest-diff" /> }.into_any(),
-        None => view! { <p class="muted">{diffs.note.unwrap_or_default()}</p> }.into_any(),
+        None => ().into_any(),
     };
+    // What the render left out, or why there is none.
+    let note = diffs
+        .note
+        .map(|note| view! { <p class="muted" data-testid="preview-note">{note}</p> });
     view! {
         <h3>"Values diff"</h3>
         {values}
         <h3>"Rendered manifest diff"</h3>
         {manifest}
+        {note}
     }
 }

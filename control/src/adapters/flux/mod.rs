@@ -3,6 +3,7 @@
 
 pub mod adapter;
 pub mod cache;
+pub mod chart;
 pub mod config;
 pub mod health;
 pub mod history;

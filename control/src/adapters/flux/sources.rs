@@ -11,7 +11,7 @@ use crate::adapters::Sources;
 use crate::adapters::context::WriteCtx;
 use crate::{Error, Result};
 use model::deployment::{DeploymentStatus, ReconcileOutcome, TraceStep};
-use model::reference::NamespaceRef;
+use model::reference::{DeploymentRef, NamespaceRef};
 use model::source::FluxSource;
 use serde_json::{Value, json};
 
@@ -23,6 +23,10 @@ impl Sources for FluxAdapter {
 
     fn links(&self, visible: &Namespaces) -> Vec<crate::adapters::Link> {
         super::links::links(&self.cache, visible)
+    }
+
+    fn remote_chart(&self, deployment: &DeploymentRef) -> Result<crate::adapters::RemoteChart> {
+        super::chart::remote_chart(&self.cache, deployment)
     }
 
     /// Asks source-controller to fetch a source now and waits for the new artifact.

@@ -100,25 +100,21 @@ pub fn oci_reference(value: &str) -> Result<()> {
     }
 }
 
-/// A chart repository URL: http(s) or oci, no credentials inside it.
-pub fn repository_url(value: &str) -> Result<()> {
-    plain("helm.repositoryUrl", value)?;
+/// A chart repository URL (`field` names where it came from): http(s) or oci, no
+/// credentials inside it.
+pub fn repository_url(field: &'static str, value: &str) -> Result<()> {
+    plain(field, value)?;
     let rest = ["https://", "http://", "oci://"]
         .iter()
         .find_map(|scheme| value.strip_prefix(scheme))
-        .ok_or_else(|| {
-            Error::invalid(
-                "helm.repositoryUrl",
-                "must start with https://, http:// or oci://",
-            )
-        })?;
+        .ok_or_else(|| Error::invalid(field, "must start with https://, http:// or oci://"))?;
     if rest
         .split('/')
         .next()
         .is_some_and(|host| host.contains('@'))
     {
         return Err(Error::invalid(
-            "helm.repositoryUrl",
+            field,
             "must not carry credentials; set repositoryUsername and repositoryPassword",
         ));
     }
@@ -174,8 +170,8 @@ mod tests {
         assert!(chart_version("^1.2.0").is_ok());
         assert!(chart_name("podinfo").is_ok());
         assert!(oci_reference("oci://ghcr.io/stefanprodan/charts/podinfo").is_ok());
-        assert!(repository_url("https://user:pw@charts.example.com").is_err());
-        assert!(repository_url("ftp://charts.example.com").is_err());
-        assert!(repository_url("https://charts.example.com").is_ok());
+        assert!(repository_url("url", "https://user:pw@charts.example.com").is_err());
+        assert!(repository_url("url", "ftp://charts.example.com").is_err());
+        assert!(repository_url("url", "https://charts.example.com").is_ok());
     }
 }

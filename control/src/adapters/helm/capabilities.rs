@@ -7,7 +7,7 @@ use super::preview::manifest_objects;
 use super::store::PackageStore;
 use crate::Result;
 use crate::access::Namespaces;
-use crate::adapters::{Charts, Inventory, Stats};
+use crate::adapters::{Charts, Inventory, RemoteChart, Stats};
 use model::deployment::{DeploymentStatus, InventoryEntry, Preview};
 use model::reference::DeploymentRef;
 use std::collections::BTreeMap;
@@ -47,5 +47,13 @@ impl Charts for HelmAdapter {
 
     async fn preview(&self, deployment: &DeploymentRef, change: &Preview) -> Result<String> {
         HelmAdapter::preview(self, &deployment.namespace, &deployment.name, change).await
+    }
+
+    async fn render_remote(
+        &self,
+        chart: &RemoteChart,
+        values: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<String> {
+        HelmAdapter::render_remote(self, chart, values).await
     }
 }

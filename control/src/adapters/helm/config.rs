@@ -91,7 +91,7 @@ impl HelmConfig {
         self.timeout()?;
         crate::validate::dns_label("helm.namespace", &self.namespace)?;
         if let Some(url) = &self.repository_url {
-            super::args::repository_url(url)?;
+            super::args::repository_url("helm.repositoryUrl", url)?;
         }
         if self.repository_password.is_some() && self.repository_username.is_none() {
             return Err(Error::invalid(

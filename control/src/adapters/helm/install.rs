@@ -61,6 +61,10 @@ impl HelmAdapter {
         if matches!(source, ChartSource::Oci(r) if self.registries.plain_http(r)) {
             argv.push("--plain-http".into());
         }
+        if let ChartSource::Remote { repository, .. } = source {
+            argv.push("--repo".into());
+            argv.push(repository.into());
+        }
         if operation == Operation::Template {
             argv.push("--skip-tests".into());
         } else {

@@ -3,9 +3,11 @@
 //! one. Nothing is applied.
 
 use super::adapter::HelmAdapter;
+use super::args;
 use super::binary::Operation;
 use super::release::Release;
 use super::source::ChartSource;
+use crate::adapters::RemoteChart;
 use crate::adapters::context::RunAs;
 use crate::adapters::values::with_replicas;
 use crate::{Error, Result};
@@ -69,6 +71,42 @@ impl HelmAdapter {
             }
         };
         Ok(unified_diff(&current.manifest, &proposed))
+    }
+
+    /// The manifest `helm template` renders for a chart helm fetches itself (a Flux
+    /// HelmRelease's, from its HelmRepository or OCI registry) with `values`.
+    pub async fn render_remote(
+        &self,
+        chart: &RemoteChart,
+        values: &Map<String, Value>,
+    ) -> Result<String> {
+        let source = match &chart.repository {
+            Some(repository) => {
+                args::repository_url("spec.url", repository)?;
+                args::chart_name(&chart.chart)?;
+                ChartSource::Remote {
+                    repository: repository.clone(),
+                    chart: chart.chart.clone(),
+                }
+            }
+            None => {
+                args::oci_reference(&chart.chart)?;
+                ChartSource::Oci(chart.chart.clone())
+            }
+        };
+        let out = self
+            .install_or_upgrade(
+                &RunAs::Pilothouse,
+                Operation::Template,
+                &chart.namespace,
+                &chart.release,
+                &source,
+                chart.version.as_deref(),
+                values,
+                false,
+            )
+            .await?;
+        Ok(String::from_utf8_lossy(&out).into_owned())
     }
 
     /// The manifest `helm template` renders for the release's chart with `values`.

@@ -1,12 +1,13 @@
-//! Which chart registries helm may reach for a user's `oci://` reference, decided before helm
-//! runs, so a request cannot make Pilothouse connect to its own network (SSRF).
+//! Which chart registries helm may reach for a user's `oci://` reference or a Flux
+//! HelmRepository's URL, decided before helm runs, so a request cannot make Pilothouse
+//! connect to its own network (SSRF).
 //!
 //! With `helm.allowedRegistries` set, only those hosts are reached. Without it, any public
 //! host is, but loopback, link-local, private and unique-local addresses and cluster-internal
 //! names (`localhost`, single-label names, `.local`, `.svc`, `.cluster.local`, `.internal`)
 //! are refused. A name that resolves to a private address is only caught by the allow-list:
-//! names are not resolved here. `--plain-http` is passed only for hosts in
-//! `helm.plainHttpRegistries`.
+//! names are not resolved here. `--plain-http` is passed, and an `http://` repository reached,
+//! only for hosts in `helm.plainHttpRegistries`.
 
 use crate::{Error, Result};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -29,10 +30,18 @@ impl RegistryPolicy {
         }
     }
 
-    /// Ok when helm may pull `reference` (`oci://host[:port]/repository`); says why not.
+    /// Ok when helm may pull `reference` (`oci://host[:port]/repository`, or a repository's
+    /// `https://` URL); says why not.
     pub fn check(&self, reference: &str) -> Result<()> {
         let authority = authority(reference)?;
         let host = host_of(&authority);
+        if reference.starts_with("http://")
+            && !self.plain_http.iter().any(|p| matches(p, &authority, host))
+        {
+            return Err(refused(format!(
+                "repository {authority} is plain HTTP, which Pilothouse reaches only for hosts in helm.plainHttpRegistries"
+            )));
+        }
         if !self.allowed.is_empty() {
             return if self.allowed.iter().any(|a| matches(a, &authority, host)) {
                 Ok(())
@@ -68,14 +77,21 @@ fn refused(message: String) -> Error {
     }
 }
 
-/// `host[:port]` of an `oci://` reference, lower-cased.
+/// `host[:port]` of an `oci://`, `https://` or `http://` reference, lower-cased.
 fn authority(reference: &str) -> Result<String> {
-    reference
-        .strip_prefix("oci://")
-        .and_then(|rest| rest.split('/').next())
-        .filter(|a| !a.is_empty())
+    ["oci://", "https://", "http://"]
+        .iter()
+        .find_map(|scheme| reference.strip_prefix(scheme))
+        .and_then(|rest| rest.split(['/', '?', '#']).next())
+        // Credentials in the URL (`user@host`) would hide the host from a reader.
+        .filter(|a| !a.is_empty() && !a.contains('@'))
         .map(str::to_ascii_lowercase)
-        .ok_or_else(|| Error::invalid("helm.chart", "an oci:// reference names a registry host"))
+        .ok_or_else(|| {
+            Error::invalid(
+                "helm.chart",
+                "a chart reference names a registry host (oci://host/…, https://host/…)",
+            )
+        })
 }
 
 /// The host of `host[:port]` or `[v6]:port`.
@@ -198,6 +214,28 @@ mod tests {
         open.check("oci://registry-1.docker.io/bitnamicharts/nginx")
             .unwrap();
         assert!(!open.plain_http("oci://ghcr.io/x/y"));
+        open.check("https://stefanprodan.github.io/podinfo")
+            .unwrap();
+        for url in [
+            "https://10.0.0.8/charts",
+            "https://source-controller.flux-system.svc.cluster.local./helmchart",
+            "http://charts.example.com",
+            "https://user@127.0.0.1/charts",
+        ] {
+            assert!(open.check(url).is_err(), "{url}");
+        }
+    }
+
+    #[test]
+    fn plain_http_repositories_need_the_plain_http_list() {
+        let policy = RegistryPolicy::new(&["127.0.0.1:8879".into()], &[]);
+        assert_eq!(
+            policy.check("http://127.0.0.1:8879/").unwrap_err().status(),
+            403
+        );
+        let policy = RegistryPolicy::new(&["127.0.0.1:8879".into()], &["127.0.0.1:8879".into()]);
+        policy.check("http://127.0.0.1:8879/").unwrap();
+        policy.check("https://127.0.0.1:8879/charts").unwrap();
     }
 
     #[test]

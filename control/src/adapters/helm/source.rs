@@ -19,6 +19,13 @@ pub enum ChartSource {
     Repository(String),
     /// An `oci://` reference.
     Oci(String),
+    /// A chart in a repository named by URL (`helm --repo`); only rendered, never remembered.
+    Remote {
+        /// The repository's `https://` or `http://` URL.
+        repository: String,
+        /// The chart's name in it.
+        chart: String,
+    },
 }
 
 impl ChartSource {
@@ -27,12 +34,14 @@ impl ChartSource {
             Self::Package(_) => "package",
             Self::Repository(_) => "repository",
             Self::Oci(_) => "oci",
+            Self::Remote { .. } => "remote",
         }
     }
 
     pub(super) fn reference(&self) -> &str {
         match self {
             Self::Package(r) | Self::Repository(r) | Self::Oci(r) => r,
+            Self::Remote { chart, .. } => chart,
         }
     }
 }
@@ -126,6 +135,11 @@ impl HelmAdapter {
                 // Before helm runs: a refused registry is never connected to.
                 self.registries.check(reference)?;
                 Ok((reference.into(), None))
+            }
+            ChartSource::Remote { repository, chart } => {
+                // As for OCI: the policy decides before helm connects anywhere.
+                self.registries.check(repository)?;
+                Ok((chart.into(), None))
             }
             ChartSource::Repository(chart) => {
                 if self.config.repository_url.is_none() {
