@@ -68,6 +68,14 @@ pub enum Error {
         /// How long to wait.
         seconds: u64,
     },
+    /// The caller has as many operations running as one principal may (429).
+    #[error(
+        "you have {0} operations running, as many as one user may; wait for one to finish (GET /o2dms/v1/operations?mine=true)"
+    )]
+    TooManyOperations(usize),
+    /// The operation was cancelled on request (409).
+    #[error("{0}")]
+    Cancelled(String),
     /// The credentials presented do not stand for anyone (401): why, and what to do.
     #[error("{0}")]
     Unauthenticated(String),
@@ -138,12 +146,17 @@ impl Error {
     pub fn status(&self) -> u16 {
         match self {
             Self::NotFound { .. } => 404,
-            Self::AlreadyExists { .. } | Self::Conflict(_) | Self::OwnedElsewhere(_) => 409,
+            Self::AlreadyExists { .. }
+            | Self::Conflict(_)
+            | Self::OwnedElsewhere(_)
+            | Self::Cancelled(_) => 409,
             Self::Invalid { .. } => 422,
             Self::Forbidden(_) | Self::OutsideBoundary { .. } | Self::ClusterForbidden(_) => 403,
             Self::BadReference(_) => 400,
             Self::Stale(_) => 412,
-            Self::TooManyRefusals { .. } | Self::RateLimited { .. } => 429,
+            Self::TooManyRefusals { .. }
+            | Self::RateLimited { .. }
+            | Self::TooManyOperations(_) => 429,
             Self::Unauthenticated(_) => 401,
             Self::AuditUnavailable(_)
             | Self::Database(_)
@@ -168,6 +181,7 @@ impl Error {
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             Self::TooManyRefusals { seconds } | Self::RateLimited { seconds } => Some(*seconds),
+            Self::TooManyOperations(_) => Some(5),
             _ => None,
         }
     }

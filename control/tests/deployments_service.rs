@@ -264,13 +264,15 @@ async fn deployments_follow_the_access_model(pool: PgPool) {
         .expect("the create is an operation");
     assert_eq!(recorded.state, "succeeded");
     assert!(
-        matches!(&recorded.change, control::service::change::Change::CreateDeployment { request, .. } if request.name == "api"),
+        matches!(recorded.change(), Ok(control::service::change::Change::CreateDeployment { request, .. }) if request.name == "api"),
         "{recorded:?}"
     );
     assert!(
         recorded
             .steps
-            .iter()
+            .as_array()
+            .into_iter()
+            .flatten()
             .any(|s| s["step"].as_str().is_some_and(|t| t.contains("creating"))),
         "the adapter's progress is kept: {:?}",
         recorded.steps

@@ -96,3 +96,31 @@ test('edit values with both diffs, apply, and roll back from the history', async
   assert.equal(await values.inputValue(), '', 'the editor shows the restored (empty) user values');
   await context.close();
 });
+
+// A Flux HelmRelease: the preview fetches its chart from the HelmRepository as helm-controller
+// would. The demo's repository is a public host; where it cannot be reached (these machines
+// are offline), the preview says why and still shows the values diff.
+test('preview a Flux HelmRelease: the values diff, and the manifest diff or why there is none', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, 'alice', '/deployments/default~team-a~HelmRelease~podinfo');
+  await page.locator('.shell[data-hydrated="true"]').waitFor();
+  const editor = page.getByTestId('values-editor');
+  await editor.getByLabel('Values (YAML)').fill('replicaCount: 3\n');
+  await editor.getByTestId('values-ok').waitFor();
+  await editor.getByRole('button', { name: 'Preview changes' }).click();
+  const valuesDiff = editor.getByTestId('values-diff');
+  await valuesDiff.waitFor({ timeout: 60_000 });
+  assert.match(await valuesDiff.innerText(), /^-replicaCount: 2$/m);
+  assert.match(await valuesDiff.innerText(), /^\+replicaCount: 3$/m);
+  const rendered = editor.getByTestId('manifest-diff').or(editor.getByTestId('preview-note'));
+  await rendered.first().waitFor();
+  if (await editor.getByTestId('preview-note').count()) {
+    assert.match(await editor.getByTestId('preview-note').innerText(),
+      /Only the values diff is shown: .*stefanprodan\.github\.io/);
+  }
+  await page.screenshot({ path: screenshotPath('values-flux-preview'), fullPage: true });
+  await darkTheme(page);
+  await page.screenshot({ path: screenshotPath('values-flux-preview-dark'), fullPage: true });
+  await context.close();
+});

@@ -129,7 +129,7 @@ pub enum AuditCommand {
 }
 
 /// The whole configuration after file, environment and flags are merged.
-#[derive(Debug, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct Config {
     /// HTTP listener and site assets.
@@ -161,7 +161,7 @@ pub struct Config {
 }
 
 /// The adapter registry.
-#[derive(Debug, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct PluginsConfig {
     /// The deployment adapters, each with a name, type, enabled, default and config.
@@ -169,7 +169,7 @@ pub struct PluginsConfig {
 }
 
 /// API tokens for automation.
-#[derive(Debug, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct TokensConfig {
     /// The longest lifetime a token may have, in days.
@@ -185,7 +185,7 @@ impl Default for TokensConfig {
 }
 
 /// What every page shows.
-#[derive(Debug, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct UiConfig {
     /// A banner above every page, e.g. to say the cluster is a simulation.
@@ -193,7 +193,7 @@ pub struct UiConfig {
 }
 
 /// Sign-in through OpenID Connect.
-#[derive(Debug, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct OidcConfig {
     /// The provider's issuer URL; required to serve.
@@ -229,7 +229,7 @@ impl Default for OidcConfig {
 }
 
 /// Browser sessions.
-#[derive(Debug, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct SessionConfig {
     /// Send the cookie over plain HTTP too (the local demo only); Secure otherwise.
@@ -251,7 +251,7 @@ impl Default for SessionConfig {
 }
 
 /// Who administers Pilothouse from the start.
-#[derive(Debug, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct AccessConfig {
     /// An OIDC subject made platform-admin at start-up.
@@ -261,7 +261,7 @@ pub struct AccessConfig {
 }
 
 /// Audit log retention.
-#[derive(Debug, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct AuditConfig {
     /// Rows older than this many days are archived daily; None keeps every row.
@@ -280,7 +280,7 @@ impl Default for AuditConfig {
 }
 
 /// HTTP listener and site assets.
-#[derive(Debug, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct ServerConfig {
     /// Address and port to listen on.
@@ -323,7 +323,7 @@ pub struct TlsConfig {
 }
 
 /// The Postgres database.
-#[derive(Debug, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct DatabaseConfig {
     /// Connection URL; required.
@@ -342,7 +342,7 @@ impl Default for DatabaseConfig {
 }
 
 /// Logging.
-#[derive(Debug, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct LogConfig {
     /// Output format.

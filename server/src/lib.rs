@@ -128,6 +128,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     bootstrap(&state.service, &config).await?;
     state.service.watch_access_changes();
     state.service.start_live_feed();
+    state.service.watch_abandoned_operations();
     retention::spawn(state.service.clone(), &config.audit);
     identities::repair_once(&state.service).await;
     identities::spawn(state.service.clone());

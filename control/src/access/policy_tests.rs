@@ -75,6 +75,7 @@ fn needed_role(action: Action) -> Option<TenantRole> {
         "source.resume",
     ];
     let admin = [
+        "operation.cancel",
         "package.upload",
         "package.delete",
         "membership.list",

@@ -140,6 +140,12 @@ pub struct Progress {
     pub step: String,
 }
 
+tokio::task_local! {
+    /// The running operation's cancel signal. helm runs several calls below the write context;
+    /// the signal reaches it here rather than through every signature on the way.
+    pub static CANCEL: tokio_util::sync::CancellationToken;
+}
+
 /// Where a write reports its steps; a no-op when nobody follows.
 #[derive(Clone, Default)]
 pub struct ProgressSink(Option<Arc<dyn Fn(Progress) + Send + Sync>>);
@@ -281,13 +287,20 @@ impl WriteCtx {
     /// Fails when the operation was cancelled; long writes call it between steps.
     pub fn check_cancelled(&self) -> Result<()> {
         if self.cancel.is_cancelled() {
-            Err(Error::Conflict(format!(
+            Err(Error::Cancelled(format!(
                 "operation {} was cancelled before it finished; what was done so far is in the audit log",
                 self.operation
             )))
         } else {
             Ok(())
         }
+    }
+
+    /// The same context, cancelled by `cancel` (the tracked operation's signal).
+    #[must_use]
+    pub fn cancelled_by(mut self, cancel: CancellationToken) -> Self {
+        self.cancel = cancel;
+        self
     }
 
     /// The token that cancels the operation.

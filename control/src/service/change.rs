@@ -119,6 +119,18 @@ impl Change {
         }
     }
 
+    /// Whether it can take longer than a request should be held: anything helm runs (it
+    /// waits for readiness), and a reconcile that waits for its outcome. These answer with
+    /// an operation to follow unless the caller asks to wait.
+    pub fn is_long(&self) -> bool {
+        match self {
+            Self::ReconcileDeployment { request, .. } => !request.no_wait,
+            Self::ReconcileSource { .. } => true,
+            Self::SuspendDeployment { .. } | Self::SuspendSource { .. } => false,
+            _ => self.kind() == Some(DeploymentKind::Release),
+        }
+    }
+
     /// Whether the caller chose to take over fields other managers own.
     pub fn force(&self) -> bool {
         match self {

@@ -364,6 +364,16 @@ impl Service {
         namespace: &NamespaceRef,
         request: &DeploymentRequest,
     ) -> Result<Deployment> {
+        let change = self.create_change(namespace, request)?;
+        self.submit(ctx, change).await?.into_deployment()
+    }
+
+    /// The change that creates `request` in `namespace`, checked.
+    pub fn create_change(
+        &self,
+        namespace: &NamespaceRef,
+        request: &DeploymentRequest,
+    ) -> Result<Change> {
         if request.namespace != namespace.name() {
             return Err(Error::invalid(
                 "namespace",
@@ -374,12 +384,11 @@ impl Service {
                 ),
             ));
         }
-        let change = Change::CreateDeployment {
+        Ok(Change::CreateDeployment {
             namespace: namespace.clone(),
             kind: self.kind_to_create(namespace, request)?,
             request: request.clone(),
-        };
-        self.submit(ctx, change).await?.into_deployment()
+        })
     }
 
     /// The kind a create makes: the one its `packageId`, `helm.*` or `flux.type` says, within

@@ -1,17 +1,17 @@
-//! The executor: a [`Change`] is authorized, its intent audited, recorded in `operations`,
-//! run by the adapter that owns its target with a write context, and its outcome recorded
-//! in both places. `submit` runs it at once and waits, which is what every endpoint does
-//! today.
+//! The executor: the `operations` table, and how a [`Change`] is run by the adapter that
+//! owns its target with a write context. Accepting, running and finishing one is in
+//! `tracked`.
 
+use super::RequestContext;
 use super::change::{Change, ChangeOutcome};
-use super::{RequestContext, Service};
-use crate::adapters::context::{Progress, ProgressSink, WriteCtx};
+use crate::adapters::context::{Progress, WriteCtx};
 use crate::adapters::registry::ClusterHandle;
 use crate::adapters::{DeploymentAdapter, Sources};
 use crate::{Error, Result};
+use chrono::{DateTime, Utc};
+use model::operation::{Operation, OperationState};
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
 /// Who runs an operation: this process, as other replicas will see it.
@@ -26,19 +26,116 @@ pub struct OperationLog {
     pool: PgPool,
 }
 
-/// One stored operation, as far as callers need it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OperationRecord {
-    /// The audit operation id.
+/// One row of `operations`, as stored.
+#[derive(Debug, sqlx::FromRow)]
+pub struct OperationRow {
+    /// The operation id (also its audit operation id).
     pub id: Uuid,
-    /// The change.
-    pub change: Change,
-    /// pending, running, succeeded, failed or cancelled.
+    /// The cluster it acts in.
+    pub cluster: String,
+    /// The namespace it acts in.
+    pub namespace: String,
+    /// The kind of its target.
+    pub kind: Option<String>,
+    /// Its target's name.
+    pub name: Option<String>,
+    /// The change, as stored.
+    pub change: Value,
+    /// Its state, as stored.
     pub state: String,
-    /// The steps it reported, oldest first.
-    pub steps: Vec<Value>,
-    /// Why it failed.
+    /// The steps it reported, with their times.
+    pub steps: Value,
+    /// Who asked: issuer, subject, email, channel, request id.
+    pub requested_by: Value,
+    /// What it produced.
+    pub result: Option<Value>,
+    /// What went wrong.
     pub error: Option<String>,
+    /// When it was asked for.
+    pub created_at: DateTime<Utc>,
+    /// When it ended.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+const COLUMNS: &str = "id, cluster, namespace, kind, name, change, state, steps, requested_by, result, error, created_at, finished_at";
+
+impl OperationRow {
+    /// The change it runs.
+    pub fn change(&self) -> Result<Change> {
+        serde_json::from_value(self.change.clone())
+            .map_err(|e| Error::Conflict(format!("operation {} cannot be read: {e}", self.id)))
+    }
+
+    /// Whether `principal` asked for it.
+    pub fn requested_by(&self, principal: &crate::access::Principal) -> bool {
+        self.requested_by.get("issuer").and_then(Value::as_str) == Some(&principal.issuer)
+            && self.requested_by.get("subject").and_then(Value::as_str) == Some(&principal.subject)
+    }
+
+    /// The requester as a principal (for the audit rows written on their behalf).
+    pub fn requester(&self) -> crate::access::Principal {
+        let text = |key: &str| {
+            self.requested_by
+                .get(key)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        crate::access::Principal {
+            issuer: text("issuer"),
+            subject: text("subject"),
+            email: self
+                .requested_by
+                .get("email")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            name: None,
+            groups: Vec::new(),
+            narrowing: None,
+        }
+    }
+
+    /// The operation as the API shows it.
+    pub fn to_operation(&self) -> Operation {
+        let change = self.change().ok();
+        let deployment = change.as_ref().and_then(Change::kind).and_then(|kind| {
+            let name = self.name.clone()?;
+            Some(
+                model::reference::DeploymentRef {
+                    cluster: model::reference::ClusterId::new(self.cluster.clone()).ok()?,
+                    namespace: self.namespace.clone(),
+                    kind,
+                    name,
+                }
+                .to_string(),
+            )
+        });
+        let time = |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        Operation {
+            id: self.id.to_string(),
+            action: change
+                .as_ref()
+                .map(|c| c.action().as_str().to_owned())
+                .unwrap_or_default(),
+            namespace: self.namespace.clone(),
+            kind: self.kind.clone(),
+            name: self.name.clone(),
+            deployment,
+            state: OperationState::parse(&self.state).unwrap_or(OperationState::Failed),
+            steps: serde_json::from_value(self.steps.clone()).unwrap_or_default(),
+            result: self.result.clone(),
+            error: self.error.clone(),
+            requested_by: self
+                .requested_by
+                .get("email")
+                .or_else(|| self.requested_by.get("subject"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            created_at: time(&self.created_at),
+            finished_at: self.finished_at.as_ref().map(time),
+        }
+    }
 }
 
 impl OperationLog {
@@ -47,12 +144,17 @@ impl OperationLog {
         Self { pool }
     }
 
-    async fn start(&self, id: Uuid, change: &Change, ctx: &RequestContext) -> Result<()> {
+    pub(super) async fn start(
+        &self,
+        id: Uuid,
+        change: &Change,
+        ctx: &RequestContext,
+    ) -> Result<()> {
         let namespace = change.namespace();
         let (kind, name) = change.target();
         let change =
             serde_json::to_value(change).map_err(|e| Error::invalid("change", e.to_string()))?;
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO operations (id, cluster, namespace, kind, name, change, state, requested_by, owner, heartbeat) \
              VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8, now())",
         )
@@ -71,31 +173,86 @@ impl OperationLog {
         }))
         .bind(owner())
         .execute(&self.pool)
+        .await;
+        match inserted {
+            Ok(_) => Ok(()),
+            Err(sqlx::Error::Database(db))
+                if db.constraint() == Some("operations_one_per_target") =>
+            {
+                Err(self
+                    .busy(namespace.cluster.as_str(), namespace.name(), kind, name)
+                    .await)
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// The 409 for a target that has an operation open.
+    async fn busy(&self, cluster: &str, namespace: &str, kind: &str, name: &str) -> Error {
+        let open: Option<(Uuid, String)> = sqlx::query_as(
+            "SELECT id, state FROM operations WHERE cluster = $1 AND namespace = $2 AND kind = $3 AND name = $4 \
+             AND state IN ('pending', 'queued', 'running') LIMIT 1",
+        )
+        .bind(cluster)
+        .bind(namespace)
+        .bind(kind)
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await
+        .ok()
+        .flatten();
+        let which = open.map_or_else(
+            || "an operation".to_owned(),
+            |(id, state)| format!("operation {id} ({state}, /o2dms/v1/operations/{id})"),
+        );
+        Error::Conflict(format!(
+            "{kind} {namespace}/{name} has {which} in progress; one runs at a time: wait for it or cancel it"
+        ))
+    }
+
+    /// Stores one more step, with its time.
+    pub(super) async fn add_step(&self, id: Uuid, step: &Progress) -> Result<()> {
+        sqlx::query(
+            "UPDATE operations SET steps = steps || jsonb_build_array(jsonb_build_object( \
+             'at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), \
+             'percent', $2::int, 'step', $3::text)), heartbeat = now(), updated_at = now() WHERE id = $1",
+        )
+        .bind(id)
+        .bind(i32::from(step.percent))
+        .bind(&step.step)
+        .execute(&self.pool)
         .await?;
         Ok(())
     }
 
-    async fn finish(
+    /// Says the operation's runner is alive.
+    pub(super) async fn beat(&self, id: Uuid) -> Result<()> {
+        sqlx::query("UPDATE operations SET heartbeat = now() WHERE id = $1 AND state = 'running'")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Records how the operation ended (`cancelled` when it stopped on request).
+    pub(super) async fn finish(
         &self,
         id: Uuid,
         outcome: &Result<ChangeOutcome>,
-        steps: &[Progress],
+        cancelled: bool,
     ) -> Result<()> {
-        let steps: Vec<Value> = steps
-            .iter()
-            .map(|s| json!({ "percent": s.percent, "step": s.step }))
-            .collect();
         let (state, result, error) = match outcome {
             Ok(result) => ("succeeded", serde_json::to_value(result).ok(), None),
+            Err(error) if cancelled => ("cancelled", None, Some(error.to_string())),
             Err(error) => ("failed", None, Some(error.to_string())),
         };
         sqlx::query(
-            "UPDATE operations SET state = $2, steps = $3, result = $4, error = $5, \
-             heartbeat = now(), updated_at = now() WHERE id = $1",
+            "UPDATE operations SET state = $2, result = $3, error = $4, \
+             heartbeat = now(), updated_at = now(), finished_at = now() \
+             WHERE id = $1 AND state IN ('pending', 'queued', 'running')",
         )
         .bind(id)
         .bind(state)
-        .bind(Value::Array(steps))
         .bind(result)
         .bind(error)
         .execute(&self.pool)
@@ -103,33 +260,68 @@ impl OperationLog {
         Ok(())
     }
 
-    /// One operation by its audit operation id.
-    pub async fn get(&self, id: Uuid) -> Result<OperationRecord> {
-        let row: Option<(Value, String, Value, Option<String>)> =
-            sqlx::query_as("SELECT change, state, steps, error FROM operations WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
-        let (change, state, steps, error) =
-            row.ok_or_else(|| Error::not_found("operation", id.to_string()))?;
-        Ok(OperationRecord {
-            id,
-            change: serde_json::from_value(change)
-                .map_err(|e| Error::Conflict(format!("operation {id} cannot be read: {e}")))?,
-            state,
-            steps: steps.as_array().cloned().unwrap_or_default(),
-            error,
-        })
+    /// One operation by its id.
+    pub async fn get(&self, id: Uuid) -> Result<OperationRow> {
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM operations WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| Error::not_found("operation", id.to_string()))
+    }
+
+    /// The latest operations, newest first: `principal`'s only, or everyone's.
+    pub(super) async fn recent(
+        &self,
+        principal: Option<&crate::access::Principal>,
+        limit: i64,
+    ) -> Result<Vec<OperationRow>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM operations WHERE $1::text IS NULL \
+             OR (requested_by ->> 'issuer' = $1 AND requested_by ->> 'subject' = $2) \
+             ORDER BY created_at DESC LIMIT $3"
+        ))
+        .bind(principal.map(|p| p.issuer.as_str()))
+        .bind(principal.map(|p| p.subject.as_str()))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Open operations nobody has said is alive for `silence`: their server stopped.
+    pub(super) async fn abandoned(
+        &self,
+        silence: std::time::Duration,
+    ) -> Result<Vec<OperationRow>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM operations WHERE state IN ('pending', 'queued', 'running') \
+             AND coalesce(heartbeat, updated_at) < now() - make_interval(secs => $1)"
+        ))
+        .bind(silence.as_secs_f64())
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Marks an open operation interrupted, saying what is known; false when it had ended.
+    pub(super) async fn interrupt(&self, id: Uuid, error: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE operations SET state = 'interrupted', error = $2, updated_at = now(), finished_at = now() \
+             WHERE id = $1 AND state IN ('pending', 'queued', 'running')",
+        )
+        .bind(id)
+        .bind(error)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 }
 
 /// What runs a change: the adapter that owns its deployment, or the cluster's sources.
-enum Runner<'a> {
+pub(super) enum Runner<'a> {
     Deployment(&'a dyn DeploymentAdapter),
     Sources(&'a dyn Sources),
 }
 
-fn runner<'a>(cluster: &'a ClusterHandle, change: &Change) -> Result<Runner<'a>> {
+pub(super) fn runner<'a>(cluster: &'a ClusterHandle, change: &Change) -> Result<Runner<'a>> {
     if let Change::CreateDeployment { kind, request, .. } = change {
         return cluster
             .adapter_for_create(request.adapter.as_deref(), *kind)
@@ -148,7 +340,11 @@ fn runner<'a>(cluster: &'a ClusterHandle, change: &Change) -> Result<Runner<'a>>
     }
 }
 
-async fn execute(runner: &Runner<'_>, write: &WriteCtx, change: &Change) -> Result<ChangeOutcome> {
+pub(super) async fn execute(
+    runner: &Runner<'_>,
+    write: &WriteCtx,
+    change: &Change,
+) -> Result<ChangeOutcome> {
     let deployment = |d: Deployment| ChangeOutcome::Deployment(Box::new(d));
     use model::deployment::Deployment;
     match (runner, change) {
@@ -237,58 +433,5 @@ async fn execute(runner: &Runner<'_>, write: &WriteCtx, change: &Change) -> Resu
         _ => Err(Error::AdapterUnhealthy(
             "internal error: the change was routed to the wrong kind of adapter".into(),
         )),
-    }
-}
-
-impl Service {
-    /// Runs `change` for the caller and waits for its outcome: authorize → intent →
-    /// record → act → outcome. A denial is audited; no intent row, no change.
-    pub async fn submit(&self, ctx: &RequestContext, change: Change) -> Result<ChangeOutcome> {
-        let action = change.action();
-        let namespace = change.namespace();
-        let (kind, name) = change.target();
-        let (scope, mut target, grants) = self
-            .namespaced(
-                ctx,
-                action,
-                &namespace,
-                Some(name),
-                change.audit_parameters(),
-            )
-            .await?;
-        target.kind = Some(kind);
-        if let Some(wait) = self
-            .refusals
-            .exhausted(&super::principal_key(&ctx.principal))
-        {
-            return Err(Error::TooManyRefusals {
-                seconds: wait.as_secs().max(1),
-            });
-        }
-        let cluster = self.registry.cluster(&namespace.cluster)?;
-        let runner = runner(cluster, &change)?;
-        self.audited(ctx, action, &target, async |operation| {
-            let steps = Arc::new(Mutex::new(Vec::new()));
-            let sink = {
-                let steps = steps.clone();
-                ProgressSink::new(move |step| {
-                    if let Ok(mut steps) = steps.lock() {
-                        steps.push(step);
-                    }
-                })
-            };
-            let write = self
-                .write_ctx(ctx, operation, action, &scope, &grants, sink)
-                .forcing(change.force());
-            self.operations.start(operation, &change, ctx).await?;
-            let outcome = execute(&runner, &write, &change).await;
-            let steps = steps.lock().map(|s| s.clone()).unwrap_or_default();
-            if let Err(error) = self.operations.finish(operation, &outcome, &steps).await {
-                // The change is done; the audit outcome row still records it.
-                tracing::error!(%error, %operation, "could not record an operation's end");
-            }
-            outcome
-        })
-        .await
     }
 }

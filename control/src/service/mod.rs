@@ -12,6 +12,7 @@ mod flux;
 mod graph;
 mod identities;
 mod live;
+mod operations;
 mod overview;
 mod packages;
 mod permissions;
@@ -20,6 +21,7 @@ mod rates;
 mod refusals;
 mod timeline;
 mod tokens;
+pub mod tracked;
 mod values;
 
 pub use live::LiveItem;
@@ -94,6 +96,7 @@ pub struct Service {
     rates: std::sync::Arc<rates::Rates>,
     access_cache: std::sync::Arc<crate::access::cache::AccessCache>,
     live: std::sync::Arc<crate::live::LiveHub>,
+    running: std::sync::Arc<tracked::Running>,
 }
 
 impl Service {
@@ -110,6 +113,7 @@ impl Service {
             rates: Default::default(),
             access_cache: Default::default(),
             live: Default::default(),
+            running: Default::default(),
         }
     }
 
@@ -256,6 +260,23 @@ impl Service {
     where
         F: AsyncFnOnce(Uuid) -> Result<T>,
     {
+        let operation = self.begin_audit(ctx, action, target).await?;
+        let result = change(operation).await;
+        if result.is_ok() && action.changes_access() {
+            self.access_changed();
+        }
+        self.end_audit(ctx, operation, action, target, result.as_ref().map(drop))
+            .await;
+        result
+    }
+
+    /// Spends the caller's change budget and writes the intent row; answers the operation id.
+    async fn begin_audit(
+        &self,
+        ctx: &RequestContext,
+        action: Action,
+        target: &AuditTarget,
+    ) -> Result<Uuid> {
         self.spend(ctx, Cost::Change)?;
         let operation = Uuid::new_v4();
         let intent = event(
@@ -274,12 +295,20 @@ impl Service {
                 Error::Database(db) => Error::AuditUnavailable(db),
                 other => other,
             })?;
-        let result = change(operation).await;
-        if result.is_ok() && action.changes_access() {
-            self.access_changed();
-        }
-        let (outcome, error) = match &result {
-            Ok(_) => (Outcome::Success, None),
+        Ok(operation)
+    }
+
+    /// Writes the outcome row of `operation`; a refusal also spends the refusal budget.
+    async fn end_audit(
+        &self,
+        ctx: &RequestContext,
+        operation: Uuid,
+        action: Action,
+        target: &AuditTarget,
+        result: std::result::Result<(), &Error>,
+    ) {
+        let (outcome, error) = match result {
+            Ok(()) => (Outcome::Success, None),
             Err(error) if error.is_refusal() => {
                 // The intent row is written already; the refusal still spends the budget.
                 let _ = self.refusals.admit(&principal_key(&ctx.principal));
@@ -287,6 +316,20 @@ impl Service {
             }
             Err(error) => (Outcome::Failure, Some(error.to_string())),
         };
+        self.write_outcome(ctx, operation, action, target, outcome, error)
+            .await;
+    }
+
+    /// Writes the outcome row of `operation` as given.
+    async fn write_outcome(
+        &self,
+        ctx: &RequestContext,
+        operation: Uuid,
+        action: Action,
+        target: &AuditTarget,
+        outcome: Outcome,
+        error: Option<String>,
+    ) {
         let outcome = event(
             ctx,
             operation,
@@ -300,7 +343,6 @@ impl Service {
             // The change is done and cannot be undone here; the intent row stays as the record.
             tracing::error!(%error, %action, %operation, "could not record an operation's outcome in the audit log");
         }
-        result
     }
 }
 

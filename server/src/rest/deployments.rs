@@ -1,6 +1,7 @@
 //! `/o2dms/v1/deployments`: each handler reads its input, calls one `Service` method and
 //! returns its result as JSON.
 
+use super::operations::answer;
 use super::{ApiError, body_error};
 use crate::state::AppState;
 use axum::extract::rejection::JsonRejection;
@@ -10,11 +11,13 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use control::RequestContext;
+use control::service::change::Change;
 use model::deployment::{
     Deployment, DeploymentEvent, DeploymentFilter, DeploymentPage, DeploymentRequest,
     DeploymentRevision, DeploymentState, DeploymentStatus, DeploymentUpdate, InventoryEntry,
     ReconcileOutcome, ReconcileRequest, RollbackOutcome,
 };
+use model::operation::Accepted;
 use model::reference::{DeploymentKind, DeploymentRef, NamespaceRef};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
@@ -203,20 +206,33 @@ async fn stats(
 /// Creates a deployment: a HelmRelease or Kustomization from the `flux.*` extensions, or a
 /// Helm release from `packageId`.
 #[utoipa::path(post, path = "/o2dms/v1/deployments", tag = "deployments",
-    request_body = DeploymentRequest, responses((status = 201, body = Deployment)))]
+    request_body = DeploymentRequest, params(Prefer),
+    responses((status = 201, body = Deployment), (status = 202, body = Accepted)))]
 async fn create(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
+    headers: header::HeaderMap,
     body: Result<Json<DeploymentRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(request) = body.map_err(body_error)?;
     let namespace = NamespaceRef::in_default(request.namespace.as_str())
         .map_err(|e| control::Error::invalid("namespace", e.reason))?;
-    let created = state
-        .service
-        .create_deployment(&ctx, &namespace, &request)
-        .await?;
-    Ok((StatusCode::CREATED, Json(created)).into_response())
+    let change = state.service.create_change(&namespace, &request)?;
+    answer(&state, &ctx, &headers, change, |outcome| {
+        Ok((StatusCode::CREATED, Json(outcome.into_deployment()?)).into_response())
+    })
+    .await
+}
+
+/// `Prefer: wait=N` (RFC 7240): for changes that answer 202 (Helm releases, reconciles that
+/// wait), the final answer instead when it comes within N seconds (at most 300).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+struct Prefer {
+    /// For example `wait=30`.
+    #[param(rename = "Prefer")]
+    prefer: Option<String>,
 }
 
 /// One deployment; its ETag is the resourceVersion to send in If-Match.
@@ -256,7 +272,8 @@ async fn status(
 /// Changes values, chart version or extensions; `If-Match` guards against lost updates.
 #[utoipa::path(patch, path = "/", tag = "deployments", params(KindParam,
         ("If-Match" = Option<String>, Header, description = "The resourceVersion the change is based on.")),
-    request_body = DeploymentUpdate, responses((status = 200, body = Deployment)))]
+    request_body = DeploymentUpdate, params(Prefer),
+    responses((status = 200, body = Deployment), (status = 202, body = Accepted)))]
 async fn update(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -268,11 +285,11 @@ async fn update(
     if let Some(version) = if_match(&headers)? {
         update.resource_version = Some(version);
     }
-    let updated = state
-        .service
-        .update_deployment(&ctx, &deployment, &update)
-        .await?;
-    Ok(Json(updated).into_response())
+    let change = Change::UpdateDeployment { deployment, update };
+    answer(&state, &ctx, &headers, change, |outcome| {
+        Ok(Json(outcome.into_deployment()?).into_response())
+    })
+    .await
 }
 
 /// The resourceVersion an `If-Match` header names (`"123"`, `W/"123"` or `123`).
@@ -303,14 +320,19 @@ fn if_match(headers: &header::HeaderMap) -> Result<Option<String>, ApiError> {
 
 /// Deletes the deployment.
 #[utoipa::path(delete, path = "/", tag = "deployments", params(KindParam),
-    responses((status = 204, description = "Deleted.")))]
+    params(Prefer), responses((status = 204, description = "Deleted."), (status = 202, body = Accepted)))]
 async fn remove(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     Selected(deployment): Selected,
+    headers: header::HeaderMap,
 ) -> Result<Response, ApiError> {
-    state.service.delete_deployment(&ctx, &deployment).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    let change = Change::DeleteDeployment { deployment };
+    answer(&state, &ctx, &headers, change, |outcome| {
+        outcome.into_done()?;
+        Ok(StatusCode::NO_CONTENT.into_response())
+    })
+    .await
 }
 
 /// Its revisions, newest first.
@@ -390,25 +412,26 @@ struct ScaleBody {
 
 /// Sets the replica count (in `replicaCount`, or the values path `path`).
 #[utoipa::path(post, path = "/scale", tag = "deployments", params(KindParam),
-    request_body = ScaleBody, responses((status = 200, body = Deployment)))]
+    request_body = ScaleBody, params(Prefer),
+    responses((status = 200, body = Deployment), (status = 202, body = Accepted)))]
 async fn scale(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     Selected(deployment): Selected,
+    headers: header::HeaderMap,
     body: Result<Json<ScaleBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body.map_err(body_error)?;
-    let scaled = state
-        .service
-        .scale_deployment(
-            &ctx,
-            &deployment,
-            body.replicas,
-            body.path.as_deref(),
-            body.force,
-        )
-        .await?;
-    Ok(Json(scaled).into_response())
+    let change = Change::ScaleDeployment {
+        deployment,
+        replicas: body.replicas,
+        path: body.path,
+        force: body.force,
+    };
+    answer(&state, &ctx, &headers, change, |outcome| {
+        Ok(Json(outcome.into_deployment()?).into_response())
+    })
+    .await
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -419,36 +442,46 @@ struct RollbackBody {
 
 /// Rolls back to an earlier revision (0: the previous one).
 #[utoipa::path(post, path = "/rollback", tag = "deployments", params(KindParam),
-    request_body = RollbackBody, responses((status = 200, body = RollbackOutcome)))]
+    request_body = RollbackBody, params(Prefer),
+    responses((status = 200, body = RollbackOutcome), (status = 202, body = Accepted)))]
 async fn rollback(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     Selected(deployment): Selected,
+    headers: header::HeaderMap,
     body: Result<Json<RollbackBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body.map_err(body_error)?;
-    let outcome = state
-        .service
-        .rollback_deployment(&ctx, &deployment, body.revision)
-        .await?;
-    Ok(Json(outcome).into_response())
+    let change = Change::RollbackDeployment {
+        deployment,
+        revision: body.revision,
+    };
+    answer(&state, &ctx, &headers, change, |outcome| {
+        Ok(Json(outcome.into_rollback()?).into_response())
+    })
+    .await
 }
 
 /// Asks Flux to reconcile now and waits for the outcome.
 #[utoipa::path(post, path = "/reconcile", tag = "deployments", params(KindParam),
-    request_body = ReconcileRequest, responses((status = 200, body = ReconcileOutcome)))]
+    request_body = ReconcileRequest, params(Prefer),
+    responses((status = 200, body = ReconcileOutcome), (status = 202, body = Accepted)))]
 async fn reconcile(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     Selected(deployment): Selected,
+    headers: header::HeaderMap,
     body: Result<Json<ReconcileRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(request) = body.map_err(body_error)?;
-    let outcome = state
-        .service
-        .reconcile_deployment(&ctx, &deployment, request)
-        .await?;
-    Ok(Json(outcome).into_response())
+    let change = Change::ReconcileDeployment {
+        deployment,
+        request,
+    };
+    answer(&state, &ctx, &headers, change, |outcome| {
+        Ok(Json(outcome.into_reconcile()?).into_response())
+    })
+    .await
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]

@@ -23,6 +23,7 @@ mod deployment_logs;
 mod deployments;
 mod events;
 pub mod openapi;
+mod operations;
 mod packages;
 mod sources;
 mod tokens;
@@ -41,6 +42,7 @@ pub fn api() -> (Router<AppState>, ApiDescription) {
         .merge(admin::router())
         .merge(tokens::router())
         .merge(events::router())
+        .merge(operations::router())
         .routes(routes!(me))
         .routes(routes!(plugins))
         .routes(routes!(audit_events))

@@ -243,7 +243,8 @@ impl TestEnv {
             .await
     }
 
-    /// Sends `method path` with a bearer token and a JSON body.
+    /// Sends `method path` with a bearer token and a JSON body, waiting for the final answer
+    /// of a long change (`Prefer: wait`) as a script that wants it would.
     pub async fn send_bearer(
         &self,
         method: &str,
@@ -251,14 +252,30 @@ impl TestEnv {
         token: &str,
         body: serde_json::Value,
     ) -> Answer {
-        let request = Request::builder()
+        self.send_bearer_preferring(method, path, token, body, Some("wait=300"))
+            .await
+    }
+
+    /// As [`Self::send_bearer`], with the `Prefer` header given (none: long changes answer
+    /// 202 at once).
+    pub async fn send_bearer_preferring(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: serde_json::Value,
+        prefer: Option<&str>,
+    ) -> Answer {
+        let mut request = Request::builder()
             .method(method)
             .uri(path)
             .header(header::AUTHORIZATION, format!("Bearer {token}"))
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(body.to_string()))
-            .expect("request");
-        self.call(request).await
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(prefer) = prefer {
+            request = request.header("prefer", prefer);
+        }
+        self.call(request.body(Body::from(body.to_string())).expect("request"))
+            .await
     }
 
     /// Sends `method path` with a bearer token and a raw body.

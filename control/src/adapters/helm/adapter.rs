@@ -268,6 +268,13 @@ impl DeploymentAdapter for HelmAdapter {
             "--timeout".into(),
             format!("{}s", self.timeout.as_secs()).into(),
         ];
+        ctx.progress(
+            20,
+            format!(
+                "helm uninstall: removing the release's objects, waiting up to {} s for them to go",
+                self.timeout.as_secs()
+            ),
+        );
         self.helm
             .run(
                 Operation::Uninstall,
@@ -341,6 +348,13 @@ impl DeploymentAdapter for HelmAdapter {
             "--history-max".into(),
             self.config.max_history.to_string().into(),
         ]);
+        ctx.progress(
+            20,
+            format!(
+                "helm rollback to revision {target}: applying its objects, then waiting up to {} s for them to become ready",
+                self.timeout.as_secs()
+            ),
+        );
         self.helm
             .run(
                 Operation::Rollback,

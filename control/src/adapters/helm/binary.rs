@@ -190,29 +190,48 @@ impl HelmBinary {
                 self.path.display()
             ))
         })?;
+        // A cancelled operation stops helm as Ctrl-C would (SIGTERM): helm ends its wait and
+        // applies its own rollback-on-failure, and its answer is still read below.
+        let cancel = crate::adapters::context::CANCEL.try_with(Clone::clone).ok();
+        let pid = child
+            .id()
+            .and_then(|pid| i32::try_from(pid).ok())
+            .map(nix::unistd::Pid::from_raw);
+        let terminate = async {
+            if let (Some(cancel), Some(pid)) = (&cancel, pid) {
+                cancel.cancelled().await;
+                tracing::info!(%subject, "operation cancelled; stopping helm");
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+            }
+            std::future::pending::<()>().await;
+        };
         // helm enforces its own --timeout; this only catches a helm that hangs beyond it.
-        let output =
-            tokio::time::timeout(limit + Duration::from_secs(30), child.wait_with_output())
-                .await
-                .map_err(|_| {
-                    Error::Helm(format!(
-                        "helm did not finish within {} s and was stopped",
-                        limit.as_secs() + 30
-                    ))
-                })?
-                .map_err(|e| Error::Helm(format!("helm could not be run: {e}")))?;
+        let waited = tokio::select! {
+            waited = tokio::time::timeout(limit + Duration::from_secs(30), child.wait_with_output()) => waited,
+            // `terminate` only signals; it never ends on its own.
+            () = terminate => return Err(Error::Cancelled("helm was stopped".into())),
+        };
+        let output = waited
+            .map_err(|_| {
+                Error::Helm(format!(
+                    "helm did not finish within {} s and was stopped",
+                    limit.as_secs() + 30
+                ))
+            })?
+            .map_err(|e| Error::Helm(format!("helm could not be run: {e}")))?;
         if self.debug {
             tracing::debug!(stderr = %String::from_utf8_lossy(&output.stderr), "helm said");
         }
         if output.status.success() {
-            Ok(output.stdout)
-        } else {
-            Err(classify(
-                operation,
-                subject,
-                &String::from_utf8_lossy(&output.stderr),
-            ))
+            return Ok(output.stdout);
         }
+        let error = classify(operation, subject, &String::from_utf8_lossy(&output.stderr));
+        if cancel.as_ref().is_some_and(|c| c.is_cancelled()) {
+            return Err(Error::Cancelled(format!(
+                "cancelled; helm stopped: {error}"
+            )));
+        }
+        Err(error)
     }
 
     /// `helm version`: e.g. `v4.1.4`.

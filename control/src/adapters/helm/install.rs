@@ -94,6 +94,20 @@ impl HelmAdapter {
                         None => source.reference().to_owned(),
                     },
                 },
+                // The objects were applied but never became ready: say what helm undid.
+                Error::Helm(message) if message.contains("context deadline exceeded") => {
+                    Error::Helm(match operation {
+                        Operation::Install => format!(
+                            "{message}; the objects did not become ready within {} s, so helm rolled the install back and removed the release (--rollback-on-failure)",
+                            self.timeout.as_secs()
+                        ),
+                        Operation::Upgrade => format!(
+                            "{message}; the objects did not become ready within {} s, so helm rolled back to the previous revision (--rollback-on-failure)",
+                            self.timeout.as_secs()
+                        ),
+                        _ => message,
+                    })
+                }
                 other => other,
             })
     }
@@ -130,6 +144,13 @@ impl HelmAdapter {
                 (source, Some(version))
             }
         };
+        ctx.progress(
+            20,
+            format!(
+                "helm upgrade: applying the chart's objects, then waiting up to {} s for them to become ready",
+                self.timeout.as_secs()
+            ),
+        );
         let out = self
             .install_or_upgrade(
                 &ctx.run_as_in(namespace),
@@ -204,6 +225,13 @@ impl HelmAdapter {
                 name: request.name.clone(),
             });
         }
+        ctx.progress(
+            20,
+            format!(
+                "helm install: applying the chart's objects, then waiting up to {} s for them to become ready",
+                self.timeout.as_secs()
+            ),
+        );
         let out = self
             .install_or_upgrade(
                 &ctx.run_as_in(&request.namespace),

@@ -1,0 +1,156 @@
+//! `/o2dms/v1/operations`: long changes answer `202 Accepted` with the operation to follow
+//! here (state, timed steps, result or error, the audit operation id), unless the caller sent
+//! `Prefer: wait=N` (RFC 7240) and the change ended within N seconds.
+
+use super::ApiError;
+use crate::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use control::RequestContext;
+use control::service::change::{Change, ChangeOutcome};
+use control::service::tracked::Answer;
+use model::operation::{Accepted, Operation, OperationState, operation_path};
+use serde::Deserialize;
+use std::time::Duration;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+/// The longest `Prefer: wait` honoured; longer asks wait this long.
+pub const MAX_WAIT: Duration = Duration::from_secs(300);
+
+/// The operation routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(one))
+        .routes(routes!(cancel))
+}
+
+/// Runs `change` as the caller prefers: to its end when it is short or ends within their
+/// `Prefer: wait`, answered by `done`; otherwise `202 Accepted` with the operation.
+pub async fn answer(
+    state: &AppState,
+    ctx: &RequestContext,
+    headers: &HeaderMap,
+    change: Change,
+    done: impl FnOnce(ChangeOutcome) -> Result<Response, ApiError>,
+) -> Result<Response, ApiError> {
+    let wait = prefer_wait(headers)?;
+    match state.service.run_change(ctx, change, wait).await? {
+        Answer::Done(outcome) => {
+            let mut response = done(outcome)?;
+            if let Some(applied) = wait_applied(wait) {
+                response.headers_mut().insert(PREFERENCE_APPLIED, applied);
+            }
+            Ok(response)
+        }
+        Answer::Accepted(id) => Ok(accepted(id, wait)),
+    }
+}
+
+fn wait_applied(wait: Duration) -> Option<HeaderValue> {
+    (!wait.is_zero())
+        .then(|| HeaderValue::from_str(&format!("wait={}", wait.as_secs())).ok())
+        .flatten()
+}
+
+/// `202 Accepted` naming the operation in `Location` and the body.
+fn accepted(id: Uuid, wait: Duration) -> Response {
+    let location = operation_path(&id.to_string());
+    let body = Accepted {
+        operation_id: id.to_string(),
+        location: location.clone(),
+        state: OperationState::Running,
+    };
+    let mut response = (StatusCode::ACCEPTED, Json(body)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    if let Some(applied) = wait_applied(wait) {
+        response.headers_mut().insert(PREFERENCE_APPLIED, applied);
+    }
+    response
+}
+
+const PREFERENCE_APPLIED: header::HeaderName =
+    header::HeaderName::from_static("preference-applied");
+
+/// The `wait=N` preference (RFC 7240), at most [`MAX_WAIT`]; zero when none was sent.
+fn prefer_wait(headers: &HeaderMap) -> Result<Duration, ApiError> {
+    for value in headers.get_all("prefer") {
+        let text = value
+            .to_str()
+            .map_err(|_| control::Error::invalid("Prefer", "is not text"))?;
+        for preference in text.split(',') {
+            let Some((key, seconds)) = preference.split(';').next().and_then(|p| p.split_once('='))
+            else {
+                continue;
+            };
+            if !key.trim().eq_ignore_ascii_case("wait") {
+                continue;
+            }
+            let seconds: u64 = seconds.trim().trim_matches('"').parse().map_err(|_| {
+                control::Error::invalid("Prefer", "wait=N takes a whole number of seconds")
+            })?;
+            return Ok(Duration::from_secs(seconds).min(MAX_WAIT));
+        }
+    }
+    Ok(Duration::ZERO)
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(default, deny_unknown_fields)]
+struct ListQuery {
+    /// Only the caller's own operations.
+    mine: bool,
+}
+
+/// Recent operations, newest first: the caller's own (`mine=true`), or all in the namespaces
+/// the caller may read.
+#[utoipa::path(get, path = "/o2dms/v1/operations", tag = "operations", params(ListQuery),
+    responses((status = 200, body = Vec<Operation>)))]
+async fn list(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Vec<Operation>>, ApiError> {
+    Ok(Json(state.service.list_operations(&ctx, query.mine).await?))
+}
+
+/// One operation: state, steps with their times, and the result or the error.
+#[utoipa::path(get, path = "/o2dms/v1/operations/{id}", tag = "operations",
+    params(("id" = String, Path, description = "The operation id (also its audit operation id).")),
+    responses((status = 200, body = Operation)))]
+async fn one(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path(id): Path<String>,
+) -> Result<Json<Operation>, ApiError> {
+    Ok(Json(
+        state.service.get_operation(&ctx, parse_id(&id)?).await?,
+    ))
+}
+
+/// Cancels a running operation (its requester, or an admin of its tenant): helm is stopped
+/// as Ctrl-C would stop it, so its own rollback applies.
+#[utoipa::path(post, path = "/o2dms/v1/operations/{id}/cancel", tag = "operations",
+    params(("id" = String, Path, description = "The operation id.")),
+    responses((status = 200, body = Operation)))]
+async fn cancel(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path(id): Path<String>,
+) -> Result<Json<Operation>, ApiError> {
+    Ok(Json(
+        state.service.cancel_operation(&ctx, parse_id(&id)?).await?,
+    ))
+}
+
+fn parse_id(id: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(id).map_err(|_| {
+        control::Error::not_found("operation", id.chars().take(64).collect::<String>()).into()
+    })
+}
