@@ -102,6 +102,7 @@ fn prefer_wait(headers: &HeaderMap) -> Result<Duration, ApiError> {
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default, deny_unknown_fields)]
 struct ListQuery {
     /// Only the caller's own operations.
