@@ -21,6 +21,10 @@ use uuid::Uuid;
 /// The longest `Prefer: wait` honoured; longer asks wait this long.
 pub const MAX_WAIT: Duration = Duration::from_secs(300);
 
+/// How long a long change is waited for without `Prefer`: refusals found before helm starts
+/// (a stale `If-Match`, invalid values) still get their own status instead of a 202.
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(2);
+
 /// The operation routes.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -38,16 +42,17 @@ pub async fn answer(
     change: Change,
     done: impl FnOnce(ChangeOutcome) -> Result<Response, ApiError>,
 ) -> Result<Response, ApiError> {
-    let wait = prefer_wait(headers)?;
+    let preferred = prefer_wait(headers)?;
+    let wait = preferred.unwrap_or(DEFAULT_WAIT);
     match state.service.run_change(ctx, change, wait).await? {
         Answer::Done(outcome) => {
             let mut response = done(outcome)?;
-            if let Some(applied) = wait_applied(wait) {
+            if let Some(applied) = preferred.and_then(wait_applied) {
                 response.headers_mut().insert(PREFERENCE_APPLIED, applied);
             }
             Ok(response)
         }
-        Answer::Accepted(id) => Ok(accepted(id, wait)),
+        Answer::Accepted(id) => Ok(accepted(id, preferred)),
     }
 }
 
@@ -58,7 +63,7 @@ fn wait_applied(wait: Duration) -> Option<HeaderValue> {
 }
 
 /// `202 Accepted` naming the operation in `Location` and the body.
-fn accepted(id: Uuid, wait: Duration) -> Response {
+fn accepted(id: Uuid, preferred: Option<Duration>) -> Response {
     let location = operation_path(&id.to_string());
     let body = Accepted {
         operation_id: id.to_string(),
@@ -69,7 +74,7 @@ fn accepted(id: Uuid, wait: Duration) -> Response {
     if let Ok(value) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, value);
     }
-    if let Some(applied) = wait_applied(wait) {
+    if let Some(applied) = preferred.and_then(wait_applied) {
         response.headers_mut().insert(PREFERENCE_APPLIED, applied);
     }
     response
@@ -78,13 +83,17 @@ fn accepted(id: Uuid, wait: Duration) -> Response {
 const PREFERENCE_APPLIED: header::HeaderName =
     header::HeaderName::from_static("preference-applied");
 
-/// The `wait=N` preference (RFC 7240), at most [`MAX_WAIT`]; zero when none was sent.
-fn prefer_wait(headers: &HeaderMap) -> Result<Duration, ApiError> {
+/// The `wait=N` preference (RFC 7240), at most [`MAX_WAIT`]; `respond-async` is zero; none
+/// when neither was sent.
+fn prefer_wait(headers: &HeaderMap) -> Result<Option<Duration>, ApiError> {
     for value in headers.get_all("prefer") {
         let text = value
             .to_str()
             .map_err(|_| control::Error::invalid("Prefer", "is not text"))?;
         for preference in text.split(',') {
+            if preference.trim().eq_ignore_ascii_case("respond-async") {
+                return Ok(Some(Duration::ZERO));
+            }
             let Some((key, seconds)) = preference.split(';').next().and_then(|p| p.split_once('='))
             else {
                 continue;
@@ -95,10 +104,10 @@ fn prefer_wait(headers: &HeaderMap) -> Result<Duration, ApiError> {
             let seconds: u64 = seconds.trim().trim_matches('"').parse().map_err(|_| {
                 control::Error::invalid("Prefer", "wait=N takes a whole number of seconds")
             })?;
-            return Ok(Duration::from_secs(seconds).min(MAX_WAIT));
+            return Ok(Some(Duration::from_secs(seconds).min(MAX_WAIT)));
         }
     }
-    Ok(Duration::ZERO)
+    Ok(None)
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
