@@ -180,26 +180,13 @@ async fn rendered_from_a_reachable_repository(env: &TestEnv, alice: &str, reposi
             "metadata": { "name": "local", "namespace": "team-a" },
             "spec": { "interval": "1h", "url": format!("http://{repository}") } }),
     );
-    plant(
+    plant_release(
         store,
-        "helm.toolkit.fluxcd.io",
-        "helmreleases",
-        json!({ "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
-            "metadata": { "name": "web", "namespace": "team-a" },
-            "spec": { "interval": "10m", "values": { "replicaCount": 2 },
-                "chart": { "spec": { "chart": "web", "version": "1.0.0",
-                    "sourceRef": { "kind": "HelmRepository", "name": "local" } } } } }),
+        "web",
+        json!({ "chart": "web", "version": "1.0.0",
+        "sourceRef": { "kind": "HelmRepository", "name": "local" } }),
     );
-    let web = "default~team-a~HelmRelease~web";
-    let mut preview = Value::Null;
-    for _ in 0..100 {
-        let answer = call(env, alice, "preview_values", web, "replicaCount: 5\n").await;
-        if answer.status == StatusCode::OK {
-            preview = serde_json::from_str(&answer.body).expect("json");
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let preview = preview_once_cached(env, alice, "web").await;
     let manifest = preview["manifestDiff"].as_str().unwrap_or_default();
     assert!(
         manifest.contains("-  replicas: \"2\"") && manifest.contains("+  replicas: \"5\""),
@@ -208,28 +195,40 @@ async fn rendered_from_a_reachable_repository(env: &TestEnv, alice: &str, reposi
     assert!(manifest.contains("name: web-settings"), "{manifest}");
     assert!(preview["note"].is_null(), "{preview}");
 
-    // The same repository over plain HTTP is refused once it is not on the plain-HTTP list:
-    // helm-controller's chart from Git is not fetched either.
+    // A chart only source-controller can package (from Git) is not fetched; the note says so.
+    plant_release(
+        store,
+        "from-git",
+        json!({ "chart": "./charts/web",
+        "sourceRef": { "kind": "GitRepository", "name": "shop" } }),
+    );
+    let preview = preview_once_cached(env, alice, "from-git").await;
+    let note = preview["note"].as_str().unwrap_or_default();
+    assert!(note.contains("GitRepository"), "{note}");
+}
+
+/// Plants HelmRelease `name` in team-a with `chart` as its chart template and 2 replicas.
+fn plant_release(store: &sandbox::store::Store, name: &str, chart: Value) {
     plant(
         store,
         "helm.toolkit.fluxcd.io",
         "helmreleases",
         json!({ "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
-            "metadata": { "name": "from-git", "namespace": "team-a" },
+            "metadata": { "name": name, "namespace": "team-a" },
             "spec": { "interval": "10m", "values": { "replicaCount": 2 },
-                "chart": { "spec": { "chart": "./charts/web",
-                    "sourceRef": { "kind": "GitRepository", "name": "shop" } } } } }),
+                "chart": { "spec": chart } } }),
     );
-    let from_git = "default~team-a~HelmRelease~from-git";
-    let mut note = String::new();
+}
+
+/// The preview of 5 replicas for team-a's HelmRelease `name`, once the watch cache has it.
+async fn preview_once_cached(env: &TestEnv, alice: &str, name: &str) -> Value {
+    let id = format!("default~team-a~HelmRelease~{name}");
     for _ in 0..100 {
-        let answer = call(env, alice, "preview_values", from_git, "replicaCount: 5\n").await;
+        let answer = call(env, alice, "preview_values", &id, "replicaCount: 5\n").await;
         if answer.status == StatusCode::OK {
-            let preview: Value = serde_json::from_str(&answer.body).expect("json");
-            note = preview["note"].as_str().unwrap_or_default().to_owned();
-            break;
+            return serde_json::from_str(&answer.body).expect("json");
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert!(note.contains("GitRepository"), "{note}");
+    panic!("{id} never reached the cache");
 }

@@ -262,9 +262,6 @@ impl Service {
     {
         let operation = self.begin_audit(ctx, action, target).await?;
         let result = change(operation).await;
-        if result.is_ok() && action.changes_access() {
-            self.access_changed();
-        }
         self.end_audit(ctx, operation, action, target, result.as_ref().map(drop))
             .await;
         result
@@ -298,7 +295,8 @@ impl Service {
         Ok(operation)
     }
 
-    /// Writes the outcome row of `operation`; a refusal also spends the refusal budget.
+    /// Writes the outcome row of `operation`; a refusal also spends the refusal budget, and
+    /// a successful change of who may do what drops the cached grants.
     async fn end_audit(
         &self,
         ctx: &RequestContext,
@@ -307,6 +305,9 @@ impl Service {
         target: &AuditTarget,
         result: std::result::Result<(), &Error>,
     ) {
+        if result.is_ok() && action.changes_access() {
+            self.access_changed();
+        }
         let (outcome, error) = match result {
             Ok(()) => (Outcome::Success, None),
             Err(error) if error.is_refusal() => {

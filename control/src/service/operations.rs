@@ -144,9 +144,15 @@ impl Service {
                 client_addr: None,
             };
             let (kind, name) = change.target();
+            let namespace = change.namespace();
+            let tenant = self
+                .grants_of(&requester.principal)
+                .await
+                .ok()
+                .and_then(|g| g.tenancy.namespace_owners.get(&namespace).cloned());
             let target = AuditTarget {
-                tenant: None,
-                cluster: Some(change.namespace().cluster.clone()),
+                tenant,
+                cluster: Some(namespace.cluster.clone()),
                 namespace: Some(row.namespace.clone()),
                 kind: Some(kind),
                 name: Some(name.to_owned()),

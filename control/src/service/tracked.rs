@@ -78,14 +78,18 @@ pub struct Tracked {
 impl Tracked {
     /// The outcome if it comes within `limit`; otherwise the operation keeps running.
     pub async fn wait(&mut self, limit: Duration) -> Option<Result<ChangeOutcome>> {
-        match tokio::time::timeout(limit, &mut self.outcome).await {
-            Ok(Ok(outcome)) => Some(outcome),
-            Ok(Err(_)) => Some(Err(Error::Conflict(format!(
+        tokio::time::timeout(limit, self.ended()).await.ok()
+    }
+
+    /// The outcome, however long it takes.
+    pub async fn ended(&mut self) -> Result<ChangeOutcome> {
+        (&mut self.outcome).await.unwrap_or_else(|_| {
+            // Only a panic in the operation's task drops the sender.
+            Err(Error::Conflict(format!(
                 "operation {} ended without an outcome; read it at /o2dms/v1/operations/{}",
                 self.id, self.id
-            )))),
-            Err(_) => None,
-        }
+            )))
+        })
     }
 }
 
@@ -160,9 +164,6 @@ impl Service {
             }
             this.end_audit(&ctx, operation, action, &target, outcome.as_ref().map(drop))
                 .await;
-            if outcome.is_ok() && action.changes_access() {
-                this.access_changed();
-            }
             this.running.remove(operation);
             let _ = send.send(outcome);
         });
@@ -195,13 +196,7 @@ impl Service {
 
     /// Runs a change and waits for its outcome, as the endpoints that answer at once do.
     pub async fn submit(&self, ctx: &RequestContext, change: Change) -> Result<ChangeOutcome> {
-        let mut tracked = self.track(ctx, change).await?;
-        (&mut tracked.outcome).await.unwrap_or_else(|_| {
-            Err(Error::Conflict(format!(
-                "operation {} ended without an outcome",
-                tracked.id
-            )))
-        })
+        self.track(ctx, change).await?.ended().await
     }
 
     /// A sink that stores each step with its time and tells live followers; the task it

@@ -120,9 +120,7 @@ impl Service {
         };
         self.update_deployment(ctx, deployment, &update).await
     }
-}
 
-impl Service {
     /// A Flux HelmRelease's rendered-manifest diff: its chart fetched as helm-controller
     /// would (from the HelmRepository or OCI registry, within the registry policy) and
     /// rendered with the running and the proposed values; with a note on what it leaves out.

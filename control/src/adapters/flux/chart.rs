@@ -5,7 +5,7 @@
 //! or behind credentials) are said to be unreachable, with why.
 
 use super::cache::FluxCache;
-use super::kinds::{HELM_CHART, HELM_RELEASE, HELM_REPOSITORY, OCI_REPOSITORY};
+use super::kinds::{HELM_RELEASE, by_kind};
 use crate::adapters::RemoteChart;
 use crate::{Error, Result};
 use kube::ResourceExt;
@@ -150,12 +150,8 @@ fn referenced(
     reference: &Value,
     kind: &str,
 ) -> Result<std::sync::Arc<DynamicObject>> {
-    let flux_kind = match kind {
-        "HelmRepository" => HELM_REPOSITORY,
-        "OCIRepository" => OCI_REPOSITORY,
-        "HelmChart" => HELM_CHART,
-        other => return Err(unreachable(format!("its chart comes from a {other}"))),
-    };
+    let flux_kind =
+        by_kind(kind).ok_or_else(|| unreachable(format!("its chart comes from a {kind:?}")))?;
     let name = reference
         .get("name")
         .and_then(Value::as_str)

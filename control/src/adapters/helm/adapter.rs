@@ -350,10 +350,9 @@ impl DeploymentAdapter for HelmAdapter {
         ]);
         ctx.progress(
             20,
-            format!(
-                "helm rollback to revision {target}: applying its objects, then waiting up to {} s for them to become ready",
-                self.timeout.as_secs()
-            ),
+            self.waiting(&format!(
+                "helm rollback to revision {target}: applying its objects"
+            )),
         );
         self.helm
             .run(

@@ -112,6 +112,14 @@ impl HelmAdapter {
             })
     }
 
+    /// The step a helm run that waits reports: what it does, then how long it may wait.
+    pub(super) fn waiting(&self, doing: &str) -> String {
+        format!(
+            "{doing}, then waiting up to {} s for them to become ready",
+            self.timeout.as_secs()
+        )
+    }
+
     pub(super) async fn upgrade_with(
         &self,
         ctx: &WriteCtx,
@@ -146,10 +154,7 @@ impl HelmAdapter {
         };
         ctx.progress(
             20,
-            format!(
-                "helm upgrade: applying the chart's objects, then waiting up to {} s for them to become ready",
-                self.timeout.as_secs()
-            ),
+            self.waiting("helm upgrade: applying the chart's objects"),
         );
         let out = self
             .install_or_upgrade(
@@ -227,10 +232,7 @@ impl HelmAdapter {
         }
         ctx.progress(
             20,
-            format!(
-                "helm install: applying the chart's objects, then waiting up to {} s for them to become ready",
-                self.timeout.as_secs()
-            ),
+            self.waiting("helm install: applying the chart's objects"),
         );
         let out = self
             .install_or_upgrade(

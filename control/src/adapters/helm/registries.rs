@@ -35,11 +35,9 @@ impl RegistryPolicy {
     pub fn check(&self, reference: &str) -> Result<()> {
         let authority = authority(reference)?;
         let host = host_of(&authority);
-        if reference.starts_with("http://")
-            && !self.plain_http.iter().any(|p| matches(p, &authority, host))
-        {
+        if reference.starts_with("http://") && !self.plain_http(reference) {
             return Err(refused(format!(
-                "repository {authority} is plain HTTP, which Pilothouse reaches only for hosts in helm.plainHttpRegistries"
+                "repository {authority} is plain HTTP, which Pilothouse reaches only for hosts in helm.plainHttpRegistries; serve it over https, or ask a platform-admin to list it there"
             )));
         }
         if !self.allowed.is_empty() {
