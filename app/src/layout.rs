@@ -29,6 +29,7 @@ pub fn Header() -> impl IntoView {
                     .map(|(href, label)| view! { <A href=*href>{*label}</A> })
                     .collect_view()}
             </nav>
+            <crate::routes::OperationsIndicator />
             <ThemeToggle />
             <UserMenu />
         </header>

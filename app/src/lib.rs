@@ -66,6 +66,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/deployments/new") view=routes::NewDeployment />
                         <Route path=path!("/deployments/:id") view=routes::DeploymentPage />
                         <Route path=path!("/graph") view=routes::GraphPage />
+                        <Route path=path!("/operations") view=routes::Operations />
+                        <Route path=path!("/operations/:id") view=routes::OperationPage />
                         <Route path=path!("/packages") view=routes::Packages />
                         <Route path=path!("/sources") view=routes::Sources />
                         <Route path=path!("/audit") view=routes::Audit />

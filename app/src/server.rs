@@ -32,3 +32,23 @@ pub fn namespace(name: &str) -> Result<model::reference::NamespaceRef, AppError>
     model::reference::NamespaceRef::in_default(name.trim())
         .map_err(|e| AppError::from(control::Error::invalid("namespace", e.reason)))
 }
+
+/// How long a page waits for a long change (anything helm runs) before it shows the
+/// operation to follow instead: errors found before helm starts still come back to the form.
+pub const PAGE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Runs `change` for a page: its outcome (through `done`) when it ends within
+/// [`PAGE_WAIT`], otherwise the operation it runs on as.
+pub async fn run_long<T>(
+    ctx: &RequestContext,
+    service: &Service,
+    change: control::service::change::Change,
+    done: impl FnOnce(control::service::change::ChangeOutcome) -> control::Result<T>,
+) -> Result<model::operation::Answered<T>, AppError> {
+    use control::service::tracked::Answer;
+    use model::operation::Answered;
+    Ok(match service.run_change(ctx, change, PAGE_WAIT).await? {
+        Answer::Done(outcome) => Answered::Done(done(outcome)?),
+        Answer::Accepted(id) => Answered::Running(id.to_string()),
+    })
+}

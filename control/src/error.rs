@@ -73,6 +73,11 @@ pub enum Error {
         "you have {0} operations running, as many as one user may; wait for one to finish (GET /o2dms/v1/operations?mine=true)"
     )]
     TooManyOperations(usize),
+    /// The caller holds as many live streams open as one principal may (429).
+    #[error(
+        "you have {0} live streams open, as many as one user may; close a tab or a followed log and try again"
+    )]
+    TooManyStreams(usize),
     /// The operation was cancelled on request (409).
     #[error("{0}")]
     Cancelled(String),
@@ -156,7 +161,8 @@ impl Error {
             Self::Stale(_) => 412,
             Self::TooManyRefusals { .. }
             | Self::RateLimited { .. }
-            | Self::TooManyOperations(_) => 429,
+            | Self::TooManyOperations(_)
+            | Self::TooManyStreams(_) => 429,
             Self::Unauthenticated(_) => 401,
             Self::AuditUnavailable(_)
             | Self::Database(_)
@@ -181,7 +187,7 @@ impl Error {
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             Self::TooManyRefusals { seconds } | Self::RateLimited { seconds } => Some(*seconds),
-            Self::TooManyOperations(_) => Some(5),
+            Self::TooManyOperations(_) | Self::TooManyStreams(_) => Some(5),
             _ => None,
         }
     }

@@ -31,6 +31,15 @@ pub enum Live {
         /// What.
         change: LiveChange,
     },
+    /// A tracked operation started, reported a step or ended.
+    Operation {
+        /// Where it acts (what visibility is checked against).
+        namespace: model::reference::NamespaceRef,
+        /// Who asked ([`crate::service::principal_key`]): they see it wherever it acts.
+        requester: String,
+        /// The operation as `GET /o2dms/v1/operations/{id}` shows it now.
+        operation: Box<model::operation::Operation>,
+    },
     /// Changes were lost here (the feed fell behind an adapter): clients reload.
     Gap,
 }
@@ -95,6 +104,20 @@ impl LiveHub {
     /// Records that changes were lost.
     pub fn publish_gap(&self) {
         self.push(Live::Gap);
+    }
+
+    /// Numbers and sends an operation's new state.
+    pub fn publish_operation(
+        &self,
+        namespace: model::reference::NamespaceRef,
+        requester: String,
+        operation: model::operation::Operation,
+    ) {
+        self.push(Live::Operation {
+            namespace,
+            requester,
+            operation: Box::new(operation),
+        });
     }
 
     fn push(&self, what: Live) {

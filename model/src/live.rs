@@ -35,6 +35,9 @@ impl LiveChange {
 
 /// The SSE event name of a change.
 pub const DEPLOYMENT_EVENT: &str = "deployment";
+/// The SSE event name of a tracked operation's new state (its data is an
+/// [`crate::operation::Operation`]).
+pub const OPERATION_EVENT: &str = "operation";
 /// The SSE event name that tells a client it missed changes (it reconnected too late, or
 /// read too slowly and was dropped): reload what it shows.
 pub const RESYNC_EVENT: &str = "resync";

@@ -118,3 +118,13 @@ pub struct Accepted {
 pub fn operation_path(id: &str) -> String {
     format!("/o2dms/v1/operations/{id}")
 }
+
+/// How a page's long change was answered: done within the page's short wait, or running on
+/// as the tracked operation with this id (to follow at `/operations/{id}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Answered<T> {
+    /// It ended: its outcome.
+    Done(T),
+    /// It runs on as this operation.
+    Running(String),
+}

@@ -5,130 +5,13 @@
 
 mod support;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::StatusCode;
 use control::access::Grantee;
-use http_body_util::BodyExt;
 use sandbox::store::{Store, WriteOptions};
 use serde_json::{Value, json};
 use std::time::Duration;
 use support::TestEnv;
-use tower::ServiceExt;
-
-/// One server-sent event.
-#[derive(Debug, Clone)]
-struct Sse {
-    event: String,
-    id: String,
-    data: String,
-}
-
-/// An open stream, read as a browser's EventSource would.
-struct EventStream {
-    body: Body,
-    buffer: String,
-    ended: bool,
-}
-
-impl EventStream {
-    async fn open(env: &TestEnv, token: &str, last_event_id: Option<&str>) -> Self {
-        Self::open_at(env, "/o2dms/v1/events/stream", token, last_event_id).await
-    }
-
-    async fn open_at(env: &TestEnv, path: &str, token: &str, last_event_id: Option<&str>) -> Self {
-        let mut request = Request::get(path)
-            .header(header::AUTHORIZATION, format!("Bearer {token}"))
-            .header(header::ACCEPT, "text/event-stream");
-        if let Some(id) = last_event_id {
-            request = request.header("last-event-id", id);
-        }
-        let response = env
-            .router
-            .clone()
-            .oneshot(request.body(Body::empty()).expect("request"))
-            .await
-            .expect("router");
-        assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(
-            response.headers()[header::CONTENT_TYPE],
-            "text/event-stream"
-        );
-        Self {
-            body: response.into_body(),
-            buffer: String::new(),
-            ended: false,
-        }
-    }
-
-    /// The next event within `limit` (keep-alive comments skipped); None when none came or
-    /// the stream ended.
-    async fn next(&mut self, limit: Duration) -> Option<Sse> {
-        let deadline = tokio::time::Instant::now() + limit;
-        loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
-                let mut sse = Sse {
-                    event: String::new(),
-                    id: String::new(),
-                    data: String::new(),
-                };
-                for line in block.lines() {
-                    if let Some(v) = line.strip_prefix("event:") {
-                        sse.event = v.trim().to_owned();
-                    } else if let Some(v) = line.strip_prefix("id:") {
-                        sse.id = v.trim().to_owned();
-                    } else if let Some(v) = line.strip_prefix("data:") {
-                        sse.data.push_str(v.trim_start());
-                    }
-                }
-                if !sse.event.is_empty() {
-                    return Some(sse);
-                }
-                continue;
-            }
-            if self.ended {
-                return None;
-            }
-            match tokio::time::timeout_at(deadline, self.body.frame()).await {
-                Err(_) => return None,
-                Ok(None | Some(Err(_))) => self.ended = true,
-                Ok(Some(Ok(frame))) => {
-                    if let Some(data) = frame.data_ref() {
-                        self.buffer.push_str(&String::from_utf8_lossy(data));
-                    }
-                }
-            }
-        }
-    }
-
-    /// Every event up to the first whose data contains `needle` (included), within `limit`.
-    async fn until(&mut self, needle: &str, limit: Duration) -> Vec<Sse> {
-        self.until_all(&[needle], limit).await
-    }
-
-    /// Every event until each of `needles` has been in one's data, within `limit`. (Changes
-    /// of different kinds come through different watches, in no fixed order.)
-    async fn until_all(&mut self, needles: &[&str], limit: Duration) -> Vec<Sse> {
-        let deadline = tokio::time::Instant::now() + limit;
-        let mut seen: Vec<Sse> = Vec::new();
-        let missing = |seen: &[Sse]| {
-            needles
-                .iter()
-                .filter(|n| !seen.iter().any(|e| e.data.contains(**n)))
-                .count()
-        };
-        while let Some(sse) = self
-            .next(deadline.saturating_duration_since(tokio::time::Instant::now()))
-            .await
-        {
-            seen.push(sse);
-            if missing(&seen) == 0 {
-                return seen;
-            }
-        }
-        panic!("no event about each of {needles:?} within {limit:?}; saw {seen:?}");
-    }
-}
+use support::sse::{EventStream, Sse};
 
 fn namespace_of(sse: &Sse) -> String {
     let change: Value = serde_json::from_str(&sse.data).expect("json");
@@ -276,14 +159,32 @@ async fn reconnecting_replays_what_was_missed_and_slow_readers_are_dropped() {
 }
 
 #[tokio::test]
-async fn shutdown_ends_the_streams() {
+async fn streams_are_capped_per_principal_and_end_at_shutdown() {
     let env = TestEnv::start_with_cluster("live-events-shutdown").await;
-    let mut stream = EventStream::open(&env, &env.bearer("admin"), None).await;
+    let path = "/o2dms/v1/events/stream";
+    let alice = env.bearer("alice");
+    let mut open = Vec::new();
+    for _ in 0..control::service::MAX_STREAMS_PER_PRINCIPAL {
+        open.push(EventStream::open(&env, &alice, None).await);
+    }
+    // One more is refused with what to do; another user is not affected.
+    let Err((status, body)) = EventStream::try_open_at(&env, path, &alice, None).await else {
+        panic!("a stream past the limit was opened");
+    };
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(body.contains("live streams open"), "{body}");
+    let mut admin = EventStream::open(&env, &env.bearer("admin"), None).await;
+    // A closed stream frees its place.
+    open.pop();
+    open.push(EventStream::open(&env, &alice, None).await);
     env.streams_end.cancel();
     assert!(
-        stream.next(Duration::from_secs(2)).await.is_none() && stream.ended,
+        admin.next(Duration::from_secs(2)).await.is_none() && admin.ended,
         "the stream ended at shutdown"
     );
+    for mut stream in open {
+        assert!(stream.next(Duration::from_secs(2)).await.is_none() && stream.ended);
+    }
 }
 
 /// Asks the simulated controller to reconcile, as `flux reconcile` does.

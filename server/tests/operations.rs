@@ -14,6 +14,7 @@ use control::audit::{AuditFilter, Outcome};
 use serde_json::{Value, json};
 use std::time::Duration;
 use support::TestEnv;
+use support::sse::EventStream;
 
 /// A chart whose Deployment never becomes ready in the sandbox (no kubelet runs its pods).
 fn never_ready(name: &str) -> Vec<u8> {
@@ -131,6 +132,7 @@ async fn long_changes_are_tracked_operations() {
     }
 
     // 202 at once; the waiting step shows; a second change to the release is refused.
+    let mut events = EventStream::open(&env, &alice, None).await;
     let location = start_install(&env, &alice, "slow").await;
     let running = until(&env, &alice, &location, waiting).await;
     assert_eq!(running["state"], "running", "{running:#}");
@@ -156,6 +158,22 @@ async fn long_changes_are_tracked_operations() {
     assert!(
         error.contains("context deadline exceeded") && error.contains("rolled the install back"),
         "{error}"
+    );
+    // While helm waited, the step named the workload it waited for.
+    let waited = "waiting for Deployment team-a/slow (0/1 ready)";
+    assert!(failed["steps"].to_string().contains(waited), "{failed:#}");
+    // The requester's live stream told each step and the end, as operation events.
+    let seen = events
+        .until("\"state\":\"failed\"", Duration::from_secs(10))
+        .await;
+    let told: Vec<_> = seen
+        .iter()
+        .filter(|e| e.event == "operation" && e.data.contains(&id))
+        .collect();
+    assert!(told.iter().any(|e| e.data.contains(waited)), "{told:?}");
+    assert!(
+        told.last()
+            .is_some_and(|e| e.data.contains("context deadline exceeded"))
     );
     let gone = env
         .get_bearer("/o2dms/v1/deployments/default~team-a~Release~slow", &alice)

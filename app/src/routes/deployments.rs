@@ -9,6 +9,7 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use model::deployment::{Deployment, DeploymentFilter, DeploymentPage, DeploymentStatus};
+use model::operation::Answered;
 
 /// Rows per page.
 const PAGE: usize = 25;
@@ -36,9 +37,11 @@ pub struct DeploymentForm {
     values: String,
 }
 
-/// Creates a HelmRelease or Kustomization from the form's fields.
+/// Creates a HelmRelease or Kustomization from the form's fields, or installs an uploaded
+/// package as a Helm release; an install still running after a moment answers with its
+/// operation.
 #[server(prefix = "/api", endpoint = "create_deployment")]
-pub async fn create_deployment(form: DeploymentForm) -> Result<Deployment, AppError> {
+pub async fn create_deployment(form: DeploymentForm) -> Result<Answered<Deployment>, AppError> {
     let DeploymentForm {
         name,
         namespace,
@@ -93,9 +96,8 @@ pub async fn create_deployment(form: DeploymentForm) -> Result<Deployment, AppEr
         adapter: None,
     };
     let namespace = crate::server::namespace(&request.namespace)?;
-    Ok(service
-        .create_deployment(&ctx, &namespace, &request)
-        .await?)
+    let change = service.create_change(&namespace, &request)?;
+    crate::server::run_long(&ctx, &service, change, |outcome| outcome.into_deployment()).await
 }
 
 /// The page sizes offered.
@@ -301,10 +303,17 @@ pub fn StatusBadge(status: DeploymentStatus, suspended: bool, progress: u8) -> i
 pub fn NewDeployment() -> impl IntoView {
     let create = ServerAction::<CreateDeployment>::new();
     let navigate = use_navigate();
-    Effect::new(move |_| {
-        if let Some(Ok(created)) = create.value().get() {
+    Effect::new(move |_| match create.value().get() {
+        Some(Ok(Answered::Done(created))) => {
             navigate(&format!("/deployments/{}", created.id), Default::default());
         }
+        Some(Ok(Answered::Running(operation))) => {
+            navigate(
+                &super::operations::operation_href(&operation),
+                Default::default(),
+            );
+        }
+        _ => {}
     });
     let error = move || {
         create

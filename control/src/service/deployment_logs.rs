@@ -112,7 +112,10 @@ impl Service {
                 }
             }
         });
-        Ok(futures::StreamExt::flat_map(steps, futures::stream::iter))
+        self.counted(
+            ctx,
+            futures::StreamExt::flat_map(steps, futures::stream::iter),
+        )
     }
 
     async fn authorize_logs(

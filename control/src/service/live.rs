@@ -23,6 +23,13 @@ pub enum LiveItem {
         /// The change.
         change: LiveChange,
     },
+    /// A tracked operation it asked for, or one in a namespace it may list, moved on.
+    Operation {
+        /// The change's number, for `Last-Event-ID`.
+        id: u64,
+        /// The operation now.
+        operation: Box<model::operation::Operation>,
+    },
     /// It missed changes: reload. After a resync for a client that read too slowly, the
     /// stream ends.
     Resync {
@@ -56,16 +63,20 @@ impl Service {
             ctx: ctx.clone(),
             visible,
             generation: self.access_cache.generation(),
+            me: super::principal_key(&ctx.principal),
             checked: Instant::now(),
             missed: subscription.missed,
             backlog: subscription.backlog.into(),
             live: subscription.live,
             done: false,
         };
-        Ok(futures::stream::unfold(reader, |mut reader| async move {
-            let item = reader.next().await?;
-            Some((item, reader))
-        }))
+        self.counted(
+            ctx,
+            futures::stream::unfold(reader, |mut reader| async move {
+                let item = reader.next().await?;
+                Some((item, reader))
+            }),
+        )
     }
 }
 
@@ -74,6 +85,7 @@ struct Reader {
     service: Service,
     ctx: RequestContext,
     visible: Namespaces,
+    me: String,
     generation: u64,
     checked: Instant,
     missed: bool,
@@ -115,6 +127,19 @@ impl Reader {
                         return Some(LiveItem::Change {
                             id: event.id,
                             change: change.clone(),
+                        });
+                    }
+                }
+                Live::Operation {
+                    namespace,
+                    requester,
+                    operation,
+                } => {
+                    self.recheck().await;
+                    if *requester == self.me || self.visible.contains(namespace) {
+                        return Some(LiveItem::Operation {
+                            id: event.id,
+                            operation: operation.clone(),
                         });
                     }
                 }

@@ -19,13 +19,16 @@ mod permissions;
 mod plugins;
 mod rates;
 mod refusals;
+mod streams;
 mod timeline;
 mod tokens;
 pub mod tracked;
 mod values;
 
 pub use live::LiveItem;
+pub use operations::parse_operation_id;
 pub use rates::{Cost, RateLimits};
+pub use streams::MAX_STREAMS_PER_PRINCIPAL;
 
 pub use tokens::{DEFAULT_MAX_LIFETIME_DAYS, TOKEN_ISSUER_PREFIX};
 
@@ -97,6 +100,7 @@ pub struct Service {
     access_cache: std::sync::Arc<crate::access::cache::AccessCache>,
     live: std::sync::Arc<crate::live::LiveHub>,
     running: std::sync::Arc<tracked::Running>,
+    streams: std::sync::Arc<streams::Streams>,
 }
 
 impl Service {
@@ -114,6 +118,7 @@ impl Service {
             access_cache: Default::default(),
             live: Default::default(),
             running: Default::default(),
+            streams: Default::default(),
         }
     }
 
@@ -383,6 +388,6 @@ fn event(
 pub use audit::ExportFormat;
 
 /// The key a principal's refusal budget is kept under.
-fn principal_key(principal: &Principal) -> String {
+pub(crate) fn principal_key(principal: &Principal) -> String {
     format!("{}\u{1f}{}", principal.issuer, principal.subject)
 }

@@ -3,7 +3,7 @@
 
 use super::executor::OperationRow;
 use super::tracked::HEARTBEAT;
-use super::{AuditTarget, RequestContext, Service};
+use super::{AuditTarget, RequestContext, Service, principal_key};
 use crate::access::{Action, GlobalRole, policy};
 use crate::audit::{Channel, Outcome};
 use crate::{Error, Result};
@@ -14,6 +14,12 @@ use uuid::Uuid;
 
 /// The most operations one list answers.
 pub const MAX_OPERATIONS_LISTED: i64 = 200;
+
+/// An operation id from a URL; one that is not a UUID names no operation (404).
+pub fn parse_operation_id(id: &str) -> Result<Uuid> {
+    Uuid::parse_str(id)
+        .map_err(|_| Error::not_found("operation", id.chars().take(64).collect::<String>()))
+}
 
 impl Service {
     /// One operation: its requester, and whoever may read its namespace, see it; to anyone
@@ -106,6 +112,24 @@ impl Service {
         Ok(self.operations.get(id).await?.to_operation())
     }
 
+    /// Tells live followers (the requester, and whoever may list its namespace) what
+    /// operation `id` looks like now.
+    pub(super) async fn announce_operation(&self, id: Uuid) {
+        let Ok(row) = self.operations.get(id).await else {
+            return;
+        };
+        let Ok(namespace) = ClusterId::new(row.cluster.clone())
+            .and_then(|c| model::reference::NamespaceRef::new(c, row.namespace.clone()))
+        else {
+            return;
+        };
+        self.live.publish_operation(
+            namespace,
+            principal_key(&row.requester()),
+            row.to_operation(),
+        );
+    }
+
     async fn may_see(&self, ctx: &RequestContext, row: &OperationRow) -> Result<bool> {
         if row.requested_by(&ctx.principal) {
             return Ok(true);
@@ -136,6 +160,7 @@ impl Service {
                 continue;
             }
             marked += 1;
+            self.announce_operation(row.id).await;
             let Ok(change) = row.change() else { continue };
             let requester = RequestContext {
                 principal: row.requester(),

@@ -136,6 +136,7 @@ impl Service {
                 .await;
             return Err(error);
         }
+        self.announce_operation(operation).await;
         let cancel = CancellationToken::new();
         self.running.insert(operation, key, cancel.clone());
         let (send, outcome) = oneshot::channel();
@@ -165,6 +166,7 @@ impl Service {
             this.end_audit(&ctx, operation, action, &target, outcome.as_ref().map(drop))
                 .await;
             this.running.remove(operation);
+            this.announce_operation(operation).await;
             let _ = send.send(outcome);
         });
         Ok(Tracked {
@@ -209,8 +211,9 @@ impl Service {
         let this = self.clone();
         let recorder = tokio::spawn(async move {
             while let Some(step) = receive.recv().await {
-                if let Err(error) = this.operations.add_step(operation, &step).await {
-                    tracing::warn!(%error, %operation, "could not store a step");
+                match this.operations.add_step(operation, &step).await {
+                    Ok(()) => this.announce_operation(operation).await,
+                    Err(error) => tracing::warn!(%error, %operation, "could not store a step"),
                 }
             }
         });

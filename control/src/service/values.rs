@@ -2,6 +2,7 @@
 //! then the chart's `values.schema.json`), previewed as a values diff and a rendered-manifest
 //! diff, and applied as one audited update.
 
+use super::change::Change;
 use super::{RequestContext, Service};
 use crate::access::Action;
 use crate::adapters::helm::preview::unified_diff;
@@ -112,13 +113,26 @@ impl Service {
         text: &str,
         force: bool,
     ) -> Result<Deployment> {
+        let change = self.values_change(deployment, text, force)?;
+        self.submit(ctx, change).await?.into_deployment()
+    }
+
+    /// The change that applies typed values (checked as YAML first).
+    pub fn values_change(
+        &self,
+        deployment: &DeploymentRef,
+        text: &str,
+        force: bool,
+    ) -> Result<Change> {
         refuse_kustomization(deployment)?;
-        let update = DeploymentUpdate {
-            values: Some(checked(text)?),
-            force,
-            ..DeploymentUpdate::default()
-        };
-        self.update_deployment(ctx, deployment, &update).await
+        Ok(Change::UpdateDeployment {
+            deployment: deployment.clone(),
+            update: DeploymentUpdate {
+                values: Some(checked(text)?),
+                force,
+                ..DeploymentUpdate::default()
+            },
+        })
     }
 
     /// A Flux HelmRelease's rendered-manifest diff: its chart fetched as helm-controller

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use control::RequestContext;
 use control::service::LiveItem;
 use futures::StreamExt;
-use model::live::{DEPLOYMENT_EVENT, LiveChange, RESYNC_EVENT};
+use model::live::{DEPLOYMENT_EVENT, LiveChange, OPERATION_EVENT, RESYNC_EVENT};
 use std::convert::Infallible;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -22,12 +22,14 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Deployment changes as they happen (`text/event-stream`). Each `deployment` event's data
-/// is a change; `resync` says changes were missed, so reload and go on. Reconnect with
+/// is a change; each `operation` event's data is a tracked operation (yours, or one in a
+/// namespace you may list) as it started, reported a step or ended; `resync` says changes
+/// were missed, so reload and go on. Reconnect with
 /// `Last-Event-ID` to get what was missed meanwhile.
 #[utoipa::path(get, path = "/o2dms/v1/events/stream", tag = "events",
     params(("Last-Event-ID" = Option<u64>, Header, description = "The last event received.")),
     responses((status = 200, content_type = "text/event-stream", body = LiveChange,
-        description = "`deployment` events carrying a change, `resync` events.")))]
+        description = "`deployment` events carrying a change, `operation` events carrying an operation, `resync` events.")))]
 async fn stream(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -53,6 +55,10 @@ fn event(item: &LiveItem) -> Event {
             .event(DEPLOYMENT_EVENT)
             // Our own types always serialize.
             .data(serde_json::to_string(change).unwrap_or_default()),
+        LiveItem::Operation { id, operation } => Event::default()
+            .id(id.to_string())
+            .event(OPERATION_EVENT)
+            .data(serde_json::to_string(operation).unwrap_or_default()),
         LiveItem::Resync { id } => Event::default()
             .id(id.to_string())
             .event(RESYNC_EVENT)

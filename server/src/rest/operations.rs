@@ -160,7 +160,5 @@ async fn cancel(
 }
 
 fn parse_id(id: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(id).map_err(|_| {
-        control::Error::not_found("operation", id.chars().take(64).collect::<String>()).into()
-    })
+    Ok(control::service::parse_operation_id(id)?)
 }

@@ -5,6 +5,8 @@
     reason = "each test file uses a different part of the fixture"
 )]
 
+pub mod sse;
+
 use axum::body::{Body, to_bytes};
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use control::access::{Grantee, TenantRole};

@@ -9,12 +9,15 @@ mod values;
 
 use super::deployments::StatusBadge;
 use crate::error::AppError;
+#[cfg(feature = "ssr")]
+use control::service::change::Change;
 use history::{ConfirmRollback, History};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
 use logs::ControllerLogs;
 use model::deployment::{Deployment, DeploymentDetail, ReconcileOutcome, RollbackOutcome};
+use model::operation::Answered;
 use model::reference::DeploymentKind;
 use operations::Operations;
 use timeline::Timeline;
@@ -76,31 +79,34 @@ pub async fn scale_deployment(
     id: String,
     replicas: String,
     force: Option<String>,
-) -> Result<Deployment, AppError> {
+) -> Result<Answered<Deployment>, AppError> {
     let (ctx, service) = crate::server::caller().await?;
     let replicas: u32 = replicas.trim().parse().map_err(|_| AppError {
         status: 422,
         field: None,
         message: format!("replicas: {replicas:?} is not a whole number of 0 or more"),
     })?;
-    Ok(service
-        .scale_deployment(
-            &ctx,
-            &crate::server::deployment(&id)?,
-            replicas,
-            None,
-            force.is_some(),
-        )
-        .await?)
+    let change = Change::ScaleDeployment {
+        deployment: crate::server::deployment(&id)?,
+        replicas,
+        path: None,
+        force: force.is_some(),
+    };
+    crate::server::run_long(&ctx, &service, change, |o| o.into_deployment()).await
 }
 
 /// Restores an earlier revision.
 #[server(prefix = "/api", endpoint = "rollback_deployment")]
-pub async fn rollback_deployment(id: String, revision: u32) -> Result<RollbackOutcome, AppError> {
+pub async fn rollback_deployment(
+    id: String,
+    revision: u32,
+) -> Result<Answered<RollbackOutcome>, AppError> {
     let (ctx, service) = crate::server::caller().await?;
-    Ok(service
-        .rollback_deployment(&ctx, &crate::server::deployment(&id)?, revision)
-        .await?)
+    let change = Change::RollbackDeployment {
+        deployment: crate::server::deployment(&id)?,
+        revision,
+    };
+    crate::server::run_long(&ctx, &service, change, |o| o.into_rollback()).await
 }
 
 /// What a Helm scale or rollback would change, as a unified diff; nothing is applied.
@@ -140,7 +146,7 @@ pub async fn preview_change(
 
 /// Deletes the deployment.
 #[server(prefix = "/api", endpoint = "delete_deployment")]
-pub async fn delete_deployment(id: String, confirm: String) -> Result<(), AppError> {
+pub async fn delete_deployment(id: String, confirm: String) -> Result<Answered<()>, AppError> {
     let (ctx, service) = crate::server::caller().await?;
     let target = crate::server::deployment(&id)?;
     // The form's button waits for the typed name; a request without it is refused too.
@@ -151,7 +157,8 @@ pub async fn delete_deployment(id: String, confirm: String) -> Result<(), AppErr
             message: format!("type {} to confirm the delete", target.name),
         });
     }
-    Ok(service.delete_deployment(&ctx, &target).await?)
+    let change = Change::DeleteDeployment { deployment: target };
+    crate::server::run_long(&ctx, &service, change, |o| o.into_done()).await
 }
 
 /// The deployment page.
@@ -212,13 +219,17 @@ pub fn DeploymentPage() -> impl IntoView {
     });
     let navigate = use_navigate();
     Effect::new(move |_| {
-        if let Some(Ok(())) = delete.value().get() {
+        if let Some(Ok(Answered::Done(()))) = delete.value().get() {
             navigate("/deployments", Default::default());
         }
     });
-    // The latest action's result, in words.
-    let notice = move || -> Option<(bool, String)> {
+    // The latest action's result, in words; a long one still running names its operation.
+    let notice = move || -> Option<Result<(bool, String), String>> {
         let error = |e: AppError| (false, e.message);
+        let long = |answer: Answered<String>| match answer {
+            Answered::Done(message) => Ok((true, message)),
+            Answered::Running(operation) => Err(operation),
+        };
         if reconcile.pending().get() {
             // The steps say it while it runs.
             return None;
@@ -227,42 +238,56 @@ pub fn DeploymentPage() -> impl IntoView {
             reconcile
                 .value()
                 .get()
-                .map(|r| r.map(|o| o.message).map_err(error)),
-            rollback
-                .value()
-                .get()
-                .map(|r| r.map(|o| o.explanation).map_err(error)),
+                .map(|r| Ok(r.map_or_else(error, |o| (true, o.message)))),
+            rollback.value().get().map(|r| match r {
+                Ok(answer) => long(match answer {
+                    Answered::Done(o) => Answered::Done(o.explanation),
+                    Answered::Running(id) => Answered::Running(id),
+                }),
+                Err(e) => Ok(error(e)),
+            }),
             suspend.value().get().map(|r| {
-                r.map(|_| "Suspended: Flux leaves it alone until it is resumed.".to_owned())
-                    .map_err(error)
+                Ok(r.map_or_else(error, |_| {
+                    (
+                        true,
+                        "Suspended: Flux leaves it alone until it is resumed.".to_owned(),
+                    )
+                }))
             }),
             resume
                 .value()
                 .get()
-                .map(|r| r.map(|_| "Resumed.".to_owned()).map_err(error)),
-            scale.value().get().map(|r| {
-                r.map(|_| "Scaled; Flux applies the new replica count.".to_owned())
-                    .map_err(error)
+                .map(|r| Ok(r.map_or_else(error, |_| (true, "Resumed.".to_owned())))),
+            scale.value().get().map(|r| match r {
+                Ok(answer) => long(match answer {
+                    Answered::Done(_) => {
+                        Answered::Done("Scaled; the new replica count is being applied.".to_owned())
+                    }
+                    Answered::Running(id) => Answered::Running(id),
+                }),
+                Err(e) => Ok(error(e)),
             }),
-            delete
-                .value()
-                .get()
-                .map(|r| r.map(|()| "Deleted.".to_owned()).map_err(error)),
+            delete.value().get().map(|r| match r {
+                Ok(answer) => long(match answer {
+                    Answered::Done(()) => Answered::Done("Deleted.".to_owned()),
+                    Answered::Running(id) => Answered::Running(id),
+                }),
+                Err(e) => Ok(error(e)),
+            }),
         ]
         .into_iter()
         .flatten()
         .next()
-        .map(|r| match r {
-            Ok(message) => (true, message),
-            Err(failure) => failure,
-        })
     };
     view! {
         <Title text=move || key().rsplit('~').next().unwrap_or_default().to_owned() />
         <crate::live::LiveMarker live />
         <ReconcileSteps pending=reconcile.pending() fresh />
-        {move || notice().map(|(ok, message)| view! {
-            <p class=if ok { "notice" } else { "error" } role="status" data-testid="notice">{message}</p>
+        {move || notice().map(|notice| match notice {
+            Ok((ok, message)) => view! {
+                <p class=if ok { "notice" } else { "error" } role="status" data-testid="notice">{message}</p>
+            }.into_any(),
+            Err(operation) => view! { <super::operations::StillRunning operation /> }.into_any(),
         })}
         <Suspense fallback=|| view! { <p class="empty">"Loading the deployment…"</p> }>
             {move || detail.get().map(|result| match result {

@@ -7,6 +7,7 @@ use super::super::why::{Permissions, Why, may};
 use crate::error::AppError;
 use leptos::prelude::*;
 use model::deployment::Deployment;
+use model::operation::Answered;
 use model::values::{ValuesPreview, ValuesProblem};
 
 /// The values the deployment runs with, as YAML.
@@ -38,11 +39,14 @@ pub async fn preview_values(id: String, text: String) -> Result<ValuesPreview, A
 
 /// Applies typed values; `force` takes fields over from another field manager.
 #[server(prefix = "/api", endpoint = "apply_values")]
-pub async fn apply_values(id: String, text: String, force: bool) -> Result<Deployment, AppError> {
+pub async fn apply_values(
+    id: String,
+    text: String,
+    force: bool,
+) -> Result<Answered<Deployment>, AppError> {
     let (ctx, service) = crate::server::caller().await?;
-    Ok(service
-        .apply_values(&ctx, &crate::server::deployment(&id)?, &text, force)
-        .await?)
+    let change = service.values_change(&crate::server::deployment(&id)?, &text, force)?;
+    crate::server::run_long(&ctx, &service, change, |outcome| outcome.into_deployment()).await
 }
 
 /// How long typing pauses before the values are checked.
@@ -164,9 +168,10 @@ pub fn ValuesEditor(
             })}
             {move || apply.value().get().map(|result| match result {
                 Err(error) => view! { <p class="error" role="alert">{error.message}</p> }.into_any(),
-                Ok(d) => view! { <p class="notice" role="status" data-testid="values-applied">
+                Ok(Answered::Done(d)) => view! { <p class="notice" role="status" data-testid="values-applied">
                     {format!("Applied; now at revision {}.", d.revision.unwrap_or_default())}
                 </p> }.into_any(),
+                Ok(Answered::Running(operation)) => view! { <super::super::operations::StillRunning operation /> }.into_any(),
             })}
         </section>
     }

@@ -354,14 +354,11 @@ impl DeploymentAdapter for HelmAdapter {
                 "helm rollback to revision {target}: applying its objects"
             )),
         );
-        self.helm
-            .run(
-                Operation::Rollback,
-                name,
-                &argv,
-                &ctx.run_as_in(namespace),
-                self.timeout,
-            )
+        let run_as = ctx.run_as_in(namespace);
+        let run = self
+            .helm
+            .run(Operation::Rollback, name, &argv, &run_as, self.timeout);
+        self.reporting_readiness(ctx, namespace, name, current.version, run)
             .await?;
         Ok(RollbackOutcome {
             revision: target,

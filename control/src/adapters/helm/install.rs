@@ -156,17 +156,19 @@ impl HelmAdapter {
             20,
             self.waiting("helm upgrade: applying the chart's objects"),
         );
+        let run_as = ctx.run_as_in(namespace);
+        let run = self.install_or_upgrade(
+            &run_as,
+            Operation::Upgrade,
+            namespace,
+            name,
+            &source,
+            version.as_deref(),
+            values,
+            false,
+        );
         let out = self
-            .install_or_upgrade(
-                &ctx.run_as_in(namespace),
-                Operation::Upgrade,
-                namespace,
-                name,
-                &source,
-                version.as_deref(),
-                values,
-                false,
-            )
+            .reporting_readiness(ctx, namespace, name, current.version, run)
             .await?;
         self.remember_source(namespace, name, &source, version.as_deref())
             .await?;
@@ -234,17 +236,19 @@ impl HelmAdapter {
             20,
             self.waiting("helm install: applying the chart's objects"),
         );
+        let run_as = ctx.run_as_in(&request.namespace);
+        let run = self.install_or_upgrade(
+            &run_as,
+            Operation::Install,
+            &request.namespace,
+            &request.name,
+            &source,
+            version.as_deref(),
+            &request.values,
+            false,
+        );
         let out = self
-            .install_or_upgrade(
-                &ctx.run_as_in(&request.namespace),
-                Operation::Install,
-                &request.namespace,
-                &request.name,
-                &source,
-                version.as_deref(),
-                &request.values,
-                false,
-            )
+            .reporting_readiness(ctx, &request.namespace, &request.name, 0, run)
             .await?;
         self.remember_source(
             &request.namespace,

@@ -10,6 +10,7 @@ pub mod config;
 mod install;
 pub mod package;
 pub mod preview;
+mod readiness;
 pub mod registries;
 pub mod release;
 pub mod source;
