@@ -33,8 +33,9 @@ pub enum Live {
     },
     /// A tracked operation started, reported a step or ended.
     Operation {
-        /// Where it acts (what visibility is checked against).
-        namespace: model::reference::NamespaceRef,
+        /// Where it acts (what visibility is checked against); none for one over many
+        /// namespaces, which only its requester follows.
+        namespace: Option<model::reference::NamespaceRef>,
         /// Who asked ([`crate::service::principal_key`]): they see it wherever it acts.
         requester: String,
         /// The operation as `GET /o2dms/v1/operations/{id}` shows it now.
@@ -109,7 +110,7 @@ impl LiveHub {
     /// Numbers and sends an operation's new state.
     pub fn publish_operation(
         &self,
-        namespace: model::reference::NamespaceRef,
+        namespace: Option<model::reference::NamespaceRef>,
         requester: String,
         operation: model::operation::Operation,
     ) {

@@ -35,8 +35,10 @@ test('upload a chart, and a hostile one is refused', async () => {
   await page.getByTestId('upload-notice').filter({ hasText: 'Uploaded web-1.2.0.' }).waitFor();
   await page.locator('.shell[data-hydrated="true"]').waitFor();
   const rows = page.getByTestId('packages-table').locator('tbody tr');
-  await rows.first().waitFor();
-  assert.match(await rows.first().innerText(), /web-1\.2\.0/);
+  // Other walks on the same server upload charts to team-b too: find this one's row.
+  const uploaded = rows.filter({ hasText: 'web-1.2.0' }).first();
+  await uploaded.waitFor();
+  assert.match(await uploaded.innerText(), /team-b/);
   await page.getByTestId('repositories-table').waitFor();
   await page.screenshot({ path: screenshotPath('packages'), fullPage: true });
 

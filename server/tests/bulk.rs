@@ -1,5 +1,6 @@
-//! Bulk actions through the list page's server function: each selected row is its own
-//! audited operation, refusals and failures are that row's result, the others go on.
+//! Bulk actions through the list page's server function and the REST API: one tracked
+//! operation with a step per row, each row its own audited change, refusals and failures
+//! that row's result while the others go on.
 
 mod support;
 
@@ -67,7 +68,11 @@ async fn each_row_is_its_own_audited_operation() {
     )
     .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-    let results: Vec<Value> = serde_json::from_str(&answer.body).expect("json");
+    let answered: Value = serde_json::from_str(&answer.body).expect("json");
+    let results = answered["Done"]
+        .as_array()
+        .cloned()
+        .expect("the results, within the page's wait");
     let outcomes: Vec<(&str, &str)> = results
         .iter()
         .map(|r| {
@@ -165,4 +170,79 @@ async fn each_row_is_its_own_audited_operation() {
     .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     assert!(answer.body.contains("\"done\""), "{}", answer.body);
+
+    // Through REST, a caller that will not wait gets the operation at once; it has a step
+    // per row, the results, and is the requester's to see.
+    let token = env.bearer("alice");
+    let accepted = env
+        .send_bearer_preferring(
+            "POST",
+            "/o2dms/v1/deployments/bulk",
+            &token,
+            json!({ "ids": [SHOP, ANALYTICS], "action": { "action": "suspend", "reason": "night" } }),
+            Some("respond-async"),
+        )
+        .await;
+    assert_eq!(accepted.status, StatusCode::ACCEPTED, "{}", accepted.body);
+    let location = accepted.location();
+    assert!(location.starts_with("/o2dms/v1/operations/"), "{location}");
+    let mut operation = Value::Null;
+    for _ in 0..100 {
+        let got = env.get_bearer(&location, &token).await;
+        assert_eq!(got.status, StatusCode::OK, "{}", got.body);
+        operation = serde_json::from_str(&got.body).expect("json");
+        if !matches!(operation["state"].as_str(), Some("running" | "queued")) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        operation["state"], "failed",
+        "one row was refused: {operation:#}"
+    );
+    assert_eq!(operation["action"], "deployment.suspend");
+    assert_eq!(operation["kind"], "bulk");
+    assert_eq!(operation["name"], "2 deployments");
+    assert!(
+        operation["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("1 of 2 rows")),
+        "{operation:#}"
+    );
+    let steps: Vec<&str> = operation["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(|s| s["step"].as_str())
+        .collect();
+    assert_eq!(steps.len(), 2, "{steps:?}");
+    assert!(
+        steps[0].starts_with("suspend team-a/shop: done"),
+        "{steps:?}"
+    );
+    assert!(
+        steps[1].starts_with("suspend team-b/analytics: refused"),
+        "{steps:?}"
+    );
+    assert_eq!(
+        operation["result"][1]["outcome"], "refused",
+        "{operation:#}"
+    );
+    assert_eq!(suspended(&env, SHOP).await, (true, Some("night".into())));
+    let theirs = env.get_bearer(&location, &env.bearer("bob")).await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND, "{}", theirs.body);
+
+    // With Prefer: wait, the results themselves.
+    let waited = env
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/deployments/bulk",
+            &token,
+            json!({ "ids": [SHOP], "action": { "action": "resume" } }),
+        )
+        .await;
+    assert_eq!(waited.status, StatusCode::OK, "{}", waited.body);
+    let results: Value = serde_json::from_str(&waited.body).expect("json");
+    assert_eq!(results[0]["outcome"], "done", "{results:#}");
+    assert_eq!(suspended(&env, SHOP).await, (false, None));
 }

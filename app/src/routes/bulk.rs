@@ -4,17 +4,28 @@
 use crate::error::AppError;
 use leptos::prelude::*;
 use model::bulk::{BulkAction, BulkOutcome, BulkResult};
+use model::operation::Answered;
 use model::reference::DeploymentRef;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Runs one action on every named deployment; each row is its own audited operation.
+/// Runs one action on every named deployment as one tracked operation; each row is its own
+/// audited change. The results when they are in within the page's wait, else the operation.
 #[server(prefix = "/api", endpoint = "bulk_deployments", input = leptos::server_fn::codec::Json)]
 pub async fn bulk_deployments(
     ids: Vec<String>,
     action: BulkAction,
-) -> Result<Vec<BulkResult>, AppError> {
+) -> Result<Answered<Vec<BulkResult>>, AppError> {
+    use control::service::tracked::Answer;
     let (ctx, service) = crate::server::caller().await?;
-    Ok(service.bulk_deployments(&ctx, &ids, &action).await?)
+    Ok(
+        match service
+            .bulk_deployments(&ctx, &ids, &action, crate::server::PAGE_WAIT)
+            .await?
+        {
+            Answer::Done(results) => Answered::Done(results),
+            Answer::Accepted(id) => Answered::Running(id.to_string()),
+        },
+    )
 }
 
 /// The rows selected on the list (kept across pages and live refreshes), by id.
@@ -156,12 +167,15 @@ pub fn BulkBar(
 }
 
 #[component]
-fn BulkResults(result: Result<Vec<BulkResult>, AppError>) -> impl IntoView {
+fn BulkResults(result: Result<Answered<Vec<BulkResult>>, AppError>) -> impl IntoView {
     let rows = match result {
         Err(error) => {
             return view! { <p class="error" role="alert">{error.message}</p> }.into_any();
         }
-        Ok(rows) => rows,
+        Ok(Answered::Running(operation)) => {
+            return view! { <super::operations::StillRunning operation /> }.into_any();
+        }
+        Ok(Answered::Done(rows)) => rows,
     };
     let tally: BTreeMap<&str, usize> = rows.iter().fold(BTreeMap::new(), |mut t, r| {
         *t.entry(r.outcome.as_str()).or_default() += 1;

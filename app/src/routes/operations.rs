@@ -61,6 +61,8 @@ fn StateBadge(state: OperationState) -> impl IntoView {
 /// What the operation acts on, as `namespace/name`.
 fn target(operation: &Operation) -> String {
     match &operation.name {
+        // A bulk operation acts in many namespaces; its name says how many deployments.
+        Some(name) if operation.namespace.is_empty() => name.clone(),
         Some(name) => format!("{}/{name}", operation.namespace),
         None => operation.namespace.clone(),
     }

@@ -3,6 +3,7 @@
 //! `tracked`.
 
 use super::RequestContext;
+use super::bulk::{BULK_KIND, BulkChange};
 use super::change::{Change, ChangeOutcome};
 use crate::adapters::context::{Progress, WriteCtx};
 use crate::adapters::registry::ClusterHandle;
@@ -66,6 +67,13 @@ impl OperationRow {
             .map_err(|e| Error::Conflict(format!("operation {} cannot be read: {e}", self.id)))
     }
 
+    /// The bulk action it runs, when it is one.
+    pub fn bulk(&self) -> Option<BulkChange> {
+        (self.kind.as_deref() == Some(BULK_KIND))
+            .then(|| serde_json::from_value(self.change.clone()).ok())
+            .flatten()
+    }
+
     /// Whether `principal` asked for it.
     pub fn requested_by(&self, principal: &crate::access::Principal) -> bool {
         self.requested_by.get("issuer").and_then(Value::as_str) == Some(&principal.issuer)
@@ -116,10 +124,15 @@ impl OperationRow {
             action: change
                 .as_ref()
                 .map(|c| c.action().as_str().to_owned())
+                .or_else(|| self.bulk().map(|b| b.action_name().to_owned()))
                 .unwrap_or_default(),
             namespace: self.namespace.clone(),
             kind: self.kind.clone(),
-            name: self.name.clone(),
+            name: match self.bulk() {
+                Some(bulk) if bulk.ids.len() == 1 => Some("1 deployment".into()),
+                Some(bulk) => Some(format!("{} deployments", bulk.ids.len())),
+                None => self.name.clone(),
+            },
             deployment,
             state: OperationState::parse(&self.state).unwrap_or(OperationState::Failed),
             steps: serde_json::from_value(self.steps.clone()).unwrap_or_default(),
@@ -154,13 +167,51 @@ impl OperationLog {
         let (kind, name) = change.target();
         let change =
             serde_json::to_value(change).map_err(|e| Error::invalid("change", e.to_string()))?;
+        self.insert(
+            id,
+            namespace.cluster.as_str(),
+            namespace.name(),
+            kind,
+            name,
+            change,
+            ctx,
+        )
+        .await
+    }
+
+    /// Records a bulk operation: many deployments, possibly in many namespaces, so it has no
+    /// namespace of its own and its name is its id (bulk operations never block each other).
+    pub(super) async fn start_bulk(
+        &self,
+        id: Uuid,
+        cluster: &str,
+        bulk: &BulkChange,
+        ctx: &RequestContext,
+    ) -> Result<()> {
+        let change =
+            serde_json::to_value(bulk).map_err(|e| Error::invalid("change", e.to_string()))?;
+        self.insert(id, cluster, "", BULK_KIND, &id.to_string(), change, ctx)
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn insert(
+        &self,
+        id: Uuid,
+        cluster: &str,
+        namespace: &str,
+        kind: &str,
+        name: &str,
+        change: Value,
+        ctx: &RequestContext,
+    ) -> Result<()> {
         let inserted = sqlx::query(
             "INSERT INTO operations (id, cluster, namespace, kind, name, change, state, requested_by, owner, heartbeat) \
              VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8, now())",
         )
         .bind(id)
-        .bind(namespace.cluster.as_str())
-        .bind(namespace.name())
+        .bind(cluster)
+        .bind(namespace)
         .bind(kind)
         .bind(name)
         .bind(change)
@@ -179,9 +230,7 @@ impl OperationLog {
             Err(sqlx::Error::Database(db))
                 if db.constraint() == Some("operations_one_per_target") =>
             {
-                Err(self
-                    .busy(namespace.cluster.as_str(), namespace.name(), kind, name)
-                    .await)
+                Err(self.busy(cluster, namespace, kind, name).await)
             }
             Err(other) => Err(other.into()),
         }
@@ -246,6 +295,18 @@ impl OperationLog {
             Err(error) if cancelled => ("cancelled", None, Some(error.to_string())),
             Err(error) => ("failed", None, Some(error.to_string())),
         };
+        self.end(id, state, result, error).await
+    }
+
+    /// Records that an operation ended in `state` (a final one), with what it produced and
+    /// what went wrong.
+    pub(super) async fn end(
+        &self,
+        id: Uuid,
+        state: &str,
+        result: Option<Value>,
+        error: Option<String>,
+    ) -> Result<()> {
         sqlx::query(
             "UPDATE operations SET state = $2, result = $3, error = $4, \
              heartbeat = now(), updated_at = now(), finished_at = now() \

@@ -136,7 +136,9 @@ impl Reader {
                     operation,
                 } => {
                     self.recheck().await;
-                    if *requester == self.me || self.visible.contains(namespace) {
+                    if *requester == self.me
+                        || namespace.as_ref().is_some_and(|n| self.visible.contains(n))
+                    {
                         return Some(LiveItem::Operation {
                             id: event.id,
                             operation: operation.clone(),

@@ -66,21 +66,26 @@ impl Service {
         if !self.may_see(ctx, &row).await? {
             return Err(Error::not_found("operation", id.to_string()));
         }
-        let namespace = model::reference::NamespaceRef::new(
-            ClusterId::new(row.cluster.clone())?,
-            row.namespace.clone(),
-        )?;
+        // A bulk operation acts in many namespaces and has none of its own.
+        let namespace = ClusterId::new(row.cluster.clone())
+            .and_then(|c| model::reference::NamespaceRef::new(c, row.namespace.clone()))
+            .ok();
         let target = if row.requested_by(&ctx.principal) {
             let grants = self.grants(ctx).await?;
             AuditTarget {
-                tenant: grants.tenancy.namespace_owners.get(&namespace).cloned(),
-                cluster: Some(namespace.cluster.clone()),
-                namespace: Some(row.namespace.clone()),
+                tenant: namespace
+                    .as_ref()
+                    .and_then(|n| grants.tenancy.namespace_owners.get(n).cloned()),
+                cluster: ClusterId::new(row.cluster.clone()).ok(),
+                namespace: namespace.as_ref().map(|n| n.name().to_owned()),
                 kind: Some("operation"),
                 name: Some(id.to_string()),
                 parameters: json!({}),
             }
         } else {
+            let Some(namespace) = namespace else {
+                return Err(Error::not_found("operation", id.to_string()));
+            };
             let (_, mut target, _) = self
                 .namespaced(
                     ctx,
@@ -118,11 +123,9 @@ impl Service {
         let Ok(row) = self.operations.get(id).await else {
             return;
         };
-        let Ok(namespace) = ClusterId::new(row.cluster.clone())
+        let namespace = ClusterId::new(row.cluster.clone())
             .and_then(|c| model::reference::NamespaceRef::new(c, row.namespace.clone()))
-        else {
-            return;
-        };
+            .ok();
         self.live.publish_operation(
             namespace,
             principal_key(&row.requester()),

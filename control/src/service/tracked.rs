@@ -35,20 +35,20 @@ pub struct Running {
 }
 
 impl Running {
-    fn count(&self, principal: &str) -> usize {
+    pub(super) fn count(&self, principal: &str) -> usize {
         self.inner
             .lock()
             .map(|m| m.values().filter(|(p, _)| p == principal).count())
             .unwrap_or(0)
     }
 
-    fn insert(&self, id: Uuid, principal: String, cancel: CancellationToken) {
+    pub(super) fn insert(&self, id: Uuid, principal: String, cancel: CancellationToken) {
         if let Ok(mut m) = self.inner.lock() {
             m.insert(id, (principal, cancel));
         }
     }
 
-    fn remove(&self, id: Uuid) {
+    pub(super) fn remove(&self, id: Uuid) {
         if let Ok(mut m) = self.inner.lock() {
             m.remove(&id);
         }
@@ -95,9 +95,9 @@ impl Tracked {
 
 /// How a change was answered.
 #[derive(Debug)]
-pub enum Answer {
+pub enum Answer<T = ChangeOutcome> {
     /// It ended within the wait: its outcome.
-    Done(ChangeOutcome),
+    Done(T),
     /// It runs on as this operation.
     Accepted(Uuid),
 }
@@ -222,7 +222,7 @@ impl Service {
 
     /// Runs `work`, beating the operation's heartbeat while it runs; once cancelled, `work`
     /// has [`CANCEL_GRACE`] to stop by itself before it is dropped (which kills any helm).
-    async fn run_alive<T>(
+    pub(super) async fn run_alive<T>(
         &self,
         operation: Uuid,
         cancel: &CancellationToken,

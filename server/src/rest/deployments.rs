@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use control::RequestContext;
 use control::service::change::Change;
+use model::bulk::{BulkAction, BulkResult};
 use model::deployment::{
     Deployment, DeploymentEvent, DeploymentFilter, DeploymentPage, DeploymentRequest,
     DeploymentRevision, DeploymentState, DeploymentStatus, DeploymentUpdate, InventoryEntry,
@@ -33,6 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
         .routes(routes!(stats))
+        .routes(routes!(bulk))
         .nest(&format!("{BASE}/{{first}}"), one_deployment())
         .nest(&format!("{BASE}/{{first}}/{{second}}"), one_deployment())
 }
@@ -530,4 +532,39 @@ async fn resume(
         .set_deployment_suspended(&ctx, &deployment, false, None, force)
         .await?;
     Ok(Json(resumed).into_response())
+}
+
+/// `POST /o2dms/v1/deployments/bulk`: one action for many deployments.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct BulkBody {
+    /// The deployment ids (at most 100).
+    ids: Vec<String>,
+    /// What to do to each: `{"action": "reconcile"}`, `{"action": "suspend", "reason": …}`
+    /// or `{"action": "resume"}`.
+    action: BulkAction,
+}
+
+/// Runs one action on many deployments as one tracked operation with a step per row; each
+/// row is its own audited change, and a refusal or failure is that row's result.
+#[utoipa::path(post, path = "/o2dms/v1/deployments/bulk", tag = "deployments",
+    request_body = BulkBody, params(Prefer),
+    responses((status = 200, body = Vec<BulkResult>), (status = 202, body = Accepted)))]
+async fn bulk(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    headers: header::HeaderMap,
+    body: Result<Json<BulkBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) = body.map_err(body_error)?;
+    super::operations::answer_with(
+        &headers,
+        |wait| {
+            state
+                .service
+                .bulk_deployments(&ctx, &body.ids, &body.action, wait)
+        },
+        |results| Ok(Json(results).into_response()),
+    )
+    .await
 }

@@ -42,9 +42,27 @@ pub async fn answer(
     change: Change,
     done: impl FnOnce(ChangeOutcome) -> Result<Response, ApiError>,
 ) -> Result<Response, ApiError> {
+    answer_with(
+        headers,
+        |wait| state.service.run_change(ctx, change, wait),
+        done,
+    )
+    .await
+}
+
+/// Runs what `run` starts for as long as the caller prefers to wait (see [`answer`]):
+/// `done` answers an outcome that came within it, else `202 Accepted` with the operation.
+pub async fn answer_with<T, F>(
+    headers: &HeaderMap,
+    run: impl FnOnce(Duration) -> F,
+    done: impl FnOnce(T) -> Result<Response, ApiError>,
+) -> Result<Response, ApiError>
+where
+    F: std::future::Future<Output = control::Result<Answer<T>>>,
+{
     let preferred = prefer_wait(headers)?;
     let wait = preferred.unwrap_or(DEFAULT_WAIT);
-    match state.service.run_change(ctx, change, wait).await? {
+    match run(wait).await? {
         Answer::Done(outcome) => {
             let mut response = done(outcome)?;
             if let Some(applied) = preferred.and_then(wait_applied) {
