@@ -12,6 +12,7 @@ pub fn apply(store: &Store, namespace: &str, name: &str, replicas: i64, manager:
     let options = |subresource| WriteOptions {
         unknown: UnknownFields::Prune,
         force: true,
+        dry_run: false,
         field_manager: Some(manager),
         subresource,
     };

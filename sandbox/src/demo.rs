@@ -11,6 +11,7 @@ pub fn seed(store: &Store) -> Result<(), ApiError> {
     let options = WriteOptions {
         unknown: UnknownFields::Reject,
         force: false,
+        dry_run: false,
         // The demo stands for tenants whose objects Flux applies from Git.
         field_manager: Some("kustomize-controller"),
         subresource: None,

@@ -68,6 +68,7 @@ pub fn seed(store: &Store, fleet: Fleet) -> Result<(), ApiError> {
     let options = WriteOptions {
         unknown: UnknownFields::Reject,
         force: false,
+        dry_run: false,
         field_manager: Some("kustomize-controller"),
         subresource: None,
     };

@@ -487,6 +487,7 @@ fn write_status(store: &Store, rt: &ResourceType, object: &mut Value, status: Va
     let options = WriteOptions {
         unknown: UnknownFields::Prune,
         force: false,
+        dry_run: false,
         field_manager: Some(controller_of(rt)),
         subresource: Some("status"),
     };

@@ -302,6 +302,7 @@ async fn dispatch(
             .or_else(|| user_agent(headers)),
         subresource: subresource.as_deref(),
         force: query.get("force").is_some_and(|f| f == "true"),
+        dry_run: query.get("dryRun").is_some_and(|d| d == "All"),
     };
     if let Some(sub) = subresource.as_deref() {
         match sub {

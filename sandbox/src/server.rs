@@ -198,6 +198,7 @@ fn load_crds(store: &Store, path: &Path) -> Result<(), StartError> {
         let options = WriteOptions {
             unknown: UnknownFields::Prune,
             force: false,
+            dry_run: false,
             field_manager: Some("sandbox"),
             subresource: None,
         };

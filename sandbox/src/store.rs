@@ -95,6 +95,7 @@ impl Store {
             let options = WriteOptions {
                 unknown: UnknownFields::Prune,
                 force: false,
+                dry_run: false,
                 field_manager: None,
                 subresource: None,
             };
@@ -231,6 +232,11 @@ impl Store {
         fields::record(rt, None, &mut object, options, applied);
         if rt.plural == "namespaces" {
             object["status"] = json!({ "phase": "Active" });
+        }
+        if options.dry_run {
+            // Checked as a create would be; nothing is stored or announced.
+            inner.revision -= 1;
+            return Ok(with_version(rt, object));
         }
         if rt.plural == "customresourcedefinitions" {
             resources::register_crd(&mut inner.resources, &mut object)?;
@@ -454,6 +460,10 @@ impl Store {
             metadata.insert("generation".into(), json!(generation));
         }
         metadata.insert("resourceVersion".into(), json!(revision.to_string()));
+        if options.dry_run {
+            inner.revision -= 1;
+            return Ok(next);
+        }
         inner.objects.insert(key, next.clone());
         self.record(inner, "MODIFIED", rt, &next);
         Ok(next)

@@ -14,6 +14,8 @@ pub struct WriteOptions<'a> {
     pub subresource: Option<&'a str>,
     /// Server-side apply with `force=true`: take over conflicting fields.
     pub force: bool,
+    /// `dryRun=All`: check and answer the result, store nothing.
+    pub dry_run: bool,
 }
 
 impl<'a> WriteOptions<'a> {
@@ -24,6 +26,7 @@ impl<'a> WriteOptions<'a> {
             field_manager: Some(manager),
             subresource: None,
             force: false,
+            dry_run: false,
         }
     }
 }

@@ -9,42 +9,12 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ListParams};
 use kube::{Client, Config};
+mod support;
+
 use sandbox::{Sandbox, SandboxOptions};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
-
-/// The pinned helm that `cargo xtask setup` installs (or `PILOTHOUSE_HELM`).
-fn helm_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("PILOTHOUSE_HELM") {
-        return PathBuf::from(path);
-    }
-    let home = PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into()));
-    let cached = home.join(".cache/pilothouse/helm-v4.1.4/helm");
-    assert!(
-        cached.exists(),
-        "helm is not installed: run `cargo xtask setup` (or set PILOTHOUSE_HELM)"
-    );
-    cached
-}
-
-fn helm(kubeconfig: &Path, args: &[&str]) -> String {
-    let out = Command::new(helm_binary())
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args(["--namespace", "default"])
-        .env("HELM_CACHE_HOME", kubeconfig.with_file_name("helm-cache"))
-        .env("HELM_CONFIG_HOME", kubeconfig.with_file_name("helm-config"))
-        .env("HELM_DATA_HOME", kubeconfig.with_file_name("helm-data"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "helm {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+use support::{helm, helm_binary};
 
 async fn replicas(deployments: &Api<Deployment>) -> Option<i32> {
     deployments

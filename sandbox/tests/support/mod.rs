@@ -12,6 +12,8 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube::{Client, Config};
 use sandbox::{Sandbox, SandboxOptions};
 use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 pub fn flux_crds() -> std::path::PathBuf {
     sandbox::vendored_crds()
@@ -36,4 +38,39 @@ pub fn api_error(error: kube::Error) -> kube::core::Status {
         kube::Error::Api(response) => *response,
         other => panic!("expected an API error, got {other:?}"),
     }
+}
+
+/// The pinned helm that `cargo xtask setup` installs (or `PILOTHOUSE_HELM`).
+pub fn helm_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("PILOTHOUSE_HELM") {
+        return PathBuf::from(path);
+    }
+    let home = PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into()));
+    let cached = home.join(".cache/pilothouse/helm-v4.1.4/helm");
+    assert!(
+        cached.exists(),
+        "helm is not installed: run `cargo xtask setup` (or set PILOTHOUSE_HELM)"
+    );
+    cached
+}
+
+/// Runs helm against the sandbox `kubeconfig` names, in `default`; its output, or a panic
+/// with helm's error.
+pub fn helm(kubeconfig: &Path, args: &[&str]) -> String {
+    let out = Command::new(helm_binary())
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(["--namespace", "default"])
+        .env("HELM_CACHE_HOME", kubeconfig.with_file_name("helm-cache"))
+        .env("HELM_CONFIG_HOME", kubeconfig.with_file_name("helm-config"))
+        .env("HELM_DATA_HOME", kubeconfig.with_file_name("helm-data"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "helm {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }

@@ -1,0 +1,368 @@
+//! Pilothouse's own Helm chart (`deploy/helm/pilothouse`): it lints, renders with the default
+//! and the full example values, every rendered object matches the Kubernetes schema (the
+//! generated k8s-openapi types) and passes a server-side dry-run, wrong values are refused by
+//! `values.schema.json`, `helm install` creates the objects, and its ClusterRole grants
+//! nothing beyond `deploy/rbac.yaml`.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers fail loudly on broken fixtures"
+)]
+
+mod support;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use support::{helm, helm_binary};
+
+fn deploy() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy")
+}
+
+fn chart() -> String {
+    deploy()
+        .join("helm/pilothouse")
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// helm, offline and without a cluster (lint, template).
+fn helm_offline(args: &[&str]) -> Output {
+    Command::new(helm_binary()).args(args).output().unwrap()
+}
+
+/// `helm template` with `args`: the rendered objects, as JSON.
+fn render(args: &[&str]) -> Vec<Value> {
+    let chart = chart();
+    let mut all = vec!["template", "demo", &chart, "--namespace", "pilothouse"];
+    all.extend_from_slice(args);
+    let out = helm_offline(&all);
+    assert!(
+        out.status.success(),
+        "helm template {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    documents(&String::from_utf8(out.stdout).unwrap())
+}
+
+fn documents(text: &str) -> Vec<Value> {
+    serde_yaml::Deserializer::from_str(text)
+        .filter_map(|doc| {
+            let value: Value = serde::Deserialize::deserialize(doc).unwrap();
+            (!value.is_null()).then_some(value)
+        })
+        .collect()
+}
+
+/// Reads `object` as the typed Kubernetes object and back: a field the schema does not have
+/// (a typo in a template) or of the wrong type fails here.
+fn typed<T: DeserializeOwned + Serialize>(object: &Value) {
+    let parsed: T = serde_json::from_value(object.clone()).unwrap_or_else(|e| {
+        panic!(
+            "{} {} does not match its schema: {e}",
+            object["kind"], object["metadata"]["name"]
+        )
+    });
+    let back = serde_json::to_value(&parsed).unwrap();
+    let lost = missing(object, &back, String::new());
+    assert!(
+        lost.is_empty(),
+        "{} {} has fields its schema does not: {lost:?}",
+        object["kind"],
+        object["metadata"]["name"]
+    );
+}
+
+/// The paths in `sent` that `kept` lacks.
+fn missing(sent: &Value, kept: &Value, at: String) -> Vec<String> {
+    match (sent, kept) {
+        (Value::Object(a), Value::Object(b)) => a
+            .iter()
+            .flat_map(|(k, v)| match b.get(k) {
+                Some(w) => missing(v, w, format!("{at}.{k}")),
+                None if v.is_null() => vec![],
+                None => vec![format!("{at}.{k}")],
+            })
+            .collect(),
+        (Value::Array(a), Value::Array(b)) => a
+            .iter()
+            .zip(b)
+            .enumerate()
+            .flat_map(|(i, (v, w))| missing(v, w, format!("{at}[{i}]")))
+            .collect(),
+        _ => vec![],
+    }
+}
+
+fn check_schema(object: &Value) {
+    use k8s_openapi::api::{apps, core, networking, policy, rbac};
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    match object["kind"].as_str().unwrap_or_default() {
+        "Deployment" => typed::<apps::v1::Deployment>(object),
+        "Service" => typed::<core::v1::Service>(object),
+        "ServiceAccount" => typed::<core::v1::ServiceAccount>(object),
+        "ConfigMap" => typed::<core::v1::ConfigMap>(object),
+        "Ingress" => typed::<networking::v1::Ingress>(object),
+        "NetworkPolicy" => typed::<networking::v1::NetworkPolicy>(object),
+        "PodDisruptionBudget" => typed::<policy::v1::PodDisruptionBudget>(object),
+        "ClusterRole" => typed::<rbac::v1::ClusterRole>(object),
+        "ClusterRoleBinding" => typed::<rbac::v1::ClusterRoleBinding>(object),
+        "Role" => typed::<rbac::v1::Role>(object),
+        "RoleBinding" => typed::<rbac::v1::RoleBinding>(object),
+        "CustomResourceDefinition" => typed::<CustomResourceDefinition>(object),
+        other => panic!("the chart renders a {other}, which this test does not check yet"),
+    }
+}
+
+/// The API path objects of this kind are created at (namespaced ones in `namespace`).
+fn collection(object: &Value, namespace: &str) -> String {
+    let api_version = object["apiVersion"].as_str().unwrap();
+    let base = if api_version.contains('/') {
+        format!("/apis/{api_version}")
+    } else {
+        format!("/api/{api_version}")
+    };
+    let (plural, namespaced) = match object["kind"].as_str().unwrap() {
+        "Deployment" => ("deployments", true),
+        "Service" => ("services", true),
+        "ServiceAccount" => ("serviceaccounts", true),
+        "ConfigMap" => ("configmaps", true),
+        "Ingress" => ("ingresses", true),
+        "NetworkPolicy" => ("networkpolicies", true),
+        "PodDisruptionBudget" => ("poddisruptionbudgets", true),
+        "Role" => ("roles", true),
+        "RoleBinding" => ("rolebindings", true),
+        "ClusterRole" => ("clusterroles", false),
+        "ClusterRoleBinding" => ("clusterrolebindings", false),
+        "CustomResourceDefinition" => ("customresourcedefinitions", false),
+        other => panic!("no collection known for {other}"),
+    };
+    let ns = object["metadata"]["namespace"]
+        .as_str()
+        .unwrap_or(namespace);
+    if namespaced {
+        format!("{base}/namespaces/{ns}/{plural}")
+    } else {
+        format!("{base}/{plural}")
+    }
+}
+
+/// Every (apiGroup, resource, verb) a set of rules grants.
+fn grants(rules: &Value) -> BTreeSet<(String, String, String)> {
+    let list = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut out = BTreeSet::new();
+    for rule in rules.as_array().into_iter().flatten() {
+        for group in list(&rule["apiGroups"]) {
+            for resource in list(&rule["resources"]) {
+                for verb in list(&rule["verbs"]) {
+                    out.insert((group.clone(), resource.clone(), verb));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn named<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
+    objects
+        .iter()
+        .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind} {name} rendered"))
+}
+
+#[test]
+fn the_chart_lints_and_refuses_wrong_values() {
+    let out = helm_offline(&["lint", &chart(), "--strict"]);
+    assert!(
+        out.status.success(),
+        "helm lint: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (set, field) in [
+        ("replicaCount=two", "replicaCount"),
+        ("service.type=Magic", "service.type"),
+        ("log.format=xml", "log.format"),
+        ("networkPolicy.egress.database.ports[0]=not-a-port", "ports"),
+    ] {
+        let out = helm_offline(&["template", "demo", &chart(), "--set", set]);
+        let error = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{set} was accepted");
+        assert!(
+            error.contains("values don't meet the specifications of the schema")
+                && error.contains(field.split('.').next_back().unwrap()),
+            "{set}: {error}"
+        );
+    }
+}
+
+#[test]
+fn its_cluster_role_grants_nothing_beyond_deploy_rbac() {
+    let deployed = documents(&std::fs::read_to_string(deploy().join("rbac.yaml")).unwrap());
+    let rendered = render(&[]);
+    for (kind, name) in [
+        ("ClusterRole", "pilothouse"),
+        ("ClusterRole", "pilothouse-tenant"),
+        ("Role", "pilothouse-flux-logs"),
+    ] {
+        let chart_rules = grants(&named(&rendered, kind, name)["rules"]);
+        let deploy_rules = grants(&named(&deployed, kind, name)["rules"]);
+        let beyond: Vec<_> = chart_rules.difference(&deploy_rules).collect();
+        assert!(
+            beyond.is_empty(),
+            "the chart's {kind} {name} grants more than deploy/rbac.yaml: {beyond:?}"
+        );
+        let short: Vec<_> = deploy_rules.difference(&chart_rules).collect();
+        assert!(
+            short.is_empty(),
+            "the chart's {kind} {name} lacks what deploy/rbac.yaml grants: {short:?}"
+        );
+    }
+    // Any role the chart adds is one deploy/rbac.yaml has.
+    for object in &rendered {
+        if let Some(kind @ ("ClusterRole" | "Role")) = object["kind"].as_str() {
+            let name = object["metadata"]["name"].as_str().unwrap_or_default();
+            named(&deployed, kind, name);
+        }
+    }
+}
+
+#[tokio::test]
+async fn rendered_objects_match_their_schemas_and_install_into_a_cluster() {
+    let defaults = render(&["--set", "oidc.issuer=https://login.example.com"]);
+    let full_values = deploy().join("helm/full-values.yaml");
+    let full = render(&["-f", full_values.to_str().unwrap()]);
+    for object in defaults.iter().chain(&full) {
+        check_schema(object);
+    }
+
+    // The default install is hardened and wired as the issue asks.
+    let deployment = named(&defaults, "Deployment", "demo-pilothouse");
+    assert_eq!(deployment["spec"]["replicas"], 2);
+    let pod = &deployment["spec"]["template"]["spec"];
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(
+        pod["securityContext"]["seccompProfile"]["type"],
+        "RuntimeDefault"
+    );
+    let container = &pod["containers"][0];
+    assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
+    assert_eq!(
+        container["securityContext"]["allowPrivilegeEscalation"],
+        false
+    );
+    assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
+    assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
+    assert!(container["startupProbe"].is_object());
+    assert!(
+        deployment["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+            .as_str()
+            .is_some_and(|c| c.len() == 64),
+        "a config change rolls the pods"
+    );
+    let kinds: BTreeSet<&str> = full.iter().filter_map(|o| o["kind"].as_str()).collect();
+    for kind in [
+        "Ingress",
+        "NetworkPolicy",
+        "PodDisruptionBudget",
+        "CustomResourceDefinition",
+    ] {
+        assert!(
+            kinds.contains(kind),
+            "the full example renders a {kind}: {kinds:?}"
+        );
+    }
+    let config = named(&full, "ConfigMap", "demo-pilothouse");
+    let text = config["data"]["config.yaml"].as_str().unwrap();
+    assert!(text.contains("retentionDays: 400"), "{text}");
+
+    // Server-side dry-run of every object of both renders: the API server takes them and
+    // keeps none.
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("chart");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let kubeconfig = dir.join("kubeconfig");
+    let sandbox = sandbox::Sandbox::start(sandbox::SandboxOptions {
+        kubeconfig: Some(kubeconfig.clone()),
+        ..sandbox::SandboxOptions::default()
+    })
+    .await
+    .unwrap();
+    let client = kube::Client::try_from(kube::Config::new(sandbox.url().parse().unwrap())).unwrap();
+    let post = |path: String, body: &Value| {
+        http::Request::post(path)
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(serde_json::to_vec(body).unwrap())
+            .unwrap()
+    };
+    let namespace =
+        json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": "pilothouse" } });
+    client
+        .request_text(post("/api/v1/namespaces".into(), &namespace))
+        .await
+        .unwrap();
+    for object in defaults.iter().chain(&full) {
+        let path = collection(object, "pilothouse");
+        let answer = client
+            .request_text(post(
+                format!("{path}?dryRun=All&fieldValidation=Strict"),
+                object,
+            ))
+            .await;
+        assert!(
+            answer.is_ok(),
+            "dry-run of {} {}: {answer:?}",
+            object["kind"],
+            object["metadata"]["name"]
+        );
+    }
+    let get = |path: &str| http::Request::get(path).body(Vec::new()).unwrap();
+    let kept: Value = client
+        .request(get("/apis/apps/v1/namespaces/pilothouse/deployments"))
+        .await
+        .unwrap();
+    assert_eq!(
+        kept["items"].as_array().map(Vec::len),
+        Some(0),
+        "a dry-run stores nothing"
+    );
+
+    // A real install creates them.
+    let chart = chart();
+    let install = tokio::task::spawn_blocking(move || {
+        helm(
+            &kubeconfig,
+            &[
+                "install",
+                "demo",
+                &chart,
+                "--set",
+                "oidc.issuer=https://login.example.com",
+            ],
+        )
+    });
+    install.await.unwrap();
+    for path in [
+        "/apis/apps/v1/namespaces/default/deployments/demo-pilothouse",
+        "/api/v1/namespaces/default/services/demo-pilothouse",
+        "/api/v1/namespaces/default/configmaps/demo-pilothouse",
+        "/api/v1/namespaces/default/serviceaccounts/pilothouse",
+        "/apis/policy/v1/namespaces/default/poddisruptionbudgets/demo-pilothouse",
+        "/apis/rbac.authorization.k8s.io/v1/clusterroles/pilothouse",
+        "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/pilothouse",
+    ] {
+        let got = client.request::<Value>(get(path)).await;
+        assert!(got.is_ok(), "{path} after helm install: {got:?}");
+    }
+}
