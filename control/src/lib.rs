@@ -7,6 +7,7 @@ pub mod audit;
 pub mod error;
 pub mod graph;
 pub mod live;
+pub mod metrics;
 pub mod service;
 pub mod store;
 pub mod validate;

@@ -304,6 +304,7 @@ fn suspend_podinfo(sandbox: &Sandbox) {
         force: false,
         field_manager: Some("test"),
         subresource: None,
+        dry_run: false,
     };
     store
         .update(&rt, Some("team-a"), "podinfo", object, options)

@@ -1,10 +1,5 @@
 //! The real helm binary against the sandbox: install, upgrade, list, history, rollback and
 //! uninstall of a chart, with the release Secrets and chart objects checked through kube.
-#![expect(
-    clippy::unwrap_used,
-    reason = "test helpers fail loudly on broken fixtures"
-)]
-
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ListParams};

@@ -291,6 +291,8 @@ pub struct ServerConfig {
     pub public_url: String,
     /// Serve HTTPS (and verify client certificates) instead of plain HTTP.
     pub tls: Option<TlsConfig>,
+    /// Serve `/metrics` on this address only (plain HTTP, no sign-in) instead of on `listen`.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Default for ServerConfig {
@@ -300,6 +302,7 @@ impl Default for ServerConfig {
             site_root: "target/site".into(),
             public_url: "http://127.0.0.1:3000".into(),
             tls: None,
+            metrics_listen: None,
         }
     }
 }

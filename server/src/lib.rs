@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo_seed;
 pub mod health;
 pub mod identities;
+pub mod metrics;
 pub mod rest;
 pub mod retention;
 pub mod routes;
@@ -38,6 +39,8 @@ pub fn open(config: &Config) -> anyhow::Result<PgPool> {
 
 /// Opens the pool and applies migrations; start-up fails when they cannot be applied.
 pub async fn connect(config: &Config) -> anyhow::Result<PgPool> {
+    // The recorder comes first: the caches' first lists are reported as they happen.
+    metrics::handle();
     let database_url = config.database.url.as_deref().unwrap_or_default();
     let pool = open(config)?;
     tracing::info!(database = %config::redacted_url(database_url), "applying database migrations");
@@ -143,6 +146,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         streams_end.cancel();
     };
     let router = routes::router(state);
+    if let Some(address) = config.server.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| format!("cannot listen on {address} (server.metricsListen)"))?;
+        tracing::info!(%address, "metrics are served at /metrics");
+        // Scrapes go on while the main listener drains; the process's end stops it.
+        tokio::spawn(async move {
+            if let Err(error) = metrics::serve(listener, std::future::pending()).await {
+                tracing::error!(%error, "the metrics listener stopped");
+            }
+        });
+    }
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;

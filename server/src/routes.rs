@@ -2,7 +2,7 @@
 //! static files, behind the session layer and the authentication gate.
 
 use crate::state::AppState;
-use crate::{assets, auth, health, rest, security, upload};
+use crate::{assets, auth, health, metrics, rest, security, upload};
 use app::{App, shell};
 use axum::Router;
 use axum::middleware::from_fn_with_state;
@@ -40,9 +40,14 @@ pub fn router(state: AppState) -> Router {
         .with_expiry(Expiry::OnInactivity(time::Duration::minutes(i64::from(
             state.idle_timeout_minutes,
         ))));
-    Router::new()
+    let metrics_here = state.metrics_here;
+    let mut router = Router::new()
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
+        .route("/readyz", get(health::readyz));
+    if metrics_here {
+        router = router.route("/metrics", get(metrics::render));
+    }
+    router
         .merge(auth::routes::router())
         .merge(api)
         .merge(upload::router())
@@ -62,5 +67,6 @@ pub fn router(state: AppState) -> Router {
         // HTML and JSON compressed on the fly; precompressed files and event streams as they are.
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)
 }

@@ -31,6 +31,8 @@ pub struct AppState {
     pub cluster_banner: Option<String>,
     /// Cancelled when shutdown begins: event streams end with it.
     pub streams_end: tokio_util::sync::CancellationToken,
+    /// `/metrics` is served on the main listener (no `server.metricsListen`).
+    pub metrics_here: bool,
 }
 
 impl AppState {
@@ -70,6 +72,7 @@ impl AppState {
             idle_timeout_minutes: config.session.idle_timeout_minutes,
             cluster_banner: config.ui.cluster_banner.clone(),
             streams_end: Default::default(),
+            metrics_here: config.server.metrics_listen.is_none(),
         })
     }
 }

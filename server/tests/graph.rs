@@ -96,6 +96,7 @@ async fn arrows_sources_missing_and_visibility() {
         force: false,
         field_manager: Some("test"),
         subresource: None,
+        dry_run: false,
     };
     store
         .create(

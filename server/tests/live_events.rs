@@ -37,6 +37,7 @@ fn suspend(store: &Store, plural: &str, namespace: &str, name: &str, suspended: 
         force: false,
         field_manager: Some("test"),
         subresource: None,
+        dry_run: false,
     };
     store
         .update(&rt, Some(namespace), name, object, options)

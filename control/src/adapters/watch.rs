@@ -60,6 +60,7 @@ where
         what,
         behind: false,
         delay: BACKOFF.0,
+        objects: 0,
     };
     tokio::spawn(watch.run());
     rx
@@ -85,6 +86,8 @@ struct Loop<K> {
     behind: bool,
     /// The next retry's delay.
     delay: Duration,
+    /// How many objects the cache holds, for the metrics.
+    objects: usize,
 }
 
 impl<K> Loop<K>
@@ -111,6 +114,11 @@ where
         }
     }
 
+    fn counted(&mut self, change: isize) {
+        self.objects = self.objects.saturating_add_signed(change);
+        crate::metrics::watch_objects(self.what, self.objects);
+    }
+
     async fn back_off(&mut self) {
         tokio::time::sleep(self.delay).await;
         self.delay = (self.delay * 2).min(BACKOFF.1);
@@ -123,6 +131,8 @@ where
             tracing::debug!(kind = self.what, error = %why, "watch still failing; retrying");
         } else {
             tracing::warn!(kind = self.what, error = %why, "watch failed; retrying");
+            crate::metrics::watch_restart(self.what);
+            crate::metrics::watch_synced(self.what, false);
         }
         self.behind = true;
         self.tx.send(Step::Behind).await.is_ok()
@@ -132,6 +142,7 @@ where
     async fn caught_up(&mut self, step: Step<K>) -> bool {
         self.behind = false;
         self.delay = BACKOFF.0;
+        crate::metrics::watch_synced(self.what, true);
         self.tx.send(step).await.is_ok()
     }
 
@@ -154,6 +165,7 @@ where
     async fn list(&mut self) -> Option<String> {
         self.tx.send(Step::Event(Event::Init)).await.ok()?;
         let (mut params, _) = self.params();
+        let mut listed = 0;
         loop {
             let page = match self.api.list(&params).await {
                 Ok(page) => page,
@@ -162,6 +174,7 @@ where
                     return None;
                 }
             };
+            listed += page.items.len();
             for object in page.items {
                 self.tx
                     .send(Step::Event(Event::InitApply(object)))
@@ -171,6 +184,8 @@ where
             match page.metadata.continue_.filter(|c| !c.is_empty()) {
                 Some(token) => params = params.continue_token(&token),
                 None => {
+                    self.objects = listed;
+                    crate::metrics::watch_objects(self.what, listed);
                     // InitDone makes the cache current by itself.
                     self.caught_up(Step::Event(Event::InitDone))
                         .await
@@ -214,11 +229,17 @@ where
                 }
             };
             let step = match event {
-                WatchEvent::Added(object) | WatchEvent::Modified(object) => {
+                WatchEvent::Added(object) => {
+                    self.counted(1);
+                    *version = object.resource_version().unwrap_or_default();
+                    Some(Event::Apply(object))
+                }
+                WatchEvent::Modified(object) => {
                     *version = object.resource_version().unwrap_or_default();
                     Some(Event::Apply(object))
                 }
                 WatchEvent::Deleted(object) => {
+                    self.counted(-1);
                     *version = object.resource_version().unwrap_or_default();
                     Some(Event::Delete(object))
                 }
@@ -226,7 +247,10 @@ where
                     *version = bookmark.metadata.resource_version;
                     None
                 }
-                WatchEvent::Error(status) if status.code == 410 => return Ended::Gone,
+                WatchEvent::Error(status) if status.code == 410 => {
+                    crate::metrics::watch_restart(self.what);
+                    return Ended::Gone;
+                }
                 WatchEvent::Error(status) => {
                     return closed(self.fell_behind(status.message).await);
                 }

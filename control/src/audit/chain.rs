@@ -28,10 +28,16 @@ impl AuditLog {
 
     /// Appends one row in its own transaction and returns it as stored.
     pub async fn append(&self, event: NewEvent) -> Result<AuditEvent> {
-        let mut tx = self.pool.begin().await?;
-        let stored = append_in(&mut tx, event).await?;
-        tx.commit().await?;
-        Ok(stored)
+        let started = std::time::Instant::now();
+        let stored = async {
+            let mut tx = self.pool.begin().await?;
+            let stored = append_in(&mut tx, event).await?;
+            tx.commit().await?;
+            Ok(stored)
+        }
+        .await;
+        crate::metrics::audit_append(crate::metrics::outcome(&stored), started.elapsed());
+        stored
     }
 }
 

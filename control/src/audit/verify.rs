@@ -42,6 +42,16 @@ impl VerifyReport {
 
 /// Recomputes every row's hash from its contents and its predecessor's hash.
 pub async fn verify(pool: &PgPool) -> Result<VerifyReport> {
+    let report = verify_chain(pool).await;
+    crate::metrics::audit_verify(match &report {
+        Ok(report) if report.broken.is_none() => "intact",
+        Ok(_) => "broken",
+        Err(_) => "error",
+    });
+    report
+}
+
+async fn verify_chain(pool: &PgPool) -> Result<VerifyReport> {
     let first_seq: Option<i64> = sqlx::query_scalar("SELECT min(seq) FROM audit_log")
         .fetch_one(pool)
         .await?;

@@ -401,11 +401,28 @@ pub(super) fn runner<'a>(cluster: &'a ClusterHandle, change: &Change) -> Result<
     }
 }
 
+/// Runs `change` with its adapter, counted and timed by adapter, operation and outcome.
 pub(super) async fn execute(
     runner: &Runner<'_>,
     write: &WriteCtx,
     change: &Change,
 ) -> Result<ChangeOutcome> {
+    let started = std::time::Instant::now();
+    let outcome = run(runner, write, change).await;
+    let adapter = match runner {
+        Runner::Deployment(adapter) => adapter.name(),
+        Runner::Sources(_) => "flux-sources",
+    };
+    crate::metrics::adapter_operation(
+        adapter,
+        change.action().as_str(),
+        crate::metrics::outcome(&outcome),
+        started.elapsed(),
+    );
+    outcome
+}
+
+async fn run(runner: &Runner<'_>, write: &WriteCtx, change: &Change) -> Result<ChangeOutcome> {
     let deployment = |d: Deployment| ChangeOutcome::Deployment(Box::new(d));
     use model::deployment::Deployment;
     match (runner, change) {

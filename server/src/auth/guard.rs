@@ -25,13 +25,14 @@ pub struct AuthSettings {
     pub absolute_timeout_secs: i64,
 }
 
-/// Paths anyone may reach: health, static assets, the API's description, and the sign-in
+/// Paths anyone may reach: health, metrics (unless on their own listener), static assets, the API's description, and the sign-in
 /// routes themselves.
-fn is_public(path: &str) -> bool {
+fn is_public(path: &str, metrics_here: bool) -> bool {
     matches!(
         path,
         "/healthz" | "/readyz" | "/favicon.ico" | crate::rest::OPENAPI_PATH
-    ) || path.starts_with("/pkg/")
+    ) || (metrics_here && path == "/metrics")
+        || path.starts_with("/pkg/")
         || path.starts_with("/auth/")
 }
 
@@ -48,7 +49,7 @@ pub async fn authenticate(
     next: Next,
 ) -> Response {
     let path = request.uri().path().to_owned();
-    if is_public(&path) {
+    if is_public(&path, state.metrics_here) {
         return next.run(request).await;
     }
     let client_addr = client_addr(&request);

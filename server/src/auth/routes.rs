@@ -46,7 +46,24 @@ struct CallbackParams {
     error_description: Option<String>,
 }
 
+/// Finishes a sign-in, counted by outcome.
 async fn callback(
+    state: State<AppState>,
+    session: Session,
+    params: Query<CallbackParams>,
+) -> Result<Response, AuthError> {
+    let answer = finish_sign_in(state, session, params).await;
+    control::metrics::sign_in(match &answer {
+        Ok(_) => "ok",
+        Err(AuthError::Refused(_) | AuthError::StateMismatch | AuthError::NoPendingLogin) => {
+            "denied"
+        }
+        Err(_) => "error",
+    });
+    answer
+}
+
+async fn finish_sign_in(
     State(state): State<AppState>,
     session: Session,
     Query(params): Query<CallbackParams>,

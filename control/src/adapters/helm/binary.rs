@@ -28,6 +28,20 @@ pub enum Operation {
     Other,
 }
 
+impl Operation {
+    /// Its name in metrics.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Install => "install",
+            Self::Upgrade => "upgrade",
+            Self::Rollback => "rollback",
+            Self::Uninstall => "uninstall",
+            Self::Template => "template",
+            Self::Other => "other",
+        }
+    }
+}
+
 /// The helm binary and the private home it runs in.
 #[derive(Debug, Clone)]
 pub struct HelmBinary {
@@ -137,6 +151,26 @@ impl HelmBinary {
     /// `run_as` is the identity the API server sees (`--kube-as-user`); the API server adds
     /// a service account's groups itself.
     pub async fn run(
+        &self,
+        operation: Operation,
+        subject: &str,
+        args: &[OsString],
+        run_as: &RunAs,
+        limit: Duration,
+    ) -> Result<Vec<u8>> {
+        let started = std::time::Instant::now();
+        let out = self
+            .run_unmetered(operation, subject, args, run_as, limit)
+            .await;
+        crate::metrics::helm_invocation(
+            operation.label(),
+            crate::metrics::outcome(&out),
+            started.elapsed(),
+        );
+        out
+    }
+
+    async fn run_unmetered(
         &self,
         operation: Operation,
         subject: &str,
