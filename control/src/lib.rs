@@ -6,6 +6,7 @@ pub mod adapters;
 pub mod audit;
 pub mod error;
 pub mod graph;
+pub mod leader;
 pub mod live;
 pub mod metrics;
 pub mod service;

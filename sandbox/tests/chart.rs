@@ -215,6 +215,7 @@ fn its_cluster_role_grants_nothing_beyond_deploy_rbac() {
         ("ClusterRole", "pilothouse"),
         ("ClusterRole", "pilothouse-tenant"),
         ("Role", "pilothouse-flux-logs"),
+        ("Role", "pilothouse-leader"),
     ] {
         let chart_rules = grants(&named(&rendered, kind, name)["rules"]);
         let deploy_rules = grants(&named(&deployed, kind, name)["rules"]);

@@ -158,6 +158,56 @@ pub struct Config {
     pub tokens: TokensConfig,
     /// Per-principal request rates.
     pub limits: control::service::RateLimits,
+    /// Leader election among replicas.
+    pub leader: LeaderConfig,
+}
+
+/// Leader election among replicas: the Lease that decides which one runs the work that must
+/// happen once (audit retention, tenancy drift repair).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct LeaderConfig {
+    /// The Lease's namespace: Pilothouse's own (the chart sets the release namespace).
+    pub namespace: String,
+    /// The Lease's name.
+    pub lease_name: String,
+    /// This replica's identity; default: the pod name (`POD_NAME`, else the host name) and
+    /// a random suffix.
+    pub identity: Option<String>,
+    /// How long a Lease not renewed stays with its holder; renewals come five times as often.
+    pub lease_duration_seconds: u32,
+}
+
+impl Default for LeaderConfig {
+    fn default() -> Self {
+        Self {
+            namespace: "pilothouse".into(),
+            lease_name: "pilothouse-leader".into(),
+            identity: None,
+            lease_duration_seconds: 15,
+        }
+    }
+}
+
+impl LeaderConfig {
+    /// The election's settings, with this replica's identity.
+    pub fn election(&self) -> control::leader::LeaderConfig {
+        let identity = self.identity.clone().unwrap_or_else(|| {
+            let host = std::env::var("POD_NAME")
+                .or_else(|_| std::env::var("HOSTNAME"))
+                .unwrap_or_else(|_| "pilothouse".into());
+            let suffix = uuid::Uuid::new_v4().simple().to_string();
+            format!("{host}-{}", &suffix[..8])
+        });
+        control::leader::LeaderConfig {
+            namespace: self.namespace.clone(),
+            name: self.lease_name.clone(),
+            identity,
+            lease_duration: std::time::Duration::from_secs(u64::from(
+                self.lease_duration_seconds.max(1),
+            )),
+        }
+    }
 }
 
 /// The adapter registry.
@@ -293,6 +343,11 @@ pub struct ServerConfig {
     pub tls: Option<TlsConfig>,
     /// Serve `/metrics` on this address only (plain HTTP, no sign-in) instead of on `listen`.
     pub metrics_listen: Option<SocketAddr>,
+    /// At shutdown, how long `/readyz` fails before the listener closes, so load balancers
+    /// stop sending new requests first.
+    pub drain_delay_seconds: u32,
+    /// At shutdown, how long in-flight requests may take to finish.
+    pub drain_timeout_seconds: u32,
 }
 
 impl Default for ServerConfig {
@@ -303,6 +358,8 @@ impl Default for ServerConfig {
             public_url: "http://127.0.0.1:3000".into(),
             tls: None,
             metrics_listen: None,
+            drain_delay_seconds: 0,
+            drain_timeout_seconds: 30,
         }
     }
 }

@@ -1,4 +1,5 @@
-//! `/healthz` (the process is up) and `/readyz` (it can serve: database reachable, schema current).
+//! `/healthz` (the process is up) and `/readyz` (it can serve: database reachable, schema current,
+//! not shutting down; with leader election's state as detail).
 
 use crate::state::AppState;
 use axum::Json;
@@ -16,6 +17,9 @@ pub struct Health {
     pub reason: Option<String>,
     /// The running version.
     pub version: &'static str,
+    /// Leader election: this replica, whether it leads, who does, its last renewal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leader: Option<control::leader::LeaderStatus>,
 }
 
 /// Liveness: answers as long as the process serves HTTP.
@@ -24,12 +28,25 @@ pub async fn healthz() -> Json<Health> {
         status: "ok",
         reason: None,
         version: model::build::VERSION,
+        leader: None,
     })
 }
 
 /// Readiness: 200 when Postgres answers, every migration is applied and the deployment
 /// adapters' caches have synced; 503 otherwise.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+    let leader = Some(state.leadership.status());
+    if state.draining.is_cancelled() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(Health {
+                status: "not ready",
+                reason: Some("shutting down".into()),
+                version: model::build::VERSION,
+                leader,
+            }),
+        );
+    }
     let ready = match control::store::check_ready(&state.pool).await {
         Ok(()) => state.service.adapters_ready().await,
         Err(error) => Err(error),
@@ -41,6 +58,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>)
                 status: "ready",
                 reason: None,
                 version: model::build::VERSION,
+                leader,
             }),
         ),
         Err(error) => {
@@ -57,6 +75,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>)
                     status: "not ready",
                     reason: Some(reason),
                     version: model::build::VERSION,
+                    leader,
                 }),
             )
         }

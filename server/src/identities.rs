@@ -1,8 +1,9 @@
-//! Tenant identities kept in step with the tenancy: a repair pass at start-up and then every
-//! few minutes puts back a tenant service account or binding someone deleted or changed, and
+//! Tenant identities kept in step with the tenancy: on the leader, a repair pass as it starts
+//! leading and then every few minutes puts back a tenant service account or binding someone deleted or changed, and
 //! removes those of namespaces no tenant owns. Each change is audited by the service.
 
 use control::Service;
+use control::leader::Leadership;
 use std::time::Duration;
 
 /// How often the repair pass runs after the first.
@@ -21,14 +22,15 @@ pub async fn repair_once(service: &Service) {
     }
 }
 
-/// Starts the periodic repair (the first pass is at start-up, from `serve`).
-pub fn spawn(service: Service) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(PERIOD);
-        tick.tick().await;
-        loop {
-            tick.tick().await;
-            repair_once(&service).await;
+/// Starts the repair on the leader: a pass as soon as it leads, then periodically.
+pub fn spawn(service: Service, leadership: &Leadership) {
+    leadership.spawn_while_leading("tenancy drift repair", move || {
+        let service = service.clone();
+        async move {
+            loop {
+                repair_once(&service).await;
+                tokio::time::sleep(PERIOD).await;
+            }
         }
     });
 }

@@ -24,6 +24,7 @@ use config::Config;
 use control::access::Grantee;
 use sqlx::PgPool;
 use state::AppState;
+use std::time::Duration;
 use tower_sessions::ExpiredDeletion;
 use tower_sessions_sqlx_store::PostgresStore;
 
@@ -105,6 +106,15 @@ pub async fn clusters(
     Ok(registry)
 }
 
+/// Leader election through a Lease in the (first) managed cluster, where every replica
+/// reaches the same API server; without a cluster this replica leads alone.
+pub fn leadership(
+    config: &Config,
+    clusters: &control::adapters::registry::ClusterRegistry,
+) -> control::leader::Leadership {
+    control::leader::Leadership::start(clusters, config.leader.election())
+}
+
 /// A directory only this process's user can read, for helm's configuration (repository
 /// credentials), cache and temporary values files.
 fn helm_home() -> anyhow::Result<std::path::PathBuf> {
@@ -123,7 +133,9 @@ fn helm_home() -> anyhow::Result<std::path::PathBuf> {
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let pool = connect(&config).await?;
     let clusters = clusters(&config, &pool).await?;
-    let state = AppState::new(&config, pool.clone(), clusters)?;
+    let leadership = leadership(&config, &clusters);
+    let mut state = AppState::new(&config, pool.clone(), clusters)?;
+    state.leadership = leadership.clone();
     anyhow::ensure!(
         state.oidc.is_configured(),
         "no identity provider configured: set oidc.issuer (PILOTHOUSE_OIDC_ISSUER); Pilothouse never serves without sign-in"
@@ -132,18 +144,34 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     state.service.watch_access_changes();
     state.service.start_live_feed();
     state.service.watch_abandoned_operations();
-    retention::spawn(state.service.clone(), &config.audit);
-    identities::repair_once(&state.service).await;
-    identities::spawn(state.service.clone());
+    retention::spawn(state.service.clone(), &config.audit, &leadership);
+    identities::spawn(state.service.clone(), &leadership);
     tokio::spawn(
         PostgresStore::new(pool).continuously_delete_expired(std::time::Duration::from_secs(600)),
     );
 
-    // Event streams end first at shutdown, so draining the other requests is not held up.
-    let streams_end = state.streams_end.clone();
+    // Shutdown: /readyz fails first and stays failing for the drain delay, so load balancers
+    // stop sending; then event streams end, so draining the other requests is not held up;
+    // the Lease goes last, once nothing runs any more.
+    let (draining, streams_end) = (state.draining.clone(), state.streams_end.clone());
+    let delay = Duration::from_secs(u64::from(config.server.drain_delay_seconds));
+    let drain_timeout = Duration::from_secs(u64::from(config.server.drain_timeout_seconds));
     let signal = async move {
         shutdown::signal().await;
+        draining.cancel();
+        tokio::time::sleep(delay).await;
         streams_end.cancel();
+    };
+    let drained = {
+        let closing = state.streams_end.clone();
+        async move {
+            closing.cancelled().await;
+            tokio::time::sleep(drain_timeout).await;
+            tracing::warn!(
+                seconds = drain_timeout.as_secs(),
+                "requests still running after the drain timeout; stopping anyway"
+            );
+        }
     };
     let router = routes::router(state);
     if let Some(address) = config.server.metrics_listen {
@@ -164,18 +192,29 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if let Some(tls) = &config.server.tls {
         let acceptor = tls::acceptor(tls)?;
         tracing::info!(address = %tls::describe(tls, config.server.listen), "Pilothouse is listening");
-        tls::serve(listener, acceptor, router, signal).await?;
-        tracing::info!("shut down cleanly");
-        return Ok(());
+        tokio::select! {
+            served = tls::serve(listener, acceptor, router, signal) => served?,
+            () = drained => {}
+        }
+    } else {
+        tracing::info!(address = %config.server.listen, "Pilothouse is listening");
+        let serve = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(signal);
+        tokio::select! {
+            served = serve => served.context("server error")?,
+            () = drained => {}
+        }
     }
-    tracing::info!(address = %config.server.listen, "Pilothouse is listening");
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(signal)
-    .await
-    .context("server error")?;
+    // An API server that does not answer must not hold the exit: the Lease then expires.
+    if tokio::time::timeout(Duration::from_secs(5), leadership.release())
+        .await
+        .is_err()
+    {
+        tracing::warn!("the Lease could not be released in time; it expires by itself");
+    }
     tracing::info!("shut down cleanly");
     Ok(())
 }

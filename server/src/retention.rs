@@ -1,36 +1,52 @@
 //! Scheduled audit retention: once a day, rows older than `audit.retentionDays` are archived
-//! to a new JSON Lines file in `audit.archiveDir`, behind a checkpoint row.
+//! to a new JSON Lines file in `audit.archiveDir`, behind a checkpoint row. Only the leader
+//! runs it, and each run is claimed in Postgres, so a new leader does not repeat the day's.
 
 use crate::config::AuditConfig;
 use anyhow::Context;
 use control::Service;
 use control::audit::Channel;
 use control::audit::retention::ArchiveReport;
+use control::leader::Leadership;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// How often the archival runs.
 const PERIOD: Duration = Duration::from_secs(24 * 60 * 60);
+/// How often the leader looks whether a run is due.
+const CHECK: Duration = Duration::from_secs(60);
+/// The run's name in `scheduled_runs`.
+pub const TASK: &str = "audit-retention";
 
-/// Starts the daily archival when a retention period is configured.
-pub fn spawn(service: Service, config: &AuditConfig) {
+/// Starts the daily archival on the leader when a retention period is configured.
+pub fn spawn(service: Service, config: &AuditConfig, leadership: &Leadership) {
     let Some(days) = config.retention_days else {
         return;
     };
     let dir = config.archive_dir.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(PERIOD);
-        loop {
-            tick.tick().await;
-            match archive_once(&service, Channel::System, &dir, days, None).await {
-                Ok((report, Some(file))) => {
-                    tracing::info!(rows = report.archived_rows, file = %file.display(), "audit rows archived");
+    leadership.spawn_while_leading("audit retention", move || {
+        let (service, dir) = (service.clone(), dir.clone());
+        async move {
+            loop {
+                match service.claim_scheduled_run(TASK, PERIOD).await {
+                    Ok(true) => run(&service, &dir, days).await,
+                    Ok(false) => tracing::debug!("audit retention ran less than a day ago"),
+                    Err(error) => tracing::error!(%error, "audit retention: cannot claim a run"),
                 }
-                Ok((_, None)) => tracing::debug!("no audit rows old enough to archive"),
-                Err(error) => tracing::error!("audit archival failed: {error:#}"),
+                tokio::time::sleep(CHECK).await;
             }
         }
     });
+}
+
+async fn run(service: &Service, dir: &Path, days: u32) {
+    match archive_once(service, Channel::System, dir, days, None).await {
+        Ok((report, Some(file))) => {
+            tracing::info!(rows = report.archived_rows, file = %file.display(), "audit rows archived");
+        }
+        Ok((_, None)) => tracing::info!("audit retention ran: no rows old enough to archive"),
+        Err(error) => tracing::error!("audit archival failed: {error:#}"),
+    }
 }
 
 /// Archives rows older than `days` into `out` (or a new file in `dir`); returns the report and

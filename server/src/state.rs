@@ -33,6 +33,10 @@ pub struct AppState {
     pub streams_end: tokio_util::sync::CancellationToken,
     /// `/metrics` is served on the main listener (no `server.metricsListen`).
     pub metrics_here: bool,
+    /// Whether this replica leads (`serve` starts the election; alone it always leads).
+    pub leadership: control::leader::Leadership,
+    /// Cancelled when shutdown begins, before anything else: `/readyz` fails from then on.
+    pub draining: tokio_util::sync::CancellationToken,
 }
 
 impl AppState {
@@ -73,6 +77,8 @@ impl AppState {
             cluster_banner: config.ui.cluster_banner.clone(),
             streams_end: Default::default(),
             metrics_here: config.server.metrics_listen.is_none(),
+            leadership: control::leader::Leadership::sole("this replica"),
+            draining: Default::default(),
         })
     }
 }

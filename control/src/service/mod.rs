@@ -19,6 +19,7 @@ mod permissions;
 mod plugins;
 mod rates;
 mod refusals;
+mod schedule;
 mod streams;
 mod timeline;
 mod tokens;

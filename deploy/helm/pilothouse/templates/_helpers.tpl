@@ -32,6 +32,12 @@ server:
   listen: 0.0.0.0:8080
   siteRoot: /app/site
   publicUrl: {{ .Values.publicUrl | quote }}
+  # Readiness fails this long before the listener closes, so the Service stops routing first.
+  drainDelaySeconds: 5
+  drainTimeoutSeconds: 20
+leader:
+  namespace: {{ .Release.Namespace | quote }}
+  leaseName: {{ printf "%s-leader" (include "pilothouse.fullname" .) | quote }}
 database:
   maxConnections: {{ .Values.database.maxConnections }}
 log:

@@ -1,0 +1,66 @@
+//! The configuration file the Helm chart renders into its ConfigMap is one the server reads:
+//! with the default values and with the full example, every section parses (unknown fields
+//! are refused) and says what the values asked for.
+
+use server::config::Config;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn helm() -> PathBuf {
+    std::env::var_os("PILOTHOUSE_HELM").map_or_else(
+        || {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/pilothouse/helm-v4.1.4/helm")
+        },
+        PathBuf::from,
+    )
+}
+
+/// The `config.yaml` of the rendered ConfigMap, read as the server reads it.
+fn rendered_config(args: &[&str]) -> Config {
+    let deploy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy");
+    let chart = deploy.join("helm/pilothouse");
+    let out = Command::new(helm())
+        .args(["template", "demo"])
+        .arg(&chart)
+        .args([
+            "--namespace",
+            "ops",
+            "--show-only",
+            "templates/configmap.yaml",
+        ])
+        .args(args)
+        .output()
+        .expect("helm");
+    assert!(
+        out.status.success(),
+        "helm template: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let map: serde_yaml::Value = serde_yaml::from_slice(&out.stdout).expect("a ConfigMap");
+    let text = map["data"]["config.yaml"].as_str().expect("config.yaml");
+    Config::from_yaml(text).unwrap_or_else(|e| panic!("the server refuses {text}: {e}"))
+}
+
+#[test]
+fn the_charts_config_is_one_the_server_reads() {
+    let config = rendered_config(&["--set", "oidc.issuer=https://login.example.com"]);
+    assert_eq!(config.server.listen.port(), 8080);
+    assert_eq!(
+        config.oidc.issuer.as_deref(),
+        Some("https://login.example.com")
+    );
+    assert_eq!(
+        config.leader.namespace, "ops",
+        "the Lease lives in the release's namespace"
+    );
+    assert_eq!(config.leader.lease_name, "demo-pilothouse-leader");
+    assert!(
+        config.server.drain_delay_seconds > 0,
+        "readiness fails before the drain"
+    );
+
+    let full = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/helm/full-values.yaml");
+    let config = rendered_config(&["-f", full.to_str().expect("path")]);
+    assert_eq!(config.audit.retention_days, Some(400));
+}
