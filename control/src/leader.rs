@@ -150,7 +150,10 @@ impl Leadership {
     /// Resolves when this replica stops leading (at once if it does not lead).
     pub async fn until_lost(&self) {
         let mut status = self.status.clone();
-        let _ = status.wait_for(|s| !s.leading).await;
+        // A closed channel whose last word was "leading" (a sole replica) never loses.
+        if status.wait_for(|s| !s.leading).await.is_err() && status.borrow().leading {
+            std::future::pending::<()>().await;
+        }
     }
 
     /// Runs `work` whenever this replica leads; each run is dropped when leadership is lost,
@@ -340,5 +343,24 @@ impl Campaign {
             .replace(&self.config.name, &PostParams::default(), &lease)
             .await
             .map(drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_sole_replica_leads_for_good() {
+        let sole = Leadership::sole("only");
+        assert!(sole.is_leading());
+        tokio::time::timeout(Duration::from_secs(1), sole.until_leading())
+            .await
+            .expect("leads at once");
+        let lost = tokio::time::timeout(Duration::from_millis(200), sole.until_lost()).await;
+        assert!(lost.is_err(), "a sole replica never loses leadership");
+        tokio::time::timeout(Duration::from_secs(1), sole.release())
+            .await
+            .expect("nothing to release");
     }
 }
