@@ -59,6 +59,11 @@ fn the_charts_config_is_one_the_server_reads() {
         config.server.drain_delay_seconds > 0,
         "readiness fails before the drain"
     );
+    assert_eq!(
+        config.server.metrics_listen.map(|a| a.port()),
+        Some(9090),
+        "metrics stay off the UI's port and so off its Ingress"
+    );
 
     let full = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/helm/full-values.yaml");
     let config = rendered_config(&["-f", full.to_str().expect("path")]);

@@ -35,6 +35,8 @@ server:
   # Readiness fails this long before the listener closes, so the Service stops routing first.
   drainDelaySeconds: 5
   drainTimeoutSeconds: 20
+  # Metrics on their own port, so an Ingress to the UI never publishes them.
+  metricsListen: 0.0.0.0:9090
 leader:
   namespace: {{ .Release.Namespace | quote }}
   leaseName: {{ printf "%s-leader" (include "pilothouse.fullname" .) | quote }}
