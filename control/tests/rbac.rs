@@ -102,6 +102,8 @@ async fn pilothouse_holds_exactly_these_verbs_and_no_write_on_secrets_or_workloa
         "replicasets.apps",
         "jobs.batch",
         "ingresses.networking.k8s.io",
+        "networkpolicies.networking.k8s.io",
+        "poddisruptionbudgets.policy",
         "namespaces",
     ] {
         for verb in read {
