@@ -12,6 +12,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use kube::api::{Api, ObjectMeta, PostParams};
 use serde::Serialize;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -56,18 +57,19 @@ pub struct LeaderStatus {
     pub last_renewal: Option<DateTime<Utc>>,
 }
 
-/// A handle on this replica's leadership; clones share it.
+/// A handle on this replica's leadership; clones share it. Holding the sender keeps the
+/// channel open for as long as anyone asks, so waits never see it closed.
 #[derive(Clone)]
 pub struct Leadership {
-    status: watch::Receiver<LeaderStatus>,
+    status: Arc<watch::Sender<LeaderStatus>>,
     stop: CancellationToken,
-    stopped: watch::Receiver<bool>,
+    stopped: CancellationToken,
 }
 
 impl std::fmt::Debug for Leadership {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Leadership")
-            .field("status", &*self.status.borrow())
+            .field("status", &self.status())
             .finish_non_exhaustive()
     }
 }
@@ -75,16 +77,17 @@ impl std::fmt::Debug for Leadership {
 impl Leadership {
     /// A replica that always leads: no cluster to hold a Lease in, so one replica only.
     pub fn sole(identity: &str) -> Self {
-        let (_, status) = watch::channel(LeaderStatus {
+        let (status, _) = watch::channel(LeaderStatus {
             identity: identity.to_owned(),
             leading: true,
             holder: Some(identity.to_owned()),
             last_renewal: None,
         });
-        let (_, stopped) = watch::channel(true);
-        crate::metrics::leader(true);
+        crate::metrics::leader(true, None);
+        let stopped = CancellationToken::new();
+        stopped.cancel();
         Self {
-            status,
+            status: Arc::new(status),
             stop: CancellationToken::new(),
             stopped,
         }
@@ -105,27 +108,26 @@ impl Leadership {
 
     /// Starts campaigning for the Lease in `api`'s namespace.
     pub fn elect(api: Api<Lease>, config: LeaderConfig) -> Self {
-        let (send, status) = watch::channel(LeaderStatus {
+        let (status, _) = watch::channel(LeaderStatus {
             identity: config.identity.clone(),
             leading: false,
             holder: None,
             last_renewal: None,
         });
-        let (stopped_send, stopped) = watch::channel(false);
-        let stop = CancellationToken::new();
+        let this = Self {
+            status: Arc::new(status),
+            stop: CancellationToken::new(),
+            stopped: CancellationToken::new(),
+        };
         let campaign = Campaign {
             api,
             config,
-            status: send,
+            status: this.status.clone(),
             observed: None,
             renewed: None,
         };
-        tokio::spawn(campaign.run(stop.clone(), stopped_send));
-        Self {
-            status,
-            stop,
-            stopped,
-        }
+        tokio::spawn(campaign.run(this.stop.clone(), this.stopped.clone()));
+        this
     }
 
     /// The current status.
@@ -140,20 +142,13 @@ impl Leadership {
 
     /// Resolves when this replica leads (at once if it does).
     pub async fn until_leading(&self) {
-        let mut status = self.status.clone();
-        // An error means the campaign ended; then it never leads again.
-        if status.wait_for(|s| s.leading).await.is_err() {
-            std::future::pending::<()>().await;
-        }
+        // The channel stays open while `self` holds its sender, so the wait cannot fail.
+        let _ = self.status.subscribe().wait_for(|s| s.leading).await;
     }
 
     /// Resolves when this replica stops leading (at once if it does not lead).
     pub async fn until_lost(&self) {
-        let mut status = self.status.clone();
-        // A closed channel whose last word was "leading" (a sole replica) never loses.
-        if status.wait_for(|s| !s.leading).await.is_err() && status.borrow().leading {
-            std::future::pending::<()>().await;
-        }
+        let _ = self.status.subscribe().wait_for(|s| !s.leading).await;
     }
 
     /// Runs `work` whenever this replica leads; each run is dropped when leadership is lost,
@@ -182,8 +177,7 @@ impl Leadership {
     /// once instead of after a lease duration.
     pub async fn release(&self) {
         self.stop.cancel();
-        let mut stopped = self.stopped.clone();
-        let _ = stopped.wait_for(|s| *s).await;
+        self.stopped.cancelled().await;
     }
 }
 
@@ -191,15 +185,16 @@ impl Leadership {
 struct Campaign {
     api: Api<Lease>,
     config: LeaderConfig,
-    status: watch::Sender<LeaderStatus>,
+    status: Arc<watch::Sender<LeaderStatus>>,
     /// The Lease's resourceVersion as last read, and when it was first seen.
     observed: Option<(String, Instant)>,
-    /// When this replica last renewed successfully.
-    renewed: Option<Instant>,
+    /// When this replica last renewed successfully (its clock for the deadline, and the
+    /// wall-clock time for `/readyz`).
+    renewed: Option<(Instant, DateTime<Utc>)>,
 }
 
 impl Campaign {
-    async fn run(mut self, stop: CancellationToken, stopped: watch::Sender<bool>) {
+    async fn run(mut self, stop: CancellationToken, stopped: CancellationToken) {
         let mut tick = tokio::time::interval(self.config.retry_period());
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -218,7 +213,7 @@ impl Campaign {
             let leading = holder.as_deref() == Some(&self.config.identity)
                 && self
                     .renewed
-                    .is_some_and(|at| at.elapsed() < self.config.renew_deadline());
+                    .is_some_and(|(at, _)| at.elapsed() < self.config.renew_deadline());
             self.publish(leading, holder);
         }
         if self.status.borrow().leading {
@@ -230,7 +225,7 @@ impl Campaign {
                 tracing::info!(lease = %self.config.name, "leader election: Lease released");
             }
         }
-        let _ = stopped.send(true);
+        stopped.cancel();
     }
 
     fn publish(&self, leading: bool, holder: Option<String>) {
@@ -242,14 +237,14 @@ impl Campaign {
                 tracing::warn!(identity = %self.config.identity, ?holder, "leader election: not leading");
             }
         }
-        let last_renewal = leading.then(Utc::now).or(self.status.borrow().last_renewal);
+        let last_renewal = self.renewed.map(|(_, at)| at);
         self.status.send_replace(LeaderStatus {
             identity: self.config.identity.clone(),
             leading,
             holder,
             last_renewal,
         });
-        crate::metrics::leader(leading);
+        crate::metrics::leader(leading, last_renewal);
     }
 
     /// One round: create the Lease, renew it, take it over once expired, or leave it.
@@ -276,7 +271,7 @@ impl Campaign {
             };
             return match self.api.create(&PostParams::default(), &lease).await {
                 Ok(_) => {
-                    self.renewed = Some(Instant::now());
+                    self.renewed = Some((Instant::now(), Utc::now()));
                     Ok(Some(me))
                 }
                 // Another replica created it first.
@@ -316,7 +311,7 @@ impl Campaign {
             .await
         {
             Ok(_) => {
-                self.renewed = Some(Instant::now());
+                self.renewed = Some((Instant::now(), Utc::now()));
                 Ok(Some(me))
             }
             // Someone wrote first: whoever it was holds it now; the next look says who.

@@ -69,10 +69,10 @@ pub fn sign_in(outcome: &'static str) {
 }
 
 /// Whether this replica leads (`1`) and when it last renewed its Lease.
-pub fn leader(leading: bool) {
+pub fn leader(leading: bool, last_renewal: Option<chrono::DateTime<chrono::Utc>>) {
     metrics::gauge!("pilothouse_leader").set(if leading { 1.0 } else { 0.0 });
-    if leading {
+    if let Some(at) = last_renewal {
         metrics::gauge!("pilothouse_leader_last_renewal_timestamp_seconds")
-            .set(chrono::Utc::now().timestamp() as f64);
+            .set(at.timestamp() as f64);
     }
 }

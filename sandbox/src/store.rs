@@ -216,8 +216,7 @@ impl Store {
         {
             map.remove("status");
         }
-        inner.revision += 1;
-        let revision = inner.revision;
+        let revision = inner.revision + 1;
         let metadata = metadata_mut(&mut object);
         metadata.insert("name".into(), json!(name));
         if let Some(ns) = &namespace {
@@ -235,9 +234,9 @@ impl Store {
         }
         if options.dry_run {
             // Checked as a create would be; nothing is stored or announced.
-            inner.revision -= 1;
             return Ok(with_version(rt, object));
         }
+        inner.revision = revision;
         if rt.plural == "customresourcedefinitions" {
             resources::register_crd(&mut inner.resources, &mut object)?;
         }
@@ -448,8 +447,7 @@ impl Store {
         fields::record(rt, Some(&current), &mut next, options, applied);
         let spec_changed =
             !status_write && without_meta_and_status(&next) != without_meta_and_status(&current);
-        inner.revision += 1;
-        let revision = inner.revision;
+        let revision = inner.revision + 1;
         let metadata = metadata_mut(&mut next);
         if spec_changed {
             let generation = current_meta
@@ -461,9 +459,9 @@ impl Store {
         }
         metadata.insert("resourceVersion".into(), json!(revision.to_string()));
         if options.dry_run {
-            inner.revision -= 1;
             return Ok(next);
         }
+        inner.revision = revision;
         inner.objects.insert(key, next.clone());
         self.record(inner, "MODIFIED", rt, &next);
         Ok(next)

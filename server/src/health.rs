@@ -35,49 +35,36 @@ pub async fn healthz() -> Json<Health> {
 /// Readiness: 200 when Postgres answers, every migration is applied and the deployment
 /// adapters' caches have synced; 503 otherwise.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
-    let leader = Some(state.leadership.status());
-    if state.draining.is_cancelled() {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(Health {
-                status: "not ready",
-                reason: Some("shutting down".into()),
-                version: model::build::VERSION,
-                leader,
-            }),
-        );
-    }
+    let reason = if state.draining.is_cancelled() {
+        Some("shutting down".to_owned())
+    } else {
+        not_ready_because(&state).await
+    };
+    let (code, status) = match reason {
+        None => (StatusCode::OK, "ready"),
+        Some(_) => (StatusCode::SERVICE_UNAVAILABLE, "not ready"),
+    };
+    (
+        code,
+        Json(Health {
+            status,
+            reason,
+            version: model::build::VERSION,
+            leader: Some(state.leadership.status()),
+        }),
+    )
+}
+
+/// Why the server cannot serve (the database, its schema, the adapters), if it cannot.
+async fn not_ready_because(state: &AppState) -> Option<String> {
     let ready = match control::store::check_ready(&state.pool).await {
         Ok(()) => state.service.adapters_ready().await,
         Err(error) => Err(error),
     };
-    match ready {
-        Ok(()) => (
-            StatusCode::OK,
-            Json(Health {
-                status: "ready",
-                reason: None,
-                version: model::build::VERSION,
-                leader,
-            }),
-        ),
-        Err(error) => {
-            tracing::warn!(%error, "not ready");
-            let reason = match error {
-                control::Error::SchemaBehind { .. } | control::Error::Cluster(_) => {
-                    error.to_string()
-                }
-                _ => "database unreachable".to_owned(),
-            };
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(Health {
-                    status: "not ready",
-                    reason: Some(reason),
-                    version: model::build::VERSION,
-                    leader,
-                }),
-            )
-        }
-    }
+    let error = ready.err()?;
+    tracing::warn!(%error, "not ready");
+    Some(match error {
+        control::Error::SchemaBehind { .. } | control::Error::Cluster(_) => error.to_string(),
+        _ => "database unreachable".to_owned(),
+    })
 }

@@ -1,5 +1,6 @@
 //! Tenant identities kept in step with the tenancy: on the leader, a repair pass as it starts
-//! leading and then every few minutes puts back a tenant service account or binding someone deleted or changed, and
+//! leading and then every few minutes puts back a tenant service account or binding someone
+//! deleted or changed, and
 //! removes those of namespaces no tenant owns. Each change is audited by the service.
 
 use control::Service;

@@ -106,15 +106,6 @@ pub async fn clusters(
     Ok(registry)
 }
 
-/// Leader election through a Lease in the (first) managed cluster, where every replica
-/// reaches the same API server; without a cluster this replica leads alone.
-pub fn leadership(
-    config: &Config,
-    clusters: &control::adapters::registry::ClusterRegistry,
-) -> control::leader::Leadership {
-    control::leader::Leadership::start(clusters, config.leader.election())
-}
-
 /// A directory only this process's user can read, for helm's configuration (repository
 /// credentials), cache and temporary values files.
 fn helm_home() -> anyhow::Result<std::path::PathBuf> {
@@ -133,7 +124,7 @@ fn helm_home() -> anyhow::Result<std::path::PathBuf> {
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let pool = connect(&config).await?;
     let clusters = clusters(&config, &pool).await?;
-    let leadership = leadership(&config, &clusters);
+    let leadership = control::leader::Leadership::start(&clusters, config.leader.election());
     let mut state = AppState::new(&config, pool.clone(), clusters)?;
     state.leadership = leadership.clone();
     anyhow::ensure!(

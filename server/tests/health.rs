@@ -25,9 +25,9 @@ async fn readyz_follows_the_database_and_its_migrations() {
     let mut pg = PrivatePostgres::start(&dir, true).unwrap();
     pg.ensure_database("pilothouse").unwrap();
     let pool = control::store::pool(&pg.url("pilothouse"), 2).unwrap();
-    let router = server::routes::router(
-        AppState::new(&Config::default(), pool.clone(), Default::default()).unwrap(),
-    );
+    let state = AppState::new(&Config::default(), pool.clone(), Default::default()).unwrap();
+    let draining = state.draining.clone();
+    let router = server::routes::router(state);
 
     // Reachable, but nothing applied yet: not ready, and the reason says why.
     let (status, body) = get(&router, "/readyz").await;
@@ -42,6 +42,16 @@ async fn readyz_follows_the_database_and_its_migrations() {
     let (status, body) = get(&router, "/readyz").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["status"], "ready");
+    assert_eq!(body["leader"]["leading"], true, "alone, it leads: {body}");
+
+    // Shutdown fails readiness first, whatever else holds.
+    draining.cancel();
+    let (status, body) = get(&router, "/readyz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["reason"], "shutting down");
+    let router = server::routes::router(
+        AppState::new(&Config::default(), pool.clone(), Default::default()).unwrap(),
+    );
 
     pg.stop().unwrap();
     let (status, body) = get(&router, "/readyz").await;

@@ -91,12 +91,12 @@ async fn leading(replica: &Replica) -> Option<bool> {
     body["leader"]["leading"].as_bool()
 }
 
-/// Polls until `check` holds or `limit` passes; the time it took.
-async fn until<F: AsyncFn() -> bool>(limit: Duration, what: &str, check: F) -> Duration {
+/// Polls until `check` holds; fails the test when `limit` passes first.
+async fn until<F: AsyncFn() -> bool>(limit: Duration, what: &str, check: F) {
     let started = Instant::now();
     while started.elapsed() < limit {
         if check().await {
-            return started.elapsed();
+            return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -176,13 +176,13 @@ async fn one_replica_leads_and_the_other_takes_over() {
     crashed.child.kill().expect("kill");
     crashed.child.wait().expect("wait");
     let survivor = &replicas[0];
-    let took = until(
+    // Within 15 s of the crash, or `until` fails the test.
+    until(
         Duration::from_secs(15),
         "the other replica leads",
         async || leading(survivor).await == Some(true),
     )
     .await;
-    assert!(took < Duration::from_secs(15), "took over after {took:?}");
     assert_eq!(
         lease_holder(&env).as_deref(),
         Some(survivor.identity.as_str())

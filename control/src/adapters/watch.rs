@@ -106,7 +106,10 @@ where
             loop {
                 match self.watch(&mut version).await {
                     Ended::Closed => return,
-                    Ended::Gone => break,
+                    Ended::Gone => {
+                        crate::metrics::watch_restart(self.what);
+                        break;
+                    }
                     Ended::Resume if self.behind => self.back_off().await,
                     Ended::Resume => {}
                 }
@@ -114,9 +117,10 @@ where
         }
     }
 
-    fn counted(&mut self, change: isize) {
-        self.objects = self.objects.saturating_add_signed(change);
-        crate::metrics::watch_objects(self.what, self.objects);
+    /// Records how many objects the cache holds now.
+    fn hold(&mut self, objects: usize) {
+        self.objects = objects;
+        crate::metrics::watch_objects(self.what, objects);
     }
 
     async fn back_off(&mut self) {
@@ -184,8 +188,7 @@ where
             match page.metadata.continue_.filter(|c| !c.is_empty()) {
                 Some(token) => params = params.continue_token(&token),
                 None => {
-                    self.objects = listed;
-                    crate::metrics::watch_objects(self.what, listed);
+                    self.hold(listed);
                     // InitDone makes the cache current by itself.
                     self.caught_up(Step::Event(Event::InitDone))
                         .await
@@ -228,18 +231,17 @@ where
                     return closed(self.fell_behind(error.to_string()).await);
                 }
             };
+            match &event {
+                WatchEvent::Added(_) => self.hold(self.objects + 1),
+                WatchEvent::Deleted(_) => self.hold(self.objects.saturating_sub(1)),
+                _ => {}
+            }
             let step = match event {
-                WatchEvent::Added(object) => {
-                    self.counted(1);
-                    *version = object.resource_version().unwrap_or_default();
-                    Some(Event::Apply(object))
-                }
-                WatchEvent::Modified(object) => {
+                WatchEvent::Added(object) | WatchEvent::Modified(object) => {
                     *version = object.resource_version().unwrap_or_default();
                     Some(Event::Apply(object))
                 }
                 WatchEvent::Deleted(object) => {
-                    self.counted(-1);
                     *version = object.resource_version().unwrap_or_default();
                     Some(Event::Delete(object))
                 }
@@ -247,10 +249,7 @@ where
                     *version = bookmark.metadata.resource_version;
                     None
                 }
-                WatchEvent::Error(status) if status.code == 410 => {
-                    crate::metrics::watch_restart(self.what);
-                    return Ended::Gone;
-                }
+                WatchEvent::Error(status) if status.code == 410 => return Ended::Gone,
                 WatchEvent::Error(status) => {
                     return closed(self.fell_behind(status.message).await);
                 }

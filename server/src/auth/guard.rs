@@ -25,8 +25,8 @@ pub struct AuthSettings {
     pub absolute_timeout_secs: i64,
 }
 
-/// Paths anyone may reach: health, metrics (unless on their own listener), static assets, the API's description, and the sign-in
-/// routes themselves.
+/// Paths anyone may reach: health, metrics (unless on their own listener), static assets,
+/// the API's description, and the sign-in routes themselves.
 fn is_public(path: &str, metrics_here: bool) -> bool {
     matches!(
         path,
