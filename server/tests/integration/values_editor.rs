@@ -3,15 +3,12 @@
 //! the chart within the registry policy), and applied as one audited update; a
 //! Kustomization has no values.
 
-#[path = "../../control/tests/charts/mod.rs"]
-mod charts;
-mod support;
-
+use crate::charts;
+use crate::support::{PUBLIC_URL, TestEnv, plant, urlencode};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use control::audit::{AuditFilter, Outcome};
 use serde_json::{Value, json};
-use support::{PUBLIC_URL, TestEnv, plant, urlencode};
 
 const PODINFO: &str = "default~team-a~HelmRelease~podinfo";
 
@@ -22,7 +19,7 @@ async fn call(
     endpoint: &str,
     id: &str,
     text: &str,
-) -> support::Answer {
+) -> crate::support::Answer {
     let force = if endpoint == "apply_values" {
         "&force=false"
     } else {
@@ -32,7 +29,7 @@ async fn call(
     send(env, cookie, endpoint, &body).await
 }
 
-async fn send(env: &TestEnv, cookie: &str, endpoint: &str, body: &str) -> support::Answer {
+async fn send(env: &TestEnv, cookie: &str, endpoint: &str, body: &str) -> crate::support::Answer {
     let request = Request::post(format!("/api/{endpoint}"))
         .header(header::COOKIE, cookie)
         .header("origin", PUBLIC_URL)

@@ -2,13 +2,10 @@
 //! package id (as the reference's REST example does), preview a scale, and refuse hostile or
 //! oversized uploads.
 
-#[path = "../../control/tests/charts/mod.rs"]
-mod charts;
-mod support;
-
+use crate::charts;
+use crate::support::TestEnv;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use support::TestEnv;
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()

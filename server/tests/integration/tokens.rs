@@ -2,13 +2,11 @@
 //! admin for a service principal, used as `Authorization: Bearer ph_…`, narrowed to a tenant
 //! and to reads, revoked and expired; the secret never reaches the audit log or the logs.
 
-mod support;
-
+use crate::support::TestEnv;
 use axum::http::StatusCode;
 use control::audit::AuditFilter;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
-use support::TestEnv;
 
 fn parse(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
@@ -30,12 +28,12 @@ async fn listed_namespaces(env: &TestEnv, token: &str) -> Vec<String> {
 }
 
 /// Makes a token with `body` as `caller`; returns the whole answer.
-async fn make(env: &TestEnv, caller: &str, body: Value) -> support::Answer {
+async fn make(env: &TestEnv, caller: &str, body: Value) -> crate::support::Answer {
     env.send_bearer("POST", "/o2dms/v1/tokens", caller, body)
         .await
 }
 
-fn secret_of(answer: &support::Answer) -> (String, String) {
+fn secret_of(answer: &crate::support::Answer) -> (String, String) {
     assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
     let body = parse(&answer.body);
     let secret = body["secret"].as_str().expect("secret").to_owned();

@@ -3,19 +3,17 @@
 //! namespaces with their owners, and the access check; each refusal with its status, field
 //! and message, and nothing changed by a refused call.
 
-mod support;
-
+use crate::support::TestEnv;
 use axum::http::StatusCode;
 use control::audit::{AuditFilter, Channel};
 use serde_json::{Value, json};
-use support::TestEnv;
 
 fn parse(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
 }
 
 /// Asserts `answer` is `status` with a message containing `says` (and `field`, when given).
-fn refused(answer: &support::Answer, status: StatusCode, field: Option<&str>, says: &str) {
+fn refused(answer: &crate::support::Answer, status: StatusCode, field: Option<&str>, says: &str) {
     assert_eq!(answer.status, status, "{}", answer.body);
     let body = parse(&answer.body);
     assert!(

@@ -4,17 +4,14 @@
 //! `Prefer: wait` gives a fast install's final answer; cancel stops a running install; and
 //! a server that stops mid-operation leaves it interrupted, with an audit outcome.
 
-#[path = "../../control/tests/charts/mod.rs"]
-mod charts;
-mod support;
-
+use crate::charts;
+use crate::support::TestEnv;
+use crate::support::sse::EventStream;
 use axum::http::StatusCode;
 use charts::Entry;
 use control::audit::{AuditFilter, Outcome};
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::TestEnv;
-use support::sse::EventStream;
 
 /// A chart whose Deployment never becomes ready in the sandbox (no kubelet runs its pods).
 fn never_ready(name: &str) -> Vec<u8> {

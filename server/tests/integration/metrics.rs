@@ -3,11 +3,9 @@
 //! are reported; with `server.metricsListen` they are served there and not on the main
 //! listener.
 
-mod support;
-
+use crate::support::TestEnv;
 use axum::http::StatusCode;
 use serde_json::json;
-use support::TestEnv;
 
 /// The value of the sample of `name` carrying every one of `labels` (`key="value"`), if any.
 fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {

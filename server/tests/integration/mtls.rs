@@ -2,8 +2,7 @@
 //! signs its caller in with its mapped roles (CN → subject, O → groups); a certificate from
 //! an unknown authority, an expired one and none at all are refused.
 
-mod support;
-
+use crate::support::TestEnv;
 use rcgen::{
     BasicConstraints, Certificate, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair, SanType,
@@ -12,7 +11,6 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, Serve
 use serde_json::json;
 use std::path::Path;
 use std::sync::Arc;
-use support::TestEnv;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A certificate authority: its certificate and key.

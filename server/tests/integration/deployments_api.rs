@@ -2,11 +2,9 @@
 //! server's own configuration path to the sandbox cluster (a kubeconfig), the Flux adapter,
 //! and the reference's request shapes and error texts.
 
-mod support;
-
+use crate::support::TestEnv;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use support::TestEnv;
 
 fn now() -> i64 {
     std::time::SystemTime::now()

@@ -1,10 +1,8 @@
 //! The server-rendered layout for a signed-in user: navigation, user menu, footer with the
 //! version, hydration scripts, and the 404 page.
 
-mod support;
-
+use crate::support::TestEnv;
 use axum::http::StatusCode;
-use support::TestEnv;
 
 #[tokio::test]
 async fn signed_in_pages_have_the_layout_and_load_the_bundle() {
@@ -94,7 +92,7 @@ async fn every_response_carries_the_security_headers_and_scripts_carry_the_nonce
     let env = TestEnv::start("security-headers", |_| {}).await;
     let cookie = env.login("alice").await;
     let home = env.get("/", Some(&cookie)).await;
-    let header = |answer: &support::Answer, name: &str| {
+    let header = |answer: &crate::support::Answer, name: &str| {
         answer
             .headers
             .get(name)

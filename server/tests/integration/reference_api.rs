@@ -3,14 +3,11 @@
 //! scale, rollback, delete; the missing-chart and not-found texts; bare names that are
 //! ambiguous or belong to someone else; and updates guarded by If-Match.
 
-#[path = "../../control/tests/charts/mod.rs"]
-mod charts;
-mod support;
-
+use crate::charts;
+use crate::support::TestEnv;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use serde_json::{Value, json};
-use support::TestEnv;
 
 fn parse(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))

@@ -2,14 +2,11 @@
 //! settings beside a Flux adapter and a disabled one, reported by `GET /o2dms/v1/plugins`,
 //! creates routed by the adapter they name or to the default, and every release listed once.
 
-#[path = "../../control/tests/charts/mod.rs"]
-mod charts;
-mod support;
-
+use crate::charts;
+use crate::support::TestEnv;
 use axum::http::StatusCode;
 use control::adapters::plugins::{PluginConfig, PluginSettings};
 use serde_json::{Value, json};
-use support::TestEnv;
 
 fn parse(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))

@@ -2,11 +2,9 @@
 //! Retry-After and changes nothing; other principals and reads are not held back; exports
 //! have their own, smaller budget.
 
-mod support;
-
+use crate::support::TestEnv;
 use axum::http::{StatusCode, header};
 use serde_json::json;
-use support::TestEnv;
 
 #[tokio::test]
 async fn a_burst_of_changes_is_held_back_with_retry_after() {

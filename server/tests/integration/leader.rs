@@ -3,12 +3,10 @@
 //! daily audit retention ran once across both, and a replica shut down gracefully releases
 //! the Lease.
 
-mod support;
-
+use crate::support::TestEnv;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::TestEnv;
 
 struct Replica {
     identity: String,

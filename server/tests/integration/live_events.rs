@@ -3,15 +3,13 @@
 //! that follow, `Last-Event-ID` replays what a reconnecting client missed, a client that
 //! does not read is dropped with a resync, and shutdown ends the streams.
 
-mod support;
-
+use crate::support::TestEnv;
+use crate::support::sse::{EventStream, Sse};
 use axum::http::StatusCode;
 use control::access::Grantee;
 use sandbox::store::{Store, WriteOptions};
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::TestEnv;
-use support::sse::{EventStream, Sse};
 
 fn namespace_of(sse: &Sse) -> String {
     let change: Value = serde_json::from_str(&sse.data).expect("json");

@@ -3,13 +3,11 @@
 //! is built from the same annotations); no REST route is added around them. The browser suite
 //! (api.spec.mjs) validates the served document against the OpenAPI 3.1 schema.
 
-mod support;
-
+use crate::support::TestEnv;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use support::TestEnv;
 use tower::ServiceExt;
 
 fn refs<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
@@ -137,7 +135,7 @@ async fn the_document_is_complete_and_matches_the_router() {
 }
 
 /// The answer to `request`, with its body read unless it is an endless event stream.
-async fn answer_head(env: &TestEnv, request: Request<Body>) -> support::Answer {
+async fn answer_head(env: &TestEnv, request: Request<Body>) -> crate::support::Answer {
     let response = env.router.clone().oneshot(request).await.expect("router");
     let status = response.status();
     let headers = response.headers().clone();
@@ -152,7 +150,7 @@ async fn answer_head(env: &TestEnv, request: Request<Body>) -> support::Answer {
             .expect("body");
         String::from_utf8_lossy(&bytes).into_owned()
     };
-    support::Answer {
+    crate::support::Answer {
         status,
         headers,
         body,

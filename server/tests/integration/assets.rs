@@ -2,12 +2,10 @@
 //! file for an `Accept-Encoding` that allows it, a year of immutable caching for
 //! fingerprinted files and revalidation for the rest, and compressed HTML.
 
-mod support;
-
+use crate::support::TestEnv;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use std::io::Read;
-use support::TestEnv;
 use tower::ServiceExt;
 
 const JS_HASH: &str = "0123456789abcdef";

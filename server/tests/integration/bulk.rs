@@ -2,20 +2,18 @@
 //! operation with a step per row, each row its own audited change, refusals and failures
 //! that row's result while the others go on.
 
-mod support;
-
+use crate::support::{PUBLIC_URL, TestEnv};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use control::access::{Grantee, TenantRole};
 use control::audit::{AuditFilter, Outcome, Phase};
 use serde_json::{Value, json};
-use support::{PUBLIC_URL, TestEnv};
 
 const SHOP: &str = "default~team-a~Kustomization~shop";
 const PODINFO: &str = "default~team-a~HelmRelease~podinfo";
 const ANALYTICS: &str = "default~team-b~Kustomization~analytics";
 
-async fn bulk(env: &TestEnv, cookie: &str, body: Value) -> support::Answer {
+async fn bulk(env: &TestEnv, cookie: &str, body: Value) -> crate::support::Answer {
     let request = Request::post("/api/bulk_deployments")
         .header(header::COOKIE, cookie)
         .header("origin", PUBLIC_URL)

@@ -1,15 +1,13 @@
 //! The dependency graph through its server function: arrows from `dependsOn` and sources,
 //! missing dependencies drawn as such, and only the namespaces the caller may list.
 
-mod support;
-
+use crate::support::{PUBLIC_URL, TestEnv};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use sandbox::store::WriteOptions;
 use serde_json::{Value, json};
-use support::{PUBLIC_URL, TestEnv};
 
-async fn graph(env: &TestEnv, cookie: &str, namespace: &str) -> support::Answer {
+async fn graph(env: &TestEnv, cookie: &str, namespace: &str) -> crate::support::Answer {
     let request = Request::post("/api/load_graph")
         .header(header::COOKIE, cookie)
         .header("origin", PUBLIC_URL)

@@ -5,17 +5,14 @@
 //! object. Writes reach the sandbox as team-a's service account, whose RBAC the sandbox
 //! enforces as kube-apiserver does, so the cluster refuses what a chart renders elsewhere.
 
-#[path = "../../control/tests/charts/mod.rs"]
-mod charts;
-mod support;
-
+use crate::charts;
+use crate::support::{PUBLIC_URL, TestEnv, plant, urlencode};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use charts::Entry;
 use control::audit::{AuditFilter, Outcome};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use support::{PUBLIC_URL, TestEnv, plant, urlencode};
 
 /// The namespaces nothing alice does may change.
 const GUARDED: [&str; 3] = ["team-b", "kube-system", "flux-system"];
@@ -114,7 +111,7 @@ async fn denials(env: &TestEnv) -> Vec<control::audit::AuditEvent> {
 async fn refused(
     env: &TestEnv,
     what: &str,
-    answer: support::Answer,
+    answer: crate::support::Answer,
     status: StatusCode,
     says: &str,
     before: usize,

@@ -1,12 +1,10 @@
 //! Sign-in against the real OpenID provider: the full flow, the refusals, bearer tokens,
 //! CSRF, logout and timeouts.
 
-mod support;
-
+use crate::support::{PASSWORD, PUBLIC_URL, TestEnv};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use serde_json::json;
-use support::{PASSWORD, PUBLIC_URL, TestEnv};
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
