@@ -299,13 +299,7 @@ fn suspend_podinfo(sandbox: &Sandbox) {
         .expect("resource");
     let mut object = store.get(&rt, Some("team-a"), "podinfo").expect("podinfo");
     object["spec"]["suspend"] = json!(true);
-    let options = sandbox::store::WriteOptions {
-        unknown: sandbox::schema::UnknownFields::Prune,
-        force: false,
-        field_manager: Some("test"),
-        subresource: None,
-        dry_run: false,
-    };
+    let options = sandbox::store::WriteOptions::by("test");
     store
         .update(&rt, Some("team-a"), "podinfo", object, options)
         .expect("update");

@@ -3,18 +3,15 @@
 //! inventories name objects that exist and whose health can be read.
 
 use crate::object::now;
-use crate::schema::UnknownFields;
 use crate::store::{Store, WriteOptions};
 use serde_json::{Value, json};
 
 /// Creates (or rescales) `namespace/name`'s Deployment and Service, applied by `manager`.
 pub fn apply(store: &Store, namespace: &str, name: &str, replicas: i64, manager: &'static str) {
     let options = |subresource| WriteOptions {
-        unknown: UnknownFields::Prune,
         force: true,
-        dry_run: false,
-        field_manager: Some(manager),
         subresource,
+        ..WriteOptions::by(manager)
     };
     let labels = json!({ "app.kubernetes.io/name": name, "app.kubernetes.io/managed-by": manager });
     if let Ok(services) = store.resource("", "v1", "services")

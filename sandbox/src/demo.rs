@@ -8,13 +8,10 @@ use serde_json::{Value, json};
 
 /// Creates the demo namespaces and Flux objects.
 pub fn seed(store: &Store) -> Result<(), ApiError> {
+    // The demo stands for tenants whose objects Flux applies from Git.
     let options = WriteOptions {
         unknown: UnknownFields::Reject,
-        force: false,
-        dry_run: false,
-        // The demo stands for tenants whose objects Flux applies from Git.
-        field_manager: Some("kustomize-controller"),
-        subresource: None,
+        ..WriteOptions::by("kustomize-controller")
     };
     let namespaces = store.resource("", "v1", "namespaces")?;
     for ns in ["team-a", "team-b", "platform"] {

@@ -65,17 +65,13 @@ fn conditions(i: usize) -> Value {
 
 /// Writes the fleet into `store`.
 pub fn seed(store: &Store, fleet: Fleet) -> Result<(), ApiError> {
+    let status = WriteOptions {
+        subresource: Some("status"),
+        ..WriteOptions::by("kustomize-controller")
+    };
     let options = WriteOptions {
         unknown: UnknownFields::Reject,
-        force: false,
-        dry_run: false,
-        field_manager: Some("kustomize-controller"),
-        subresource: None,
-    };
-    let status = WriteOptions {
-        unknown: UnknownFields::Prune,
-        subresource: Some("status"),
-        ..options
+        ..WriteOptions::by("kustomize-controller")
     };
     let namespaces = store.resource("", "v1", "namespaces")?;
     let releases = store.resource("helm.toolkit.fluxcd.io", "v2", "helmreleases")?;

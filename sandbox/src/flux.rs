@@ -17,7 +17,6 @@
 
 use crate::object::now;
 use crate::resources::ResourceType;
-use crate::schema::UnknownFields;
 use crate::store::{Store, WriteOptions};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -485,11 +484,8 @@ fn write_status(store: &Store, rt: &ResourceType, object: &mut Value, status: Va
         .to_owned();
     let namespace = text(object, "/metadata/namespace").map(str::to_owned);
     let options = WriteOptions {
-        unknown: UnknownFields::Prune,
-        force: false,
-        dry_run: false,
-        field_manager: Some(controller_of(rt)),
         subresource: Some("status"),
+        ..WriteOptions::by(controller_of(rt))
     };
     if let Ok(updated) = store.update(rt, namespace.as_deref(), &name, object.clone(), options) {
         *object = updated;

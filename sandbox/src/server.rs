@@ -3,7 +3,6 @@
 use crate::handlers::{self, Ctx};
 use crate::identity::{Impersonation, SandboxUser, Tokens};
 use crate::outage::{Outages, RequestCounts};
-use crate::schema::UnknownFields;
 use crate::store::{Store, WriteOptions};
 use axum::Router;
 use serde_json::Value;
@@ -195,13 +194,7 @@ fn load_crds(store: &Store, path: &Path) -> Result<(), StartError> {
         if value.get("kind").and_then(Value::as_str) != Some("CustomResourceDefinition") {
             continue;
         }
-        let options = WriteOptions {
-            unknown: UnknownFields::Prune,
-            force: false,
-            dry_run: false,
-            field_manager: Some("sandbox"),
-            subresource: None,
-        };
+        let options = WriteOptions::by("sandbox");
         store
             .create(&rt, None, value, options)
             .map_err(|e| file_error(e.to_string()))?;

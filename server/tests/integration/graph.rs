@@ -91,10 +91,7 @@ async fn arrows_sources_missing_and_visibility() {
         .expect("resource");
     let options = WriteOptions {
         unknown: sandbox::schema::UnknownFields::Reject,
-        force: false,
-        field_manager: Some("test"),
-        subresource: None,
-        dry_run: false,
+        ..WriteOptions::by("test")
     };
     store
         .create(

@@ -30,13 +30,7 @@ fn suspend(store: &Store, plural: &str, namespace: &str, name: &str, suspended: 
     let rt = store.resource(group.0, group.1, plural).expect("resource");
     let mut object = store.get(&rt, Some(namespace), name).expect("object");
     object["spec"]["suspend"] = json!(suspended);
-    let options = WriteOptions {
-        unknown: sandbox::schema::UnknownFields::Prune,
-        force: false,
-        field_manager: Some("test"),
-        subresource: None,
-        dry_run: false,
-    };
+    let options = WriteOptions::by("test");
     store
         .update(&rt, Some(namespace), name, object, options)
         .expect("update");
