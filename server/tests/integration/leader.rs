@@ -1,7 +1,8 @@
 //! Leader election with two real `pilothouse serve` processes against one Postgres and one
 //! sandbox cluster: exactly one leads, killing it makes the other lead within 15 s, the
 //! daily audit retention ran once across both, and a replica shut down gracefully releases
-//! the Lease.
+//! the Lease. Each replica also serves its metrics on `server.metricsListen`, as the chart
+//! configures it, so this is where that wiring is checked.
 
 use crate::support::TestEnv;
 use std::path::Path;
@@ -11,6 +12,8 @@ use std::time::{Duration, Instant};
 struct Replica {
     identity: String,
     url: String,
+    /// The separate metrics listener.
+    metrics_url: String,
     child: Child,
 }
 
@@ -24,11 +27,13 @@ impl Drop for Replica {
 fn spawn(env: &TestEnv, dir: &Path, identity: &str) -> Replica {
     let port = testkit::ports::free_port().expect("port");
     let url = format!("http://127.0.0.1:{port}");
+    let metrics_port = testkit::ports::free_port().expect("port");
     let kubeconfig = env.config.flux.kubeconfig.as_ref().expect("kubeconfig");
     let config = format!(
         r#"server:
   listen: 127.0.0.1:{port}
   publicUrl: {url}
+  metricsListen: 127.0.0.1:{metrics_port}
   siteRoot: {site}
 database:
   url: {database}
@@ -68,6 +73,7 @@ leader:
     Replica {
         identity: identity.to_owned(),
         url,
+        metrics_url: format!("http://127.0.0.1:{metrics_port}/metrics"),
         child,
     }
 }
@@ -99,6 +105,19 @@ async fn until<F: AsyncFn() -> bool>(limit: Duration, what: &str, check: F) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("{what} within {limit:?}");
+}
+
+/// The value of the unlabelled series `name` on the replica's metrics listener.
+async fn gauge(replica: &Replica, name: &str) -> Option<f64> {
+    let text = reqwest::get(&replica.metrics_url)
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|value| value.trim().parse().ok())
 }
 
 fn lease_holder(env: &TestEnv) -> Option<String> {
@@ -155,6 +174,23 @@ async fn one_replica_leads_and_the_other_takes_over() {
         lease_holder(&env).as_deref(),
         Some(replicas[first].identity.as_str())
     );
+    // The metrics listener says the same, and the main listener keeps /metrics to itself.
+    until(
+        Duration::from_secs(10),
+        "pilothouse_leader on both metrics listeners",
+        async || {
+            gauge(&replicas[first], "pilothouse_leader").await == Some(1.0)
+                && gauge(&replicas[1 - first], "pilothouse_leader").await == Some(0.0)
+        },
+    )
+    .await;
+    let main = reqwest::get(format!("{}/metrics", replicas[first].url))
+        .await
+        .expect("main listener");
+    let status = main.status();
+    let body = main.text().await.expect("body");
+    assert_ne!(status, reqwest::StatusCode::OK, "{body}");
+    assert!(!body.contains("pilothouse_leader"), "{body}");
     until(
         Duration::from_secs(10),
         "the leader runs the retention",

@@ -1,7 +1,7 @@
 //! `/metrics`: Prometheus text that moves. A request raises the HTTP counter of its route
 //! template, a reconcile the adapter counter; watch caches, audit appends and live streams
-//! are reported; with `server.metricsListen` they are served there and not on the main
-//! listener.
+//! are reported. The separate `server.metricsListen` is checked on real processes in
+//! `leader.rs`.
 
 use crate::support::TestEnv;
 use axum::http::StatusCode;
@@ -110,32 +110,4 @@ async fn requests_and_reconciles_move_the_counters() {
         .is_some_and(|n| n >= 1.0),
         "{text}"
     );
-}
-
-#[tokio::test]
-async fn a_metrics_listener_serves_them_apart() {
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
-    let address = probe.local_addr().expect("address");
-    drop(probe);
-    let env = TestEnv::start("metrics-listener", |config| {
-        config.server.metrics_listen = Some(address);
-    })
-    .await;
-    let serving = tokio::spawn(server::metrics::serve(
-        tokio::net::TcpListener::bind(address).await.expect("bind"),
-        std::future::pending(),
-    ));
-    env.get("/healthz", None).await;
-    let text = reqwest::get(format!("http://{address}/metrics"))
-        .await
-        .expect("scrape")
-        .text()
-        .await
-        .expect("body");
-    assert!(text.contains("pilothouse_http_requests_total"), "{text}");
-    // The main listener keeps it behind sign-in.
-    let main = env.get("/metrics", None).await;
-    assert_ne!(main.status, StatusCode::OK, "{}", main.body);
-    assert!(!main.body.contains("pilothouse_http_requests_total"));
-    serving.abort();
 }
