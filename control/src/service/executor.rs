@@ -379,7 +379,8 @@ impl OperationLog {
 /// What runs a change: the adapter that owns its deployment, or the cluster's sources.
 pub(super) enum Runner<'a> {
     Deployment(&'a dyn DeploymentAdapter),
-    Sources(&'a dyn Sources),
+    /// The sources of the first primary adapter that has them, with that adapter's name.
+    Sources(&'a str, &'a dyn Sources),
 }
 
 pub(super) fn runner<'a>(cluster: &'a ClusterHandle, change: &Change) -> Result<Runner<'a>> {
@@ -395,8 +396,7 @@ pub(super) fn runner<'a>(cluster: &'a ClusterHandle, change: &Change) -> Result<
             .ok_or_else(|| Error::AdapterUnhealthy(format!("no adapter for {kind} is configured"))),
         None => cluster
             .primaries()
-            .find_map(|a| a.as_sources())
-            .map(Runner::Sources)
+            .find_map(|a| Some(Runner::Sources(a.name(), a.as_sources()?)))
             .ok_or_else(|| Error::AdapterUnhealthy("no Flux adapter is configured".into())),
     }
 }
@@ -411,7 +411,7 @@ pub(super) async fn execute(
     let outcome = run(runner, write, change).await;
     let adapter = match runner {
         Runner::Deployment(adapter) => adapter.name(),
-        Runner::Sources(_) => "flux-sources",
+        Runner::Sources(name, _) => name,
     };
     crate::metrics::adapter_operation(
         adapter,
@@ -483,7 +483,7 @@ async fn run(runner: &Runner<'_>, write: &WriteCtx, change: &Change) -> Result<C
                 .await?,
         )),
         (
-            Runner::Sources(sources),
+            Runner::Sources(_, sources),
             Change::ReconcileSource {
                 namespace,
                 kind,
@@ -495,7 +495,7 @@ async fn run(runner: &Runner<'_>, write: &WriteCtx, change: &Change) -> Result<C
                 .await?,
         )),
         (
-            Runner::Sources(sources),
+            Runner::Sources(_, sources),
             Change::SuspendSource {
                 namespace,
                 kind,

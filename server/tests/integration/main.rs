@@ -17,7 +17,6 @@ mod graph;
 mod health;
 mod leader;
 mod live_events;
-mod metrics;
 mod mtls;
 mod oidc;
 mod openapi;

@@ -1,11 +1,17 @@
 //! `/metrics`: Prometheus text that moves. A request raises the HTTP counter of its route
 //! template, a reconcile the adapter counter; watch caches, audit appends and live streams
 //! are reported. The separate `server.metricsListen` is checked on real processes in
-//! `leader.rs`.
+//! `integration/leader.rs`.
+//!
+//! Its own test binary: the metrics registry is global to a process, and the other
+//! integration tests would move the same series while these read them.
 
-use crate::support::TestEnv;
+#[path = "integration/support/mod.rs"]
+mod support;
+
 use axum::http::StatusCode;
 use serde_json::json;
+use support::TestEnv;
 
 /// The value of the sample of `name` carrying every one of `labels` (`key="value"`), if any.
 fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
@@ -85,6 +91,28 @@ async fn requests_and_reconciles_move_the_counters() {
     );
     assert!(
         sample(&text, "pilothouse_adapter_operation_seconds_count", &ok).is_some_and(|n| n >= 1.0),
+        "{text}"
+    );
+    // A source's change is counted under the Flux adapter that made it.
+    let source = [
+        r#"adapter="flux""#,
+        r#"operation="source.reconcile""#,
+        r#"outcome="ok""#,
+    ];
+    let before = sample(&text, reconcile[0], &source).unwrap_or(0.0);
+    let fetched = env
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/sources/team-a/GitRepository/shop/reconcile",
+            &env.bearer("alice"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(fetched.status, StatusCode::OK, "{}", fetched.body);
+    let text = scrape(&env).await;
+    assert_eq!(
+        sample(&text, reconcile[0], &source),
+        Some(before + 1.0),
         "{text}"
     );
     assert!(
