@@ -75,7 +75,9 @@ impl std::fmt::Debug for Leadership {
 }
 
 impl Leadership {
-    /// A replica that always leads: no cluster to hold a Lease in, so one replica only.
+    /// A replica that always leads: no cluster to hold a Lease in, so one replica only. It
+    /// reports nothing to the process-wide metrics (a default handle must not overwrite a
+    /// running campaign's gauge); `start` does that for a real sole replica.
     pub fn sole(identity: &str) -> Self {
         let (status, _) = watch::channel(LeaderStatus {
             identity: identity.to_owned(),
@@ -83,7 +85,6 @@ impl Leadership {
             holder: Some(identity.to_owned()),
             last_renewal: None,
         });
-        crate::metrics::leader(true, None);
         let stopped = CancellationToken::new();
         stopped.cancel();
         Self {
@@ -102,7 +103,10 @@ impl Leadership {
                 tracing::info!(identity = %config.identity, lease = %config.name, namespace = %config.namespace, "campaigning for leadership");
                 Self::elect(api, config)
             }
-            None => Self::sole(&config.identity),
+            None => {
+                crate::metrics::leader(true, None);
+                Self::sole(&config.identity)
+            }
         }
     }
 

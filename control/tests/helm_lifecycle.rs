@@ -27,15 +27,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use support::{person, seeded};
 
-/// The pinned helm that `cargo xtask setup` installs (or `PILOTHOUSE_HELM`).
-fn helm_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("PILOTHOUSE_HELM") {
-        return PathBuf::from(path);
-    }
-    let home = PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into()));
-    home.join(".cache/pilothouse/helm-v4.1.4/helm")
-}
-
 async fn settings(client: &Client, name: &str) -> Option<String> {
     let maps: Api<ConfigMap> = Api::namespaced(client.clone(), "team-a");
     let map = maps.get_opt(&format!("{name}-settings")).await.ok()??;
@@ -96,7 +87,7 @@ async fn the_full_lifecycle(pool: PgPool) {
     let (sandbox, client, dir) = cluster("helm-lifecycle").await;
     let kubeconfig = dir.join("kubeconfig");
     let config = HelmConfig {
-        binary: helm_binary(),
+        binary: testkit::helm::binary(),
         kubeconfig: Some(kubeconfig),
         timeout: "60s".into(),
         ..HelmConfig::default()
@@ -427,7 +418,7 @@ async fn installs_from_a_repository_with_credentials_kept_out_of_argv(pool: PgPo
         HelmAdapter::new(
             &conn(&sandbox),
             HelmConfig {
-                binary: helm_binary(),
+                binary: testkit::helm::binary(),
                 kubeconfig: Some(kubeconfig.clone()),
                 timeout: "60s".into(),
                 repository_url: Some(url.clone()),
@@ -504,7 +495,7 @@ async fn installs_from_an_oci_reference(pool: PgPool) {
     let helm = HelmAdapter::new(
         &conn(&sandbox),
         HelmConfig {
-            binary: helm_binary(),
+            binary: testkit::helm::binary(),
             kubeconfig: Some(kubeconfig),
             timeout: "60s".into(),
             allowed_registries: vec![registry.clone()],
@@ -545,7 +536,7 @@ async fn unreadable_release_secrets_are_counted_and_skipped(pool: PgPool) {
     let helm = HelmAdapter::new(
         &conn(&sandbox),
         HelmConfig {
-            binary: helm_binary(),
+            binary: testkit::helm::binary(),
             kubeconfig: Some(dir.join("kubeconfig")),
             ..HelmConfig::default()
         },

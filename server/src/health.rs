@@ -32,8 +32,8 @@ pub async fn healthz() -> Json<Health> {
     })
 }
 
-/// Readiness: 200 when Postgres answers, every migration is applied and the deployment
-/// adapters' caches have synced; 503 otherwise.
+/// Readiness: 200 when not shutting down, Postgres answers, every migration is applied and the
+/// deployment adapters' caches have synced; 503 otherwise.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     let reason = if state.draining.is_cancelled() {
         Some("shutting down".to_owned())

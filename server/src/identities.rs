@@ -1,7 +1,7 @@
 //! Tenant identities kept in step with the tenancy: on the leader, a repair pass as it starts
 //! leading and then every few minutes puts back a tenant service account or binding someone
-//! deleted or changed, and
-//! removes those of namespaces no tenant owns. Each change is audited by the service.
+//! deleted or changed, and removes those of namespaces no tenant owns. Each change is audited
+//! by the service.
 
 use control::Service;
 use control::leader::Leadership;
@@ -11,7 +11,7 @@ use std::time::Duration;
 const PERIOD: Duration = Duration::from_secs(5 * 60);
 
 /// Runs one pass now and logs what it changed.
-pub async fn repair_once(service: &Service) {
+async fn repair_once(service: &Service) {
     match service.repair_tenant_identities().await {
         Ok(changes) if changes.is_empty() => tracing::debug!("tenant identities are in place"),
         Ok(changes) => {

@@ -170,9 +170,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {address} (server.metricsListen)"))?;
         tracing::info!(%address, "metrics are served at /metrics");
-        // Scrapes go on while the main listener drains; the process's end stops it.
         tokio::spawn(async move {
-            if let Err(error) = metrics::serve(listener, std::future::pending()).await {
+            if let Err(error) = metrics::serve(listener).await {
                 tracing::error!(%error, "the metrics listener stopped");
             }
         });

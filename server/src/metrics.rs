@@ -7,6 +7,7 @@ use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use futures::{Stream, StreamExt};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -54,15 +55,10 @@ pub async fn render() -> Response {
         .into_response()
 }
 
-/// Serves only `/metrics` on `listener` (`server.metricsListen`) until `shutdown`.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let router = Router::new().route("/metrics", get(render));
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+/// Serves only `/metrics` on `listener` (`server.metricsListen`); scrapes go on while the
+/// main listener drains, and the process's end stops it.
+pub async fn serve(listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    axum::serve(listener, Router::new().route("/metrics", get(render))).await
 }
 
 /// Counts and times every request by route template (never the path itself: object names
@@ -90,12 +86,21 @@ pub async fn track(request: Request, next: Next) -> Response {
     response
 }
 
-/// Counts a live stream while it is open.
-pub struct StreamClient(&'static str);
+/// `items` as one more client of the live stream `name`, counted until it is dropped.
+pub fn counted<S: Stream>(name: &'static str, items: S) -> impl Stream<Item = S::Item> {
+    let client = StreamClient::open(name);
+    items.map(move |item| {
+        // The closure owns the guard, so the count lasts as long as the stream.
+        let _counted = &client;
+        item
+    })
+}
+
+/// One client of a live stream, counted while it lives.
+struct StreamClient(&'static str);
 
 impl StreamClient {
-    /// Counts one more client of `stream`.
-    pub fn open(stream: &'static str) -> Self {
+    fn open(stream: &'static str) -> Self {
         control::metrics::sse_clients(stream, 1.0);
         Self(stream)
     }

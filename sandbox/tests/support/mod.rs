@@ -12,7 +12,7 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube::{Client, Config};
 use sandbox::{Sandbox, SandboxOptions};
 use serde_json::json;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 pub fn flux_crds() -> std::path::PathBuf {
@@ -40,18 +40,15 @@ pub fn api_error(error: kube::Error) -> kube::core::Status {
     }
 }
 
-/// The pinned helm that `cargo xtask setup` installs (or `PILOTHOUSE_HELM`).
-pub fn helm_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("PILOTHOUSE_HELM") {
-        return PathBuf::from(path);
-    }
-    let home = PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into()));
-    let cached = home.join(".cache/pilothouse/helm-v4.1.4/helm");
+/// The helm under test, which must be installed.
+pub fn helm_binary() -> std::path::PathBuf {
+    let helm = testkit::helm::binary();
     assert!(
-        cached.exists(),
-        "helm is not installed: run `cargo xtask setup` (or set PILOTHOUSE_HELM)"
+        helm.exists(),
+        "helm is not installed at {}: run `cargo xtask setup` (or set PILOTHOUSE_HELM)",
+        helm.display()
     );
-    cached
+    helm
 }
 
 /// Runs helm against the sandbox `kubeconfig` names, in `default`; its output, or a panic

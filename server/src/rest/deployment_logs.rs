@@ -60,12 +60,8 @@ pub(super) async fn follow(
         .service
         .follow_deployment_logs(&ctx, &deployment)
         .await?;
-    let client = crate::metrics::StreamClient::open("logs");
-    let events = lines
-        .map(move |line| {
-            let _counted = &client;
-            Ok::<_, Infallible>(Event::default().event(LOG_EVENT).data(line))
-        })
+    let events = crate::metrics::counted("logs", lines)
+        .map(|line| Ok::<_, Infallible>(Event::default().event(LOG_EVENT).data(line)))
         .take_until(state.streams_end.clone().cancelled_owned());
     Ok(Sse::new(events)
         .keep_alive(KeepAlive::default())

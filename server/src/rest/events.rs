@@ -40,12 +40,8 @@ async fn stream(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     let items = state.service.live_events(&ctx, after).await?;
-    let client = crate::metrics::StreamClient::open("events");
-    let events = items
-        .map(move |item| {
-            let _counted = &client;
-            Ok::<_, Infallible>(event(&item))
-        })
+    let events = crate::metrics::counted("events", items)
+        .map(|item| Ok::<_, Infallible>(event(&item)))
         .take_until(state.streams_end.clone().cancelled_owned());
     Ok(Sse::new(events)
         .keep_alive(KeepAlive::default())

@@ -3,24 +3,14 @@
 //! are refused) and says what the values asked for.
 
 use server::config::Config;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn helm() -> PathBuf {
-    std::env::var_os("PILOTHOUSE_HELM").map_or_else(
-        || {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                .join(".cache/pilothouse/helm-v4.1.4/helm")
-        },
-        PathBuf::from,
-    )
-}
 
 /// The `config.yaml` of the rendered ConfigMap, read as the server reads it.
 fn rendered_config(args: &[&str]) -> Config {
     let deploy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy");
     let chart = deploy.join("helm/pilothouse");
-    let out = Command::new(helm())
+    let out = Command::new(testkit::helm::binary())
         .args(["template", "demo"])
         .arg(&chart)
         .args([

@@ -155,13 +155,7 @@ impl TestEnv {
                 std::time::Duration::from_millis(50),
             );
             config.flux.kubeconfig = Some(kubeconfig);
-            config.helm.binary = std::env::var_os("PILOTHOUSE_HELM").map_or_else(
-                || {
-                    PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                        .join(".cache/pilothouse/helm-v4.1.4/helm")
-                },
-                PathBuf::from,
-            );
+            config.helm.binary = testkit::helm::binary();
             config.helm.timeout = "60s".into();
             Some(sandbox)
         } else {
