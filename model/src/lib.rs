@@ -6,6 +6,7 @@ pub mod bulk;
 pub mod deployment;
 pub mod graph;
 pub mod live;
+pub mod lockdown;
 pub mod operation;
 pub mod overview;
 pub mod reference;

@@ -25,6 +25,8 @@ pub struct Overview {
     pub adapters: Vec<AdapterHealth>,
     /// Why deployments could not be read, when they could not (no cluster configured).
     pub unavailable: Option<String>,
+    /// Whether the Flux controllers run locked down for multi-tenancy (platform-admins only).
+    pub lockdown: Option<crate::lockdown::FluxLockdown>,
 }
 
 /// How many deployments a tenant has, by status.

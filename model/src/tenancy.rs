@@ -112,6 +112,10 @@ pub struct Tenant {
     pub display_name: String,
     /// Namespaces it owns, sorted.
     pub namespaces: Vec<String>,
+    /// Whether what the tenant applies may itself create Flux objects (nested Kustomizations
+    /// and HelmReleases); off unless a platform-admin allows it.
+    #[serde(default)]
+    pub nested_flux: bool,
 }
 
 /// A role on a tenant given to a user or group.
@@ -174,6 +178,8 @@ pub struct Administration {
     pub namespaces_error: Option<String>,
     /// Every action's dotted name, for the access check.
     pub actions: Vec<String>,
+    /// Whether the Flux controllers run locked down for multi-tenancy (platform-admins only).
+    pub lockdown: Option<crate::lockdown::FluxLockdown>,
 }
 
 /// Whether someone may do something, and the one sentence that says why.

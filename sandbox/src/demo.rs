@@ -241,6 +241,8 @@ pub fn seed(store: &Store) -> Result<(), ApiError> {
             json!({}),
         ),
     )?;
+    // The demo's Flux is locked down as Flux's multi-tenancy guide advises.
+    crate::controller_pods::ensure_controller_deployments(store, true);
     Ok(())
 }
 

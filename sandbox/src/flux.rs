@@ -8,8 +8,10 @@
 //!   records lastAttemptedRevision) and lastHandledReconcileAt.
 //! - `spec.suspend`, `spec.dependsOn` and the `reconcile.fluxcd.io/requestedAt` annotation are
 //!   honoured.
-//! - They act as `spec.serviceAccountName` when it is set: content outside that account's
-//!   rights fails with the API server's refusal, as under Flux's lockdown (`flux_rbac`).
+//! - They act as `spec.serviceAccountName` when it is set, else as the `--default-service-account`
+//!   of their Deployment in `flux-system`: content outside that account's rights fails with the
+//!   API server's refusal, as under Flux's lockdown (`flux_rbac`). A Kustomization applies the
+//!   documents its source's `sandbox.pilothouse.dev/manifests` annotation holds.
 //! - Failure injection: the label `sandbox.pilothouse.dev/fail: "true"`, or a HelmRelease chart
 //!   whose name starts with `fail`, makes a deployment fail.
 //! - Events (core/v1) are written for every step, and the controller pods in `flux-system` carry
@@ -215,7 +217,13 @@ fn reconcile_deployment(store: &Store, rt: &ResourceType, mut object: Value) {
     let mut status = object.get("status").cloned().unwrap_or_else(|| json!({}));
     status["observedGeneration"] = json!(generation);
     status["lastHandledReconcileAt"] = requested_at(&object);
-    let outcome = match failure(store, rt, &object) {
+    // kustomize-controller applies its source's content only when nothing else failed.
+    let failed = failure(store, rt, &object).or_else(|| {
+        (rt.kind == "Kustomization")
+            .then(|| crate::flux_rbac::apply_source_content(store, &object).err())
+            .flatten()
+    });
+    let outcome = match failed {
         Some((reason, message)) => {
             status["conditions"] = json!([ready("False", reason, &message)]);
             if rt.kind == "HelmRelease" {

@@ -92,6 +92,14 @@ pub enum TenantCommand {
         /// The slug.
         slug: String,
     },
+    /// Allow (`on`) or forbid (`off`) what the tenant applies to create Flux objects itself.
+    NestedFlux {
+        /// The slug.
+        slug: String,
+        /// on or off.
+        #[arg(value_parser = ["on", "off"])]
+        setting: String,
+    },
 }
 
 /// `pilothouse admin namespace …`.
@@ -268,6 +276,10 @@ pub async fn execute(
         }
         AdminCommand::Tenant(TenantCommand::Delete { slug }) => {
             service.delete_tenant(ctx, slug).await?;
+        }
+        AdminCommand::Tenant(TenantCommand::NestedFlux { slug, setting }) => {
+            let tenant = service.set_nested_flux(ctx, slug, setting == "on").await?;
+            return Ok(Some(json(tenant)));
         }
         AdminCommand::Namespace(NamespaceCommand::Assign {
             namespace,

@@ -160,6 +160,25 @@ pub struct Config {
     pub limits: control::service::RateLimits,
     /// Leader election among replicas.
     pub leader: LeaderConfig,
+    /// Where the tenant identities live.
+    pub tenancy: TenancyConfig,
+}
+
+/// Where Pilothouse keeps the identities it provisions for tenant namespaces.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct TenancyConfig {
+    /// Pilothouse's own namespace: the Flux writer accounts (`flux-writer-<namespace>`) live
+    /// here, where no tenant pod can mount them (the chart sets the release namespace).
+    pub namespace: String,
+}
+
+impl Default for TenancyConfig {
+    fn default() -> Self {
+        Self {
+            namespace: control::adapters::identity::DEFAULT_HOME_NAMESPACE.into(),
+        }
+    }
 }
 
 /// Leader election among replicas: the Lease that decides which one runs the work that must

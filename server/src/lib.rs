@@ -94,8 +94,13 @@ pub async fn clusters(
         ));
     }
     let registry =
-        control::adapters::registry::ClusterRegistry::connect(&plugins, pool, helm_home()?)
-            .await
+        control::adapters::registry::ClusterRegistry::connect(
+            &plugins,
+            pool,
+            helm_home()?,
+            &config.tenancy.namespace,
+        )
+        .await
             .context("cannot start the deployment adapters")?;
     for adapter in registry.adapters() {
         if let Err(error) = adapter.health().await {
@@ -107,9 +112,15 @@ pub async fn clusters(
 }
 
 /// A directory only this process's user can read, for helm's configuration (repository
-/// credentials), cache and temporary values files.
+/// credentials), cache and temporary values files. Each registry gets its own: a Helm adapter
+/// removes its home when dropped, which must not take another registry's files with it (two
+/// servers in one process, as the integration tests run them).
 fn helm_home() -> anyhow::Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!("pilothouse-helm-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "pilothouse-helm-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     #[cfg(unix)]
     {

@@ -3,6 +3,7 @@
 //! browser, and shows the server's refusal beside the field it names.
 
 use super::admin_access::{AccessCheck, GlobalRoles, Members};
+use super::lockdown::{LockdownBanner, LockdownTable};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -39,6 +40,13 @@ pub async fn rename_tenant(slug: String, display_name: String) -> Result<(), App
     Ok(service
         .rename_tenant(&ctx, &slug, display_name.trim())
         .await?)
+}
+
+/// Allows (`allow` = "on") or forbids what a tenant applies to create Flux objects itself.
+#[server(prefix = "/api", endpoint = "set_nested_flux")]
+pub async fn set_nested_flux(slug: String, allow: String) -> Result<Tenant, AppError> {
+    let (ctx, service) = crate::server::caller().await?;
+    Ok(service.set_nested_flux(&ctx, &slug, allow == "on").await?)
 }
 
 /// Deletes a tenant that owns no namespaces.
@@ -120,6 +128,7 @@ pub fn Admin() -> impl IntoView {
     let create = ServerAction::<CreateTenant>::new();
     let rename = ServerAction::<RenameTenant>::new();
     let delete = ServerAction::<DeleteTenant>::new();
+    let nested = ServerAction::<SetNestedFlux>::new();
     let assign = ServerAction::<AssignNamespace>::new();
     let unassign = ServerAction::<UnassignNamespace>::new();
     let view = Resource::new(
@@ -128,6 +137,7 @@ pub fn Admin() -> impl IntoView {
                 create.version().get(),
                 rename.version().get(),
                 delete.version().get(),
+                nested.version().get(),
                 assign.version().get(),
                 unassign.version().get(),
             )
@@ -135,7 +145,10 @@ pub fn Admin() -> impl IntoView {
         |_| load_administration(),
     );
     let create_error = refusal(create.value());
-    let tenant_error = either(refusal(rename.value()), refusal(delete.value()));
+    let tenant_error = either(
+        either(refusal(rename.value()), refusal(delete.value())),
+        refusal(nested.value()),
+    );
     let namespace_error = either(refusal(assign.value()), refusal(unassign.value()));
     view! {
         <Title text="Admin" />
@@ -150,9 +163,11 @@ pub fn Admin() -> impl IntoView {
                 }.into_any(),
                 Ok(admin) => {
                     let platform = admin.platform_admin;
+                    let tenant_count = admin.tenants.len();
                     view! {
+                        <LockdownBanner lockdown=admin.lockdown.clone() tenants=tenant_count />
                         {platform.then(|| view! {
-                            <TenantsSection tenants=admin.tenants.clone() create rename delete create_error tenant_error />
+                            <TenantsSection tenants=admin.tenants.clone() create rename delete nested create_error tenant_error />
                             <NamespacesSection namespaces=admin.namespaces.clone() unavailable=admin.namespaces_error.clone() tenants=admin.tenants.clone() assign unassign error=namespace_error />
                         })}
                         <Members administered=admin.administered.clone() />
@@ -160,6 +175,7 @@ pub fn Admin() -> impl IntoView {
                             <GlobalRoles />
                             <AccessCheck actions=admin.actions.clone() />
                         })}
+                        {admin.lockdown.clone().map(|lockdown| view! { <LockdownTable lockdown /> })}
                     }.into_any()
                 }
             })}
@@ -173,6 +189,7 @@ fn TenantsSection(
     create: ServerAction<CreateTenant>,
     rename: ServerAction<RenameTenant>,
     delete: ServerAction<DeleteTenant>,
+    nested: ServerAction<SetNestedFlux>,
     create_error: Signal<Option<AppError>>,
     tenant_error: Signal<Option<AppError>>,
 ) -> impl IntoView {
@@ -194,9 +211,17 @@ fn TenantsSection(
             <FormError error=create_error fields=&["tenant", "display name"] />
             <FormError error=tenant_error fields=&[] />
             <table class="table" data-testid="tenants-table">
-                <thead><tr><th>"Tenant"</th><th>"Display name"</th><th>"Namespaces"</th><th></th></tr></thead>
+                <thead><tr><th>"Tenant"</th><th>"Display name"</th><th>"Namespaces"</th>
+                    <th><abbr title="Whether what the tenant applies (charts, Git content, its pods) may create Flux objects itself. Off: only Pilothouse's checked writes create them.">"Nested Flux objects"</abbr></th><th></th></tr></thead>
                 <tbody>{tenants.into_iter().map(|t| {
-                    let Tenant { slug, display_name, namespaces } = t;
+                    let Tenant { slug, display_name, namespaces, nested_flux } = t;
+                    let nested_slug = slug.clone();
+                    let (state, button, next, class) = if nested_flux {
+                        ("allowed", "Forbid", "off", "")
+                    } else {
+                        ("forbidden", "Allow", "on", "danger")
+                    };
+                    let nested_label = format!("{button} nested Flux objects for {slug}");
                     let owned = if namespaces.is_empty() { "none".to_owned() } else { namespaces.join(", ") };
                     let label = format!("Display name of {slug}");
                     let (key, shown, renamed) = (slug.clone(), slug.clone(), slug.clone());
@@ -211,6 +236,14 @@ fn TenantsSection(
                             </ActionForm>
                         </td>
                         <td>{owned}</td>
+                        <td data-testid="nested-flux">
+                            <ActionForm action=nested attr:class="inline">
+                                <input type="hidden" name="slug" value=nested_slug />
+                                <input type="hidden" name="allow" value=next />
+                                <span>{state}" "</span>
+                                <button type="submit" class=class aria-label=nested_label>{button}</button>
+                            </ActionForm>
+                        </td>
                         <td>
                             <ActionForm action=delete attr:class="inline">
                                 <input type="hidden" name="slug" value=slug />

@@ -4,6 +4,7 @@
 use super::deployments::StatusBadge;
 use super::encode;
 use crate::error::AppError;
+use super::lockdown::{LockdownBanner, LockdownTable};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -42,9 +43,12 @@ fn OverviewBody(overview: Overview) -> impl IntoView {
         recent_scope,
         adapters,
         unavailable,
+        lockdown,
     } = overview;
+    let tenant_count = tenants.iter().filter(|t| t.tenant.is_some()).count();
     view! {
         {unavailable.map(|message| view! { <p class="error" role="alert">{message}</p> })}
+        <LockdownBanner lockdown=lockdown.clone() tenants=tenant_count />
         <section class="panel" data-testid="tenant-counts">
             <h2>"Deployments by tenant"</h2>
             {if tenants.is_empty() {
@@ -126,6 +130,7 @@ fn OverviewBody(overview: Overview) -> impl IntoView {
                 }}).collect_view()}</tbody>
             </table>
         </section>
+        {lockdown.map(|lockdown| view! { <LockdownTable lockdown /> })}
     }
     .into_any()
 }

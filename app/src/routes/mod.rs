@@ -10,6 +10,7 @@ mod deployments;
 mod diff;
 mod graph;
 mod home;
+mod lockdown;
 mod not_found;
 mod operations;
 mod packages;

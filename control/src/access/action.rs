@@ -116,12 +116,13 @@ actions! {
     TenantCreate = "tenant.create", Change, Platform, PlatformAdmin, "Create a tenant.";
     TenantRename = "tenant.rename", Change, Platform, PlatformAdmin, "Change a tenant's display name.";
     TenantDelete = "tenant.delete", Change, Platform, PlatformAdmin, "Delete a tenant that owns no namespaces, with its memberships.";
+    TenantNestedFlux = "tenant.nested-flux", Change, Platform, PlatformAdmin, "Allow or forbid a tenant's own content to create Flux objects.";
     NamespaceList = "namespace.list", Read, Platform, PlatformAdmin, "List the clusters' namespaces with their owning tenants.";
     NamespaceAssign = "namespace.assign", Change, Platform, PlatformAdmin, "Give a namespace that no tenant owns to a tenant.";
     NamespaceMove = "namespace.move", Change, Platform, PlatformAdmin, "Give a namespace to another tenant.";
     NamespaceUnassign = "namespace.unassign", Change, Platform, PlatformAdmin, "Take a namespace from its tenant.";
-    TenantIdentityEnsure = "tenant-identity.ensure", Change, Platform, PlatformAdmin, "Make or repair a tenant namespace's service account and role binding (on assignment, at start-up and periodically).";
-    TenantIdentityRemove = "tenant-identity.remove", Change, Platform, PlatformAdmin, "Remove a namespace's tenant service account and role binding (on unassignment, or when no tenant owns it).";
+    TenantIdentityEnsure = "tenant-identity.ensure", Change, Platform, PlatformAdmin, "Make or repair a tenant namespace's identities: its tenant and Flux writer service accounts and their role bindings (on assignment, at start-up and periodically).";
+    TenantIdentityRemove = "tenant-identity.remove", Change, Platform, PlatformAdmin, "Remove a namespace's identities (on unassignment, or when no tenant owns it).";
     GlobalRoleList = "global-role.list", Read, Platform, PlatformAdmin, "List global role grants.";
     GlobalRoleGrant = "global-role.grant", Change, Platform, PlatformAdmin, "Grant platform-admin or auditor.";
     GlobalRoleRevoke = "global-role.revoke", Change, Platform, PlatformAdmin, "Revoke a global role.";
@@ -146,6 +147,7 @@ impl Action {
             self,
             TenantCreate
                 | TenantDelete
+                | TenantNestedFlux
                 | NamespaceAssign
                 | NamespaceMove
                 | NamespaceUnassign

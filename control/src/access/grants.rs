@@ -2,7 +2,7 @@
 
 use super::role::{GlobalRole, TenantRole};
 use model::reference::NamespaceRef;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -71,6 +71,8 @@ pub struct TenantGrant {
 pub struct Tenancy {
     /// Owner tenant of every assigned namespace.
     pub namespace_owners: BTreeMap<NamespaceRef, String>,
+    /// The tenants whose own content may write Flux objects (nested Flux allowed).
+    pub nested_flux: BTreeSet<String>,
 }
 
 /// Everything the policy needs to decide for one principal: its own roles and the shared

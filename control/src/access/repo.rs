@@ -88,6 +88,12 @@ impl TenancySnapshot {
         )
         .fetch_all(&mut *tx)
         .await?;
+        let nested_flux =
+            sqlx::query_scalar::<_, String>("SELECT slug FROM tenants WHERE nested_flux")
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .collect();
         tx.commit().await?;
         // The table's constraints only hold valid names; a row that is not one is skipped.
         let namespace_owners = rows
@@ -97,7 +103,10 @@ impl TenancySnapshot {
                 Some((NamespaceRef::new(cluster, namespace).ok()?, tenant))
             })
             .collect();
-        let tenancy = Arc::new(Tenancy { namespace_owners });
+        let tenancy = Arc::new(Tenancy {
+            namespace_owners,
+            nested_flux,
+        });
         if let Ok(mut guard) = self.current.write() {
             *guard = Some((version, tenancy.clone()));
         }
@@ -115,21 +124,22 @@ fn via(kind: &str, grantee: String) -> Via {
 
 /// Lists the tenants in `visible`, with their namespaces.
 pub async fn list_tenants(pool: &PgPool, visible: &Visible) -> Result<Vec<Tenant>> {
-    let rows: Vec<(String, String, Vec<String>)> = sqlx::query_as(
-        "SELECT t.slug, t.display_name, \
+    let rows: Vec<(String, String, bool, Vec<String>)> = sqlx::query_as(
+        "SELECT t.slug, t.display_name, t.nested_flux, \
                 coalesce(array_agg(n.namespace ORDER BY n.namespace) FILTER (WHERE n.namespace IS NOT NULL), '{}') \
          FROM tenants t LEFT JOIN tenant_namespaces n ON n.tenant = t.slug \
-         GROUP BY t.slug, t.display_name ORDER BY t.slug",
+         GROUP BY t.slug, t.display_name, t.nested_flux ORDER BY t.slug",
     )
     .fetch_all(pool)
     .await?;
     Ok(rows
         .into_iter()
-        .filter(|(slug, _, _)| visible.contains(slug))
-        .map(|(slug, display_name, namespaces)| Tenant {
+        .filter(|(slug, ..)| visible.contains(slug))
+        .map(|(slug, display_name, nested_flux, namespaces)| Tenant {
             slug,
             display_name,
             namespaces,
+            nested_flux,
         })
         .collect())
 }
@@ -162,7 +172,18 @@ pub async fn create_tenant(pool: &PgPool, slug: &str, display_name: &str) -> Res
         slug: slug.to_owned(),
         display_name: display_name.to_owned(),
         namespaces: Vec::new(),
+        nested_flux: false,
     })
+}
+
+/// Allows or forbids a tenant's own content to write Flux objects.
+pub async fn set_nested_flux(pool: &PgPool, slug: &str, allowed: bool) -> Result<()> {
+    let updated = sqlx::query("UPDATE tenants SET nested_flux = $2 WHERE slug = $1")
+        .bind(slug)
+        .bind(allowed)
+        .execute(pool)
+        .await?;
+    expect_one(updated.rows_affected(), "tenant", slug)
 }
 
 /// Changes a tenant's display name.

@@ -78,8 +78,18 @@ pub trait DeploymentAdapter: Send + Sync {
     async fn version(&self) -> Option<String>;
     /// Ok when the adapter can work; otherwise an error saying what is missing.
     async fn health(&self) -> Result<()>;
-    /// Ok once its caches have their first complete list (readiness).
+    /// Whether the controllers that apply its objects run with Flux's multi-tenancy lockdown
+    /// flags; none for adapters whose objects no Flux controller applies.
+    async fn controller_lockdown(&self) -> Option<model::lockdown::FluxLockdown> {
+        None
+    }
+    /// Ok once its caches have their first complete list.
     async fn wait_until_ready(&self, limit: Duration) -> Result<()>;
+    /// Ok when the adapter may serve (readiness): its caches are synced and nothing its
+    /// configuration requires is missing.
+    async fn readiness(&self, limit: Duration) -> Result<()> {
+        self.wait_until_ready(limit).await
+    }
     /// Every deployment in the namespaces in `visible` that passes the filter's namespace,
     /// kind and label conditions, unsorted and unpaged.
     fn matching(&self, filter: &DeploymentFilter, visible: &Namespaces) -> Vec<Arc<Deployment>>;

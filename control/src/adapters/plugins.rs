@@ -168,6 +168,9 @@ pub struct PluginHealth {
     pub healthy: bool,
     /// Why the last health check failed.
     pub last_error: Option<String>,
+    /// For Flux adapters: whether the controllers run with Flux's multi-tenancy lockdown
+    /// flags, each flag of each controller.
+    pub lockdown: Option<model::lockdown::FluxLockdown>,
 }
 
 /// The report for one configured adapter; `adapter` is its running instance, if enabled.
@@ -186,6 +189,7 @@ pub async fn describe(
                 cache_synced,
                 healthy: last_error.is_none(),
                 last_error,
+                lockdown: adapter.controller_lockdown().await,
             };
             (
                 Some(health),
@@ -199,6 +203,7 @@ pub async fn describe(
                 cache_synced: false,
                 healthy: false,
                 last_error: Some(super::registry::no_cluster().to_string()),
+                lockdown: None,
             });
             (health, None, Vec::new(), &[][..])
         }

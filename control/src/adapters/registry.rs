@@ -22,6 +22,7 @@ pub struct ClusterConnection {
     id: ClusterId,
     config: kube::Config,
     client: Client,
+    home_namespace: String,
     impersonating: Mutex<HashMap<RunAs, Client>>,
 }
 
@@ -42,8 +43,22 @@ impl ClusterConnection {
             id,
             config,
             client,
+            home_namespace: super::identity::DEFAULT_HOME_NAMESPACE.to_owned(),
             impersonating: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The same connection with Pilothouse's own namespace in this cluster (where the Flux
+    /// writer accounts live) set to `namespace`.
+    #[must_use]
+    pub fn with_home_namespace(mut self, namespace: &str) -> Self {
+        namespace.clone_into(&mut self.home_namespace);
+        self
+    }
+
+    /// Pilothouse's own namespace in this cluster.
+    pub fn home_namespace(&self) -> &str {
+        &self.home_namespace
     }
 
     /// The cluster's id.
@@ -232,26 +247,31 @@ impl ClusterRegistry {
         pool: &PgPool,
         helm_home: PathBuf,
     ) -> Result<Self> {
-        Self::connect(&PluginConfig::shorthand(flux, &helm), pool, helm_home).await
+        let plugins = PluginConfig::shorthand(flux, &helm);
+        Self::connect(&plugins, pool, helm_home, super::identity::DEFAULT_HOME_NAMESPACE).await
     }
 
     /// The adapters of `plugins.dms`, every enabled one started against the one cluster
     /// their kubeconfig names. Each Helm adapter keeps its repository settings in its own
-    /// directory under `helm_home`.
+    /// directory under `helm_home`; `home_namespace` is Pilothouse's own namespace there.
     pub async fn connect(
         plugins: &[PluginConfig],
         pool: &PgPool,
         helm_home: PathBuf,
+        home_namespace: &str,
     ) -> Result<Self> {
         super::plugins::validate(plugins)?;
         let enabled: Vec<&PluginConfig> = plugins.iter().filter(|p| p.enabled).collect();
         let Some(first) = enabled.first() else {
             return Ok(Self::unconnected(plugins));
         };
-        let connection = Arc::new(ClusterConnection::new(
-            ClusterId::default(),
-            super::flux::kube_config(first.settings.kubeconfig()).await?,
-        )?);
+        let connection = Arc::new(
+            ClusterConnection::new(
+                ClusterId::default(),
+                super::flux::kube_config(first.settings.kubeconfig()).await?,
+            )?
+            .with_home_namespace(home_namespace),
+        );
         let mut cluster = ClusterHandle::new(connection.clone());
         for plugin in &enabled {
             let adapter: Arc<dyn DeploymentAdapter> = match &plugin.settings {

@@ -63,6 +63,32 @@ impl Service {
         .await
     }
 
+    /// Allows or forbids what a tenant applies (charts, Git content, its pods) to create Flux
+    /// objects, and brings the identities of its namespaces in step at once. Off by default:
+    /// a nested Kustomization or HelmRelease runs as whatever service account it names, or
+    /// as the controller itself unless the controllers are locked down.
+    pub async fn set_nested_flux(
+        &self,
+        ctx: &RequestContext,
+        slug: &str,
+        allowed: bool,
+    ) -> Result<Tenant> {
+        let target = tenant_target(slug, json!({ "nestedFlux": allowed }));
+        self.platform(ctx, Action::TenantNestedFlux, &target)
+            .await?;
+        self.audited(ctx, Action::TenantNestedFlux, &target, async |_| {
+            repo::set_nested_flux(&self.pool, slug, allowed).await
+        })
+        .await?;
+        let tenancy = self.grants(ctx).await?.tenancy.clone();
+        for (namespace, owner) in &tenancy.namespace_owners {
+            if owner == slug {
+                self.provision_identity(ctx, namespace, slug).await?;
+            }
+        }
+        repo::get_tenant(&self.pool, slug).await
+    }
+
     /// Deletes a tenant and its memberships; refused, naming them, while it owns namespaces.
     pub async fn delete_tenant(&self, ctx: &RequestContext, slug: &str) -> Result<()> {
         let target = tenant_target(slug, json!({}));
@@ -99,6 +125,7 @@ impl Service {
                 Ok(namespaces) => view.namespaces = namespaces,
                 Err(error) => view.namespaces_error = Some(error.public_message()),
             }
+            view.lockdown = self.controller_lockdown().await;
         }
         Ok(view)
     }

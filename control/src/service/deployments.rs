@@ -207,7 +207,7 @@ impl Service {
     pub async fn adapters_ready(&self) -> Result<()> {
         for adapter in self.registry.adapters() {
             adapter
-                .wait_until_ready(std::time::Duration::from_millis(200))
+                .readiness(std::time::Duration::from_millis(200))
                 .await?;
         }
         Ok(())

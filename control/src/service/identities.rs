@@ -6,7 +6,7 @@ use super::{AuditTarget, RequestContext, Service};
 use crate::Result;
 use crate::access::Action;
 use crate::adapters::context::TENANT_SERVICE_ACCOUNT;
-use crate::adapters::identity::{self, TENANT_CLUSTER_ROLE};
+use crate::adapters::identity::{self, Desired, TENANT_CLUSTER_ROLE};
 use model::reference::NamespaceRef;
 use serde_json::json;
 
@@ -23,13 +23,24 @@ impl Service {
             return Ok(Vec::new());
         };
         let client = cluster.connection().client();
-        let drift = identity::ensure(client, namespace.name(), tenant, true).await?;
+        let nested_flux = self.grants(ctx).await?.tenancy.nested_flux.contains(tenant);
+        let desired = Desired {
+            home: cluster.connection().home_namespace(),
+            namespace: namespace.name(),
+            tenant,
+            nested_flux,
+        };
+        let drift = identity::ensure(client, &desired, true).await?;
         if drift.is_empty() {
             return Ok(drift);
         }
-        let target = identity_target(namespace, Some(tenant), json!({ "drift": drift }));
+        let target = identity_target(
+            namespace,
+            Some(tenant),
+            json!({ "drift": drift, "nestedFlux": nested_flux }),
+        );
         self.audited(ctx, Action::TenantIdentityEnsure, &target, async |_| {
-            identity::ensure(client, namespace.name(), tenant, false).await
+            identity::ensure(client, &desired, false).await
         })
         .await
     }
@@ -46,7 +57,13 @@ impl Service {
         };
         let target = identity_target(namespace, tenant, json!({}));
         self.audited(ctx, Action::TenantIdentityRemove, &target, async |_| {
-            identity::remove(cluster.connection().client(), namespace.name()).await
+            let connection = cluster.connection();
+            identity::remove(
+                connection.client(),
+                connection.home_namespace(),
+                namespace.name(),
+            )
+            .await
         })
         .await
     }
@@ -69,7 +86,9 @@ impl Service {
         }
         for cluster in self.registry.clusters() {
             let id = cluster.connection().id().clone();
-            let provisioned = match identity::provisioned(cluster.connection().client()).await {
+            let connection = cluster.connection();
+            let home = connection.home_namespace();
+            let provisioned = match identity::provisioned(connection.client(), home).await {
                 Ok(found) => found,
                 Err(error) => {
                     report.push(format!("cluster {id}: {error}"));

@@ -122,6 +122,20 @@ impl Service {
                 },
             });
         }
+        if grants.global_role(crate::access::GlobalRole::PlatformAdmin).is_some() {
+            overview.lockdown = self.controller_lockdown().await;
+        }
         Ok(overview)
+    }
+
+    /// The Flux controllers' lockdown as the first Flux adapter reports it (one cluster, one
+    /// set of controllers); none without a Flux adapter. Shown to platform-admins only.
+    pub(super) async fn controller_lockdown(&self) -> Option<model::lockdown::FluxLockdown> {
+        for adapter in self.registry.adapters() {
+            if let Some(report) = adapter.controller_lockdown().await {
+                return Some(report);
+            }
+        }
+        None
     }
 }

@@ -135,26 +135,40 @@ async fn tenant(
     Ok(Json(state.service.get_tenant(&ctx, &slug).await?).into_response())
 }
 
+/// What a tenant's PATCH may change; at least one of them.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct Rename {
-    display_name: String,
+struct TenantChange {
+    /// A new display name.
+    display_name: Option<String>,
+    /// Whether what the tenant applies may create Flux objects itself (nested Kustomizations
+    /// and HelmReleases). Off by default; see the README's tenancy section for the trade-off.
+    nested_flux: Option<bool>,
 }
 
-/// Changes a tenant's display name.
+/// Changes a tenant's display name, or whether its content may create Flux objects
+/// (platform-admins; each change audited on its own).
 #[utoipa::path(patch, path = "/o2dms/v1/tenants/{slug}", tag = "tenancy", params(("slug" = String, Path, description = "The tenant's slug.")),
-    request_body = Rename, responses((status = 200, body = Tenant)))]
+    request_body = TenantChange, responses((status = 200, body = Tenant)))]
 async fn rename_tenant(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     Path(slug): Path<String>,
-    body: Result<Json<Rename>, JsonRejection>,
+    body: Result<Json<TenantChange>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body.map_err(body_error)?;
-    state
-        .service
-        .rename_tenant(&ctx, &slug, &body.display_name)
-        .await?;
+    if body.display_name.is_none() && body.nested_flux.is_none() {
+        return Err(invalid(
+            "displayName",
+            "name what to change: displayName, nestedFlux or both",
+        ));
+    }
+    if let Some(name) = &body.display_name {
+        state.service.rename_tenant(&ctx, &slug, name).await?;
+    }
+    if let Some(allowed) = body.nested_flux {
+        state.service.set_nested_flux(&ctx, &slug, allowed).await?;
+    }
     Ok(Json(state.service.get_tenant(&ctx, &slug).await?).into_response())
 }
 

@@ -4,7 +4,7 @@
 //! the Lease. Each replica also serves its metrics on `server.metricsListen`, as the chart
 //! configures it, so this is where that wiring is checked.
 
-use crate::support::TestEnv;
+use crate::support::{TestEnv, until};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -93,18 +93,6 @@ async fn leading(replica: &Replica) -> Option<bool> {
         "{body}"
     );
     body["leader"]["leading"].as_bool()
-}
-
-/// Polls until `check` holds; fails the test when `limit` passes first.
-async fn until<F: AsyncFn() -> bool>(limit: Duration, what: &str, check: F) {
-    let started = Instant::now();
-    while started.elapsed() < limit {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{what} within {limit:?}");
 }
 
 /// The value of the unlabelled series `name` on the replica's metrics listener.

@@ -17,6 +17,7 @@ mod graph;
 mod health;
 mod leader;
 mod live_events;
+mod lockdown;
 mod mtls;
 mod oidc;
 mod openapi;

@@ -13,7 +13,8 @@ use super::trace;
 use super::types::source_ref;
 use super::writes::FluxWriter;
 use crate::access::Namespaces;
-use crate::adapters::context::{Boundary, WriteCtx};
+use crate::adapters::context::{Boundary, RunAs, WriteCtx};
+use crate::adapters::identity::flux_writer;
 use crate::adapters::registry::ClusterConnection;
 use crate::adapters::rows::CacheEvent;
 use crate::adapters::{ControllerLogs, DeploymentAdapter, Inventory, Sources, Stats};
@@ -116,12 +117,20 @@ impl FluxAdapter {
         &self.cache
     }
 
-    /// The writer for a write in `namespace`, acting as that namespace's tenant identity and
-    /// holding what it applies to Flux's lockdown when a tenant writes.
+    /// The writer for a write in `namespace`, holding what it applies to Flux's lockdown when
+    /// a tenant writes: the object runs as that namespace's tenant account, and the write
+    /// itself goes to the API server as the namespace's Flux writer account (the tenant
+    /// account may not write Flux objects, so that nothing it applies can plant one).
     pub(super) fn writer_in(&self, ctx: &WriteCtx, namespace: &str) -> Result<FluxWriter> {
         let run_as = ctx.run_as_in(namespace);
-        let client = self.connection.client_as(&run_as)?;
         let lockdown = Lockdown::for_write(&run_as, self.boundary(ctx), &self.cluster);
+        let writes_as = match run_as {
+            RunAs::Pilothouse => RunAs::Pilothouse,
+            RunAs::ServiceAccount { .. } => {
+                flux_writer(self.connection.home_namespace(), namespace)
+            }
+        };
+        let client = self.connection.client_as(&writes_as)?;
         Ok(self.writer.acting_as(client, lockdown))
     }
 
@@ -279,6 +288,37 @@ impl DeploymentAdapter for FluxAdapter {
 
     async fn health(&self) -> Result<()> {
         super::health::check(&self.client).await
+    }
+
+    async fn controller_lockdown(&self) -> Option<model::lockdown::FluxLockdown> {
+        let mut report = super::controllers::lockdown(&self.client, &self.config.namespace).await;
+        let refuses_crossing = report.controllers.iter().any(|c| {
+            c.installed
+                && c.flags
+                    .iter()
+                    .any(|f| f.flag == "--no-cross-namespace-refs" && f.ok)
+        });
+        if refuses_crossing && !self.config.shared_source_namespaces.is_empty() {
+            report.summary.push_str(&format!(
+                "; flux.sharedSourceNamespaces ({}) conflicts with --no-cross-namespace-refs: deployments that use a shared source fail to reconcile",
+                self.config.shared_source_namespaces.join(", ")
+            ));
+        }
+        Some(report)
+    }
+
+    async fn readiness(&self, limit: Duration) -> Result<()> {
+        self.cache.wait_until_ready(limit).await?;
+        if !self.config.require_controller_lockdown {
+            return Ok(());
+        }
+        match self.controller_lockdown().await {
+            Some(report) if !report.locked_down => Err(Error::Cluster(format!(
+                "flux.requireControllerLockdown is set and {}",
+                report.summary
+            ))),
+            _ => Ok(()),
+        }
     }
 
     async fn wait_until_ready(&self, limit: Duration) -> Result<()> {

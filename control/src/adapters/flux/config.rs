@@ -32,7 +32,12 @@ pub struct FluxConfig {
     pub target_namespace: Option<String>,
     /// Namespaces whose sources every tenant may reference (read-only: only platform-admins
     /// reconcile, suspend or pin them). Empty means tenants use only their own sources.
+    /// Such references cross namespaces, so they fail on controllers locked down with
+    /// `--no-cross-namespace-refs`: the two settings exclude each other.
     pub shared_source_namespaces: Vec<String>,
+    /// Readiness fails while the Flux controllers run without the multi-tenancy lockdown
+    /// flags (`--no-cross-namespace-refs`, `--default-service-account`, `--no-remote-bases`).
+    pub require_controller_lockdown: bool,
 }
 
 impl Default for FluxConfig {
@@ -48,6 +53,7 @@ impl Default for FluxConfig {
             force: false,
             target_namespace: None,
             shared_source_namespaces: Vec::new(),
+            require_controller_lockdown: false,
         }
     }
 }
@@ -65,6 +71,12 @@ impl FluxConfig {
         }
         if let Some(ns) = &self.target_namespace {
             crate::validate::dns_label("flux.targetNamespace", ns)?;
+        }
+        if self.require_controller_lockdown && !self.shared_source_namespaces.is_empty() {
+            return Err(Error::invalid(
+                "flux.requireControllerLockdown",
+                "conflicts with flux.sharedSourceNamespaces: locked-down controllers refuse the cross-namespace source references that shared sources are; choose per-tenant sources and the lockdown, or shared sources without it",
+            ));
         }
         Ok(())
     }

@@ -5,6 +5,7 @@ pub mod adapter;
 pub mod cache;
 pub mod chart;
 pub mod config;
+pub mod controllers;
 pub mod health;
 pub mod history;
 pub mod kinds;

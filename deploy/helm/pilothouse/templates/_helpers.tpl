@@ -37,6 +37,9 @@ server:
   drainTimeoutSeconds: 20
   # Metrics on their own port, so an Ingress to the UI never publishes them.
   metricsListen: 0.0.0.0:9090
+tenancy:
+  # The Flux writer accounts live in the release's namespace.
+  namespace: {{ .Release.Namespace | quote }}
 leader:
   namespace: {{ .Release.Namespace | quote }}
   leaseName: {{ printf "%s-leader" (include "pilothouse.fullname" .) | quote }}

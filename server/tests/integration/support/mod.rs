@@ -444,6 +444,19 @@ fn absolute(base: &str, location: &str) -> String {
     }
 }
 
+/// Polls until `check` holds; fails the test when `limit` passes first. The limit is a
+/// generous bound on a condition, never the thing tested.
+pub async fn until<F: AsyncFn() -> bool>(limit: std::time::Duration, what: &str, check: F) {
+    let started = std::time::Instant::now();
+    while started.elapsed() < limit {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{what} within {limit:?}");
+}
+
 /// Percent-encodes a query value.
 pub fn urlencode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
