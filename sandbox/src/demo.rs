@@ -241,8 +241,29 @@ pub fn seed(store: &Store) -> Result<(), ApiError> {
             json!({}),
         ),
     )?;
-    // The demo's Flux is locked down as Flux's multi-tenancy guide advises.
+    // The demo's Flux is locked down as Flux's multi-tenancy guide advises: objects that
+    // name no service account run as their namespace's `default` account, which the platform
+    // team binds to what the namespace's own deployments need, there and nowhere else.
     crate::controller_pods::ensure_controller_deployments(store, true);
+    let role = store.resource("rbac.authorization.k8s.io", "v1", "clusterroles")?;
+    store.create(
+        &role,
+        None,
+        json!({ "metadata": { "name": "demo-namespace-reconciler" },
+                "rules": [{ "apiGroups": ["*"], "resources": ["*"], "verbs": ["*"] }] }),
+        options,
+    )?;
+    let bindings = store.resource("rbac.authorization.k8s.io", "v1", "rolebindings")?;
+    for ns in ["team-a", "team-b", "team-c", "platform"] {
+        store.create(
+            &bindings,
+            Some(ns),
+            json!({ "metadata": { "name": "demo-namespace-reconciler", "namespace": ns },
+                    "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "demo-namespace-reconciler" },
+                    "subjects": [{ "kind": "ServiceAccount", "name": "default", "namespace": ns }] }),
+            options,
+        )?;
+    }
     Ok(())
 }
 

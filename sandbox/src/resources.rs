@@ -143,6 +143,25 @@ pub fn builtins() -> Vec<ResourceType> {
             false,
             &[],
         ),
+        // Stored, not enforced: the sandbox runs no admission policies.
+        builtin(
+            "admissionregistration.k8s.io",
+            "v1",
+            "ValidatingAdmissionPolicy",
+            "validatingadmissionpolicies",
+            false,
+            true,
+            &[],
+        ),
+        builtin(
+            "admissionregistration.k8s.io",
+            "v1",
+            "ValidatingAdmissionPolicyBinding",
+            "validatingadmissionpolicybindings",
+            false,
+            false,
+            &[],
+        ),
         builtin(
             "networking.k8s.io",
             "v1",

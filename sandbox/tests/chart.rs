@@ -98,7 +98,7 @@ fn missing(sent: &Value, kept: &Value, at: String) -> Vec<String> {
 }
 
 fn check_schema(object: &Value) {
-    use k8s_openapi::api::{apps, core, networking, policy, rbac};
+    use k8s_openapi::api::{admissionregistration, apps, core, networking, policy, rbac};
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
     match object["kind"].as_str().unwrap_or_default() {
         "Deployment" => typed::<apps::v1::Deployment>(object),
@@ -113,6 +113,12 @@ fn check_schema(object: &Value) {
         "Role" => typed::<rbac::v1::Role>(object),
         "RoleBinding" => typed::<rbac::v1::RoleBinding>(object),
         "CustomResourceDefinition" => typed::<CustomResourceDefinition>(object),
+        "ValidatingAdmissionPolicy" => {
+            typed::<admissionregistration::v1::ValidatingAdmissionPolicy>(object);
+        }
+        "ValidatingAdmissionPolicyBinding" => {
+            typed::<admissionregistration::v1::ValidatingAdmissionPolicyBinding>(object);
+        }
         other => panic!("the chart renders a {other}, which this test does not check yet"),
     }
 }
@@ -138,6 +144,8 @@ fn collection(object: &Value, namespace: &str) -> String {
         "ClusterRole" => ("clusterroles", false),
         "ClusterRoleBinding" => ("clusterrolebindings", false),
         "CustomResourceDefinition" => ("customresourcedefinitions", false),
+        "ValidatingAdmissionPolicy" => ("validatingadmissionpolicies", false),
+        "ValidatingAdmissionPolicyBinding" => ("validatingadmissionpolicybindings", false),
         other => panic!("no collection known for {other}"),
     };
     let ns = object["metadata"]["namespace"]
@@ -214,6 +222,8 @@ fn its_cluster_role_grants_nothing_beyond_deploy_rbac() {
     for (kind, name) in [
         ("ClusterRole", "pilothouse"),
         ("ClusterRole", "pilothouse-tenant"),
+        ("ClusterRole", "pilothouse-flux-writer"),
+        ("Role", "pilothouse-flux-writers"),
         ("Role", "pilothouse-flux-logs"),
         ("Role", "pilothouse-leader"),
     ] {
@@ -278,12 +288,70 @@ async fn rendered_objects_match_their_schemas_and_install_into_a_cluster() {
         "NetworkPolicy",
         "PodDisruptionBudget",
         "CustomResourceDefinition",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
     ] {
         assert!(
             kinds.contains(kind),
             "the full example renders a {kind}: {kinds:?}"
         );
     }
+    // The admission policy is opt-in, and holds tenant namespaces to the tenant account.
+    assert!(
+        !defaults
+            .iter()
+            .any(|o| o["kind"] == "ValidatingAdmissionPolicy"),
+        "off by default"
+    );
+    let policy = named(&full, "ValidatingAdmissionPolicy", "demo-pilothouse-flux-tenancy");
+    let expressions: Vec<&str> = policy["spec"]["validations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v["expression"].as_str())
+        .collect();
+    for field in [
+        "serviceAccountName",
+        "kubeConfig",
+        "targetNamespace",
+        "storageNamespace",
+        "sourceRef.namespace",
+        "dependsOn",
+    ] {
+        assert!(
+            expressions.iter().any(|e| e.contains(field)),
+            "a validation for {field}: {expressions:?}"
+        );
+    }
+    assert_eq!(
+        policy["spec"]["variables"][1]["expression"], "[\"flux-system\"]",
+        "the shared source namespaces"
+    );
+    let binding = named(
+        &full,
+        "ValidatingAdmissionPolicyBinding",
+        "demo-pilothouse-flux-tenancy",
+    );
+    assert_eq!(binding["spec"]["validationActions"], json!(["Deny"]));
+    assert_eq!(
+        binding["spec"]["matchResources"]["namespaceSelector"]["matchExpressions"][0]["key"],
+        "pilothouse.dev/tenant"
+    );
+    let old = helm_offline(&[
+        "template",
+        "demo",
+        &chart(),
+        "--set",
+        "admissionPolicy.enabled=true",
+        "--kube-version",
+        "1.29.0",
+    ]);
+    assert!(!old.status.success(), "refused before Kubernetes 1.30");
+    assert!(
+        String::from_utf8_lossy(&old.stderr).contains("needs Kubernetes 1.30"),
+        "{}",
+        String::from_utf8_lossy(&old.stderr)
+    );
     let config = named(&full, "ConfigMap", "demo-pilothouse");
     let text = config["data"]["config.yaml"].as_str().unwrap();
     assert!(text.contains("retentionDays: 400"), "{text}");

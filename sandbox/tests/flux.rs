@@ -340,3 +340,96 @@ async fn controllers_act_as_the_service_account_and_fail_outside_its_rights() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn locked_down_controllers_act_as_the_default_account_and_apply_source_content() {
+    let sandbox = Sandbox::start(SandboxOptions {
+        crds: vec![sandbox::vendored_crds()],
+        manifests: vec![sandbox::deploy_rbac()],
+        ..SandboxOptions::default()
+    })
+    .await
+    .unwrap();
+    let store = sandbox.store();
+    sandbox::demo::seed(store).unwrap();
+    let client = Client::try_from(Config::new(sandbox.url().parse().unwrap())).unwrap();
+    // A source whose content holds a ConfigMap for team-b: the content of a hostile repository.
+    let planted = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: planted\n  namespace: team-b\ndata:\n  x: y\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: local\ndata:\n  x: y\n";
+    let sources = api(
+        &client,
+        "source.toolkit.fluxcd.io",
+        "v1",
+        "GitRepository",
+        "gitrepositories",
+        "team-a",
+    );
+    let source: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+        "metadata": { "name": "hostile", "namespace": "team-a",
+                      "annotations": { sandbox::flux_rbac::MANIFESTS_ANNOTATION: planted } },
+        "spec": { "interval": "5m", "url": "https://github.com/example/hostile", "ref": { "branch": "main" } }
+    }))
+    .unwrap();
+    sources.create(&Default::default(), &source).await.unwrap();
+    let kustomizations = api(
+        &client,
+        "kustomize.toolkit.fluxcd.io",
+        "v1",
+        "Kustomization",
+        "kustomizations",
+        "team-a",
+    );
+    let object: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+        "metadata": { "name": "hostile", "namespace": "team-a" },
+        "spec": { "interval": "5m", "path": "./", "prune": true,
+                  "sourceRef": { "kind": "GitRepository", "name": "hostile" } }
+    }))
+    .unwrap();
+    kustomizations
+        .create(&Default::default(), &object)
+        .await
+        .unwrap();
+    settle(&sandbox);
+    // Locked down (the demo's flags): it runs as team-a's default account, which may write
+    // only in team-a, so the ConfigMap aimed at team-b is refused and nothing lands there.
+    let (status, _, message) = ready(&kustomizations.get("hostile").await.unwrap()).unwrap();
+    assert_eq!(status, "False", "{message}");
+    assert!(
+        message.contains("ConfigMap/team-b/planted")
+            && message.contains("system:serviceaccount:team-a:default"),
+        "{message}"
+    );
+    let configmaps = store.resource("", "v1", "configmaps").unwrap();
+    assert!(store.get(&configmaps, Some("team-b"), "planted").is_err());
+
+    // A stock install (no flags): the controller acts as itself and applies everything.
+    let deployments = store.resource("apps", "v1", "deployments").unwrap();
+    let mut open = sandbox::controller_pods::controller_deployment("kustomize-controller", false);
+    let current = store
+        .get(&deployments, Some("flux-system"), "kustomize-controller")
+        .unwrap();
+    open["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"].clone();
+    store
+        .update(
+            &deployments,
+            Some("flux-system"),
+            "kustomize-controller",
+            open,
+            sandbox::store::WriteOptions::by("kubectl"),
+        )
+        .unwrap();
+    kustomizations
+        .patch(
+            "hostile",
+            &Default::default(),
+            &kube::api::Patch::Merge(json!({ "metadata": { "annotations": { "reconcile.fluxcd.io/requestedAt": "now" } } })),
+        )
+        .await
+        .unwrap();
+    settle(&sandbox);
+    let (status, _, message) = ready(&kustomizations.get("hostile").await.unwrap()).unwrap();
+    assert_eq!(status, "True", "{message}");
+    assert!(store.get(&configmaps, Some("team-b"), "planted").is_ok());
+    assert!(store.get(&configmaps, Some("team-a"), "local").is_ok());
+}
