@@ -435,3 +435,124 @@ async fn rendered_objects_match_their_schemas_and_install_into_a_cluster() {
         assert!(got.is_ok(), "{path} after helm install: {got:?}");
     }
 }
+
+/// Whether the chart's admission policy admits `object`, evaluated as the API server would:
+/// its variables in order, then every validation; the first that fails gives its message.
+fn admits(policy: &Value, object: &Value) -> Result<(), String> {
+    let mut context = cel::Context::default();
+    context.add_variable("object", object.clone()).unwrap();
+    let mut variables = serde_json::Map::new();
+    for variable in policy["spec"]["variables"].as_array().unwrap() {
+        context
+            .add_variable("variables", Value::Object(variables.clone()))
+            .unwrap();
+        let program = cel::Program::compile(variable["expression"].as_str().unwrap()).unwrap();
+        let value = program.execute(&context).unwrap().json().unwrap();
+        variables.insert(variable["name"].as_str().unwrap().to_owned(), value);
+    }
+    context
+        .add_variable("variables", Value::Object(variables))
+        .unwrap();
+    for validation in policy["spec"]["validations"].as_array().unwrap() {
+        let expression = validation["expression"].as_str().unwrap();
+        let program = cel::Program::compile(expression)
+            .unwrap_or_else(|e| panic!("{expression} does not compile: {e}"));
+        let verdict = program
+            .execute(&context)
+            .unwrap_or_else(|e| panic!("{expression} fails on {object}: {e}"));
+        if verdict != cel::Value::Bool(true) {
+            let message = match validation["messageExpression"].as_str() {
+                Some(text) => cel::Program::compile(text)
+                    .unwrap()
+                    .execute(&context)
+                    .unwrap()
+                    .json()
+                    .unwrap()
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                None => validation["message"].as_str().unwrap_or_default().to_owned(),
+            };
+            return Err(message);
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn the_admission_policy_holds_tenant_flux_objects_to_the_lockdown() {
+    let full_values = deploy().join("helm/full-values.yaml");
+    let full = render(&["-f", full_values.to_str().unwrap()]);
+    let policy = named(&full, "ValidatingAdmissionPolicy", "demo-pilothouse-flux-tenancy");
+    let release = |spec: Value| {
+        let mut object = json!({ "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+            "metadata": { "name": "web", "namespace": "team-a" },
+            "spec": { "interval": "5m", "serviceAccountName": "pilothouse-tenant",
+                      "chart": { "spec": { "chart": "web", "sourceRef": { "kind": "HelmRepository", "name": "charts" } } } } });
+        json_patch::merge(&mut object["spec"], &spec);
+        object
+    };
+    let kustomization = |spec: Value| {
+        let mut object = json!({ "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+            "metadata": { "name": "apps", "namespace": "team-a" },
+            "spec": { "interval": "5m", "path": "./", "prune": true, "serviceAccountName": "pilothouse-tenant",
+                      "sourceRef": { "kind": "GitRepository", "name": "apps" } } });
+        json_patch::merge(&mut object["spec"], &spec);
+        object
+    };
+    for admitted in [
+        release(json!({})),
+        release(json!({ "chart": { "spec": { "sourceRef": { "namespace": "flux-system" } } } })),
+        release(json!({ "targetNamespace": "team-a", "dependsOn": [{ "name": "db" }] })),
+        kustomization(json!({})),
+        kustomization(json!({ "sourceRef": { "namespace": "team-a" }, "dependsOn": [{ "name": "infra", "namespace": "team-a" }] })),
+    ] {
+        assert_eq!(admits(policy, &admitted), Ok(()), "{admitted}");
+    }
+    let mut no_account = kustomization(json!({}));
+    no_account["spec"]
+        .as_object_mut()
+        .unwrap()
+        .remove("serviceAccountName");
+    for (refused, says) in [
+        (no_account, "spec.serviceAccountName must be pilothouse-tenant"),
+        (
+            release(json!({ "serviceAccountName": "default" })),
+            "spec.serviceAccountName must be pilothouse-tenant",
+        ),
+        (
+            kustomization(json!({ "kubeConfig": { "secretRef": { "name": "other" } } })),
+            "spec.kubeConfig",
+        ),
+        (
+            kustomization(json!({ "targetNamespace": "kube-system" })),
+            "spec.targetNamespace",
+        ),
+        (
+            release(json!({ "storageNamespace": "team-b" })),
+            "spec.storageNamespace",
+        ),
+        (
+            kustomization(json!({ "sourceRef": { "namespace": "team-b" } })),
+            "spec.sourceRef.namespace",
+        ),
+        (
+            release(json!({ "chart": { "spec": { "sourceRef": { "namespace": "team-b" } } } })),
+            "spec.chart.spec.sourceRef.namespace",
+        ),
+        (
+            release(json!({ "chartRef": { "kind": "OCIRepository", "name": "web", "namespace": "team-b" } })),
+            "spec.chartRef.namespace",
+        ),
+        (
+            kustomization(json!({ "dependsOn": [{ "name": "ok" }, { "name": "analytics", "namespace": "team-b" }] })),
+            "spec.dependsOn",
+        ),
+    ] {
+        let verdict = admits(policy, &refused);
+        assert!(
+            verdict.as_ref().is_err_and(|m| m.contains(says)),
+            "{refused}: {verdict:?}"
+        );
+    }
+}
