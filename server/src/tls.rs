@@ -1,6 +1,8 @@
 //! HTTPS served by Pilothouse itself (`server.tls`), and with `clientCa`, client certificates:
 //! a certificate the configured authorities signed, in its validity period, signs its caller
-//! in (CN → subject, O → groups, issuer → the authority's name).
+//! in as `x509:<issuer CN>/<CN>`, in the groups `x509:<issuer CN>/<O>`. Certificate identities
+//! live in their own namespace, so no certificate, whatever it names, is an OIDC user or
+//! group: grants name certificate identities explicitly.
 
 use crate::config::TlsConfig;
 use anyhow::Context;
@@ -93,6 +95,11 @@ pub fn acceptor(config: &TlsConfig) -> anyhow::Result<TlsAcceptor> {
     Ok(TlsAcceptor::from(Arc::new(server)))
 }
 
+/// What every certificate identity (issuer, subject and groups) starts with; nothing an
+/// OpenID provider vouches for may (the OIDC sign-in refuses such subjects and drops such
+/// groups).
+pub use control::access::X509_PREFIX;
+
 /// The principal a client certificate (DER) names.
 pub fn principal_of(certificate: &[u8]) -> Result<Principal, String> {
     let certificate = x509_cert::Certificate::from_der(certificate)
@@ -108,11 +115,14 @@ pub fn principal_of(certificate: &[u8]) -> Result<Principal, String> {
         .next()
         .unwrap_or_else(|| tbs.issuer.to_string());
     Ok(Principal {
-        issuer: format!("x509:{authority}"),
-        subject: subject.clone(),
+        issuer: format!("{X509_PREFIX}{authority}"),
+        subject: format!("{X509_PREFIX}{authority}/{subject}"),
         email: None,
         name: Some(subject),
-        groups,
+        groups: groups
+            .into_iter()
+            .map(|group| format!("{X509_PREFIX}{authority}/{group}"))
+            .collect(),
         narrowing: None,
     })
 }

@@ -17,6 +17,6 @@ pub mod tokens;
 pub use action::{Action, Requirement, TargetKind};
 pub use grants::{Grantee, Grants, Tenancy, Via};
 pub use policy::{Decision, Denied, Missing, Target};
-pub use principal::{Narrowing, Principal};
+pub use principal::{Narrowing, Principal, X509_PREFIX};
 pub use role::{GlobalRole, TenantRole};
 pub use scope::{AuditScope, NamespaceScope, Namespaces, PlatformScope, TenantScope, Visible};

@@ -2,6 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
+/// What every client-certificate identity starts with: its issuer `x509:<CA>`, its subject
+/// `x509:<CA>/<CN>` and its groups `x509:<CA>/<O>`. No other sign-in may produce a subject or
+/// a group in this namespace, so a certificate never becomes an OIDC user or group.
+pub const X509_PREFIX: &str = "x509:";
+
 /// A user as the identity provider vouched for them: (issuer, subject) plus display claims.
 #[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Principal {
@@ -32,6 +37,16 @@ pub struct Narrowing {
 }
 
 impl Principal {
+    /// Drops what an OpenID provider may not claim: groups in the certificate namespace.
+    /// Returns None for a subject in that namespace (an identity a provider cannot hold).
+    pub fn vouched_by_provider(mut self) -> Option<Self> {
+        if self.subject.starts_with(X509_PREFIX) || self.issuer.starts_with(X509_PREFIX) {
+            return None;
+        }
+        self.groups.retain(|group| !group.starts_with(X509_PREFIX));
+        Some(self)
+    }
+
     /// The identity Pilothouse itself acts as (bootstrap, retention jobs).
     pub fn system() -> Self {
         Self {

@@ -299,7 +299,14 @@ impl Oidc {
             name,
             groups,
             narrowing: None,
-        };
+        }
+        .vouched_by_provider()
+        .ok_or_else(|| {
+            AuthError::InvalidToken(
+                "the subject is in the x509: namespace, which only client certificates sign in as"
+                    .into(),
+            )
+        })?;
         Ok((principal, expires))
     }
 
@@ -363,7 +370,11 @@ impl Oidc {
             principal.name = Some(name.to_owned());
         }
         if let Some(groups) = claims.get(&self.groups_claim) {
-            principal.groups = string_list(groups);
+            // Groups in the certificate namespace are not the provider's to give.
+            principal.groups = string_list(groups)
+                .into_iter()
+                .filter(|group| !group.starts_with(control::access::X509_PREFIX))
+                .collect();
         }
         Ok(())
     }

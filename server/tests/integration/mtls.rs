@@ -154,15 +154,18 @@ async fn client_certificates_sign_in_and_bad_ones_are_refused() {
     let ca = Authority::new("Pilothouse Test CA");
     let address = serve(&env, &dir, &ca, false).await;
 
-    // CN → subject, O → groups, issuer → the authority.
+    // CN → subject, O → groups, each in the authority's own namespace.
     let bot = ca.client("ci-bot", &["release-managers"], -1, 30);
     let (status, body) = get(address, &ca, Some(&bot), "/o2dms/v1/me")
         .await
         .expect("a valid certificate is accepted");
     assert_eq!(status, 200, "{body}");
     let me: serde_json::Value = serde_json::from_str(&body).expect("json");
-    assert_eq!(me["subject"], "ci-bot");
-    assert_eq!(me["groups"], json!(["release-managers"]));
+    assert_eq!(me["subject"], "x509:Pilothouse Test CA/ci-bot");
+    assert_eq!(
+        me["groups"],
+        json!(["x509:Pilothouse Test CA/release-managers"])
+    );
     assert_eq!(me["issuer"], "x509:Pilothouse Test CA");
 
     // The same policy as every other principal: a group membership gives the certificate's
@@ -177,7 +180,7 @@ async fn client_certificates_sign_in_and_bad_ones_are_refused() {
             "POST",
             "/o2dms/v1/tenants/team-a/members",
             &admin,
-            json!({ "group": "release-managers", "role": "admin" }),
+            json!({ "group": "x509:Pilothouse Test CA/release-managers", "role": "admin" }),
         )
         .await;
     assert_eq!(added.status.as_u16(), 201, "{}", added.body);
@@ -192,6 +195,64 @@ async fn client_certificates_sign_in_and_bad_ones_are_refused() {
         .await
         .expect("answered");
     assert_eq!(status, 403, "a tenant admin is not a platform-admin");
+
+    // A certificate naming an admin's OIDC subject and the bootstrap group is neither: the
+    // OIDC user `admin` and the OIDC group `platform-admins` hold roles it does not get.
+    let granted = env
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/global-roles",
+            &admin,
+            json!({ "group": "platform-admins", "role": "platform-admin" }),
+        )
+        .await;
+    assert_eq!(granted.status.as_u16(), 201, "{}", granted.body);
+    let impostor = ca.client("admin", &["platform-admins"], -1, 30);
+    for path in [
+        "/o2dms/v1/global-roles",
+        "/o2dms/v1/tenants/team-a/members",
+        "/o2dms/v1/namespaces",
+    ] {
+        let (status, body) = get(address, &ca, Some(&impostor), path)
+            .await
+            .expect("answered");
+        assert_eq!(status, 403, "{path} for CN=admin, O=platform-admins: {body}");
+    }
+    let (_, body) = get(address, &ca, Some(&impostor), "/o2dms/v1/tenants")
+        .await
+        .expect("answered");
+    assert_eq!(body.trim(), "[]", "no tenant is visible to it");
+    // Only a grant naming the certificate identity gives it anything.
+    let named = env
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/tenants/team-a/members",
+            &admin,
+            json!({ "user": "x509:Pilothouse Test CA/admin", "role": "viewer" }),
+        )
+        .await;
+    assert_eq!(named.status.as_u16(), 201, "{}", named.body);
+    let (_, body) = get(address, &ca, Some(&impostor), "/o2dms/v1/tenants")
+        .await
+        .expect("answered");
+    assert!(body.contains("team-a"), "{body}");
+    let (status, _) = get(address, &ca, Some(&impostor), "/o2dms/v1/global-roles")
+        .await
+        .expect("answered");
+    assert_eq!(status, 403, "and nothing more");
+
+    // Nor does an OpenID provider get to claim the certificate namespace.
+    let issuer = env.idp.issuer();
+    let now = chrono::Utc::now().timestamp();
+    let claimed = env.mint(json!({ "iss": issuer, "aud": "pilothouse", "sub": "x509:Pilothouse Test CA/ci-bot", "iat": now, "exp": now + 300 }));
+    let answer = env.get_bearer("/o2dms/v1/me", &claimed).await;
+    assert_eq!(answer.status.as_u16(), 401, "{}", answer.body);
+    let grouped = env.mint(json!({ "iss": issuer, "aud": "pilothouse", "sub": "mallory", "iat": now, "exp": now + 300,
+        "groups": ["x509:Pilothouse Test CA/release-managers", "developers"] }));
+    let answer = env.get_bearer("/o2dms/v1/me", &grouped).await;
+    assert_eq!(answer.status.as_u16(), 200, "{}", answer.body);
+    let me: serde_json::Value = serde_json::from_str(&answer.body).expect("json");
+    assert_eq!(me["groups"], json!(["developers"]), "the certificate group is dropped");
 
     let stranger = Authority::new("Someone Else's CA");
     let forged = stranger.client("admin", &[], -1, 30);
