@@ -243,12 +243,15 @@ pub struct PluginsConfig {
 pub struct TokensConfig {
     /// The longest lifetime a token may have, in days.
     pub max_lifetime_days: u32,
+    /// How many live tokens one user (or service principal) may hold at once.
+    pub max_live_per_user: u32,
 }
 
 impl Default for TokensConfig {
     fn default() -> Self {
         Self {
             max_lifetime_days: control::service::DEFAULT_MAX_LIFETIME_DAYS,
+            max_live_per_user: control::service::DEFAULT_MAX_LIVE_TOKENS,
         }
     }
 }

@@ -48,9 +48,32 @@ pub fn secret_hash(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
 
-/// Stores a token for `secret`.
-pub async fn insert(pool: &PgPool, row: &TokenRow<'_>, secret: &str) -> Result<ApiToken> {
+/// Stores a token for `secret`, unless its subject already holds `max_live` live tokens (the
+/// count and the insert are serialized per subject, so concurrent requests cannot pass it).
+pub async fn insert(
+    pool: &PgPool,
+    row: &TokenRow<'_>,
+    secret: &str,
+    max_live: u32,
+) -> Result<ApiToken> {
     let id = Uuid::new_v4();
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))")
+        .bind(row.subject)
+        .execute(&mut *tx)
+        .await?;
+    let live: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM api_tokens WHERE subject = $1 AND revoked_at IS NULL AND expires_at > now()",
+    )
+    .bind(row.subject)
+    .fetch_one(&mut *tx)
+    .await?;
+    if live >= i64::from(max_live) {
+        return Err(Error::Conflict(format!(
+            "{} already holds {live} live API tokens, the most allowed (tokens.maxLivePerUser); revoke one first",
+            row.subject
+        )));
+    }
     let inserted: TokenRecord = sqlx::query_as(&format!(
         "INSERT INTO api_tokens (id, subject, service_of, name, secret_hash, tenant, read_only, created_by, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {COLUMNS}"
@@ -64,7 +87,7 @@ pub async fn insert(pool: &PgPool, row: &TokenRow<'_>, secret: &str) -> Result<A
     .bind(row.read_only)
     .bind(row.created_by)
     .bind(row.expires_at)
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await
     .map_err(|error| match &error {
         sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
@@ -72,6 +95,7 @@ pub async fn insert(pool: &PgPool, row: &TokenRow<'_>, secret: &str) -> Result<A
         }
         _ => Error::from(error),
     })?;
+    tx.commit().await?;
     Ok(inserted.into())
 }
 

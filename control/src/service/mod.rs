@@ -31,7 +31,7 @@ pub use operations::parse_operation_id;
 pub use rates::{Cost, RateLimits};
 pub use streams::MAX_STREAMS_PER_PRINCIPAL;
 
-pub use tokens::{DEFAULT_MAX_LIFETIME_DAYS, TOKEN_ISSUER_PREFIX};
+pub use tokens::{DEFAULT_MAX_LIFETIME_DAYS, DEFAULT_MAX_LIVE_TOKENS, TOKEN_ISSUER_PREFIX};
 
 pub use crate::adapters::requested_kind;
 
@@ -97,6 +97,7 @@ pub struct Service {
     registry: ClusterRegistry,
     refusals: std::sync::Arc<refusals::RefusalBudget>,
     token_max_days: u32,
+    token_max_live: u32,
     rates: std::sync::Arc<rates::Rates>,
     access_cache: std::sync::Arc<crate::access::cache::AccessCache>,
     live: std::sync::Arc<crate::live::LiveHub>,
@@ -115,6 +116,7 @@ impl Service {
             pool,
             registry: ClusterRegistry::default(),
             token_max_days: DEFAULT_MAX_LIFETIME_DAYS,
+            token_max_live: tokens::DEFAULT_MAX_LIVE_TOKENS,
             rates: Default::default(),
             access_cache: Default::default(),
             live: Default::default(),
@@ -388,7 +390,11 @@ fn event(
 
 pub use audit::ExportFormat;
 
-/// The key a principal's refusal budget is kept under.
+/// The key a principal's budgets (refusals, streams, running operations) are kept under:
+/// the owning subject, so that the API tokens one person mints share that person's budget
+/// instead of multiplying it (a token's issuer names the token; its subject, its owner).
+/// Subjects of different sign-ins cannot meet: one OpenID issuer, and client certificates
+/// in their own `x509:` namespace.
 pub(crate) fn principal_key(principal: &Principal) -> String {
-    format!("{}\u{1f}{}", principal.issuer, principal.subject)
+    principal.subject.clone()
 }

@@ -15,11 +15,19 @@ pub const TOKEN_ISSUER_PREFIX: &str = "pilothouse:token:";
 
 /// The longest lifetime a token gets when settings name none.
 pub const DEFAULT_MAX_LIFETIME_DAYS: u32 = 90;
+/// How many live (unrevoked, unexpired) tokens one subject may hold by default.
+pub const DEFAULT_MAX_LIVE_TOKENS: u32 = 20;
 
 impl Service {
     /// The same service with another cap on token lifetimes.
     pub fn with_token_lifetime(mut self, max_days: u32) -> Self {
         self.token_max_days = max_days;
+        self
+    }
+
+    /// The same service with another cap on the live tokens one subject may hold.
+    pub fn with_token_cap(mut self, max_live: u32) -> Self {
+        self.token_max_live = max_live;
         self
     }
 
@@ -81,7 +89,7 @@ impl Service {
         };
         self.audited(ctx, action, &target, async |_| {
             let secret = tokens::new_secret();
-            let token = tokens::insert(&self.pool, &row, &secret).await?;
+            let token = tokens::insert(&self.pool, &row, &secret, self.token_max_live).await?;
             Ok(IssuedToken { token, secret })
         })
         .await

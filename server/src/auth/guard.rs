@@ -53,11 +53,7 @@ pub async fn authenticate(
         return next.run(request).await;
     }
     let client_addr = client_addr(&request);
-    let request_id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let request_id = request_id(request.headers());
 
     if let Some(token) = bearer(request.headers()) {
         let verified = if token.starts_with(model::tokens::SECRET_PREFIX) {
@@ -151,6 +147,27 @@ pub async fn authenticate(
     };
     request.extensions_mut().insert(ctx);
     next.run(request).await
+}
+
+/// The longest request id kept as sent.
+const REQUEST_ID_MAX: usize = 128;
+
+/// The caller's `x-request-id`, kept for the audit and operations rows when it is at most
+/// 128 characters of `[A-Za-z0-9._-]`; anything else is replaced by a fresh id, so a caller
+/// cannot write large or hostile text into the record.
+fn request_id(headers: &HeaderMap) -> Option<String> {
+    let sent = headers.get("x-request-id")?;
+    let fits = |text: &str| {
+        !text.is_empty()
+            && text.len() <= REQUEST_ID_MAX
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    };
+    match sent.to_str() {
+        Ok(text) if fits(text) => Some(text.to_owned()),
+        _ => Some(uuid::Uuid::new_v4().to_string()),
+    }
 }
 
 fn bearer(headers: &HeaderMap) -> Option<String> {
