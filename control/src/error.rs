@@ -78,6 +78,16 @@ pub enum Error {
         "you have {0} live streams open, as many as one user may; close a tab or a followed log and try again"
     )]
     TooManyStreams(usize),
+    /// This replica runs as many helm processes as it may and as many wait for a turn (429).
+    #[error(
+        "helm is busy on this server ({running} running, {waiting} waiting); try again in a few seconds"
+    )]
+    HelmBusy {
+        /// helm processes running.
+        running: usize,
+        /// Requests waiting for one.
+        waiting: usize,
+    },
     /// The operation was cancelled on request (409).
     #[error("{0}")]
     Cancelled(String),
@@ -162,7 +172,8 @@ impl Error {
             Self::TooManyRefusals { .. }
             | Self::RateLimited { .. }
             | Self::TooManyOperations(_)
-            | Self::TooManyStreams(_) => 429,
+            | Self::TooManyStreams(_)
+            | Self::HelmBusy { .. } => 429,
             Self::Unauthenticated(_) => 401,
             Self::AuditUnavailable(_)
             | Self::Database(_)
@@ -187,7 +198,7 @@ impl Error {
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             Self::TooManyRefusals { seconds } | Self::RateLimited { seconds } => Some(*seconds),
-            Self::TooManyOperations(_) | Self::TooManyStreams(_) => Some(5),
+            Self::TooManyOperations(_) | Self::TooManyStreams(_) | Self::HelmBusy { .. } => Some(5),
             _ => None,
         }
     }

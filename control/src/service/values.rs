@@ -56,13 +56,23 @@ impl Service {
     }
 
     /// The values diff and, for Helm releases, the rendered-manifest diff that applying
-    /// `text` would make; nothing is changed.
+    /// `text` would make; nothing is changed. A preview runs helm twice, so it needs the right
+    /// to make the change and is charged as an expensive read.
     pub async fn preview_values(
         &self,
         ctx: &RequestContext,
         deployment: &DeploymentRef,
         text: &str,
     ) -> Result<ValuesPreview> {
+        self.namespaced(
+            ctx,
+            Action::DeploymentUpdate,
+            &deployment.namespace_ref(),
+            Some(&deployment.name),
+            json!({ "preview": true }),
+        )
+        .await?;
+        self.spend(ctx, super::Cost::ExpensiveRead)?;
         refuse_kustomization(deployment)?;
         let values = checked(text)?;
         let current = self.deployment_values(ctx, deployment).await?;

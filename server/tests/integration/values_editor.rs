@@ -82,6 +82,20 @@ async fn check_preview_and_apply_values() {
     let fine = call(&env, &alice, "check_values", PODINFO, "replicaCount: 3\n").await;
     assert_eq!(fine.body, "[]");
 
+    // A preview runs helm: a viewer, who may not change the values, may not run it either.
+    env.service
+        .add_membership(
+            &env.admin(),
+            "team-a",
+            &control::access::Grantee::User("bob".into()),
+            control::access::TenantRole::Viewer,
+        )
+        .await
+        .expect("bob views team-a");
+    let bob = env.login("bob").await;
+    let refused = call(&env, &bob, "preview_values", PODINFO, "replicaCount: 3\n").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+
     let preview = call(&env, &alice, "preview_values", PODINFO, "replicaCount: 3\n").await;
     assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
     let preview: Value = serde_json::from_str(&preview.body).expect("json");

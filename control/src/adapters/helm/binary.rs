@@ -158,6 +158,8 @@ impl HelmBinary {
         run_as: &RunAs,
         limit: Duration,
     ) -> Result<Vec<u8>> {
+        // One replica runs a bounded number of helm processes; past its queue, 429.
+        let _turn = super::gate::REPLICA.turn().await?;
         let started = std::time::Instant::now();
         let out = self
             .run_unmetered(operation, subject, args, run_as, limit)
