@@ -233,6 +233,7 @@ pub fn cli_context(config: &Config, subject: &str) -> RequestContext {
         channel: Channel::Cli,
         request_id: None,
         client_addr: None,
+        credential: None,
     }
 }
 

@@ -30,10 +30,10 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long open connections may finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The caller a verified client certificate names, attached to each request of its
-/// connection (the gate reads it).
+/// The caller a verified client certificate names and when the certificate ends, attached to
+/// each request of its connection (the gate reads it).
 #[derive(Debug, Clone)]
-pub struct ClientCertificate(pub Result<Principal, String>);
+pub struct ClientCertificate(pub Result<(Principal, chrono::DateTime<chrono::Utc>), String>);
 
 /// The TLS settings: the server's certificate and key, and with `client_ca` a verifier that
 /// checks client certificates when they are offered (and, with `require_client_cert`,
@@ -100,8 +100,10 @@ pub fn acceptor(config: &TlsConfig) -> anyhow::Result<TlsAcceptor> {
 /// groups).
 pub use control::access::X509_PREFIX;
 
-/// The principal a client certificate (DER) names.
-pub fn principal_of(certificate: &[u8]) -> Result<Principal, String> {
+/// The principal a client certificate (DER) names, and the end of its validity.
+pub fn principal_of(
+    certificate: &[u8],
+) -> Result<(Principal, chrono::DateTime<chrono::Utc>), String> {
     let certificate = x509_cert::Certificate::from_der(certificate)
         .map_err(|e| format!("the client certificate cannot be read: {e}"))?;
     let tbs = &certificate.tbs_certificate;
@@ -114,7 +116,12 @@ pub fn principal_of(certificate: &[u8]) -> Result<Principal, String> {
         .into_iter()
         .next()
         .unwrap_or_else(|| tbs.issuer.to_string());
-    Ok(Principal {
+    let seconds = tbs.validity.not_after.to_unix_duration().as_secs();
+    let not_after = i64::try_from(seconds)
+        .ok()
+        .and_then(|s| chrono::DateTime::<chrono::Utc>::from_timestamp(s, 0))
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
+    let principal = Principal {
         issuer: format!("{X509_PREFIX}{authority}"),
         subject: format!("{X509_PREFIX}{authority}/{subject}"),
         email: None,
@@ -124,7 +131,8 @@ pub fn principal_of(certificate: &[u8]) -> Result<Principal, String> {
             .map(|group| format!("{X509_PREFIX}{authority}/{group}"))
             .collect(),
         narrowing: None,
-    })
+    };
+    Ok((principal, not_after))
 }
 
 /// Every value of one attribute in a distinguished name, as text.

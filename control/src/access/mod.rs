@@ -5,6 +5,7 @@
 
 pub mod action;
 pub mod cache;
+pub mod credential;
 pub mod explain;
 pub mod grants;
 pub mod policy;
@@ -15,6 +16,7 @@ pub mod scope;
 pub mod tokens;
 
 pub use action::{Action, Requirement, TargetKind};
+pub use credential::{Credential, CredentialCheck};
 pub use grants::{Grantee, Grants, Tenancy, Via};
 pub use policy::{Decision, Denied, Missing, Target};
 pub use principal::{Narrowing, Principal, X509_PREFIX};

@@ -99,6 +99,23 @@ pub async fn insert(
     Ok(inserted.into())
 }
 
+/// Why token `id` no longer stands (revoked, expired, gone), or None while it does.
+pub async fn lapsed(pool: &PgPool, id: Uuid) -> Result<Option<String>> {
+    let row: Option<(Option<DateTime<Utc>>, DateTime<Utc>)> =
+        sqlx::query_as("SELECT revoked_at, expires_at FROM api_tokens WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+    Ok(match row {
+        None => Some("the API token no longer exists".to_owned()),
+        Some((Some(at), _)) => Some(format!("the API token was revoked at {}", at.to_rfc3339())),
+        Some((None, at)) if at <= Utc::now() => {
+            Some(format!("the API token expired at {}", at.to_rfc3339()))
+        }
+        Some(_) => None,
+    })
+}
+
 /// The principal a presented secret stands for, or why it does not stand for one. Marks the
 /// token used.
 pub async fn authenticate(

@@ -92,11 +92,18 @@ impl Service {
             .await
             .map(|text| about(&text, &deployment))
             .unwrap_or_default();
+        let caller = ctx.clone();
         let steps = futures::stream::unfold(start, move |before| {
             let (service, deployment, query) = (service.clone(), deployment.clone(), query.clone());
+            let ctx = caller.clone();
             async move {
                 loop {
                     tokio::time::sleep(FOLLOW_EVERY).await;
+                    // Each step asks again whether the caller may still read these logs and
+                    // whether the credential still stands; the stream ends when not.
+                    if !service.may_still(&ctx, Action::DeploymentLogs, &deployment).await {
+                        return None;
+                    }
                     let Ok((_, logs)) = service.logs() else {
                         return None;
                     };
@@ -116,6 +123,25 @@ impl Service {
             ctx,
             futures::StreamExt::flat_map(steps, futures::stream::iter),
         )
+    }
+
+    /// Whether a stream opened by `ctx` may go on: its credential still stands and its
+    /// grants still allow `action` on `deployment` (nothing is recorded; the stream was
+    /// authorized when it began).
+    pub(super) async fn may_still(
+        &self,
+        ctx: &RequestContext,
+        action: Action,
+        deployment: &DeploymentRef,
+    ) -> bool {
+        if let Some(why) = ctx.credential_lapsed().await {
+            tracing::info!(subject = %ctx.principal.subject, %why, "stream ended");
+            return false;
+        }
+        self.grants(ctx).await.is_ok_and(|grants| {
+            crate::access::policy::authorize_namespace(&grants, action, &deployment.namespace_ref())
+                .is_ok()
+        })
     }
 
     async fn authorize_logs(

@@ -1,6 +1,7 @@
 //! The live feed for one caller: every change in a namespace it may list, with visibility
 //! checked again as soon as its grants change (a revoked membership stops the events that
-//! follow), and a resync when it missed changes.
+//! follow), its credential asked again at every re-check (the stream ends when it lapses),
+//! and a resync when it missed changes.
 
 use super::{RequestContext, Service};
 use crate::Result;
@@ -107,22 +108,33 @@ impl Reader {
         loop {
             let event = match self.backlog.pop_front() {
                 Some(event) => event,
-                None => match self.live.recv().await {
-                    Ok(event) => event,
+                None => match tokio::time::timeout(RECHECK, self.live.recv()).await {
+                    // Quiet for a while: the credential is asked again all the same.
+                    Err(_) => {
+                        self.recheck().await;
+                        if self.done {
+                            return None;
+                        }
+                        continue;
+                    }
+                    Ok(Ok(event)) => event,
                     // Too slow: dropped rather than buffered; it reloads and reconnects.
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                    Ok(Err(broadcast::error::RecvError::Lagged(_))) => {
                         self.done = true;
                         return Some(LiveItem::Resync {
                             id: self.service.live.last_id(),
                         });
                     }
-                    Err(broadcast::error::RecvError::Closed) => return None,
+                    Ok(Err(broadcast::error::RecvError::Closed)) => return None,
                 },
             };
             match &event.what {
                 Live::Gap => return Some(LiveItem::Resync { id: event.id }),
                 Live::Change { namespace, change } => {
                     self.recheck().await;
+                    if self.done {
+                        return None;
+                    }
                     if self.visible.contains(namespace) {
                         return Some(LiveItem::Change {
                             id: event.id,
@@ -136,6 +148,9 @@ impl Reader {
                     operation,
                 } => {
                     self.recheck().await;
+                    if self.done {
+                        return None;
+                    }
                     if *requester == self.me
                         || namespace.as_ref().is_some_and(|n| self.visible.contains(n))
                     {
@@ -150,7 +165,9 @@ impl Reader {
     }
 
     /// Reads visibility again when an access change was announced or a while has passed;
-    /// when the grants cannot be read, nothing is shown.
+    /// when the grants cannot be read, nothing is shown. The credential itself is asked too
+    /// (a revoked token, a signed-out session, an expired JWT or certificate): when it no
+    /// longer stands, the stream ends.
     async fn recheck(&mut self) {
         let generation = self.service.access_cache.generation();
         if generation == self.generation && self.checked.elapsed() < RECHECK {
@@ -158,6 +175,11 @@ impl Reader {
         }
         self.generation = generation;
         self.checked = Instant::now();
+        if let Some(why) = self.ctx.credential_lapsed().await {
+            tracing::info!(subject = %self.ctx.principal.subject, %why, "live stream ended");
+            self.done = true;
+            return;
+        }
         self.visible = self
             .service
             .visible(&self.ctx, Action::DeploymentList)

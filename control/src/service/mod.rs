@@ -56,6 +56,9 @@ pub struct RequestContext {
     pub request_id: Option<String>,
     /// The client's address.
     pub client_addr: Option<String>,
+    /// The credential the request came with, asked again by streams that outlive the
+    /// request; None where nothing can lapse (Pilothouse itself, the CLI).
+    pub credential: Option<crate::access::Credential>,
 }
 
 impl RequestContext {
@@ -66,6 +69,15 @@ impl RequestContext {
             channel: Channel::System,
             request_id: None,
             client_addr: None,
+            credential: None,
+        }
+    }
+
+    /// Why the request's credential no longer stands (revoked, signed out, expired), or None.
+    pub async fn credential_lapsed(&self) -> Option<String> {
+        match &self.credential {
+            Some(credential) => credential.lapsed().await,
+            None => None,
         }
     }
 }

@@ -170,6 +170,7 @@ impl Service {
                 channel: Channel::System,
                 request_id: None,
                 client_addr: None,
+                credential: None,
             };
             let (kind, name) = change.target();
             let namespace = change.namespace();

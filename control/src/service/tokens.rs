@@ -4,7 +4,7 @@
 use super::{AuditTarget, RequestContext, Service};
 use crate::access::policy::{self, Target};
 use crate::access::tokens::{self, TokenRow};
-use crate::access::{Action, Principal, TenantRole};
+use crate::access::{Action, Credential, CredentialCheck, Principal, TenantRole};
 use crate::{Error, Result, validate};
 use model::tokens::{ApiToken, IssuedToken, NewToken, service_subject};
 use serde_json::json;
@@ -147,6 +147,19 @@ impl Service {
         Ok(principal)
     }
 
+    /// The credential of a request made with an API token (its principal's issuer names the
+    /// token), for streams that must end when the token is revoked; None for other principals.
+    pub fn token_credential(&self, principal: &Principal) -> Option<Credential> {
+        let id = principal
+            .issuer
+            .strip_prefix(TOKEN_ISSUER_PREFIX)
+            .and_then(|id| uuid::Uuid::parse_str(id).ok())?;
+        Some(Credential::new(TokenCheck {
+            pool: self.pool.clone(),
+            id,
+        }))
+    }
+
     async fn own(&self, ctx: &RequestContext, action: Action, target: &AuditTarget) -> Result<()> {
         let grants = self.grants(ctx).await?;
         match policy::decide(&grants, action, Target::Own) {
@@ -162,5 +175,21 @@ fn token_target(tenant: Option<&str>, parameters: serde_json::Value) -> AuditTar
         kind: Some("ApiToken"),
         parameters,
         ..AuditTarget::default()
+    }
+}
+
+/// An API token asked again: revoked, expired or deleted since the request began?
+struct TokenCheck {
+    pool: sqlx::PgPool,
+    id: uuid::Uuid,
+}
+
+#[async_trait::async_trait]
+impl CredentialCheck for TokenCheck {
+    async fn lapsed(&self) -> Option<String> {
+        match tokens::lapsed(&self.pool, self.id).await {
+            Ok(lapsed) => lapsed,
+            Err(error) => Some(format!("the API token could not be checked again: {error}")),
+        }
     }
 }

@@ -19,6 +19,7 @@ pub fn person(subject: &str, groups: &[&str]) -> RequestContext {
         channel: Channel::Api,
         request_id: Some(format!("req-{subject}")),
         client_addr: Some("127.0.0.1".into()),
+        credential: None,
     }
 }
 

@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use control::RequestContext;
+use control::access::Credential;
 use control::audit::Channel;
 use std::net::SocketAddr;
 use tower_sessions::Session;
@@ -61,20 +62,29 @@ pub async fn authenticate(
                 .service
                 .authenticate_token(&token)
                 .await
+                .map(|principal| {
+                    let credential = state.service.token_credential(&principal);
+                    (principal, credential)
+                })
                 .map_err(|error| match error {
                     control::Error::Unauthenticated(why) => AuthError::InvalidToken(why),
                     other => AuthError::Unavailable(other.public_message()),
                 })
         } else {
-            state.oidc.verify_bearer(&token).await
+            state
+                .oidc
+                .verify_bearer(&token)
+                .await
+                .map(|(principal, expires)| (principal, Some(Credential::until(expires, "JWT"))))
         };
         return match verified {
-            Ok(principal) => {
+            Ok((principal, credential)) => {
                 let ctx = RequestContext {
                     principal,
                     channel: Channel::Api,
                     request_id,
                     client_addr,
+                    credential,
                 };
                 request.extensions_mut().insert(ctx);
                 next.run(request).await
@@ -84,8 +94,8 @@ pub async fn authenticate(
     }
 
     if let Some(ClientCertificate(identity)) = request.extensions().get::<ClientCertificate>() {
-        let principal = match identity {
-            Ok(principal) => principal.clone(),
+        let (principal, not_after) = match identity {
+            Ok(identity) => identity.clone(),
             Err(why) => return unauthorized(&AuthError::InvalidToken(why.clone())),
         };
         // A browser offers its certificate to any site's form as it sends cookies, so a
@@ -103,6 +113,7 @@ pub async fn authenticate(
             channel: Channel::Api,
             request_id,
             client_addr,
+            credential: Some(Credential::until(not_after, "client certificate")),
         };
         request.extensions_mut().insert(ctx);
         return next.run(request).await;
@@ -139,11 +150,19 @@ pub async fn authenticate(
             return AuthError::Csrf.into_response();
         }
     }
+    let credential = session::SessionCheck::new(
+        state.pool.clone(),
+        &session,
+        user.login_at,
+        state.auth.absolute_timeout_secs,
+    )
+    .map(Credential::new);
     let ctx = RequestContext {
         principal: user.principal,
         channel: Channel::Ui,
         request_id,
         client_addr,
+        credential,
     };
     request.extensions_mut().insert(ctx);
     next.run(request).await

@@ -217,13 +217,16 @@ impl Oidc {
     }
 
     /// Verifies an `Authorization: Bearer` JWT from the issuer for the configured audience.
-    pub async fn verify_bearer(&self, token: &str) -> Result<Principal, AuthError> {
+    pub async fn verify_bearer(
+        &self,
+        token: &str,
+    ) -> Result<(Principal, chrono::DateTime<chrono::Utc>), AuthError> {
         let key = control::access::tokens::secret_hash(token);
         if let Ok(verified) = self.verified.lock()
             && let Some((principal, expires)) = verified.get(&key)
             && chrono::Utc::now() < *expires
         {
-            return Ok(principal.clone());
+            return Ok((principal.clone(), *expires));
         }
         let (principal, expires) = self.verify_bearer_once(token).await?;
         if let Ok(mut verified) = self.verified.lock() {
@@ -232,7 +235,7 @@ impl Oidc {
             }
             verified.insert(key, (principal.clone(), expires));
         }
-        Ok(principal)
+        Ok((principal, expires))
     }
 
     async fn verify_bearer_once(

@@ -35,6 +35,46 @@ pub struct SessionUser {
     pub login_at: i64,
 }
 
+/// A signed-in session asked again by a stream that outlives its request: still in the store,
+/// still signed in, not past its inactivity expiry or its absolute timeout.
+pub struct SessionCheck {
+    store: tower_sessions_sqlx_store::PostgresStore,
+    id: tower_sessions::session::Id,
+    ends_at: i64,
+}
+
+impl SessionCheck {
+    /// The check of `session`, signed in at `login_at`, ending `absolute_timeout_secs` later.
+    pub fn new(
+        pool: sqlx::PgPool,
+        session: &Session,
+        login_at: i64,
+        absolute_timeout_secs: i64,
+    ) -> Option<Self> {
+        Some(Self {
+            store: tower_sessions_sqlx_store::PostgresStore::new(pool),
+            id: session.id()?,
+            ends_at: login_at.saturating_add(absolute_timeout_secs),
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl control::access::CredentialCheck for SessionCheck {
+    async fn lapsed(&self) -> Option<String> {
+        use tower_sessions::SessionStore;
+        let now = time::OffsetDateTime::now_utc();
+        if now.unix_timestamp() > self.ends_at {
+            return Some("the session reached its absolute timeout; sign in again".into());
+        }
+        match self.store.load(&self.id).await {
+            Ok(Some(record)) if record.data.contains_key(USER) && record.expiry_date > now => None,
+            Ok(_) => Some("the session ended (signed out or expired); sign in again".into()),
+            Err(error) => Some(format!("the session could not be checked again: {error}")),
+        }
+    }
+}
+
 fn store_error(error: tower_sessions::session::Error) -> AuthError {
     AuthError::Session(error.to_string())
 }

@@ -261,3 +261,58 @@ async fn a_deployments_controller_log_lines_are_read_and_followed() {
     // Lines already there when the stream opened are not sent again.
     assert!(seen.iter().all(|l| !lines.contains(l)), "{seen:#?}");
 }
+
+/// Reads `stream` until it ends; fails when it is still open after `limit` (a generous bound
+/// on the server's re-check, not the thing tested).
+async fn until_ended(stream: &mut EventStream, limit: Duration) {
+    let started = std::time::Instant::now();
+    while !stream.ended {
+        assert!(
+            started.elapsed() < limit,
+            "the stream was still open after {limit:?}"
+        );
+        let _ = stream.next(Duration::from_millis(500)).await;
+    }
+}
+
+/// Streams outlive the request that opened them, so they ask the credential again: a revoked
+/// API token's live events and followed log end, and so does a stream opened with a JWT once
+/// the JWT expires; a stream whose credential still stands stays open.
+#[tokio::test]
+async fn streams_end_when_their_credential_lapses() {
+    let env = TestEnv::start_with_cluster("live-credentials").await;
+    let alice = env.bearer("alice");
+    let made = env
+        .send_bearer("POST", "/o2dms/v1/tokens", &alice, json!({ "name": "watcher" }))
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    let made: Value = serde_json::from_str(&made.body).expect("json");
+    let secret = made["secret"].as_str().expect("secret").to_owned();
+    let id = made["token"]["id"].as_str().expect("id").to_owned();
+
+    let mut events = EventStream::open(&env, &secret, None).await;
+    let logs = "/o2dms/v1/deployments/default~team-a~Kustomization~shop/logs/stream";
+    let mut log = EventStream::open_at(&env, logs, &secret, None).await;
+    let mut steady = EventStream::open(&env, &alice, None).await;
+    let issuer = env.idp.issuer();
+    let now = chrono::Utc::now().timestamp();
+    let short = env.mint(json!({ "iss": issuer, "aud": "pilothouse", "sub": "alice", "iat": now, "exp": now + 3 }));
+    let mut expiring = EventStream::open(&env, &short, None).await;
+
+    let revoked = env
+        .send_bearer("DELETE", &format!("/o2dms/v1/tokens/{id}"), &alice, json!({}))
+        .await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT, "{}", revoked.body);
+    until_ended(&mut events, Duration::from_secs(60)).await;
+    until_ended(&mut log, Duration::from_secs(60)).await;
+    until_ended(&mut expiring, Duration::from_secs(60)).await;
+    // alice's own JWT still stands: her stream is open.
+    let _ = steady.next(Duration::from_millis(200)).await;
+    assert!(!steady.ended, "a stream whose credential stands stays open");
+    let refused = EventStream::try_open_at(&env, "/o2dms/v1/events/stream", &secret, None).await;
+    assert_eq!(
+        refused.err().map(|(status, _)| status),
+        Some(StatusCode::UNAUTHORIZED),
+        "and the revoked token opens no new one"
+    );
+}
