@@ -50,7 +50,17 @@ pub async fn handle(
     Query(query): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Response {
-    let user = match ctx.tokens.authenticate(&headers) {
+    let sent = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let account = sent.and_then(|token| crate::sa_tokens::authenticate(&ctx.store, token));
+    let authenticated = match account {
+        Some(Ok(user)) => Ok(Caller::User(user)),
+        Some(Err(error)) => Err(error),
+        None => ctx.tokens.authenticate(&headers),
+    };
+    let user = match authenticated {
         Ok(Caller::ReadOnly) if !matches!(method, Method::GET | Method::HEAD) => {
             return ApiError::forbidden(&method, uri.path()).into_response();
         }
@@ -325,6 +335,11 @@ async fn dispatch(
                 }
                 return Ok(([(header::CONTENT_TYPE, "text/plain")], text).into_response());
             }
+            "token" if rt.plural == "serviceaccounts" && rt.group.is_empty() && *method == Method::POST => {
+                let account = name.as_deref().unwrap_or_default();
+                let answer = crate::sa_tokens::token_request(store, ns.unwrap_or("default"), account)?;
+                return Ok((StatusCode::CREATED, Json(answer)).into_response());
+            }
             other => return Err(ApiError::no_route(&format!("{}/{other}", rt.plural))),
         }
     }
@@ -357,7 +372,13 @@ async fn dispatch(
         }
         (Method::GET, Some(name)) => Ok(Json(store.get(&rt, ns, &name)?).into_response()),
         (Method::POST, None) => {
-            let object = parse_body(headers, body)?;
+            let mut object = parse_body(headers, body)?;
+            if rt.plural == "secrets" && rt.group.is_empty() {
+                if let Some(ns) = ns {
+                    object["metadata"]["namespace"] = json!(ns);
+                }
+                crate::sa_tokens::fill_token_secret(store, &mut object);
+            }
             Ok((
                 StatusCode::CREATED,
                 Json(store.create(&rt, ns, object, options)?),

@@ -22,6 +22,7 @@ pub mod patch;
 pub mod protobuf;
 pub mod rbac;
 pub mod resources;
+pub mod sa_tokens;
 pub mod schema;
 pub mod selectors;
 pub mod server;

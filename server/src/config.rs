@@ -171,13 +171,37 @@ pub struct TenancyConfig {
     /// Pilothouse's own namespace: the Flux writer accounts (`flux-writer-<namespace>`) live
     /// here, where no tenant pod can mount them (the chart sets the release namespace).
     pub namespace: String,
+    /// Namespaces no tenant may be given, besides those always refused (kube-system,
+    /// kube-public, kube-node-lease, Pilothouse's own and the Flux controllers').
+    pub reserved_namespaces: Vec<String>,
 }
 
 impl Default for TenancyConfig {
     fn default() -> Self {
         Self {
             namespace: control::adapters::identity::DEFAULT_HOME_NAMESPACE.into(),
+            reserved_namespaces: Vec::new(),
         }
+    }
+}
+
+impl Config {
+    /// Every namespace no tenant may be given: Kubernetes' own, Pilothouse's, the Flux
+    /// controllers' (of every Flux adapter) and `tenancy.reservedNamespaces`.
+    pub fn reserved_namespaces(&self) -> Vec<String> {
+        let mut reserved: Vec<String> = ["kube-system", "kube-public", "kube-node-lease"]
+            .map(str::to_owned)
+            .into();
+        reserved.push(self.tenancy.namespace.clone());
+        for plugin in self.plugins().unwrap_or_default() {
+            if let control::adapters::plugins::PluginSettings::Flux(flux) = &plugin.settings {
+                reserved.push(flux.namespace.clone());
+            }
+        }
+        reserved.extend(self.tenancy.reserved_namespaces.iter().cloned());
+        reserved.sort();
+        reserved.dedup();
+        reserved
     }
 }
 

@@ -197,6 +197,70 @@ pub async fn remove(client: &Client, home: &str, namespace: &str) -> Result<Vec<
     Ok(removed)
 }
 
+/// Retires the accounts of tenant namespace `namespace` before it goes to another tenant, so
+/// that no token minted under the old tenant works any more: every service-account token
+/// Secret naming the tenant account is deleted (through `as_tenant`, the account itself, whose
+/// role may delete Secrets in its namespace; Pilothouse's own may not), then the tenant and
+/// writer accounts. The API server binds every token to its account's UID, so tokens of the
+/// old accounts stop there even before [`ensure`] makes the accounts anew.
+pub async fn rotate(
+    client: &Client,
+    as_tenant: &Client,
+    home: &str,
+    namespace: &str,
+) -> Result<Vec<String>> {
+    let mut done = Vec::new();
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(client.clone(), namespace);
+    let found = secrets
+        .list(&ListParams::default().fields("type=kubernetes.io/service-account-token"))
+        .await
+        .map_err(cluster_error)?;
+    let deleting: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(as_tenant.clone(), namespace);
+    for secret in found.items {
+        let names_tenant = secret
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get("kubernetes.io/service-account.name"))
+            .is_some_and(|account| account == TENANT_SERVICE_ACCOUNT);
+        // The field selector narrows the list on a real API server; the type is checked here
+        // too, so a server that ignores the selector deletes nothing else.
+        let is_token = secret.type_.as_deref() == Some("kubernetes.io/service-account-token");
+        let Some(name) = secret.metadata.name.as_deref().filter(|_| names_tenant && is_token)
+        else {
+            continue;
+        };
+        deleting
+            .delete(name, &DeleteParams::default())
+            .await
+            .map_err(cluster_error)?;
+        done.push(format!("deleted token Secret {namespace}/{name}"));
+    }
+    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), namespace);
+    delete_if_present(
+        &accounts,
+        namespace,
+        TENANT_SERVICE_ACCOUNT,
+        "ServiceAccount",
+        false,
+        &mut done,
+    )
+    .await?;
+    let writers: Api<ServiceAccount> = Api::namespaced(client.clone(), home);
+    delete_if_present(
+        &writers,
+        home,
+        &format!("{WRITER_PREFIX}{namespace}"),
+        "ServiceAccount",
+        false,
+        &mut done,
+    )
+    .await?;
+    Ok(done)
+}
+
 /// The tenant namespaces that hold identities Pilothouse made, with their tenant label: those
 /// with a tenant account, and those named by a writer account in `home`.
 pub async fn provisioned(client: &Client, home: &str) -> Result<BTreeMap<String, String>> {

@@ -168,6 +168,27 @@ impl Service {
         Ok(listed)
     }
 
+    /// The same service refusing to give tenants any of `namespaces` (Kubernetes' own,
+    /// Pilothouse's, the Flux controllers' and the configured ones).
+    pub fn with_reserved_namespaces(mut self, namespaces: Vec<String>) -> Self {
+        self.reserved_namespaces = std::sync::Arc::new(namespaces);
+        self
+    }
+
+    /// 422 for a namespace no tenant may own: a tenant there could read the platform's
+    /// Secrets or change its controllers with the tenant account's rights.
+    fn refuse_reserved(&self, namespace: &str) -> Result<()> {
+        if self.reserved_namespaces.iter().any(|r| r == namespace) {
+            return Err(Error::invalid(
+                "namespace",
+                format!(
+                    "{namespace} is reserved for the platform (Kubernetes, Flux or Pilothouse itself); no tenant may own it"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Gives a namespace to a tenant.
     pub async fn assign_namespace(
         &self,
@@ -178,6 +199,7 @@ impl Service {
         let target = namespace_target(namespace, Some(tenant));
         self.platform(ctx, Action::NamespaceAssign, &target).await?;
         validate::dns_label("namespace", namespace)?;
+        self.refuse_reserved(namespace)?;
         validate::dns_label("tenant", tenant)?;
         self.audited(ctx, Action::NamespaceAssign, &target, async |_| {
             repo::assign_namespace(&self.pool, namespace, tenant).await
@@ -195,8 +217,8 @@ impl Service {
             })
     }
 
-    /// Gives a namespace to `tenant` whoever owns it now; the tenant identity in it is
-    /// relabelled for its new owner.
+    /// Gives a namespace to `tenant` whoever owns it now; when it changes hands, its accounts
+    /// are made anew for the new owner and the old ones' tokens stop working.
     pub async fn move_namespace(
         &self,
         ctx: &RequestContext,
@@ -206,12 +228,20 @@ impl Service {
         let target = namespace_target(namespace, Some(tenant));
         self.platform(ctx, Action::NamespaceMove, &target).await?;
         validate::dns_label("namespace", namespace)?;
+        self.refuse_reserved(namespace)?;
         validate::dns_label("tenant", tenant)?;
-        self.audited(ctx, Action::NamespaceMove, &target, async |_| {
-            repo::move_namespace(&self.pool, namespace, tenant).await
-        })
-        .await?;
-        self.provision_identity(ctx, &NamespaceRef::in_default(namespace)?, tenant)
+        let previous = self
+            .audited(ctx, Action::NamespaceMove, &target, async |_| {
+                repo::move_namespace(&self.pool, namespace, tenant).await
+            })
+            .await?;
+        let reference = NamespaceRef::in_default(namespace)?;
+        // Tokens minted for the old tenant's accounts must stop working: the accounts are
+        // made anew (new UIDs) and their token Secrets deleted.
+        if let Some(previous) = previous.as_deref().filter(|p| *p != tenant) {
+            self.rotate_identity(ctx, &reference, previous).await?;
+        }
+        self.provision_identity(ctx, &reference, tenant)
             .await
             .map(drop)
     }

@@ -5,7 +5,7 @@
 use super::{AuditTarget, RequestContext, Service};
 use crate::Result;
 use crate::access::Action;
-use crate::adapters::context::TENANT_SERVICE_ACCOUNT;
+use crate::adapters::context::{RunAs, TENANT_SERVICE_ACCOUNT};
 use crate::adapters::identity::{self, Desired, TENANT_CLUSTER_ROLE};
 use model::reference::NamespaceRef;
 use serde_json::json;
@@ -60,6 +60,35 @@ impl Service {
             let connection = cluster.connection();
             identity::remove(
                 connection.client(),
+                connection.home_namespace(),
+                namespace.name(),
+            )
+            .await
+        })
+        .await
+    }
+
+    /// Retires the accounts of a namespace that goes from tenant `previous` to another, with
+    /// their token Secrets, audited; [`Self::provision_identity`] then makes new ones.
+    pub(super) async fn rotate_identity(
+        &self,
+        ctx: &RequestContext,
+        namespace: &NamespaceRef,
+        previous: &str,
+    ) -> Result<Vec<String>> {
+        let Ok(cluster) = self.registry.cluster(&namespace.cluster) else {
+            return Ok(Vec::new());
+        };
+        let connection = cluster.connection();
+        let as_tenant = connection.client_as(&RunAs::tenant(
+            namespace.name(),
+            TENANT_SERVICE_ACCOUNT,
+        ))?;
+        let target = identity_target(namespace, Some(previous), json!({ "rotated": true }));
+        self.audited(ctx, Action::TenantIdentityRemove, &target, async |_| {
+            identity::rotate(
+                connection.client(),
+                &as_tenant,
                 connection.home_namespace(),
                 namespace.name(),
             )

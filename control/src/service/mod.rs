@@ -110,6 +110,7 @@ pub struct Service {
     refusals: std::sync::Arc<refusals::RefusalBudget>,
     token_max_days: u32,
     token_max_live: u32,
+    reserved_namespaces: std::sync::Arc<Vec<String>>,
     rates: std::sync::Arc<rates::Rates>,
     access_cache: std::sync::Arc<crate::access::cache::AccessCache>,
     live: std::sync::Arc<crate::live::LiveHub>,
@@ -129,6 +130,11 @@ impl Service {
             registry: ClusterRegistry::default(),
             token_max_days: DEFAULT_MAX_LIFETIME_DAYS,
             token_max_live: tokens::DEFAULT_MAX_LIVE_TOKENS,
+            reserved_namespaces: std::sync::Arc::new(
+                ["kube-system", "kube-public", "kube-node-lease", "flux-system", "pilothouse"]
+                    .map(str::to_owned)
+                    .into(),
+            ),
             rates: Default::default(),
             access_cache: Default::default(),
             live: Default::default(),

@@ -795,3 +795,159 @@ async fn nested_flux_objects_are_refused_by_the_api_server() {
     assert!(added.is_empty(), "objects appeared outside team-a: {added:?}");
     assert_eq!(count, denials(&env).await.len());
 }
+
+/// Sends `method path` straight to the sandbox's API server with `token` (no impersonation):
+/// as a pod or a script holding that token would. Answers the status and body.
+async fn with_cluster_token(
+    env: &TestEnv,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<&Value>,
+) -> (u16, String) {
+    let url = format!("{}{path}", env.cluster.as_ref().expect("cluster").url());
+    let mut request = reqwest::Client::new().request(method, url).bearer_auth(token);
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body.to_string());
+    }
+    let answer = request.send().await.expect("the sandbox answers");
+    let status = answer.status().as_u16();
+    (status, answer.text().await.unwrap_or_default())
+}
+
+/// A namespace that changes tenants takes nothing of the old tenant's along: tokens minted for
+/// its tenant account (a pod's projected token, a legacy token Secret) stop at the API server,
+/// because the account is made anew and the Secret is gone. Platform namespaces are never a
+/// tenant's.
+#[tokio::test]
+async fn a_moved_namespace_keeps_no_old_tokens_and_reserved_ones_are_refused() {
+    let env = TestEnv::start_with_cluster("escapes-moved").await;
+    let root = env.bearer("admin");
+    let admin_token = crate::support::SANDBOX_ADMIN_TOKEN;
+    let configmaps = "/api/v1/namespaces/team-a/configmaps";
+
+    // A pod's token (TokenRequest) and a long-lived token Secret for team-a's tenant account.
+    let (status, body) = with_cluster_token(
+        &env,
+        reqwest::Method::POST,
+        "/api/v1/namespaces/team-a/serviceaccounts/pilothouse-tenant/token",
+        admin_token,
+        Some(&json!({ "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {} })),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let projected = parse(&body)["status"]["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let (status, body) = with_cluster_token(
+        &env,
+        reqwest::Method::POST,
+        "/api/v1/namespaces/team-a/secrets",
+        admin_token,
+        Some(&json!({ "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
+                      "metadata": { "name": "long-lived", "annotations": { "kubernetes.io/service-account.name": "pilothouse-tenant" } } })),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let encoded = parse(&body)["data"]["token"]
+        .as_str()
+        .expect("the token controller filled it")
+        .to_owned();
+    let legacy = String::from_utf8(
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, encoded)
+            .expect("base64"),
+    )
+    .expect("utf-8");
+    for token in [&projected, &legacy] {
+        let (status, body) =
+            with_cluster_token(&env, reqwest::Method::GET, configmaps, token, None).await;
+        assert_eq!(status, 200, "the account's token works before the move: {body}");
+    }
+
+    // team-a goes to another tenant.
+    let made = env
+        .send_bearer("POST", "/o2dms/v1/tenants", &root, json!({ "slug": "team-z" }))
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    let moved = env
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/tenants/team-z/namespaces",
+            &root,
+            json!({ "namespace": "team-a", "move": true }),
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::CREATED, "{}", moved.body);
+    for token in [&projected, &legacy] {
+        let (status, body) =
+            with_cluster_token(&env, reqwest::Method::GET, configmaps, token, None).await;
+        assert_eq!(status, 401, "the old tenant's token stops at the API server: {body}");
+    }
+    let store = env.cluster.as_ref().expect("cluster").store().clone();
+    let secrets = store.resource("", "v1", "secrets").expect("secrets");
+    assert!(
+        store.get(&secrets, Some("team-a"), "long-lived").is_err(),
+        "the token Secret was deleted"
+    );
+    let accounts = store.resource("", "v1", "serviceaccounts").expect("accounts");
+    let account = store
+        .get(&accounts, Some("team-a"), "pilothouse-tenant")
+        .expect("a new account for team-z");
+    assert_eq!(account["metadata"]["labels"]["pilothouse.dev/tenant"], "team-z");
+    // The new account's own tokens work.
+    let (status, body) = with_cluster_token(
+        &env,
+        reqwest::Method::POST,
+        "/api/v1/namespaces/team-a/serviceaccounts/pilothouse-tenant/token",
+        admin_token,
+        Some(&json!({ "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {} })),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let fresh = parse(&body)["status"]["token"].as_str().expect("token").to_owned();
+    let (status, _) = with_cluster_token(&env, reqwest::Method::GET, configmaps, &fresh, None).await;
+    assert_eq!(status, 200);
+    let rotated = env
+        .service
+        .query_audit(
+            &env.admin(),
+            &AuditFilter {
+                action: Some("tenant-identity.remove".into()),
+                outcome: Some(Outcome::Success),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("audit")
+        .events;
+    assert!(
+        rotated
+            .iter()
+            .any(|e| e.event.namespace.as_deref() == Some("team-a")),
+        "the rotation is audited: {rotated:?}"
+    );
+
+    // Platform namespaces are refused with 422, and nothing is assigned.
+    for reserved in ["flux-system", "kube-system", "kube-public", "kube-node-lease", "pilothouse"] {
+        let answer = env
+            .send_bearer(
+                "POST",
+                "/o2dms/v1/tenants/team-z/namespaces",
+                &root,
+                json!({ "namespace": reserved }),
+            )
+            .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{reserved}: {}",
+            answer.body
+        );
+        assert!(answer.body.contains("reserved"), "{}", answer.body);
+    }
+    let tenant = env.get_bearer("/o2dms/v1/tenants/team-z", &root).await;
+    assert_eq!(parse(&tenant.body)["namespaces"], json!(["team-a"]));
+}
