@@ -57,7 +57,7 @@ pub struct AdapterHealth {
     pub name: String,
     /// Whether its caches have their first complete list.
     pub synced: bool,
-    /// Deployments it holds in its cache (all namespaces).
+    /// Deployments it holds in the namespaces the caller may see.
     pub objects: usize,
     /// What is wrong with it, when something is.
     pub last_error: Option<String>,

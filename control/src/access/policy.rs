@@ -113,8 +113,14 @@ pub enum Missing {
     UnownedNamespace(String),
     /// A weaker role than needed on the tenant.
     OnlyRole(TenantRole, String),
-    /// No role at all on the tenant.
-    NoRole(String),
+    /// No role at all on the tenant; `namespace` when the action was aimed at one of its
+    /// namespaces (the caller is then not told whose it is).
+    NoRole {
+        /// The tenant.
+        tenant: String,
+        /// The namespace aimed at, if any.
+        namespace: Option<String>,
+    },
     /// Not this role on any tenant (for actions over every namespace the principal has).
     NoTenantWith(TenantRole),
     /// The request came with a read-only API token.
@@ -133,13 +139,22 @@ impl Missing {
             Self::NoAuditAccess => {
                 format!("{pronoun} are neither an auditor nor admin of any tenant")
             }
+            // To the caller, a namespace of no tenant and one of another tenant read the same:
+            // a refusal tells nobody who owns what.
+            Self::UnownedNamespace(ns) if pronoun == "you" => {
+                format!("you have no role in namespace {ns}")
+            }
             Self::UnownedNamespace(ns) => {
                 format!(
                     "namespace {ns} belongs to no tenant, so only platform-admins may act on it"
                 )
             }
             Self::OnlyRole(role, tenant) => format!("{pronoun} are only {role} on tenant {tenant}"),
-            Self::NoRole(tenant) => format!("{pronoun} have no role on tenant {tenant}"),
+            Self::NoRole {
+                namespace: Some(ns),
+                ..
+            } if pronoun == "you" => format!("you have no role in namespace {ns}"),
+            Self::NoRole { tenant, .. } => format!("{pronoun} have no role on tenant {tenant}"),
             Self::NoTenantWith(role) => format!("{pronoun} are not {role} on any tenant"),
             Self::ByToken => {
                 "API tokens cannot make or revoke tokens; sign in to manage them".to_owned()
@@ -215,7 +230,13 @@ pub fn decide(grants: &Grants, action: Action, target: Target<'_>) -> Result<Dec
                     via: grant.via.clone(),
                 }),
                 Some(grant) => Err(deny(Missing::OnlyRole(grant.role, tenant.to_owned()))),
-                None => Err(deny(Missing::NoRole(tenant.to_owned()))),
+                None => Err(deny(Missing::NoRole {
+                    tenant: tenant.to_owned(),
+                    namespace: match target {
+                        Target::Namespace(ns) => Some(ns.name().to_owned()),
+                        _ => None,
+                    },
+                })),
             }
         }
     }

@@ -175,8 +175,13 @@ fn unassigned_namespaces_are_for_platform_admins_only() {
     )
     .unwrap_err();
     assert!(
-        denied.missing.to_string().contains("belongs to no tenant"),
+        denied.missing.sentence("they").contains("belongs to no tenant"),
         "{denied}"
+    );
+    // The caller is told no more than about another tenant's namespace.
+    assert_eq!(
+        denied.missing.to_string(),
+        format!("you have no role in namespace {LOOSE_NS}")
     );
     let platform = grants(Who::PlatformAdmin, Via::User);
     let scope = authorize_namespace(&platform, Action::DeploymentDelete, &ns(LOOSE_NS)).unwrap();
@@ -206,9 +211,13 @@ fn denials_say_what_is_needed_and_what_is_missing() {
     assert!(
         denied
             .missing
-            .to_string()
+            .sentence("they")
             .contains("no role on tenant team-b"),
         "{denied}"
+    );
+    assert!(
+        !denied.to_string().contains("team-b"),
+        "the caller is not told whose namespace it is: {denied}"
     );
 }
 

@@ -107,11 +107,9 @@ impl Service {
             overview.adapters.push(AdapterHealth {
                 name: adapter.name().to_owned(),
                 synced,
+                // Only what the caller may see: a tenant learns nothing of the fleet's size.
                 objects: adapter
-                    .matching(
-                        &DeploymentFilter::default(),
-                        &crate::access::Namespaces::All,
-                    )
+                    .matching(&DeploymentFilter::default(), &visible)
                     .len(),
                 // A synced watch cache means the cluster answers and the kinds are served; only
                 // an adapter that is not there yet is asked why (helm health spawns helm).

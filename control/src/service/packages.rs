@@ -117,13 +117,11 @@ impl Service {
         let helm = self.helm()?;
         self.audited(ctx, Action::PackageDelete, &target, async |_| {
             let package = helm.packages().get(scope.namespace().name(), id).await?;
-            // Only releases the caller may see are named; others still block the delete.
+            // Only the caller's namespaces are counted: a release elsewhere was installed from
+            // a package of its own namespace, and saying that one exists would tell a tenant
+            // what another runs.
             let visible = crate::access::policy::visible_namespaces(&grants, Action::DeploymentList);
-            let all = helm.chart_in_use(&package.name, &package.version, &Namespaces::All);
-            let mut users = helm.chart_in_use(&package.name, &package.version, &visible);
-            if all.len() > users.len() {
-                users.push(format!("{} release(s) in namespaces you cannot see", all.len() - users.len()));
-            }
+            let users = helm.chart_in_use(&package.name, &package.version, &visible);
             if !users.is_empty() && !force {
                 return Err(Error::Conflict(format!(
                     "package {id} is used by {}; uninstall or upgrade them first, or delete with force",

@@ -119,6 +119,22 @@ impl Service {
             )
             .await?;
         target.kind = Some(kind);
+        // Which adapter runs a new deployment is the platform's choice: an adapter is a set of
+        // credentials and registries, and a tenant picks only among what its kind allows.
+        if let Change::CreateDeployment { request, .. } = &change
+            && let Some(adapter) = &request.adapter
+            && grants
+                .global_role(crate::access::GlobalRole::PlatformAdmin)
+                .is_none()
+        {
+            let denied = crate::access::Denied {
+                action,
+                target: format!("adapter {adapter}"),
+                needs: "platform-admin to choose the adapter".into(),
+                missing: crate::access::Missing::NotPlatformAdmin,
+            };
+            return Err(self.deny(ctx, action, &target, denied).await);
+        }
         let key = principal_key(&ctx.principal);
         if let Some(wait) = self.refusals.exhausted(&key) {
             return Err(Error::TooManyRefusals {

@@ -951,3 +951,77 @@ async fn a_moved_namespace_keeps_no_old_tokens_and_reserved_ones_are_refused() {
     let tenant = env.get_bearer("/o2dms/v1/tenants/team-z", &root).await;
     assert_eq!(parse(&tenant.body)["namespaces"], json!(["team-a"]));
 }
+
+/// What one tenant learns about others from Pilothouse's answers: a source in another tenant's
+/// namespace is refused the same whether it exists or not, a refusal names no other tenant and
+/// reads the same for a namespace nobody owns, and the overview counts only the caller's.
+#[tokio::test]
+async fn refusals_and_counts_tell_a_tenant_nothing_of_others() {
+    let env = TestEnv::start_with_cluster("escapes-oracles").await;
+    let alice = env.bearer("alice");
+    env.service
+        .create_tenant(&env.admin(), "team-b", "B")
+        .await
+        .expect("tenant");
+    env.service
+        .assign_namespace(&env.admin(), "team-b", "team-b")
+        .await
+        .expect("namespace");
+    let create = |source: &str| {
+        json!({ "name": "probe", "namespace": "team-a", "extensions": {
+            "flux.type": "helmrelease", "flux.chart": "x", "flux.sourceRef": source, "flux.sourceNamespace": "team-b" } })
+    };
+    let existing = env
+        .send_bearer("POST", "/o2dms/v1/deployments", &alice, create("bitnami"))
+        .await;
+    let missing = env
+        .send_bearer("POST", "/o2dms/v1/deployments", &alice, create("no-such-repo"))
+        .await;
+    assert_eq!(existing.status, StatusCode::FORBIDDEN, "{}", existing.body);
+    assert_eq!(missing.status, existing.status, "{}", missing.body);
+    assert_eq!(
+        missing.body.replace("no-such-repo", "bitnami"),
+        existing.body,
+        "the same answer whether the source exists or not"
+    );
+
+    // A namespace of another tenant and a namespace of none read the same to alice, and
+    // neither names a tenant.
+    let owned = env
+        .get_bearer("/o2dms/v1/deployments/default~team-b~Kustomization~billing", &alice)
+        .await;
+    let unowned = env
+        .get_bearer("/o2dms/v1/deployments/default~team-c~Kustomization~billing", &alice)
+        .await;
+    assert_eq!(owned.status, StatusCode::FORBIDDEN, "{}", owned.body);
+    assert_eq!(unowned.status, owned.status, "{}", unowned.body);
+    assert_eq!(owned.body.replace("team-b", "team-c"), unowned.body);
+    assert!(!owned.body.contains("tenant team-b"), "{}", owned.body);
+    assert!(!unowned.body.contains("belongs to no tenant"), "{}", unowned.body);
+
+    // The overview's counts are alice's namespaces', not the fleet's.
+    let as_alice = control::RequestContext {
+        principal: control::access::Principal {
+            issuer: env.idp.issuer(),
+            subject: "alice".into(),
+            email: None,
+            name: None,
+            groups: vec![],
+            narrowing: None,
+        },
+        ..control::RequestContext::system()
+    };
+    let hers = env.service.overview(&as_alice).await.expect("overview");
+    let all = env.service.overview(&env.admin()).await.expect("overview");
+    let held = |o: &model::overview::Overview| o.adapters.iter().map(|a| a.objects).sum::<usize>();
+    let visible = env
+        .get_bearer("/o2dms/v1/deployments?namespace=team-a&limit=1000", &alice)
+        .await;
+    let listed = parse(&visible.body)["total"].as_u64().unwrap_or_default() as usize;
+    assert!(held(&all) > held(&hers), "{} vs {}", held(&all), held(&hers));
+    assert!(
+        held(&hers) <= listed && held(&hers) > 0,
+        "alice's count {} is within her {listed} deployments",
+        held(&hers)
+    );
+}

@@ -117,11 +117,32 @@ async fn the_registry_reports_routes_and_lists_once() {
         .await;
     assert_eq!(upload.status, StatusCode::CREATED, "{}", upload.body);
     let base = "/o2dms/v1/deployments";
-    let named = env
+    // Choosing the adapter is the platform's: a tenant may not.
+    let chosen_by_tenant = env
         .send_bearer(
             "POST",
             base,
             &alice,
+            json!({ "name": "partner-cnf", "namespace": "team-a", "packageId": "my-cnf-1.0.0",
+                "adapter": "helm-partner" }),
+        )
+        .await;
+    assert_eq!(
+        chosen_by_tenant.status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        chosen_by_tenant.body
+    );
+    assert!(
+        chosen_by_tenant.body.contains("platform-admin to choose the adapter"),
+        "{}",
+        chosen_by_tenant.body
+    );
+    let named = env
+        .send_bearer(
+            "POST",
+            base,
+            &admin,
             json!({ "name": "partner-cnf", "namespace": "team-a", "packageId": "my-cnf-1.0.0",
                 "adapter": "helm-partner" }),
         )
@@ -131,7 +152,7 @@ async fn the_registry_reports_routes_and_lists_once() {
         .send_bearer(
             "POST",
             base,
-            &alice,
+            &admin,
             json!({ "name": "x", "namespace": "team-a", "packageId": "my-cnf-1.0.0",
                 "adapter": "helm-nowhere" }),
         )
@@ -151,7 +172,7 @@ async fn the_registry_reports_routes_and_lists_once() {
         .send_bearer(
             "POST",
             base,
-            &alice,
+            &admin,
             json!({ "name": "y", "namespace": "team-a", "adapter": "helm-internal",
                 "extensions": { "flux.type": "kustomization" } }),
         )

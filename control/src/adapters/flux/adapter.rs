@@ -357,6 +357,10 @@ impl DeploymentAdapter for FluxAdapter {
     ) -> Result<Deployment> {
         // `build` reads the kind from the request exactly as the service did.
         let (flux_kind, object) = build(request, &self.config)?;
+        // The lockdown first: a source in another tenant's namespace is refused the same
+        // whether it exists or not.
+        let writer = self.writer_in(ctx, &request.namespace)?;
+        writer.check(flux_kind, &object)?;
         let revision = ext(&request.extensions, "flux.targetRevision").filter(|r| !r.is_empty());
         let built: DynamicObject = serde_json::from_value(object.clone())
             .map_err(|e| Error::invalid("spec", e.to_string()))?;
@@ -369,10 +373,7 @@ impl DeploymentAdapter for FluxAdapter {
             30,
             format!("creating {kind} {}/{}", request.namespace, request.name),
         );
-        let created = self
-            .writer_in(ctx, &request.namespace)?
-            .create(request)
-            .await?;
+        let created = writer.create(request).await?;
         if flux_kind == HELM_RELEASE {
             self.remember(&created).await?;
         }

@@ -255,6 +255,7 @@ impl FluxAdapter {
                 )
                 .await?;
         }
+        let boundary = self.boundary(ctx);
         let sharing: Vec<String> = self
             .cache
             .objects(KUSTOMIZATION)
@@ -266,6 +267,13 @@ impl FluxAdapter {
             .filter(|k| {
                 Self::source_of(KUSTOMIZATION, k)
                     .is_ok_and(|(sk, sns, sn)| sk == kind && sns == source_ns && sn == source_name)
+            })
+            // Only what the caller may see is named: a tenant is not told which Kustomizations
+            // of other tenants read a shared source.
+            .filter(|k| {
+                let namespace = k.metadata.namespace.as_deref().unwrap_or_default();
+                self.namespace_ref(namespace)
+                    .is_ok_and(|ns| boundary.check("sharing", &ns).is_ok())
             })
             .map(|k| {
                 format!(

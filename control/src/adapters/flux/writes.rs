@@ -48,6 +48,12 @@ impl FluxWriter {
         }
     }
 
+    /// Refuses `object` when it breaks the lockdown, before anything else is looked up, so a
+    /// tenant learns nothing from the answer about what exists outside its namespaces.
+    pub fn check(&self, kind: FluxKind, object: &Value) -> Result<()> {
+        self.locked_down(kind, &mut object.clone())
+    }
+
     fn locked_down(&self, kind: FluxKind, object: &mut Value) -> Result<()> {
         match &self.lockdown {
             Some(lockdown) => lockdown.enforce(kind, object),
