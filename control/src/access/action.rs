@@ -99,6 +99,7 @@ actions! {
     DeploymentSuspend = "deployment.suspend", Change, Namespace, Tenant(Operator), "Suspend reconciliation.";
     DeploymentResume = "deployment.resume", Change, Namespace, Tenant(Operator), "Resume reconciliation.";
     DeploymentLogs = "deployment.logs", Read, Namespace, Tenant(Operator), "Read controller logs.";
+    DeploymentReveal = "deployment.reveal", Change, Namespace, Tenant(Operator), "Read a deployment's Secret data and secret-looking values unredacted (recorded).";
     OperationCancel = "operation.cancel", Change, Namespace, Tenant(Admin), "Cancel anyone's running operation (whoever started one may always cancel it).";
     PackageList = "package.list", Read, Namespace, Tenant(Viewer), "List packages.";
     PackageGet = "package.get", Read, Namespace, Tenant(Viewer), "Read one package.";

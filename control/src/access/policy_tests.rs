@@ -70,6 +70,7 @@ fn needed_role(action: Action) -> Option<TenantRole> {
         "deployment.suspend",
         "deployment.resume",
         "deployment.logs",
+        "deployment.reveal",
         "source.reconcile",
         "source.suspend",
         "source.resume",

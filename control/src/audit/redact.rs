@@ -75,6 +75,52 @@ pub fn redact_text(text: &str) -> String {
     out
 }
 
+/// For people reading objects and values (YAML exports, values views): the audit log's rule,
+/// except that each value of a Secret's `data` and `stringData` says how large it was
+/// (`[REDACTED: 24 bytes]`), so a reader can tell an empty key from a set one.
+pub fn redact_for_reading(value: &mut Value) {
+    match value {
+        Value::Object(map) if map.get("kind").and_then(Value::as_str) == Some("Secret") => {
+            let mut kept = Vec::new();
+            for key in ["data", "stringData"] {
+                if let Some(mut entries) = map.remove(key) {
+                    sized(key == "data", &mut entries);
+                    kept.push((key, entries));
+                }
+            }
+            redact(value);
+            if let Value::Object(map) = value {
+                for (key, entries) in kept {
+                    map.insert(key.to_owned(), entries);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact_for_reading),
+        other => redact(other),
+    }
+}
+
+/// Replaces each value of a Secret's data with its size: decoded bytes for `data` (base64),
+/// the text's bytes for `stringData`.
+fn sized(base64_values: bool, entries: &mut Value) {
+    use base64::Engine;
+    let Value::Object(entries) = entries else {
+        *entries = Value::String(REDACTED.into());
+        return;
+    };
+    for value in entries.values_mut() {
+        let text = value.as_str().unwrap_or_default();
+        let bytes = if base64_values {
+            base64::engine::general_purpose::STANDARD
+                .decode(text.trim())
+                .map_or(text.len(), |decoded| decoded.len())
+        } else {
+            text.len()
+        };
+        *value = Value::String(format!("[REDACTED: {bytes} bytes]"));
+    }
+}
+
 /// A refused attempt's parameters: whole when small, else the first
 /// [`DENIED_PARAMETERS_LIMIT`] bytes of their JSON as text with the size and SHA-256 of all.
 pub fn bounded(parameters: Value) -> Value {
@@ -140,6 +186,23 @@ fn key_looks_secret(key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn readers_see_the_size_of_secret_data_and_nothing_secret() {
+        let mut secret = serde_json::json!({
+            "apiVersion": "v1", "kind": "Secret", "metadata": { "name": "db" },
+            "data": { "password": "aHVudGVyMg==", "empty": "" },
+            "stringData": { "token": "abc" },
+        });
+        redact_for_reading(&mut secret);
+        assert_eq!(secret["data"]["password"], "[REDACTED: 7 bytes]");
+        assert_eq!(secret["data"]["empty"], "[REDACTED: 0 bytes]");
+        assert_eq!(secret["stringData"]["token"], "[REDACTED: 3 bytes]");
+        let mut values = serde_json::json!({ "db": { "password": "hunter2", "host": "db" } });
+        redact_for_reading(&mut values);
+        assert_eq!(values["db"]["password"], REDACTED);
+        assert_eq!(values["db"]["host"], "db");
+    }
     use serde_json::json;
 
     #[test]

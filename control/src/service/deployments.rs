@@ -321,8 +321,24 @@ impl Service {
         self.adapter_for(deployment)?.events(deployment).await
     }
 
-    /// The values a deployment runs with.
+    /// The values a deployment runs with, secret-looking ones redacted unless `reveal`
+    /// (operators, recorded).
     pub async fn deployment_values(
+        &self,
+        ctx: &RequestContext,
+        deployment: &DeploymentRef,
+        reveal: bool,
+    ) -> Result<serde_json::Map<String, Value>> {
+        let values = self.raw_values(ctx, deployment).await?;
+        if reveal {
+            self.record_reveal(ctx, deployment, "values").await?;
+            return Ok(values);
+        }
+        Ok(super::reveal::redacted_values(&values))
+    }
+
+    /// The values as they are, for the previews and updates computed from them (never shown).
+    pub(super) async fn raw_values(
         &self,
         ctx: &RequestContext,
         deployment: &DeploymentRef,
@@ -332,15 +348,22 @@ impl Service {
         self.adapter_for(deployment)?.values(deployment)
     }
 
-    /// A deployment's object as clean YAML.
+    /// A deployment's object as clean YAML (a Helm release: its rendered manifest), with
+    /// Secret data and secret-looking values redacted unless `reveal` (operators, recorded).
     pub async fn export_deployment(
         &self,
         ctx: &RequestContext,
         deployment: &DeploymentRef,
+        reveal: bool,
     ) -> Result<String> {
         self.on_deployment(ctx, Action::DeploymentGet, deployment, json!({}))
             .await?;
-        self.adapter_for(deployment)?.export_yaml(deployment).await
+        let text = self.adapter_for(deployment)?.export_yaml(deployment).await?;
+        if reveal {
+            self.record_reveal(ctx, deployment, "yaml").await?;
+            return Ok(text);
+        }
+        Ok(super::reveal::redacted_yaml(&text))
     }
 
     /// What a deployment applied.

@@ -435,7 +435,14 @@ async fn run(runner: &Runner<'_>, write: &WriteCtx, change: &Change) -> Result<C
                 deployment: d,
                 update,
             },
-        ) => Ok(deployment(adapter.update(write, d, update).await?)),
+        ) => {
+            // Values read redacted and sent back keep the secrets left as `[REDACTED]`.
+            let mut update = update.clone();
+            if let (Some(values), Ok(current)) = (update.values.as_mut(), adapter.values(d)) {
+                *values = super::reveal::restored(std::mem::take(values), &current);
+            }
+            Ok(deployment(adapter.update(write, d, &update).await?))
+        }
         (Runner::Deployment(adapter), Change::DeleteDeployment { deployment: d }) => {
             adapter.delete(write, d).await?;
             Ok(ChangeOutcome::Done)

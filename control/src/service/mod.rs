@@ -19,6 +19,7 @@ mod permissions;
 mod plugins;
 mod rates;
 mod refusals;
+mod reveal;
 mod schedule;
 mod streams;
 mod timeline;

@@ -29,7 +29,10 @@ impl Service {
         deployment: &DeploymentRef,
     ) -> Result<String> {
         refuse_kustomization(deployment)?;
-        Ok(values_yaml(&self.deployment_values(ctx, deployment).await?))
+        // Redacted: an edit keeps the secrets it leaves as `[REDACTED]` (`reveal::restored`).
+        Ok(values_yaml(
+            &self.deployment_values(ctx, deployment, false).await?,
+        ))
     }
 
     /// What is wrong with `text` as this deployment's values: YAML errors with their place,
@@ -74,8 +77,8 @@ impl Service {
         .await?;
         self.spend(ctx, super::Cost::ExpensiveRead)?;
         refuse_kustomization(deployment)?;
-        let values = checked(text)?;
-        let current = self.deployment_values(ctx, deployment).await?;
+        let current = self.raw_values(ctx, deployment).await?;
+        let values = super::reveal::restored(checked(text)?, &current);
         let values_diff = unified_diff(&values_yaml(&current), &values_yaml(&values));
         if deployment.kind != DeploymentKind::Release {
             return Ok(

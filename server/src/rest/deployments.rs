@@ -376,26 +376,63 @@ async fn inventory(
     .into_response())
 }
 
-/// Its Helm values.
-#[utoipa::path(get, path = "/values", tag = "deployments", params(KindParam),
+/// `?reveal=true` on the values and YAML routes.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct RevealParam {
+    /// Show Secret data and secret-looking values unredacted (operators and admins; recorded
+    /// in the audit log as deployment.reveal).
+    #[serde(default)]
+    reveal: bool,
+}
+
+/// Its Helm values, secret-looking ones redacted unless `reveal=true`.
+#[utoipa::path(get, path = "/values", tag = "deployments", params(KindParam, RevealParam),
     responses((status = 200, body = Object)))]
 async fn values(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     Selected(deployment): Selected,
+    Revealed(reveal): Revealed,
 ) -> Result<Response, ApiError> {
-    Ok(Json(state.service.deployment_values(&ctx, &deployment).await?).into_response())
+    Ok(Json(
+        state
+            .service
+            .deployment_values(&ctx, &deployment, reveal)
+            .await?,
+    )
+    .into_response())
 }
 
-/// The object as YAML, without status and managed fields.
-#[utoipa::path(get, path = "/yaml", tag = "deployments", params(KindParam),
+/// Whether the caller asked for `reveal=true` (read beside `kind`; anything but a boolean is
+/// a 422).
+struct Revealed(bool);
+
+impl FromRequestParts<AppState> for Revealed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Query::<RevealParam>::from_request_parts(parts, state)
+            .await
+            .map(|Query(p)| Self(p.reveal))
+            .map_err(|e| ApiError::from(control::Error::invalid("reveal", e.body_text())))
+    }
+}
+
+/// The object as YAML, without status and managed fields; Secret data and secret-looking
+/// values redacted unless `reveal=true`.
+#[utoipa::path(get, path = "/yaml", tag = "deployments", params(KindParam, RevealParam),
     responses((status = 200, description = "The object.", content_type = "application/yaml", body = String)))]
 async fn yaml(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     Selected(deployment): Selected,
+    Revealed(reveal): Revealed,
 ) -> Result<Response, ApiError> {
-    let text = state.service.export_deployment(&ctx, &deployment).await?;
+    let text = state
+        .service
+        .export_deployment(&ctx, &deployment, reveal)
+        .await?;
     Ok((
         [(header::CONTENT_TYPE, "application/yaml; charset=utf-8")],
         text,

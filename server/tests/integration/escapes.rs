@@ -1025,3 +1025,99 @@ async fn refusals_and_counts_tell_a_tenant_nothing_of_others() {
         held(&hers)
     );
 }
+
+/// What viewers read of a Helm release carries no secrets: its rendered Secret's data is
+/// replaced by its size and secret-looking values by `[REDACTED]`. Operators see them whole
+/// only when they ask (`reveal=true`), and the asking is recorded; viewers may not ask.
+#[tokio::test]
+async fn viewers_read_no_secrets_and_reveals_are_recorded() {
+    let env = TestEnv::start_with_cluster("escapes-secrets").await;
+    let root = env.bearer("admin");
+    let alice = env.bearer("alice");
+    env.service
+        .add_membership(
+            &env.admin(),
+            "team-a",
+            &control::access::Grantee::User("bob".into()),
+            control::access::TenantRole::Viewer,
+        )
+        .await
+        .expect("bob views team-a");
+    let bob = env.bearer("bob");
+    let template = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\ntype: Opaque\ndata:\n  password: {{ .Values.db.password | b64enc | quote }}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  host: {{ .Values.db.host | quote }}\n";
+    let upload = env
+        .send_bytes(
+            "POST",
+            "/o2dms/v1/packages?namespace=team-a",
+            &root,
+            chart("creds", template),
+        )
+        .await;
+    assert_eq!(upload.status, StatusCode::CREATED, "{}", upload.body);
+    let installed = env
+        .send_bearer("POST", "/o2dms/v1/deployments", &alice,
+            json!({ "name": "creds", "namespace": "team-a", "packageId": "creds-1.0.0",
+                    "values": { "db": { "password": "hunter2-and-more", "host": "db.team-a" } } }))
+        .await;
+    assert_eq!(installed.status, StatusCode::CREATED, "{}", installed.body);
+    let base = "/o2dms/v1/deployments/default~team-a~Release~creds";
+
+    let yaml = env.get_bearer(&format!("{base}/yaml"), &bob).await;
+    assert_eq!(yaml.status, StatusCode::OK, "{}", yaml.body);
+    assert!(yaml.body.contains("[REDACTED: 16 bytes]"), "{}", yaml.body);
+    assert!(yaml.body.contains("db.team-a"), "what is not secret stays: {}", yaml.body);
+    let encoded = "aHVudGVyMi1hbmQtbW9yZQ==";
+    assert!(!yaml.body.contains(encoded) && !yaml.body.contains("hunter2"), "{}", yaml.body);
+    let values = env.get_bearer(&format!("{base}/values"), &bob).await;
+    assert_eq!(values.status, StatusCode::OK, "{}", values.body);
+    assert_eq!(parse(&values.body)["db"]["password"], "[REDACTED]");
+    assert_eq!(parse(&values.body)["db"]["host"], "db.team-a");
+
+    // Viewers may not reveal; operators may, recorded.
+    for path in ["yaml", "values"] {
+        let refused = env
+            .get_bearer(&format!("{base}/{path}?reveal=true"), &bob)
+            .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    }
+    let revealed = env
+        .get_bearer(&format!("{base}/yaml?reveal=true"), &alice)
+        .await;
+    assert_eq!(revealed.status, StatusCode::OK, "{}", revealed.body);
+    assert!(revealed.body.contains(encoded), "{}", revealed.body);
+    let revealed = env
+        .get_bearer(&format!("{base}/values?reveal=true"), &alice)
+        .await;
+    assert_eq!(parse(&revealed.body)["db"]["password"], "hunter2-and-more");
+    let bad = env
+        .get_bearer(&format!("{base}/values?reveal=maybe"), &alice)
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    let recorded = env
+        .service
+        .query_audit(
+            &env.admin(),
+            &AuditFilter {
+                action: Some("deployment.reveal".into()),
+                outcome: Some(Outcome::Success),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("audit")
+        .events;
+    assert_eq!(recorded.len(), 2, "each reveal is recorded: {recorded:?}");
+    assert!(recorded.iter().all(|r| r.event.actor.subject == "alice"));
+
+    // An edit made from the redacted values keeps the secret it did not touch.
+    let edited = env
+        .send_bearer("PATCH", base, &alice,
+            json!({ "values": { "db": { "password": "[REDACTED]", "host": "db2.team-a" } } }))
+        .await;
+    assert!(edited.status.is_success(), "{}", edited.body);
+    let revealed = env
+        .get_bearer(&format!("{base}/values?reveal=true"), &alice)
+        .await;
+    assert_eq!(parse(&revealed.body)["db"]["password"], "hunter2-and-more");
+    assert_eq!(parse(&revealed.body)["db"]["host"], "db2.team-a");
+}
