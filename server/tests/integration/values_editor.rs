@@ -59,10 +59,13 @@ async fn chart_repository() -> String {
 #[tokio::test]
 async fn check_preview_and_apply_values() {
     let repository = chart_repository().await;
-    let allowed = repository.clone();
+    let redirecting = redirecting_repository().await;
+    let off_host = off_host_repository().await;
+    // Allowed by name, as a platform-admin would: what is tested is what happens after.
+    let allowed = vec![repository.clone(), redirecting.clone(), off_host.clone()];
     let env = TestEnv::start_with_cluster_and("values-editor", move |config| {
-        config.helm.allowed_registries = vec![allowed.clone()];
-        config.helm.plain_http_registries = vec![allowed];
+        config.helm.allowed_registries = allowed.clone();
+        config.helm.plain_http_registries = allowed;
     })
     .await;
     let alice = env.login("alice").await;
@@ -113,6 +116,7 @@ async fn check_preview_and_apply_values() {
     );
 
     rendered_from_a_reachable_repository(&env, &alice, &repository).await;
+    hostile_repositories(&env, &alice, &redirecting, &off_host).await;
 
     // A refused apply changes nothing; a good one is one audited update.
     let refused = call(&env, &alice, "apply_values", PODINFO, "replicaCount: [\n").await;
@@ -218,6 +222,69 @@ async fn rendered_from_a_reachable_repository(env: &TestEnv, alice: &str, reposi
     assert!(note.contains("GitRepository"), "{note}");
 }
 
+/// A chart repository that sends its index elsewhere, or whose index points the chart at
+/// another host: Pilothouse fetches charts itself and follows neither.
+async fn hostile_repositories(env: &TestEnv, alice: &str, redirecting: &str, off_host: &str) {
+    let store = env.cluster.as_ref().expect("sandbox").store();
+    for (name, address) in [("redirecting", redirecting), ("off-host", off_host)] {
+        plant(
+            store,
+            "source.toolkit.fluxcd.io",
+            "helmrepositories",
+            json!({ "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmRepository",
+                "metadata": { "name": name, "namespace": "team-a" },
+                "spec": { "interval": "1h", "url": format!("http://{address}") } }),
+        );
+        plant_release(
+            store,
+            &format!("web-{name}"),
+            json!({ "chart": "web", "version": "1.0.0",
+            "sourceRef": { "kind": "HelmRepository", "name": name } }),
+        );
+    }
+    let preview = preview_once_cached(env, alice, "web-redirecting").await;
+    let note = preview["note"].as_str().unwrap_or_default();
+    assert!(preview["manifestDiff"].is_null(), "{preview}");
+    assert!(note.contains("leaves the repository's host"), "{note}");
+    let preview = preview_once_cached(env, alice, "web-off-host").await;
+    let note = preview["note"].as_str().unwrap_or_default();
+    assert!(preview["manifestDiff"].is_null(), "{preview}");
+    assert!(
+        note.contains("169.254.169.254") && note.contains("off the repository's host"),
+        "{note}"
+    );
+}
+
+/// A repository on loopback whose `index.yaml` redirects to `localhost` (another host).
+async fn redirecting_repository() -> String {
+    use axum::response::Redirect;
+    use axum::routing::get;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    let elsewhere = format!("http://localhost:{}/index.yaml", address.port());
+    let router = axum::Router::new().route(
+        "/index.yaml",
+        get(move || async move { Redirect::temporary(&elsewhere) }),
+    );
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    address.to_string()
+}
+
+/// A repository on loopback whose index points the chart at the cloud metadata address.
+async fn off_host_repository() -> String {
+    use axum::routing::get;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address").to_string();
+    let index = "apiVersion: v1\nentries:\n  web:\n  - apiVersion: v2\n    name: web\n    version: 1.0.0\n    urls: [http://169.254.169.254/latest/web-1.0.0.tgz]\n";
+    let router = axum::Router::new().route("/index.yaml", get(move || async move { index }));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    address
+}
+
 /// Plants HelmRelease `name` in team-a with `chart` as its chart template and 2 replicas.
 fn plant_release(store: &sandbox::store::Store, name: &str, chart: Value) {
     plant(
@@ -231,15 +298,18 @@ fn plant_release(store: &sandbox::store::Store, name: &str, chart: Value) {
     );
 }
 
-/// The preview of 5 replicas for team-a's HelmRelease `name`, once the watch cache has it.
+/// The preview of 5 replicas for team-a's HelmRelease `name`, once the watch cache has it
+/// (waited for with a plain read: each preview spends the expensive-read budget).
 async fn preview_once_cached(env: &TestEnv, alice: &str, name: &str) -> Value {
     let id = format!("default~team-a~HelmRelease~{name}");
-    for _ in 0..100 {
-        let answer = call(env, alice, "preview_values", &id, "replicaCount: 5\n").await;
-        if answer.status == StatusCode::OK {
-            return serde_json::from_str(&answer.body).expect("json");
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("{id} never reached the cache");
+    let path = format!("/o2dms/v1/deployments/{id}");
+    crate::support::until(
+        std::time::Duration::from_secs(60),
+        &format!("{id} in the watch cache"),
+        async || env.get(&path, Some(alice)).await.status == StatusCode::OK,
+    )
+    .await;
+    let answer = call(env, alice, "preview_values", &id, "replicaCount: 5\n").await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    serde_json::from_str(&answer.body).expect("json")
 }

@@ -36,7 +36,7 @@ impl HelmAdapter {
         if let Some(version) = version {
             args::chart_version(version)?;
         }
-        let (chart, _archive) = self.chart_argument(namespace, source).await?;
+        let (chart, archive) = self.chart_argument(namespace, source, version).await?;
         let values_text = serde_yaml::to_string(&Value::Object(values.clone()))
             .map_err(|e| Error::invalid("values", e.to_string()))?;
         let values_file = TempFile::write(&self.helm.work_dir(), ".yaml", values_text.as_bytes())?;
@@ -54,16 +54,14 @@ impl HelmAdapter {
         ];
         argv.push("--values".into());
         argv.push(values_file.path().as_os_str().to_owned());
-        if let Some(version) = version {
+        // A chart already fetched (a package, or a repository's archive fetched by
+        // Pilothouse) is the version it is; helm picks one only where it fetches itself.
+        if let Some(version) = version.filter(|_| archive.is_none()) {
             argv.push("--version".into());
             argv.push(version.into());
         }
         if matches!(source, ChartSource::Oci(r) if self.registries.plain_http(r)) {
             argv.push("--plain-http".into());
-        }
-        if let ChartSource::Remote { repository, .. } = source {
-            argv.push("--repo".into());
-            argv.push(repository.into());
         }
         if operation == Operation::Template {
             argv.push("--skip-tests".into());

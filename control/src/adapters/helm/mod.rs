@@ -7,6 +7,7 @@ pub mod binary;
 pub mod cache;
 pub mod capabilities;
 pub mod config;
+pub mod fetch;
 pub mod gate;
 mod install;
 pub mod package;

@@ -5,9 +5,11 @@
 //! With `helm.allowedRegistries` set, only those hosts are reached. Without it, any public
 //! host is, but loopback, link-local, private and unique-local addresses and cluster-internal
 //! names (`localhost`, single-label names, `.local`, `.svc`, `.cluster.local`, `.internal`)
-//! are refused. A name that resolves to a private address is only caught by the allow-list:
-//! names are not resolved here. `--plain-http` is passed, and an `http://` repository reached,
-//! only for hosts in `helm.plainHttpRegistries`.
+//! are refused. Pilothouse fetches a repository's charts itself (`fetch`): it resolves the
+//! name, refuses one that resolves to such an address ([`RegistryPolicy::check_addresses`])
+//! unless a platform-admin allowed the host, and connects to the address it checked.
+//! `--plain-http` is passed, and an `http://` repository reached, only for hosts in
+//! `helm.plainHttpRegistries`.
 
 use crate::{Error, Result};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -54,6 +56,28 @@ impl RegistryPolicy {
             return Err(refused(format!(
                 "registry {authority} is {why}, which Pilothouse does not reach for a request; a platform-admin may allow it in helm.allowedRegistries"
             )));
+        }
+        Ok(())
+    }
+
+    /// Ok when `reference`'s host may be reached at `addresses` (what its name resolved to):
+    /// every one of them public, unless `helm.allowedRegistries` names the host, which is a
+    /// platform-admin's word that its addresses are meant.
+    pub fn check_addresses(&self, reference: &str, addresses: &[IpAddr]) -> Result<()> {
+        let authority = authority(reference)?;
+        let host = host_of(&authority);
+        if self.allowed.iter().any(|a| matches(a, &authority, host)) {
+            return Ok(());
+        }
+        if addresses.is_empty() {
+            return Err(refused(format!("registry {authority} resolves to no address")));
+        }
+        for address in addresses {
+            if let Some(why) = internal_ip(*address) {
+                return Err(refused(format!(
+                    "registry {authority} resolves to {address}, {why}, which Pilothouse does not reach for a request; a platform-admin may allow it in helm.allowedRegistries"
+                )));
+            }
         }
         Ok(())
     }

@@ -124,6 +124,7 @@ impl HelmAdapter {
         &self,
         namespace: &str,
         source: &ChartSource,
+        version: Option<&str>,
     ) -> Result<(OsString, Option<TempFile>)> {
         match source {
             ChartSource::Package(id) => {
@@ -137,9 +138,18 @@ impl HelmAdapter {
                 Ok((reference.into(), None))
             }
             ChartSource::Remote { repository, chart } => {
-                // As for OCI: the policy decides before helm connects anywhere.
-                self.registries.check(repository)?;
-                Ok((chart.into(), None))
+                // Fetched here, where the policy holds for the addresses reached and every
+                // redirect; helm gets the archive.
+                let archive = super::fetch::chart(
+                    &self.registries,
+                    &super::fetch::SystemResolver,
+                    repository,
+                    chart,
+                    version,
+                )
+                .await?;
+                let file = TempFile::write(&self.helm.work_dir(), ".tgz", &archive)?;
+                Ok((file.path().as_os_str().to_owned(), Some(file)))
             }
             ChartSource::Repository(chart) => {
                 if self.config.repository_url.is_none() {
