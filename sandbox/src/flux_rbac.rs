@@ -87,7 +87,9 @@ pub fn apply_source_content(store: &Store, object: &Value) -> Result<(), (&'stat
     let target = text(object, "/spec/targetNamespace").unwrap_or(own);
     for mut document in documents {
         let kind = text(&document, "/kind").unwrap_or_default().to_owned();
-        let api_version = text(&document, "/apiVersion").unwrap_or_default().to_owned();
+        let api_version = text(&document, "/apiVersion")
+            .unwrap_or_default()
+            .to_owned();
         let (group, version) = api_version.rsplit_once('/').unwrap_or(("", &api_version));
         let Some(rt) = store
             .resources()
@@ -99,7 +101,9 @@ pub fn apply_source_content(store: &Store, object: &Value) -> Result<(), (&'stat
                 format!("no matches for kind \"{kind}\" in version \"{api_version}\""),
             ));
         };
-        let name = text(&document, "/metadata/name").unwrap_or_default().to_owned();
+        let name = text(&document, "/metadata/name")
+            .unwrap_or_default()
+            .to_owned();
         let namespace = rt.namespaced.then(|| {
             let ns = text(&document, "/metadata/namespace").unwrap_or(target);
             // kustomize's namespace transformer: targetNamespace wins when set.
@@ -116,7 +120,11 @@ pub fn apply_source_content(store: &Store, object: &Value) -> Result<(), (&'stat
         let existing = store.get(&rt, namespace.as_deref(), &name).ok();
         if let Some(user) = &user {
             let attributes = Attributes {
-                verb: if existing.is_some() { "patch" } else { "create" },
+                verb: if existing.is_some() {
+                    "patch"
+                } else {
+                    "create"
+                },
                 group: &rt.group,
                 resource: &rt.plural,
                 subresource: None,
@@ -125,17 +133,23 @@ pub fn apply_source_content(store: &Store, object: &Value) -> Result<(), (&'stat
             };
             if !rbac::allows(store, user, &attributes) {
                 let refused = rbac::forbidden(user, &attributes);
-                let at = namespace.as_deref().map_or(name.clone(), |ns| format!("{ns}/{name}"));
+                let at = namespace
+                    .as_deref()
+                    .map_or(name.clone(), |ns| format!("{ns}/{name}"));
                 return Err((
                     "ReconciliationFailed",
-                    format!("{kind}/{at} dry-run failed (Forbidden): {}", refused.message),
+                    format!(
+                        "{kind}/{at} dry-run failed (Forbidden): {}",
+                        refused.message
+                    ),
                 ));
             }
         }
         let options = WriteOptions::by("kustomize-controller");
         let written = match existing {
             Some(current) => {
-                document["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"].clone();
+                document["metadata"]["resourceVersion"] =
+                    current["metadata"]["resourceVersion"].clone();
                 store.update(&rt, namespace.as_deref(), &name, document, options)
             }
             None => store.create(&rt, namespace.as_deref(), document, options),

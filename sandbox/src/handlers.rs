@@ -335,9 +335,14 @@ async fn dispatch(
                 }
                 return Ok(([(header::CONTENT_TYPE, "text/plain")], text).into_response());
             }
-            "token" if rt.plural == "serviceaccounts" && rt.group.is_empty() && *method == Method::POST => {
+            "token"
+                if rt.plural == "serviceaccounts"
+                    && rt.group.is_empty()
+                    && *method == Method::POST =>
+            {
                 let account = name.as_deref().unwrap_or_default();
-                let answer = crate::sa_tokens::token_request(store, ns.unwrap_or("default"), account)?;
+                let answer =
+                    crate::sa_tokens::token_request(store, ns.unwrap_or("default"), account)?;
                 return Ok((StatusCode::CREATED, Json(answer)).into_response());
             }
             other => return Err(ApiError::no_route(&format!("{}/{other}", rt.plural))),

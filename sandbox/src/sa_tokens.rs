@@ -63,9 +63,15 @@ pub fn fill_token_secret(store: &Store, secret: &mut Value) {
     if secret.get("type").and_then(Value::as_str) != Some(TOKEN_SECRET_TYPE) {
         return;
     }
-    let pointer = format!("/metadata/annotations/{}", ACCOUNT_ANNOTATION.replace('/', "~1"));
+    let pointer = format!(
+        "/metadata/annotations/{}",
+        ACCOUNT_ANNOTATION.replace('/', "~1")
+    );
     let (Some(account), Some(namespace), Some(name)) = (
-        secret.pointer(&pointer).and_then(Value::as_str).map(str::to_owned),
+        secret
+            .pointer(&pointer)
+            .and_then(Value::as_str)
+            .map(str::to_owned),
         secret
             .pointer("/metadata/namespace")
             .and_then(Value::as_str)

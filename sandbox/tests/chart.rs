@@ -303,7 +303,11 @@ async fn rendered_objects_match_their_schemas_and_install_into_a_cluster() {
             .any(|o| o["kind"] == "ValidatingAdmissionPolicy"),
         "off by default"
     );
-    let policy = named(&full, "ValidatingAdmissionPolicy", "demo-pilothouse-flux-tenancy");
+    let policy = named(
+        &full,
+        "ValidatingAdmissionPolicy",
+        "demo-pilothouse-flux-tenancy",
+    );
     let expressions: Vec<&str> = policy["spec"]["validations"]
         .as_array()
         .unwrap()
@@ -471,7 +475,10 @@ fn admits(policy: &Value, object: &Value) -> Result<(), String> {
                     .as_str()
                     .unwrap_or_default()
                     .to_owned(),
-                None => validation["message"].as_str().unwrap_or_default().to_owned(),
+                None => validation["message"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
             };
             return Err(message);
         }
@@ -483,7 +490,11 @@ fn admits(policy: &Value, object: &Value) -> Result<(), String> {
 fn the_admission_policy_holds_tenant_flux_objects_to_the_lockdown() {
     let full_values = deploy().join("helm/full-values.yaml");
     let full = render(&["-f", full_values.to_str().unwrap()]);
-    let policy = named(&full, "ValidatingAdmissionPolicy", "demo-pilothouse-flux-tenancy");
+    let policy = named(
+        &full,
+        "ValidatingAdmissionPolicy",
+        "demo-pilothouse-flux-tenancy",
+    );
     let release = |spec: Value| {
         let mut object = json!({ "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
             "metadata": { "name": "web", "namespace": "team-a" },
@@ -505,7 +516,9 @@ fn the_admission_policy_holds_tenant_flux_objects_to_the_lockdown() {
         release(json!({ "chart": { "spec": { "sourceRef": { "namespace": "flux-system" } } } })),
         release(json!({ "targetNamespace": "team-a", "dependsOn": [{ "name": "db" }] })),
         kustomization(json!({})),
-        kustomization(json!({ "sourceRef": { "namespace": "team-a" }, "dependsOn": [{ "name": "infra", "namespace": "team-a" }] })),
+        kustomization(
+            json!({ "sourceRef": { "namespace": "team-a" }, "dependsOn": [{ "name": "infra", "namespace": "team-a" }] }),
+        ),
     ] {
         assert_eq!(admits(policy, &admitted), Ok(()), "{admitted}");
     }
@@ -515,7 +528,10 @@ fn the_admission_policy_holds_tenant_flux_objects_to_the_lockdown() {
         .unwrap()
         .remove("serviceAccountName");
     for (refused, says) in [
-        (no_account, "spec.serviceAccountName must be pilothouse-tenant"),
+        (
+            no_account,
+            "spec.serviceAccountName must be pilothouse-tenant",
+        ),
         (
             release(json!({ "serviceAccountName": "default" })),
             "spec.serviceAccountName must be pilothouse-tenant",
@@ -541,11 +557,15 @@ fn the_admission_policy_holds_tenant_flux_objects_to_the_lockdown() {
             "spec.chart.spec.sourceRef.namespace",
         ),
         (
-            release(json!({ "chartRef": { "kind": "OCIRepository", "name": "web", "namespace": "team-b" } })),
+            release(
+                json!({ "chartRef": { "kind": "OCIRepository", "name": "web", "namespace": "team-b" } }),
+            ),
             "spec.chartRef.namespace",
         ),
         (
-            kustomization(json!({ "dependsOn": [{ "name": "ok" }, { "name": "analytics", "namespace": "team-b" }] })),
+            kustomization(
+                json!({ "dependsOn": [{ "name": "ok" }, { "name": "analytics", "namespace": "team-b" }] }),
+            ),
             "spec.dependsOn",
         ),
     ] {

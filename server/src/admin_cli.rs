@@ -202,9 +202,10 @@ pub enum RoleCommand {
 /// Runs one command against the configured database.
 pub async fn run(config: &Config, args: &AdminArgs) -> anyhow::Result<()> {
     let pool = crate::connect(config).await?;
-    let service = Service::new(pool).with_token_lifetime(config.tokens.max_lifetime_days)
-                .with_token_cap(config.tokens.max_live_per_user)
-                .with_reserved_namespaces(config.reserved_namespaces());
+    let service = Service::new(pool)
+        .with_token_lifetime(config.tokens.max_lifetime_days)
+        .with_token_cap(config.tokens.max_live_per_user)
+        .with_reserved_namespaces(config.reserved_namespaces());
     crate::bootstrap(&service, config).await?;
     let actor = args
         .actor

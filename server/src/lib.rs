@@ -93,15 +93,14 @@ pub async fn clusters(
             &plugins,
         ));
     }
-    let registry =
-        control::adapters::registry::ClusterRegistry::connect(
-            &plugins,
-            pool,
-            helm_home()?,
-            &config.tenancy.namespace,
-        )
-        .await
-            .context("cannot start the deployment adapters")?;
+    let registry = control::adapters::registry::ClusterRegistry::connect(
+        &plugins,
+        pool,
+        helm_home()?,
+        &config.tenancy.namespace,
+    )
+    .await
+    .context("cannot start the deployment adapters")?;
     for adapter in registry.adapters() {
         if let Err(error) = adapter.health().await {
             // Keep serving: the caches retry, and /readyz reports the adapter until it recovers.

@@ -3,8 +3,8 @@
 
 use super::deployments::StatusBadge;
 use super::encode;
-use crate::error::AppError;
 use super::lockdown::{LockdownBanner, LockdownTable};
+use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;

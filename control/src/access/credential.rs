@@ -50,7 +50,8 @@ struct Until {
 #[async_trait::async_trait]
 impl CredentialCheck for Until {
     async fn lapsed(&self) -> Option<String> {
-        (Utc::now() >= self.at).then(|| format!("the {} expired at {}", self.what, self.at.to_rfc3339()))
+        (Utc::now() >= self.at)
+            .then(|| format!("the {} expired at {}", self.what, self.at.to_rfc3339()))
     }
 }
 
@@ -61,7 +62,11 @@ mod tests {
     #[tokio::test]
     async fn a_credential_with_an_end_lapses_then() {
         let past = Credential::until(Utc::now() - chrono::Duration::seconds(1), "JWT");
-        assert!(past.lapsed().await.is_some_and(|m| m.contains("JWT expired")));
+        assert!(
+            past.lapsed()
+                .await
+                .is_some_and(|m| m.contains("JWT expired"))
+        );
         let future = Credential::until(Utc::now() + chrono::Duration::hours(1), "JWT");
         assert_eq!(future.lapsed().await, None);
     }

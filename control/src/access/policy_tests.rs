@@ -176,7 +176,10 @@ fn unassigned_namespaces_are_for_platform_admins_only() {
     )
     .unwrap_err();
     assert!(
-        denied.missing.sentence("they").contains("belongs to no tenant"),
+        denied
+            .missing
+            .sentence("they")
+            .contains("belongs to no tenant"),
         "{denied}"
     );
     // The caller is told no more than about another tenant's namespace.

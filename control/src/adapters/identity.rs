@@ -228,7 +228,11 @@ pub async fn rotate(
         // The field selector narrows the list on a real API server; the type is checked here
         // too, so a server that ignores the selector deletes nothing else.
         let is_token = secret.type_.as_deref() == Some("kubernetes.io/service-account-token");
-        let Some(name) = secret.metadata.name.as_deref().filter(|_| names_tenant && is_token)
+        let Some(name) = secret
+            .metadata
+            .name
+            .as_deref()
+            .filter(|_| names_tenant && is_token)
         else {
             continue;
         };

@@ -248,7 +248,13 @@ impl ClusterRegistry {
         helm_home: PathBuf,
     ) -> Result<Self> {
         let plugins = PluginConfig::shorthand(flux, &helm);
-        Self::connect(&plugins, pool, helm_home, super::identity::DEFAULT_HOME_NAMESPACE).await
+        Self::connect(
+            &plugins,
+            pool,
+            helm_home,
+            super::identity::DEFAULT_HOME_NAMESPACE,
+        )
+        .await
     }
 
     /// The adapters of `plugins.dms`, every enabled one started against the one cluster

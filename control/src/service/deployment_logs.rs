@@ -101,7 +101,10 @@ impl Service {
                     tokio::time::sleep(FOLLOW_EVERY).await;
                     // Each step asks again whether the caller may still read these logs and
                     // whether the credential still stands; the stream ends when not.
-                    if !service.may_still(&ctx, Action::DeploymentLogs, &deployment).await {
+                    if !service
+                        .may_still(&ctx, Action::DeploymentLogs, &deployment)
+                        .await
+                    {
                         return None;
                     }
                     let Ok((_, logs)) = service.logs() else {

@@ -358,7 +358,10 @@ impl Service {
     ) -> Result<String> {
         self.on_deployment(ctx, Action::DeploymentGet, deployment, json!({}))
             .await?;
-        let text = self.adapter_for(deployment)?.export_yaml(deployment).await?;
+        let text = self
+            .adapter_for(deployment)?
+            .export_yaml(deployment)
+            .await?;
         if reveal {
             self.record_reveal(ctx, deployment, "yaml").await?;
             return Ok(text);

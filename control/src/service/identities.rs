@@ -80,10 +80,8 @@ impl Service {
             return Ok(Vec::new());
         };
         let connection = cluster.connection();
-        let as_tenant = connection.client_as(&RunAs::tenant(
-            namespace.name(),
-            TENANT_SERVICE_ACCOUNT,
-        ))?;
+        let as_tenant =
+            connection.client_as(&RunAs::tenant(namespace.name(), TENANT_SERVICE_ACCOUNT))?;
         let target = identity_target(namespace, Some(previous), json!({ "rotated": true }));
         self.audited(ctx, Action::TenantIdentityRemove, &target, async |_| {
             identity::rotate(

@@ -132,9 +132,15 @@ impl Service {
             token_max_days: DEFAULT_MAX_LIFETIME_DAYS,
             token_max_live: tokens::DEFAULT_MAX_LIVE_TOKENS,
             reserved_namespaces: std::sync::Arc::new(
-                ["kube-system", "kube-public", "kube-node-lease", "flux-system", "pilothouse"]
-                    .map(str::to_owned)
-                    .into(),
+                [
+                    "kube-system",
+                    "kube-public",
+                    "kube-node-lease",
+                    "flux-system",
+                    "pilothouse",
+                ]
+                .map(str::to_owned)
+                .into(),
             ),
             rates: Default::default(),
             access_cache: Default::default(),

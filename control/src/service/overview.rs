@@ -120,7 +120,10 @@ impl Service {
                 },
             });
         }
-        if grants.global_role(crate::access::GlobalRole::PlatformAdmin).is_some() {
+        if grants
+            .global_role(crate::access::GlobalRole::PlatformAdmin)
+            .is_some()
+        {
             overview.lockdown = self.controller_lockdown().await;
         }
         Ok(overview)

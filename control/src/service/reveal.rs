@@ -64,7 +64,10 @@ pub(super) fn redacted_values(values: &Map<String, Value>) -> Map<String, Value>
 
 /// Values with every `[REDACTED]` left where a value runs now put back: what a user read
 /// redacted and sent back unchanged stays as it is.
-pub(super) fn restored(proposed: Map<String, Value>, current: &Map<String, Value>) -> Map<String, Value> {
+pub(super) fn restored(
+    proposed: Map<String, Value>,
+    current: &Map<String, Value>,
+) -> Map<String, Value> {
     let mut value = Value::Object(proposed);
     restore_redacted(&mut value, &Value::Object(current.clone()));
     match value {
@@ -117,6 +120,9 @@ mod tests {
         );
         assert!(yaml.contains("password: '[REDACTED: 7 bytes]'"), "{yaml}");
         assert!(!yaml.contains("aHVudGVyMg=="), "{yaml}");
-        assert!(yaml.contains("apiKey: '[REDACTED]'") && yaml.contains("color: blue"), "{yaml}");
+        assert!(
+            yaml.contains("apiKey: '[REDACTED]'") && yaml.contains("color: blue"),
+            "{yaml}"
+        );
     }
 }

@@ -441,8 +441,10 @@ async fn alice_cannot_leave_team_a() {
     // Only tenant identities: helm as the tenant account, Flux writes as the namespace's
     // writer account in Pilothouse's own namespace.
     assert!(
-        impersonated.iter().all(|u| u.ends_with(":pilothouse-tenant")
-            || u.starts_with("system:serviceaccount:pilothouse:flux-writer-")),
+        impersonated
+            .iter()
+            .all(|u| u.ends_with(":pilothouse-tenant")
+                || u.starts_with("system:serviceaccount:pilothouse:flux-writer-")),
         "{impersonated:?}"
     );
     assert!(
@@ -487,7 +489,9 @@ async fn tenant_identities_follow_assignments() {
     );
     // The writer account lives in Pilothouse's namespace, bound only in team-a.
     let writer = |namespace: &str| {
-        let rt = store.resource("", "v1", "serviceaccounts").expect("serviceaccounts");
+        let rt = store
+            .resource("", "v1", "serviceaccounts")
+            .expect("serviceaccounts");
         store
             .get(&rt, Some("pilothouse"), &format!("flux-writer-{namespace}"))
             .ok()
@@ -548,7 +552,9 @@ async fn tenant_identities_follow_assignments() {
     store
         .delete(&rt, Some("team-a"), "pilothouse-tenant")
         .expect("delete");
-    let accounts = store.resource("", "v1", "serviceaccounts").expect("accounts");
+    let accounts = store
+        .resource("", "v1", "serviceaccounts")
+        .expect("accounts");
     store
         .delete(&accounts, Some("pilothouse"), "flux-writer-team-a")
         .expect("delete the writer");
@@ -642,7 +648,8 @@ fn nested_kustomization(name: &str) -> Value {
                       "sourceRef": { "kind": "GitRepository", "name": "shop" } } })
 }
 
-const KUSTOMIZATIONS: &str = "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/team-a/kustomizations";
+const KUSTOMIZATIONS: &str =
+    "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/team-a/kustomizations";
 
 /// The three ways tenant content could plant a Flux object that the controllers apply with
 /// their own rights: a chart rendering one, Git content holding one, and a pod creating one
@@ -747,13 +754,27 @@ async fn nested_flux_objects_are_refused_by_the_api_server() {
     // Only a platform-admin may allow nested Flux objects for a tenant, audited; the binding
     // follows the setting both ways.
     let nope = env
-        .send_bearer("PATCH", "/o2dms/v1/tenants/team-a", &alice, json!({ "nestedFlux": true }))
+        .send_bearer(
+            "PATCH",
+            "/o2dms/v1/tenants/team-a",
+            &alice,
+            json!({ "nestedFlux": true }),
+        )
         .await;
     assert_eq!(nope.status, StatusCode::FORBIDDEN, "{}", nope.body);
     count += 1;
-    assert_eq!(denials(&env).await.len(), count, "alice's attempt is audited");
+    assert_eq!(
+        denials(&env).await.len(),
+        count,
+        "alice's attempt is audited"
+    );
     let allowed = env
-        .send_bearer("PATCH", "/o2dms/v1/tenants/team-a", &root, json!({ "nestedFlux": true }))
+        .send_bearer(
+            "PATCH",
+            "/o2dms/v1/tenants/team-a",
+            &root,
+            json!({ "nestedFlux": true }),
+        )
         .await;
     assert_eq!(allowed.status, StatusCode::OK, "{}", allowed.body);
     assert_eq!(parse(&allowed.body)["nestedFlux"], true, "{}", allowed.body);
@@ -766,7 +787,12 @@ async fn nested_flux_objects_are_refused_by_the_api_server() {
     let (status, body) = as_tenant_account(&env, &elsewhere, &into_kube_system).await;
     assert_eq!(status, 403, "still only in team-a: {body}");
     let forbidden = env
-        .send_bearer("PATCH", "/o2dms/v1/tenants/team-a", &root, json!({ "nestedFlux": false }))
+        .send_bearer(
+            "PATCH",
+            "/o2dms/v1/tenants/team-a",
+            &root,
+            json!({ "nestedFlux": false }),
+        )
         .await;
     assert_eq!(forbidden.status, StatusCode::OK, "{}", forbidden.body);
     let (status, body) =
@@ -792,7 +818,10 @@ async fn nested_flux_objects_are_refused_by_the_api_server() {
         assert_eq!(after.get(key), Some(object), "{key} changed or went away");
     }
     let added: Vec<&String> = after.keys().filter(|k| !before.contains_key(*k)).collect();
-    assert!(added.is_empty(), "objects appeared outside team-a: {added:?}");
+    assert!(
+        added.is_empty(),
+        "objects appeared outside team-a: {added:?}"
+    );
     assert_eq!(count, denials(&env).await.len());
 }
 
@@ -806,7 +835,9 @@ async fn with_cluster_token(
     body: Option<&Value>,
 ) -> (u16, String) {
     let url = format!("{}{path}", env.cluster.as_ref().expect("cluster").url());
-    let mut request = reqwest::Client::new().request(method, url).bearer_auth(token);
+    let mut request = reqwest::Client::new()
+        .request(method, url)
+        .bearer_auth(token);
     if let Some(body) = body {
         request = request
             .header("content-type", "application/json")
@@ -864,12 +895,20 @@ async fn a_moved_namespace_keeps_no_old_tokens_and_reserved_ones_are_refused() {
     for token in [&projected, &legacy] {
         let (status, body) =
             with_cluster_token(&env, reqwest::Method::GET, configmaps, token, None).await;
-        assert_eq!(status, 200, "the account's token works before the move: {body}");
+        assert_eq!(
+            status, 200,
+            "the account's token works before the move: {body}"
+        );
     }
 
     // team-a goes to another tenant.
     let made = env
-        .send_bearer("POST", "/o2dms/v1/tenants", &root, json!({ "slug": "team-z" }))
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/tenants",
+            &root,
+            json!({ "slug": "team-z" }),
+        )
         .await;
     assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
     let moved = env
@@ -884,7 +923,10 @@ async fn a_moved_namespace_keeps_no_old_tokens_and_reserved_ones_are_refused() {
     for token in [&projected, &legacy] {
         let (status, body) =
             with_cluster_token(&env, reqwest::Method::GET, configmaps, token, None).await;
-        assert_eq!(status, 401, "the old tenant's token stops at the API server: {body}");
+        assert_eq!(
+            status, 401,
+            "the old tenant's token stops at the API server: {body}"
+        );
     }
     let store = env.cluster.as_ref().expect("cluster").store().clone();
     let secrets = store.resource("", "v1", "secrets").expect("secrets");
@@ -892,11 +934,16 @@ async fn a_moved_namespace_keeps_no_old_tokens_and_reserved_ones_are_refused() {
         store.get(&secrets, Some("team-a"), "long-lived").is_err(),
         "the token Secret was deleted"
     );
-    let accounts = store.resource("", "v1", "serviceaccounts").expect("accounts");
+    let accounts = store
+        .resource("", "v1", "serviceaccounts")
+        .expect("accounts");
     let account = store
         .get(&accounts, Some("team-a"), "pilothouse-tenant")
         .expect("a new account for team-z");
-    assert_eq!(account["metadata"]["labels"]["pilothouse.dev/tenant"], "team-z");
+    assert_eq!(
+        account["metadata"]["labels"]["pilothouse.dev/tenant"],
+        "team-z"
+    );
     // The new account's own tokens work.
     let (status, body) = with_cluster_token(
         &env,
@@ -907,8 +954,12 @@ async fn a_moved_namespace_keeps_no_old_tokens_and_reserved_ones_are_refused() {
     )
     .await;
     assert_eq!(status, 201, "{body}");
-    let fresh = parse(&body)["status"]["token"].as_str().expect("token").to_owned();
-    let (status, _) = with_cluster_token(&env, reqwest::Method::GET, configmaps, &fresh, None).await;
+    let fresh = parse(&body)["status"]["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let (status, _) =
+        with_cluster_token(&env, reqwest::Method::GET, configmaps, &fresh, None).await;
     assert_eq!(status, 200);
     let rotated = env
         .service
@@ -931,7 +982,13 @@ async fn a_moved_namespace_keeps_no_old_tokens_and_reserved_ones_are_refused() {
     );
 
     // Platform namespaces are refused with 422, and nothing is assigned.
-    for reserved in ["flux-system", "kube-system", "kube-public", "kube-node-lease", "pilothouse"] {
+    for reserved in [
+        "flux-system",
+        "kube-system",
+        "kube-public",
+        "kube-node-lease",
+        "pilothouse",
+    ] {
         let answer = env
             .send_bearer(
                 "POST",
@@ -975,7 +1032,12 @@ async fn refusals_and_counts_tell_a_tenant_nothing_of_others() {
         .send_bearer("POST", "/o2dms/v1/deployments", &alice, create("bitnami"))
         .await;
     let missing = env
-        .send_bearer("POST", "/o2dms/v1/deployments", &alice, create("no-such-repo"))
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/deployments",
+            &alice,
+            create("no-such-repo"),
+        )
         .await;
     assert_eq!(existing.status, StatusCode::FORBIDDEN, "{}", existing.body);
     assert_eq!(missing.status, existing.status, "{}", missing.body);
@@ -988,16 +1050,26 @@ async fn refusals_and_counts_tell_a_tenant_nothing_of_others() {
     // A namespace of another tenant and a namespace of none read the same to alice, and
     // neither names a tenant.
     let owned = env
-        .get_bearer("/o2dms/v1/deployments/default~team-b~Kustomization~billing", &alice)
+        .get_bearer(
+            "/o2dms/v1/deployments/default~team-b~Kustomization~billing",
+            &alice,
+        )
         .await;
     let unowned = env
-        .get_bearer("/o2dms/v1/deployments/default~team-c~Kustomization~billing", &alice)
+        .get_bearer(
+            "/o2dms/v1/deployments/default~team-c~Kustomization~billing",
+            &alice,
+        )
         .await;
     assert_eq!(owned.status, StatusCode::FORBIDDEN, "{}", owned.body);
     assert_eq!(unowned.status, owned.status, "{}", unowned.body);
     assert_eq!(owned.body.replace("team-b", "team-c"), unowned.body);
     assert!(!owned.body.contains("tenant team-b"), "{}", owned.body);
-    assert!(!unowned.body.contains("belongs to no tenant"), "{}", unowned.body);
+    assert!(
+        !unowned.body.contains("belongs to no tenant"),
+        "{}",
+        unowned.body
+    );
 
     // The overview's counts are alice's namespaces', not the fleet's.
     let as_alice = control::RequestContext {
@@ -1018,7 +1090,12 @@ async fn refusals_and_counts_tell_a_tenant_nothing_of_others() {
         .get_bearer("/o2dms/v1/deployments?namespace=team-a&limit=1000", &alice)
         .await;
     let listed = parse(&visible.body)["total"].as_u64().unwrap_or_default() as usize;
-    assert!(held(&all) > held(&hers), "{} vs {}", held(&all), held(&hers));
+    assert!(
+        held(&all) > held(&hers),
+        "{} vs {}",
+        held(&all),
+        held(&hers)
+    );
     assert!(
         held(&hers) <= listed && held(&hers) > 0,
         "alice's count {} is within her {listed} deployments",
@@ -1055,9 +1132,13 @@ async fn viewers_read_no_secrets_and_reveals_are_recorded() {
         .await;
     assert_eq!(upload.status, StatusCode::CREATED, "{}", upload.body);
     let installed = env
-        .send_bearer("POST", "/o2dms/v1/deployments", &alice,
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/deployments",
+            &alice,
             json!({ "name": "creds", "namespace": "team-a", "packageId": "creds-1.0.0",
-                    "values": { "db": { "password": "hunter2-and-more", "host": "db.team-a" } } }))
+                    "values": { "db": { "password": "hunter2-and-more", "host": "db.team-a" } } }),
+        )
         .await;
     assert_eq!(installed.status, StatusCode::CREATED, "{}", installed.body);
     let base = "/o2dms/v1/deployments/default~team-a~Release~creds";
@@ -1065,9 +1146,17 @@ async fn viewers_read_no_secrets_and_reveals_are_recorded() {
     let yaml = env.get_bearer(&format!("{base}/yaml"), &bob).await;
     assert_eq!(yaml.status, StatusCode::OK, "{}", yaml.body);
     assert!(yaml.body.contains("[REDACTED: 16 bytes]"), "{}", yaml.body);
-    assert!(yaml.body.contains("db.team-a"), "what is not secret stays: {}", yaml.body);
+    assert!(
+        yaml.body.contains("db.team-a"),
+        "what is not secret stays: {}",
+        yaml.body
+    );
     let encoded = "aHVudGVyMi1hbmQtbW9yZQ==";
-    assert!(!yaml.body.contains(encoded) && !yaml.body.contains("hunter2"), "{}", yaml.body);
+    assert!(
+        !yaml.body.contains(encoded) && !yaml.body.contains("hunter2"),
+        "{}",
+        yaml.body
+    );
     let values = env.get_bearer(&format!("{base}/values"), &bob).await;
     assert_eq!(values.status, StatusCode::OK, "{}", values.body);
     assert_eq!(parse(&values.body)["db"]["password"], "[REDACTED]");
@@ -1111,8 +1200,12 @@ async fn viewers_read_no_secrets_and_reveals_are_recorded() {
 
     // An edit made from the redacted values keeps the secret it did not touch.
     let edited = env
-        .send_bearer("PATCH", base, &alice,
-            json!({ "values": { "db": { "password": "[REDACTED]", "host": "db2.team-a" } } }))
+        .send_bearer(
+            "PATCH",
+            base,
+            &alice,
+            json!({ "values": { "db": { "password": "[REDACTED]", "host": "db2.team-a" } } }),
+        )
         .await;
     assert!(edited.status.is_success(), "{}", edited.body);
     let revealed = env

@@ -283,7 +283,12 @@ async fn streams_end_when_their_credential_lapses() {
     let env = TestEnv::start_with_cluster("live-credentials").await;
     let alice = env.bearer("alice");
     let made = env
-        .send_bearer("POST", "/o2dms/v1/tokens", &alice, json!({ "name": "watcher" }))
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/tokens",
+            &alice,
+            json!({ "name": "watcher" }),
+        )
         .await;
     assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
     let made: Value = serde_json::from_str(&made.body).expect("json");
@@ -296,11 +301,18 @@ async fn streams_end_when_their_credential_lapses() {
     let mut steady = EventStream::open(&env, &alice, None).await;
     let issuer = env.idp.issuer();
     let now = chrono::Utc::now().timestamp();
-    let short = env.mint(json!({ "iss": issuer, "aud": "pilothouse", "sub": "alice", "iat": now, "exp": now + 3 }));
+    let short = env.mint(
+        json!({ "iss": issuer, "aud": "pilothouse", "sub": "alice", "iat": now, "exp": now + 3 }),
+    );
     let mut expiring = EventStream::open(&env, &short, None).await;
 
     let revoked = env
-        .send_bearer("DELETE", &format!("/o2dms/v1/tokens/{id}"), &alice, json!({}))
+        .send_bearer(
+            "DELETE",
+            &format!("/o2dms/v1/tokens/{id}"),
+            &alice,
+            json!({}),
+        )
         .await;
     assert_eq!(revoked.status, StatusCode::NO_CONTENT, "{}", revoked.body);
     until_ended(&mut events, Duration::from_secs(60)).await;

@@ -15,7 +15,9 @@ fn parse(body: &str) -> Value {
 /// Replaces `controller`'s Deployment in flux-system with one running `locked_down` or not.
 fn redeploy(env: &TestEnv, controller: &str, locked_down: bool) {
     let store = env.cluster.as_ref().expect("cluster").store();
-    let rt = store.resource("apps", "v1", "deployments").expect("deployments");
+    let rt = store
+        .resource("apps", "v1", "deployments")
+        .expect("deployments");
     let mut object = sandbox::controller_pods::controller_deployment(controller, locked_down);
     let current = store
         .get(&rt, Some("flux-system"), controller)
@@ -69,14 +71,20 @@ async fn the_controller_flags_are_reported_each_case() {
     );
     let absent = report["controllers"]
         .as_array()
-        .and_then(|all| all.iter().find(|c| c["controller"] == "image-reflector-controller"))
+        .and_then(|all| {
+            all.iter()
+                .find(|c| c["controller"] == "image-reflector-controller")
+        })
         .cloned()
         .expect("image-reflector-controller");
     assert_eq!(absent["installed"], false, "not installed: {absent}");
     let cookie = env.login("admin").await;
     let page = env.get("/admin", Some(&cookie)).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.body.contains("data-testid=\"lockdown\""), "the report's table");
+    assert!(
+        page.body.contains("data-testid=\"lockdown\""),
+        "the report's table"
+    );
     assert!(
         !page.body.contains("lockdown-banner"),
         "no banner while locked down"
@@ -120,7 +128,10 @@ async fn the_controller_flags_are_reported_each_case() {
         "tenants are not shown the controllers' flags"
     );
     let page = env.get("/admin", Some(&cookie)).await;
-    assert!(page.body.contains("lockdown-banner"), "the Admin page's banner");
+    assert!(
+        page.body.contains("lockdown-banner"),
+        "the Admin page's banner"
+    );
     assert!(page.body.contains("Flux is not locked down for tenants"));
 
     // helm-controller without an explicit value for its account counts as absent too.
@@ -131,7 +142,8 @@ async fn the_controller_flags_are_reported_each_case() {
     assert!(
         report["summary"]
             .as_str()
-            .is_some_and(|s| s.contains("helm-controller: --no-cross-namespace-refs, --default-service-account")),
+            .is_some_and(|s| s
+                .contains("helm-controller: --no-cross-namespace-refs, --default-service-account")),
         "{report}"
     );
     redeploy(&env, "helm-controller", true);
@@ -139,7 +151,9 @@ async fn the_controller_flags_are_reported_each_case() {
 
     // No controllers at all: unknown, which is not locked down.
     let store = env.cluster.as_ref().expect("cluster").store();
-    let rt = store.resource("apps", "v1", "deployments").expect("deployments");
+    let rt = store
+        .resource("apps", "v1", "deployments")
+        .expect("deployments");
     for controller in ["kustomize-controller", "helm-controller"] {
         store
             .delete(&rt, Some("flux-system"), controller)
@@ -166,11 +180,20 @@ async fn required_lockdown_makes_readiness_fail_until_the_flags_are_back() {
 
     redeploy(&env, "helm-controller", false);
     let ready = env.get("/readyz", None).await;
-    assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE, "{}", ready.body);
+    assert_eq!(
+        ready.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        ready.body
+    );
     let body = parse(&ready.body);
     assert!(
-        body["reason"].as_str().is_some_and(|r| r.contains("flux.requireControllerLockdown")
-            && r.contains("helm-controller: --no-cross-namespace-refs, --default-service-account")),
+        body["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("flux.requireControllerLockdown")
+                && r.contains(
+                    "helm-controller: --no-cross-namespace-refs, --default-service-account"
+                )),
         "{body}"
     );
 

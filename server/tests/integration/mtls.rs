@@ -216,7 +216,10 @@ async fn client_certificates_sign_in_and_bad_ones_are_refused() {
         let (status, body) = get(address, &ca, Some(&impostor), path)
             .await
             .expect("answered");
-        assert_eq!(status, 403, "{path} for CN=admin, O=platform-admins: {body}");
+        assert_eq!(
+            status, 403,
+            "{path} for CN=admin, O=platform-admins: {body}"
+        );
     }
     let (_, body) = get(address, &ca, Some(&impostor), "/o2dms/v1/tenants")
         .await
@@ -247,12 +250,18 @@ async fn client_certificates_sign_in_and_bad_ones_are_refused() {
     let claimed = env.mint(json!({ "iss": issuer, "aud": "pilothouse", "sub": "x509:Pilothouse Test CA/ci-bot", "iat": now, "exp": now + 300 }));
     let answer = env.get_bearer("/o2dms/v1/me", &claimed).await;
     assert_eq!(answer.status.as_u16(), 401, "{}", answer.body);
-    let grouped = env.mint(json!({ "iss": issuer, "aud": "pilothouse", "sub": "mallory", "iat": now, "exp": now + 300,
-        "groups": ["x509:Pilothouse Test CA/release-managers", "developers"] }));
+    let grouped = env.mint(
+        json!({ "iss": issuer, "aud": "pilothouse", "sub": "mallory", "iat": now, "exp": now + 300,
+        "groups": ["x509:Pilothouse Test CA/release-managers", "developers"] }),
+    );
     let answer = env.get_bearer("/o2dms/v1/me", &grouped).await;
     assert_eq!(answer.status.as_u16(), 200, "{}", answer.body);
     let me: serde_json::Value = serde_json::from_str(&answer.body).expect("json");
-    assert_eq!(me["groups"], json!(["developers"]), "the certificate group is dropped");
+    assert_eq!(
+        me["groups"],
+        json!(["developers"]),
+        "the certificate group is dropped"
+    );
 
     let stranger = Authority::new("Someone Else's CA");
     let forged = stranger.client("admin", &[], -1, 30);

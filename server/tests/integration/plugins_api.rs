@@ -134,7 +134,9 @@ async fn the_registry_reports_routes_and_lists_once() {
         chosen_by_tenant.body
     );
     assert!(
-        chosen_by_tenant.body.contains("platform-admin to choose the adapter"),
+        chosen_by_tenant
+            .body
+            .contains("platform-admin to choose the adapter"),
         "{}",
         chosen_by_tenant.body
     );

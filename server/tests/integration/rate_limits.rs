@@ -95,14 +95,24 @@ async fn tokens_share_their_owners_budget_and_request_ids_are_bounded() {
     let mut secrets = Vec::new();
     for n in 0..50 {
         let made = env
-            .send_bearer("POST", "/o2dms/v1/tokens", &dave, json!({ "name": format!("t{n}") }))
+            .send_bearer(
+                "POST",
+                "/o2dms/v1/tokens",
+                &dave,
+                json!({ "name": format!("t{n}") }),
+            )
             .await;
         assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
         let body: serde_json::Value = serde_json::from_str(&made.body).expect("json");
         secrets.push(body["secret"].as_str().expect("secret").to_owned());
     }
     let refused = env
-        .send_bearer("POST", "/o2dms/v1/tokens", &dave, json!({ "name": "one-more" }))
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/tokens",
+            &dave,
+            json!({ "name": "one-more" }),
+        )
         .await;
     assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
     assert!(
@@ -116,7 +126,12 @@ async fn tokens_share_their_owners_budget_and_request_ids_are_bounded() {
     let mut statuses = Vec::new();
     for secret in &secrets {
         let answer = env
-            .send_bearer("POST", "/o2dms/v1/tenants", secret, json!({ "slug": "nope" }))
+            .send_bearer(
+                "POST",
+                "/o2dms/v1/tenants",
+                secret,
+                json!({ "slug": "nope" }),
+            )
             .await;
         statuses.push(answer.status);
     }

@@ -56,9 +56,13 @@ pub async fn lockdown(client: &Client, namespace: &str) -> FluxLockdown {
 
 /// The report for controllers already assessed.
 fn report(namespace: &str, controllers: Vec<ControllerLockdown>) -> FluxLockdown {
-    let appliers_found = controllers
-        .iter()
-        .any(|c| c.installed && matches!(c.controller.as_str(), "kustomize-controller" | "helm-controller"));
+    let appliers_found = controllers.iter().any(|c| {
+        c.installed
+            && matches!(
+                c.controller.as_str(),
+                "kustomize-controller" | "helm-controller"
+            )
+    });
     let mut report = FluxLockdown {
         namespace: namespace.to_owned(),
         controllers,
@@ -119,14 +123,19 @@ fn check(flag: &str, args: &[&str]) -> LockdownFlag {
         } else if rest.is_empty() {
             let boolean = flag != DEFAULT_SERVICE_ACCOUNT;
             actual = match iter.peek() {
-                Some(next) if !boolean && !next.starts_with('-') => iter.next().map(|v| (*v).to_owned()),
+                Some(next) if !boolean && !next.starts_with('-') => {
+                    iter.next().map(|v| (*v).to_owned())
+                }
                 _ if boolean => Some("true".to_owned()),
                 _ => Some(String::new()),
             };
         }
     }
     let (expected, ok) = if flag == DEFAULT_SERVICE_ACCOUNT {
-        ("any account", actual.as_deref().is_some_and(|a| !a.is_empty()))
+        (
+            "any account",
+            actual.as_deref().is_some_and(|a| !a.is_empty()),
+        )
     } else {
         (
             "true",
@@ -156,7 +165,10 @@ mod tests {
             "default",
             "--no-remote-bases=false",
         ];
-        assert_eq!(check(NO_CROSS_NAMESPACE_REFS, &args).actual.as_deref(), Some("true"));
+        assert_eq!(
+            check(NO_CROSS_NAMESPACE_REFS, &args).actual.as_deref(),
+            Some("true")
+        );
         assert!(check(NO_CROSS_NAMESPACE_REFS, &args).ok);
         let account = check(DEFAULT_SERVICE_ACCOUNT, &args);
         assert_eq!(account.actual.as_deref(), Some("default"));
@@ -175,7 +187,10 @@ mod tests {
         let locked = ControllerLockdown {
             controller: "kustomize-controller".into(),
             installed: true,
-            flags: vec![check(NO_CROSS_NAMESPACE_REFS, &["--no-cross-namespace-refs=true"])],
+            flags: vec![check(
+                NO_CROSS_NAMESPACE_REFS,
+                &["--no-cross-namespace-refs=true"],
+            )],
         };
         let absent = ControllerLockdown {
             controller: "notification-controller".into(),
@@ -191,9 +206,18 @@ mod tests {
         };
         let bad = report("flux-system", vec![locked, open, absent.clone()]);
         assert!(!bad.locked_down);
-        assert!(bad.summary.contains("helm-controller: --default-service-account"), "{}", bad.summary);
+        assert!(
+            bad.summary
+                .contains("helm-controller: --default-service-account"),
+            "{}",
+            bad.summary
+        );
         let none = report("flux-system", vec![absent]);
         assert!(!none.locked_down);
-        assert!(none.summary.contains("cannot be checked"), "{}", none.summary);
+        assert!(
+            none.summary.contains("cannot be checked"),
+            "{}",
+            none.summary
+        );
     }
 }

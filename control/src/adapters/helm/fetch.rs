@@ -80,7 +80,9 @@ pub async fn chart(
     let addresses = match host.parse::<IpAddr>() {
         Ok(ip) => vec![ip],
         Err(_) => resolver.resolve(&host, port).await.map_err(|e| {
-            Error::Helm(format!("the repository host {host} cannot be resolved: {e}"))
+            Error::Helm(format!(
+                "the repository host {host} cannot be resolved: {e}"
+            ))
         })?,
     };
     policy.check_addresses(repository, &addresses)?;
@@ -89,19 +91,24 @@ pub async fn chart(
         .join("index.yaml")
         .map_err(|e| Error::invalid("spec.url", e.to_string()))?;
     let index = get(&client, index_url, INDEX_BYTES, "index.yaml").await?;
-    let index: Index = serde_yaml::from_slice(&index).map_err(|e| {
-        Error::Helm(format!("the repository's index.yaml cannot be read: {e}"))
-    })?;
+    let index: Index = serde_yaml::from_slice(&index)
+        .map_err(|e| Error::Helm(format!("the repository's index.yaml cannot be read: {e}")))?;
     let entries = index.entries.get(chart).ok_or_else(|| Error::NotFound {
         kind: "chart",
         name: format!("{chart} in {repository}"),
     })?;
     let entry = choose(entries, version).ok_or_else(|| Error::NotFound {
         kind: "chart",
-        name: format!("{chart} {} in {repository}", version.unwrap_or("(any version)")),
+        name: format!(
+            "{chart} {} in {repository}",
+            version.unwrap_or("(any version)")
+        ),
     })?;
     let location = entry.urls.first().ok_or_else(|| {
-        Error::Helm(format!("the index lists {chart} {} without a URL", entry.version))
+        Error::Helm(format!(
+            "the index lists {chart} {} without a URL",
+            entry.version
+        ))
     })?;
     let url = base
         .join(location)
@@ -149,7 +156,12 @@ fn same_origin(url: &reqwest::Url, base: &reqwest::Url) -> bool {
 }
 
 /// GETs `url`, reading at most `limit` bytes.
-async fn get(client: &reqwest::Client, url: reqwest::Url, limit: usize, what: &str) -> Result<Vec<u8>> {
+async fn get(
+    client: &reqwest::Client,
+    url: reqwest::Url,
+    limit: usize,
+    what: &str,
+) -> Result<Vec<u8>> {
     let shown = url.to_string();
     let mut response = client.get(url).send().await.map_err(|e| {
         if e.is_redirect() {
@@ -244,9 +256,15 @@ mod tests {
         let policy = RegistryPolicy::new(&[], &[]);
         for inside in ["127.0.0.1", "169.254.169.254", "10.1.2.3", "::1"] {
             let resolver = To(inside.parse().expect("ip"));
-            let refused = chart(&policy, &resolver, "https://charts.example.com", "web", None)
-                .await
-                .expect_err("refused");
+            let refused = chart(
+                &policy,
+                &resolver,
+                "https://charts.example.com",
+                "web",
+                None,
+            )
+            .await
+            .expect_err("refused");
             assert_eq!(refused.status(), 403, "{inside}: {refused}");
             assert!(refused.to_string().contains(inside), "{refused}");
         }
@@ -258,7 +276,12 @@ mod tests {
             version: v.into(),
             urls: vec![format!("web-{v}.tgz")],
         };
-        let entries = [entry("1.0.0"), entry("1.2.0"), entry("2.0.0-rc.1"), entry("1.10.1")];
+        let entries = [
+            entry("1.0.0"),
+            entry("1.2.0"),
+            entry("2.0.0-rc.1"),
+            entry("1.10.1"),
+        ];
         let pick = |w: Option<&str>| choose(&entries, w).map(|e| e.version.clone());
         assert_eq!(pick(None).as_deref(), Some("1.10.1"));
         assert_eq!(pick(Some("*")).as_deref(), Some("1.10.1"));

@@ -70,7 +70,9 @@ impl RegistryPolicy {
             return Ok(());
         }
         if addresses.is_empty() {
-            return Err(refused(format!("registry {authority} resolves to no address")));
+            return Err(refused(format!(
+                "registry {authority} resolves to no address"
+            )));
         }
         for address in addresses {
             if let Some(why) = internal_ip(*address) {
