@@ -60,9 +60,6 @@ impl HelmAdapter {
             argv.push("--version".into());
             argv.push(version.into());
         }
-        if matches!(source, ChartSource::Oci(r) if self.registries.plain_http(r)) {
-            argv.push("--plain-http".into());
-        }
         if operation == Operation::Template {
             argv.push("--skip-tests".into());
         } else {

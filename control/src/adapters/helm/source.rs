@@ -133,9 +133,17 @@ impl HelmAdapter {
                 Ok((file.path().as_os_str().to_owned(), Some(file)))
             }
             ChartSource::Oci(reference) => {
-                // Before helm runs: a refused registry is never connected to.
-                self.registries.check(reference)?;
-                Ok((reference.into(), None))
+                // Fetched here, as a repository's charts are: the policy holds for every host
+                // reached (the registry, its token service, its blob storage).
+                let archive = super::fetch::oci_chart(
+                    &self.registries,
+                    &super::fetch::SystemResolver,
+                    reference,
+                    version,
+                )
+                .await?;
+                let file = TempFile::write(&self.helm.work_dir(), ".tgz", &archive)?;
+                Ok((file.path().as_os_str().to_owned(), Some(file)))
             }
             ChartSource::Remote { repository, chart } => {
                 // Fetched here, where the policy holds for the addresses reached and every
