@@ -23,6 +23,13 @@ const VERBS: [&str; 11] = [
 
 const WRITES: [&str; 5] = ["create", "update", "patch", "delete", "deletecollection"];
 
+/// The names rules may single out (Pilothouse's own objects), probed one by one.
+const NAMED: [&str; 3] = [
+    "pilothouse-tenant",
+    "pilothouse-flux-writer",
+    "pilothouse-tenant-flux",
+];
+
 async fn cluster() -> Sandbox {
     Sandbox::start(SandboxOptions {
         crds: vec![sandbox::vendored_crds()],
@@ -62,17 +69,20 @@ fn held(sandbox: &Sandbox, user: &UserInfo, namespace: &str) -> BTreeSet<String>
                     },
                 )
             };
-            let scope = match (ask("anything"), ask("pilothouse-tenant")) {
-                (true, _) => "any",
-                (false, true) => "pilothouse-tenant",
-                (false, false) => continue,
-            };
             let qualified = if group.is_empty() {
                 resource.clone()
             } else {
                 format!("{resource}.{group}")
             };
-            out.insert(format!("{qualified} {verb} {scope}"));
+            if ask("anything") {
+                out.insert(format!("{qualified} {verb} any"));
+                continue;
+            }
+            for name in NAMED {
+                if ask(name) {
+                    out.insert(format!("{qualified} {verb} {name}"));
+                }
+            }
         }
     }
     out
@@ -121,8 +131,19 @@ async fn pilothouse_holds_exactly_these_verbs_and_no_write_on_secrets_or_workloa
             expected.insert(format!("{resource} {verb} pilothouse-tenant"));
         }
     }
+    for binding in ["pilothouse-flux-writer", "pilothouse-tenant-flux"] {
+        for verb in ["update", "patch", "delete"] {
+            expected.insert(format!(
+                "rolebindings.rbac.authorization.k8s.io {verb} {binding}"
+            ));
+        }
+    }
     expected.insert("serviceaccounts impersonate pilothouse-tenant".into());
-    expected.insert("clusterroles.rbac.authorization.k8s.io bind pilothouse-tenant".into());
+    for role in ["pilothouse-tenant", "pilothouse-flux-writer"] {
+        expected.insert(format!(
+            "clusterroles.rbac.authorization.k8s.io bind {role}"
+        ));
+    }
     let missing: Vec<_> = expected.difference(&held).collect();
     let extra: Vec<_> = held.difference(&expected).collect();
     assert!(
@@ -174,7 +195,15 @@ async fn the_tenant_role_stays_in_its_namespace_and_grants_no_rbac() {
     let tenant = UserInfo::service_account("team-a", "pilothouse-tenant");
     let home = held(&sandbox, &tenant, "team-a");
     assert!(home.contains("secrets create any"), "{home:#?}");
-    assert!(home.contains("helmreleases.helm.toolkit.fluxcd.io patch any"));
+    // Flux objects it reads and never writes: what it applies cannot plant one.
+    assert!(home.contains("helmreleases.helm.toolkit.fluxcd.io get any"));
+    let flux_writes: Vec<&String> = home
+        .iter()
+        .filter(|l| {
+            l.contains("toolkit.fluxcd.io ") && WRITES.iter().any(|w| l.contains(&format!(" {w} ")))
+        })
+        .collect();
+    assert!(flux_writes.is_empty(), "{flux_writes:#?}");
     assert!(
         !home.iter().any(|l| l.contains("rbac.authorization.k8s.io")
             || l.contains(" impersonate ")
@@ -184,4 +213,63 @@ async fn the_tenant_role_stays_in_its_namespace_and_grants_no_rbac() {
     );
     assert!(held(&sandbox, &tenant, "team-b").is_empty());
     assert!(held(&sandbox, &tenant, "kube-system").is_empty());
+}
+
+/// Pilothouse's own Flux writes for a tenant run as the namespace's writer account, which
+/// lives in Pilothouse's namespace and may write Flux objects in that tenant namespace only;
+/// Pilothouse keeps the writer accounts there and acts as them.
+#[tokio::test]
+async fn the_writer_writes_flux_objects_in_its_namespace_only() {
+    let sandbox = cluster().await;
+    let admin = kube::Client::try_from(kube::Config::new(sandbox.url().parse().expect("url")))
+        .expect("client");
+    let namespaces: kube::Api<k8s_openapi::api::core::v1::Namespace> =
+        kube::Api::all(admin.clone());
+    namespaces
+        .create(
+            &Default::default(),
+            &serde_json::from_value(serde_json::json!({ "metadata": { "name": "team-a" } }))
+                .expect("namespace"),
+        )
+        .await
+        .expect("namespace");
+    let bindings: kube::Api<k8s_openapi::api::rbac::v1::RoleBinding> =
+        kube::Api::namespaced(admin, "team-a");
+    let binding = serde_json::from_value(serde_json::json!({
+        "metadata": { "name": "pilothouse-flux-writer" },
+        "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "pilothouse-flux-writer" },
+        "subjects": [{ "kind": "ServiceAccount", "name": "flux-writer-team-a", "namespace": "pilothouse" }],
+    }))
+    .expect("binding");
+    bindings
+        .create(&Default::default(), &binding)
+        .await
+        .expect("bind");
+    let writer = UserInfo::service_account("pilothouse", "flux-writer-team-a");
+    let home = held(&sandbox, &writer, "team-a");
+    assert!(
+        home.contains("kustomizations.kustomize.toolkit.fluxcd.io create any")
+            && home.contains("gitrepositories.source.toolkit.fluxcd.io patch any"),
+        "{home:#?}"
+    );
+    assert!(
+        home.iter().all(|l| l.contains(".toolkit.fluxcd.io ")),
+        "nothing but Flux objects: {home:#?}"
+    );
+    assert!(held(&sandbox, &writer, "team-b").is_empty());
+    assert!(held(&sandbox, &writer, "pilothouse").is_empty());
+
+    let pilothouse = UserInfo::service_account("pilothouse", "pilothouse");
+    let own = held(&sandbox, &pilothouse, "pilothouse");
+    for verb in ["update", "patch", "delete", "impersonate"] {
+        assert!(
+            own.contains(&format!("serviceaccounts {verb} any")),
+            "{verb}: {own:#?}"
+        );
+    }
+    let elsewhere = held(&sandbox, &pilothouse, "team-b");
+    assert!(
+        !elsewhere.contains("serviceaccounts impersonate any"),
+        "it impersonates only the tenant accounts elsewhere"
+    );
 }

@@ -174,6 +174,17 @@ pub async fn remove(client: &Client, home: &str, namespace: &str) -> Result<Vec<
         )
         .await?;
     }
+    delete_accounts(client, home, namespace, &mut removed).await?;
+    Ok(removed)
+}
+
+/// Deletes the tenant account of `namespace` and its writer account in `home`.
+async fn delete_accounts(
+    client: &Client,
+    home: &str,
+    namespace: &str,
+    done: &mut Vec<String>,
+) -> Result<()> {
     let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), namespace);
     delete_if_present(
         &accounts,
@@ -181,7 +192,7 @@ pub async fn remove(client: &Client, home: &str, namespace: &str) -> Result<Vec<
         TENANT_SERVICE_ACCOUNT,
         "ServiceAccount",
         false,
-        &mut removed,
+        done,
     )
     .await?;
     let writers: Api<ServiceAccount> = Api::namespaced(client.clone(), home);
@@ -191,10 +202,9 @@ pub async fn remove(client: &Client, home: &str, namespace: &str) -> Result<Vec<
         &format!("{WRITER_PREFIX}{namespace}"),
         "ServiceAccount",
         false,
-        &mut removed,
+        done,
     )
-    .await?;
-    Ok(removed)
+    .await
 }
 
 /// Retires the accounts of tenant namespace `namespace` before it goes to another tenant, so
@@ -242,26 +252,7 @@ pub async fn rotate(
             .map_err(cluster_error)?;
         done.push(format!("deleted token Secret {namespace}/{name}"));
     }
-    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), namespace);
-    delete_if_present(
-        &accounts,
-        namespace,
-        TENANT_SERVICE_ACCOUNT,
-        "ServiceAccount",
-        false,
-        &mut done,
-    )
-    .await?;
-    let writers: Api<ServiceAccount> = Api::namespaced(client.clone(), home);
-    delete_if_present(
-        &writers,
-        home,
-        &format!("{WRITER_PREFIX}{namespace}"),
-        "ServiceAccount",
-        false,
-        &mut done,
-    )
-    .await?;
+    delete_accounts(client, home, namespace, &mut done).await?;
     Ok(done)
 }
 

@@ -44,7 +44,7 @@ async fn tenancy_over_rest() {
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     assert_eq!(
         parse(&created.body),
-        json!({ "slug": "team-b", "displayName": "Team B", "namespaces": [] })
+        json!({ "slug": "team-b", "displayName": "Team B", "namespaces": [], "nestedFlux": false })
     );
     let again = env
         .send_bearer(

@@ -131,8 +131,13 @@ async fn administration_from_the_command_line() {
     let tenants = cli.ok(&["tenant", "list"]);
     assert_eq!(
         tenants,
-        serde_json::json!([{ "slug": "team-y", "displayName": "team-y", "namespaces": ["x-prod"] }])
+        serde_json::json!([{ "slug": "team-y", "displayName": "team-y", "namespaces": ["x-prod"], "nestedFlux": false }])
     );
+    // Nested Flux objects for a tenant, from the command line too (audited as any change).
+    let allowed = cli.ok(&["tenant", "nested-flux", "team-y", "on"]);
+    assert_eq!(allowed["nestedFlux"], true, "{allowed}");
+    let forbidden = cli.ok(&["tenant", "nested-flux", "team-y", "off"]);
+    assert_eq!(forbidden["nestedFlux"], false, "{forbidden}");
 
     let mut config = server::config::Config::default();
     config.database.url = Some(cli.url.clone());

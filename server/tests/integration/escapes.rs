@@ -91,6 +91,23 @@ fn chart(name: &str, template: &str) -> Vec<u8> {
     ])
 }
 
+/// The successful audit rows of `action`.
+async fn succeeded(env: &TestEnv, action: &str) -> Vec<control::audit::AuditEvent> {
+    env.service
+        .query_audit(
+            &env.admin(),
+            &AuditFilter {
+                action: Some(action.into()),
+                outcome: Some(Outcome::Success),
+                limit: Some(500),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("audit")
+        .events
+}
+
 /// alice's recorded denials so far.
 async fn denials(env: &TestEnv) -> Vec<control::audit::AuditEvent> {
     env.service
@@ -587,23 +604,7 @@ async fn tenant_identities_follow_assignments() {
         "nothing left to repair"
     );
 
-    let audited = |action: &str| {
-        let filter = AuditFilter {
-            action: Some(action.into()),
-            outcome: Some(Outcome::Success),
-            ..Default::default()
-        };
-        let service = env.service.clone();
-        let admin = admin.clone();
-        async move {
-            service
-                .query_audit(&admin, &filter)
-                .await
-                .expect("audit")
-                .events
-        }
-    };
-    let ensured = audited("tenant-identity.ensure").await;
+    let ensured = succeeded(&env, "tenant-identity.ensure").await;
     let namespaces: Vec<_> = ensured
         .iter()
         .filter_map(|e| e.event.namespace.clone())
@@ -613,7 +614,7 @@ async fn tenant_identities_follow_assignments() {
             && namespaces.iter().filter(|n| *n == "team-a").count() >= 2,
         "{namespaces:?}"
     );
-    let removed = audited("tenant-identity.remove").await;
+    let removed = succeeded(&env, "tenant-identity.remove").await;
     assert!(
         removed
             .iter()
@@ -798,19 +799,7 @@ async fn nested_flux_objects_are_refused_by_the_api_server() {
     let (status, body) =
         as_tenant_account(&env, KUSTOMIZATIONS, &nested_kustomization("again")).await;
     assert_eq!(status, 403, "forbidden again: {body}");
-    let settings = env
-        .service
-        .query_audit(
-            &env.admin(),
-            &AuditFilter {
-                action: Some("tenant.nested-flux".into()),
-                outcome: Some(Outcome::Success),
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("audit")
-        .events;
+    let settings = succeeded(&env, "tenant.nested-flux").await;
     assert_eq!(settings.len(), 2, "both changes are audited: {settings:?}");
 
     let after = snapshot(&store);
@@ -961,19 +950,7 @@ async fn a_moved_namespace_keeps_no_old_tokens_and_reserved_ones_are_refused() {
     let (status, _) =
         with_cluster_token(&env, reqwest::Method::GET, configmaps, &fresh, None).await;
     assert_eq!(status, 200);
-    let rotated = env
-        .service
-        .query_audit(
-            &env.admin(),
-            &AuditFilter {
-                action: Some("tenant-identity.remove".into()),
-                outcome: Some(Outcome::Success),
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("audit")
-        .events;
+    let rotated = succeeded(&env, "tenant-identity.remove").await;
     assert!(
         rotated
             .iter()
@@ -1182,19 +1159,7 @@ async fn viewers_read_no_secrets_and_reveals_are_recorded() {
         .get_bearer(&format!("{base}/values?reveal=maybe"), &alice)
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
-    let recorded = env
-        .service
-        .query_audit(
-            &env.admin(),
-            &AuditFilter {
-                action: Some("deployment.reveal".into()),
-                outcome: Some(Outcome::Success),
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("audit")
-        .events;
+    let recorded = succeeded(&env, "deployment.reveal").await;
     assert_eq!(recorded.len(), 2, "each reveal is recorded: {recorded:?}");
     assert!(recorded.iter().all(|r| r.event.actor.subject == "alice"));
 
