@@ -9,14 +9,13 @@ use clap::Parser;
 use control::{Error, Service};
 
 /// The demo, one `pilothouse admin` command per line.
-const SEED: [&[&str]; 13] = [
+const SEED: [&[&str]; 12] = [
     &["tenant", "create", "team-a", "--name", "Team A"],
     &["tenant", "create", "team-b", "--name", "Team B"],
     &["tenant", "create", "platform", "--name", "Platform"],
     &["namespace", "assign", "team-a", "--tenant", "team-a"],
     &["namespace", "assign", "team-b", "--tenant", "team-b"],
     &["namespace", "assign", "platform", "--tenant", "platform"],
-    &["namespace", "assign", "flux-system", "--tenant", "platform"],
     &[
         "member", "add", "team-a", "--user", "alice", "--role", "operator",
     ],
