@@ -9,15 +9,35 @@ use model::lockdown::FluxLockdown;
 /// The red banner: shown only when tenants exist and the lockdown is off or unknown.
 #[component]
 pub(super) fn LockdownBanner(lockdown: Option<FluxLockdown>, tenants: usize) -> impl IntoView {
-    lockdown.filter(|l| tenants > 0 && !l.locked_down).map(|report| view! {
-        <div class="alert-danger" role="alert" data-testid="lockdown-banner">
-            <strong>"Flux is not locked down for tenants. "</strong>
-            {report.summary}
-            ". Add the flags of Flux's multi-tenancy guide to the controllers in "
-            <code>{report.namespace}</code>
-            ", or set "<code>"flux.requireControllerLockdown"</code>" to keep Pilothouse unready until they are."
-        </div>
+    lockdown.filter(|l| tenants > 0 && !l.locked_down).map(|report| {
+        let missing = report.missing();
+        let what = if missing.is_empty() {
+            format!("{}.", capitalized(&report.summary))
+        } else {
+            format!(
+                "Missing: {}. A Kustomization or HelmRelease that names no service account is applied with the controller's own rights (cluster-admin in a stock install).",
+                missing.join("; ")
+            )
+        };
+        view! {
+            <div class="alert-danger" role="alert" data-testid="lockdown-banner">
+                <strong>"Flux is not locked down for tenants. "</strong>
+                {what}
+                " Add the flags of Flux's multi-tenancy guide to the controllers in "
+                <code>{report.namespace}</code>
+                ", or set "<code>"flux.requireControllerLockdown"</code>" to keep Pilothouse unready until they are."
+            </div>
+        }
     })
+}
+
+/// `text` with its first letter in upper case.
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// Each controller's flags: what the guide sets and what the controller runs with.
@@ -31,7 +51,7 @@ pub(super) fn LockdownTable(lockdown: FluxLockdown) -> impl IntoView {
     view! {
         <section class="panel" data-testid="lockdown">
             <h2>"Flux controller lockdown " {verdict}</h2>
-            <p>{lockdown.summary}</p>
+            <p>{format!("{}.", capitalized(&lockdown.summary))}</p>
             {lockdown.error.map(|e| view! { <p class="error" role="alert">{e}</p> })}
             <table class="table">
                 <thead><tr><th>"Controller"</th><th>"Flag"</th><th>"Needs"</th><th>"Runs with"</th></tr></thead>

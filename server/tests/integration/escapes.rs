@@ -1048,6 +1048,54 @@ async fn refusals_and_counts_tell_a_tenant_nothing_of_others() {
         unowned.body
     );
 
+    // A package in use only in another tenant's namespace is deleted without a word about
+    // that tenant's release.
+    let root = env.bearer("admin");
+    for namespace in ["team-a", "team-b"] {
+        let upload = env
+            .send_bytes(
+                "POST",
+                &format!("/o2dms/v1/packages?namespace={namespace}"),
+                &root,
+                charts::demo_chart("shared-name", "1.0.0"),
+            )
+            .await;
+        assert_eq!(upload.status, StatusCode::CREATED, "{}", upload.body);
+    }
+    let installed = env
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/deployments",
+            &root,
+            json!({ "name": "theirs", "namespace": "team-b", "packageId": "shared-name-1.0.0" }),
+        )
+        .await;
+    assert_eq!(installed.status, StatusCode::CREATED, "{}", installed.body);
+    env.service
+        .add_membership(
+            &env.admin(),
+            "team-a",
+            &control::access::Grantee::User("erin".into()),
+            control::access::TenantRole::Admin,
+        )
+        .await
+        .expect("erin administers team-a");
+    let erin = env.bearer("erin");
+    let deleted = env
+        .send_bearer(
+            "DELETE",
+            "/o2dms/v1/packages/team-a/shared-name-1.0.0",
+            &erin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        deleted.status,
+        StatusCode::NO_CONTENT,
+        "nothing in team-a uses it, and team-b's release is not mentioned: {}",
+        deleted.body
+    );
+
     // The overview's counts are alice's namespaces', not the fleet's.
     let as_alice = control::RequestContext {
         principal: control::access::Principal {
