@@ -380,6 +380,11 @@ async fn connect(
             .map_err(|e| Error::Helm(format!("the host {host} cannot be resolved: {e}")))?,
     };
     policy.check_addresses(reference, &addresses)?;
+    let Some(address) = addresses.first() else {
+        return Err(Error::Helm(format!(
+            "the host {host} resolves to no address"
+        )));
+    };
     let origin = url.clone();
     let redirect = match redirects {
         Redirects::Never => reqwest::redirect::Policy::none(),
@@ -397,7 +402,7 @@ async fn connect(
         }),
     };
     reqwest::Client::builder()
-        .resolve(&host, SocketAddr::new(addresses[0], port))
+        .resolve(&host, SocketAddr::new(*address, port))
         .redirect(redirect)
         .timeout(TIMEOUT)
         .no_proxy()
