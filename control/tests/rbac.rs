@@ -40,6 +40,35 @@ async fn cluster() -> Sandbox {
     .expect("sandbox")
 }
 
+/// Makes namespace team-a and binds ClusterRole `role` there to the service account
+/// `(namespace, name)`, as Pilothouse does when team-a is assigned.
+async fn bind_in_team_a(sandbox: &Sandbox, role: &str, (namespace, name): (&str, &str)) {
+    let admin = kube::Client::try_from(kube::Config::new(sandbox.url().parse().expect("url")))
+        .expect("client");
+    let namespaces: kube::Api<k8s_openapi::api::core::v1::Namespace> =
+        kube::Api::all(admin.clone());
+    namespaces
+        .create(
+            &Default::default(),
+            &serde_json::from_value(serde_json::json!({ "metadata": { "name": "team-a" } }))
+                .expect("namespace"),
+        )
+        .await
+        .expect("namespace");
+    let bindings: kube::Api<k8s_openapi::api::rbac::v1::RoleBinding> =
+        kube::Api::namespaced(admin, "team-a");
+    let binding = serde_json::from_value(serde_json::json!({
+        "metadata": { "name": role },
+        "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role },
+        "subjects": [{ "kind": "ServiceAccount", "name": name, "namespace": namespace }],
+    }))
+    .expect("binding");
+    bindings
+        .create(&Default::default(), &binding)
+        .await
+        .expect("bind");
+}
+
 /// Every (group/resource, verb, which names) `user` holds in `namespace`.
 fn held(sandbox: &Sandbox, user: &UserInfo, namespace: &str) -> BTreeSet<String> {
     let mut resources: Vec<(String, String)> = sandbox
@@ -168,30 +197,12 @@ async fn pilothouse_holds_exactly_these_verbs_and_no_write_on_secrets_or_workloa
 #[tokio::test]
 async fn the_tenant_role_stays_in_its_namespace_and_grants_no_rbac() {
     let sandbox = cluster().await;
-    let admin = kube::Client::try_from(kube::Config::new(sandbox.url().parse().expect("url")))
-        .expect("client");
-    let namespaces: kube::Api<k8s_openapi::api::core::v1::Namespace> =
-        kube::Api::all(admin.clone());
-    namespaces
-        .create(
-            &Default::default(),
-            &serde_json::from_value(serde_json::json!({ "metadata": { "name": "team-a" } }))
-                .expect("namespace"),
-        )
-        .await
-        .expect("namespace");
-    let bindings: kube::Api<k8s_openapi::api::rbac::v1::RoleBinding> =
-        kube::Api::namespaced(admin, "team-a");
-    let binding = serde_json::from_value(serde_json::json!({
-        "metadata": { "name": "pilothouse-tenant" },
-        "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "pilothouse-tenant" },
-        "subjects": [{ "kind": "ServiceAccount", "name": "pilothouse-tenant", "namespace": "team-a" }],
-    }))
-    .expect("binding");
-    bindings
-        .create(&Default::default(), &binding)
-        .await
-        .expect("bind");
+    bind_in_team_a(
+        &sandbox,
+        "pilothouse-tenant",
+        ("team-a", "pilothouse-tenant"),
+    )
+    .await;
     let tenant = UserInfo::service_account("team-a", "pilothouse-tenant");
     let home = held(&sandbox, &tenant, "team-a");
     assert!(home.contains("secrets create any"), "{home:#?}");
@@ -221,30 +232,12 @@ async fn the_tenant_role_stays_in_its_namespace_and_grants_no_rbac() {
 #[tokio::test]
 async fn the_writer_writes_flux_objects_in_its_namespace_only() {
     let sandbox = cluster().await;
-    let admin = kube::Client::try_from(kube::Config::new(sandbox.url().parse().expect("url")))
-        .expect("client");
-    let namespaces: kube::Api<k8s_openapi::api::core::v1::Namespace> =
-        kube::Api::all(admin.clone());
-    namespaces
-        .create(
-            &Default::default(),
-            &serde_json::from_value(serde_json::json!({ "metadata": { "name": "team-a" } }))
-                .expect("namespace"),
-        )
-        .await
-        .expect("namespace");
-    let bindings: kube::Api<k8s_openapi::api::rbac::v1::RoleBinding> =
-        kube::Api::namespaced(admin, "team-a");
-    let binding = serde_json::from_value(serde_json::json!({
-        "metadata": { "name": "pilothouse-flux-writer" },
-        "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "pilothouse-flux-writer" },
-        "subjects": [{ "kind": "ServiceAccount", "name": "flux-writer-team-a", "namespace": "pilothouse" }],
-    }))
-    .expect("binding");
-    bindings
-        .create(&Default::default(), &binding)
-        .await
-        .expect("bind");
+    bind_in_team_a(
+        &sandbox,
+        "pilothouse-flux-writer",
+        ("pilothouse", "flux-writer-team-a"),
+    )
+    .await;
     let writer = UserInfo::service_account("pilothouse", "flux-writer-team-a");
     let home = held(&sandbox, &writer, "team-a");
     assert!(

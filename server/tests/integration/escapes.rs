@@ -837,6 +837,23 @@ async fn with_cluster_token(
     (status, answer.text().await.unwrap_or_default())
 }
 
+/// A token for team-a's tenant account, as a pod running as it gets one (TokenRequest).
+async fn pod_token(env: &TestEnv) -> String {
+    let (status, body) = with_cluster_token(
+        env,
+        reqwest::Method::POST,
+        "/api/v1/namespaces/team-a/serviceaccounts/pilothouse-tenant/token",
+        crate::support::SANDBOX_ADMIN_TOKEN,
+        Some(&json!({ "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {} })),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    parse(&body)["status"]["token"]
+        .as_str()
+        .expect("token")
+        .to_owned()
+}
+
 /// A namespace that changes tenants takes nothing of the old tenant's along: tokens minted for
 /// its tenant account (a pod's projected token, a legacy token Secret) stop at the API server,
 /// because the account is made anew and the Secret is gone. Platform namespaces are never a
@@ -849,19 +866,7 @@ async fn a_moved_namespace_keeps_no_old_tokens_and_reserved_ones_are_refused() {
     let configmaps = "/api/v1/namespaces/team-a/configmaps";
 
     // A pod's token (TokenRequest) and a long-lived token Secret for team-a's tenant account.
-    let (status, body) = with_cluster_token(
-        &env,
-        reqwest::Method::POST,
-        "/api/v1/namespaces/team-a/serviceaccounts/pilothouse-tenant/token",
-        admin_token,
-        Some(&json!({ "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {} })),
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
-    let projected = parse(&body)["status"]["token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+    let projected = pod_token(&env).await;
     let (status, body) = with_cluster_token(
         &env,
         reqwest::Method::POST,
@@ -934,19 +939,7 @@ async fn a_moved_namespace_keeps_no_old_tokens_and_reserved_ones_are_refused() {
         "team-z"
     );
     // The new account's own tokens work.
-    let (status, body) = with_cluster_token(
-        &env,
-        reqwest::Method::POST,
-        "/api/v1/namespaces/team-a/serviceaccounts/pilothouse-tenant/token",
-        admin_token,
-        Some(&json!({ "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {} })),
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
-    let fresh = parse(&body)["status"]["token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+    let fresh = pod_token(&env).await;
     let (status, _) =
         with_cluster_token(&env, reqwest::Method::GET, configmaps, &fresh, None).await;
     assert_eq!(status, 200);
