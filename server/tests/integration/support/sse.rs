@@ -147,4 +147,20 @@ impl EventStream {
         }
         panic!("no event about each of {needles:?} within {limit:?}; saw {seen:?}");
     }
+
+    /// Reads until an event's data contains `needle`, for as long as events keep coming: it
+    /// fails only when `idle` passes without any event (the pipeline stalled), however long a
+    /// slow machine takes to deliver the thousands before it. Answers how many were read.
+    pub async fn until_while_progressing(&mut self, needle: &str, idle: Duration) -> usize {
+        let mut read = 0;
+        loop {
+            match self.next(idle).await {
+                Some(sse) if sse.data.contains(needle) => return read + 1,
+                Some(_) => read += 1,
+                None => panic!(
+                    "no event for {idle:?} after {read} events, and none contained {needle:?}"
+                ),
+            }
+        }
+    }
 }
