@@ -64,6 +64,10 @@ test('an auditor sees the latest operations of everyone', async () => {
   // The demo seed's own grants are on record, made by admin through the command line.
   await recent.locator('tbody tr').first().waitFor();
   assert.ok(await recent.locator('tbody tr').count() >= 1);
+  // One row per operation, with its outcome (or running), never its intent beside it.
+  const operations = await recent.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.operation));
+  assert.equal(new Set(operations).size, operations.length, `each operation once: ${operations}`);
+  assert.doesNotMatch(await recent.innerText(), /\bintent\b|\bpending\b/);
   await page.getByTestId('theme-toggle').click();
   await page.locator('html[data-theme="dark"]').waitFor();
   await page.screenshot({ path: screenshotPath('overview-auditor-dark'), fullPage: true });

@@ -40,6 +40,9 @@ pub struct AuditRow {
     pub outcome: String,
     /// The error, on failure or denial.
     pub error: Option<String>,
+    /// The operation the row belongs to (an intent and its outcome share it).
+    #[serde(default)]
+    pub operation: String,
 }
 
 /// One page of rows, newest first.

@@ -102,11 +102,24 @@ fn OverviewBody(overview: Overview) -> impl IntoView {
                     <table class="table">
                         <thead><tr><th>"When"</th><th>"Who"</th><th>"Action"</th><th>"Target"</th><th>"Outcome"</th></tr></thead>
                         <tbody>{recent.into_iter().map(|r| {
-                            let class = format!("outcome-{}", r.outcome);
-                            let shown = if r.outcome.is_empty() { r.phase } else { r.outcome };
+                            // One row per operation: its outcome, or running while only its
+                            // intent is on record.
+                            let shown = match r.outcome.as_str() {
+                                "" | "pending" => "running".to_owned(),
+                                _ => r.outcome,
+                            };
+                            let class = format!("outcome-{shown}");
+                            // Deployment and source changes are tracked operations with a page.
+                            let tracked = (r.action.starts_with("deployment.") || r.action.starts_with("source."))
+                                && r.phase != "denied";
+                            let action = if tracked {
+                                view! { <A href=format!("/operations/{}", r.operation)><code>{r.action}</code></A> }.into_any()
+                            } else {
+                                view! { <code>{r.action}</code> }.into_any()
+                            };
                             view! {
-                            <tr class=class>
-                                <td>{r.time}</td><td>{r.actor}</td><td><code>{r.action}</code></td><td>{r.target}</td>
+                            <tr class=class data-operation=r.operation.clone()>
+                                <td>{r.time}</td><td>{r.actor}</td><td>{action}</td><td>{r.target}</td>
                                 <td title=r.error.unwrap_or_default()>{shown}</td>
                             </tr>
                         }}).collect_view()}</tbody>

@@ -165,6 +165,7 @@ impl From<AuditEvent> for model::audit::AuditRow {
                 .map(|o| o.as_str().to_owned())
                 .unwrap_or_default(),
             error: ev.error,
+            operation: ev.operation_id.to_string(),
         }
     }
 }

@@ -88,14 +88,19 @@ impl Service {
                 "your own operations",
             ),
         };
+        // An operation writes an intent row and, once done, an outcome row: the overview
+        // shows each operation once, as its newest row says (still running, or its outcome).
         let filter = AuditFilter {
-            limit: Some(RECENT),
+            limit: Some(RECENT * 4),
             ..filter
         };
+        let mut seen = std::collections::HashSet::new();
         overview.recent = query(&self.pool, &scope, &filter)
             .await?
             .events
             .into_iter()
+            .filter(|row| seen.insert(row.event.operation_id))
+            .take(RECENT as usize)
             .map(model::audit::AuditRow::from)
             .collect();
         overview.recent_scope = whose.to_owned();

@@ -399,3 +399,35 @@ async fn deployments_of_two_kinds_may_share_a_name() {
     assert_ne!(second["items"][0]["id"], first["items"][0]["id"]);
     assert_eq!(second["total"], first["total"]);
 }
+
+/// The overview's recent operations show each operation once, as its newest row says: an
+/// operation's intent and outcome are not two rows.
+#[tokio::test]
+async fn the_overview_shows_each_recent_operation_once() {
+    let env = TestEnv::start("overview-recent", |_| {}).await;
+    let admin = env.bearer("admin");
+    for slug in ["recent-1", "recent-2"] {
+        let made = env
+            .send_bearer("POST", "/o2dms/v1/tenants", &admin, json!({ "slug": slug }))
+            .await;
+        assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    }
+    let overview = env.service.overview(&env.admin()).await.expect("overview");
+    let operations: Vec<&str> = overview
+        .recent
+        .iter()
+        .map(|r| r.operation.as_str())
+        .collect();
+    let unique: std::collections::BTreeSet<&str> = operations.iter().copied().collect();
+    assert_eq!(unique.len(), operations.len(), "{:#?}", overview.recent);
+    let creates: Vec<_> = overview
+        .recent
+        .iter()
+        .filter(|r| r.action == "tenant.create" && r.target.starts_with("recent-"))
+        .collect();
+    assert_eq!(creates.len(), 2, "{:#?}", overview.recent);
+    assert!(
+        creates.iter().all(|r| r.outcome == "success"),
+        "{creates:#?}"
+    );
+}
