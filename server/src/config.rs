@@ -1,5 +1,5 @@
 //! Configuration: a YAML file, overridden by `PILOTHOUSE_*` environment variables, overridden
-//! by flags. Every option is listed in the README's configuration reference.
+//! by flags. Every option is listed in docs/configuration.md.
 
 use anyhow::Context;
 use clap::{Parser, ValueEnum};

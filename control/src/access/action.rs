@@ -1,5 +1,5 @@
 //! Every action Pilothouse performs and the role it needs: the one table the policy reads.
-//! The README's permission table is this table.
+//! The permission table in docs/access.md is this table.
 
 use super::role::TenantRole;
 use serde::{Deserialize, Serialize};
@@ -181,7 +181,7 @@ impl fmt::Display for Requirement {
     }
 }
 
-/// The permission table as Markdown rows, for the README.
+/// The permission table as Markdown rows, for docs/access.md.
 pub fn markdown_table() -> String {
     let mut out = String::from("| action | applies to | needs |\n|---|---|---|\n");
     for action in Action::ALL {
@@ -213,11 +213,11 @@ mod tests {
     }
 
     #[test]
-    fn the_readme_shows_the_same_table() {
-        let readme = include_str!("../../../README.md");
+    fn the_access_doc_shows_the_same_table() {
+        let doc = include_str!("../../../docs/access.md");
         assert!(
-            readme.contains(&markdown_table()),
-            "README.md's permission table is out of date; paste this:\n{}",
+            doc.contains(&markdown_table()),
+            "docs/access.md's permission table is out of date; paste this:\n{}",
             markdown_table()
         );
     }

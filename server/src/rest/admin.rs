@@ -142,7 +142,7 @@ struct TenantChange {
     /// A new display name.
     display_name: Option<String>,
     /// Whether what the tenant applies may create Flux objects itself (nested Kustomizations
-    /// and HelmReleases). Off by default; see the README's tenancy section for the trade-off.
+    /// and HelmReleases). Off by default; see docs/access.md for the trade-off.
     nested_flux: Option<bool>,
 }
 
@@ -420,7 +420,7 @@ async fn check_access(
             invalid(
                 "action",
                 format!(
-                    "{:?} is not an action; the README's permission table lists them",
+                    "{:?} is not an action; the permission table in docs/access.md lists them",
                     short(&params.action)
                 ),
             )
