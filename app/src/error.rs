@@ -1,33 +1,29 @@
-//! The error every server function returns: a status code and a message fit for users. It
-//! survives the server-function hop, so pages show what the server meant.
+//! The error every server function returns: the one error body, whose code says the status
+//! and whose message is fit for users. It survives the server-function hop, so pages show
+//! what the server meant.
 
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use model::error::{ErrorBody, ErrorCode};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// A failed server function, as the browser sees it.
+/// A failed server function, as the browser sees it: the API's one error body
+/// (`{"error", "message", "field"}`), so pages read the same shape scripts do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AppError {
-    /// The HTTP status the server answered with.
-    pub status: u16,
-    /// What went wrong and what to do.
-    pub message: String,
-    /// The form field the error is about, when it is about one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-}
+#[serde(transparent)]
+pub struct AppError(pub ErrorBody);
 
-impl AppError {
-    /// The message when the error is about `field`, so a form can show it beside that field.
-    pub fn about(&self, field: &str) -> Option<String> {
-        (self.field.as_deref() == Some(field)).then(|| self.message.clone())
+impl std::ops::Deref for AppError {
+    type Target = ErrorBody;
+    fn deref(&self) -> &ErrorBody {
+        &self.0
     }
 }
 
 impl fmt::Display for AppError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.0.message)
     }
 }
 
@@ -37,15 +33,11 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        let status = match value {
-            ServerFnErrorErr::Request(_) => 503,
-            _ => 500,
+        let code = match value {
+            ServerFnErrorErr::Request(_) => ErrorCode::Unavailable,
+            _ => ErrorCode::Internal,
         };
-        Self {
-            status,
-            message: value.to_string(),
-            field: None,
-        }
+        Self(ErrorBody::new(code, value.to_string()))
     }
 }
 
@@ -64,16 +56,7 @@ impl From<control::Error> for AppError {
         {
             response.set_status(code);
         }
-        let field = match &error {
-            control::Error::Invalid { field, .. }
-            | control::Error::OutsideBoundary { field, .. } => Some((*field).to_owned()),
-            _ => None,
-        };
-        Self {
-            status,
-            message: error.public_message(),
-            field,
-        }
+        Self(error.body())
     }
 }
 

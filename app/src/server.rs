@@ -7,16 +7,11 @@ use leptos::prelude::use_context;
 
 /// The caller (attached by the server's authentication gate) and the `Service` to ask.
 pub async fn caller() -> Result<(RequestContext, Service), AppError> {
-    let Extension(ctx): Extension<RequestContext> =
-        leptos_axum::extract().await.map_err(|_| AppError {
-            status: 401,
-            field: None,
-            message: "not signed in: reload the page to sign in".into(),
-        })?;
-    let service = use_context::<Service>().ok_or_else(|| AppError {
-        status: 500,
-        field: None,
-        message: "the control plane is not available to this page".into(),
+    let Extension(ctx): Extension<RequestContext> = leptos_axum::extract().await.map_err(|_| {
+        control::Error::Unauthenticated("not signed in: reload the page to sign in".into())
+    })?;
+    let service = use_context::<Service>().ok_or_else(|| {
+        control::Error::internal("the control plane is not available to this page")
     })?;
     Ok((ctx, service))
 }
@@ -37,18 +32,17 @@ pub fn namespace(name: &str) -> Result<model::reference::NamespaceRef, AppError>
 /// operation to follow instead: errors found before helm starts still come back to the form.
 pub const PAGE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Runs `change` for a page: its outcome (through `done`) when it ends within
+/// Makes `change` for a page: its outcome (through `done`) when it ends within
 /// [`PAGE_WAIT`], otherwise the operation it runs on as.
-pub async fn run_long<T>(
+pub async fn change_for_page<T>(
     ctx: &RequestContext,
     service: &Service,
     change: control::service::change::Change,
     done: impl FnOnce(control::service::change::ChangeOutcome) -> control::Result<T>,
 ) -> Result<model::operation::Answered<T>, AppError> {
-    use control::service::tracked::Answer;
-    use model::operation::Answered;
-    Ok(match service.run_change(ctx, change, PAGE_WAIT).await? {
-        Answer::Done(outcome) => Answered::Done(done(outcome)?),
-        Answer::Accepted(id) => Answered::Running(id.to_string()),
-    })
+    use control::service::tracked::Wait;
+    Ok(service
+        .change(ctx, change, Wait::UpTo(PAGE_WAIT))
+        .await?
+        .try_map(done)?)
 }

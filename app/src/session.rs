@@ -72,7 +72,7 @@ pub fn UserMenu() -> impl IntoView {
                                 .into_any()
                         }
                         Err(error) => {
-                            view! { <span class="user-error">{error.message}</span> }.into_any()
+                            view! { <span class="user-error">{error.0.message}</span> }.into_any()
                         }
                     })
             }}

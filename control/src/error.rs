@@ -1,6 +1,7 @@
 //! The one error type of the control crate; the server maps it once to HTTP and UI messages.
 
 use crate::access::Denied;
+use model::error::{ErrorBody, ErrorCode};
 
 /// Everything a control-plane operation can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -125,6 +126,9 @@ pub enum Error {
     /// An adapter's own checks failed; the message names what is missing (503).
     #[error("{0}")]
     AdapterUnhealthy(String),
+    /// A bug: something that cannot happen did (500). The detail is logged, never shown.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// Writing an export or archive failed.
     #[error("could not write {what}: {source}")]
     Write {
@@ -145,6 +149,11 @@ impl Error {
             field,
             message: message.into(),
         }
+    }
+
+    /// A bug: an internal error whose detail goes to the log.
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Self::Internal(detail.into())
     }
 
     /// A not-found error.
@@ -181,7 +190,7 @@ impl Error {
             | Self::Cluster(_)
             | Self::AdapterUnhealthy(_) => 503,
             Self::Helm(_) => 502,
-            Self::Migration(_) | Self::Write { .. } => 500,
+            Self::Migration(_) | Self::Write { .. } | Self::Internal(_) => 500,
         }
     }
 
@@ -203,11 +212,27 @@ impl Error {
         }
     }
 
+    /// The one body every surface answers this error with: its code (which says the
+    /// status), the public message, and the field it is about.
+    pub fn body(&self) -> ErrorBody {
+        let field = match self {
+            Self::Invalid { field, .. } | Self::OutsideBoundary { field, .. } => {
+                Some((*field).to_owned())
+            }
+            _ => None,
+        };
+        ErrorBody {
+            code: ErrorCode::of_status(self.status()),
+            message: self.public_message(),
+            field,
+        }
+    }
+
     /// The message a user may see: internal details (SQL, I/O) are logged, never shown.
     pub fn public_message(&self) -> String {
         match self {
             Self::Database(_) => "the database is unavailable; try again in a moment".into(),
-            Self::Migration(_) | Self::Write { .. } => {
+            Self::Migration(_) | Self::Write { .. } | Self::Internal(_) => {
                 "internal error; the details are in the server log".into()
             }
             other => other.to_string(),
@@ -231,5 +256,13 @@ mod tests {
             (error.status(), error.public_message()),
             (422, "invalid tenant: bad".to_owned())
         );
+        let body = Error::invalid("tenant", "bad").body();
+        assert_eq!(
+            (body.code, body.field.as_deref()),
+            (ErrorCode::Invalid, Some("tenant"))
+        );
+        let error = Error::internal("the operation's task dropped its outcome");
+        assert_eq!(error.status(), 500);
+        assert!(!error.public_message().contains("dropped"));
     }
 }

@@ -11,8 +11,10 @@ use control::adapters::flux::record::SpecRecord;
 use control::adapters::flux::{FluxAdapter, FluxConfig};
 use control::adapters::registry::{ClusterHandle, ClusterRegistry};
 use control::audit::query::AuditFilter;
+use control::service::change::{Change, ChangeOutcome};
 use model::deployment::LogQuery;
 use model::deployment::{DeploymentFilter, DeploymentRequest};
+use model::reference::SourceKind;
 use serde_json::json;
 use sqlx::PgPool;
 use std::sync::Arc;
@@ -122,10 +124,7 @@ async fn deployments_follow_the_access_model(pool: PgPool) {
         "values": { "replicaCount": 1, "auth": { "password": "hunter2" } },
         "extensions": { "flux.chart": "podinfo", "flux.sourceRef": "charts" } }))
         .expect("request");
-    let refused = service
-        .create_deployment(&bob, &refs::ns(&request.namespace), &request)
-        .await
-        .unwrap_err();
+    let refused = refs::created(&service, &bob, &request).await.unwrap_err();
     assert!(
         refused.to_string().contains("only viewer on tenant team-b"),
         "{refused}"
@@ -136,24 +135,34 @@ async fn deployments_follow_the_access_model(pool: PgPool) {
     request
         .extensions
         .insert("flux.sourceRef".into(), json!("podinfo"));
-    service
-        .create_deployment(&alice, &refs::ns(&request.namespace), &request)
+    refs::created(&service, &alice, &request)
         .await
         .expect("create");
-    service
-        .scale_deployment(&alice, &refs::hr("team-a", "api"), 3, None, false)
-        .await
-        .expect("scale");
-    service
-        .set_deployment_suspended(
-            &alice,
-            &refs::hr("team-a", "api"),
-            true,
-            Some("load test"),
-            false,
-        )
-        .await
-        .expect("suspend");
+    refs::made(
+        &service,
+        &alice,
+        Change::ScaleDeployment {
+            deployment: refs::hr("team-a", "api"),
+            replicas: 3,
+            path: None,
+            force: false,
+        },
+    )
+    .await
+    .and_then(ChangeOutcome::into_deployment)
+    .expect("scale");
+    refs::made(
+        &service,
+        &alice,
+        Change::SuspendDeployment {
+            deployment: refs::hr("team-a", "api"),
+            suspend: true,
+            reason: Some("load test".into()),
+            force: false,
+        },
+    )
+    .await
+    .expect("suspend");
 
     // kustomize-controller now applies the release from Git: its replicaCount wins, and a
     // change to it is refused, naming the owner, until alice chooses to take it over.
@@ -174,10 +183,19 @@ async fn deployments_follow_the_access_model(pool: PgPool) {
         )
         .await
         .expect("kustomize-controller applies");
-    let refused = service
-        .scale_deployment(&alice, &refs::hr("team-a", "api"), 7, None, false)
-        .await
-        .unwrap_err();
+    let refused = refs::made(
+        &service,
+        &alice,
+        Change::ScaleDeployment {
+            deployment: refs::hr("team-a", "api"),
+            replicas: 7,
+            path: None,
+            force: false,
+        },
+    )
+    .await
+    .and_then(ChangeOutcome::into_deployment)
+    .unwrap_err();
     assert_eq!(refused.status(), 409, "{refused}");
     let message = refused.to_string();
     for words in [
@@ -190,10 +208,19 @@ async fn deployments_follow_the_access_model(pool: PgPool) {
     }
     let unchanged = releases.get("api").await.expect("get");
     assert_eq!(unchanged.data["spec"]["values"]["replicaCount"], 2);
-    let forced = service
-        .scale_deployment(&alice, &refs::hr("team-a", "api"), 7, None, true)
-        .await
-        .expect("a forced scale takes the field over");
+    let forced = refs::made(
+        &service,
+        &alice,
+        Change::ScaleDeployment {
+            deployment: refs::hr("team-a", "api"),
+            replicas: 7,
+            path: None,
+            force: true,
+        },
+    )
+    .await
+    .and_then(ChangeOutcome::into_deployment)
+    .expect("a forced scale takes the field over");
     assert_eq!(forced.name, "api");
     let taken = releases.get("api").await.expect("get");
     assert_eq!(taken.data["spec"]["values"]["replicaCount"], 7);
@@ -277,10 +304,18 @@ async fn deployments_follow_the_access_model(pool: PgPool) {
         "the adapter's progress is kept: {:?}",
         recorded.steps
     );
-    let failed = service
-        .scale_deployment(&alice, &refs::ks("team-a", "shop"), 2, None, false)
-        .await
-        .unwrap_err();
+    let failed = refs::made(
+        &service,
+        &alice,
+        Change::ScaleDeployment {
+            deployment: refs::ks("team-a", "shop"),
+            replicas: 2,
+            path: None,
+            force: false,
+        },
+    )
+    .await
+    .unwrap_err();
     let failed_row = service
         .query_audit(
             &admin,
@@ -339,18 +374,19 @@ async fn deployments_follow_the_access_model(pool: PgPool) {
         Err(Error::Forbidden(_))
     ));
 
-    let fetched = service
-        .reconcile_source(&alice, "GitRepository", &refs::ns("team-a"), "shop")
+    let fetch = |namespace| Change::ReconcileSource {
+        source: refs::source(namespace, SourceKind::GitRepository, "shop"),
+    };
+    let fetched = refs::made(&service, &alice, fetch("team-a"))
         .await
+        .and_then(ChangeOutcome::into_reconcile)
         .expect("alice operates team-a");
     assert!(
         fetched.finished && fetched.message.starts_with("fetched"),
         "{fetched:?}"
     );
     assert!(matches!(
-        service
-            .reconcile_source(&bob, "GitRepository", &refs::ns("team-b"), "shop")
-            .await,
+        refs::made(&service, &bob, fetch("team-b")).await,
         Err(Error::Forbidden(_))
     ));
 

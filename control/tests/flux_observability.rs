@@ -12,6 +12,7 @@ use control::adapters::flux::kinds::GIT_REPOSITORY;
 use control::adapters::{DeploymentAdapter, Inventory, Sources, Stats};
 use kube::api::{Api, DynamicObject, PostParams};
 use model::deployment::DeploymentStatus;
+use model::reference::SourceKind;
 use serde_json::json;
 use sqlx::PgPool;
 
@@ -157,8 +158,9 @@ async fn trace_inventory_sources_and_events(pool: PgPool) {
         Err(Error::Invalid { .. })
     ));
 
+    let shop = refs::source("team-a", SourceKind::GitRepository, "shop");
     let fetched = adapter
-        .reconcile_source(&refs::w(), "GitRepository", &refs::ns("team-a"), "shop")
+        .reconcile_source(&refs::w(), &shop)
         .await
         .expect("fetch");
     assert!(
@@ -172,13 +174,7 @@ async fn trace_inventory_sources_and_events(pool: PgPool) {
             .is_some_and(|r| r.starts_with("main@sha1:"))
     );
     adapter
-        .set_source_suspended(
-            &refs::w(),
-            "gitrepository",
-            &refs::ns("team-a"),
-            "shop",
-            true,
-        )
+        .set_source_suspended(&refs::w(), &shop, true)
         .await
         .expect("suspend");
     let git: Api<DynamicObject> =
@@ -188,31 +184,12 @@ async fn trace_inventory_sources_and_events(pool: PgPool) {
         true
     );
     adapter
-        .set_source_suspended(
-            &refs::w(),
-            "GitRepository",
-            &refs::ns("team-a"),
-            "shop",
-            false,
-        )
+        .set_source_suspended(&refs::w(), &shop, false)
         .await
         .expect("resume");
+    let ghost = refs::source("team-a", SourceKind::HelmRepository, "ghost");
     assert!(matches!(
-        adapter
-            .reconcile_source(&refs::w(), "Secret", &refs::ns("team-a"), "shop")
-            .await,
-        Err(Error::Invalid { field: "kind", .. })
-    ));
-    assert!(matches!(
-        adapter
-            .set_source_suspended(
-                &refs::w(),
-                "HelmRepository",
-                &refs::ns("team-a"),
-                "ghost",
-                true
-            )
-            .await,
+        adapter.set_source_suspended(&refs::w(), &ghost, true).await,
         Err(Error::NotFound { .. })
     ));
 

@@ -14,6 +14,7 @@ use control::adapters::helm::package::Limits;
 use control::adapters::helm::{HelmAdapter, HelmConfig};
 use control::adapters::registry::{ClusterConnection, ClusterHandle, ClusterRegistry};
 use control::adapters::{DeploymentAdapter, Inventory};
+use control::service::change::{Change, ChangeOutcome};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::Api;
 use kube::{Client, Config};
@@ -155,8 +156,7 @@ async fn the_full_lifecycle(pool: PgPool) {
     assert_eq!(service.list_packages(&admin).await.expect("list").len(), 2);
 
     let request: DeploymentRequest = serde_json::from_value(json!({ "name": "web", "namespace": "team-a", "packageId": "demo-0.1.0", "values": { "replicaCount": 2 } })).expect("request");
-    let installed = service
-        .create_deployment(&admin, &refs::ns(&request.namespace), &request)
+    let installed = refs::created(&service, &admin, &request)
         .await
         .expect("install");
     assert_eq!(
@@ -172,17 +172,13 @@ async fn the_full_lifecycle(pool: PgPool) {
     let decodes_after_install = helm.cache().decodes();
 
     // The reference's errors.
-    let exists = service
-        .create_deployment(&admin, &refs::ns(&request.namespace), &request)
-        .await
-        .unwrap_err();
+    let exists = refs::created(&service, &admin, &request).await.unwrap_err();
     assert_eq!(exists.to_string(), "release already exists: web");
     let mut missing = request.clone();
     missing.name = "other".into();
     missing.package_id = Some("nope-1.0.0".into());
     assert_eq!(
-        service
-            .create_deployment(&admin, &refs::ns(&missing.namespace), &missing)
+        refs::created(&service, &admin, &missing)
             .await
             .unwrap_err()
             .to_string(),
@@ -199,8 +195,7 @@ async fn the_full_lifecycle(pool: PgPool) {
     )
     .expect("request");
     assert!(
-        service
-            .create_deployment(&admin, &refs::ns(&unconfigured.namespace), &unconfigured)
+        refs::created(&service, &admin, &unconfigured)
             .await
             .unwrap_err()
             .to_string()
@@ -213,10 +208,17 @@ async fn the_full_lifecycle(pool: PgPool) {
         extensions: [("helm.chartVersion".to_owned(), json!("0.2.0"))].into(),
         ..DeploymentUpdate::default()
     };
-    let upgraded = service
-        .update_deployment(&admin, &refs::rel("team-a", "web"), &update)
-        .await
-        .expect("upgrade");
+    let upgraded = refs::made(
+        &service,
+        &admin,
+        Change::UpdateDeployment {
+            deployment: refs::rel("team-a", "web"),
+            update,
+        },
+    )
+    .await
+    .and_then(ChangeOutcome::into_deployment)
+    .expect("upgrade");
     assert_eq!(upgraded.chart.as_deref(), Some("demo-0.2.0"));
     assert_eq!(upgraded.revision.as_deref(), Some("2"));
     assert_eq!(settings(&client, "web").await.as_deref(), Some("3"));
@@ -260,25 +262,36 @@ async fn the_full_lifecycle(pool: PgPool) {
     );
 
     // Rollback, scale, values.
-    let rolled = service
-        .rollback_deployment(&admin, &refs::rel("team-a", "web"), 1)
+    let rollback = |revision| Change::RollbackDeployment {
+        deployment: refs::rel("team-a", "web"),
+        revision,
+    };
+    let rolled = refs::made(&service, &admin, rollback(1))
         .await
+        .and_then(ChangeOutcome::into_rollback)
         .expect("rollback");
     assert_eq!(rolled.revision, 1);
     revision_seen(&helm, "web", "3").await;
     assert_eq!(settings(&client, "web").await.as_deref(), Some("2"));
-    let failed = service
-        .rollback_deployment(&admin, &refs::rel("team-a", "web"), 99)
+    let failed = refs::made(&service, &admin, rollback(99))
         .await
         .unwrap_err();
     assert!(
         failed.to_string().starts_with("rollback failed"),
         "{failed}"
     );
-    service
-        .scale_deployment(&admin, &refs::rel("team-a", "web"), 4, None, false)
-        .await
-        .expect("scale");
+    refs::made(
+        &service,
+        &admin,
+        Change::ScaleDeployment {
+            deployment: refs::rel("team-a", "web"),
+            replicas: 4,
+            path: None,
+            force: false,
+        },
+    )
+    .await
+    .expect("scale");
     revision_seen(&helm, "web", "4").await;
     assert_eq!(settings(&client, "web").await.as_deref(), Some("4"));
     assert_eq!(
@@ -363,18 +376,12 @@ async fn the_full_lifecycle(pool: PgPool) {
                 .extensions
                 .insert("helm.chartVersion".into(), json!(v));
         }
-        let error = service
-            .create_deployment(&admin, &refs::ns(&hostile.namespace), &hostile)
-            .await
-            .unwrap_err();
+        let error = refs::created(&service, &admin, &hostile).await.unwrap_err();
         assert!(matches!(error, Error::Invalid { .. }), "{name}: {error}");
     }
     let oci: DeploymentRequest = serde_json::from_value(json!({ "name": "x", "namespace": "team-a", "extensions": { "helm.chart": "oci://--kubeconfig=/etc/x" } })).expect("request");
     assert!(matches!(
-        service
-            .create_deployment(&admin, &refs::ns(&oci.namespace), &oci)
-            .await
-            .unwrap_err(),
+        refs::created(&service, &admin, &oci).await.unwrap_err(),
         Error::Invalid { .. }
     ));
     let hostile_values = DeploymentUpdate {
@@ -387,10 +394,15 @@ async fn the_full_lifecycle(pool: PgPool) {
     assert_eq!(settings(&client, "web").await.as_deref(), Some("$(reboot)"));
 
     // Uninstall.
-    service
-        .delete_deployment(&admin, &refs::rel("team-a", "web"))
-        .await
-        .expect("uninstall");
+    refs::made(
+        &service,
+        &admin,
+        Change::DeleteDeployment {
+            deployment: refs::rel("team-a", "web"),
+        },
+    )
+    .await
+    .expect("uninstall");
     for _ in 0..200 {
         if helm.get(&refs::rel("team-a", "web")).is_err() {
             break;

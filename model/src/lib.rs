@@ -4,6 +4,7 @@ pub mod audit;
 pub mod build;
 pub mod bulk;
 pub mod deployment;
+pub mod error;
 pub mod graph;
 pub mod live;
 pub mod lockdown;

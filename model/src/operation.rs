@@ -119,12 +119,30 @@ pub fn operation_path(id: &str) -> String {
     format!("/o2dms/v1/operations/{id}")
 }
 
-/// How a page's long change was answered: done within the page's short wait, or running on
-/// as the tracked operation with this id (to follow at `/operations/{id}`).
+/// How a change was answered: done within the caller's wait, or running on as the tracked
+/// operation with this id (to follow at `/o2dms/v1/operations/{id}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Answered<T> {
     /// It ended: its outcome.
     Done(T),
     /// It runs on as this operation.
     Running(String),
+}
+
+impl<T> Answered<T> {
+    /// The outcome turned by `f` (which may refuse it); a running operation stays one.
+    pub fn try_map<U, E>(self, f: impl FnOnce(T) -> Result<U, E>) -> Result<Answered<U>, E> {
+        Ok(match self {
+            Self::Done(outcome) => Answered::Done(f(outcome)?),
+            Self::Running(id) => Answered::Running(id),
+        })
+    }
+
+    /// The outcome turned by `f`; a running operation stays one.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Answered<U> {
+        match self {
+            Self::Done(outcome) => Answered::Done(f(outcome)),
+            Self::Running(id) => Answered::Running(id),
+        }
+    }
 }

@@ -267,6 +267,103 @@ impl FromStr for DeploymentKind {
     }
 }
 
+/// The kinds of Flux source.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum SourceKind {
+    /// source.toolkit.fluxcd.io GitRepository.
+    GitRepository,
+    /// source.toolkit.fluxcd.io HelmRepository.
+    HelmRepository,
+    /// source.toolkit.fluxcd.io OCIRepository.
+    #[serde(rename = "OCIRepository")]
+    OciRepository,
+    /// source.toolkit.fluxcd.io Bucket.
+    Bucket,
+    /// source.toolkit.fluxcd.io HelmChart.
+    HelmChart,
+}
+
+impl SourceKind {
+    /// Every source kind.
+    pub const ALL: [Self; 5] = [
+        Self::GitRepository,
+        Self::HelmRepository,
+        Self::OciRepository,
+        Self::Bucket,
+        Self::HelmChart,
+    ];
+
+    /// The kind's name, as Kubernetes spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::GitRepository => "GitRepository",
+            Self::HelmRepository => "HelmRepository",
+            Self::OciRepository => "OCIRepository",
+            Self::Bucket => "Bucket",
+            Self::HelmChart => "HelmChart",
+        }
+    }
+}
+
+impl fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for SourceKind {
+    type Err = RefError;
+    /// The kind named `s`, in any letter case.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                refused(
+                    "kind",
+                    format!(
+                        "{} is not GitRepository, HelmRepository, OCIRepository, Bucket or HelmChart",
+                        shown(s)
+                    ),
+                )
+            })
+    }
+}
+
+/// One Flux source: namespace, kind and name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SourceRef {
+    /// Where it lives.
+    pub namespace: NamespaceRef,
+    /// Which kind of source.
+    pub kind: SourceKind,
+    /// Its name.
+    pub name: String,
+}
+
+impl SourceRef {
+    /// A reference, if the name is a valid Kubernetes name.
+    pub fn new(
+        namespace: NamespaceRef,
+        kind: SourceKind,
+        name: impl Into<String>,
+    ) -> Result<Self, RefError> {
+        let name = name.into();
+        dns_subdomain("name", &name)?;
+        Ok(Self {
+            namespace,
+            kind,
+            name,
+        })
+    }
+
+    /// `Kind namespace/name`, for messages to people.
+    pub fn describe(&self) -> String {
+        format!("{} {}/{}", self.kind, self.namespace.name(), self.name)
+    }
+}
+
 /// One deployment: cluster, namespace, kind and name.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -362,6 +459,25 @@ mod tests {
                 label
             },
         )
+    }
+
+    #[test]
+    fn source_kinds_read_in_any_case_and_only_flux_sources() {
+        for kind in SourceKind::ALL {
+            assert_eq!(kind.as_str().to_lowercase().parse::<SourceKind>(), Ok(kind));
+            let stored = serde_json::to_value(kind).unwrap();
+            assert_eq!(stored, kind.as_str());
+        }
+        let refused = "Secret".parse::<SourceKind>().unwrap_err();
+        assert_eq!(refused.field, "kind");
+        let namespace = NamespaceRef::in_default("team-a").unwrap();
+        assert!(SourceRef::new(namespace.clone(), SourceKind::Bucket, "shop").is_ok());
+        assert_eq!(
+            SourceRef::new(namespace, SourceKind::Bucket, "Not A Name")
+                .unwrap_err()
+                .field,
+            "name"
+        );
     }
 
     proptest! {

@@ -2,14 +2,13 @@
 //! hydrated): the archive goes to the same `Service` method as the REST upload, and the
 //! browser is sent back to the page with the outcome in the address.
 
+use crate::rest::Caller;
 use crate::rest::UPLOAD_LIMIT;
 use crate::state::AppState;
-use axum::Extension;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::response::Redirect;
 use axum::routing::post;
-use control::RequestContext;
 use model::source::PackageLimits;
 
 /// The upload route.
@@ -30,7 +29,7 @@ fn back(namespace: &str, key: &str, value: &str) -> Redirect {
 
 async fn upload(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     mut form: Multipart,
 ) -> Redirect {
     let mut namespace = String::new();

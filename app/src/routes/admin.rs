@@ -118,7 +118,7 @@ pub(super) fn FormError(
         error
             .get()
             .filter(|e| e.field.as_deref().is_none_or(|f| !fields.contains(&f)))
-            .map(|e| view! { <p class="error" role="alert">{e.message}</p> })
+            .map(|e| view! { <p class="error" role="alert">{e.0.message}</p> })
     }
 }
 
@@ -155,7 +155,7 @@ pub fn Admin() -> impl IntoView {
         <h1>"Admin"</h1>
         <Suspense fallback=|| view! { <p class="empty">"Loading…"</p> }>
             {move || view.get().map(|result| match result {
-                Err(error) => view! { <p class="error" role="alert">{error.message}</p> }.into_any(),
+                Err(error) => view! { <p class="error" role="alert">{error.0.message}</p> }.into_any(),
                 Ok(admin) if !admin.platform_admin && admin.administered.is_empty() => view! {
                     <p class="empty" data-testid="admin-nothing">
                         "You administer no tenant. Platform-admins manage tenants, namespaces and global roles; a tenant's admins manage its members."

@@ -194,7 +194,7 @@ pub fn Members(administered: Vec<String>) -> impl IntoView {
             <FormError error fields=&["grantee"] />
             <Suspense fallback=|| view! { <p class="empty">"Loading members…"</p> }>
                 {move || members.get().map(|result| match result {
-                    Err(error) => view! { <p class="error" role="alert">{error.message}</p> }.into_any(),
+                    Err(error) => view! { <p class="error" role="alert">{error.0.message}</p> }.into_any(),
                     Ok(list) if list.is_empty() => view! { <p class="empty">"No members yet: add a user or a group above."</p> }.into_any(),
                     Ok(list) => view! {
                         <table class="table" data-testid="members-table">
@@ -272,7 +272,7 @@ pub fn GlobalRoles() -> impl IntoView {
             <FormError error fields=&["grantee"] />
             <Suspense fallback=|| view! { <p class="empty">"Loading roles…"</p> }>
             {move || grants.get().map(|result| match result {
-                Err(error) => view! { <p class="error" role="alert">{error.message}</p> }.into_any(),
+                Err(error) => view! { <p class="error" role="alert">{error.0.message}</p> }.into_any(),
                 Ok(grants) => view! {
             <table class="table" data-testid="global-roles-table">
                 <thead><tr><th>"Role"</th><th>"Who"</th><th></th></tr></thead>

@@ -54,10 +54,8 @@ pub struct ApiSchema {
 /// The reference, made from the served document.
 #[server(prefix = "/api", endpoint = "api_reference")]
 pub async fn api_reference() -> Result<ApiCatalog, AppError> {
-    let ApiDescription(document) = use_context::<ApiDescription>().ok_or_else(|| AppError {
-        status: 500,
-        field: None,
-        message: "the API description is not available to this page".into(),
+    let ApiDescription(document) = use_context::<ApiDescription>().ok_or_else(|| {
+        control::Error::internal("the API description is not available to this page")
     })?;
     Ok(reference(&document))
 }
@@ -209,7 +207,7 @@ pub fn ApiDocs() -> impl IntoView {
         </p>
         <Suspense fallback=|| view! { <p class="empty">"Loading…"</p> }>
             {move || reference.get().map(|result| match result {
-                Err(error) => view! { <p class="error" role="alert">{error.message}</p> }.into_any(),
+                Err(error) => view! { <p class="error" role="alert">{error.0.message}</p> }.into_any(),
                 Ok(reference) => view! { <Reference reference /> }.into_any(),
             })}
         </Suspense>

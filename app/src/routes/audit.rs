@@ -15,12 +15,11 @@ pub async fn search_audit(search: AuditSearch) -> Result<AuditRows, AppError> {
     let (ctx, service) = crate::server::caller().await?;
     let outcome = match search.outcome.as_deref().filter(|o| !o.is_empty()) {
         None => None,
-        Some(name) => Some(Outcome::parse(name).ok_or_else(|| AppError {
-            status: 422,
-            field: None,
-            message: format!(
-                "invalid outcome {name:?}: choose success, failure, denied or pending"
-            ),
+        Some(name) => Some(Outcome::parse(name).ok_or_else(|| {
+            control::Error::invalid(
+                "outcome",
+                format!("{name:?} is not one of success, failure, denied or pending"),
+            )
         })?),
     };
     let filter = AuditFilter {
@@ -75,7 +74,7 @@ pub fn Audit() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="empty">"Loading the audit log…"</p> }>
             {move || rows.get().map(|result| match result {
                 Ok(page) => view! { <AuditTable page search=search() /> }.into_any(),
-                Err(error) => view! { <p class="error" role="alert">{error.message}</p> }.into_any(),
+                Err(error) => view! { <p class="error" role="alert">{error.0.message}</p> }.into_any(),
             })}
         </Suspense>
     }

@@ -15,17 +15,10 @@ pub async fn bulk_deployments(
     ids: Vec<String>,
     action: BulkAction,
 ) -> Result<Answered<Vec<BulkResult>>, AppError> {
-    use control::service::tracked::Answer;
+    use control::service::tracked::Wait;
     let (ctx, service) = crate::server::caller().await?;
-    Ok(
-        match service
-            .bulk_deployments(&ctx, &ids, &action, crate::server::PAGE_WAIT)
-            .await?
-        {
-            Answer::Done(results) => Answered::Done(results),
-            Answer::Accepted(id) => Answered::Running(id.to_string()),
-        },
-    )
+    let wait = Wait::UpTo(crate::server::PAGE_WAIT);
+    Ok(service.bulk_deployments(&ctx, &ids, &action, wait).await?)
 }
 
 /// The rows selected on the list (kept across pages and live refreshes), by id.
@@ -170,7 +163,7 @@ pub fn BulkBar(
 fn BulkResults(result: Result<Answered<Vec<BulkResult>>, AppError>) -> impl IntoView {
     let rows = match result {
         Err(error) => {
-            return view! { <p class="error" role="alert">{error.message}</p> }.into_any();
+            return view! { <p class="error" role="alert">{error.0.message}</p> }.into_any();
         }
         Ok(Answered::Running(operation)) => {
             return view! { <super::operations::StillRunning operation /> }.into_any();

@@ -59,10 +59,11 @@ pub async fn create_deployment(form: DeploymentForm) -> Result<Answered<Deployme
     let values: serde_json::Map<String, serde_json::Value> = if values.trim().is_empty() {
         serde_json::Map::new()
     } else {
-        serde_yaml::from_str(&values).map_err(|e| AppError {
-            status: 422,
-            field: None,
-            message: format!("values: not a YAML mapping ({e}); fix it and submit again"),
+        serde_yaml::from_str(&values).map_err(|e| {
+            control::Error::invalid(
+                "values",
+                format!("not a YAML mapping ({e}); fix it and submit again"),
+            )
         })?
     };
     let mut extensions = std::collections::BTreeMap::new();
@@ -97,7 +98,8 @@ pub async fn create_deployment(form: DeploymentForm) -> Result<Answered<Deployme
     };
     let namespace = crate::server::namespace(&request.namespace)?;
     let change = service.create_change(&namespace, &request)?;
-    crate::server::run_long(&ctx, &service, change, |outcome| outcome.into_deployment()).await
+    crate::server::change_for_page(&ctx, &service, change, |outcome| outcome.into_deployment())
+        .await
 }
 
 /// The page sizes offered.
@@ -161,7 +163,7 @@ pub fn Deployments() -> impl IntoView {
         <Transition fallback=|| view! { <p class="empty">"Loading deployments…"</p> }>
             {move || page.get().map(|result| match result {
                 Ok(page) => view! { <DeploymentTable page filter=filter() selected changes=live.changes /> }.into_any(),
-                Err(error) => view! { <p class="error" role="alert">{error.message}</p> }.into_any(),
+                Err(error) => view! { <p class="error" role="alert">{error.0.message}</p> }.into_any(),
             })}
         </Transition>
     }
@@ -320,7 +322,7 @@ pub fn NewDeployment() -> impl IntoView {
             .value()
             .get()
             .and_then(Result::err)
-            .map(|e| e.message)
+            .map(|e| e.0.message)
     };
     view! {
         <Title text="New deployment" />

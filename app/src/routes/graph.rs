@@ -46,7 +46,7 @@ pub fn GraphPage() -> impl IntoView {
                     <p class="empty">"No Kustomizations or HelmReleases here."</p>
                 }.into_any(),
                 Ok(graph) => view! { <Picture graph scope=namespace() /> }.into_any(),
-                Err(error) => view! { <p class="error" role="alert">{error.message}</p> }.into_any(),
+                Err(error) => view! { <p class="error" role="alert">{error.0.message}</p> }.into_any(),
             })}
         </Transition>
     }

@@ -26,7 +26,7 @@ pub fn Home() -> impl IntoView {
         <h1>"Overview"</h1>
         <Suspense fallback=|| view! { <p class="empty">"Loading the overview…"</p> }>
             {move || overview.get().map(|result| match result {
-                Err(error) => view! { <p class="error" role="alert">{error.message}</p> }.into_any(),
+                Err(error) => view! { <p class="error" role="alert">{error.0.message}</p> }.into_any(),
                 Ok(overview) => view! { <OverviewBody overview /> }.into_any(),
             })}
         </Suspense>

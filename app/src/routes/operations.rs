@@ -135,7 +135,7 @@ pub fn Operations() -> impl IntoView {
         </nav>
         <Transition fallback=|| view! { <p class="empty">"Loading operations…"</p> }>
             {move || operations.get().map(|result| match result {
-                Err(error) => view! { <p class="error" role="alert">{error.message}</p> }.into_any(),
+                Err(error) => view! { <p class="error" role="alert">{error.0.message}</p> }.into_any(),
                 Ok(list) if list.is_empty() => view! { <p class="empty" data-testid="no-operations">"No operations yet."</p> }.into_any(),
                 Ok(list) => view! {
                     <table class="table" data-testid="operations">
@@ -184,12 +184,12 @@ pub fn OperationPage() -> impl IntoView {
         <crate::live::LiveMarker live />
         <Transition fallback=|| view! { <p class="empty">"Loading the operation…"</p> }>
             {move || operation.get().map(|result| match result {
-                Err(error) => view! { <h1>"Operation"</h1><p class="error" role="alert">{error.message}</p> }.into_any(),
+                Err(error) => view! { <h1>"Operation"</h1><p class="error" role="alert">{error.0.message}</p> }.into_any(),
                 Ok(o) => view! { <OperationView operation=o cancel /> }.into_any(),
             })}
         </Transition>
         {move || cancel.value().get().and_then(Result::err).map(|e| view! {
-            <p class="error" role="alert" data-testid="cancel-error">{e.message}</p>
+            <p class="error" role="alert" data-testid="cancel-error">{e.0.message}</p>
         })}
     }
 }

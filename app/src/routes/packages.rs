@@ -49,7 +49,7 @@ pub fn Packages() -> impl IntoView {
             .value()
             .get()
             .and_then(Result::err)
-            .map(|e| e.message)
+            .map(|e| e.0.message)
     };
     view! {
         <Title text="Packages" />
@@ -65,7 +65,7 @@ pub fn Packages() -> impl IntoView {
         <h2>"Uploaded charts"</h2>
         <Suspense fallback=|| view! { <p class="empty">"Loading packages…"</p> }>
             {move || packages.get().map(|result| match result {
-                Err(error) => view! { <p class="error" role="alert">{error.message}</p> }.into_any(),
+                Err(error) => view! { <p class="error" role="alert">{error.0.message}</p> }.into_any(),
                 Ok(list) if list.is_empty() => view! { <p class="empty">"No charts uploaded yet. Upload a .tgz made by `helm package`."</p> }.into_any(),
                 Ok(list) => view! {
                     <table class="table" data-testid="packages-table">
@@ -96,7 +96,7 @@ pub fn Packages() -> impl IntoView {
         <p class="muted">"Flux fetches charts and manifests from these; HelmReleases and Kustomizations name them."</p>
         <Suspense fallback=|| view! { <p class="empty">"Loading sources…"</p> }>
             {move || sources.get().map(|result| match result {
-                Err(error) => view! { <p class="error" role="alert">{error.message}</p> }.into_any(),
+                Err(error) => view! { <p class="error" role="alert">{error.0.message}</p> }.into_any(),
                 Ok(list) => {
                     let repositories: Vec<_> = list.into_iter().filter(|s| matches!(s.kind.as_str(), "GitRepository" | "HelmRepository" | "OCIRepository")).collect();
                     if repositories.is_empty() {

@@ -6,6 +6,7 @@ use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use model::deployment::ReconcileOutcome;
+use model::operation::Answered;
 use model::source::FluxSource;
 
 /// The sources in the namespaces the caller may see.
@@ -15,17 +16,35 @@ pub async fn list_sources() -> Result<Vec<FluxSource>, AppError> {
     Ok(service.list_sources(&ctx).await?)
 }
 
-/// Asks Flux to fetch a source now and waits for the new artifact.
+/// The source a form names, or a 4xx saying which field is wrong.
+#[cfg(feature = "ssr")]
+fn source(
+    kind: &str,
+    namespace: &str,
+    name: &str,
+) -> Result<model::reference::SourceRef, AppError> {
+    let kind = kind
+        .parse::<model::reference::SourceKind>()
+        .map_err(|e| control::Error::invalid("kind", e.reason))?;
+    Ok(
+        model::reference::SourceRef::new(crate::server::namespace(namespace)?, kind, name)
+            .map_err(control::Error::from)?,
+    )
+}
+
+/// Asks Flux to fetch a source now: the new artifact when it comes within the page's wait,
+/// else the operation to follow.
 #[server(prefix = "/api", endpoint = "reconcile_source")]
 pub async fn reconcile_source(
     kind: String,
     namespace: String,
     name: String,
-) -> Result<ReconcileOutcome, AppError> {
+) -> Result<Answered<ReconcileOutcome>, AppError> {
     let (ctx, service) = crate::server::caller().await?;
-    Ok(service
-        .reconcile_source(&ctx, &kind, &crate::server::namespace(&namespace)?, &name)
-        .await?)
+    let change = control::service::change::Change::ReconcileSource {
+        source: source(&kind, &namespace, &name)?,
+    };
+    crate::server::change_for_page(&ctx, &service, change, |o| o.into_reconcile()).await
 }
 
 /// Suspends (`suspend` = "true") or resumes a source.
@@ -35,17 +54,13 @@ pub async fn suspend_source(
     namespace: String,
     name: String,
     suspend: String,
-) -> Result<(), AppError> {
+) -> Result<Answered<()>, AppError> {
     let (ctx, service) = crate::server::caller().await?;
-    Ok(service
-        .set_source_suspended(
-            &ctx,
-            &kind,
-            &crate::server::namespace(&namespace)?,
-            &name,
-            suspend == "true",
-        )
-        .await?)
+    let change = control::service::change::Change::SuspendSource {
+        source: source(&kind, &namespace, &name)?,
+        suspend: suspend == "true",
+    };
+    crate::server::change_for_page(&ctx, &service, change, |o| o.into_done()).await
 }
 
 /// The sources page.
@@ -57,34 +72,42 @@ pub fn Sources() -> impl IntoView {
         move || (reconcile.version().get(), suspend.version().get()),
         |_| list_sources(),
     );
-    let notice = move || {
+    // The latest action's result, in words; a fetch still running names its operation.
+    let notice = move || -> Option<Result<(bool, String), String>> {
         if reconcile.pending().get() {
-            return Some((true, "Fetching: waiting for source-controller…".to_owned()));
+            return Some(Ok((
+                true,
+                "Fetching: waiting for source-controller…".to_owned(),
+            )));
         }
         reconcile
             .value()
             .get()
-            .map(|r| r.map(|o| o.message))
+            .map(|r| r.map(|a| a.map(|o| o.message)))
             .or_else(|| {
                 suspend
                     .value()
                     .get()
-                    .map(|r| r.map(|()| "Done.".to_owned()))
+                    .map(|r| r.map(|a| a.map(|()| "Done.".to_owned())))
             })
             .map(|r| match r {
-                Ok(message) => (true, message),
-                Err(error) => (false, error.message),
+                Ok(Answered::Done(message)) => Ok((true, message)),
+                Ok(Answered::Running(operation)) => Err(operation),
+                Err(error) => Ok((false, error.0.message)),
             })
     };
     view! {
         <Title text="Sources" />
         <h1>"Sources"</h1>
-        {move || notice().map(|(ok, message)| view! {
-            <p class=if ok { "notice" } else { "error" } role="status" data-testid="notice">{message}</p>
+        {move || notice().map(|notice| match notice {
+            Ok((ok, message)) => view! {
+                <p class=if ok { "notice" } else { "error" } role="status" data-testid="notice">{message}</p>
+            }.into_any(),
+            Err(operation) => view! { <super::operations::StillRunning operation /> }.into_any(),
         })}
         <Suspense fallback=|| view! { <p class="empty">"Loading sources…"</p> }>
             {move || sources.get().map(|result| match result {
-                Err(error) => view! { <p class="error" role="alert">{error.message}</p> }.into_any(),
+                Err(error) => view! { <p class="error" role="alert">{error.0.message}</p> }.into_any(),
                 Ok(list) if list.is_empty() => view! { <p class="empty">"No sources in your namespaces."</p> }.into_any(),
                 Ok(list) => view! {
                     <table class="table" data-testid="sources-table">

@@ -112,7 +112,7 @@ pub fn Tokens() -> impl IntoView {
             <FormError error=revoke_error fields=&[] />
             <Suspense fallback=|| view! { <p class="empty">"Loading…"</p> }>
                 {move || tokens.get().map(|result| match result {
-                    Err(error) => view! { <p class="error" role="alert">{error.message}</p> }.into_any(),
+                    Err(error) => view! { <p class="error" role="alert">{error.0.message}</p> }.into_any(),
                     Ok(list) if list.is_empty() => view! {
                         <p class="empty">"No tokens yet."</p>
                     }.into_any(),

@@ -24,7 +24,7 @@ use model::deployment::{
     DeploymentRevision, DeploymentStatus, DeploymentUpdate, InventoryEntry, LogQuery, Preview,
     ReconcileOutcome, ReconcileRequest, RollbackOutcome, TraceStep,
 };
-use model::reference::{DeploymentKind, DeploymentRef, NamespaceRef};
+use model::reference::{DeploymentKind, DeploymentRef, NamespaceRef, SourceRef};
 use model::source::FluxSource;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -260,17 +260,13 @@ pub trait Sources: Send + Sync {
     async fn reconcile_source(
         &self,
         ctx: &WriteCtx,
-        kind: &str,
-        namespace: &NamespaceRef,
-        name: &str,
+        source: &SourceRef,
     ) -> Result<ReconcileOutcome>;
     /// Suspends or resumes a source.
     async fn set_source_suspended(
         &self,
         ctx: &WriteCtx,
-        kind: &str,
-        namespace: &NamespaceRef,
-        name: &str,
+        source: &SourceRef,
         suspend: bool,
     ) -> Result<()>;
     /// The `dependsOn` and source arrows of the deployments in `visible`.

@@ -2,13 +2,15 @@
 //! audited change with its own result; the bulk operation reports a step per row, so up to
 //! [`MAX_BULK`] rows never hold a request, and can be followed, and cancelled between rows.
 
-use super::tracked::{Answer, MAX_RUNNING_PER_PRINCIPAL};
+use super::change::{Change, Ended};
+use super::tracked::{MAX_RUNNING_PER_PRINCIPAL, Wait};
 use super::{RequestContext, Service, principal_key};
 use crate::access::Action;
 use crate::adapters::context::Progress;
 use crate::{Error, Result};
 use model::bulk::{BulkAction, BulkOutcome, BulkResult, MAX_BULK};
 use model::deployment::ReconcileRequest;
+use model::operation::Answered;
 use model::reference::{ClusterId, DeploymentRef};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -47,15 +49,16 @@ impl BulkChange {
 
 impl Service {
     /// Runs `action` on each deployment in turn as one tracked operation; a refusal or
-    /// failure on one row is that row's result and the others go on. Answers the results
-    /// when they are all in within `wait`, otherwise the operation to follow.
+    /// failure on one row is that row's result and the others go on. Each row is made
+    /// through [`Service::change`]. Answers the results when they are all in within `wait`,
+    /// otherwise the operation to follow.
     pub async fn bulk_deployments(
         &self,
         ctx: &RequestContext,
         ids: &[String],
         action: &BulkAction,
-        wait: Duration,
-    ) -> Result<Answer<Vec<BulkResult>>> {
+        wait: Wait,
+    ) -> Result<Answered<Vec<BulkResult>>> {
         if ids.is_empty() || ids.len() > MAX_BULK {
             return Err(Error::invalid(
                 "ids",
@@ -105,14 +108,17 @@ impl Service {
             this.announce_operation(id).await;
             let _ = send.send(outcome);
         });
-        if wait.is_zero() {
-            return Ok(Answer::Accepted(id));
-        }
-        match tokio::time::timeout(wait, &mut results).await {
-            Ok(Ok(outcome)) => outcome.map(Answer::Done),
+        let running = Answered::Running(id.to_string());
+        let limit = match wait {
+            Wait::UpTo(limit) if limit.is_zero() => return Ok(running),
+            Wait::UpTo(limit) => limit,
+            Wait::ToTheEnd => Duration::MAX,
+        };
+        match tokio::time::timeout(limit, &mut results).await {
+            Ok(Ok(outcome)) => outcome.map(Answered::Done),
             // The task ended without an answer (it panicked) or the wait ran out: the
             // operation's row says how it ended.
-            Ok(Err(_)) | Err(_) => Ok(Answer::Accepted(id)),
+            Ok(Err(_)) | Err(_) => Ok(running),
         }
     }
 
@@ -213,27 +219,38 @@ impl Service {
         target: &DeploymentRef,
         action: &BulkAction,
     ) -> Result<String> {
-        match action {
-            BulkAction::Reconcile => {
-                let request = ReconcileRequest {
+        let deployment = target.clone();
+        let change = match action {
+            BulkAction::Reconcile => Change::ReconcileDeployment {
+                deployment,
+                request: ReconcileRequest {
                     no_wait: true,
                     ..ReconcileRequest::default()
-                };
-                let outcome = self.reconcile_deployment(ctx, target, request).await?;
-                Ok(outcome.message)
-            }
-            BulkAction::Suspend { reason } => {
-                let reason = reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
-                self.set_deployment_suspended(ctx, target, true, reason, false)
-                    .await?;
-                Ok("suspended".into())
-            }
-            BulkAction::Resume => {
-                self.set_deployment_suspended(ctx, target, false, None, false)
-                    .await?;
-                Ok("resumed".into())
-            }
-        }
+                },
+            },
+            BulkAction::Suspend { reason } => Change::SuspendDeployment {
+                deployment,
+                suspend: true,
+                reason: reason
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|r| !r.is_empty())
+                    .map(str::to_owned),
+                force: false,
+            },
+            BulkAction::Resume => Change::SuspendDeployment {
+                deployment,
+                suspend: false,
+                reason: None,
+                force: false,
+            },
+        };
+        let outcome = self.change(ctx, change, Wait::ToTheEnd).await?.ended()?;
+        Ok(match action {
+            BulkAction::Reconcile => outcome.into_reconcile()?.message,
+            BulkAction::Suspend { .. } => "suspended".into(),
+            BulkAction::Resume => "resumed".into(),
+        })
     }
 }
 

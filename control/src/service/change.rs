@@ -1,14 +1,15 @@
 //! Changes as data: every write the control plane makes to a cluster is a [`Change`], stored
 //! in `operations` under its audit operation id and run by an executor (authorize → intent →
-//! act → outcome). Today every endpoint submits and waits; tracked operations, approvals,
-//! freezes and Git write-back add states and executors over the same rows.
+//! act → outcome). [`Service::change`](super::Service::change) is the one way to make one;
+//! approvals, freezes and Git write-back add states and executors over the same rows.
 
 use crate::access::Action;
 use model::deployment::{
     Deployment, DeploymentRequest, DeploymentUpdate, ReconcileOutcome, ReconcileRequest,
     RollbackOutcome,
 };
-use model::reference::{DeploymentKind, DeploymentRef, NamespaceRef};
+use model::operation::Answered;
+use model::reference::{DeploymentKind, DeploymentRef, NamespaceRef, SourceRef};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -81,21 +82,15 @@ pub enum Change {
     },
     /// Fetch a source now.
     ReconcileSource {
-        /// Where.
-        namespace: NamespaceRef,
-        /// GitRepository, HelmRepository, …
-        kind: String,
-        /// Its name.
-        name: String,
+        /// Which (stored flat: namespace, kind, name).
+        #[serde(flatten)]
+        source: SourceRef,
     },
     /// Suspend or resume a source.
     SuspendSource {
-        /// Where.
-        namespace: NamespaceRef,
-        /// GitRepository, HelmRepository, …
-        kind: String,
-        /// Its name.
-        name: String,
+        /// Which (stored flat: namespace, kind, name).
+        #[serde(flatten)]
+        source: SourceRef,
         /// Suspend (true) or resume (false).
         suspend: bool,
     },
@@ -158,12 +153,9 @@ impl Change {
             | Self::RollbackDeployment { deployment, .. }
             | Self::ReconcileDeployment { deployment, .. }
             | Self::SuspendDeployment { deployment, .. } => Subject::Deployment(deployment),
-            Self::ReconcileSource {
-                namespace, name, ..
+            Self::ReconcileSource { source } | Self::SuspendSource { source, .. } => {
+                Subject::Source(source)
             }
-            | Self::SuspendSource {
-                namespace, name, ..
-            } => Subject::Source { namespace, name },
         }
     }
 
@@ -172,14 +164,15 @@ impl Change {
         match self.subject() {
             Subject::New { kind, .. } => Some(kind),
             Subject::Deployment(deployment) => Some(deployment.kind),
-            Subject::Source { .. } => None,
+            Subject::Source(_) => None,
         }
     }
 
     /// The namespace it writes in.
     pub fn namespace(&self) -> NamespaceRef {
         match self.subject() {
-            Subject::New { namespace, .. } | Subject::Source { namespace, .. } => namespace.clone(),
+            Subject::New { namespace, .. } => namespace.clone(),
+            Subject::Source(source) => source.namespace.clone(),
             Subject::Deployment(deployment) => deployment.namespace_ref(),
         }
     }
@@ -189,7 +182,7 @@ impl Change {
         match self.subject() {
             Subject::New { kind, name, .. } => (kind.as_str(), name),
             Subject::Deployment(deployment) => (deployment.kind.as_str(), &deployment.name),
-            Subject::Source { name, .. } => ("source", name),
+            Subject::Source(source) => ("source", &source.name),
         }
     }
 
@@ -216,8 +209,8 @@ impl Change {
             Self::SuspendDeployment { reason, force, .. } => {
                 json!({ "reason": reason, "force": force })
             }
-            Self::ReconcileSource { kind, .. } | Self::SuspendSource { kind, .. } => {
-                json!({ "kind": kind })
+            Self::ReconcileSource { source } | Self::SuspendSource { source, .. } => {
+                json!({ "kind": source.kind })
             }
         }
     }
@@ -231,10 +224,7 @@ enum Subject<'a> {
         name: &'a str,
     },
     Deployment(&'a DeploymentRef),
-    Source {
-        namespace: &'a NamespaceRef,
-        name: &'a str,
-    },
+    Source(&'a SourceRef),
 }
 
 /// What a change came to.
@@ -285,10 +275,27 @@ impl ChangeOutcome {
     }
 }
 
+/// An answer waited for to its end ([`Wait::ToTheEnd`](super::tracked::Wait::ToTheEnd)).
+pub trait Ended {
+    /// The outcome; a change still running after such a wait is a bug.
+    fn ended(self) -> crate::Result<ChangeOutcome>;
+}
+
+impl Ended for Answered<ChangeOutcome> {
+    fn ended(self) -> crate::Result<ChangeOutcome> {
+        match self {
+            Answered::Done(outcome) => Ok(outcome),
+            Answered::Running(id) => Err(crate::Error::internal(format!(
+                "operation {id} was waited for to its end but still runs"
+            ))),
+        }
+    }
+}
+
 /// A change's outcome of another shape than its endpoint returns: a bug, never user input.
 fn unexpected(outcome: &ChangeOutcome) -> crate::Error {
-    crate::Error::AdapterUnhealthy(format!(
-        "internal error: the change returned an outcome of another kind ({})",
+    crate::Error::internal(format!(
+        "the change returned an outcome of another kind ({})",
         match outcome {
             ChangeOutcome::Deployment(_) => "deployment",
             ChangeOutcome::Rollback(_) => "rollback",
@@ -325,6 +332,21 @@ mod tests {
         };
         assert!(resume.force());
         assert_eq!(resume.action(), Action::DeploymentResume);
+    }
+
+    #[test]
+    fn a_source_change_is_stored_flat_as_before_sources_were_typed() {
+        let stored = json!({
+            "type": "suspendSource",
+            "namespace": { "cluster": "default", "namespace": "team-a" },
+            "kind": "GitRepository",
+            "name": "shop",
+            "suspend": true,
+        });
+        let change: Change = serde_json::from_value(stored.clone()).unwrap();
+        assert_eq!(change.action(), Action::SourceSuspend);
+        assert_eq!(change.target(), ("source", "shop"));
+        assert_eq!(serde_json::to_value(&change).unwrap(), stored);
     }
 
     #[test]

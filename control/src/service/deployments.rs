@@ -15,8 +15,7 @@ use crate::audit::Actor;
 use crate::{Error, Result};
 use model::deployment::{
     Deployment, DeploymentDetail, DeploymentEvent, DeploymentFilter, DeploymentPage,
-    DeploymentRequest, DeploymentRevision, DeploymentStatus, DeploymentUpdate, InventoryEntry,
-    ReconcileOutcome, ReconcileRequest, RollbackOutcome,
+    DeploymentRequest, DeploymentRevision, DeploymentStatus, InventoryEntry,
 };
 use model::reference::{DeploymentKind, DeploymentRef, NamespaceRef};
 use serde_json::{Value, json};
@@ -383,17 +382,6 @@ impl Service {
         }
     }
 
-    /// Creates a deployment in `namespace`.
-    pub async fn create_deployment(
-        &self,
-        ctx: &RequestContext,
-        namespace: &NamespaceRef,
-        request: &DeploymentRequest,
-    ) -> Result<Deployment> {
-        let change = self.create_change(namespace, request)?;
-        self.submit(ctx, change).await?.into_deployment()
-    }
-
     /// The change that creates `request` in `namespace`, checked.
     pub fn create_change(
         &self,
@@ -442,96 +430,5 @@ impl Service {
             Some([only]) if *only != requested => *only,
             _ => requested,
         })
-    }
-
-    /// Changes values, chart version or extensions.
-    pub async fn update_deployment(
-        &self,
-        ctx: &RequestContext,
-        deployment: &DeploymentRef,
-        update: &DeploymentUpdate,
-    ) -> Result<Deployment> {
-        let change = Change::UpdateDeployment {
-            deployment: deployment.clone(),
-            update: update.clone(),
-        };
-        self.submit(ctx, change).await?.into_deployment()
-    }
-
-    /// Deletes a deployment.
-    pub async fn delete_deployment(
-        &self,
-        ctx: &RequestContext,
-        deployment: &DeploymentRef,
-    ) -> Result<()> {
-        let change = Change::DeleteDeployment {
-            deployment: deployment.clone(),
-        };
-        self.submit(ctx, change).await?.into_done()
-    }
-
-    /// Sets the replica count; `force` takes the field over from another field manager.
-    pub async fn scale_deployment(
-        &self,
-        ctx: &RequestContext,
-        deployment: &DeploymentRef,
-        replicas: u32,
-        path: Option<&str>,
-        force: bool,
-    ) -> Result<Deployment> {
-        let change = Change::ScaleDeployment {
-            deployment: deployment.clone(),
-            replicas,
-            path: path.map(str::to_owned),
-            force,
-        };
-        self.submit(ctx, change).await?.into_deployment()
-    }
-
-    /// Restores an earlier revision (0: the previous one).
-    pub async fn rollback_deployment(
-        &self,
-        ctx: &RequestContext,
-        deployment: &DeploymentRef,
-        revision: u32,
-    ) -> Result<RollbackOutcome> {
-        let change = Change::RollbackDeployment {
-            deployment: deployment.clone(),
-            revision,
-        };
-        self.submit(ctx, change).await?.into_rollback()
-    }
-
-    /// Asks Flux to reconcile and reports the outcome.
-    pub async fn reconcile_deployment(
-        &self,
-        ctx: &RequestContext,
-        deployment: &DeploymentRef,
-        request: ReconcileRequest,
-    ) -> Result<ReconcileOutcome> {
-        let change = Change::ReconcileDeployment {
-            deployment: deployment.clone(),
-            request,
-        };
-        self.submit(ctx, change).await?.into_reconcile()
-    }
-
-    /// Suspends (with an optional reason) or resumes reconciliation; `force` takes
-    /// `spec.suspend` over from another field manager.
-    pub async fn set_deployment_suspended(
-        &self,
-        ctx: &RequestContext,
-        deployment: &DeploymentRef,
-        suspend: bool,
-        reason: Option<&str>,
-        force: bool,
-    ) -> Result<Deployment> {
-        let change = Change::SuspendDeployment {
-            deployment: deployment.clone(),
-            suspend,
-            reason: reason.map(str::to_owned),
-            force,
-        };
-        self.submit(ctx, change).await?.into_deployment()
     }
 }

@@ -489,34 +489,17 @@ async fn run(runner: &Runner<'_>, write: &WriteCtx, change: &Change) -> Result<C
                 .set_suspended(write, d, *suspend, reason.as_deref())
                 .await?,
         )),
-        (
-            Runner::Sources(_, sources),
-            Change::ReconcileSource {
-                namespace,
-                kind,
-                name,
-            },
-        ) => Ok(ChangeOutcome::Reconcile(
+        (Runner::Sources(_, sources), Change::ReconcileSource { source }) => Ok(
+            ChangeOutcome::Reconcile(sources.reconcile_source(write, source).await?),
+        ),
+        (Runner::Sources(_, sources), Change::SuspendSource { source, suspend }) => {
             sources
-                .reconcile_source(write, kind, namespace, name)
-                .await?,
-        )),
-        (
-            Runner::Sources(_, sources),
-            Change::SuspendSource {
-                namespace,
-                kind,
-                name,
-                suspend,
-            },
-        ) => {
-            sources
-                .set_source_suspended(write, kind, namespace, name, *suspend)
+                .set_source_suspended(write, source, *suspend)
                 .await?;
             Ok(ChangeOutcome::Done)
         }
-        _ => Err(Error::AdapterUnhealthy(
-            "internal error: the change was routed to the wrong kind of adapter".into(),
+        _ => Err(Error::internal(
+            "the change was routed to the wrong kind of adapter",
         )),
     }
 }

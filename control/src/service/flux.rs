@@ -1,14 +1,13 @@
 //! Flux-only views and operations: trace from an object to its source, the controllers'
-//! logs (filtered to the caller's namespaces), and Flux sources (list, fetch now, suspend,
-//! resume).
+//! logs (filtered to the caller's namespaces), and the Flux sources the caller may see.
+//! Fetching, suspending and resuming a source are [`Change`](super::change::Change)s.
 
-use super::change::Change;
 use super::{AuditTarget, RequestContext, Service, permissions};
 use crate::access::{Action, Namespaces, policy};
 use crate::adapters::registry::no_cluster;
 use crate::adapters::{ControllerLogs, Sources};
 use crate::{Error, Result};
-use model::deployment::{LogQuery, ReconcileOutcome, TraceStep};
+use model::deployment::{LogQuery, TraceStep};
 use model::reference::{ClusterId, NamespaceRef};
 use model::source::FluxSource;
 use serde_json::{Value, json};
@@ -129,39 +128,5 @@ impl Service {
             source.permissions = allowed.get(&source.namespace).cloned().unwrap_or_default();
         }
         Ok(sources)
-    }
-
-    /// Asks Flux to fetch a source now and reports the artifact it produced.
-    pub async fn reconcile_source(
-        &self,
-        ctx: &RequestContext,
-        kind: &str,
-        namespace: &NamespaceRef,
-        name: &str,
-    ) -> Result<ReconcileOutcome> {
-        let change = Change::ReconcileSource {
-            namespace: namespace.clone(),
-            kind: kind.to_owned(),
-            name: name.to_owned(),
-        };
-        self.submit(ctx, change).await?.into_reconcile()
-    }
-
-    /// Suspends or resumes a source.
-    pub async fn set_source_suspended(
-        &self,
-        ctx: &RequestContext,
-        kind: &str,
-        namespace: &NamespaceRef,
-        name: &str,
-        suspend: bool,
-    ) -> Result<()> {
-        let change = Change::SuspendSource {
-            namespace: namespace.clone(),
-            kind: kind.to_owned(),
-            name: name.to_owned(),
-            suspend,
-        };
-        self.submit(ctx, change).await?.into_done()
     }
 }

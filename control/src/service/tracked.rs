@@ -10,6 +10,7 @@ use super::executor::{execute, runner};
 use super::{RequestContext, Service, principal_key};
 use crate::adapters::context::{CANCEL, Progress, ProgressSink};
 use crate::{Error, Result};
+use model::operation::Answered;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -68,44 +69,76 @@ impl Running {
 /// A change accepted as an operation: its id, and its outcome once it ends (for a caller
 /// who chooses to wait; dropping it changes nothing).
 #[derive(Debug)]
-pub struct Tracked {
+struct Tracked {
     /// The operation's id (also the audit operation id).
-    pub id: Uuid,
+    id: Uuid,
     /// The outcome, sent when the operation ends.
-    pub outcome: oneshot::Receiver<Result<ChangeOutcome>>,
+    outcome: oneshot::Receiver<Result<ChangeOutcome>>,
 }
 
 impl Tracked {
-    /// The outcome if it comes within `limit`; otherwise the operation keeps running.
-    pub async fn wait(&mut self, limit: Duration) -> Option<Result<ChangeOutcome>> {
-        tokio::time::timeout(limit, self.ended()).await.ok()
+    /// Waits as `wait` says: the outcome if it comes in time; otherwise the operation,
+    /// which keeps running.
+    async fn answer(mut self, wait: Wait) -> Result<Answered<ChangeOutcome>> {
+        let limit = match wait {
+            Wait::ToTheEnd => None,
+            Wait::UpTo(limit) if limit.is_zero() => return Ok(self.running()),
+            Wait::UpTo(limit) => Some(limit),
+        };
+        let ended = async {
+            (&mut self.outcome).await.unwrap_or_else(|_| {
+                // Only a panic in the operation's task drops the sender.
+                Err(Error::internal(format!(
+                    "operation {} ended without an outcome",
+                    self.id
+                )))
+            })
+        };
+        match limit {
+            None => ended.await.map(Answered::Done),
+            Some(limit) => match tokio::time::timeout(limit, ended).await {
+                Ok(outcome) => outcome.map(Answered::Done),
+                Err(_) => Ok(self.running()),
+            },
+        }
     }
 
-    /// The outcome, however long it takes.
-    pub async fn ended(&mut self) -> Result<ChangeOutcome> {
-        (&mut self.outcome).await.unwrap_or_else(|_| {
-            // Only a panic in the operation's task drops the sender.
-            Err(Error::Conflict(format!(
-                "operation {} ended without an outcome; read it at /o2dms/v1/operations/{}",
-                self.id, self.id
-            )))
-        })
+    fn running(&self) -> Answered<ChangeOutcome> {
+        Answered::Running(self.id.to_string())
     }
 }
 
-/// How a change was answered.
-#[derive(Debug)]
-pub enum Answer<T = ChangeOutcome> {
-    /// It ended within the wait: its outcome.
-    Done(T),
-    /// It runs on as this operation.
-    Accepted(Uuid),
+/// How long a caller waits for a change before it is answered with the operation to follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// Until it ends, however long: the command line, bulk rows, tests.
+    ToTheEnd,
+    /// At most this long for a long change ([`Change::is_long`]); zero answers at once with
+    /// the operation. A short change is always waited for to its end.
+    UpTo(Duration),
 }
 
 impl Service {
-    /// Accepts `change` as an operation: authorizes it, audits its intent and records it
-    /// (409 when its target has one open already), then runs it in its own task.
-    pub async fn track(&self, ctx: &RequestContext, change: Change) -> Result<Tracked> {
+    /// Makes a change: the one way in for REST, server functions, bulk rows and tests.
+    /// Authorizes it, audits its intent and records it as an operation (409 when its target
+    /// has one open already), runs it in its own task, and answers as `wait` says: its
+    /// outcome, or the operation to follow when it runs on.
+    pub async fn change(
+        &self,
+        ctx: &RequestContext,
+        change: Change,
+        wait: Wait,
+    ) -> Result<Answered<ChangeOutcome>> {
+        let wait = if change.is_long() {
+            wait
+        } else {
+            Wait::ToTheEnd
+        };
+        self.track(ctx, change).await?.answer(wait).await
+    }
+
+    /// Accepts `change` as an operation and starts it in its own task.
+    async fn track(&self, ctx: &RequestContext, change: Change) -> Result<Tracked> {
         let action = change.action();
         let namespace = change.namespace();
         let (kind, name) = change.target();
@@ -191,32 +224,6 @@ impl Service {
         })
     }
 
-    /// Runs a change: a short one to its end; a long one ([`Change::is_long`]) for at most
-    /// `wait`, after which the caller gets the operation to follow.
-    pub async fn run_change(
-        &self,
-        ctx: &RequestContext,
-        change: Change,
-        wait: Duration,
-    ) -> Result<Answer> {
-        if !change.is_long() {
-            return self.submit(ctx, change).await.map(Answer::Done);
-        }
-        let mut tracked = self.track(ctx, change).await?;
-        if wait.is_zero() {
-            return Ok(Answer::Accepted(tracked.id));
-        }
-        match tracked.wait(wait).await {
-            Some(outcome) => outcome.map(Answer::Done),
-            None => Ok(Answer::Accepted(tracked.id)),
-        }
-    }
-
-    /// Runs a change and waits for its outcome, as the endpoints that answer at once do.
-    pub async fn submit(&self, ctx: &RequestContext, change: Change) -> Result<ChangeOutcome> {
-        self.track(ctx, change).await?.ended().await
-    }
-
     /// A sink that stores each step with its time and tells live followers; the task it
     /// returns ends once the sink (and every clone of it) is dropped and all are stored.
     fn record_steps(&self, operation: Uuid) -> (ProgressSink, tokio::task::JoinHandle<()>) {
@@ -258,7 +265,7 @@ impl Service {
         };
         tokio::select! {
             outcome = work => outcome,
-            () = beat => Err(Error::Conflict("the operation's heartbeat stopped".into())),
+            () = beat => Err(Error::internal("the operation's heartbeat loop ended")),
             () = stop => Err(Error::Cancelled(format!(
                 "cancelled; it did not stop within {} s and was ended",
                 CANCEL_GRACE.as_secs()

@@ -8,7 +8,7 @@ use crate::access::Action;
 use crate::adapters::helm::preview::unified_diff;
 use crate::values::{parse_values, schema_problems};
 use crate::{Error, Result};
-use model::deployment::{Deployment, DeploymentUpdate, Preview};
+use model::deployment::{DeploymentUpdate, Preview};
 use model::reference::{DeploymentKind, DeploymentRef};
 use model::values::{ValuesPreview, ValuesProblem};
 use serde_json::{Map, Value, json};
@@ -115,19 +115,6 @@ impl Service {
             manifest_diff: Some(manifest_diff),
             note: None,
         })
-    }
-
-    /// Applies `text` as the deployment's values: one audited update; `force` takes values
-    /// over from another field manager (such as kustomize-controller applying from Git).
-    pub async fn apply_values(
-        &self,
-        ctx: &RequestContext,
-        deployment: &DeploymentRef,
-        text: &str,
-        force: bool,
-    ) -> Result<Deployment> {
-        let change = self.values_change(deployment, text, force)?;
-        self.submit(ctx, change).await?.into_deployment()
     }
 
     /// The change that applies typed values (checked as YAML first).

@@ -7,7 +7,7 @@
 use control::adapters::DeploymentAdapter;
 use control::adapters::context::WriteCtx;
 use model::deployment::{Deployment, DeploymentRequest};
-use model::reference::{DeploymentKind, DeploymentRef, NamespaceRef};
+use model::reference::{DeploymentKind, DeploymentRef, NamespaceRef, SourceKind, SourceRef};
 
 /// A write context for adapter tests: Pilothouse acting with no boundary.
 pub fn w() -> WriteCtx {
@@ -46,4 +46,30 @@ pub async fn create(
 ) -> control::Result<Deployment> {
     let kind = control::service::requested_kind(request)?;
     adapter.create(&w(), kind, request).await
+}
+
+/// Makes `change` through the service's one entry point, as `ctx`, waiting for its end.
+pub async fn made(
+    service: &control::Service,
+    ctx: &control::RequestContext,
+    change: control::service::change::Change,
+) -> control::Result<control::service::change::ChangeOutcome> {
+    use control::service::change::Ended;
+    use control::service::tracked::Wait;
+    service.change(ctx, change, Wait::ToTheEnd).await?.ended()
+}
+
+/// Creates what `request` describes through the service, in the namespace it names.
+pub async fn created(
+    service: &control::Service,
+    ctx: &control::RequestContext,
+    request: &DeploymentRequest,
+) -> control::Result<Deployment> {
+    let change = service.create_change(&ns(&request.namespace), request)?;
+    made(service, ctx, change).await?.into_deployment()
+}
+
+/// A Flux source of the default cluster.
+pub fn source(namespace: &str, kind: SourceKind, name: &str) -> SourceRef {
+    SourceRef::new(ns(namespace), kind, name).expect("source ref")
 }

@@ -1,7 +1,9 @@
 //! Why sign-in or authentication failed, and how each failure is shown.
 
+use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
+use model::error::{ErrorBody, ErrorCode};
 
 /// A failed sign-in, token check or CSRF check.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +48,24 @@ pub enum AuthError {
 }
 
 impl AuthError {
+    /// The one error body, for callers that read JSON (the API and server functions).
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody::new(
+            ErrorCode::of_status(self.status().as_u16()),
+            self.to_string(),
+        )
+    }
+
+    /// The answer for a request to `path`: the JSON error body where JSON is expected (the
+    /// API, server functions), else a page that says what to do next.
+    pub fn answer_for(self, path: &str) -> Response {
+        if super::guard::is_api(path) {
+            tracing::warn!(error = %self, "authentication failed");
+            return (self.status(), Json(self.body())).into_response();
+        }
+        self.into_response()
+    }
+
     fn status(&self) -> StatusCode {
         match self {
             Self::NotConfigured | Self::Unavailable(_) | Self::Session(_) => {

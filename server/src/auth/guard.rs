@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use control::RequestContext;
 use control::access::Credential;
 use control::audit::Channel;
+use model::error::{ErrorBody, ErrorCode};
 use std::net::SocketAddr;
 use tower_sessions::Session;
 
@@ -38,7 +39,7 @@ fn is_public(path: &str, metrics_here: bool) -> bool {
 }
 
 /// Paths answered with JSON (401) rather than a redirect to sign-in.
-fn is_api(path: &str) -> bool {
+pub(super) fn is_api(path: &str) -> bool {
     path.starts_with("/api/") || path.starts_with("/o2dms/")
 }
 
@@ -106,7 +107,7 @@ pub async fn authenticate(
                 .get(header::ORIGIN)
                 .is_some_and(|origin| origin.as_bytes() != state.auth.public_origin.as_bytes())
         {
-            return AuthError::Csrf.into_response();
+            return AuthError::Csrf.answer_for(&path);
         }
         let ctx = RequestContext {
             principal,
@@ -121,7 +122,7 @@ pub async fn authenticate(
 
     let user = match session::current_user(&session, state.auth.absolute_timeout_secs).await {
         Ok(user) => user,
-        Err(error) => return error.into_response(),
+        Err(error) => return error.answer_for(&path),
     };
     let Some(user) = user else {
         if is_api(&path) {
@@ -147,7 +148,7 @@ pub async fn authenticate(
             token.as_deref(),
             None,
         ) {
-            return AuthError::Csrf.into_response();
+            return AuthError::Csrf.answer_for(&path);
         }
     }
     let credential = session::SessionCheck::new(
@@ -207,7 +208,7 @@ fn client_addr(request: &Request) -> Option<String> {
 
 fn unauthorized(error: &AuthError) -> Response {
     tracing::info!(%error, "request refused");
-    let body = serde_json::json!({ "error": "unauthorized", "message": error.to_string() });
+    let body = ErrorBody::new(ErrorCode::Unauthorized, error.to_string());
     (
         StatusCode::UNAUTHORIZED,
         [(header::WWW_AUTHENTICATE, "Bearer")],

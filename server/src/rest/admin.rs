@@ -2,14 +2,14 @@
 //! clusters' namespaces, and the access check. Each handler reads its input, calls one
 //! `Service` method and answers with its result (or 204).
 
+use super::Caller;
 use super::{ApiError, body_error};
 use crate::state::AppState;
+use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
-use control::RequestContext;
 use control::access::{Action, GlobalRole, Grantee, Principal, Target, TargetKind, TenantRole};
 use model::reference::NamespaceRef;
 use model::tenancy::{Explanation, GlobalGrant, Membership, NamespaceOwner, Tenant};
@@ -96,10 +96,7 @@ fn done() -> Response {
 /// The tenants the caller may see.
 #[utoipa::path(get, path = "/o2dms/v1/tenants", tag = "tenancy",
     responses((status = 200, body = Vec<Tenant>)))]
-async fn tenants(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
-) -> Result<Response, ApiError> {
+async fn tenants(State(state): State<AppState>, Caller(ctx): Caller) -> Result<Response, ApiError> {
     Ok(Json(state.service.list_tenants(&ctx).await?).into_response())
 }
 
@@ -115,7 +112,7 @@ struct NewTenant {
     responses((status = 201, body = Tenant)))]
 async fn create_tenant(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     body: Result<Json<NewTenant>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body.map_err(body_error)?;
@@ -129,7 +126,7 @@ async fn create_tenant(
     responses((status = 200, body = Tenant)))]
 async fn tenant(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Path(slug): Path<String>,
 ) -> Result<Response, ApiError> {
     Ok(Json(state.service.get_tenant(&ctx, &slug).await?).into_response())
@@ -152,7 +149,7 @@ struct TenantChange {
     request_body = TenantChange, responses((status = 200, body = Tenant)))]
 async fn rename_tenant(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Path(slug): Path<String>,
     body: Result<Json<TenantChange>, JsonRejection>,
 ) -> Result<Response, ApiError> {
@@ -177,7 +174,7 @@ async fn rename_tenant(
     responses((status = 204, description = "Deleted.")))]
 async fn delete_tenant(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Path(slug): Path<String>,
 ) -> Result<Response, ApiError> {
     state.service.delete_tenant(&ctx, &slug).await?;
@@ -189,7 +186,7 @@ async fn delete_tenant(
     responses((status = 200, body = Vec<String>)))]
 async fn tenant_namespaces(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Path(slug): Path<String>,
 ) -> Result<Response, ApiError> {
     Ok(Json(state.service.get_tenant(&ctx, &slug).await?.namespaces).into_response())
@@ -209,7 +206,7 @@ struct Assignment {
     request_body = Assignment, responses((status = 201, body = Tenant)))]
 async fn assign_namespace(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Path(slug): Path<String>,
     body: Result<Json<Assignment>, JsonRejection>,
 ) -> Result<Response, ApiError> {
@@ -237,7 +234,7 @@ async fn assign_namespace(
     params(("slug" = String, Path, description = "The tenant's slug."), ("namespace" = String, Path)), responses((status = 204, description = "Unassigned.")))]
 async fn unassign_namespace(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Path((slug, namespace)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     state
@@ -252,7 +249,7 @@ async fn unassign_namespace(
     responses((status = 200, body = Vec<Membership>)))]
 async fn members(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Path(slug): Path<String>,
 ) -> Result<Response, ApiError> {
     Ok(Json(state.service.list_memberships(&ctx, &slug).await?).into_response())
@@ -270,7 +267,7 @@ struct NewMember {
     request_body = NewMember, responses((status = 201, body = Vec<Membership>)))]
 async fn add_member(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Path(slug): Path<String>,
     body: Result<Json<NewMember>, JsonRejection>,
 ) -> Result<Response, ApiError> {
@@ -299,7 +296,7 @@ struct RoleBody {
     params(("slug" = String, Path, description = "The tenant's slug."), ("kind" = String, Path, description = "user or group"), ("name" = String, Path, description = "The OIDC subject or group.")), request_body = RoleBody, responses((status = 200, body = Vec<Membership>)))]
 async fn change_member(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Path((slug, kind, name)): Path<(String, String, String)>,
     body: Result<Json<RoleBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
@@ -318,7 +315,7 @@ async fn change_member(
     params(("slug" = String, Path, description = "The tenant's slug."), ("kind" = String, Path, description = "user or group"), ("name" = String, Path, description = "The OIDC subject or group.")), responses((status = 204, description = "Removed.")))]
 async fn remove_member(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Path((slug, kind, name)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     let grantee = grantee_at(&kind, name)?;
@@ -334,7 +331,7 @@ async fn remove_member(
     responses((status = 200, body = Vec<GlobalGrant>)))]
 async fn global_roles(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
 ) -> Result<Response, ApiError> {
     Ok(Json(state.service.list_global_roles(&ctx).await?).into_response())
 }
@@ -344,7 +341,7 @@ async fn global_roles(
     responses((status = 201, body = Vec<GlobalGrant>)))]
 async fn grant_role(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     body: Result<Json<NewMember>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body.map_err(body_error)?;
@@ -367,7 +364,7 @@ async fn grant_role(
     responses((status = 204, description = "Revoked.")))]
 async fn revoke_role(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Path((role, kind, name)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     let role = global_role(&role)?;
@@ -384,7 +381,7 @@ async fn revoke_role(
     responses((status = 200, body = Vec<NamespaceOwner>)))]
 async fn namespaces(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
 ) -> Result<Response, ApiError> {
     Ok(Json(state.service.list_namespaces(&ctx).await?).into_response())
 }
@@ -408,7 +405,7 @@ struct CheckParams {
     responses((status = 200, body = Explanation)))]
 async fn check_access(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     params: Result<Query<CheckParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(params) = params.map_err(|e| invalid("query", e.body_text()))?;

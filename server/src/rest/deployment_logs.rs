@@ -1,14 +1,13 @@
 //! A Flux deployment's controller log lines: read once, or followed as server-sent events.
 
 use super::ApiError;
+use super::Caller;
 use super::deployments::{KindParam, Selected};
 use crate::state::AppState;
-use axum::Extension;
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use control::RequestContext;
 use futures::StreamExt;
 use model::deployment::LogQuery;
 use model::live::LOG_EVENT;
@@ -30,7 +29,7 @@ pub(super) struct LogParams {
     responses((status = 200, body = Vec<String>)))]
 pub(super) async fn logs(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Selected(deployment): Selected,
     Query(params): Query<LogParams>,
 ) -> Result<Response, ApiError> {
@@ -53,7 +52,7 @@ pub(super) async fn logs(
         description = "`log` events, each one JSON log line.")))]
 pub(super) async fn follow(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Selected(deployment): Selected,
 ) -> Result<Response, ApiError> {
     let lines = state

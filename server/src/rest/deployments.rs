@@ -1,15 +1,16 @@
 //! `/o2dms/v1/deployments`: each handler reads its input, calls one `Service` method and
 //! returns its result as JSON.
 
-use super::operations::answer;
+use super::Caller;
+use super::operations::{Prefer, answer};
 use super::{ApiError, body_error};
 use crate::state::AppState;
+use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
 use control::RequestContext;
 use control::service::change::Change;
 use model::bulk::{BulkAction, BulkResult};
@@ -159,7 +160,7 @@ fn labels(text: Option<&str>) -> Result<BTreeMap<String, String>, ApiError> {
     responses((status = 200, body = DeploymentPage)))]
 async fn list(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Query(params): Query<ListParams>,
 ) -> Result<Response, ApiError> {
     let filter = DeploymentFilter {
@@ -189,10 +190,7 @@ struct StatsRow {
 /// Counts of visible deployments by kind and status.
 #[utoipa::path(get, path = "/o2dms/v1/deployments/stats", tag = "deployments",
     responses((status = 200, body = Vec<StatsRow>)))]
-async fn stats(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
-) -> Result<Response, ApiError> {
+async fn stats(State(state): State<AppState>, Caller(ctx): Caller) -> Result<Response, ApiError> {
     let counts = state.service.deployment_stats(&ctx).await?;
     let rows: Vec<_> = counts
         .into_iter()
@@ -212,7 +210,7 @@ async fn stats(
     responses((status = 201, body = Deployment), (status = 202, body = Accepted)))]
 async fn create(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     headers: header::HeaderMap,
     body: Result<Json<DeploymentRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
@@ -226,24 +224,13 @@ async fn create(
     .await
 }
 
-/// `Prefer: wait=N` (RFC 7240): for changes that answer 202 (Helm releases, reconciles that
-/// wait), the final answer instead when it comes within N seconds (at most 300).
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Header)]
-#[allow(dead_code)]
-struct Prefer {
-    /// For example `wait=30`.
-    #[param(rename = "Prefer")]
-    prefer: Option<String>,
-}
-
 /// One deployment; its ETag is the resourceVersion to send in If-Match.
 #[utoipa::path(get, path = "/", tag = "deployments", params(KindParam),
     responses((status = 200, body = Deployment,
         headers(("ETag" = String, description = "The resourceVersion, quoted.")))))]
 async fn one(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Selected(deployment): Selected,
 ) -> Result<Response, ApiError> {
     let deployment = state.service.get_deployment(&ctx, &deployment).await?;
@@ -264,7 +251,7 @@ async fn one(
     responses((status = 200, body = DeploymentState)))]
 async fn status(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Selected(deployment): Selected,
 ) -> Result<Response, ApiError> {
     let deployment = state.service.get_deployment(&ctx, &deployment).await?;
@@ -278,7 +265,7 @@ async fn status(
     responses((status = 200, body = Deployment), (status = 202, body = Accepted)))]
 async fn update(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Selected(deployment): Selected,
     headers: header::HeaderMap,
     body: Result<Json<DeploymentUpdate>, JsonRejection>,
@@ -325,7 +312,7 @@ fn if_match(headers: &header::HeaderMap) -> Result<Option<String>, ApiError> {
     params(Prefer), responses((status = 204, description = "Deleted."), (status = 202, body = Accepted)))]
 async fn remove(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Selected(deployment): Selected,
     headers: header::HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -342,7 +329,7 @@ async fn remove(
     responses((status = 200, body = Vec<DeploymentRevision>)))]
 async fn history(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Selected(deployment): Selected,
 ) -> Result<Response, ApiError> {
     Ok(Json(state.service.deployment_history(&ctx, &deployment).await?).into_response())
@@ -353,7 +340,7 @@ async fn history(
     responses((status = 200, body = Vec<DeploymentEvent>)))]
 async fn events(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Selected(deployment): Selected,
 ) -> Result<Response, ApiError> {
     Ok(Json(state.service.deployment_events(&ctx, &deployment).await?).into_response())
@@ -364,7 +351,7 @@ async fn events(
     responses((status = 200, body = Vec<InventoryEntry>)))]
 async fn inventory(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Selected(deployment): Selected,
 ) -> Result<Response, ApiError> {
     Ok(Json(
@@ -391,7 +378,7 @@ struct RevealParam {
     responses((status = 200, body = Object)))]
 async fn values(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Selected(deployment): Selected,
     Revealed(reveal): Revealed,
 ) -> Result<Response, ApiError> {
@@ -425,7 +412,7 @@ impl FromRequestParts<AppState> for Revealed {
     responses((status = 200, description = "The object.", content_type = "application/yaml", body = String)))]
 async fn yaml(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Selected(deployment): Selected,
     Revealed(reveal): Revealed,
 ) -> Result<Response, ApiError> {
@@ -455,7 +442,7 @@ struct ScaleBody {
     responses((status = 200, body = Deployment), (status = 202, body = Accepted)))]
 async fn scale(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Selected(deployment): Selected,
     headers: header::HeaderMap,
     body: Result<Json<ScaleBody>, JsonRejection>,
@@ -485,7 +472,7 @@ struct RollbackBody {
     responses((status = 200, body = RollbackOutcome), (status = 202, body = Accepted)))]
 async fn rollback(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Selected(deployment): Selected,
     headers: header::HeaderMap,
     body: Result<Json<RollbackBody>, JsonRejection>,
@@ -507,7 +494,7 @@ async fn rollback(
     responses((status = 200, body = ReconcileOutcome), (status = 202, body = Accepted)))]
 async fn reconcile(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Selected(deployment): Selected,
     headers: header::HeaderMap,
     body: Result<Json<ReconcileRequest>, JsonRejection>,
@@ -542,16 +529,22 @@ struct ResumeBody {
     request_body = SuspendBody, responses((status = 200, body = Deployment)))]
 async fn suspend(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Selected(deployment): Selected,
+    headers: header::HeaderMap,
     body: Result<Json<SuspendBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body.map_err(body_error)?;
-    let suspended = state
-        .service
-        .set_deployment_suspended(&ctx, &deployment, true, body.reason.as_deref(), body.force)
-        .await?;
-    Ok(Json(suspended).into_response())
+    let change = Change::SuspendDeployment {
+        deployment,
+        suspend: true,
+        reason: body.reason,
+        force: body.force,
+    };
+    answer(&state, &ctx, &headers, change, |outcome| {
+        Ok(Json(outcome.into_deployment()?).into_response())
+    })
+    .await
 }
 
 /// Resumes reconciliation.
@@ -559,16 +552,21 @@ async fn suspend(
     request_body(content = Option<ResumeBody>), responses((status = 200, body = Deployment)))]
 async fn resume(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Selected(deployment): Selected,
+    headers: header::HeaderMap,
     body: Option<Json<ResumeBody>>,
 ) -> Result<Response, ApiError> {
-    let force = body.is_some_and(|Json(b)| b.force);
-    let resumed = state
-        .service
-        .set_deployment_suspended(&ctx, &deployment, false, None, force)
-        .await?;
-    Ok(Json(resumed).into_response())
+    let change = Change::SuspendDeployment {
+        deployment,
+        suspend: false,
+        reason: None,
+        force: body.is_some_and(|Json(b)| b.force),
+    };
+    answer(&state, &ctx, &headers, change, |outcome| {
+        Ok(Json(outcome.into_deployment()?).into_response())
+    })
+    .await
 }
 
 /// `POST /o2dms/v1/deployments/bulk`: one action for many deployments.
@@ -589,7 +587,7 @@ struct BulkBody {
     responses((status = 200, body = Vec<BulkResult>), (status = 202, body = Accepted)))]
 async fn bulk(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     headers: header::HeaderMap,
     body: Result<Json<BulkBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {

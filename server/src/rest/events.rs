@@ -2,13 +2,12 @@
 //! numbered for `Last-Event-ID`. Streams end first at shutdown, so draining is not held up.
 
 use super::ApiError;
+use super::Caller;
 use crate::state::AppState;
-use axum::Extension;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use control::RequestContext;
 use control::service::LiveItem;
 use futures::StreamExt;
 use model::live::{DEPLOYMENT_EVENT, LiveChange, OPERATION_EVENT, RESYNC_EVENT};
@@ -32,7 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         description = "`deployment` events carrying a change, `operation` events carrying an operation, `resync` events.")))]
 async fn stream(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let after = headers

@@ -59,6 +59,31 @@ fn body_error(rejection: axum::extract::rejection::JsonRejection) -> ApiError {
     ApiError(control::Error::invalid("body", rejection.body_text()))
 }
 
+/// The authenticated caller, as the authentication gate attached it. A request that reaches
+/// a handler without one gets 401 in the one error body, never a 500.
+#[derive(Debug, Clone)]
+pub struct Caller(pub RequestContext);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<RequestContext>()
+            .cloned()
+            .map(Caller)
+            .ok_or_else(|| {
+                ApiError(control::Error::Unauthenticated(
+                    "sign in or send a bearer token".into(),
+                ))
+            })
+    }
+}
+
 /// A control-plane error as the API shows it: status, a stable code, a readable message.
 #[derive(Debug)]
 pub struct ApiError(control::Error);
@@ -76,25 +101,7 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(error = %self.0, "request failed");
         }
-        let code = match status {
-            StatusCode::BAD_REQUEST => "bad_request",
-            StatusCode::NOT_FOUND => "not_found",
-            StatusCode::CONFLICT => "conflict",
-            StatusCode::PRECONDITION_FAILED => "precondition_failed",
-            StatusCode::UNPROCESSABLE_ENTITY => "invalid",
-            StatusCode::FORBIDDEN => "forbidden",
-            StatusCode::SERVICE_UNAVAILABLE => "unavailable",
-            StatusCode::BAD_GATEWAY => "backend_failed",
-            StatusCode::TOO_MANY_REQUESTS => "rate_limited",
-            StatusCode::UNAUTHORIZED => "unauthorized",
-            _ => "internal",
-        };
-        let mut body = serde_json::json!({ "error": code, "message": self.0.public_message() });
-        if let control::Error::Invalid { field, .. }
-        | control::Error::OutsideBoundary { field, .. } = &self.0
-        {
-            body["field"] = serde_json::Value::from(*field);
-        }
+        let body = self.0.body();
         let mut response = (status, Json(body)).into_response();
         if let Some(seconds) = self.0.retry_after()
             && let Ok(value) = axum::http::HeaderValue::from_str(&seconds.to_string())
@@ -117,7 +124,7 @@ async fn openapi_json(Extension(ApiDescription(document)): Extension<ApiDescript
 /// Who the caller is: the principal every check uses.
 #[utoipa::path(get, path = "/o2dms/v1/me", tag = "meta",
     responses((status = 200, body = control::access::Principal)))]
-async fn me(Extension(ctx): Extension<RequestContext>) -> Json<control::access::Principal> {
+async fn me(Caller(ctx): Caller) -> Json<control::access::Principal> {
     Json(ctx.principal)
 }
 
@@ -126,7 +133,7 @@ async fn me(Extension(ctx): Extension<RequestContext>) -> Json<control::access::
     responses((status = 200, body = Vec<control::adapters::plugins::PluginInfo>)))]
 async fn plugins(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
 ) -> Result<Json<Vec<control::adapters::plugins::PluginInfo>>, ApiError> {
     Ok(Json(state.service.plugins(&ctx).await?))
 }
@@ -136,7 +143,7 @@ async fn plugins(
     responses((status = 200, body = control::audit::AuditPage)))]
 async fn audit_events(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Query(filter): Query<AuditFilter>,
 ) -> Result<Response, ApiError> {
     Ok(Json(state.service.query_audit(&ctx, &filter).await?).into_response())
@@ -156,7 +163,7 @@ struct ExportParams {
         content((String = "application/x-ndjson"), (String = "text/csv")))))]
 async fn audit_export(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Query(params): Query<ExportParams>,
 ) -> Result<Response, ApiError> {
     let (format, content_type, extension) = match params.format.as_deref() {
@@ -191,7 +198,7 @@ async fn audit_export(
     responses((status = 200, body = control::audit::VerifyReport)))]
 async fn audit_verify(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
 ) -> Result<Response, ApiError> {
     Ok(Json(state.service.verify_audit(&ctx).await?).into_response())
 }

@@ -3,15 +3,16 @@
 //! `Prefer: wait=N` (RFC 7240) and the change ended within N seconds.
 
 use super::ApiError;
+use super::Caller;
 use crate::state::AppState;
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
 use control::RequestContext;
 use control::service::change::{Change, ChangeOutcome};
-use control::service::tracked::Answer;
-use model::operation::{Accepted, Operation, OperationState, operation_path};
+use control::service::tracked::Wait;
+use model::operation::{Accepted, Answered, Operation, OperationState, operation_path};
 use serde::Deserialize;
 use std::time::Duration;
 use utoipa_axum::router::OpenApiRouter;
@@ -33,6 +34,18 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(cancel))
 }
 
+/// `Prefer: wait=N` (RFC 7240): for changes that answer 202 (Helm releases, reconciles that
+/// wait), the final answer instead when it comes within N seconds (at most 300). Only its
+/// description in the OpenAPI document: the header is read by [`answer`].
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub(super) struct Prefer {
+    /// For example `wait=30`.
+    #[param(rename = "Prefer")]
+    prefer: Option<String>,
+}
+
 /// Runs `change` as the caller prefers: to its end when it is short or ends within their
 /// `Prefer: wait`, answered by `done`; otherwise `202 Accepted` with the operation.
 pub async fn answer(
@@ -44,7 +57,7 @@ pub async fn answer(
 ) -> Result<Response, ApiError> {
     answer_with(
         headers,
-        |wait| state.service.run_change(ctx, change, wait),
+        |wait| state.service.change(ctx, change, wait),
         done,
     )
     .await
@@ -54,23 +67,23 @@ pub async fn answer(
 /// `done` answers an outcome that came within it, else `202 Accepted` with the operation.
 pub async fn answer_with<T, F>(
     headers: &HeaderMap,
-    run: impl FnOnce(Duration) -> F,
+    run: impl FnOnce(Wait) -> F,
     done: impl FnOnce(T) -> Result<Response, ApiError>,
 ) -> Result<Response, ApiError>
 where
-    F: std::future::Future<Output = control::Result<Answer<T>>>,
+    F: std::future::Future<Output = control::Result<Answered<T>>>,
 {
     let preferred = prefer_wait(headers)?;
-    let wait = preferred.unwrap_or(DEFAULT_WAIT);
+    let wait = Wait::UpTo(preferred.unwrap_or(DEFAULT_WAIT));
     match run(wait).await? {
-        Answer::Done(outcome) => {
+        Answered::Done(outcome) => {
             let mut response = done(outcome)?;
             if let Some(applied) = preferred.and_then(wait_applied) {
                 response.headers_mut().insert(PREFERENCE_APPLIED, applied);
             }
             Ok(response)
         }
-        Answer::Accepted(id) => Ok(accepted(id, preferred)),
+        Answered::Running(id) => Ok(accepted(&id, preferred)),
     }
 }
 
@@ -81,10 +94,10 @@ fn wait_applied(wait: Duration) -> Option<HeaderValue> {
 }
 
 /// `202 Accepted` naming the operation in `Location` and the body.
-fn accepted(id: Uuid, preferred: Option<Duration>) -> Response {
-    let location = operation_path(&id.to_string());
+fn accepted(id: &str, preferred: Option<Duration>) -> Response {
+    let location = operation_path(id);
     let body = Accepted {
-        operation_id: id.to_string(),
+        operation_id: id.to_owned(),
         location: location.clone(),
         state: OperationState::Running,
     };
@@ -142,7 +155,7 @@ struct ListQuery {
     responses((status = 200, body = Vec<Operation>)))]
 async fn list(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Vec<Operation>>, ApiError> {
     Ok(Json(state.service.list_operations(&ctx, query.mine).await?))
@@ -154,7 +167,7 @@ async fn list(
     responses((status = 200, body = Operation)))]
 async fn one(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Operation>, ApiError> {
     Ok(Json(
@@ -169,7 +182,7 @@ async fn one(
     responses((status = 200, body = Operation)))]
 async fn cancel(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Operation>, ApiError> {
     Ok(Json(

@@ -1,14 +1,14 @@
 //! `/o2dms/v1/packages` (chart archives: upload, list, get, delete) and Helm previews.
 
+use super::Caller;
 use super::{ApiError, body_error};
 use crate::state::AppState;
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
-use control::RequestContext;
 use model::deployment::Preview;
 use model::reference::NamespaceRef;
 use model::source::{Package, PackageLimits};
@@ -41,7 +41,7 @@ struct UploadParams {
     responses((status = 201, body = Package)))]
 async fn upload(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Query(params): Query<UploadParams>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -60,10 +60,7 @@ async fn upload(
 /// The packages in namespaces the caller may see.
 #[utoipa::path(get, path = "/o2dms/v1/packages", tag = "packages",
     responses((status = 200, body = Vec<Package>)))]
-async fn list(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
-) -> Result<Response, ApiError> {
+async fn list(State(state): State<AppState>, Caller(ctx): Caller) -> Result<Response, ApiError> {
     Ok(Json(state.service.list_packages(&ctx).await?).into_response())
 }
 
@@ -73,7 +70,7 @@ async fn list(
     responses((status = 200, body = Package)))]
 async fn one(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Path((namespace, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let namespace = self::namespace(&namespace)?;
@@ -93,7 +90,7 @@ struct DeleteParams {
     responses((status = 204, description = "Deleted.")))]
 async fn remove(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Path((namespace, id)): Path<(String, String)>,
     Query(params): Query<DeleteParams>,
 ) -> Result<Response, ApiError> {
@@ -120,7 +117,7 @@ pub(super) struct PreviewBody {
     responses((status = 200, description = "A unified diff.", content_type = "text/x-diff", body = String)))]
 pub(super) async fn preview(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     super::deployments::Selected(deployment): super::deployments::Selected,
     body: Result<Json<PreviewBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {

@@ -2,14 +2,17 @@
 //! doing.
 
 use super::ApiError;
+use super::Caller;
+use super::operations::{Prefer, answer};
 use crate::state::AppState;
+use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
-use control::RequestContext;
+use control::service::change::Change;
 use model::deployment::{LogQuery, ReconcileOutcome, TraceStep};
-use model::reference::NamespaceRef;
+use model::operation::Accepted;
+use model::reference::{NamespaceRef, SourceKind, SourceRef};
 use model::source::FluxSource;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -27,37 +30,46 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Flux sources in the namespaces the caller may see.
 #[utoipa::path(get, path = "/o2dms/v1/sources", tag = "sources",
     responses((status = 200, body = Vec<FluxSource>)))]
-async fn sources(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
-) -> Result<Response, ApiError> {
+async fn sources(State(state): State<AppState>, Caller(ctx): Caller) -> Result<Response, ApiError> {
     Ok(Json(state.service.list_sources(&ctx).await?).into_response())
 }
 
-/// Reconciles (answering with the outcome), suspends or resumes a source.
+/// Reconciles (answering with the outcome, or `202` with the operation to follow when it
+/// takes longer than the caller's `Prefer: wait`), suspends or resumes a source.
 #[utoipa::path(post, path = "/o2dms/v1/sources/{namespace}/{kind}/{name}/{operation}", tag = "sources",
     params(("namespace" = String, Path), ("kind" = String, Path, description = "GitRepository, HelmRepository, OCIRepository, Bucket or HelmChart"),
-        ("name" = String, Path), ("operation" = String, Path, description = "reconcile, suspend or resume")),
-    responses((status = 200, body = ReconcileOutcome), (status = 204, description = "Suspended or resumed.")))]
+        ("name" = String, Path), ("operation" = String, Path, description = "reconcile, suspend or resume"), Prefer),
+    responses((status = 200, body = ReconcileOutcome), (status = 202, body = Accepted),
+        (status = 204, description = "Suspended or resumed.")))]
 async fn source_operation(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Path((namespace, kind, name, operation)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let service = &state.service;
     let namespace = NamespaceRef::in_default(namespace).map_err(control::Error::from)?;
+    let kind = kind
+        .parse::<SourceKind>()
+        .map_err(|e| control::Error::invalid("kind", e.reason))?;
+    let source = SourceRef::new(namespace, kind, name).map_err(control::Error::from)?;
     match operation.as_str() {
-        "reconcile" => Ok(Json(
-            service
-                .reconcile_source(&ctx, &kind, &namespace, &name)
-                .await?,
-        )
-        .into_response()),
+        "reconcile" => {
+            let change = Change::ReconcileSource { source };
+            answer(&state, &ctx, &headers, change, |outcome| {
+                Ok(Json(outcome.into_reconcile()?).into_response())
+            })
+            .await
+        }
         "suspend" | "resume" => {
-            service
-                .set_source_suspended(&ctx, &kind, &namespace, &name, operation == "suspend")
-                .await?;
-            Ok(StatusCode::NO_CONTENT.into_response())
+            let change = Change::SuspendSource {
+                source,
+                suspend: operation == "suspend",
+            };
+            answer(&state, &ctx, &headers, change, |outcome| {
+                outcome.into_done()?;
+                Ok(StatusCode::NO_CONTENT.into_response())
+            })
+            .await
         }
         other => Err(control::Error::invalid(
             "operation",
@@ -82,7 +94,7 @@ struct TraceParams {
     responses((status = 200, body = Vec<TraceStep>)))]
 async fn trace(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Query(params): Query<TraceParams>,
 ) -> Result<Response, ApiError> {
     let steps = state
@@ -112,7 +124,7 @@ struct LogParams {
     responses((status = 200, description = "Log lines.", content_type = "text/plain", body = String)))]
 async fn logs(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Path(controller): Path<String>,
     Query(params): Query<LogParams>,
 ) -> Result<Response, ApiError> {

@@ -1,14 +1,14 @@
 //! API tokens over REST: one's own and the service tokens of tenants one administers. The
 //! secret is in the creating answer only.
 
+use super::Caller;
 use super::{ApiError, body_error};
 use crate::state::AppState;
+use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
-use control::RequestContext;
 use model::tokens::{ApiToken, IssuedToken, NewToken};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -23,10 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// The caller's own tokens and the service tokens of tenants they administer (no secrets).
 #[utoipa::path(get, path = "/o2dms/v1/tokens", tag = "tokens",
     responses((status = 200, body = Vec<ApiToken>)))]
-async fn list(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
-) -> Result<Response, ApiError> {
+async fn list(State(state): State<AppState>, Caller(ctx): Caller) -> Result<Response, ApiError> {
     Ok(Json(state.service.list_tokens(&ctx).await?).into_response())
 }
 
@@ -35,7 +32,7 @@ async fn list(
     responses((status = 201, body = IssuedToken)))]
 async fn create(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     body: Result<Json<NewToken>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body.map_err(body_error)?;
@@ -55,7 +52,7 @@ async fn create(
     responses((status = 204, description = "Revoked.")))]
 async fn revoke(
     State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
+    Caller(ctx): Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     state.service.revoke_token(&ctx, &id).await?;

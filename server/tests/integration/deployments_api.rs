@@ -2,9 +2,10 @@
 //! server's own configuration path to the sandbox cluster (a kubeconfig), the Flux adapter,
 //! and the reference's request shapes and error texts.
 
-use crate::support::TestEnv;
+use crate::support::{TestEnv, until};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
+use std::time::Duration;
 
 fn now() -> i64 {
     std::time::SystemTime::now()
@@ -209,6 +210,42 @@ async fn deployments_over_rest() {
         )
         .await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let not_a_source = env
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/sources/team-a/Secret/shop/reconcile",
+            &alice,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        not_a_source.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        not_a_source.body
+    );
+    assert_eq!(parse(&not_a_source.body)["field"], "kind");
+    // A source fetch is a long change like any other: asked not to wait, it answers 202 with
+    // the operation, which ends with the artifact.
+    let accepted = env
+        .send_bearer_preferring(
+            "POST",
+            "/o2dms/v1/sources/team-a/GitRepository/shop/reconcile",
+            &alice,
+            json!({}),
+            Some("respond-async"),
+        )
+        .await;
+    assert_eq!(accepted.status, StatusCode::ACCEPTED, "{}", accepted.body);
+    let location = parse(&accepted.body)["location"]
+        .as_str()
+        .expect("location")
+        .to_owned();
+    let ended = async || parse(&env.get_bearer(&location, &alice).await.body)["state"] != "running";
+    until(Duration::from_secs(120), "the source fetch ends", ended).await;
+    let operation = parse(&env.get_bearer(&location, &alice).await.body);
+    assert_eq!(operation["state"], "succeeded", "{operation}");
+    assert_eq!(operation["action"], "source.reconcile", "{operation}");
     let trace = parse(&env.get_bearer("/o2dms/v1/trace?apiVersion=helm.toolkit.fluxcd.io/v2&kind=HelmRelease&namespace=team-a&name=nginx", &alice).await.body);
     assert_eq!(
         trace

@@ -257,7 +257,17 @@ async fn state_changing_requests_need_our_origin_or_token() {
             .body(Body::empty())
             .unwrap()
     };
-    assert_eq!(env.call(post(None)).await.status, StatusCode::FORBIDDEN);
+    let refused = env.call(post(None)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    // The one error body, as every JSON surface answers.
+    let body: serde_json::Value = serde_json::from_str(&refused.body).expect("JSON");
+    assert_eq!(body["error"], "forbidden", "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("cross-site request refused")),
+        "{body}"
+    );
     assert_eq!(
         env.call(post(Some("https://evil.example"))).await.status,
         StatusCode::FORBIDDEN

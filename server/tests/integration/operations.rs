@@ -285,8 +285,15 @@ async fn interrupted_by_a_stopped_server(env: &TestEnv, alice: &str) {
             .expect("request");
             let namespace = model::reference::NamespaceRef::in_default("team-a").expect("ns");
             let change = state.service.create_change(&namespace, &request).expect("change");
-            let tracked = state.service.track(&ctx, change).await.expect("tracked");
-            started.send(tracked.id).expect("send");
+            let answered = state
+                .service
+                .change(&ctx, change, control::service::tracked::Wait::UpTo(Duration::ZERO))
+                .await
+                .expect("accepted");
+            let model::operation::Answered::Running(id) = answered else {
+                panic!("an install answered at once: {answered:?}");
+            };
+            started.send(id).expect("send");
             // Long enough for helm to start; then the "process" ends mid-operation.
             tokio::time::sleep(Duration::from_secs(3)).await;
         });

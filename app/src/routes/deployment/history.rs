@@ -92,7 +92,7 @@ pub fn ConfirmRollback(
                         {move || diff.get().flatten().map(|result| match result {
                             Ok(text) if text.is_empty() => view! { <p class="notice">"The manifest would stay as it is."</p> }.into_any(),
                             Ok(text) => view! { <Diff text testid="rollback-diff" /> }.into_any(),
-                            Err(error) => view! { <p class="error" role="alert">{error.message}</p> }.into_any(),
+                            Err(error) => view! { <p class="error" role="alert">{error.0.message}</p> }.into_any(),
                         })}
                     </Transition>
                     <ActionForm action=rollback attr:class="inline">

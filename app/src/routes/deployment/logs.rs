@@ -64,7 +64,7 @@ pub fn ControllerLogs(
                 </button>
                 {move || following.get().then(|| view! { <span class="muted" role="status">"Following: new lines appear as the controller writes them."</span> })}
             </div>
-            {move || load.value().get().and_then(Result::err).map(|error: AppError| view! { <p class="error" role="alert">{error.message}</p> })}
+            {move || load.value().get().and_then(Result::err).map(|error: AppError| view! { <p class="error" role="alert">{error.0.message}</p> })}
             {move || {
                 let shown = lines.get();
                 (load.value().with(Option::is_some) || !shown.is_empty()).then(|| if shown.is_empty() {

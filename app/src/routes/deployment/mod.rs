@@ -32,20 +32,22 @@ pub async fn load_deployment(id: String) -> Result<DeploymentDetail, AppError> {
         .await?)
 }
 
-/// Asks Flux to reconcile (optionally its source first) and waits for the outcome.
+/// Asks Flux to reconcile (optionally its source first): the outcome when it comes within
+/// the page's wait, else the operation to follow.
 #[server(prefix = "/api", endpoint = "reconcile_deployment")]
 pub async fn reconcile_deployment(
     id: String,
     with_source: Option<String>,
-) -> Result<ReconcileOutcome, AppError> {
+) -> Result<Answered<ReconcileOutcome>, AppError> {
     let (ctx, service) = crate::server::caller().await?;
-    let request = model::deployment::ReconcileRequest {
-        with_source: with_source.is_some(),
-        ..Default::default()
+    let change = Change::ReconcileDeployment {
+        deployment: crate::server::deployment(&id)?,
+        request: model::deployment::ReconcileRequest {
+            with_source: with_source.is_some(),
+            ..Default::default()
+        },
     };
-    Ok(service
-        .reconcile_deployment(&ctx, &crate::server::deployment(&id)?, request)
-        .await?)
+    crate::server::change_for_page(&ctx, &service, change, |o| o.into_reconcile()).await
 }
 
 /// Suspends reconciliation with an optional reason.
@@ -54,23 +56,31 @@ pub async fn suspend_deployment(
     id: String,
     reason: String,
     force: Option<String>,
-) -> Result<Deployment, AppError> {
+) -> Result<Answered<Deployment>, AppError> {
     let (ctx, service) = crate::server::caller().await?;
-    let reason = Some(reason.trim()).filter(|r| !r.is_empty());
-    let target = crate::server::deployment(&id)?;
-    Ok(service
-        .set_deployment_suspended(&ctx, &target, true, reason, force.is_some())
-        .await?)
+    let change = Change::SuspendDeployment {
+        deployment: crate::server::deployment(&id)?,
+        suspend: true,
+        reason: Some(reason.trim().to_owned()).filter(|r| !r.is_empty()),
+        force: force.is_some(),
+    };
+    crate::server::change_for_page(&ctx, &service, change, |o| o.into_deployment()).await
 }
 
 /// Resumes reconciliation.
 #[server(prefix = "/api", endpoint = "resume_deployment")]
-pub async fn resume_deployment(id: String, force: Option<String>) -> Result<Deployment, AppError> {
+pub async fn resume_deployment(
+    id: String,
+    force: Option<String>,
+) -> Result<Answered<Deployment>, AppError> {
     let (ctx, service) = crate::server::caller().await?;
-    let target = crate::server::deployment(&id)?;
-    Ok(service
-        .set_deployment_suspended(&ctx, &target, false, None, force.is_some())
-        .await?)
+    let change = Change::SuspendDeployment {
+        deployment: crate::server::deployment(&id)?,
+        suspend: false,
+        reason: None,
+        force: force.is_some(),
+    };
+    crate::server::change_for_page(&ctx, &service, change, |o| o.into_deployment()).await
 }
 
 /// Sets the replica count.
@@ -81,10 +91,11 @@ pub async fn scale_deployment(
     force: Option<String>,
 ) -> Result<Answered<Deployment>, AppError> {
     let (ctx, service) = crate::server::caller().await?;
-    let replicas: u32 = replicas.trim().parse().map_err(|_| AppError {
-        status: 422,
-        field: None,
-        message: format!("replicas: {replicas:?} is not a whole number of 0 or more"),
+    let replicas: u32 = replicas.trim().parse().map_err(|_| {
+        control::Error::invalid(
+            "replicas",
+            format!("{replicas:?} is not a whole number of 0 or more"),
+        )
     })?;
     let change = Change::ScaleDeployment {
         deployment: crate::server::deployment(&id)?,
@@ -92,7 +103,7 @@ pub async fn scale_deployment(
         path: None,
         force: force.is_some(),
     };
-    crate::server::run_long(&ctx, &service, change, |o| o.into_deployment()).await
+    crate::server::change_for_page(&ctx, &service, change, |o| o.into_deployment()).await
 }
 
 /// Restores an earlier revision.
@@ -106,7 +117,7 @@ pub async fn rollback_deployment(
         deployment: crate::server::deployment(&id)?,
         revision,
     };
-    crate::server::run_long(&ctx, &service, change, |o| o.into_rollback()).await
+    crate::server::change_for_page(&ctx, &service, change, |o| o.into_rollback()).await
 }
 
 /// What a Helm scale or rollback would change, as a unified diff; nothing is applied.
@@ -118,12 +129,10 @@ pub async fn preview_change(
 ) -> Result<String, AppError> {
     use model::deployment::Preview;
     let (ctx, service) = crate::server::caller().await?;
-    let number = |field: &str, text: &str| {
-        text.trim().parse::<u32>().map_err(|_| AppError {
-            status: 422,
-            field: None,
-            message: format!("{field}: {text:?} is not a whole number"),
-        })
+    let number = |field: &'static str, text: &str| {
+        text.trim()
+            .parse::<u32>()
+            .map_err(|_| control::Error::invalid(field, format!("{text:?} is not a whole number")))
     };
     let change = match (replicas.trim().is_empty(), revision.trim().is_empty()) {
         (false, true) => Preview::Scale {
@@ -132,11 +141,11 @@ pub async fn preview_change(
         },
         (true, false) => Preview::Rollback(number("revision", &revision)?),
         _ => {
-            return Err(AppError {
-                status: 422,
-                field: None,
-                message: "give either a replica count or a revision to preview".into(),
-            });
+            return Err(control::Error::invalid(
+                "replicas",
+                "give either a replica count or a revision to preview",
+            )
+            .into());
         }
     };
     Ok(service
@@ -151,14 +160,14 @@ pub async fn delete_deployment(id: String, confirm: String) -> Result<Answered<(
     let target = crate::server::deployment(&id)?;
     // The form's button waits for the typed name; a request without it is refused too.
     if confirm.trim() != target.name {
-        return Err(AppError {
-            status: 422,
-            field: Some("confirm".into()),
-            message: format!("type {} to confirm the delete", target.name),
-        });
+        return Err(control::Error::invalid(
+            "confirm",
+            format!("type {} to confirm the delete", target.name),
+        )
+        .into());
     }
     let change = Change::DeleteDeployment { deployment: target };
-    crate::server::run_long(&ctx, &service, change, |o| o.into_done()).await
+    crate::server::change_for_page(&ctx, &service, change, |o| o.into_done()).await
 }
 
 /// The deployment page.
@@ -225,7 +234,7 @@ pub fn DeploymentPage() -> impl IntoView {
     });
     // The latest action's result, in words; a long one still running names its operation.
     let notice = move || -> Option<Result<(bool, String), String>> {
-        let error = |e: AppError| (false, e.message);
+        let error = |e: AppError| (false, e.0.message);
         let long = |answer: Answered<String>| match answer {
             Answered::Done(message) => Ok((true, message)),
             Answered::Running(operation) => Err(operation),
@@ -238,45 +247,31 @@ pub fn DeploymentPage() -> impl IntoView {
             reconcile
                 .value()
                 .get()
-                .map(|r| Ok(r.map_or_else(error, |o| (true, o.message)))),
-            rollback.value().get().map(|r| match r {
-                Ok(answer) => long(match answer {
-                    Answered::Done(o) => Answered::Done(o.explanation),
-                    Answered::Running(id) => Answered::Running(id),
-                }),
-                Err(e) => Ok(error(e)),
-            }),
+                .map(|r| r.map(|a| a.map(|o| o.message))),
+            rollback
+                .value()
+                .get()
+                .map(|r| r.map(|a| a.map(|o| o.explanation))),
             suspend.value().get().map(|r| {
-                Ok(r.map_or_else(error, |_| {
-                    (
-                        true,
-                        "Suspended: Flux leaves it alone until it is resumed.".to_owned(),
-                    )
-                }))
+                r.map(|a| {
+                    a.map(|_| "Suspended: Flux leaves it alone until it is resumed.".to_owned())
+                })
             }),
             resume
                 .value()
                 .get()
-                .map(|r| Ok(r.map_or_else(error, |_| (true, "Resumed.".to_owned())))),
-            scale.value().get().map(|r| match r {
-                Ok(answer) => long(match answer {
-                    Answered::Done(_) => {
-                        Answered::Done("Scaled; the new replica count is being applied.".to_owned())
-                    }
-                    Answered::Running(id) => Answered::Running(id),
-                }),
-                Err(e) => Ok(error(e)),
+                .map(|r| r.map(|a| a.map(|_| "Resumed.".to_owned()))),
+            scale.value().get().map(|r| {
+                r.map(|a| a.map(|_| "Scaled; the new replica count is being applied.".to_owned()))
             }),
-            delete.value().get().map(|r| match r {
-                Ok(answer) => long(match answer {
-                    Answered::Done(()) => Answered::Done("Deleted.".to_owned()),
-                    Answered::Running(id) => Answered::Running(id),
-                }),
-                Err(e) => Ok(error(e)),
-            }),
+            delete
+                .value()
+                .get()
+                .map(|r| r.map(|a| a.map(|()| "Deleted.".to_owned()))),
         ]
         .into_iter()
         .flatten()
+        .map(|r| r.map_or_else(|e| Ok(error(e)), long))
         .next()
     };
     view! {
@@ -291,7 +286,7 @@ pub fn DeploymentPage() -> impl IntoView {
         })}
         <Suspense fallback=|| view! { <p class="empty">"Loading the deployment…"</p> }>
             {move || detail.get().map(|result| match result {
-                Err(error) => view! { <h1>{key().rsplit('~').next().unwrap_or_default().to_owned()}</h1><p class="error" role="alert">{error.message}</p> }.into_any(),
+                Err(error) => view! { <h1>{key().rsplit('~').next().unwrap_or_default().to_owned()}</h1><p class="error" role="alert">{error.0.message}</p> }.into_any(),
                 Ok(detail) => { let (top, older, rest) = (detail.clone(), detail.clone(), detail.clone()); view! {
                     <Transition fallback=|| ()>
                         {move || view! { <Summary detail=fresh.get().flatten().unwrap_or_else(|| top.clone()) /> }}
@@ -310,7 +305,7 @@ pub fn DeploymentPage() -> impl IntoView {
                     {move || preview.value().get().map(|result| match result {
                         Ok(diff) if diff.is_empty() => view! { <p class="notice" data-testid="preview">"The change would leave the manifest as it is."</p> }.into_any(),
                         Ok(text) => view! { <super::diff::Diff text testid="preview" /> }.into_any(),
-                        Err(error) => view! { <p class="error" role="alert">{error.message}</p> }.into_any(),
+                        Err(error) => view! { <p class="error" role="alert">{error.0.message}</p> }.into_any(),
                     })}
                     {(detail.deployment.kind != DeploymentKind::Kustomization).then(|| view! {
                         <ValuesEditor id=detail.deployment.id.clone() permissions=detail.permissions.clone() apply />

@@ -35,7 +35,7 @@ pub fn Timeline(
         <h2>"Timeline"</h2>
         <Transition fallback=|| view! { <p class="empty">"Loading the timeline…"</p> }>
             {move || entries.get().map(|result| match result {
-                Err(error) => view! { <p class="error" role="alert">{error.message}</p> }.into_any(),
+                Err(error) => view! { <p class="error" role="alert">{error.0.message}</p> }.into_any(),
                 Ok(list) if list.is_empty() => view! { <p class="empty">"Nothing has happened yet."</p> }.into_any(),
                 Ok(list) => {
                     let more = list.len() > FIRST;

@@ -46,7 +46,8 @@ pub async fn apply_values(
 ) -> Result<Answered<Deployment>, AppError> {
     let (ctx, service) = crate::server::caller().await?;
     let change = service.values_change(&crate::server::deployment(&id)?, &text, force)?;
-    crate::server::run_long(&ctx, &service, change, |outcome| outcome.into_deployment()).await
+    crate::server::change_for_page(&ctx, &service, change, |outcome| outcome.into_deployment())
+        .await
 }
 
 /// How long typing pauses before the values are checked.
@@ -125,7 +126,7 @@ pub fn ValuesEditor(
             <h2 id="values-heading">"Values"</h2>
             <Suspense fallback=|| view! { <p class="empty">"Loading values…"</p> }>
                 {move || loaded.get().map(|result| match result {
-                    Err(error) => view! { <p class="error" role="alert">{error.message}</p> }.into_any(),
+                    Err(error) => view! { <p class="error" role="alert">{error.0.message}</p> }.into_any(),
                     Ok(yaml) => view! {
                         <textarea class="code" rows="12" spellcheck="false" aria-label="Values (YAML)"
                             aria-describedby="values-problems" on:input=on_input>{yaml}</textarea>
@@ -135,7 +136,7 @@ pub fn ValuesEditor(
             <div id="values-problems" aria-live="polite">
                 <Transition fallback=|| ()>
                     {move || problems.get().map(|result| match result {
-                        Err(error) => view! { <p class="error">{error.message}</p> }.into_any(),
+                        Err(error) => view! { <p class="error">{error.0.message}</p> }.into_any(),
                         Ok(list) if list.is_empty() => match settled.get() {
                             Some(_) => view! { <p class="muted" data-testid="values-ok">"Valid YAML; the chart's schema accepts it."</p> }.into_any(),
                             None => ().into_any(),
@@ -163,11 +164,11 @@ pub fn ValuesEditor(
                 <Why permissions=permissions.get_value() action="deployment.update" />
             </div>
             {move || preview.value().get().map(|result| match result {
-                Err(error) => view! { <p class="error" role="alert" data-testid="values-preview-error">{error.message}</p> }.into_any(),
+                Err(error) => view! { <p class="error" role="alert" data-testid="values-preview-error">{error.0.message}</p> }.into_any(),
                 Ok(diffs) => view! { <Diffs diffs /> }.into_any(),
             })}
             {move || apply.value().get().map(|result| match result {
-                Err(error) => view! { <p class="error" role="alert">{error.message}</p> }.into_any(),
+                Err(error) => view! { <p class="error" role="alert">{error.0.message}</p> }.into_any(),
                 Ok(Answered::Done(d)) => view! { <p class="notice" role="status" data-testid="values-applied">
                     {format!("Applied; now at revision {}.", d.revision.unwrap_or_default())}
                 </p> }.into_any(),

@@ -2,7 +2,7 @@
 
 use crate::{Error, Result};
 use kube::core::{ApiResource, GroupVersionKind};
-use model::reference::DeploymentKind;
+use model::reference::{DeploymentKind, SourceKind};
 
 /// A Flux kind: group, version, kind and plural.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +74,17 @@ pub const SOURCES: [FluxKind; 5] = [
     HELM_CHART,
 ];
 
+/// The Flux kind of a source kind.
+pub fn of_source(kind: SourceKind) -> FluxKind {
+    match kind {
+        SourceKind::GitRepository => GIT_REPOSITORY,
+        SourceKind::HelmRepository => HELM_REPOSITORY,
+        SourceKind::OciRepository => OCI_REPOSITORY,
+        SourceKind::Bucket => BUCKET,
+        SourceKind::HelmChart => HELM_CHART,
+    }
+}
+
 /// A Flux kind by its Kind name.
 pub fn by_kind(kind: &str) -> Option<FluxKind> {
     DEPLOYMENTS
@@ -100,5 +111,18 @@ pub fn deployment_kind(kind: FluxKind) -> DeploymentKind {
         DeploymentKind::Kustomization
     } else {
         DeploymentKind::HelmRelease
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_source_kind_is_the_flux_kind_of_its_name() {
+        for kind in SourceKind::ALL {
+            assert_eq!(of_source(kind).kind, kind.as_str());
+            assert_eq!(by_kind(kind.as_str()), Some(of_source(kind)));
+        }
     }
 }

@@ -32,19 +32,6 @@ pub(super) fn now_token() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Nanos, true)
 }
 
-/// A source kind by name, or why it is not one.
-pub(super) fn source_kind(kind: &str) -> Result<FluxKind> {
-    super::kinds::SOURCES
-        .into_iter()
-        .find(|k| k.kind.eq_ignore_ascii_case(kind))
-        .ok_or_else(|| {
-            Error::invalid(
-                "kind",
-                format!("{kind:?} is not GitRepository, HelmRepository, OCIRepository, Bucket or HelmChart"),
-            )
-        })
-}
-
 impl FluxAdapter {
     /// Asks for a reconciliation and, unless told not to, waits for its outcome.
     pub(super) async fn reconcile_and_wait(

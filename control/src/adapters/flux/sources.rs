@@ -2,7 +2,8 @@
 //! suspend or resume one, and trace any object to the Flux objects and source behind it.
 
 use super::adapter::FluxAdapter;
-use super::reconcile::{now_token, source_kind};
+use super::kinds;
+use super::reconcile::now_token;
 use super::status::state_of;
 use super::trace;
 use super::writes::REQUESTED_AT;
@@ -11,7 +12,7 @@ use crate::adapters::Sources;
 use crate::adapters::context::WriteCtx;
 use crate::{Error, Result};
 use model::deployment::{DeploymentStatus, ReconcileOutcome, TraceStep};
-use model::reference::{DeploymentRef, NamespaceRef};
+use model::reference::{DeploymentRef, NamespaceRef, SourceRef};
 use model::source::FluxSource;
 use serde_json::{Value, json};
 
@@ -33,13 +34,12 @@ impl Sources for FluxAdapter {
     async fn reconcile_source(
         &self,
         ctx: &WriteCtx,
-        kind: &str,
-        namespace: &NamespaceRef,
-        name: &str,
+        source: &SourceRef,
     ) -> Result<ReconcileOutcome> {
-        self.boundary(ctx).check_source_write("source", namespace)?;
-        let namespace = namespace.name();
-        let kind = source_kind(kind)?;
+        self.boundary(ctx)
+            .check_source_write("source", &source.namespace)?;
+        let (namespace, name) = (source.namespace.name(), source.name.as_str());
+        let kind = kinds::of_source(source.kind);
         let token = now_token();
         let annotations = json!({ REQUESTED_AT: token });
         let handled = self
@@ -78,14 +78,13 @@ impl Sources for FluxAdapter {
     async fn set_source_suspended(
         &self,
         ctx: &WriteCtx,
-        kind: &str,
-        namespace: &NamespaceRef,
-        name: &str,
+        source: &SourceRef,
         suspend: bool,
     ) -> Result<()> {
-        self.boundary(ctx).check_source_write("source", namespace)?;
-        let namespace = namespace.name();
-        let kind = source_kind(kind)?;
+        self.boundary(ctx)
+            .check_source_write("source", &source.namespace)?;
+        let (namespace, name) = (source.namespace.name(), source.name.as_str());
+        let kind = kinds::of_source(source.kind);
         self.writer_in(ctx, namespace)?
             .merge(
                 kind,
