@@ -15,6 +15,7 @@ use control::adapters::helm::{HelmAdapter, HelmConfig};
 use control::adapters::registry::{ClusterConnection, ClusterHandle, ClusterRegistry};
 use control::adapters::{DeploymentAdapter, Inventory};
 use control::service::change::{Change, ChangeOutcome};
+use control::store::packages::PackageStore;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::Api;
 use kube::{Client, Config};
@@ -83,6 +84,11 @@ fn values(value: Value) -> serde_json::Map<String, Value> {
     value.as_object().cloned().unwrap_or_default()
 }
 
+/// The package store the Helm adapter installs uploaded packages from.
+fn packages(pool: &PgPool) -> Arc<PackageStore> {
+    Arc::new(PackageStore::new(pool.clone()))
+}
+
 #[sqlx::test(migrator = "control::store::MIGRATOR")]
 async fn the_full_lifecycle(pool: PgPool) {
     let (sandbox, client, dir) = cluster("helm-lifecycle").await;
@@ -94,8 +100,14 @@ async fn the_full_lifecycle(pool: PgPool) {
         ..HelmConfig::default()
     };
     let helm = Arc::new(
-        HelmAdapter::new(&conn(&sandbox), config, pool.clone(), dir.join("helm-home"))
-            .expect("adapter"),
+        HelmAdapter::new(
+            &conn(&sandbox),
+            config,
+            pool.clone(),
+            packages(&pool),
+            dir.join("helm-home"),
+        )
+        .expect("adapter"),
     );
     helm.cache()
         .wait_until_ready(Duration::from_secs(10))
@@ -439,6 +451,7 @@ async fn installs_from_a_repository_with_credentials_kept_out_of_argv(pool: PgPo
                 ..HelmConfig::default()
             },
             pool.clone(),
+            packages(&pool),
             dir.join(home),
         )
         .expect("adapter")
@@ -514,7 +527,8 @@ async fn installs_from_an_oci_reference(pool: PgPool) {
             plain_http_registries: vec![registry.clone()],
             ..HelmConfig::default()
         },
-        pool,
+        pool.clone(),
+        packages(&pool),
         dir.join("home"),
     )
     .expect("adapter");
@@ -552,7 +566,8 @@ async fn unreadable_release_secrets_are_counted_and_skipped(pool: PgPool) {
             kubeconfig: Some(dir.join("kubeconfig")),
             ..HelmConfig::default()
         },
-        pool,
+        pool.clone(),
+        packages(&pool),
         dir.join("home"),
     )
     .expect("adapter");

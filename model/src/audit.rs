@@ -55,3 +55,16 @@ pub struct AuditRows {
     /// The cursor for older rows, when there are more.
     pub next_before: Option<i64>,
 }
+
+/// Who acted.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Actor {
+    /// OIDC issuer.
+    pub issuer: String,
+    /// OIDC subject.
+    pub subject: String,
+    /// Email claim, when known.
+    pub email: Option<String>,
+}

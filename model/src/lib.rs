@@ -1,5 +1,6 @@
 //! Wire and domain types shared by the server and the browser; serde only, so it builds for wasm.
 
+pub mod action;
 pub mod audit;
 pub mod build;
 pub mod bulk;

@@ -407,6 +407,12 @@ impl DeploymentRef {
     pub fn describe(&self) -> String {
         format!("{} {}/{}", self.kind, self.namespace, self.name)
     }
+
+    /// The name in a deployment id, for titles; an id that does not parse is shown whole.
+    pub fn name_in(id: &str) -> String {
+        id.parse::<Self>()
+            .map_or_else(|_| id.to_owned(), |d| d.name)
+    }
 }
 
 impl fmt::Display for DeploymentRef {

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
+use model::action::Action;
 use model::operation::{Operation, OperationState};
 
 /// Recent operations, newest first: the caller's own, or all in namespaces it may read.
@@ -208,17 +209,18 @@ fn OperationView(operation: Operation, cancel: ServerAction<CancelOperation>) ->
             view! { <li class=class><span class="muted">{s.at.get(11..19).unwrap_or_default().to_owned()}" "</span>{s.step.clone()}</li> }
         })
         .collect_view();
-    let link = (o.state == OperationState::Succeeded && o.action != "deployment.delete")
+    let link = (o.state == OperationState::Succeeded
+        && o.action != Action::DeploymentDelete.as_str())
+    .then_some(o.deployment.clone())
+    .flatten()
+    .or_else(|| {
+        // A failed change of an existing deployment: its page shows what is running now.
+        (o.state.is_final()
+            && o.action != Action::DeploymentCreate.as_str()
+            && o.action != Action::DeploymentDelete.as_str())
         .then_some(o.deployment.clone())
         .flatten()
-        .or_else(|| {
-            // A failed change of an existing deployment: its page shows what is running now.
-            (o.state.is_final()
-                && o.action != "deployment.create"
-                && o.action != "deployment.delete")
-                .then_some(o.deployment.clone())
-                .flatten()
-        });
+    });
     view! {
         <h1>{o.action.clone()}<span class="muted">{format!(" {} {}", o.kind.clone().unwrap_or_default(), target(&o))}</span></h1>
         <p data-testid="operation-status">
@@ -244,7 +246,7 @@ fn OperationView(operation: Operation, cancel: ServerAction<CancelOperation>) ->
             </div>
         })}
         {link.map(|id| {
-            let name = id.rsplit('~').next().unwrap_or_default().to_owned();
+            let name = model::reference::DeploymentRef::name_in(&id);
             view! { <p><A href=format!("/deployments/{id}") attr:data-testid="operation-deployment">{format!("Open {name}")}</A></p> }
         })}
         <dl class="facts">

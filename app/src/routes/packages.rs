@@ -7,6 +7,7 @@ use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
+use model::action::Action;
 use model::source::Package;
 
 /// The uploaded packages the caller may see.
@@ -82,8 +83,8 @@ pub fn Packages() -> impl IntoView {
                                         <input type="hidden" name="namespace" value=p.namespace.clone() />
                                         <input type="hidden" name="id" value=p.id.clone() />
                                         <label><input type="checkbox" name="force" value="on" />" even if in use"</label>
-                                        <button type="submit" class="danger" disabled=!may(&p.permissions, "package.delete")>"Delete"</button>
-                                        <Why permissions=p.permissions.clone() action="package.delete" />
+                                        <button type="submit" class="danger" disabled=!may(&p.permissions, Action::PackageDelete)>"Delete"</button>
+                                        <Why permissions=p.permissions.clone() action=Action::PackageDelete />
                                     </ActionForm>
                                 </td>
                             </tr>

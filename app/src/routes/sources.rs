@@ -5,6 +5,7 @@ use super::why::{Why, may};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use model::action::Action;
 use model::deployment::ReconcileOutcome;
 use model::operation::Answered;
 use model::source::FluxSource;
@@ -146,13 +147,13 @@ fn SourceActions(
     };
     let (first, second) = (fields(), fields());
     let (label, pause) = if source.suspended {
-        ("Resume", "source.resume")
+        ("Resume", Action::SourceResume)
     } else {
-        ("Suspend", "source.suspend")
+        ("Suspend", Action::SourceSuspend)
     };
     let permissions = source.permissions.clone();
     let (may_fetch, may_pause) = (
-        may(&permissions, "source.reconcile"),
+        may(&permissions, Action::SourceReconcile),
         may(&permissions, pause),
     );
     let (fetch_why, pause_why) = (permissions.clone(), permissions);
@@ -160,7 +161,7 @@ fn SourceActions(
         <ActionForm action=reconcile attr:class="inline">
             {first}
             <button type="submit" disabled=!may_fetch>"Fetch now"</button>
-            <Why permissions=fetch_why action="source.reconcile" />
+            <Why permissions=fetch_why action=Action::SourceReconcile />
         </ActionForm>
         <ActionForm action=suspend attr:class="inline">
             {second}

@@ -3,7 +3,7 @@
 //! An access check hands out a scope (a capability) or a denial; service functions take the
 //! scope, so an unchecked call does not compile.
 
-pub mod action;
+pub use model::action;
 pub mod cache;
 pub mod credential;
 pub mod explain;

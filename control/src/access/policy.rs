@@ -8,6 +8,8 @@ use model::reference::NamespaceRef;
 use std::collections::BTreeSet;
 use std::fmt;
 
+pub use model::action::{Denied, Missing};
+
 /// What an action is aimed at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target<'a> {
@@ -81,95 +83,6 @@ impl fmt::Display for Decision {
                 )
             }
         }
-    }
-}
-
-/// An action refused, with what is missing: shown to the user and written to the audit log.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("forbidden: {action} on {target} needs {needs}; {missing}")]
-pub struct Denied {
-    /// The refused action.
-    pub action: Action,
-    /// What it was aimed at.
-    pub target: String,
-    /// What the action needs.
-    pub needs: String,
-    /// What the principal lacks.
-    pub missing: Missing,
-}
-
-/// What a refused principal lacks; worded for them ("you") or about them ("they").
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Missing {
-    /// The action does not apply to that kind of target.
-    WrongTarget(String),
-    /// A platform-admin action.
-    NotPlatformAdmin,
-    /// An auditor action.
-    NotAuditor,
-    /// Audit rows need auditor or a tenant admin role.
-    NoAuditAccess,
-    /// The namespace has no tenant, so only platform-admins act on it.
-    UnownedNamespace(String),
-    /// A weaker role than needed on the tenant.
-    OnlyRole(TenantRole, String),
-    /// No role at all on the tenant; `namespace` when the action was aimed at one of its
-    /// namespaces (the caller is then not told whose it is).
-    NoRole {
-        /// The tenant.
-        tenant: String,
-        /// The namespace aimed at, if any.
-        namespace: Option<String>,
-    },
-    /// Not this role on any tenant (for actions over every namespace the principal has).
-    NoTenantWith(TenantRole),
-    /// The request came with a read-only API token.
-    ReadOnlyToken,
-    /// The request came with an API token, which may not make or revoke tokens.
-    ByToken,
-}
-
-impl Missing {
-    /// The sentence with `pronoun` ("you" or "they") as its subject.
-    pub fn sentence(&self, pronoun: &str) -> String {
-        match self {
-            Self::WrongTarget(what) => what.clone(),
-            Self::NotPlatformAdmin => format!("{pronoun} are not a platform-admin"),
-            Self::NotAuditor => format!("{pronoun} are not an auditor"),
-            Self::NoAuditAccess => {
-                format!("{pronoun} are neither an auditor nor admin of any tenant")
-            }
-            // To the caller, a namespace of no tenant and one of another tenant read the same:
-            // a refusal tells nobody who owns what.
-            Self::UnownedNamespace(ns) if pronoun == "you" => {
-                format!("you have no role in namespace {ns}")
-            }
-            Self::UnownedNamespace(ns) => {
-                format!(
-                    "namespace {ns} belongs to no tenant, so only platform-admins may act on it"
-                )
-            }
-            Self::OnlyRole(role, tenant) => format!("{pronoun} are only {role} on tenant {tenant}"),
-            Self::NoRole {
-                namespace: Some(ns),
-                ..
-            } if pronoun == "you" => format!("you have no role in namespace {ns}"),
-            Self::NoRole { tenant, .. } => format!("{pronoun} have no role on tenant {tenant}"),
-            Self::NoTenantWith(role) => format!("{pronoun} are not {role} on any tenant"),
-            Self::ByToken => {
-                "API tokens cannot make or revoke tokens; sign in to manage them".to_owned()
-            }
-            Self::ReadOnlyToken => {
-                "the API token used is read-only; use one made without read-only to change things"
-                    .to_owned()
-            }
-        }
-    }
-}
-
-impl fmt::Display for Missing {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.sentence("you"))
     }
 }
 

@@ -64,17 +64,7 @@ str_names!(Phase { Intent = "intent", Outcome = "outcome", Denied = "denied", Ch
 str_names!(Channel { Ui = "ui", Api = "api", Cli = "cli", System = "system" });
 str_names!(Outcome { Pending = "pending", Success = "success", Failure = "failure", Denied = "denied" });
 
-/// Who acted.
-#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Actor {
-    /// OIDC issuer.
-    pub issuer: String,
-    /// OIDC subject.
-    pub subject: String,
-    /// Email claim, when known.
-    pub email: Option<String>,
-}
+pub use model::audit::Actor;
 
 impl From<&crate::access::Principal> for Actor {
     fn from(principal: &crate::access::Principal) -> Self {

@@ -6,6 +6,7 @@ use super::{RequestContext, Service, permissions};
 use crate::access::{Action, Namespaces, policy};
 use crate::adapters::Charts;
 use crate::adapters::helm::package::inspect;
+use crate::store::packages::PackageStore;
 use crate::{Error, Result};
 use model::deployment::Preview;
 use model::reference::{DeploymentRef, NamespaceRef};
@@ -13,6 +14,11 @@ use model::source::{Package, PackageLimits};
 use serde_json::json;
 
 impl Service {
+    /// The uploaded packages.
+    fn packages(&self) -> PackageStore {
+        PackageStore::new(self.pool.clone())
+    }
+
     /// The Helm adapter's chart capability.
     pub(super) fn helm(&self) -> Result<&dyn Charts> {
         self.registry
@@ -43,7 +49,8 @@ impl Service {
             )
             .await?;
         target.kind = Some("package");
-        let helm = self.helm()?;
+        // Packages exist for the Helm adapter: without one, uploads are refused.
+        self.helm()?;
         let uploader = ctx
             .principal
             .email
@@ -51,7 +58,7 @@ impl Service {
             .unwrap_or_else(|| ctx.principal.subject.clone());
         self.audited(ctx, Action::PackageUpload, &target, async |_| {
             let info = inspect(archive, limits)?;
-            helm.packages()
+            self.packages()
                 .put(scope.namespace().name(), &info, archive, &uploader)
                 .await
         })
@@ -61,12 +68,12 @@ impl Service {
     /// Packages in the namespaces the caller may see.
     pub async fn list_packages(&self, ctx: &RequestContext) -> Result<Vec<Package>> {
         let grants = self.grants(ctx).await?;
-        let helm = self.helm()?;
+        self.helm()?;
         let mut packages = match policy::visible_namespaces(&grants, Action::PackageList) {
-            Namespaces::All => helm.packages().list(None).await?,
+            Namespaces::All => self.packages().list(None).await?,
             Namespaces::Only(set) => {
                 let namespaces: Vec<String> = set.into_iter().map(|ns| ns.namespace).collect();
-                helm.packages().list(Some(&namespaces)).await?
+                self.packages().list(Some(&namespaces)).await?
             }
         };
         let allowed = permissions::permissions_by_namespace(
@@ -90,10 +97,8 @@ impl Service {
         let (scope, _, _) = self
             .namespaced(ctx, Action::PackageGet, namespace, Some(id), json!({}))
             .await?;
-        self.helm()?
-            .packages()
-            .get(scope.namespace().name(), id)
-            .await
+        self.helm()?;
+        self.packages().get(scope.namespace().name(), id).await
     }
 
     /// Deletes a package; refused while a release runs its chart version, unless forced.
@@ -116,7 +121,7 @@ impl Service {
         target.kind = Some("package");
         let helm = self.helm()?;
         self.audited(ctx, Action::PackageDelete, &target, async |_| {
-            let package = helm.packages().get(scope.namespace().name(), id).await?;
+            let package = self.packages().get(scope.namespace().name(), id).await?;
             // Only the caller's namespaces are counted: a release elsewhere was installed from
             // a package of its own namespace, and saying that one exists would tell a tenant
             // what another runs.
@@ -128,7 +133,7 @@ impl Service {
                     users.join(", ")
                 )));
             }
-            helm.packages().delete(scope.namespace().name(), id).await
+            self.packages().delete(scope.namespace().name(), id).await
         })
         .await
     }

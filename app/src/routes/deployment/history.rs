@@ -5,6 +5,7 @@ use super::super::diff::Diff;
 use super::super::why::{Why, may};
 use super::{RollbackDeployment, preview_change};
 use leptos::prelude::*;
+use model::action::Action;
 use model::deployment::DeploymentDetail;
 use model::reference::DeploymentKind;
 
@@ -17,7 +18,7 @@ pub fn History(
     chosen: RwSignal<Option<u32>>,
 ) -> impl IntoView {
     let current = detail.history.first().map(|r| r.revision);
-    let allowed = may(&detail.permissions, "deployment.rollback");
+    let allowed = may(&detail.permissions, Action::DeploymentRollback);
     let permissions = detail.permissions.clone();
     view! {
         <h2>"History"</h2>
@@ -37,7 +38,7 @@ pub fn History(
                                 <button type="button" disabled=!allowed
                                     aria-label=format!("Roll back to revision {revision}")
                                     on:click=move |_| chosen.set(Some(revision))>"Roll back to this"</button>
-                                <Why permissions action="deployment.rollback" />
+                                <Why permissions action=Action::DeploymentRollback />
                             })}</td>
                         </tr>
                     }}).collect_view()}</tbody>

@@ -275,7 +275,7 @@ pub fn DeploymentPage() -> impl IntoView {
         .next()
     };
     view! {
-        <Title text=move || key().rsplit('~').next().unwrap_or_default().to_owned() />
+        <Title text=move || model::reference::DeploymentRef::name_in(&key()) />
         <crate::live::LiveMarker live />
         <ReconcileSteps pending=reconcile.pending() fresh />
         {move || notice().map(|notice| match notice {
@@ -286,7 +286,7 @@ pub fn DeploymentPage() -> impl IntoView {
         })}
         <Suspense fallback=|| view! { <p class="empty">"Loading the deployment…"</p> }>
             {move || detail.get().map(|result| match result {
-                Err(error) => view! { <h1>{key().rsplit('~').next().unwrap_or_default().to_owned()}</h1><p class="error" role="alert">{error.0.message}</p> }.into_any(),
+                Err(error) => view! { <h1>{model::reference::DeploymentRef::name_in(&key())}</h1><p class="error" role="alert">{error.0.message}</p> }.into_any(),
                 Ok(detail) => { let (top, older, rest) = (detail.clone(), detail.clone(), detail.clone()); view! {
                     <Transition fallback=|| ()>
                         {move || view! { <Summary detail=fresh.get().flatten().unwrap_or_else(|| top.clone()) /> }}

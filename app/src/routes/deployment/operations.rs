@@ -7,6 +7,7 @@ use super::{
     SuspendDeployment,
 };
 use leptos::prelude::*;
+use model::action::Action;
 
 /// The operations an operator runs on the deployment: Flux objects reconcile and suspend;
 /// Helm releases preview a change before it is made.
@@ -24,37 +25,36 @@ pub fn Operations(
     delete: ServerAction<DeleteDeployment>,
     preview: ServerAction<PreviewChange>,
 ) -> impl IntoView {
-    let name = id.rsplit('~').next().unwrap_or_default().to_owned();
+    let name = model::reference::DeploymentRef::name_in(&id);
     let id = StoredValue::new(id);
     let hidden = move || view! { <Hidden id=id.get_value() /> };
     let permissions = StoredValue::new(permissions);
-    let allowed = move |action: &str| permissions.with_value(|p| may(p, action));
-    let why =
-        move |action: &'static str| view! { <Why permissions=permissions.get_value() action /> };
+    let allowed = move |action: Action| permissions.with_value(|p| may(p, action));
+    let why = move |action: Action| view! { <Why permissions=permissions.get_value() action /> };
     let flux_forms = flux.then(|| {
         let first = hidden();
         // Follows the live state: a suspend made elsewhere turns this into "Resume".
         let pause = move || if suspended.get() {
-            view! { <ActionForm action=resume attr:class="inline">{hidden()}<ForceChoice /><button type="submit" disabled=!allowed("deployment.resume")>"Resume"</button>{why("deployment.resume")}</ActionForm> }.into_any()
+            view! { <ActionForm action=resume attr:class="inline">{hidden()}<ForceChoice /><button type="submit" disabled=!allowed(Action::DeploymentResume)>"Resume"</button>{why(Action::DeploymentResume)}</ActionForm> }.into_any()
         } else {
             view! {
                 <ActionForm action=suspend attr:class="inline">
                     {hidden()}
                     <input name="reason" placeholder="Reason (optional)" aria-label="Suspend reason" />
                     <ForceChoice />
-                    <button type="submit" disabled=!allowed("deployment.suspend")>"Suspend"</button>
-                    {why("deployment.suspend")}
+                    <button type="submit" disabled=!allowed(Action::DeploymentSuspend)>"Suspend"</button>
+                    {why(Action::DeploymentSuspend)}
                 </ActionForm>
             }
             .into_any()
         };
-        let reconcile_allowed = allowed("deployment.reconcile");
+        let reconcile_allowed = allowed(Action::DeploymentReconcile);
         view! {
             <ActionForm action=reconcile attr:class="inline">
                 {first}
                 <label><input type="checkbox" name="with_source" value="on" />" with its source"</label>
                 <button type="submit" disabled=move || !reconcile_allowed || reconcile.pending().get()>"Reconcile"</button>
-                {why("deployment.reconcile")}
+                {why(Action::DeploymentReconcile)}
             </ActionForm>
             {pause}
         }
@@ -66,8 +66,8 @@ pub fn Operations(
                 {fields}
                 <input name="replicas" inputmode="numeric" size="4" placeholder="3" aria-label="Replicas" required />
                 <ForceChoice />
-                <button type="submit" disabled=!allowed("deployment.scale")>"Scale"</button>
-                {why("deployment.scale")}
+                <button type="submit" disabled=!allowed(Action::DeploymentScale)>"Scale"</button>
+                {why(Action::DeploymentScale)}
             </ActionForm>
         }
     });
@@ -78,8 +78,8 @@ pub fn Operations(
                 {fields}
                 <input name="replicas" inputmode="numeric" size="8" placeholder="replicas" aria-label="Replicas to preview" />
                 <input name="revision" inputmode="numeric" size="8" placeholder="revision" aria-label="Revision to preview" />
-                <button type="submit" disabled=!allowed("deployment.update")>"Preview"</button>
-                {why("deployment.update")}
+                <button type="submit" disabled=!allowed(Action::DeploymentUpdate)>"Preview"</button>
+                {why(Action::DeploymentUpdate)}
             </ActionForm>
         }
     });
@@ -89,7 +89,7 @@ pub fn Operations(
         let name = name.clone();
         move || typed.with(|t| t.trim() == name)
     };
-    let delete_allowed = allowed("deployment.delete");
+    let delete_allowed = allowed(Action::DeploymentDelete);
     view! {
         <section class="actions" aria-label="Operations">
             {flux_forms}
@@ -107,7 +107,7 @@ pub fn Operations(
                 />
                 <button type="submit" class="danger" disabled=move || !delete_allowed || !matches()
                     title="Deletes it and what it applied">"Delete"</button>
-                {why("deployment.delete")}
+                {why(Action::DeploymentDelete)}
             </ActionForm>
         </section>
     }

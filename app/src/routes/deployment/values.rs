@@ -6,6 +6,7 @@ use super::super::diff::Diff;
 use super::super::why::{Permissions, Why, may};
 use crate::error::AppError;
 use leptos::prelude::*;
+use model::action::Action;
 use model::deployment::Deployment;
 use model::operation::Answered;
 use model::values::{ValuesPreview, ValuesProblem};
@@ -119,7 +120,7 @@ pub fn ValuesEditor(
             });
         }
     };
-    let allowed = may(&permissions, "deployment.update");
+    let allowed = may(&permissions, Action::DeploymentUpdate);
     let permissions = StoredValue::new(permissions);
     view! {
         <section class="values" aria-labelledby="values-heading" data-testid="values-editor">
@@ -161,7 +162,7 @@ pub fn ValuesEditor(
                     title="Preview first: Apply sends exactly what was previewed">
                     {move || if apply.pending().get() { "Applying…" } else { "Apply" }}
                 </button>
-                <Why permissions=permissions.get_value() action="deployment.update" />
+                <Why permissions=permissions.get_value() action=Action::DeploymentUpdate />
             </div>
             {move || preview.value().get().map(|result| match result {
                 Err(error) => view! { <p class="error" role="alert" data-testid="values-preview-error">{error.0.message}</p> }.into_any(),
