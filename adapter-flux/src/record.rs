@@ -3,20 +3,21 @@
 //! `status.history` keeps only their digest.
 
 use control_core::Result;
+use control_core::adapters::records::AppliedSpecs;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
-use sqlx::PgPool;
+use std::sync::Arc;
 
-/// The applied-specs table.
+/// The values applied to HelmReleases, kept by the control plane's store.
 #[derive(Debug, Clone)]
 pub struct SpecRecord {
-    pool: PgPool,
+    specs: Arc<dyn AppliedSpecs>,
 }
 
 impl SpecRecord {
-    /// The record in `pool`'s database.
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    /// The record kept in `specs`.
+    pub fn new(specs: Arc<dyn AppliedSpecs>) -> Self {
+        Self { specs }
     }
 
     /// Remembers the values (and chart version) just applied to a HelmRelease.
@@ -27,18 +28,10 @@ impl SpecRecord {
         chart_version: Option<&str>,
         values: &Map<String, Value>,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO applied_specs (namespace, name, config_digest, chart_version, values)
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(namespace)
-        .bind(name)
-        .bind(config_digest(values))
-        .bind(chart_version)
-        .bind(Value::Object(values.clone()))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let digest = config_digest(values);
+        self.specs
+            .remember(namespace, name, &digest, chart_version, values)
+            .await
     }
 
     /// The values whose digest is `digest`, as last applied to this HelmRelease.
@@ -48,19 +41,7 @@ impl SpecRecord {
         name: &str,
         digest: &str,
     ) -> Result<Option<Map<String, Value>>> {
-        let found: Option<Value> = sqlx::query_scalar(
-            "SELECT values FROM applied_specs WHERE namespace = $1 AND name = $2 AND config_digest = $3
-             ORDER BY applied_at DESC LIMIT 1",
-        )
-        .bind(namespace)
-        .bind(name)
-        .bind(digest)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(found.and_then(|v| match v {
-            Value::Object(map) => Some(map),
-            _ => None,
-        }))
+        self.specs.values_for(namespace, name, digest).await
     }
 }
 

@@ -9,8 +9,9 @@ use super::release::Release;
 use control_core::Namespaces;
 use control_core::adapters::connection::ClusterConnection;
 use control_core::adapters::context::WriteCtx;
+use control_core::adapters::records::{ChartSources, HelmRecords, PackageArchives};
 use control_core::adapters::rows::CacheEvent;
-use control_core::adapters::{Charts, DeploymentAdapter, Inventory, PackageArchives, Stats};
+use control_core::adapters::{Charts, DeploymentAdapter, Inventory, Stats};
 use control_core::{Error, Result};
 use kube::Client;
 use model::deployment::{
@@ -19,7 +20,6 @@ use model::deployment::{
 };
 use model::reference::{DeploymentKind, DeploymentRef};
 use serde_json::{Map, Value};
-use sqlx::PgPool;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -40,7 +40,7 @@ pub struct HelmAdapter {
     pub(super) helm: HelmBinary,
     pub(super) cache: Arc<ReleaseCache>,
     pub(super) packages: Arc<dyn PackageArchives>,
-    pub(super) pool: PgPool,
+    pub(super) charts: Arc<dyn ChartSources>,
     pub(super) timeout: Duration,
     pub(super) registries: RegistryPolicy,
 }
@@ -62,15 +62,14 @@ impl Drop for HelmAdapter {
 
 impl HelmAdapter {
     /// An adapter called `helm` for `cluster` running helm with its files under `home`,
-    /// installing uploaded packages from `packages`.
+    /// keeping its packages and chart sources in `records`.
     pub fn new(
         cluster: &Arc<ClusterConnection>,
         config: HelmConfig,
-        pool: PgPool,
-        packages: Arc<dyn PackageArchives>,
+        records: HelmRecords,
         home: PathBuf,
     ) -> Result<Self> {
-        Self::named(cluster, DEFAULT_NAME, config, pool, packages, home)
+        Self::named(cluster, DEFAULT_NAME, config, records, home)
     }
 
     /// An adapter instance called `name` (a `plugins.dms` entry); `home` is its own.
@@ -78,8 +77,7 @@ impl HelmAdapter {
         cluster: &Arc<ClusterConnection>,
         name: &str,
         config: HelmConfig,
-        pool: PgPool,
-        packages: Arc<dyn PackageArchives>,
+        records: HelmRecords,
         home: PathBuf,
     ) -> Result<Self> {
         let client = cluster.client().clone();
@@ -100,7 +98,7 @@ impl HelmAdapter {
         Ok(Self {
             cache: Arc::new(ReleaseCache::start(&client, cluster.id().clone(), name)),
             name: name.to_owned(),
-            packages,
+            packages: records.packages,
             timeout: config.timeout()?,
             registries: RegistryPolicy::new(
                 &config.allowed_registries,
@@ -109,7 +107,7 @@ impl HelmAdapter {
             client,
             config,
             helm,
-            pool,
+            charts: records.charts,
         })
     }
 
@@ -281,11 +279,7 @@ impl DeploymentAdapter for HelmAdapter {
                 self.timeout,
             )
             .await?;
-        sqlx::query("DELETE FROM helm_chart_sources WHERE namespace = $1 AND release = $2")
-            .bind(namespace)
-            .bind(name)
-            .execute(&self.pool)
-            .await?;
+        self.charts.forget(namespace, name).await?;
         Ok(())
     }
 

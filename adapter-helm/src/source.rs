@@ -6,6 +6,7 @@ use super::adapter::HelmAdapter;
 use super::args;
 use super::binary::{Operation, TempFile};
 use control_core::adapters::context::RunAs;
+use control_core::adapters::records::RememberedChart;
 use control_core::{Error, Result};
 use serde_json::Value;
 use std::ffi::OsString;
@@ -81,20 +82,14 @@ impl HelmAdapter {
         namespace: &str,
         name: &str,
     ) -> Result<Option<(ChartSource, Option<String>)>> {
-        let row: Option<(String, String, Option<String>)> = sqlx::query_as(
-            "SELECT kind, reference, version FROM helm_chart_sources WHERE namespace = $1 AND release = $2",
-        )
-        .bind(namespace)
-        .bind(name)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|(kind, reference, version)| {
-            let source = match kind.as_str() {
-                "package" => ChartSource::Package(reference),
-                "oci" => ChartSource::Oci(reference),
-                _ => ChartSource::Repository(reference),
+        let remembered = self.charts.get(namespace, name).await?;
+        Ok(remembered.map(|chart| {
+            let source = match chart.kind.as_str() {
+                "package" => ChartSource::Package(chart.reference),
+                "oci" => ChartSource::Oci(chart.reference),
+                _ => ChartSource::Repository(chart.reference),
             };
-            (source, version)
+            (source, chart.version)
         }))
     }
 
@@ -105,17 +100,12 @@ impl HelmAdapter {
         source: &ChartSource,
         version: Option<&str>,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO helm_chart_sources (namespace, release, kind, reference, version) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (cluster, namespace, release) DO UPDATE SET kind = $3, reference = $4, version = $5",
-        )
-        .bind(namespace)
-        .bind(name)
-        .bind(source.kind())
-        .bind(source.reference())
-        .bind(version)
-        .execute(&self.pool)
-        .await?;
+        let chart = RememberedChart {
+            kind: source.kind().to_owned(),
+            reference: source.reference().to_owned(),
+            version: version.map(str::to_owned),
+        };
+        self.charts.remember(namespace, name, &chart).await?;
         Ok(())
     }
 

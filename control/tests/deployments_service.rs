@@ -7,7 +7,6 @@ mod refs;
 mod support;
 
 use control::Error;
-use control::adapters::flux::record::SpecRecord;
 use control::adapters::flux::{FluxAdapter, FluxConfig};
 use control::adapters::registry::{ClusterHandle, ClusterRegistry};
 use control::audit::query::AuditFilter;
@@ -29,7 +28,7 @@ async fn deployments_follow_the_access_model(pool: PgPool) {
     let flux = FluxAdapter::new(
         &connection,
         FluxConfig::default(),
-        SpecRecord::new(pool.clone()),
+        control::store::records::spec_record(&pool),
     )
     .expect("adapter");
     flux.cache()

@@ -162,7 +162,7 @@ async fn a_refusal_by_the_api_server_is_a_403_with_its_message(pool: PgPool) {
     let adapter = control::adapters::flux::FluxAdapter::new(
         &connection,
         control::adapters::flux::FluxConfig::default(),
-        control::adapters::flux::record::SpecRecord::new(pool),
+        control::store::records::spec_record(&pool),
     )
     .expect("adapter");
     adapter

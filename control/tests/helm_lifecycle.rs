@@ -15,7 +15,7 @@ use control::adapters::helm::{HelmAdapter, HelmConfig};
 use control::adapters::registry::{ClusterConnection, ClusterHandle, ClusterRegistry};
 use control::adapters::{DeploymentAdapter, Inventory};
 use control::service::change::{Change, ChangeOutcome};
-use control::store::packages::PackageStore;
+use control::store::records::helm_records;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::Api;
 use kube::{Client, Config};
@@ -84,11 +84,6 @@ fn values(value: Value) -> serde_json::Map<String, Value> {
     value.as_object().cloned().unwrap_or_default()
 }
 
-/// The package store the Helm adapter installs uploaded packages from.
-fn packages(pool: &PgPool) -> Arc<PackageStore> {
-    Arc::new(PackageStore::new(pool.clone()))
-}
-
 #[sqlx::test(migrator = "control::store::MIGRATOR")]
 async fn the_full_lifecycle(pool: PgPool) {
     let (sandbox, client, dir) = cluster("helm-lifecycle").await;
@@ -103,8 +98,7 @@ async fn the_full_lifecycle(pool: PgPool) {
         HelmAdapter::new(
             &conn(&sandbox),
             config,
-            pool.clone(),
-            packages(&pool),
+            helm_records(&pool),
             dir.join("helm-home"),
         )
         .expect("adapter"),
@@ -450,8 +444,7 @@ async fn installs_from_a_repository_with_credentials_kept_out_of_argv(pool: PgPo
                 repository_password: Some(password.into()),
                 ..HelmConfig::default()
             },
-            pool.clone(),
-            packages(&pool),
+            helm_records(&pool),
             dir.join(home),
         )
         .expect("adapter")
@@ -527,8 +520,7 @@ async fn installs_from_an_oci_reference(pool: PgPool) {
             plain_http_registries: vec![registry.clone()],
             ..HelmConfig::default()
         },
-        pool.clone(),
-        packages(&pool),
+        helm_records(&pool),
         dir.join("home"),
     )
     .expect("adapter");
@@ -566,8 +558,7 @@ async fn unreadable_release_secrets_are_counted_and_skipped(pool: PgPool) {
             kubeconfig: Some(dir.join("kubeconfig")),
             ..HelmConfig::default()
         },
-        pool.clone(),
-        packages(&pool),
+        helm_records(&pool),
         dir.join("home"),
     )
     .expect("adapter");

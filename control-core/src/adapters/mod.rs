@@ -10,6 +10,7 @@ pub mod identity;
 pub mod namespaces;
 pub mod object_health;
 pub mod page;
+pub mod records;
 pub mod rows;
 pub mod values;
 pub mod watch;
@@ -195,16 +196,6 @@ pub trait DeploymentAdapter: Send + Sync {
     fn as_charts(&self) -> Option<&dyn Charts> {
         None
     }
-}
-
-/// Where the Helm adapter reads the uploaded chart archives it installs by package id; the
-/// control plane's store implements it.
-#[async_trait::async_trait]
-pub trait PackageArchives: Send + Sync + std::fmt::Debug {
-    /// Whether package `id` was uploaded to `namespace`.
-    async fn exists(&self, namespace: &str, id: &str) -> Result<bool>;
-    /// The archive of package `id` uploaded to `namespace`.
-    async fn archive(&self, namespace: &str, id: &str) -> Result<Vec<u8>>;
 }
 
 /// The objects a deployment applied.

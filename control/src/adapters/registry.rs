@@ -6,10 +6,10 @@
 
 use super::DeploymentAdapter;
 pub use super::connection::ClusterConnection;
-use super::flux::{FluxAdapter, FluxConfig, record::SpecRecord};
+use super::flux::{FluxAdapter, FluxConfig};
 use super::helm::{HelmAdapter, HelmConfig};
 use super::plugins::{PluginConfig, PluginInfo, PluginSettings};
-use crate::store::packages::PackageStore;
+use crate::store::records::{helm_records, spec_record};
 use crate::{Error, Result};
 use model::reference::{ClusterId, DeploymentKind, DeploymentRef};
 use sqlx::PgPool;
@@ -204,14 +204,13 @@ impl ClusterRegistry {
                     &connection,
                     &plugin.name,
                     config.clone(),
-                    SpecRecord::new(pool.clone()),
+                    spec_record(pool),
                 )?),
                 PluginSettings::Helm(config) => Arc::new(HelmAdapter::named(
                     &connection,
                     &plugin.name,
                     config.clone(),
-                    pool.clone(),
-                    Arc::new(PackageStore::new(pool.clone())),
+                    helm_records(pool),
                     helm_home.join(&plugin.name),
                 )?),
             };

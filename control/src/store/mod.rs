@@ -1,6 +1,7 @@
 //! The Postgres pool, the embedded migrations and the readiness check.
 
 pub mod packages;
+pub mod records;
 
 use crate::{Error, Result};
 use sqlx::migrate::Migrator;

@@ -1,7 +1,7 @@
 //! The package store: chart archives in Postgres, content-addressed, with their metadata.
 
-use crate::adapters::PackageArchives;
 use crate::adapters::helm::package::ChartInfo;
+use crate::adapters::records::PackageArchives;
 use crate::{Error, Result};
 use chrono::{DateTime, Utc};
 use model::source::Package;

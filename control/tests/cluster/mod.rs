@@ -5,7 +5,6 @@
     reason = "each test file uses a different part of the fixture"
 )]
 
-use control::adapters::flux::record::SpecRecord;
 use control::adapters::flux::{FluxAdapter, FluxConfig};
 use control::adapters::registry::ClusterConnection;
 use kube::{Client, Config};
@@ -75,8 +74,12 @@ pub async fn flux_adapter(pool: PgPool, passes: usize) -> (sandbox::Sandbox, Cli
         reconcile_timeout: Duration::from_secs(20),
         ..FluxConfig::default()
     };
-    let adapter =
-        FluxAdapter::new(&connection(&sandbox), config, SpecRecord::new(pool)).expect("adapter");
+    let adapter = FluxAdapter::new(
+        &connection(&sandbox),
+        config,
+        control::store::records::spec_record(&pool),
+    )
+    .expect("adapter");
     adapter
         .cache()
         .wait_until_ready(Duration::from_secs(10))
