@@ -123,8 +123,22 @@ mod tests {
             interval: "often".into(),
             ..FluxConfig::default()
         };
-        assert!(wrong.validate().is_err());
-        assert!(serde_yaml::from_str::<FluxConfig>("reconcileTimeout: soon\n").is_err());
-        assert!(serde_yaml::from_str::<FluxConfig>("pruning: true\n").is_err());
+        assert!(matches!(
+            wrong.validate(),
+            Err(Error::Invalid {
+                field: "flux.interval",
+                ..
+            })
+        ));
+        let error = serde_yaml::from_str::<FluxConfig>("reconcileTimeout: soon\n").unwrap_err();
+        assert!(
+            error.to_string().contains("\"soon\" is not a duration"),
+            "{error}"
+        );
+        let error = serde_yaml::from_str::<FluxConfig>("pruning: true\n").unwrap_err();
+        assert!(
+            error.to_string().contains("unknown field `pruning`"),
+            "{error}"
+        );
     }
 }

@@ -177,7 +177,13 @@ mod tests {
             target("infra", &list, 0).expect("previous").version,
             "main@sha1:aaaaaaa"
         );
-        assert!(target("none", &[], 0).is_err());
+        assert!(matches!(
+            target("none", &[], 0),
+            Err(Error::Invalid {
+                field: "revision",
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -201,11 +207,21 @@ mod tests {
         assert_eq!(oci["digest"], format!("sha256:{}", "a".repeat(64)));
         for hostile in ["main@sha1:xyz", "--upload-pack=evil", "", "main@sha1:"] {
             assert!(
-                pinned_ref(GIT_REPOSITORY, &json!({}), hostile).is_err(),
+                matches!(
+                    pinned_ref(GIT_REPOSITORY, &json!({}), hostile),
+                    Err(Error::Invalid {
+                        field: "flux.targetRevision",
+                        ..
+                    })
+                ),
                 "{hostile}"
             );
         }
-        assert!(pinned_ref(BUCKET, &json!({}), "sha256:abc").is_err());
+        let bucket = pinned_ref(BUCKET, &json!({}), "sha256:abc").unwrap_err();
+        assert!(
+            bucket.to_string().contains("a Bucket cannot be pinned"),
+            "{bucket}"
+        );
         assert_eq!(describe_ref(&json!({ "branch": "main" })), "branch main");
     }
 }

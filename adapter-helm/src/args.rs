@@ -170,8 +170,18 @@ mod tests {
         assert!(chart_version("^1.2.0").is_ok());
         assert!(chart_name("podinfo").is_ok());
         assert!(oci_reference("oci://ghcr.io/stefanprodan/charts/podinfo").is_ok());
-        assert!(repository_url("url", "https://user:pw@charts.example.com").is_err());
-        assert!(repository_url("url", "ftp://charts.example.com").is_err());
+        for url in [
+            "https://user:pw@charts.example.com",
+            "ftp://charts.example.com",
+        ] {
+            assert!(
+                matches!(
+                    repository_url("url", url),
+                    Err(Error::Invalid { field: "url", .. })
+                ),
+                "{url}"
+            );
+        }
         assert!(repository_url("url", "https://charts.example.com").is_ok());
     }
 }

@@ -548,14 +548,18 @@ mod tests {
             "helmrelease".parse::<DeploymentKind>().unwrap(),
             DeploymentKind::HelmRelease
         );
-        assert!("Deployment".parse::<DeploymentKind>().is_err());
+        assert_eq!(
+            "Deployment".parse::<DeploymentKind>().unwrap_err().field,
+            "kind"
+        );
     }
 
     #[test]
     fn cluster_ids_serialize_as_text_and_refuse_bad_names() {
         let id: ClusterId = serde_json::from_str("\"prod-eu\"").unwrap();
         assert_eq!(serde_json::to_string(&id).unwrap(), "\"prod-eu\"");
-        assert!(serde_json::from_str::<ClusterId>("\"Prod EU\"").is_err());
+        let refused = serde_json::from_str::<ClusterId>("\"Prod EU\"").unwrap_err();
+        assert!(refused.to_string().contains("invalid cluster"), "{refused}");
         assert!(ClusterId::default().is_default());
     }
 }

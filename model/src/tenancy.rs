@@ -210,6 +210,9 @@ mod tests {
         for role in GlobalRole::ALL {
             assert_eq!(role.as_str().parse::<GlobalRole>(), Ok(role));
         }
-        assert!("root".parse::<TenantRole>().is_err());
+        assert_eq!(
+            "root".parse::<TenantRole>(),
+            Err(UnknownRole("root".into()))
+        );
     }
 }

@@ -147,6 +147,10 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(error.code, 422);
-        assert!(PatchKind::from_content_type("text/plain").is_err());
+        let unsupported = PatchKind::from_content_type("text/plain").unwrap_err();
+        assert_eq!(
+            (unsupported.code, unsupported.reason),
+            (415, "UnsupportedMediaType")
+        );
     }
 }

@@ -258,7 +258,14 @@ mod tests {
 
     #[test]
     fn refuses_garbage() {
-        assert!(decode(b"{}").is_err());
-        assert!(decode(b"k8s\0\x0a\xff").is_err());
+        for garbage in [&b"{}"[..], b"k8s\0\x0a\xff"] {
+            let error = decode(garbage).unwrap_err();
+            assert_eq!(error.code, 400);
+            assert!(
+                error.message.starts_with("invalid protobuf body"),
+                "{}",
+                error.message
+            );
+        }
     }
 }

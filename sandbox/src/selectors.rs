@@ -218,8 +218,10 @@ mod tests {
                 .unwrap()
                 .matches(None)
         );
-        assert!(LabelSelector::parse("a in b").is_err());
-        assert!(LabelSelector::parse("a b=c").is_err());
+        for bad in ["a in b", "a b=c"] {
+            let error = LabelSelector::parse(bad).unwrap_err();
+            assert_eq!(error.code, 400, "{bad}");
+        }
     }
 
     #[test]
@@ -240,7 +242,10 @@ mod tests {
                 .unwrap()
                 .matches(&object)
         );
-        assert!(FieldSelector::parse("spec.replicas=3").is_err());
+        assert_eq!(
+            FieldSelector::parse("spec.replicas=3").unwrap_err().code,
+            400
+        );
         let event = json!({ "involvedObject": { "kind": "HelmRelease", "name": "web" } });
         assert!(
             FieldSelector::parse("involvedObject.kind=HelmRelease,involvedObject.name=web")

@@ -401,7 +401,13 @@ async fn locked_down_controllers_act_as_the_default_account_and_apply_source_con
         "{message}"
     );
     let configmaps = store.resource("", "v1", "configmaps").unwrap();
-    assert!(store.get(&configmaps, Some("team-b"), "planted").is_err());
+    assert_eq!(
+        store
+            .get(&configmaps, Some("team-b"), "planted")
+            .unwrap_err()
+            .code,
+        404
+    );
 
     // A stock install (no flags): the controller acts as itself and applies everything.
     let deployments = store.resource("apps", "v1", "deployments").unwrap();

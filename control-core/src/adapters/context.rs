@@ -345,7 +345,13 @@ mod tests {
                 .check_source_read("sourceRef", &ns("flux-system"))
                 .is_ok()
         );
-        assert!(boundary.check("sourceRef", &ns("flux-system")).is_err());
+        assert!(matches!(
+            boundary.check("sourceRef", &ns("flux-system")),
+            Err(Error::OutsideBoundary {
+                field: "sourceRef",
+                ..
+            })
+        ));
         assert!(
             Boundary::Unrestricted
                 .check("x", &ns("kube-system"))

@@ -294,8 +294,18 @@ fn audit_scopes_follow_the_role() {
             .tenants(),
         &Visible::All
     );
-    assert!(authorize_audit(&admin, Action::AuditVerify).is_err());
-    assert!(authorize_audit(&auditor, Action::AuditArchive).is_err());
+    assert_eq!(
+        authorize_audit(&admin, Action::AuditVerify)
+            .unwrap_err()
+            .missing,
+        Missing::NotAuditor
+    );
+    assert_eq!(
+        authorize_audit(&auditor, Action::AuditArchive)
+            .unwrap_err()
+            .missing,
+        Missing::NotPlatformAdmin
+    );
 }
 
 #[test]
@@ -321,8 +331,18 @@ fn a_token_narrowed_to_a_tenant_keeps_only_its_role_there() {
         )
         .is_err()
     );
-    assert!(decide(&platform, Action::TenantCreate, Target::Platform).is_err());
-    assert!(decide(&platform, Action::AuditVerify, Target::AuditLog).is_err());
+    assert_eq!(
+        decide(&platform, Action::TenantCreate, Target::Platform)
+            .unwrap_err()
+            .missing,
+        Missing::NotPlatformAdmin
+    );
+    assert_eq!(
+        decide(&platform, Action::AuditVerify, Target::AuditLog)
+            .unwrap_err()
+            .missing,
+        Missing::NotAuditor
+    );
 
     let mut operator = grants(Who::Tenant(TenantRole::Operator), Via::User);
     operator.narrow(&crate::access::Narrowing {

@@ -351,7 +351,10 @@ mod tests {
 
     #[test]
     fn an_outcome_of_the_wrong_shape_is_an_error_not_a_panic() {
-        assert!(ChangeOutcome::Done.into_deployment().is_err());
+        assert!(matches!(
+            ChangeOutcome::Done.into_deployment(),
+            Err(crate::Error::Internal(_))
+        ));
         assert!(ChangeOutcome::Done.into_done().is_ok());
     }
 }

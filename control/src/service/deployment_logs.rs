@@ -193,6 +193,9 @@ mod tests {
         assert_eq!(after(&[], &before), &[] as &[String]);
         assert_eq!(after(&[line("z")], &before), &[line("z")]);
         let release: DeploymentRef = "default~team-b~Release~web".parse().expect("ref");
-        assert!(controller_for(&release).is_err());
+        assert!(matches!(
+            controller_for(&release),
+            Err(crate::Error::Invalid { .. })
+        ));
     }
 }

@@ -204,6 +204,12 @@ impl Service {
         self.access_cache.is_live()
     }
 
+    /// How many times this replica's cached access was dropped (by a notification or its own
+    /// change): tests wait on it instead of on the clock.
+    pub fn access_cache_generation(&self) -> u64 {
+        self.access_cache.generation()
+    }
+
     /// Drops this replica's cached access at once after a change to it (other replicas
     /// follow on the notification).
     pub(crate) fn access_changed(&self) {

@@ -134,7 +134,10 @@ mod tests {
             rates.admit_at("alice", Cost::ExpensiveRead, start).is_ok(),
             "per cost"
         );
-        assert!(rates.admit_at("alice", Cost::ExpensiveRead, start).is_err());
+        assert!(matches!(
+            rates.admit_at("alice", Cost::ExpensiveRead, start),
+            Err(crate::Error::RateLimited { .. })
+        ));
         assert!(
             rates
                 .admit_at("alice", Cost::Change, start + Duration::from_secs(20))
