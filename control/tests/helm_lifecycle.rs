@@ -3,6 +3,7 @@
 //! read from the Secret watch, the reference's error texts, and argument injection refused.
 
 mod charts;
+mod cluster;
 mod refs;
 mod registries;
 mod support;
@@ -12,7 +13,7 @@ use control::Error;
 use control::access::Namespaces;
 use control::adapters::helm::package::Limits;
 use control::adapters::helm::{HelmAdapter, HelmConfig};
-use control::adapters::registry::{ClusterConnection, ClusterHandle, ClusterRegistry};
+use control::adapters::registry::{ClusterHandle, ClusterRegistry};
 use control::adapters::{DeploymentAdapter, Inventory};
 use control::service::change::{Change, ChangeOutcome};
 use control::store::records::helm_records;
@@ -21,7 +22,6 @@ use kube::api::Api;
 use kube::{Client, Config};
 use model::deployment::Preview;
 use model::deployment::{DeploymentFilter, DeploymentRequest, DeploymentUpdate};
-use model::reference::ClusterId;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::path::PathBuf;
@@ -70,15 +70,6 @@ async fn cluster(name: &str) -> (sandbox::Sandbox, Client, PathBuf) {
     (sandbox, client, dir)
 }
 
-/// A connection to the sandbox as the default cluster.
-fn conn(sandbox: &sandbox::Sandbox) -> std::sync::Arc<ClusterConnection> {
-    ClusterConnection::new(
-        ClusterId::default(),
-        Config::new(sandbox.url().parse().expect("url")),
-    )
-    .map(std::sync::Arc::new)
-    .expect("connection")
-}
 
 fn values(value: Value) -> serde_json::Map<String, Value> {
     value.as_object().cloned().unwrap_or_default()
@@ -96,7 +87,7 @@ async fn the_full_lifecycle(pool: PgPool) {
     };
     let helm = Arc::new(
         HelmAdapter::new(
-            &conn(&sandbox),
+            &cluster::connection(&sandbox),
             config,
             helm_records(&pool),
             dir.join("helm-home"),
@@ -109,7 +100,7 @@ async fn the_full_lifecycle(pool: PgPool) {
         .expect("cache");
     helm.health().await.expect("healthy");
 
-    let cluster = ClusterHandle::new(conn(&sandbox))
+    let cluster = ClusterHandle::new(cluster::connection(&sandbox))
         .with_adapter(helm.clone())
         .expect("cluster");
     let service = seeded(pool)
@@ -434,7 +425,7 @@ async fn installs_from_a_repository_with_credentials_kept_out_of_argv(pool: PgPo
     let (url, seen) = registries::chart_repository("robot", "s3cret-pa55").await;
     let adapter = |password: &str, home: &str| {
         HelmAdapter::new(
-            &conn(&sandbox),
+            &cluster::connection(&sandbox),
             HelmConfig {
                 binary: testkit::helm::binary(),
                 kubeconfig: Some(kubeconfig.clone()),
@@ -511,7 +502,7 @@ async fn installs_from_an_oci_reference(pool: PgPool) {
     let kubeconfig = dir.join("kubeconfig");
     let registry = registries::oci_registry().await;
     let helm = HelmAdapter::new(
-        &conn(&sandbox),
+        &cluster::connection(&sandbox),
         HelmConfig {
             binary: testkit::helm::binary(),
             kubeconfig: Some(kubeconfig),
@@ -552,7 +543,7 @@ async fn installs_from_an_oci_reference(pool: PgPool) {
 async fn unreadable_release_secrets_are_counted_and_skipped(pool: PgPool) {
     let (sandbox, client, dir) = cluster("helm-refused").await;
     let helm = HelmAdapter::new(
-        &conn(&sandbox),
+        &cluster::connection(&sandbox),
         HelmConfig {
             binary: testkit::helm::binary(),
             kubeconfig: Some(dir.join("kubeconfig")),

@@ -1,5 +1,6 @@
 //! The sandbox cluster with the genuine Flux CRDs and the demo's Flux objects, for the Flux
-//! adapter's tests, and a kube client for it.
+//! adapter's tests, a kube client and a connection to it. References to what is in it are in
+//! `refs`.
 #![allow(
     dead_code,
     reason = "each test file uses a different part of the fixture"
@@ -8,7 +9,7 @@
 use control::adapters::flux::{FluxAdapter, FluxConfig};
 use control::adapters::registry::ClusterConnection;
 use kube::{Client, Config};
-use model::reference::{ClusterId, DeploymentKind, DeploymentRef, NamespaceRef};
+use model::reference::ClusterId;
 use sandbox::{Sandbox, SandboxOptions};
 use sqlx::PgPool;
 use std::time::Duration;
@@ -38,31 +39,6 @@ pub fn connection(sandbox: &Sandbox) -> std::sync::Arc<ClusterConnection> {
     )
     .map(std::sync::Arc::new)
     .expect("connection")
-}
-
-/// The reference to a deployment of the default cluster.
-pub fn deployment(kind: DeploymentKind, namespace: &str, name: &str) -> DeploymentRef {
-    DeploymentRef::new(
-        &NamespaceRef::in_default(namespace).expect("namespace"),
-        kind,
-        name,
-    )
-    .expect("deployment ref")
-}
-
-/// A HelmRelease of the default cluster.
-pub fn hr(namespace: &str, name: &str) -> DeploymentRef {
-    deployment(DeploymentKind::HelmRelease, namespace, name)
-}
-
-/// A Kustomization of the default cluster.
-pub fn ks(namespace: &str, name: &str) -> DeploymentRef {
-    deployment(DeploymentKind::Kustomization, namespace, name)
-}
-
-/// A namespace of the default cluster.
-pub fn ns(namespace: &str) -> NamespaceRef {
-    NamespaceRef::in_default(namespace).expect("namespace")
 }
 
 /// The demo cluster with its simulated controllers running every 50 ms, and a Flux adapter
