@@ -70,7 +70,6 @@ async fn cluster(name: &str) -> (sandbox::Sandbox, Client, PathBuf) {
     (sandbox, client, dir)
 }
 
-
 fn values(value: Value) -> serde_json::Map<String, Value> {
     value.as_object().cloned().unwrap_or_default()
 }

@@ -1,13 +1,19 @@
 //! Configuration: a YAML file, overridden by `PILOTHOUSE_*` environment variables, overridden
-//! by flags. Every option is listed in docs/configuration.md.
+//! by flags. The settings are written once, in [`settings::SETTINGS`]; docs/configuration.md
+//! shows that table.
 
 use anyhow::Context;
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-/// Command-line flags. Each flag also reads the environment variable named in its help.
+pub mod settings;
+
+use settings::Setting;
+
+/// Command-line flags: `--config` and the command here, one flag per setting from
+/// [`settings::SETTINGS`] (each also reading its `PILOTHOUSE_*` variable).
 #[derive(Debug, Default, Parser)]
 #[command(
     name = "pilothouse",
@@ -16,85 +22,38 @@ use std::path::{Path, PathBuf};
 )]
 pub struct Cli {
     /// YAML configuration file; without one, built-in defaults apply.
-    #[arg(long, short = 'c', env = "PILOTHOUSE_CONFIG", value_name = "FILE")]
+    #[arg(long, short = 'c', env = settings::CONFIG_ENV, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Address and port to listen on (server.listen).
-    #[arg(long, env = "PILOTHOUSE_LISTEN", value_name = "ADDR")]
-    pub listen: Option<SocketAddr>,
-    /// Directory holding the built site: pkg/ with the wasm bundle and stylesheet (server.siteRoot).
-    #[arg(long, env = "PILOTHOUSE_SITE_ROOT", value_name = "DIR")]
-    pub site_root: Option<PathBuf>,
-    /// Postgres connection URL (database.url).
-    #[arg(
-        long,
-        env = "PILOTHOUSE_DATABASE_URL",
-        value_name = "URL",
-        hide_env_values = true
-    )]
-    pub database_url: Option<String>,
-    /// Largest number of pooled Postgres connections (database.maxConnections).
-    #[arg(long, env = "PILOTHOUSE_DATABASE_MAX_CONNECTIONS", value_name = "N")]
-    pub database_max_connections: Option<u32>,
-    /// Log format: pretty or json (log.format).
-    #[arg(long, env = "PILOTHOUSE_LOG_FORMAT", value_enum)]
-    pub log_format: Option<LogFormat>,
-    /// Log filter in tracing's EnvFilter syntax, e.g. `info,server=debug` (log.filter).
-    #[arg(long, env = "PILOTHOUSE_LOG", value_name = "FILTER")]
-    pub log: Option<String>,
-    /// OIDC subject made platform-admin at start-up (access.bootstrapAdmin).
-    #[arg(long, env = "PILOTHOUSE_BOOTSTRAP_ADMIN", value_name = "SUBJECT")]
-    pub bootstrap_admin: Option<String>,
-    /// OIDC group made platform-admin at start-up (access.bootstrapAdminGroup).
-    #[arg(long, env = "PILOTHOUSE_BOOTSTRAP_ADMIN_GROUP", value_name = "GROUP")]
-    pub bootstrap_admin_group: Option<String>,
-    /// Archive audit rows older than this many days (audit.retentionDays); unset keeps all.
-    #[arg(long, env = "PILOTHOUSE_AUDIT_RETENTION_DAYS", value_name = "DAYS")]
-    pub audit_retention_days: Option<u32>,
-    /// Directory for audit archives (audit.archiveDir).
-    #[arg(long, env = "PILOTHOUSE_AUDIT_ARCHIVE_DIR", value_name = "DIR")]
-    pub audit_archive_dir: Option<PathBuf>,
-    /// The URL users reach Pilothouse at, for redirects and origin checks (server.publicUrl).
-    #[arg(long, env = "PILOTHOUSE_PUBLIC_URL", value_name = "URL")]
-    pub public_url: Option<String>,
-    /// OpenID provider's issuer URL (oidc.issuer).
-    #[arg(long, env = "PILOTHOUSE_OIDC_ISSUER", value_name = "URL")]
-    pub oidc_issuer: Option<String>,
-    /// OAuth client id (oidc.clientId).
-    #[arg(long, env = "PILOTHOUSE_OIDC_CLIENT_ID", value_name = "ID")]
-    pub oidc_client_id: Option<String>,
-    /// OAuth client secret (oidc.clientSecret).
-    #[arg(
-        long,
-        env = "PILOTHOUSE_OIDC_CLIENT_SECRET",
-        value_name = "SECRET",
-        hide_env_values = true
-    )]
-    pub oidc_client_secret: Option<String>,
-    /// Send the session cookie over plain HTTP too; only for the local demo (session.insecureCookie).
-    #[arg(long, env = "PILOTHOUSE_INSECURE_COOKIE")]
-    pub insecure_cookie: bool,
-    /// A banner above every page, e.g. "Sandbox cluster: simulated Flux" (ui.clusterBanner).
-    #[arg(long, env = "PILOTHOUSE_CLUSTER_BANNER", value_name = "TEXT")]
-    pub cluster_banner: Option<String>,
-    /// Kubeconfig for the Flux adapter (flux.kubeconfig); without one, `KUBECONFIG` or the
-    /// in-cluster service account is used when present.
-    #[arg(long, env = "PILOTHOUSE_KUBECONFIG", value_name = "FILE")]
-    pub kubeconfig: Option<PathBuf>,
-    /// The helm binary for the Helm adapter (helm.binary).
-    #[arg(long, env = "PILOTHOUSE_HELM_BINARY", value_name = "FILE")]
-    pub helm_binary: Option<PathBuf>,
-    /// The Helm adapter's chart repository password (helm.repositoryPassword); kept out of
-    /// files and command lines.
-    #[arg(
-        long,
-        env = "PILOTHOUSE_HELM_REPOSITORY_PASSWORD",
-        value_name = "TEXT",
-        hide_env_values = true
-    )]
-    pub helm_repository_password: Option<String>,
+    /// The settings the flags and environment gave, over the file's.
+    #[arg(skip)]
+    pub overrides: Vec<(&'static Setting, String)>,
     /// What to do; without a command, serve.
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+impl Cli {
+    /// The command line with every setting's flag.
+    pub fn command_with_settings() -> clap::Command {
+        <Self as clap::CommandFactory>::command().args(settings::args())
+    }
+
+    /// Reads `args` (the program name first) and the environment.
+    pub fn try_from_args<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let matches = Self::command_with_settings().try_get_matches_from(args)?;
+        let mut cli = <Self as clap::FromArgMatches>::from_arg_matches(&matches)?;
+        cli.overrides = settings::overrides(&matches);
+        Ok(cli)
+    }
+
+    /// Reads the process's arguments and environment; exits with clap's message on errors.
+    pub fn from_args() -> Self {
+        Self::try_from_args(std::env::args_os()).unwrap_or_else(|error| error.exit())
+    }
 }
 
 /// The binary's commands besides serving.
@@ -467,7 +426,7 @@ impl Default for LogConfig {
 }
 
 /// How log lines are written.
-#[derive(Debug, Default, Clone, Copy, Deserialize, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Default, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// Human-readable lines.
@@ -480,12 +439,33 @@ pub enum LogFormat {
 impl Config {
     /// Reads the file named by the flags (if any) and applies environment and flag overrides.
     pub fn load(cli: &Cli) -> anyhow::Result<Self> {
-        let mut config = match &cli.config {
-            Some(path) => Self::from_file(path)?,
-            None => Self::default(),
+        let text = match &cli.config {
+            Some(path) => std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read configuration file {}", path.display()))?,
+            None => String::new(),
         };
-        config.apply(cli);
-        Ok(config)
+        let file = Self::from_yaml(&text).with_context(|| match &cli.config {
+            Some(path) => format!("invalid configuration file {}", path.display()),
+            None => "invalid configuration".to_owned(),
+        })?;
+        if cli.overrides.is_empty() {
+            return Ok(file.normalized());
+        }
+        let mut root: serde_yaml::Value = if text.trim().is_empty() {
+            serde_yaml::Value::Mapping(Default::default())
+        } else {
+            serde_yaml::from_str(&text)?
+        };
+        settings::apply(&mut root, &cli.overrides).map_err(anyhow::Error::msg)?;
+        let config: Self = serde_yaml::from_value(root).with_context(|| {
+            let given: Vec<String> = cli
+                .overrides
+                .iter()
+                .map(|(setting, _)| settings::describe(setting))
+                .collect();
+            format!("invalid setting among {}", given.join(", "))
+        })?;
+        Ok(config.normalized())
     }
 
     /// Parses a YAML configuration file.
@@ -504,6 +484,36 @@ impl Config {
         serde_yaml::from_str(text)
     }
 
+    /// What an uploaded chart archive may be: the Helm adapter's `maxPackageBytes` (the first
+    /// Helm adapter's, with `plugins.dms`), never more than the default 10 MiB, which the
+    /// request body limit is sized for.
+    pub fn package_limits(&self) -> model::source::PackageLimits {
+        let defaults = model::source::PackageLimits::default();
+        let configured = self
+            .plugins()
+            .unwrap_or_default()
+            .into_iter()
+            .find_map(|plugin| match plugin.settings {
+                control::adapters::plugins::PluginSettings::Helm(helm) => {
+                    Some(helm.max_package_bytes)
+                }
+                control::adapters::plugins::PluginSettings::Flux(_) => None,
+            });
+        model::source::PackageLimits {
+            archive_bytes: configured.map_or(defaults.archive_bytes, |bytes| {
+                bytes.min(defaults.archive_bytes)
+            }),
+            ..defaults
+        }
+    }
+
+    /// The public URL without a trailing slash, however it was given.
+    fn normalized(mut self) -> Self {
+        let trimmed = self.server.public_url.trim_end_matches('/').len();
+        self.server.public_url.truncate(trimmed);
+        self
+    }
+
     /// The adapters to start: `plugins.dms`, or the `flux` and `helm` sections' two.
     pub fn plugins(&self) -> anyhow::Result<Vec<control::adapters::plugins::PluginConfig>> {
         if self.plugins.dms.is_empty() {
@@ -516,96 +526,6 @@ impl Config {
             "plugins.dms and the flux or helm section are both set: move those settings into the adapters' config"
         );
         Ok(self.plugins.dms.clone())
-    }
-
-    /// The kubeconfig, helm binary and repository password flags: for the `flux` and `helm`
-    /// sections, or, with `plugins.dms`, for every adapter they concern.
-    fn apply_adapter_flags(&mut self, cli: &Cli) {
-        use control::adapters::plugins::PluginSettings;
-        if self.plugins.dms.is_empty() {
-            if let Some(path) = &cli.kubeconfig {
-                self.flux.kubeconfig = Some(path.clone());
-            }
-            if let Some(path) = &cli.helm_binary {
-                self.helm.binary = path.clone();
-            }
-            if let Some(password) = &cli.helm_repository_password {
-                self.helm.repository_password = Some(password.clone());
-            }
-            return;
-        }
-        for plugin in &mut self.plugins.dms {
-            match &mut plugin.settings {
-                PluginSettings::Flux(flux) => {
-                    if let Some(path) = &cli.kubeconfig {
-                        flux.kubeconfig = Some(path.clone());
-                    }
-                }
-                PluginSettings::Helm(helm) => {
-                    if let Some(path) = &cli.kubeconfig {
-                        helm.kubeconfig = Some(path.clone());
-                    }
-                    if let Some(path) = &cli.helm_binary {
-                        helm.binary = path.clone();
-                    }
-                    if let Some(password) = &cli.helm_repository_password {
-                        helm.repository_password = Some(password.clone());
-                    }
-                }
-            }
-        }
-    }
-
-    fn apply(&mut self, cli: &Cli) {
-        self.apply_adapter_flags(cli);
-        if let Some(listen) = cli.listen {
-            self.server.listen = listen;
-        }
-        if let Some(site_root) = &cli.site_root {
-            self.server.site_root.clone_from(site_root);
-        }
-        if let Some(url) = &cli.database_url {
-            self.database.url = Some(url.clone());
-        }
-        if let Some(max) = cli.database_max_connections {
-            self.database.max_connections = max;
-        }
-        if let Some(format) = cli.log_format {
-            self.log.format = format;
-        }
-        if let Some(filter) = &cli.log {
-            self.log.filter.clone_from(filter);
-        }
-        if let Some(subject) = &cli.bootstrap_admin {
-            self.access.bootstrap_admin = Some(subject.clone());
-        }
-        if let Some(group) = &cli.bootstrap_admin_group {
-            self.access.bootstrap_admin_group = Some(group.clone());
-        }
-        if let Some(days) = cli.audit_retention_days {
-            self.audit.retention_days = Some(days);
-        }
-        if let Some(dir) = &cli.audit_archive_dir {
-            self.audit.archive_dir.clone_from(dir);
-        }
-        if let Some(url) = &cli.public_url {
-            self.server.public_url = url.trim_end_matches('/').to_owned();
-        }
-        if let Some(issuer) = &cli.oidc_issuer {
-            self.oidc.issuer = Some(issuer.clone());
-        }
-        if let Some(id) = &cli.oidc_client_id {
-            self.oidc.client_id.clone_from(id);
-        }
-        if let Some(secret) = &cli.oidc_client_secret {
-            self.oidc.client_secret = Some(secret.clone());
-        }
-        if cli.insecure_cookie {
-            self.session.insecure_cookie = true;
-        }
-        if let Some(banner) = &cli.cluster_banner {
-            self.ui.cluster_banner = Some(banner.clone());
-        }
     }
 }
 

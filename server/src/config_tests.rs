@@ -33,6 +33,97 @@ fn unknown_keys_are_rejected_with_their_name() {
     assert!(error.to_string().contains("unknown field `uri`"), "{error}");
 }
 
+/// A configuration file with `text`, in a directory of its own.
+fn written(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pilothouse-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("config.yaml");
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+#[test]
+fn the_docs_show_the_settings_table() {
+    let doc = include_str!("../../docs/configuration.md");
+    assert!(
+        doc.contains(&settings::markdown_table()),
+        "docs/configuration.md's table is out of date; paste this:\n{}",
+        settings::markdown_table()
+    );
+}
+
+#[test]
+fn every_setting_is_a_key_the_configuration_reads() {
+    // All samples in one file: deny_unknown_fields refuses a key the configuration lacks.
+    let mut root = serde_yaml::Value::Mapping(Default::default());
+    for setting in settings::SETTINGS {
+        let sample: serde_yaml::Value = serde_yaml::from_str(setting.sample).unwrap();
+        settings::set(&mut root, setting.key, sample);
+    }
+    let config: Config = serde_yaml::from_value(root).expect("every key is read");
+    assert_eq!(config.server.listen, "127.0.0.1:3001".parse().unwrap());
+    assert_eq!(config.tokens.max_live_per_user, 5);
+    assert!(config.server.tls.is_some_and(|tls| tls.require_client_cert));
+}
+
+#[test]
+fn every_key_the_configuration_reads_is_a_setting() {
+    // serde names the fields it expects when it meets an unknown one.
+    let expected = |path: &str| -> Vec<String> {
+        let mut root = serde_yaml::Value::Mapping(Default::default());
+        let probe = if path.is_empty() {
+            "zzProbe".to_owned()
+        } else {
+            format!("{path}.zzProbe")
+        };
+        if path == "server.tls" {
+            settings::set(&mut root, "server.tls.cert", "/c".into());
+            settings::set(&mut root, "server.tls.key", "/k".into());
+        }
+        settings::set(&mut root, &probe, 1.into());
+        let error = serde_yaml::from_value::<Config>(root)
+            .unwrap_err()
+            .to_string();
+        // "expected `a`", "expected `a` or `b`", "expected one of `a`, `b`, `c`".
+        let list = error.split("expected ").nth(1).unwrap_or_default();
+        list.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect()
+    };
+    let documented = |key: &str| {
+        settings::SETTINGS
+            .iter()
+            .any(|s| s.key == key || s.key.starts_with(&format!("{key}.")))
+    };
+    let sections = expected("");
+    assert!(sections.contains(&"server".to_owned()), "{sections:?}");
+    let mut missing: Vec<String> = Vec::new();
+    for section in sections {
+        let fields = expected(&section);
+        assert!(!fields.is_empty(), "{section} names its fields");
+        for field in fields {
+            let key = format!("{section}.{field}");
+            if key == "server.tls" {
+                let tls = expected("server.tls").into_iter();
+                missing.extend(
+                    tls.map(|f| format!("server.tls.{f}"))
+                        .filter(|k| !documented(k)),
+                );
+                continue;
+            }
+            if !documented(&key) {
+                missing.push(key);
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "read but not in settings::SETTINGS: {missing:?}"
+    );
+}
+
 #[test]
 fn flags_override_the_file() {
     let dir = std::env::temp_dir().join(format!("pilothouse-config-{}", std::process::id()));
@@ -43,7 +134,7 @@ fn flags_override_the_file() {
         "server:\n  listen: 127.0.0.1:4000\nlog:\n  filter: debug\n",
     )
     .unwrap();
-    let cli = Cli::try_parse_from([
+    let cli = Cli::try_from_args([
         "pilothouse",
         "--config",
         file.to_str().unwrap(),
@@ -76,14 +167,19 @@ fn passwords_are_redacted_from_urls() {
 
 #[test]
 fn plugins_dms_in_the_references_shape_replaces_the_shorthand() {
-    let mut config = Config::from_yaml(
+    let file = written(
+        "plugins-dms",
         "plugins:\n  dms:\n    - name: helm-deployer\n      type: helm\n      default: true\n      config:\n        namespace: deployments\n    - name: flux-main\n      type: flux\n      config: {}\n",
-    )
+    );
+    let cli = Cli::try_from_args([
+        "pilothouse",
+        "-c",
+        file.to_str().unwrap(),
+        "--kubeconfig",
+        "/k",
+    ])
     .unwrap();
-    config.apply(&Cli {
-        kubeconfig: Some("/k".into()),
-        ..Cli::default()
-    });
+    let config = Config::load(&cli).unwrap();
     let plugins = config.plugins().unwrap();
     assert_eq!(plugins.len(), 2);
     assert_eq!(plugins[0].name, "helm-deployer");
@@ -119,4 +215,50 @@ fn plugins_and_the_shorthand_together_are_refused() {
     .unwrap();
     let error = config.plugins().unwrap_err().to_string();
     assert!(error.contains("both set"), "{error}");
+}
+
+#[test]
+fn the_package_limit_can_be_lowered_not_raised() {
+    let lowered = Config::from_yaml("helm:\n  maxPackageBytes: 1024\n").unwrap();
+    assert_eq!(lowered.package_limits().archive_bytes, 1024);
+    let raised = Config::from_yaml("helm:\n  maxPackageBytes: 99999999\n").unwrap();
+    assert_eq!(raised.package_limits().archive_bytes, 10 * 1024 * 1024);
+    assert_eq!(
+        Config::default().package_limits().archive_bytes,
+        10 * 1024 * 1024
+    );
+}
+
+#[test]
+fn environment_and_flags_reach_their_keys() {
+    let cli = Cli::try_from_args([
+        "pilothouse",
+        "--database-max-connections",
+        "7",
+        "--insecure-cookie",
+        "--public-url",
+        "https://ph.example/",
+        "--log-format",
+        "json",
+    ])
+    .unwrap();
+    let config = Config::load(&cli).unwrap();
+    assert_eq!(config.database.max_connections, 7);
+    assert!(config.session.insecure_cookie);
+    assert_eq!(config.server.public_url, "https://ph.example");
+    assert_eq!(config.log.format, LogFormat::Json);
+    let wrong = Cli::try_from_args(["pilothouse", "--database-max-connections", "many"]).unwrap();
+    let error = format!("{:#}", Config::load(&wrong).unwrap_err());
+    assert!(
+        error.contains("--database-max-connections / PILOTHOUSE_DATABASE_MAX_CONNECTIONS"),
+        "{error}"
+    );
+    for setting in settings::SETTINGS.iter().filter(|s| s.flag.is_some()) {
+        let env = setting.env().unwrap_or_default();
+        let arg = Cli::command_with_settings()
+            .get_arguments()
+            .find(|a| a.get_long() == setting.flag)
+            .map(|a| a.get_env().map(|e| e.to_string_lossy().into_owned()));
+        assert_eq!(arg, Some(Some(env)), "{}", setting.key);
+    }
 }

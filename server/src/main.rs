@@ -1,12 +1,11 @@
 //! The `pilothouse` binary: parses configuration, starts logging, serves or runs a command.
 
-use clap::Parser;
 use server::config::{Cli, Command, Config};
 use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<ExitCode> {
-    let cli = Cli::parse();
+    let cli = Cli::from_args();
     let config = Config::load(&cli)?;
     server::telemetry::init(&config.log)?;
     let result = match &cli.command {

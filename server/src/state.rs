@@ -37,6 +37,8 @@ pub struct AppState {
     pub leadership: control::leader::Leadership,
     /// Cancelled when shutdown begins, before anything else: `/readyz` fails from then on.
     pub draining: tokio_util::sync::CancellationToken,
+    /// What an uploaded chart archive may be: `helm.maxPackageBytes`, within the upload limit.
+    pub package_limits: model::source::PackageLimits,
 }
 
 impl AppState {
@@ -81,6 +83,7 @@ impl AppState {
             metrics_here: config.server.metrics_listen.is_none(),
             leadership: control::leader::Leadership::sole("this replica"),
             draining: Default::default(),
+            package_limits: config.package_limits(),
         })
     }
 }

@@ -9,7 +9,6 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::response::Redirect;
 use axum::routing::post;
-use model::source::PackageLimits;
 
 /// The upload route.
 pub fn router() -> Router<AppState> {
@@ -69,7 +68,7 @@ async fn upload(
     };
     match state
         .service
-        .upload_package(&ctx, &target, &archive, PackageLimits::default())
+        .upload_package(&ctx, &target, &archive, state.package_limits)
         .await
     {
         Ok(package) => back(&namespace, "uploaded", &package.id),

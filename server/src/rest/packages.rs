@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use model::deployment::Preview;
 use model::reference::NamespaceRef;
-use model::source::{Package, PackageLimits};
+use model::source::Package;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -51,7 +51,7 @@ async fn upload(
             &ctx,
             &namespace(&params.namespace)?,
             &body,
-            PackageLimits::default(),
+            state.package_limits,
         )
         .await?;
     Ok((StatusCode::CREATED, Json(package)).into_response())
