@@ -283,7 +283,7 @@ async fn deployments_follow_the_access_model(pool: PgPool) {
     );
 
     // Every change is also an operation, under the audit operation id of its rows.
-    let operations = control::service::executor::OperationLog::new(pool.clone());
+    let operations = control::store::operations::OperationLog::new(pool.clone());
     let recorded = operations
         .get(create.event.operation_id)
         .await

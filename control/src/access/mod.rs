@@ -10,10 +10,8 @@ pub mod explain;
 pub mod grants;
 pub mod policy;
 pub mod principal;
-pub mod repo;
 pub mod role;
 pub mod scope;
-pub mod tokens;
 
 pub use action::{Action, Requirement, TargetKind};
 pub use credential::{Credential, CredentialCheck};

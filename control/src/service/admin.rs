@@ -4,9 +4,9 @@
 use super::{AuditTarget, RequestContext, Service};
 use crate::access::explain::{Explanation, explain};
 use crate::access::policy::{self, Target};
-use crate::access::repo::{self, GlobalGrant, Membership, Tenant};
 use crate::access::{Action, GlobalRole, Grantee, Principal, TenantRole};
 use crate::adapters::namespaces;
+use crate::store::tenancy::{self, GlobalGrant, Membership, Tenant};
 use crate::{Error, Result, validate};
 use model::reference::NamespaceRef;
 use model::tenancy::{Administration, NamespaceOwner};
@@ -16,7 +16,7 @@ impl Service {
     /// Tenants the caller has any role on (all of them for platform-admins).
     pub async fn list_tenants(&self, ctx: &RequestContext) -> Result<Vec<Tenant>> {
         let grants = self.grants(ctx).await?;
-        repo::list_tenants(
+        tenancy::list_tenants(
             &self.pool,
             &policy::visible_tenants(&grants, TenantRole::Viewer),
         )
@@ -27,7 +27,7 @@ impl Service {
     pub async fn get_tenant(&self, ctx: &RequestContext, slug: &str) -> Result<Tenant> {
         let target = tenant_target(slug, json!({}));
         let scope = self.tenant(ctx, Action::TenantGet, &target).await?;
-        repo::get_tenant(&self.pool, scope.tenant()).await
+        tenancy::get_tenant(&self.pool, scope.tenant()).await
     }
 
     /// Creates a tenant.
@@ -42,7 +42,7 @@ impl Service {
         validate::dns_label("tenant", slug)?;
         validate::text("display name", display_name, 200)?;
         self.audited(ctx, Action::TenantCreate, &target, async |_| {
-            repo::create_tenant(&self.pool, slug, display_name).await
+            tenancy::create_tenant(&self.pool, slug, display_name).await
         })
         .await
     }
@@ -58,7 +58,7 @@ impl Service {
         self.platform(ctx, Action::TenantRename, &target).await?;
         validate::text("display name", display_name, 200)?;
         self.audited(ctx, Action::TenantRename, &target, async |_| {
-            repo::rename_tenant(&self.pool, slug, display_name).await
+            tenancy::rename_tenant(&self.pool, slug, display_name).await
         })
         .await
     }
@@ -77,7 +77,7 @@ impl Service {
         self.platform(ctx, Action::TenantNestedFlux, &target)
             .await?;
         self.audited(ctx, Action::TenantNestedFlux, &target, async |_| {
-            repo::set_nested_flux(&self.pool, slug, allowed).await
+            tenancy::set_nested_flux(&self.pool, slug, allowed).await
         })
         .await?;
         let tenancy = self.grants(ctx).await?.tenancy.clone();
@@ -86,7 +86,7 @@ impl Service {
                 self.provision_identity(ctx, namespace, slug).await?;
             }
         }
-        repo::get_tenant(&self.pool, slug).await
+        tenancy::get_tenant(&self.pool, slug).await
     }
 
     /// Deletes a tenant and its memberships; refused, naming them, while it owns namespaces.
@@ -94,7 +94,7 @@ impl Service {
         let target = tenant_target(slug, json!({}));
         self.platform(ctx, Action::TenantDelete, &target).await?;
         self.audited(ctx, Action::TenantDelete, &target, async |_| {
-            repo::delete_tenant(&self.pool, slug).await
+            tenancy::delete_tenant(&self.pool, slug).await
         })
         .await
     }
@@ -202,7 +202,7 @@ impl Service {
         self.refuse_reserved(namespace)?;
         validate::dns_label("tenant", tenant)?;
         self.audited(ctx, Action::NamespaceAssign, &target, async |_| {
-            repo::assign_namespace(&self.pool, namespace, tenant).await
+            tenancy::assign_namespace(&self.pool, namespace, tenant).await
         })
         .await?;
         // The assignment stands even if the cluster is unreachable now; the repair pass
@@ -232,7 +232,7 @@ impl Service {
         validate::dns_label("tenant", tenant)?;
         let previous = self
             .audited(ctx, Action::NamespaceMove, &target, async |_| {
-                repo::move_namespace(&self.pool, namespace, tenant).await
+                tenancy::move_namespace(&self.pool, namespace, tenant).await
             })
             .await?;
         let reference = NamespaceRef::in_default(namespace)?;
@@ -274,7 +274,7 @@ impl Service {
             ));
         }
         self.audited(ctx, Action::NamespaceUnassign, &target, async |_| {
-            repo::unassign_namespace(&self.pool, namespace).await
+            tenancy::unassign_namespace(&self.pool, namespace).await
         })
         .await?;
         self.retire_identity(ctx, &reference, owner.as_deref())
@@ -295,7 +295,7 @@ impl Service {
                 &tenant_target(tenant, json!({})),
             )
             .await?;
-        repo::list_memberships(&self.pool, scope.tenant()).await
+        tenancy::list_memberships(&self.pool, scope.tenant()).await
     }
 
     /// Gives a user or group a role on a tenant (replacing their previous role there).
@@ -310,7 +310,7 @@ impl Service {
         let scope = self.tenant(ctx, Action::MembershipAdd, &target).await?;
         validate::text("grantee", grantee.name(), 255)?;
         self.audited(ctx, Action::MembershipAdd, &target, async |_| {
-            repo::add_membership(&self.pool, scope.tenant(), grantee, role).await
+            tenancy::add_membership(&self.pool, scope.tenant(), grantee, role).await
         })
         .await
     }
@@ -326,7 +326,7 @@ impl Service {
         let target = membership_target(tenant, grantee, Some(role.as_str()));
         let scope = self.tenant(ctx, Action::MembershipAdd, &target).await?;
         self.audited(ctx, Action::MembershipAdd, &target, async |_| {
-            repo::change_membership(&self.pool, scope.tenant(), grantee, role).await
+            tenancy::change_membership(&self.pool, scope.tenant(), grantee, role).await
         })
         .await
     }
@@ -341,7 +341,7 @@ impl Service {
         let target = membership_target(tenant, grantee, None);
         let scope = self.tenant(ctx, Action::MembershipRemove, &target).await?;
         self.audited(ctx, Action::MembershipRemove, &target, async |_| {
-            repo::remove_membership(&self.pool, scope.tenant(), grantee).await
+            tenancy::remove_membership(&self.pool, scope.tenant(), grantee).await
         })
         .await
     }
@@ -350,7 +350,7 @@ impl Service {
     pub async fn list_global_roles(&self, ctx: &RequestContext) -> Result<Vec<GlobalGrant>> {
         self.platform(ctx, Action::GlobalRoleList, &AuditTarget::default())
             .await?;
-        repo::list_global(&self.pool).await
+        tenancy::list_global(&self.pool).await
     }
 
     /// Grants platform-admin or auditor.
@@ -364,7 +364,7 @@ impl Service {
         self.platform(ctx, Action::GlobalRoleGrant, &target).await?;
         validate::text("grantee", grantee.name(), 255)?;
         self.audited(ctx, Action::GlobalRoleGrant, &target, async |_| {
-            repo::grant_global(&self.pool, grantee, role).await
+            tenancy::grant_global(&self.pool, grantee, role).await
         })
         .await
     }
@@ -380,7 +380,7 @@ impl Service {
         self.platform(ctx, Action::GlobalRoleRevoke, &target)
             .await?;
         self.audited(ctx, Action::GlobalRoleRevoke, &target, async |_| {
-            repo::revoke_global(&self.pool, grantee, role).await
+            tenancy::revoke_global(&self.pool, grantee, role).await
         })
         .await
     }
@@ -389,7 +389,7 @@ impl Service {
     /// as Pilothouse itself, and is audited like any grant.
     pub async fn bootstrap_platform_admin(&self, grantee: &Grantee) -> Result<()> {
         validate::text("bootstrap admin", grantee.name(), 255)?;
-        let existing = repo::list_global(&self.pool).await?;
+        let existing = tenancy::list_global(&self.pool).await?;
         let present = existing.iter().any(|g| {
             g.role == GlobalRole::PlatformAdmin
                 && g.grantee_kind == grantee.kind()
@@ -401,7 +401,7 @@ impl Service {
         let ctx = RequestContext::system();
         let target = global_target(grantee, GlobalRole::PlatformAdmin);
         self.audited(&ctx, Action::GlobalRoleGrant, &target, async |_| {
-            repo::grant_global(&self.pool, grantee, GlobalRole::PlatformAdmin).await
+            tenancy::grant_global(&self.pool, grantee, GlobalRole::PlatformAdmin).await
         })
         .await
     }

@@ -3,7 +3,7 @@
 
 mod admin;
 mod audit;
-mod bulk;
+pub mod bulk;
 pub mod change;
 mod deployment_logs;
 mod deployments;
@@ -37,10 +37,10 @@ pub use tokens::{DEFAULT_MAX_LIFETIME_DAYS, DEFAULT_MAX_LIVE_TOKENS, TOKEN_ISSUE
 pub use crate::adapters::requested_kind;
 
 use crate::access::policy;
-use crate::access::repo;
 use crate::access::{Action, AuditScope, Denied, Grants, PlatformScope, Principal, TenantScope};
 use crate::adapters::registry::ClusterRegistry;
 use crate::audit::{Actor, AuditLog, Channel, NewEvent, Outcome, Phase};
+use crate::store::tenancy;
 use crate::{Error, Result};
 use serde_json::Value;
 use sqlx::PgPool;
@@ -105,8 +105,8 @@ pub struct AuditTarget {
 pub struct Service {
     pool: PgPool,
     audit: AuditLog,
-    operations: executor::OperationLog,
-    tenancy: std::sync::Arc<repo::TenancySnapshot>,
+    operations: crate::store::operations::OperationLog,
+    tenancy: std::sync::Arc<tenancy::TenancySnapshot>,
     registry: ClusterRegistry,
     refusals: std::sync::Arc<refusals::RefusalBudget>,
     token_max_days: u32,
@@ -124,7 +124,7 @@ impl Service {
     pub fn new(pool: PgPool) -> Self {
         Self {
             audit: AuditLog::new(pool.clone()),
-            operations: executor::OperationLog::new(pool.clone()),
+            operations: crate::store::operations::OperationLog::new(pool.clone()),
             tenancy: Default::default(),
             refusals: Default::default(),
             pool,
@@ -193,7 +193,7 @@ impl Service {
             return Ok(Grants::clone(&grants));
         }
         let generation = self.access_cache.generation();
-        let grants = repo::load_grants(&self.pool, principal, &self.tenancy).await?;
+        let grants = tenancy::load_grants(&self.pool, principal, &self.tenancy).await?;
         self.access_cache
             .keep_grants(principal, generation, std::sync::Arc::new(grants.clone()));
         Ok(grants)

@@ -1,11 +1,11 @@
 //! Reading, listing and cancelling tracked operations, and marking the ones a stopped server
 //! left open as interrupted, with what the cluster shows of their target.
 
-use super::executor::OperationRow;
 use super::tracked::HEARTBEAT;
 use super::{AuditTarget, RequestContext, Service, principal_key};
 use crate::access::{Action, GlobalRole, policy};
 use crate::audit::{Channel, Outcome};
+use crate::store::operations::OperationRow;
 use crate::{Error, Result};
 use model::operation::Operation;
 use model::reference::{ClusterId, DeploymentRef};

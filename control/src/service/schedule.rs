@@ -3,32 +3,18 @@
 
 use super::Service;
 use crate::Result;
+use crate::store::schedule;
 use std::time::Duration;
 
 impl Service {
     /// Claims a run of `task` when its last run is at least `every` ago (or it never ran);
     /// false when it is not due. The claim is one statement, so only one caller wins.
     pub async fn claim_scheduled_run(&self, task: &str, every: Duration) -> Result<bool> {
-        let claimed: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO scheduled_runs (task, last_run, runs) VALUES ($1, now(), 1) \
-             ON CONFLICT (task) DO UPDATE SET last_run = now(), runs = scheduled_runs.runs + 1 \
-             WHERE scheduled_runs.last_run <= now() - make_interval(secs => $2) \
-             RETURNING runs",
-        )
-        .bind(task)
-        .bind(every.as_secs_f64())
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(claimed.is_some())
+        schedule::claim(&self.pool, task, every).await
     }
 
     /// How many times `task` has run (0 when never).
     pub async fn scheduled_runs(&self, task: &str) -> Result<i64> {
-        let runs: Option<i64> =
-            sqlx::query_scalar("SELECT runs FROM scheduled_runs WHERE task = $1")
-                .bind(task)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(runs.unwrap_or(0))
+        schedule::runs(&self.pool, task).await
     }
 }

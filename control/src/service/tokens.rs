@@ -3,8 +3,8 @@
 
 use super::{AuditTarget, RequestContext, Service};
 use crate::access::policy::{self, Target};
-use crate::access::tokens::{self, TokenRow};
 use crate::access::{Action, Credential, CredentialCheck, Principal, TenantRole};
+use crate::store::tokens::{self, TokenRow};
 use crate::{Error, Result, validate};
 use model::tokens::{ApiToken, IssuedToken, NewToken, service_subject};
 use serde_json::json;

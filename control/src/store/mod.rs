@@ -1,7 +1,11 @@
 //! The Postgres pool, the embedded migrations and the readiness check.
 
+pub mod operations;
 pub mod packages;
 pub mod records;
+pub mod schedule;
+pub mod tenancy;
+pub mod tokens;
 
 use crate::{Error, Result};
 use sqlx::migrate::Migrator;

@@ -221,7 +221,7 @@ impl Oidc {
         &self,
         token: &str,
     ) -> Result<(Principal, chrono::DateTime<chrono::Utc>), AuthError> {
-        let key = control::access::tokens::secret_hash(token);
+        let key = control::store::tokens::secret_hash(token);
         if let Ok(verified) = self.verified.lock()
             && let Some((principal, expires)) = verified.get(&key)
             && chrono::Utc::now() < *expires

@@ -1,10 +1,10 @@
 //! Tenancy in Postgres: loading a principal's grants and the admin operations' statements.
 //! Constraint violations become domain errors here, at the repository edge.
 
-use super::grants::{Grantee, Grants, Tenancy, Via};
-use super::principal::Principal;
-use super::role::{GlobalRole, TenantRole};
-use super::scope::Visible;
+use crate::access::grants::{Grantee, Grants, Tenancy, Via};
+use crate::access::principal::Principal;
+use crate::access::role::{GlobalRole, TenantRole};
+use crate::access::scope::Visible;
 use crate::{Error, Result};
 use model::reference::{ClusterId, NamespaceRef};
 use sqlx::PgPool;

@@ -1,8 +1,8 @@
 //! API tokens in Postgres: made with a random secret of which only a SHA-256 hash is kept,
 //! looked up by that hash, listed and revoked.
 
-use super::principal::{Narrowing, Principal};
-use super::scope::Visible;
+use crate::access::principal::{Narrowing, Principal};
+use crate::access::scope::Visible;
 use crate::{Error, Result};
 use base64::Engine;
 use chrono::{DateTime, Utc};
