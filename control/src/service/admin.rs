@@ -41,8 +41,8 @@ impl Service {
         self.platform(ctx, Action::TenantCreate, &target).await?;
         validate::dns_label("tenant", slug)?;
         validate::text("display name", display_name, 200)?;
-        self.audited(ctx, Action::TenantCreate, &target, async |_| {
-            tenancy::create_tenant(&self.pool, slug, display_name).await
+        self.audited_in_tx(ctx, Action::TenantCreate, &target, async |conn| {
+            tenancy::create_tenant(conn, slug, display_name).await
         })
         .await
     }
@@ -57,8 +57,8 @@ impl Service {
         let target = tenant_target(slug, json!({ "displayName": display_name }));
         self.platform(ctx, Action::TenantRename, &target).await?;
         validate::text("display name", display_name, 200)?;
-        self.audited(ctx, Action::TenantRename, &target, async |_| {
-            tenancy::rename_tenant(&self.pool, slug, display_name).await
+        self.audited_in_tx(ctx, Action::TenantRename, &target, async |conn| {
+            tenancy::rename_tenant(conn, slug, display_name).await
         })
         .await
     }
@@ -76,8 +76,8 @@ impl Service {
         let target = tenant_target(slug, json!({ "nestedFlux": allowed }));
         self.platform(ctx, Action::TenantNestedFlux, &target)
             .await?;
-        self.audited(ctx, Action::TenantNestedFlux, &target, async |_| {
-            tenancy::set_nested_flux(&self.pool, slug, allowed).await
+        self.audited_in_tx(ctx, Action::TenantNestedFlux, &target, async |conn| {
+            tenancy::set_nested_flux(conn, slug, allowed).await
         })
         .await?;
         let tenancy = self.grants(ctx).await?.tenancy.clone();
@@ -93,8 +93,8 @@ impl Service {
     pub async fn delete_tenant(&self, ctx: &RequestContext, slug: &str) -> Result<()> {
         let target = tenant_target(slug, json!({}));
         self.platform(ctx, Action::TenantDelete, &target).await?;
-        self.audited(ctx, Action::TenantDelete, &target, async |_| {
-            tenancy::delete_tenant(&self.pool, slug).await
+        self.audited_in_tx(ctx, Action::TenantDelete, &target, async |conn| {
+            tenancy::delete_tenant(conn, slug).await
         })
         .await
     }
@@ -201,8 +201,8 @@ impl Service {
         validate::dns_label("namespace", namespace)?;
         self.refuse_reserved(namespace)?;
         validate::dns_label("tenant", tenant)?;
-        self.audited(ctx, Action::NamespaceAssign, &target, async |_| {
-            tenancy::assign_namespace(&self.pool, namespace, tenant).await
+        self.audited_in_tx(ctx, Action::NamespaceAssign, &target, async |conn| {
+            tenancy::assign_namespace(conn, namespace, tenant).await
         })
         .await?;
         // The assignment stands even if the cluster is unreachable now; the repair pass
@@ -231,8 +231,8 @@ impl Service {
         self.refuse_reserved(namespace)?;
         validate::dns_label("tenant", tenant)?;
         let previous = self
-            .audited(ctx, Action::NamespaceMove, &target, async |_| {
-                tenancy::move_namespace(&self.pool, namespace, tenant).await
+            .audited_in_tx(ctx, Action::NamespaceMove, &target, async |conn| {
+                tenancy::move_namespace(conn, namespace, tenant).await
             })
             .await?;
         let reference = NamespaceRef::in_default(namespace)?;
@@ -273,8 +273,8 @@ impl Service {
                 format!("{namespace} of tenant {expected}"),
             ));
         }
-        self.audited(ctx, Action::NamespaceUnassign, &target, async |_| {
-            tenancy::unassign_namespace(&self.pool, namespace).await
+        self.audited_in_tx(ctx, Action::NamespaceUnassign, &target, async |conn| {
+            tenancy::unassign_namespace(conn, namespace).await
         })
         .await?;
         self.retire_identity(ctx, &reference, owner.as_deref())
@@ -309,8 +309,8 @@ impl Service {
         let target = membership_target(tenant, grantee, Some(role.as_str()));
         let scope = self.tenant(ctx, Action::MembershipAdd, &target).await?;
         validate::text("grantee", grantee.name(), 255)?;
-        self.audited(ctx, Action::MembershipAdd, &target, async |_| {
-            tenancy::add_membership(&self.pool, scope.tenant(), grantee, role).await
+        self.audited_in_tx(ctx, Action::MembershipAdd, &target, async |conn| {
+            tenancy::add_membership(conn, scope.tenant(), grantee, role).await
         })
         .await
     }
@@ -325,8 +325,8 @@ impl Service {
     ) -> Result<()> {
         let target = membership_target(tenant, grantee, Some(role.as_str()));
         let scope = self.tenant(ctx, Action::MembershipAdd, &target).await?;
-        self.audited(ctx, Action::MembershipAdd, &target, async |_| {
-            tenancy::change_membership(&self.pool, scope.tenant(), grantee, role).await
+        self.audited_in_tx(ctx, Action::MembershipAdd, &target, async |conn| {
+            tenancy::change_membership(conn, scope.tenant(), grantee, role).await
         })
         .await
     }
@@ -340,8 +340,8 @@ impl Service {
     ) -> Result<()> {
         let target = membership_target(tenant, grantee, None);
         let scope = self.tenant(ctx, Action::MembershipRemove, &target).await?;
-        self.audited(ctx, Action::MembershipRemove, &target, async |_| {
-            tenancy::remove_membership(&self.pool, scope.tenant(), grantee).await
+        self.audited_in_tx(ctx, Action::MembershipRemove, &target, async |conn| {
+            tenancy::remove_membership(conn, scope.tenant(), grantee).await
         })
         .await
     }
@@ -363,8 +363,8 @@ impl Service {
         let target = global_target(grantee, role);
         self.platform(ctx, Action::GlobalRoleGrant, &target).await?;
         validate::text("grantee", grantee.name(), 255)?;
-        self.audited(ctx, Action::GlobalRoleGrant, &target, async |_| {
-            tenancy::grant_global(&self.pool, grantee, role).await
+        self.audited_in_tx(ctx, Action::GlobalRoleGrant, &target, async |conn| {
+            tenancy::grant_global(conn, grantee, role).await
         })
         .await
     }
@@ -379,8 +379,8 @@ impl Service {
         let target = global_target(grantee, role);
         self.platform(ctx, Action::GlobalRoleRevoke, &target)
             .await?;
-        self.audited(ctx, Action::GlobalRoleRevoke, &target, async |_| {
-            tenancy::revoke_global(&self.pool, grantee, role).await
+        self.audited_in_tx(ctx, Action::GlobalRoleRevoke, &target, async |conn| {
+            tenancy::revoke_global(conn, grantee, role).await
         })
         .await
     }
@@ -400,8 +400,8 @@ impl Service {
         }
         let ctx = RequestContext::system();
         let target = global_target(grantee, GlobalRole::PlatformAdmin);
-        self.audited(&ctx, Action::GlobalRoleGrant, &target, async |_| {
-            tenancy::grant_global(&self.pool, grantee, GlobalRole::PlatformAdmin).await
+        self.audited_in_tx(&ctx, Action::GlobalRoleGrant, &target, async |conn| {
+            tenancy::grant_global(conn, grantee, GlobalRole::PlatformAdmin).await
         })
         .await
     }

@@ -306,6 +306,51 @@ impl Service {
         result
     }
 
+    /// Runs a database change between an intent row and an outcome row, the change and the
+    /// outcome row in one transaction: both are stored or neither (a failure's outcome row
+    /// is then written on its own). No intent row, no change.
+    async fn audited_in_tx<T, F>(
+        &self,
+        ctx: &RequestContext,
+        action: Action,
+        target: &AuditTarget,
+        change: F,
+    ) -> Result<T>
+    where
+        F: for<'c> AsyncFnOnce(&'c mut sqlx::PgConnection) -> Result<T>,
+    {
+        let operation = self.begin_audit(ctx, action, target).await?;
+        let committed = async {
+            let mut tx = self.pool.begin().await?;
+            let value = change(&mut tx).await?;
+            let outcome = event(
+                ctx,
+                operation,
+                Phase::Outcome,
+                action,
+                target,
+                Outcome::Success,
+                None,
+            );
+            let started = std::time::Instant::now();
+            let appended = crate::audit::chain::append_in(&mut tx, outcome).await;
+            crate::metrics::audit_append(crate::metrics::outcome(&appended), started.elapsed());
+            appended?;
+            tx.commit().await?;
+            Ok(value)
+        }
+        .await;
+        match &committed {
+            Ok(_) if action.changes_access() => self.access_changed(),
+            Ok(_) => {}
+            Err(error) => {
+                self.end_audit(ctx, operation, action, target, Err(error))
+                    .await;
+            }
+        }
+        committed
+    }
+
     /// Spends the caller's change budget and writes the intent row; answers the operation id.
     async fn begin_audit(
         &self,

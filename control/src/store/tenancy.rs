@@ -1,5 +1,7 @@
 //! Tenancy in Postgres: loading a principal's grants and the admin operations' statements.
-//! Constraint violations become domain errors here, at the repository edge.
+//! Each change runs in the caller's transaction, so it commits together with its audit
+//! outcome row or not at all. Constraint violations become domain errors here, at the
+//! repository edge.
 
 use crate::access::grants::{Grantee, Grants, Tenancy, Via};
 use crate::access::principal::Principal;
@@ -7,7 +9,7 @@ use crate::access::role::{GlobalRole, TenantRole};
 use crate::access::scope::Visible;
 use crate::{Error, Result};
 use model::reference::{ClusterId, NamespaceRef};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use std::sync::Arc;
 
 pub use model::tenancy::{GlobalGrant, Membership, Tenant};
@@ -154,13 +156,17 @@ pub async fn get_tenant(pool: &PgPool, slug: &str) -> Result<Tenant> {
 }
 
 /// Creates a tenant.
-pub async fn create_tenant(pool: &PgPool, slug: &str, display_name: &str) -> Result<Tenant> {
+pub async fn create_tenant(
+    conn: &mut PgConnection,
+    slug: &str,
+    display_name: &str,
+) -> Result<Tenant> {
     let inserted = sqlx::query(
         "INSERT INTO tenants (slug, display_name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
     )
     .bind(slug)
     .bind(display_name)
-    .execute(pool)
+    .execute(&mut *conn)
     .await?;
     if inserted.rows_affected() == 0 {
         return Err(Error::AlreadyExists {
@@ -177,33 +183,32 @@ pub async fn create_tenant(pool: &PgPool, slug: &str, display_name: &str) -> Res
 }
 
 /// Allows or forbids a tenant's own content to write Flux objects.
-pub async fn set_nested_flux(pool: &PgPool, slug: &str, allowed: bool) -> Result<()> {
+pub async fn set_nested_flux(conn: &mut PgConnection, slug: &str, allowed: bool) -> Result<()> {
     let updated = sqlx::query("UPDATE tenants SET nested_flux = $2 WHERE slug = $1")
         .bind(slug)
         .bind(allowed)
-        .execute(pool)
+        .execute(&mut *conn)
         .await?;
     expect_one(updated.rows_affected(), "tenant", slug)
 }
 
 /// Changes a tenant's display name.
-pub async fn rename_tenant(pool: &PgPool, slug: &str, display_name: &str) -> Result<()> {
+pub async fn rename_tenant(conn: &mut PgConnection, slug: &str, display_name: &str) -> Result<()> {
     let updated = sqlx::query("UPDATE tenants SET display_name = $2 WHERE slug = $1")
         .bind(slug)
         .bind(display_name)
-        .execute(pool)
+        .execute(&mut *conn)
         .await?;
     expect_one(updated.rows_affected(), "tenant", slug)
 }
 
 /// Deletes a tenant and its memberships; refused while it owns namespaces, so that no
 /// namespace silently loses its owner (and its tenant identity) with it.
-pub async fn delete_tenant(pool: &PgPool, slug: &str) -> Result<()> {
-    let mut tx = pool.begin().await?;
+pub async fn delete_tenant(conn: &mut PgConnection, slug: &str) -> Result<()> {
     let exists: Option<String> =
         sqlx::query_scalar("SELECT slug FROM tenants WHERE slug = $1 FOR UPDATE")
             .bind(slug)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await?;
     if exists.is_none() {
         return Err(Error::not_found("tenant", slug));
@@ -212,7 +217,7 @@ pub async fn delete_tenant(pool: &PgPool, slug: &str) -> Result<()> {
         "SELECT namespace FROM tenant_namespaces WHERE tenant = $1 ORDER BY namespace",
     )
     .bind(slug)
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut *conn)
     .await?;
     if !owned.is_empty() {
         return Err(Error::Conflict(format!(
@@ -222,19 +227,22 @@ pub async fn delete_tenant(pool: &PgPool, slug: &str) -> Result<()> {
     }
     sqlx::query("DELETE FROM tenants WHERE slug = $1")
         .bind(slug)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-    tx.commit().await?;
     Ok(())
 }
 
 /// Gives `namespace` to `tenant`; refused when another tenant owns it.
-pub async fn assign_namespace(pool: &PgPool, namespace: &str, tenant: &str) -> Result<()> {
+pub async fn assign_namespace(
+    conn: &mut PgConnection,
+    namespace: &str,
+    tenant: &str,
+) -> Result<()> {
     let owner: Option<String> = sqlx::query_scalar(
         "SELECT tenant FROM tenant_namespaces WHERE cluster = 'default' AND namespace = $1",
     )
     .bind(namespace)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *conn)
     .await?;
     match owner {
         Some(owner) if owner == tenant => return Ok(()),
@@ -248,7 +256,7 @@ pub async fn assign_namespace(pool: &PgPool, namespace: &str, tenant: &str) -> R
     sqlx::query("INSERT INTO tenant_namespaces (namespace, tenant) VALUES ($1, $2)")
         .bind(namespace)
         .bind(tenant)
-        .execute(pool)
+        .execute(&mut *conn)
         .await
         .map_err(|e| match constraint(&e) {
             Some("tenant_namespaces_tenant_fkey") => Error::not_found("tenant", tenant),
@@ -262,16 +270,15 @@ pub async fn assign_namespace(pool: &PgPool, namespace: &str, tenant: &str) -> R
 
 /// Gives `namespace` to `tenant` whoever owns it now; returns the previous owner.
 pub async fn move_namespace(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     namespace: &str,
     tenant: &str,
 ) -> Result<Option<String>> {
-    let mut tx = pool.begin().await?;
     let previous: Option<String> = sqlx::query_scalar(
         "SELECT tenant FROM tenant_namespaces WHERE cluster = 'default' AND namespace = $1 FOR UPDATE",
     )
     .bind(namespace)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut *conn)
     .await?;
     sqlx::query(
         "INSERT INTO tenant_namespaces (namespace, tenant) VALUES ($1, $2) \
@@ -279,29 +286,28 @@ pub async fn move_namespace(
     )
     .bind(namespace)
     .bind(tenant)
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await
     .map_err(|e| match constraint(&e) {
         Some("tenant_namespaces_tenant_fkey") => Error::not_found("tenant", tenant),
         _ => e.into(),
     })?;
-    tx.commit().await?;
     Ok(previous)
 }
 
 /// Takes `namespace` away from whichever tenant owns it.
-pub async fn unassign_namespace(pool: &PgPool, namespace: &str) -> Result<()> {
+pub async fn unassign_namespace(conn: &mut PgConnection, namespace: &str) -> Result<()> {
     let deleted =
         sqlx::query("DELETE FROM tenant_namespaces WHERE cluster = 'default' AND namespace = $1")
             .bind(namespace)
-            .execute(pool)
+            .execute(&mut *conn)
             .await?;
     expect_one(deleted.rows_affected(), "namespace assignment", namespace)
 }
 
 /// Gives `grantee` `role` on `tenant`, replacing any role they had there.
 pub async fn add_membership(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     tenant: &str,
     grantee: &Grantee,
     role: TenantRole,
@@ -314,7 +320,7 @@ pub async fn add_membership(
     .bind(grantee.kind())
     .bind(grantee.name())
     .bind(role.as_str())
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .map_err(|e| match constraint(&e) {
         Some("memberships_tenant_fkey") => Error::not_found("tenant", tenant),
@@ -325,7 +331,7 @@ pub async fn add_membership(
 
 /// Changes the role of an existing membership.
 pub async fn change_membership(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     tenant: &str,
     grantee: &Grantee,
     role: TenantRole,
@@ -338,7 +344,7 @@ pub async fn change_membership(
     .bind(grantee.kind())
     .bind(grantee.name())
     .bind(role.as_str())
-    .execute(pool)
+    .execute(&mut *conn)
     .await?;
     expect_one(
         updated.rows_affected(),
@@ -348,14 +354,18 @@ pub async fn change_membership(
 }
 
 /// Removes `grantee`'s membership of `tenant`.
-pub async fn remove_membership(pool: &PgPool, tenant: &str, grantee: &Grantee) -> Result<()> {
+pub async fn remove_membership(
+    conn: &mut PgConnection,
+    tenant: &str,
+    grantee: &Grantee,
+) -> Result<()> {
     let deleted = sqlx::query(
         "DELETE FROM memberships WHERE tenant = $1 AND grantee_kind = $2 AND grantee = $3",
     )
     .bind(tenant)
     .bind(grantee.kind())
     .bind(grantee.name())
-    .execute(pool)
+    .execute(&mut *conn)
     .await?;
     expect_one(
         deleted.rows_affected(),
@@ -387,27 +397,34 @@ pub async fn list_memberships(pool: &PgPool, tenant: &str) -> Result<Vec<Members
 }
 
 /// Grants a global role (idempotent).
-pub async fn grant_global(pool: &PgPool, grantee: &Grantee, role: GlobalRole) -> Result<()> {
+pub async fn grant_global(
+    conn: &mut PgConnection,
+    grantee: &Grantee,
+    role: GlobalRole,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO global_roles (grantee_kind, grantee, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
     )
     .bind(grantee.kind())
     .bind(grantee.name())
     .bind(role.as_str())
-    .execute(pool)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
 /// Revokes a global role; the last platform-admin grant cannot go, or nobody could
 /// administer Pilothouse any more.
-pub async fn revoke_global(pool: &PgPool, grantee: &Grantee, role: GlobalRole) -> Result<()> {
-    let mut tx = pool.begin().await?;
+pub async fn revoke_global(
+    conn: &mut PgConnection,
+    grantee: &Grantee,
+    role: GlobalRole,
+) -> Result<()> {
     // Locking every platform-admin row makes two concurrent revocations see each other.
     let admins: Vec<(String, String)> = sqlx::query_as(
         "SELECT grantee_kind, grantee FROM global_roles WHERE role = 'platform-admin' FOR UPDATE",
     )
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut *conn)
     .await?;
     let is_this =
         |(kind, name): &(String, String)| kind == grantee.kind() && name == grantee.name();
@@ -422,14 +439,13 @@ pub async fn revoke_global(pool: &PgPool, grantee: &Grantee, role: GlobalRole) -
     .bind(grantee.kind())
     .bind(grantee.name())
     .bind(role.as_str())
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?;
     expect_one(
         deleted.rows_affected(),
         "global role grant",
         format!("{role} for {grantee}"),
     )?;
-    tx.commit().await?;
     Ok(())
 }
 
