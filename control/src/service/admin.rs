@@ -201,13 +201,14 @@ impl Service {
         validate::dns_label("namespace", namespace)?;
         self.refuse_reserved(namespace)?;
         validate::dns_label("tenant", tenant)?;
+        let reference = NamespaceRef::in_default(namespace)?;
         self.audited_in_tx(ctx, Action::NamespaceAssign, &target, async |conn| {
-            tenancy::assign_namespace(conn, namespace, tenant).await
+            tenancy::assign_namespace(conn, &reference, tenant).await
         })
         .await?;
         // The assignment stands even if the cluster is unreachable now; the repair pass
         // makes the identity later, and the error says so.
-        self.provision_identity(ctx, &NamespaceRef::in_default(namespace)?, tenant)
+        self.provision_identity(ctx, &reference, tenant)
             .await
             .map(drop)
             .map_err(|error| {
@@ -230,12 +231,12 @@ impl Service {
         validate::dns_label("namespace", namespace)?;
         self.refuse_reserved(namespace)?;
         validate::dns_label("tenant", tenant)?;
+        let reference = NamespaceRef::in_default(namespace)?;
         let previous = self
             .audited_in_tx(ctx, Action::NamespaceMove, &target, async |conn| {
-                tenancy::move_namespace(conn, namespace, tenant).await
+                tenancy::move_namespace(conn, &reference, tenant).await
             })
             .await?;
-        let reference = NamespaceRef::in_default(namespace)?;
         // Tokens minted for the old tenant's accounts must stop working: the accounts are
         // made anew (new UIDs) and their token Secrets deleted.
         if let Some(previous) = previous.as_deref().filter(|p| *p != tenant) {
@@ -274,7 +275,7 @@ impl Service {
             ));
         }
         self.audited_in_tx(ctx, Action::NamespaceUnassign, &target, async |conn| {
-            tenancy::unassign_namespace(conn, namespace).await
+            tenancy::unassign_namespace(conn, &reference).await
         })
         .await?;
         self.retire_identity(ctx, &reference, owner.as_deref())

@@ -235,12 +235,14 @@ pub async fn delete_tenant(conn: &mut PgConnection, slug: &str) -> Result<()> {
 /// Gives `namespace` to `tenant`; refused when another tenant owns it.
 pub async fn assign_namespace(
     conn: &mut PgConnection,
-    namespace: &str,
+    reference: &NamespaceRef,
     tenant: &str,
 ) -> Result<()> {
+    let namespace = reference.name();
     let owner: Option<String> = sqlx::query_scalar(
-        "SELECT tenant FROM tenant_namespaces WHERE cluster = 'default' AND namespace = $1",
+        "SELECT tenant FROM tenant_namespaces WHERE cluster = $1 AND namespace = $2",
     )
+    .bind(reference.cluster.as_str())
     .bind(namespace)
     .fetch_optional(&mut *conn)
     .await?;
@@ -253,7 +255,8 @@ pub async fn assign_namespace(
         }
         None => {}
     }
-    sqlx::query("INSERT INTO tenant_namespaces (namespace, tenant) VALUES ($1, $2)")
+    sqlx::query("INSERT INTO tenant_namespaces (cluster, namespace, tenant) VALUES ($1, $2, $3)")
+        .bind(reference.cluster.as_str())
         .bind(namespace)
         .bind(tenant)
         .execute(&mut *conn)
@@ -271,20 +274,22 @@ pub async fn assign_namespace(
 /// Gives `namespace` to `tenant` whoever owns it now; returns the previous owner.
 pub async fn move_namespace(
     conn: &mut PgConnection,
-    namespace: &str,
+    reference: &NamespaceRef,
     tenant: &str,
 ) -> Result<Option<String>> {
     let previous: Option<String> = sqlx::query_scalar(
-        "SELECT tenant FROM tenant_namespaces WHERE cluster = 'default' AND namespace = $1 FOR UPDATE",
+        "SELECT tenant FROM tenant_namespaces WHERE cluster = $1 AND namespace = $2 FOR UPDATE",
     )
-    .bind(namespace)
+    .bind(reference.cluster.as_str())
+    .bind(reference.name())
     .fetch_optional(&mut *conn)
     .await?;
     sqlx::query(
-        "INSERT INTO tenant_namespaces (namespace, tenant) VALUES ($1, $2) \
+        "INSERT INTO tenant_namespaces (cluster, namespace, tenant) VALUES ($1, $2, $3) \
          ON CONFLICT (cluster, namespace) DO UPDATE SET tenant = EXCLUDED.tenant, assigned_at = now()",
     )
-    .bind(namespace)
+    .bind(reference.cluster.as_str())
+    .bind(reference.name())
     .bind(tenant)
     .execute(&mut *conn)
     .await
@@ -296,13 +301,18 @@ pub async fn move_namespace(
 }
 
 /// Takes `namespace` away from whichever tenant owns it.
-pub async fn unassign_namespace(conn: &mut PgConnection, namespace: &str) -> Result<()> {
+pub async fn unassign_namespace(conn: &mut PgConnection, reference: &NamespaceRef) -> Result<()> {
     let deleted =
-        sqlx::query("DELETE FROM tenant_namespaces WHERE cluster = 'default' AND namespace = $1")
-            .bind(namespace)
+        sqlx::query("DELETE FROM tenant_namespaces WHERE cluster = $1 AND namespace = $2")
+            .bind(reference.cluster.as_str())
+            .bind(reference.name())
             .execute(&mut *conn)
             .await?;
-    expect_one(deleted.rows_affected(), "namespace assignment", namespace)
+    expect_one(
+        deleted.rows_affected(),
+        "namespace assignment",
+        reference.name(),
+    )
 }
 
 /// Gives `grantee` `role` on `tenant`, replacing any role they had there.
