@@ -213,6 +213,52 @@ impl FromStr for NamespaceRef {
     }
 }
 
+/// A tenant's identifier: a DNS label, since it names role bindings and appears in ids.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TenantSlug(String);
+
+impl TenantSlug {
+    /// The slug, if `slug` is a DNS label.
+    pub fn new(slug: impl Into<String>) -> Result<Self, RefError> {
+        let slug = slug.into();
+        dns_label("tenant", &slug)?;
+        Ok(Self(slug))
+    }
+
+    /// The slug as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TenantSlug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for TenantSlug {
+    type Err = RefError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::new(s)
+    }
+}
+
+impl TryFrom<String> for TenantSlug {
+    type Error = RefError;
+    fn try_from(slug: String) -> Result<Self, Self::Error> {
+        Self::new(slug)
+    }
+}
+
+impl From<TenantSlug> for String {
+    fn from(slug: TenantSlug) -> Self {
+        slug.0
+    }
+}
+
 /// The kinds of deployment Pilothouse runs.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -465,6 +511,18 @@ mod tests {
                 label
             },
         )
+    }
+
+    #[test]
+    fn tenant_slugs_are_dns_labels_however_they_arrive() {
+        assert_eq!(TenantSlug::new("team-a").unwrap().as_str(), "team-a");
+        assert_eq!(TenantSlug::new("Team A").unwrap_err().field, "tenant");
+        let read: TenantSlug = serde_json::from_str("\"team-b\"").unwrap();
+        assert_eq!(read.to_string(), "team-b");
+        assert!(
+            serde_json::from_str::<TenantSlug>("\"-x\"")
+                .is_err_and(|e| e.to_string().contains("invalid tenant"))
+        );
     }
 
     #[test]

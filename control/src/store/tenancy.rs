@@ -8,7 +8,7 @@ use crate::access::principal::Principal;
 use crate::access::role::{GlobalRole, TenantRole};
 use crate::access::scope::Visible;
 use crate::{Error, Result};
-use model::reference::{ClusterId, NamespaceRef};
+use model::reference::{ClusterId, NamespaceRef, TenantSlug};
 use sqlx::{PgConnection, PgPool};
 use std::sync::Arc;
 
@@ -158,9 +158,10 @@ pub async fn get_tenant(pool: &PgPool, slug: &str) -> Result<Tenant> {
 /// Creates a tenant.
 pub async fn create_tenant(
     conn: &mut PgConnection,
-    slug: &str,
+    slug: &TenantSlug,
     display_name: &str,
 ) -> Result<Tenant> {
+    let slug = slug.as_str();
     let inserted = sqlx::query(
         "INSERT INTO tenants (slug, display_name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
     )
@@ -183,7 +184,12 @@ pub async fn create_tenant(
 }
 
 /// Allows or forbids a tenant's own content to write Flux objects.
-pub async fn set_nested_flux(conn: &mut PgConnection, slug: &str, allowed: bool) -> Result<()> {
+pub async fn set_nested_flux(
+    conn: &mut PgConnection,
+    slug: &TenantSlug,
+    allowed: bool,
+) -> Result<()> {
+    let slug = slug.as_str();
     let updated = sqlx::query("UPDATE tenants SET nested_flux = $2 WHERE slug = $1")
         .bind(slug)
         .bind(allowed)
@@ -193,7 +199,12 @@ pub async fn set_nested_flux(conn: &mut PgConnection, slug: &str, allowed: bool)
 }
 
 /// Changes a tenant's display name.
-pub async fn rename_tenant(conn: &mut PgConnection, slug: &str, display_name: &str) -> Result<()> {
+pub async fn rename_tenant(
+    conn: &mut PgConnection,
+    slug: &TenantSlug,
+    display_name: &str,
+) -> Result<()> {
+    let slug = slug.as_str();
     let updated = sqlx::query("UPDATE tenants SET display_name = $2 WHERE slug = $1")
         .bind(slug)
         .bind(display_name)
@@ -204,7 +215,8 @@ pub async fn rename_tenant(conn: &mut PgConnection, slug: &str, display_name: &s
 
 /// Deletes a tenant and its memberships; refused while it owns namespaces, so that no
 /// namespace silently loses its owner (and its tenant identity) with it.
-pub async fn delete_tenant(conn: &mut PgConnection, slug: &str) -> Result<()> {
+pub async fn delete_tenant(conn: &mut PgConnection, slug: &TenantSlug) -> Result<()> {
+    let slug = slug.as_str();
     let exists: Option<String> =
         sqlx::query_scalar("SELECT slug FROM tenants WHERE slug = $1 FOR UPDATE")
             .bind(slug)
@@ -236,8 +248,9 @@ pub async fn delete_tenant(conn: &mut PgConnection, slug: &str) -> Result<()> {
 pub async fn assign_namespace(
     conn: &mut PgConnection,
     reference: &NamespaceRef,
-    tenant: &str,
+    tenant: &TenantSlug,
 ) -> Result<()> {
+    let tenant = tenant.as_str();
     let namespace = reference.name();
     let owner: Option<String> = sqlx::query_scalar(
         "SELECT tenant FROM tenant_namespaces WHERE cluster = $1 AND namespace = $2",
@@ -275,8 +288,9 @@ pub async fn assign_namespace(
 pub async fn move_namespace(
     conn: &mut PgConnection,
     reference: &NamespaceRef,
-    tenant: &str,
+    tenant: &TenantSlug,
 ) -> Result<Option<String>> {
+    let tenant = tenant.as_str();
     let previous: Option<String> = sqlx::query_scalar(
         "SELECT tenant FROM tenant_namespaces WHERE cluster = $1 AND namespace = $2 FOR UPDATE",
     )
@@ -318,10 +332,11 @@ pub async fn unassign_namespace(conn: &mut PgConnection, reference: &NamespaceRe
 /// Gives `grantee` `role` on `tenant`, replacing any role they had there.
 pub async fn add_membership(
     conn: &mut PgConnection,
-    tenant: &str,
+    tenant: &TenantSlug,
     grantee: &Grantee,
     role: TenantRole,
 ) -> Result<()> {
+    let tenant = tenant.as_str();
     sqlx::query(
         "INSERT INTO memberships (tenant, grantee_kind, grantee, role) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (tenant, grantee_kind, grantee) DO UPDATE SET role = EXCLUDED.role, granted_at = now()",
@@ -342,10 +357,11 @@ pub async fn add_membership(
 /// Changes the role of an existing membership.
 pub async fn change_membership(
     conn: &mut PgConnection,
-    tenant: &str,
+    tenant: &TenantSlug,
     grantee: &Grantee,
     role: TenantRole,
 ) -> Result<()> {
+    let tenant = tenant.as_str();
     let updated = sqlx::query(
         "UPDATE memberships SET role = $4, granted_at = now() \
          WHERE tenant = $1 AND grantee_kind = $2 AND grantee = $3",
@@ -366,9 +382,10 @@ pub async fn change_membership(
 /// Removes `grantee`'s membership of `tenant`.
 pub async fn remove_membership(
     conn: &mut PgConnection,
-    tenant: &str,
+    tenant: &TenantSlug,
     grantee: &Grantee,
 ) -> Result<()> {
+    let tenant = tenant.as_str();
     let deleted = sqlx::query(
         "DELETE FROM memberships WHERE tenant = $1 AND grantee_kind = $2 AND grantee = $3",
     )
