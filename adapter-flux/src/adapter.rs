@@ -159,11 +159,11 @@ impl FluxAdapter {
         &self,
         deployment: &DeploymentRef,
     ) -> Result<(FluxKind, Arc<DynamicObject>)> {
-        let kind = kinds::of(deployment.kind)?;
+        let kind = kinds::of(deployment.kind())?;
         self.cache
-            .object(kind, &deployment.namespace, &deployment.name)
+            .object(kind, deployment.namespace(), deployment.name())
             .map(|object| (kind, object))
-            .ok_or_else(|| Error::not_found("deployment", &deployment.name))
+            .ok_or_else(|| Error::not_found("deployment", deployment.name()))
     }
 
     /// The source a deployment reads from, as (kind, namespace, name).
@@ -346,7 +346,7 @@ impl DeploymentAdapter for FluxAdapter {
     fn get(&self, deployment: &DeploymentRef) -> Result<Deployment> {
         self.cache
             .get(deployment)
-            .ok_or_else(|| Error::not_found("deployment", &deployment.name))
+            .ok_or_else(|| Error::not_found("deployment", deployment.name()))
     }
 
     async fn create(
@@ -389,9 +389,9 @@ impl DeploymentAdapter for FluxAdapter {
         deployment: &DeploymentRef,
         update: &DeploymentUpdate,
     ) -> Result<Deployment> {
-        let (namespace, name) = (deployment.namespace.as_str(), deployment.name.as_str());
+        let (namespace, name) = (deployment.namespace(), deployment.name());
         let revision = ext(&update.extensions, "flux.targetRevision");
-        let kind = kinds::of(deployment.kind)?;
+        let kind = kinds::of(deployment.kind())?;
         let current = self.writer.find(kind, namespace, name).await?;
         if revision.is_some() && kind != KUSTOMIZATION {
             return Err(Error::invalid(
@@ -426,11 +426,11 @@ impl DeploymentAdapter for FluxAdapter {
     }
 
     async fn delete(&self, ctx: &WriteCtx, deployment: &DeploymentRef) -> Result<()> {
-        self.writer_in(ctx, &deployment.namespace)?
+        self.writer_in(ctx, deployment.namespace())?
             .delete(
-                kinds::of(deployment.kind)?,
-                &deployment.namespace,
-                &deployment.name,
+                kinds::of(deployment.kind())?,
+                deployment.namespace(),
+                deployment.name(),
             )
             .await
     }
@@ -442,13 +442,13 @@ impl DeploymentAdapter for FluxAdapter {
         replicas: u32,
         path: Option<&str>,
     ) -> Result<Deployment> {
-        let kind = kinds::of(deployment.kind)?;
+        let kind = kinds::of(deployment.kind())?;
         let scaled = self
-            .writer_in(ctx, &deployment.namespace)?
+            .writer_in(ctx, deployment.namespace())?
             .scale(
                 kind,
-                &deployment.namespace,
-                &deployment.name,
+                deployment.namespace(),
+                deployment.name(),
                 replicas,
                 path,
                 ctx.force(),
@@ -464,10 +464,10 @@ impl DeploymentAdapter for FluxAdapter {
         deployment: &DeploymentRef,
         revision: u32,
     ) -> Result<RollbackOutcome> {
-        let kind = kinds::of(deployment.kind)?;
+        let kind = kinds::of(deployment.kind())?;
         let current = self
             .writer
-            .find(kind, &deployment.namespace, &deployment.name)
+            .find(kind, deployment.namespace(), deployment.name())
             .await?;
         if kind == HELM_RELEASE {
             self.rollback_release(ctx, deployment, current, revision)
@@ -497,13 +497,13 @@ impl DeploymentAdapter for FluxAdapter {
         if let Some(reason) = reason {
             control_core::validate::text("reason", reason, 500)?;
         }
-        let kind = kinds::of(deployment.kind)?;
+        let kind = kinds::of(deployment.kind())?;
         let object = self
-            .writer_in(ctx, &deployment.namespace)?
+            .writer_in(ctx, deployment.namespace())?
             .set_suspended(
                 kind,
-                &deployment.namespace,
-                &deployment.name,
+                deployment.namespace(),
+                deployment.name(),
                 suspend,
                 reason,
                 ctx.force(),
@@ -519,7 +519,13 @@ impl DeploymentAdapter for FluxAdapter {
 
     async fn events(&self, deployment: &DeploymentRef) -> Result<Vec<DeploymentEvent>> {
         let (kind, _) = self.cached(deployment)?;
-        observe::events(&self.client, kind, &deployment.namespace, &deployment.name).await
+        observe::events(
+            &self.client,
+            kind,
+            deployment.namespace(),
+            deployment.name(),
+        )
+        .await
     }
 
     fn values(&self, deployment: &DeploymentRef) -> Result<Map<String, Value>> {
@@ -536,9 +542,9 @@ impl DeploymentAdapter for FluxAdapter {
         let object = self
             .writer
             .find(
-                kinds::of(deployment.kind)?,
-                &deployment.namespace,
-                &deployment.name,
+                kinds::of(deployment.kind())?,
+                deployment.namespace(),
+                deployment.name(),
             )
             .await?;
         observe::export_yaml(&object)

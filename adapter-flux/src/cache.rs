@@ -357,13 +357,7 @@ pub(crate) fn to_deployment(
     let namespace = object.namespace().unwrap_or_default();
     let kind = deployment_kind(kind);
     Deployment {
-        id: DeploymentRef {
-            cluster: cluster.clone(),
-            namespace: namespace.clone(),
-            kind,
-            name: name.clone(),
-        }
-        .to_string(),
+        id: DeploymentRef::id_text(cluster, &namespace, kind, &name),
         cluster: cluster.clone(),
         name,
         namespace,

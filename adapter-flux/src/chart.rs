@@ -20,8 +20,8 @@ const RELEASE_NAME_MAX: usize = 53;
 /// The chart of a HelmRelease, or why helm cannot fetch it here.
 pub fn remote_chart(cache: &FluxCache, deployment: &DeploymentRef) -> Result<RemoteChart> {
     let release = cache
-        .object(HELM_RELEASE, &deployment.namespace, &deployment.name)
-        .ok_or_else(|| Error::not_found("deployment", &deployment.name))?;
+        .object(HELM_RELEASE, deployment.namespace(), deployment.name())
+        .ok_or_else(|| Error::not_found("deployment", deployment.name()))?;
     let spec = release.data.get("spec").unwrap_or(&Value::Null);
     let text = |value: &Value, pointer: &str| {
         value
@@ -33,9 +33,9 @@ pub fn remote_chart(cache: &FluxCache, deployment: &DeploymentRef) -> Result<Rem
     let target = text(spec, "/targetNamespace");
     let namespace = target
         .clone()
-        .unwrap_or_else(|| deployment.namespace.clone());
+        .unwrap_or_else(|| deployment.namespace().to_owned());
     let release_name = text(spec, "/releaseName")
-        .unwrap_or_else(|| helm_controller_release_name(target.as_deref(), &deployment.name));
+        .unwrap_or_else(|| helm_controller_release_name(target.as_deref(), deployment.name()));
     let located = if let Some(chart_ref) = spec.get("chartRef") {
         let kind = text(chart_ref, "/kind").unwrap_or_default();
         let source = referenced(cache, &release, chart_ref, &kind)?;

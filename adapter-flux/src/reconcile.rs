@@ -40,8 +40,8 @@ impl FluxAdapter {
         deployment: &DeploymentRef,
         request: ReconcileRequest,
     ) -> Result<ReconcileOutcome> {
-        let (namespace, name) = (deployment.namespace.as_str(), deployment.name.as_str());
-        let kind = kinds::of(deployment.kind)?;
+        let (namespace, name) = (deployment.namespace(), deployment.name());
+        let kind = kinds::of(deployment.kind())?;
         let current = self.writer.find(kind, namespace, name).await?;
         if kind != HELM_RELEASE && (request.force || request.reset) {
             return Err(Error::invalid(

@@ -135,7 +135,7 @@ impl FluxAdapter {
         current: DynamicObject,
         revision: u32,
     ) -> Result<RollbackOutcome> {
-        let (namespace, name) = (deployment.namespace.as_str(), deployment.name.as_str());
+        let (namespace, name) = (deployment.namespace(), deployment.name());
         let owner = self.owner_to_hold(ctx, &current)?;
         let history = revisions(HELM_RELEASE, &current.data);
         let wanted = target(name, &history, revision)?;
@@ -222,7 +222,7 @@ impl FluxAdapter {
         current: DynamicObject,
         revision: u32,
     ) -> Result<RollbackOutcome> {
-        let (namespace, name) = (deployment.namespace.as_str(), deployment.name.as_str());
+        let (namespace, name) = (deployment.namespace(), deployment.name());
         let history = revisions(KUSTOMIZATION, &current.data);
         let wanted = target(name, &history, revision)?;
         // Everything the rollback will touch is checked before the first write.

@@ -189,7 +189,7 @@ impl DeploymentAdapter for HelmAdapter {
     fn get(&self, deployment: &DeploymentRef) -> Result<Deployment> {
         Ok(self
             .cache
-            .row(&*self.latest(&deployment.namespace, &deployment.name)?))
+            .row(&*self.latest(deployment.namespace(), deployment.name())?))
     }
 
     async fn create(
@@ -211,7 +211,7 @@ impl DeploymentAdapter for HelmAdapter {
         deployment: &DeploymentRef,
         update: &DeploymentUpdate,
     ) -> Result<Deployment> {
-        let (namespace, name) = (deployment.namespace.as_str(), deployment.name.as_str());
+        let (namespace, name) = (deployment.namespace(), deployment.name());
         if let Some(expected) = &update.resource_version {
             let current = self.get(deployment)?.resource_version.unwrap_or_default();
             if &current != expected {
@@ -250,7 +250,7 @@ impl DeploymentAdapter for HelmAdapter {
     }
 
     async fn delete(&self, ctx: &WriteCtx, deployment: &DeploymentRef) -> Result<()> {
-        let (namespace, name) = (deployment.namespace.as_str(), deployment.name.as_str());
+        let (namespace, name) = (deployment.namespace(), deployment.name());
         args::release_name(name)?;
         control_core::validate::dns_label("namespace", namespace)?;
         self.latest(namespace, name)?;
@@ -290,7 +290,7 @@ impl DeploymentAdapter for HelmAdapter {
         replicas: u32,
         path: Option<&str>,
     ) -> Result<Deployment> {
-        let (namespace, name) = (deployment.namespace.as_str(), deployment.name.as_str());
+        let (namespace, name) = (deployment.namespace(), deployment.name());
         let values = control_core::adapters::values::with_replicas(
             &self.values(deployment)?,
             replicas,
@@ -306,7 +306,7 @@ impl DeploymentAdapter for HelmAdapter {
         deployment: &DeploymentRef,
         revision: u32,
     ) -> Result<RollbackOutcome> {
-        let (namespace, name) = (deployment.namespace.as_str(), deployment.name.as_str());
+        let (namespace, name) = (deployment.namespace(), deployment.name());
         args::release_name(name)?;
         control_core::validate::dns_label("namespace", namespace)?;
         let current = self.latest(namespace, name)?;
@@ -370,7 +370,7 @@ impl DeploymentAdapter for HelmAdapter {
         deployment: &DeploymentRef,
         _request: ReconcileRequest,
     ) -> Result<ReconcileOutcome> {
-        let name = &deployment.name;
+        let name = &deployment.name();
         Err(Error::invalid(
             "reconcile",
             format!(
@@ -386,7 +386,7 @@ impl DeploymentAdapter for HelmAdapter {
         _suspend: bool,
         _reason: Option<&str>,
     ) -> Result<Deployment> {
-        let name = &deployment.name;
+        let name = &deployment.name();
         Err(Error::invalid(
             "suspend",
             format!(
@@ -396,7 +396,7 @@ impl DeploymentAdapter for HelmAdapter {
     }
 
     async fn history(&self, deployment: &DeploymentRef) -> Result<Vec<DeploymentRevision>> {
-        let (namespace, name) = (deployment.namespace.as_str(), deployment.name.as_str());
+        let (namespace, name) = (deployment.namespace(), deployment.name());
         self.latest(namespace, name)?;
         let mut revisions = Vec::new();
         for (version, _) in self.cache.revisions(namespace, name).into_iter().rev() {
@@ -418,21 +418,21 @@ impl DeploymentAdapter for HelmAdapter {
 
     fn values(&self, deployment: &DeploymentRef) -> Result<Map<String, Value>> {
         Ok(self
-            .latest(&deployment.namespace, &deployment.name)?
+            .latest(deployment.namespace(), deployment.name())?
             .values
             .clone())
     }
 
     fn values_schema(&self, deployment: &DeploymentRef) -> Result<Option<Value>> {
         Ok(self
-            .latest(&deployment.namespace, &deployment.name)?
+            .latest(deployment.namespace(), deployment.name())?
             .values_schema
             .clone())
     }
 
     async fn export_yaml(&self, deployment: &DeploymentRef) -> Result<String> {
         Ok(self
-            .latest(&deployment.namespace, &deployment.name)?
+            .latest(deployment.namespace(), deployment.name())?
             .manifest
             .clone())
     }

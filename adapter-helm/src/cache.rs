@@ -454,13 +454,12 @@ pub fn state_of(release: &Release) -> DeploymentState {
 /// A release as every surface shows deployments.
 fn to_deployment(cluster: &ClusterId, adapter: &str, release: &Release) -> Deployment {
     Deployment {
-        id: DeploymentRef {
-            cluster: cluster.clone(),
-            namespace: release.namespace.clone(),
-            kind: DeploymentKind::Release,
-            name: release.name.clone(),
-        }
-        .to_string(),
+        id: DeploymentRef::id_text(
+            cluster,
+            &release.namespace,
+            DeploymentKind::Release,
+            &release.name,
+        ),
         cluster: cluster.clone(),
         name: release.name.clone(),
         namespace: release.namespace.clone(),

@@ -15,9 +15,9 @@ impl Inventory for HelmAdapter {
     fn inventory(&self, deployment: &DeploymentRef) -> Result<Vec<InventoryEntry>> {
         Ok(manifest_objects(
             &self
-                .latest(&deployment.namespace, &deployment.name)?
+                .latest(deployment.namespace(), deployment.name())?
                 .manifest,
-            &deployment.namespace,
+            deployment.namespace(),
         ))
     }
 }
@@ -41,7 +41,7 @@ impl Charts for HelmAdapter {
     }
 
     async fn preview(&self, deployment: &DeploymentRef, change: &Preview) -> Result<String> {
-        HelmAdapter::preview(self, &deployment.namespace, &deployment.name, change).await
+        HelmAdapter::preview(self, deployment.namespace(), deployment.name(), change).await
     }
 
     async fn render_remote(

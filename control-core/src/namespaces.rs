@@ -28,7 +28,7 @@ impl Namespaces {
             Self::All => true,
             Self::Only(set) => set
                 .iter()
-                .any(|ns| ns.cluster == *cluster && ns.namespace == name),
+                .any(|ns| *ns.cluster() == *cluster && ns.name() == name),
         }
     }
 

@@ -95,7 +95,7 @@ impl LiveHub {
                 namespace: reference.namespace_ref(),
                 change: LiveChange::Deleted {
                     id: reference.to_string(),
-                    namespace: reference.namespace.clone(),
+                    namespace: reference.namespace().to_owned(),
                 },
             },
         };

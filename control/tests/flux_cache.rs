@@ -216,7 +216,7 @@ async fn next_about(
             .expect("bus open");
         let about = match &event {
             CacheEvent::Upserted(row) => row.name.clone(),
-            CacheEvent::Deleted(reference) => reference.name.clone(),
+            CacheEvent::Deleted(reference) => reference.name().to_owned(),
         };
         if about == name {
             return event;

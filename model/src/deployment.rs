@@ -110,12 +110,12 @@ pub struct Deployment {
 impl Deployment {
     /// The reference this row is about.
     pub fn reference(&self) -> DeploymentRef {
-        DeploymentRef {
-            cluster: self.cluster.clone(),
-            namespace: self.namespace.clone(),
-            kind: self.kind,
-            name: self.name.clone(),
-        }
+        DeploymentRef::from_valid_parts(
+            self.cluster.clone(),
+            self.namespace.clone(),
+            self.kind,
+            self.name.clone(),
+        )
     }
 }
 

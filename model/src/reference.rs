@@ -168,11 +168,12 @@ impl From<ClusterId> for String {
 /// A namespace in a cluster.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "RawNamespaceRef")]
 pub struct NamespaceRef {
     /// The cluster.
-    pub cluster: ClusterId,
+    cluster: ClusterId,
     /// The namespace's name.
-    pub namespace: String,
+    namespace: String,
 }
 
 impl NamespaceRef {
@@ -191,6 +192,25 @@ impl NamespaceRef {
     /// The namespace's name.
     pub fn name(&self) -> &str {
         &self.namespace
+    }
+
+    /// The cluster.
+    pub fn cluster(&self) -> &ClusterId {
+        &self.cluster
+    }
+}
+
+/// A namespace reference as it arrives, checked by [`NamespaceRef::new`] before use.
+#[derive(Deserialize)]
+struct RawNamespaceRef {
+    cluster: ClusterId,
+    namespace: String,
+}
+
+impl TryFrom<RawNamespaceRef> for NamespaceRef {
+    type Error = RefError;
+    fn try_from(raw: RawNamespaceRef) -> Result<Self, RefError> {
+        Self::new(raw.cluster, raw.namespace)
     }
 }
 
@@ -413,15 +433,16 @@ impl SourceRef {
 /// One deployment: cluster, namespace, kind and name.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "RawDeploymentRef")]
 pub struct DeploymentRef {
     /// The cluster.
-    pub cluster: ClusterId,
+    cluster: ClusterId,
     /// The namespace.
-    pub namespace: String,
+    namespace: String,
     /// The kind, which also says which adapter runs it.
-    pub kind: DeploymentKind,
+    kind: DeploymentKind,
     /// The name.
-    pub name: String,
+    name: String,
 }
 
 impl DeploymentRef {
@@ -439,6 +460,52 @@ impl DeploymentRef {
             kind,
             name,
         })
+    }
+
+    /// A reference from parts already known to be valid (a row read from the cluster).
+    pub(crate) fn from_valid_parts(
+        cluster: ClusterId,
+        namespace: String,
+        kind: DeploymentKind,
+        name: String,
+    ) -> Self {
+        Self {
+            cluster,
+            namespace,
+            kind,
+            name,
+        }
+    }
+
+    /// The id text of a deployment whose parts the API server gave (so they are valid
+    /// names): what [`fmt::Display`] writes for a reference.
+    pub fn id_text(
+        cluster: &ClusterId,
+        namespace: &str,
+        kind: DeploymentKind,
+        name: &str,
+    ) -> String {
+        format!("{cluster}{SEPARATOR}{namespace}{SEPARATOR}{kind}{SEPARATOR}{name}")
+    }
+
+    /// The cluster.
+    pub fn cluster(&self) -> &ClusterId {
+        &self.cluster
+    }
+
+    /// The namespace's name.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// The kind, which also says which adapter runs it.
+    pub fn kind(&self) -> DeploymentKind {
+        self.kind
+    }
+
+    /// The name.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// The namespace it lives in.
@@ -461,13 +528,34 @@ impl DeploymentRef {
     }
 }
 
+/// A deployment reference as it arrives, checked by [`DeploymentRef::new`] before use.
+#[derive(Deserialize)]
+struct RawDeploymentRef {
+    cluster: ClusterId,
+    namespace: String,
+    kind: DeploymentKind,
+    name: String,
+}
+
+impl TryFrom<RawDeploymentRef> for DeploymentRef {
+    type Error = RefError;
+    fn try_from(raw: RawDeploymentRef) -> Result<Self, RefError> {
+        Self::new(
+            &NamespaceRef::new(raw.cluster, raw.namespace)?,
+            raw.kind,
+            raw.name,
+        )
+    }
+}
+
 impl fmt::Display for DeploymentRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}{SEPARATOR}{}{SEPARATOR}{}{SEPARATOR}{}",
-            self.cluster, self.namespace, self.kind, self.name
-        )
+        f.write_str(&Self::id_text(
+            &self.cluster,
+            &self.namespace,
+            self.kind,
+            &self.name,
+        ))
     }
 }
 
@@ -511,6 +599,26 @@ mod tests {
                 label
             },
         )
+    }
+
+    #[test]
+    fn references_are_checked_however_they_arrive() {
+        let good = serde_json::json!({ "cluster": "default", "namespace": "team-a", "kind": "HelmRelease", "name": "web" });
+        let read: DeploymentRef = serde_json::from_value(good.clone()).unwrap();
+        assert_eq!(read.to_string(), "default~team-a~HelmRelease~web");
+        assert_eq!(serde_json::to_value(&read).unwrap(), good);
+        let mut bad = good;
+        bad["namespace"] = "Team A".into();
+        let refused = serde_json::from_value::<DeploymentRef>(bad).unwrap_err();
+        assert!(
+            refused.to_string().contains("invalid namespace"),
+            "{refused}"
+        );
+        let namespace = serde_json::json!({ "cluster": "default", "namespace": "kube--" });
+        assert!(
+            serde_json::from_value::<NamespaceRef>(namespace)
+                .is_err_and(|e| e.to_string().contains("invalid namespace"))
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub type Selection = RwSignal<BTreeSet<String>>;
 /// A deployment id's namespace and name; an id that does not parse is shown as it is.
 fn parts(id: &str) -> (String, String) {
     match id.parse::<DeploymentRef>() {
-        Ok(target) => (target.namespace, target.name),
+        Ok(target) => (target.namespace().to_owned(), target.name().to_owned()),
         Err(_) => (String::new(), id.to_owned()),
     }
 }

@@ -29,10 +29,10 @@ pub fn key_of(row: &Deployment) -> RowKey {
 /// The sort key of a reference.
 pub fn key_of_ref(deployment: &DeploymentRef) -> RowKey {
     (
-        deployment.cluster.clone(),
-        deployment.namespace.clone(),
-        deployment.name.clone(),
-        deployment.kind,
+        deployment.cluster().clone(),
+        deployment.namespace().to_owned(),
+        deployment.name().to_owned(),
+        deployment.kind(),
     )
 }
 
@@ -330,7 +330,7 @@ impl RowIndex {
             (None, Namespaces::All) => inner.by_namespace.keys().map(String::as_str).collect(),
             (None, Namespaces::Only(set)) => set
                 .iter()
-                .filter(|ns| ns.cluster == self.cluster)
+                .filter(|ns| *ns.cluster() == self.cluster)
                 .map(|ns| ns.name())
                 .collect(),
         };
@@ -429,7 +429,7 @@ impl RowIndex {
                 .collect(),
             (None, Namespaces::Only(namespaces)) => namespaces
                 .iter()
-                .filter(|ns| ns.cluster == self.cluster)
+                .filter(|ns| *ns.cluster() == self.cluster)
                 .flat_map(|ns| in_namespace(ns.name()))
                 .collect(),
         }
@@ -451,14 +451,8 @@ mod tests {
     use model::deployment::{DeploymentState, DeploymentStatus};
 
     fn row(namespace: &str, name: &str, kind: DeploymentKind, revision: &str) -> Deployment {
-        let reference = DeploymentRef {
-            cluster: ClusterId::default(),
-            namespace: namespace.into(),
-            kind,
-            name: name.into(),
-        };
         Deployment {
-            id: reference.to_string(),
+            id: DeploymentRef::id_text(&ClusterId::default(), namespace, kind, name),
             cluster: ClusterId::default(),
             name: name.into(),
             namespace: namespace.into(),

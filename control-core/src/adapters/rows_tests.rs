@@ -4,6 +4,7 @@
 use super::*;
 use crate::adapters::page;
 use model::deployment::{DeploymentState, DeploymentStatus};
+use model::reference::NamespaceRef;
 use proptest::prelude::*;
 
 const STATUSES: [DeploymentStatus; 4] = [
@@ -15,17 +16,14 @@ const STATUSES: [DeploymentStatus; 4] = [
 
 fn row(namespace: u8, name: u8, kind: u8, status: u8, label: bool) -> Deployment {
     let kind = DeploymentKind::ALL[usize::from(kind) % 3];
-    let reference = DeploymentRef {
-        cluster: ClusterId::default(),
-        namespace: format!("team-{}", char::from(b'a' + namespace % 4)),
-        kind,
-        name: format!("app-{name}"),
-    };
+    let namespace = NamespaceRef::in_default(format!("team-{}", char::from(b'a' + namespace % 4)))
+        .expect("namespace");
+    let reference = DeploymentRef::new(&namespace, kind, format!("app-{name}")).expect("reference");
     Deployment {
         id: reference.to_string(),
-        cluster: reference.cluster.clone(),
-        name: reference.name.clone(),
-        namespace: reference.namespace.clone(),
+        cluster: reference.cluster().clone(),
+        name: reference.name().to_owned(),
+        namespace: reference.namespace().to_owned(),
         kind,
         labels: if label {
             BTreeMap::from([("tier".to_owned(), "web".to_owned())])

@@ -28,8 +28,10 @@ pub enum Target<'a> {
 impl fmt::Display for Target<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Namespace(ns) if ns.cluster.is_default() => write!(f, "namespace {}", ns.name()),
-            Self::Namespace(ns) => write!(f, "namespace {} of cluster {}", ns.name(), ns.cluster),
+            Self::Namespace(ns) if ns.cluster().is_default() => {
+                write!(f, "namespace {}", ns.name())
+            }
+            Self::Namespace(ns) => write!(f, "namespace {} of cluster {}", ns.name(), ns.cluster()),
             Self::Tenant(tenant) => write!(f, "tenant {tenant}"),
             Self::Platform => f.write_str("the platform"),
             Self::AuditLog => f.write_str("the audit log"),

@@ -286,12 +286,13 @@ impl ClusterRegistry {
 
     /// The adapter that runs `deployment`, or why there is none.
     pub fn adapter_for(&self, deployment: &DeploymentRef) -> Result<&dyn DeploymentAdapter> {
-        self.cluster(&deployment.cluster)?
-            .adapter_for(deployment.kind)
+        self.cluster(deployment.cluster())?
+            .adapter_for(deployment.kind())
             .ok_or_else(|| {
                 Error::AdapterUnhealthy(format!(
                     "no adapter for {} is configured in cluster {}",
-                    deployment.kind, deployment.cluster
+                    deployment.kind(),
+                    deployment.cluster()
                 ))
             })
     }

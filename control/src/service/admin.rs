@@ -158,10 +158,10 @@ impl Service {
         for (reference, tenant) in owners {
             let known = listed
                 .iter()
-                .any(|n| n.cluster == reference.cluster.as_str() && n.name == reference.name());
+                .any(|n| n.cluster == reference.cluster().as_str() && n.name == reference.name());
             if !known {
                 listed.push(NamespaceOwner {
-                    cluster: reference.cluster.to_string(),
+                    cluster: reference.cluster().to_string(),
                     name: reference.name().to_owned(),
                     tenant: Some(tenant),
                     in_cluster: false,

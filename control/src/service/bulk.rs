@@ -79,7 +79,7 @@ impl Service {
         let cluster = ids
             .iter()
             .find_map(|id| id.parse::<DeploymentRef>().ok())
-            .map_or_else(ClusterId::default_cluster, |d| d.cluster);
+            .map_or_else(ClusterId::default_cluster, |d| d.cluster().clone());
         let id = Uuid::new_v4();
         self.operations
             .start_bulk(id, cluster.as_str(), &bulk, ctx)
@@ -258,7 +258,7 @@ impl Service {
 fn describe(id: &str) -> String {
     id.parse::<DeploymentRef>().map_or_else(
         |_| id.chars().take(80).collect(),
-        |d| format!("{}/{}", d.namespace, d.name),
+        |d| format!("{}/{}", d.namespace(), d.name()),
     )
 }
 

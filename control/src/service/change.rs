@@ -163,7 +163,7 @@ impl Change {
     pub fn kind(&self) -> Option<DeploymentKind> {
         match self.subject() {
             Subject::New { kind, .. } => Some(kind),
-            Subject::Deployment(deployment) => Some(deployment.kind),
+            Subject::Deployment(deployment) => Some(deployment.kind()),
             Subject::Source(_) => None,
         }
     }
@@ -181,7 +181,7 @@ impl Change {
     pub fn target(&self) -> (&'static str, &str) {
         match self.subject() {
             Subject::New { kind, name, .. } => (kind.as_str(), name),
-            Subject::Deployment(deployment) => (deployment.kind.as_str(), &deployment.name),
+            Subject::Deployment(deployment) => (deployment.kind().as_str(), deployment.name()),
             Subject::Source(source) => ("source", &source.name),
         }
     }

@@ -17,7 +17,7 @@ const FOLLOW_TAIL: i64 = 500;
 
 /// The controller that reconciles `deployment`.
 fn controller_for(deployment: &DeploymentRef) -> Result<&'static str> {
-    match deployment.kind {
+    match deployment.kind() {
         DeploymentKind::HelmRelease => Ok("helm-controller"),
         DeploymentKind::Kustomization => Ok("kustomize-controller"),
         DeploymentKind::Release => Err(Error::invalid(
@@ -35,9 +35,8 @@ fn about(text: &str, deployment: &DeploymentRef) -> Vec<String> {
     text.lines()
         .filter(|line| {
             serde_json::from_str::<Value>(line).is_ok_and(|v| {
-                v.get("name").and_then(Value::as_str) == Some(deployment.name.as_str())
-                    && v.get("namespace").and_then(Value::as_str)
-                        == Some(deployment.namespace.as_str())
+                v.get("name").and_then(Value::as_str) == Some(deployment.name())
+                    && v.get("namespace").and_then(Value::as_str) == Some(deployment.namespace())
             })
         })
         .map(str::to_owned)

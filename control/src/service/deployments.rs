@@ -37,7 +37,7 @@ impl Service {
         let grants = self.grants(ctx).await?;
         let target = AuditTarget {
             tenant: grants.tenancy.namespace_owners.get(namespace).cloned(),
-            cluster: Some(namespace.cluster.clone()),
+            cluster: Some(namespace.cluster().clone()),
             namespace: Some(namespace.name().to_owned()),
             kind: Some("deployment"),
             name: name.map(str::to_owned),
@@ -62,11 +62,11 @@ impl Service {
                 ctx,
                 action,
                 &deployment.namespace_ref(),
-                Some(&deployment.name),
+                Some(deployment.name()),
                 parameters,
             )
             .await?;
-        target.kind = Some(deployment.kind.as_str());
+        target.kind = Some(deployment.kind().as_str());
         Ok((scope, target, grants))
     }
 
@@ -86,7 +86,7 @@ impl Service {
         grants: &Grants,
         progress: ProgressSink,
     ) -> WriteCtx {
-        let cluster = &scope.namespace().cluster;
+        let cluster = &scope.namespace().cluster();
         let boundary = match scope.tenant() {
             Some(tenant) if grants.global_role(GlobalRole::PlatformAdmin).is_none() => {
                 Boundary::Tenant {
@@ -99,7 +99,7 @@ impl Service {
                         // action: a target or dependency elsewhere needs the same right.
                         .filter(|(namespace, owner)| {
                             *owner == tenant
-                                && namespace.cluster == *cluster
+                                && namespace.cluster() == *cluster
                                 && policy::authorize_namespace(grants, action, namespace).is_ok()
                         })
                         .map(|(namespace, _)| namespace.clone())
@@ -141,7 +141,7 @@ impl Service {
     ) -> Result<DeploymentRef> {
         self.namespaced(ctx, Action::DeploymentGet, namespace, Some(name), json!({}))
             .await?;
-        let cluster = self.registry.cluster(&namespace.cluster)?;
+        let cluster = self.registry.cluster(namespace.cluster())?;
         let mut found = Vec::new();
         for candidate in DeploymentKind::ALL
             .into_iter()
@@ -163,7 +163,7 @@ impl Service {
                 namespace.name(),
                 found
                     .iter()
-                    .map(|r| format!("{} (id {r})", r.kind))
+                    .map(|r| format!("{} (id {r})", r.kind()))
                     .collect::<Vec<_>>()
                     .join(", ")
             ))),
@@ -186,7 +186,9 @@ impl Service {
             .filter(|d| d.name == name)
             .map(|d| d.reference())
             .collect();
-        found.sort_by(|a, b| (&a.namespace, a.kind.as_str()).cmp(&(&b.namespace, b.kind.as_str())));
+        found.sort_by(|a, b| {
+            (&a.namespace(), a.kind().as_str()).cmp(&(&b.namespace(), b.kind().as_str()))
+        });
         found.dedup();
         match found.len() {
             0 => Err(Error::not_found("deployment", name)),
@@ -195,7 +197,7 @@ impl Service {
                 "{n} deployments you can see are called {name}: {}; name one as namespace/name or by its id",
                 found
                     .iter()
-                    .map(|r| format!("{}/{} ({}, id {r})", r.namespace, r.name, r.kind))
+                    .map(|r| format!("{}/{} ({}, id {r})", r.namespace(), r.name(), r.kind()))
                     .collect::<Vec<_>>()
                     .join(", ")
             ))),
@@ -276,10 +278,10 @@ impl Service {
                 // Health is the cluster's to tell, whichever adapter applied the objects.
                 let client = self
                     .registry
-                    .cluster(&deployment.cluster)?
+                    .cluster(deployment.cluster())?
                     .connection()
                     .client();
-                object_health::with_health(client, &deployment.cluster, entries, &visible).await
+                object_health::with_health(client, deployment.cluster(), entries, &visible).await
             }
             None => Vec::new(),
         };
@@ -418,7 +420,7 @@ impl Service {
                 .extensions
                 .keys()
                 .any(|k| k.starts_with("helm.") || k == "flux.type");
-        let Ok(cluster) = self.registry.cluster(&namespace.cluster) else {
+        let Ok(cluster) = self.registry.cluster(namespace.cluster()) else {
             return Ok(requested);
         };
         let chosen = match request.adapter.as_deref() {

@@ -16,7 +16,7 @@ impl Service {
     /// The adapter in `namespace`'s cluster that serves sources.
     fn sources_in(&self, namespace: &NamespaceRef) -> Result<&dyn Sources> {
         self.registry
-            .cluster(&namespace.cluster)?
+            .cluster(namespace.cluster())?
             .primaries()
             .find_map(|a| a.as_sources())
             .ok_or_else(|| Error::AdapterUnhealthy("no Flux adapter is configured".into()))

@@ -19,7 +19,7 @@ impl Service {
         namespace: &NamespaceRef,
         tenant: &str,
     ) -> Result<Vec<String>> {
-        let Ok(cluster) = self.registry.cluster(&namespace.cluster) else {
+        let Ok(cluster) = self.registry.cluster(namespace.cluster()) else {
             return Ok(Vec::new());
         };
         let client = cluster.connection().client();
@@ -52,7 +52,7 @@ impl Service {
         namespace: &NamespaceRef,
         tenant: Option<&str>,
     ) -> Result<Vec<String>> {
-        let Ok(cluster) = self.registry.cluster(&namespace.cluster) else {
+        let Ok(cluster) = self.registry.cluster(namespace.cluster()) else {
             return Ok(Vec::new());
         };
         let target = identity_target(namespace, tenant, json!({}));
@@ -76,7 +76,7 @@ impl Service {
         namespace: &NamespaceRef,
         previous: &str,
     ) -> Result<Vec<String>> {
-        let Ok(cluster) = self.registry.cluster(&namespace.cluster) else {
+        let Ok(cluster) = self.registry.cluster(namespace.cluster()) else {
             return Ok(Vec::new());
         };
         let connection = cluster.connection();
@@ -148,7 +148,7 @@ fn identity_target(
     parameters["clusterRole"] = json!(TENANT_CLUSTER_ROLE);
     AuditTarget {
         tenant: tenant.map(str::to_owned),
-        cluster: Some(namespace.cluster.clone()),
+        cluster: Some(namespace.cluster().clone()),
         namespace: Some(namespace.name().to_owned()),
         kind: Some("ServiceAccount"),
         name: Some(TENANT_SERVICE_ACCOUNT.to_owned()),

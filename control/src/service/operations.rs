@@ -181,7 +181,7 @@ impl Service {
                 .and_then(|g| g.tenancy.namespace_owners.get(&namespace).cloned());
             let target = AuditTarget {
                 tenant,
-                cluster: Some(namespace.cluster.clone()),
+                cluster: Some(namespace.cluster().clone()),
                 namespace: Some(row.namespace.clone()),
                 kind: Some(kind),
                 name: Some(name.to_owned()),
@@ -222,12 +222,7 @@ impl Service {
     /// What the cluster shows of an operation's deployment now.
     fn target_state(&self, row: &OperationRow) -> String {
         let Some(deployment) = row.change().ok().and_then(|change| {
-            Some(DeploymentRef {
-                cluster: change.namespace().cluster.clone(),
-                namespace: row.namespace.clone(),
-                kind: change.kind()?,
-                name: row.name.clone()?,
-            })
+            DeploymentRef::new(&change.namespace(), change.kind()?, row.name.clone()?).ok()
         }) else {
             return "its target is not a deployment".into();
         };

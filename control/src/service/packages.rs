@@ -72,7 +72,7 @@ impl Service {
         let mut packages = match policy::visible_namespaces(&grants, Action::PackageList) {
             Namespaces::All => self.packages().list(None).await?,
             Namespaces::Only(set) => {
-                let namespaces: Vec<String> = set.into_iter().map(|ns| ns.namespace).collect();
+                let namespaces: Vec<String> = set.iter().map(|ns| ns.name().to_owned()).collect();
                 self.packages().list(Some(&namespaces)).await?
             }
         };
@@ -149,11 +149,11 @@ impl Service {
             ctx,
             Action::DeploymentUpdate,
             &deployment.namespace_ref(),
-            Some(&deployment.name),
+            Some(deployment.name()),
             json!({}),
         )
         .await?;
-        if deployment.kind != model::reference::DeploymentKind::Release {
+        if deployment.kind() != model::reference::DeploymentKind::Release {
             return Err(Error::invalid(
                 "preview",
                 format!(

@@ -24,11 +24,11 @@ impl Service {
                 ctx,
                 Action::DeploymentReveal,
                 &deployment.namespace_ref(),
-                Some(&deployment.name),
+                Some(deployment.name()),
                 json!({ "reveal": what }),
             )
             .await?;
-        target.kind = Some(deployment.kind.as_str());
+        target.kind = Some(deployment.kind().as_str());
         self.audited(ctx, Action::DeploymentReveal, &target, async |_| Ok(()))
             .await
     }

@@ -64,12 +64,12 @@ impl Service {
         };
         let filter = AuditFilter {
             actor,
-            namespace: Some(deployment.namespace.clone()),
-            target: Some(deployment.name.clone()),
+            namespace: Some(deployment.namespace().to_owned()),
+            target: Some(deployment.name().to_owned()),
             limit: Some(CHANGES),
             ..AuditFilter::default()
         };
-        let kind = deployment.kind.as_str();
+        let kind = deployment.kind().as_str();
         entries.extend(
             query(&self.pool, &scope, &filter)
                 .await?

@@ -178,7 +178,7 @@ impl Service {
             return Err(Error::TooManyOperations(MAX_RUNNING_PER_PRINCIPAL));
         }
         // Before anything is recorded: a change no adapter runs is refused at once.
-        runner(self.registry.cluster(&namespace.cluster)?, &change)?;
+        runner(self.registry.cluster(namespace.cluster())?, &change)?;
         let operation = self.begin_audit(ctx, action, &target).await?;
         if let Err(error) = self.operations.start(operation, &change, ctx).await {
             self.end_audit(ctx, operation, action, &target, Err(&error))
@@ -198,7 +198,7 @@ impl Service {
                 .forcing(change.force())
                 .cancelled_by(cancel.clone());
             let run = async {
-                let cluster = this.registry.cluster(&change.namespace().cluster)?;
+                let cluster = this.registry.cluster(change.namespace().cluster())?;
                 let runner = runner(cluster, &change)?;
                 execute(&runner, &write, &change).await
             };

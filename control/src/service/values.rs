@@ -71,7 +71,7 @@ impl Service {
             ctx,
             Action::DeploymentUpdate,
             &deployment.namespace_ref(),
-            Some(&deployment.name),
+            Some(deployment.name()),
             json!({ "preview": true }),
         )
         .await?;
@@ -80,7 +80,7 @@ impl Service {
         let current = self.raw_values(ctx, deployment).await?;
         let values = super::reveal::restored(checked(text)?, &current);
         let values_diff = unified_diff(&values_yaml(&current), &values_yaml(&values));
-        if deployment.kind != DeploymentKind::Release {
+        if deployment.kind() != DeploymentKind::Release {
             return Ok(
                 match self.flux_manifest_diff(deployment, &current, &values).await {
                     Ok((manifest_diff, note)) => ValuesPreview {
@@ -166,7 +166,7 @@ fn checked(text: &str) -> Result<Map<String, Value>> {
 }
 
 fn refuse_kustomization(deployment: &DeploymentRef) -> Result<()> {
-    if deployment.kind == DeploymentKind::Kustomization {
+    if deployment.kind() == DeploymentKind::Kustomization {
         return Err(Error::invalid(
             "values",
             format!(

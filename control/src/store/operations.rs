@@ -105,14 +105,15 @@ impl OperationRow {
         let change = self.change().ok();
         let deployment = change.as_ref().and_then(Change::kind).and_then(|kind| {
             let name = self.name.clone()?;
+            let namespace = model::reference::NamespaceRef::new(
+                model::reference::ClusterId::new(self.cluster.clone()).ok()?,
+                self.namespace.clone(),
+            )
+            .ok()?;
             Some(
-                model::reference::DeploymentRef {
-                    cluster: model::reference::ClusterId::new(self.cluster.clone()).ok()?,
-                    namespace: self.namespace.clone(),
-                    kind,
-                    name,
-                }
-                .to_string(),
+                model::reference::DeploymentRef::new(&namespace, kind, name)
+                    .ok()?
+                    .to_string(),
             )
         });
         let time = |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
@@ -163,7 +164,7 @@ impl OperationLog {
             serde_json::to_value(change).map_err(|e| Error::invalid("change", e.to_string()))?;
         self.insert(
             id,
-            namespace.cluster.as_str(),
+            namespace.cluster().as_str(),
             namespace.name(),
             kind,
             name,

@@ -255,7 +255,7 @@ pub async fn assign_namespace(
     let owner: Option<String> = sqlx::query_scalar(
         "SELECT tenant FROM tenant_namespaces WHERE cluster = $1 AND namespace = $2",
     )
-    .bind(reference.cluster.as_str())
+    .bind(reference.cluster().as_str())
     .bind(namespace)
     .fetch_optional(&mut *conn)
     .await?;
@@ -269,7 +269,7 @@ pub async fn assign_namespace(
         None => {}
     }
     sqlx::query("INSERT INTO tenant_namespaces (cluster, namespace, tenant) VALUES ($1, $2, $3)")
-        .bind(reference.cluster.as_str())
+        .bind(reference.cluster().as_str())
         .bind(namespace)
         .bind(tenant)
         .execute(&mut *conn)
@@ -294,7 +294,7 @@ pub async fn move_namespace(
     let previous: Option<String> = sqlx::query_scalar(
         "SELECT tenant FROM tenant_namespaces WHERE cluster = $1 AND namespace = $2 FOR UPDATE",
     )
-    .bind(reference.cluster.as_str())
+    .bind(reference.cluster().as_str())
     .bind(reference.name())
     .fetch_optional(&mut *conn)
     .await?;
@@ -302,7 +302,7 @@ pub async fn move_namespace(
         "INSERT INTO tenant_namespaces (cluster, namespace, tenant) VALUES ($1, $2, $3) \
          ON CONFLICT (cluster, namespace) DO UPDATE SET tenant = EXCLUDED.tenant, assigned_at = now()",
     )
-    .bind(reference.cluster.as_str())
+    .bind(reference.cluster().as_str())
     .bind(reference.name())
     .bind(tenant)
     .execute(&mut *conn)
@@ -318,7 +318,7 @@ pub async fn move_namespace(
 pub async fn unassign_namespace(conn: &mut PgConnection, reference: &NamespaceRef) -> Result<()> {
     let deleted =
         sqlx::query("DELETE FROM tenant_namespaces WHERE cluster = $1 AND namespace = $2")
-            .bind(reference.cluster.as_str())
+            .bind(reference.cluster().as_str())
             .bind(reference.name())
             .execute(&mut *conn)
             .await?;

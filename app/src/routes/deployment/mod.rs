@@ -159,10 +159,10 @@ pub async fn delete_deployment(id: String, confirm: String) -> Result<Answered<(
     let (ctx, service) = crate::server::caller().await?;
     let target = crate::server::deployment(&id)?;
     // The form's button waits for the typed name; a request without it is refused too.
-    if confirm.trim() != target.name {
+    if confirm.trim() != target.name() {
         return Err(control::Error::invalid(
             "confirm",
-            format!("type {} to confirm the delete", target.name),
+            format!("type {} to confirm the delete", target.name()),
         )
         .into());
     }
