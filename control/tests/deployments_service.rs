@@ -140,12 +140,7 @@ async fn deployments_follow_the_access_model(pool: PgPool) {
     refs::made(
         &service,
         &alice,
-        Change::ScaleDeployment {
-            deployment: refs::hr("team-a", "api"),
-            replicas: 3,
-            path: None,
-            force: false,
-        },
+        refs::scale(refs::hr("team-a", "api"), 3, false),
     )
     .await
     .and_then(ChangeOutcome::into_deployment)
@@ -185,12 +180,7 @@ async fn deployments_follow_the_access_model(pool: PgPool) {
     let refused = refs::made(
         &service,
         &alice,
-        Change::ScaleDeployment {
-            deployment: refs::hr("team-a", "api"),
-            replicas: 7,
-            path: None,
-            force: false,
-        },
+        refs::scale(refs::hr("team-a", "api"), 7, false),
     )
     .await
     .and_then(ChangeOutcome::into_deployment)
@@ -210,12 +200,7 @@ async fn deployments_follow_the_access_model(pool: PgPool) {
     let forced = refs::made(
         &service,
         &alice,
-        Change::ScaleDeployment {
-            deployment: refs::hr("team-a", "api"),
-            replicas: 7,
-            path: None,
-            force: true,
-        },
+        refs::scale(refs::hr("team-a", "api"), 7, true),
     )
     .await
     .and_then(ChangeOutcome::into_deployment)
@@ -306,12 +291,7 @@ async fn deployments_follow_the_access_model(pool: PgPool) {
     let failed = refs::made(
         &service,
         &alice,
-        Change::ScaleDeployment {
-            deployment: refs::ks("team-a", "shop"),
-            replicas: 2,
-            path: None,
-            force: false,
-        },
+        refs::scale(refs::ks("team-a", "shop"), 2, false),
     )
     .await
     .unwrap_err();

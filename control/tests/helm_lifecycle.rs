@@ -279,12 +279,7 @@ async fn the_full_lifecycle(pool: PgPool) {
     refs::made(
         &service,
         &admin,
-        Change::ScaleDeployment {
-            deployment: refs::rel("team-a", "web"),
-            replicas: 4,
-            path: None,
-            force: false,
-        },
+        refs::scale(refs::rel("team-a", "web"), 4, false),
     )
     .await
     .expect("scale");

@@ -133,6 +133,7 @@ actions! {
     ServiceTokenCreate = "service-token.create", Change, Tenant, Tenant(Admin), "Make an API token for a service principal of the tenant.";
     ServiceTokenRevoke = "service-token.revoke", Change, Tenant, Tenant(Admin), "Revoke a service principal's API token.";
     PluginList = "plugin.list", Read, Platform, Anyone, "List the deployment adapters with their capabilities, health and versions.";
+    MetricsRead = "metrics.read", Read, Platform, PlatformAdmin, "Read the Prometheus metrics on the main listener (the separate metrics listener needs no sign-in).";
     AccessExplain = "access.explain", Read, Platform, PlatformAdmin, "Explain another principal's permissions.";
     AuditQuery = "audit.query", Read, AuditLog, AuditRead, "Search and export the audit log.";
     AuditVerify = "audit.verify", Read, AuditLog, AuditorOnly, "Recompute the hash chain.";

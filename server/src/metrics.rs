@@ -55,6 +55,16 @@ pub async fn render() -> Response {
         .into_response()
 }
 
+/// The scrape endpoint on the main listener: for platform-admins (a scraper sends an API
+/// token of one), since the metrics count the whole fleet.
+pub async fn render_signed_in(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+    crate::rest::Caller(ctx): crate::rest::Caller,
+) -> Result<Response, crate::rest::ApiError> {
+    state.service.authorize_metrics(&ctx).await?;
+    Ok(render().await)
+}
+
 /// Serves only `/metrics` on `listener` (`server.metricsListen`); scrapes go on while the
 /// main listener drains, and the process's end stops it.
 pub async fn serve(listener: tokio::net::TcpListener) -> std::io::Result<()> {

@@ -45,7 +45,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz));
     if metrics_here {
-        router = router.route("/metrics", get(metrics::render));
+        router = router.route("/metrics", get(metrics::render_signed_in));
     }
     router
         .merge(auth::routes::router())

@@ -27,10 +27,32 @@ fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
         .and_then(|value| value.parse().ok())
 }
 
+/// `/metrics` on the main listener, as the bootstrap platform-admin.
 async fn scrape(env: &TestEnv) -> String {
-    let answer = env.get("/metrics", None).await;
+    let answer = env.get_bearer("/metrics", &env.bearer("admin")).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     answer.body
+}
+
+#[tokio::test]
+async fn the_main_listener_serves_metrics_to_platform_admins_only() {
+    let env = TestEnv::start("metrics-access", |_| {}).await;
+    let anonymous = env.get("/metrics", None).await;
+    assert_eq!(
+        anonymous.status,
+        StatusCode::UNAUTHORIZED,
+        "{}",
+        anonymous.body
+    );
+    let body: serde_json::Value = serde_json::from_str(&anonymous.body).expect("the error body");
+    assert_eq!(body["error"], "unauthorized");
+    let tenant = env.get_bearer("/metrics", &env.bearer("alice")).await;
+    assert_eq!(tenant.status, StatusCode::FORBIDDEN, "{}", tenant.body);
+    assert!(
+        scrape(&env)
+            .await
+            .contains("pilothouse_http_requests_total")
+    );
 }
 
 #[tokio::test]

@@ -26,7 +26,7 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  demo     set up, build, and run the demo on http://127.0.0.1:3000
+  demo     set up, build, and run the demo on http://127.0.0.1:3000 [--release]
   test     set up and run every check: fmt, clippy, unit and integration tests, Playwright
   e2e      build and run only the Playwright walks [SPEC…: names containing any of these]
   bench    run the benchmarks (release build, private Postgres, the fleet scenario)
@@ -37,20 +37,13 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let command = args.first().map(String::as_str);
     let result = match command {
-        Some("demo") => demo::run(),
+        Some("demo") => demo::run(profile(&args)),
         Some("test") => test::run_all(),
         Some("e2e") => test::run_walks(&args[1..]),
         Some("bench") => bench::run_all(),
         Some("setup") => setup::run(setup::Needs::everything()).map(|_| ()),
-        Some("build") => {
-            let release = args.iter().any(|a| a == "--release");
-            let profile = if release {
-                site::Profile::Release
-            } else {
-                site::Profile::Dev
-            };
-            setup::run(setup::Needs::build()).and_then(|tools| site::build_all(&tools, profile))
-        }
+        Some("build") => setup::run(setup::Needs::build())
+            .and_then(|tools| site::build_all(&tools, profile(&args))),
         Some("help" | "--help" | "-h") => {
             eprintln!("{USAGE}");
             Ok(())
@@ -72,4 +65,13 @@ fn main() -> ExitCode {
 /// Prints a progress line for a step.
 fn step(message: &str) {
     eprintln!("==> {message}");
+}
+
+/// The build profile the arguments ask for: `--release`, or the debug build.
+fn profile(args: &[String]) -> site::Profile {
+    if args.iter().any(|a| a == "--release") {
+        site::Profile::Release
+    } else {
+        site::Profile::Dev
+    }
 }

@@ -111,7 +111,7 @@ impl Tracked {
 /// How long a caller waits for a change before it is answered with the operation to follow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wait {
-    /// Until it ends, however long: the command line, bulk rows, tests.
+    /// Until it ends, however long: bulk rows and tests.
     ToTheEnd,
     /// At most this long for a long change ([`Change::is_long`]); zero answers at once with
     /// the operation. A short change is always waited for to its end.

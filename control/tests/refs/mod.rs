@@ -69,6 +69,21 @@ pub async fn created(
     made(service, ctx, change).await?.into_deployment()
 }
 
+/// The change that sets `deployment`'s replica count (in `replicaCount`); `force` takes the
+/// field over from another field manager.
+pub fn scale(
+    deployment: DeploymentRef,
+    replicas: u32,
+    force: bool,
+) -> control::service::change::Change {
+    control::service::change::Change::ScaleDeployment {
+        deployment,
+        replicas,
+        path: None,
+        force,
+    }
+}
+
 /// A Flux source of the default cluster.
 pub fn source(namespace: &str, kind: SourceKind, name: &str) -> SourceRef {
     SourceRef::new(ns(namespace), kind, name).expect("source ref")

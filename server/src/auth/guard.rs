@@ -27,20 +27,20 @@ pub struct AuthSettings {
     pub absolute_timeout_secs: i64,
 }
 
-/// Paths anyone may reach: health, metrics (unless on their own listener), static assets,
-/// the API's description, and the sign-in routes themselves.
-fn is_public(path: &str, metrics_here: bool) -> bool {
+/// Paths anyone may reach: health, static assets, the API's description, and the sign-in
+/// routes themselves. `/metrics` on the main listener is not one of them: it needs a
+/// platform-admin (the separate metrics listener needs no sign-in).
+fn is_public(path: &str) -> bool {
     matches!(
         path,
         "/healthz" | "/readyz" | "/favicon.ico" | crate::rest::OPENAPI_PATH
-    ) || (metrics_here && path == "/metrics")
-        || path.starts_with("/pkg/")
+    ) || path.starts_with("/pkg/")
         || path.starts_with("/auth/")
 }
 
 /// Paths answered with JSON (401) rather than a redirect to sign-in.
 pub(super) fn is_api(path: &str) -> bool {
-    path.starts_with("/api/") || path.starts_with("/o2dms/")
+    path.starts_with("/api/") || path.starts_with("/o2dms/") || path == "/metrics"
 }
 
 /// The middleware: authenticates, checks CSRF, and attaches the request context.
@@ -51,7 +51,7 @@ pub async fn authenticate(
     next: Next,
 ) -> Response {
     let path = request.uri().path().to_owned();
-    if is_public(&path, state.metrics_here) {
+    if is_public(&path) {
         return next.run(request).await;
     }
     let client_addr = client_addr(&request);

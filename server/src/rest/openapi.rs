@@ -1,23 +1,10 @@
 //! The API's OpenAPI 3.1 document. Paths, parameters and bodies come from the handlers'
 //! `#[utoipa::path]` annotations and the types they read and answer with; the router is
 //! built from the same annotations (utoipa-axum), so a route cannot be left out. What every
-//! route shares is added here once: the error shape and its statuses, the security schemes,
+//! route shares is added here once: the error body and its statuses, the security schemes,
 //! and the deployment routes' two spellings of their path parameters.
 
 use serde_json::{Map, Value, json};
-
-/// The body of every error answer.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)] // Only its schema is used; ApiError writes the same shape.
-pub struct ApiErrorBody {
-    /// A stable code: bad_request, unauthorized, forbidden, not_found, conflict,
-    /// precondition_failed, invalid, rate_limited, backend_failed, unavailable, internal.
-    error: String,
-    /// What went wrong and what to do, in one sentence.
-    message: String,
-    /// The request field the error is about, when there is one.
-    field: Option<String>,
-}
 
 /// The statuses every route may answer with besides its own, and when.
 const FAILURES: &[(&str, &str)] = &[
@@ -39,8 +26,13 @@ const FAILURES: &[(&str, &str)] = &[
         "It conflicts with the current state (or a bare name matches several deployments).",
     ),
     ("412", "If-Match names an outdated resourceVersion."),
+    ("413", "The request body is too large."),
     ("422", "A field is invalid; `field` names it."),
     ("429", "Too many requests; wait for Retry-After seconds."),
+    (
+        "500",
+        "A bug; the details are in the server log, never in the answer.",
+    ),
     ("502", "The cluster or helm failed."),
     (
         "503",
@@ -66,8 +58,14 @@ pub fn finish(document: utoipa::openapi::OpenApi) -> Value {
         "version": env!("CARGO_PKG_VERSION"),
         "description": "Deployments run by Flux CD and Helm, their packages and sources, tenancy, API tokens and the audit log. Every operation is authorized by the same policy as the UI and recorded in the audit log.",
     });
-    document["components"]["schemas"]["ApiError"] =
-        serde_json::to_value(<ApiErrorBody as utoipa::PartialSchema>::schema()).unwrap_or_default();
+    // The one error body (model::error::ErrorBody), which every JSON surface writes.
+    let schemas = &mut document["components"]["schemas"];
+    schemas["ApiError"] =
+        serde_json::to_value(<model::error::ErrorBody as utoipa::PartialSchema>::schema())
+            .unwrap_or_default();
+    schemas["ErrorCode"] =
+        serde_json::to_value(<model::error::ErrorCode as utoipa::PartialSchema>::schema())
+            .unwrap_or_default();
     document["components"]["securitySchemes"] = json!({
         "bearer": { "type": "http", "scheme": "bearer",
             "description": "An OpenID Connect access token (JWT) from the configured provider, or a Pilothouse API token (`ph_…`)." },

@@ -5,9 +5,11 @@
 
 use crate::charts;
 use crate::support::TestEnv;
+use crate::support::until;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use serde_json::{Value, json};
+use std::time::Duration;
 
 fn parse(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
@@ -34,24 +36,37 @@ fn plant_release(env: &TestEnv, namespace: &str, name: &str) {
 }
 
 /// Waits until the watch cache shows `path` to `token` (a write outside Pilothouse arrives
-/// through the watch).
+/// through the watch), within a generous bound.
 async fn until_visible(env: &TestEnv, path: &str, token: &str) {
-    for _ in 0..100 {
-        if env.get_bearer(path, token).await.status == StatusCode::OK {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("{path} never appeared");
+    let shown = async || env.get_bearer(path, token).await.status == StatusCode::OK;
+    until(Duration::from_secs(60), &format!("{path} appears"), shown).await;
 }
 
+/// The deployments path.
+const BASE: &str = "/o2dms/v1/deployments";
+
+/// Reference 000's two Flux objects of one name in team-a: a HelmRelease and a Kustomization.
+async fn create_two_nginx(env: &TestEnv, alice: &str) {
+    let base = BASE;
+    for body in [
+        json!({ "name": "nginx", "namespace": "team-a", "values": { "replicaCount": 3 },
+            "extensions": { "flux.type": "helmrelease", "flux.chart": "nginx", "flux.sourceRef": "podinfo", "flux.chartVersion": "13.2.0" } }),
+        json!({ "name": "nginx", "namespace": "team-a",
+            "extensions": { "flux.type": "kustomization", "flux.sourceRef": "shop", "flux.path": "./deploy" } }),
+    ] {
+        let answer = env.send_bearer("POST", base, alice, body).await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+    }
+}
+
+/// Reference 001: a release from a package id, read, scaled, rolled back and deleted by its
+/// bare name and by its id.
 #[tokio::test]
-async fn the_reference_examples_with_bare_names_and_ids() {
-    let env = TestEnv::start_with_cluster("reference-api").await;
+async fn reference_001_a_release_from_a_package_by_bare_name_and_by_id() {
+    let env = TestEnv::start_with_cluster("reference-001-a-release-from-a-package-b").await;
     let admin = env.bearer("admin");
     let alice = env.bearer("alice");
-    let base = "/o2dms/v1/deployments";
-
+    let base = BASE;
     let upload = env
         .send_bytes(
             "POST",
@@ -150,7 +165,14 @@ async fn the_reference_examples_with_bare_names_and_ids() {
         parse(&gone.body)["message"],
         "deployment not found: my-cnf-prod"
     );
+}
 
+/// Reference 000: Flux objects from extensions, and its error text when the chart is missing.
+#[tokio::test]
+async fn reference_000_flux_objects_from_extensions_and_the_missing_chart_text() {
+    let env = TestEnv::start_with_cluster("reference-000-flux-objects-from-extensio").await;
+    let alice = env.bearer("alice");
+    let base = BASE;
     // Reference 000: Flux objects from extensions, and its error text when the chart is missing
     // (named before the missing source, in the reference's order).
     let missing = env
@@ -171,22 +193,22 @@ async fn the_reference_examples_with_bare_names_and_ids() {
             .is_some_and(|m| m.ends_with("flux.chart extension is required for HelmRelease")),
         "{error}"
     );
-    for body in [
-        json!({ "name": "nginx", "namespace": "team-a", "values": { "replicaCount": 3 },
-            "extensions": { "flux.type": "helmrelease", "flux.chart": "nginx", "flux.sourceRef": "podinfo", "flux.chartVersion": "13.2.0" } }),
-        json!({ "name": "nginx", "namespace": "team-a",
-            "extensions": { "flux.type": "kustomization", "flux.sourceRef": "shop", "flux.path": "./deploy" } }),
-    ] {
-        let answer = env.send_bearer("POST", base, &alice, body).await;
-        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
-    }
+    create_two_nginx(&env, &alice).await;
     let listed = parse(
         &env.get_bearer(&format!("{base}?namespace=team-a&text=nginx"), &alice)
             .await
             .body,
     );
     assert_eq!(listed["total"], 2, "{listed}");
+}
 
+/// Two visible deployments share the bare name.
+#[tokio::test]
+async fn a_bare_name_two_visible_deployments_share_is_a_409_naming_both() {
+    let env = TestEnv::start_with_cluster("a-bare-name-two-visible-deployments-shar").await;
+    let alice = env.bearer("alice");
+    let base = BASE;
+    create_two_nginx(&env, &alice).await;
     // Two visible deployments share the bare name: a 409 naming both.
     let ambiguous = env
         .get_bearer(&format!("{base}/nginx/status"), &alice)
@@ -202,7 +224,15 @@ async fn the_reference_examples_with_bare_names_and_ids() {
             && message.contains("team-a/nginx (Kustomization"),
         "{message}"
     );
+}
 
+/// A deployment of another tenant with the same bare name is no candidate.
+#[tokio::test]
+async fn a_same_named_deployment_the_caller_cannot_see_changes_nothing() {
+    let env = TestEnv::start_with_cluster("a-same-named-deployment-the-caller-canno").await;
+    let admin = env.bearer("admin");
+    let alice = env.bearer("alice");
+    let base = BASE;
     // A same-named deployment alice cannot see changes nothing in her answers.
     plant_release(&env, "team-b", "hidden");
     plant_release(&env, "team-b", "podinfo");
@@ -237,7 +267,15 @@ async fn the_reference_examples_with_bare_names_and_ids() {
         "the admin sees both: {}",
         both.body
     );
+}
 
+/// The ETag of a read, and 412 once it is stale.
+#[tokio::test]
+async fn updates_are_guarded_by_if_match() {
+    let env = TestEnv::start_with_cluster("updates-are-guarded-by-if-match").await;
+    let alice = env.bearer("alice");
+    let base = BASE;
+    create_two_nginx(&env, &alice).await;
     // Updates guarded by If-Match: the ETag of a read, and 412 once it is stale.
     let nginx = format!("{base}/team-a/nginx?kind=HelmRelease");
     let etag_of = async || {
