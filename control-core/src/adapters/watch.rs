@@ -59,6 +59,7 @@ where
         tx,
         what,
         behind: false,
+        failed_at: None,
         delay: BACKOFF.0,
         objects: 0,
     };
@@ -84,6 +85,8 @@ struct Loop<K> {
     what: &'static str,
     /// The last LIST or WATCH failed and nothing has worked since.
     behind: bool,
+    /// When the outage being reported began, for the line that says it is over.
+    failed_at: Option<std::time::Instant>,
     /// The next retry's delay.
     delay: Duration,
     /// How many objects the cache holds, for the metrics.
@@ -134,7 +137,8 @@ where
         if self.behind {
             tracing::debug!(kind = self.what, error = %why, "watch still failing; retrying");
         } else {
-            tracing::warn!(kind = self.what, error = %why, "watch failed; retrying");
+            tracing::warn!(kind = self.what, error = %why, "watch failed; retrying quietly until it works again");
+            self.failed_at = Some(std::time::Instant::now());
             crate::metrics::watch_restart(self.what);
             crate::metrics::watch_synced(self.what, false);
         }
@@ -144,6 +148,13 @@ where
 
     /// Says the cache is current again after a failure; false when nobody listens.
     async fn caught_up(&mut self, step: Step<K>) -> bool {
+        if let Some(failed_at) = self.failed_at.take() {
+            tracing::info!(
+                kind = self.what,
+                after_seconds = failed_at.elapsed().as_secs_f64(),
+                "watch works again"
+            );
+        }
         self.behind = false;
         self.delay = BACKOFF.0;
         crate::metrics::watch_synced(self.what, true);
