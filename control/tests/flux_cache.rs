@@ -279,7 +279,8 @@ async fn the_bus_delivers_adds_changes_and_deletes() {
     );
 }
 
-/// Polls `check` every 20 ms for up to `limit`; true once it holds.
+/// Polls `check` every 20 ms for up to `limit` (a generous bound on a condition, never the
+/// thing tested); true once it holds.
 async fn eventually(limit: Duration, check: impl Fn() -> bool) -> bool {
     let deadline = tokio::time::Instant::now() + limit;
     while tokio::time::Instant::now() < deadline {
@@ -312,7 +313,7 @@ async fn after_an_api_server_restart_pages_say_as_of_until_the_watches_resume() 
     let page = || everything(&cache);
     assert_eq!(page().as_of, None, "a synced cache is current");
     assert!(
-        eventually(Duration::from_secs(2), || {
+        eventually(Duration::from_secs(30), || {
             let counts = sandbox.request_counts();
             counts.watches == counts.lists
         })
@@ -323,7 +324,7 @@ async fn after_an_api_server_restart_pages_say_as_of_until_the_watches_resume() 
 
     sandbox.restart(Duration::from_millis(1500), false);
     assert!(
-        eventually(Duration::from_secs(2), || page().as_of.is_some()).await,
+        eventually(Duration::from_secs(30), || page().as_of.is_some()).await,
         "while the API server is down, pages say how old their rows are"
     );
     assert_eq!(
@@ -334,11 +335,11 @@ async fn after_an_api_server_restart_pages_say_as_of_until_the_watches_resume() 
     suspend_podinfo(&sandbox);
 
     assert!(
-        eventually(Duration::from_secs(10), || page().as_of.is_none()).await,
+        eventually(Duration::from_secs(60), || page().as_of.is_none()).await,
         "once the watches are back, the pages are current again"
     );
     assert!(
-        eventually(Duration::from_secs(2), || cache
+        eventually(Duration::from_secs(30), || cache
             .get(&refs::hr("team-a", "podinfo"))
             .is_some_and(|row| row.state.suspended))
         .await,
@@ -361,7 +362,7 @@ async fn when_the_history_is_gone_the_cache_relists_and_keeps_its_rows_meanwhile
 
     sandbox.restart(Duration::from_millis(1000), true);
     assert!(
-        eventually(Duration::from_secs(2), || page().as_of.is_some()).await,
+        eventually(Duration::from_secs(30), || page().as_of.is_some()).await,
         "stale while the API server is down"
     );
     suspend_podinfo(&sandbox);
@@ -372,7 +373,7 @@ async fn when_the_history_is_gone_the_cache_relists_and_keeps_its_rows_meanwhile
     );
 
     assert!(
-        eventually(Duration::from_secs(10), || page().as_of.is_none()).await,
+        eventually(Duration::from_secs(60), || page().as_of.is_none()).await,
         "current again after the re-list"
     );
     assert!(
