@@ -24,13 +24,8 @@ fn source(
     namespace: &str,
     name: &str,
 ) -> Result<model::reference::SourceRef, AppError> {
-    let kind = kind
-        .parse::<model::reference::SourceKind>()
-        .map_err(|e| control::Error::invalid("kind", e.reason))?;
-    Ok(
-        model::reference::SourceRef::new(crate::server::namespace(namespace)?, kind, name)
-            .map_err(control::Error::from)?,
-    )
+    let namespace = crate::server::namespace(namespace)?;
+    Ok(control::service::change::source_ref(namespace, kind, name)?)
 }
 
 /// Asks Flux to fetch a source now: the new artifact when it comes within the page's wait,

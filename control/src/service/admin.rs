@@ -41,7 +41,7 @@ impl Service {
         self.platform(ctx, Action::TenantCreate, &target).await?;
         validate::dns_label("tenant", slug)?;
         validate::text("display name", display_name, 200)?;
-        let slug = existing(slug)?;
+        let slug = tenant_slug(slug)?;
         self.audited_in_tx(ctx, Action::TenantCreate, &target, async |conn| {
             tenancy::create_tenant(conn, &slug, display_name).await
         })
@@ -58,7 +58,7 @@ impl Service {
         let target = tenant_target(slug, json!({ "displayName": display_name }));
         self.platform(ctx, Action::TenantRename, &target).await?;
         validate::text("display name", display_name, 200)?;
-        let slug = existing(slug)?;
+        let slug = tenant_slug(slug)?;
         self.audited_in_tx(ctx, Action::TenantRename, &target, async |conn| {
             tenancy::rename_tenant(conn, &slug, display_name).await
         })
@@ -78,7 +78,7 @@ impl Service {
         let target = tenant_target(slug, json!({ "nestedFlux": allowed }));
         self.platform(ctx, Action::TenantNestedFlux, &target)
             .await?;
-        let typed = existing(slug)?;
+        let typed = tenant_slug(slug)?;
         self.audited_in_tx(ctx, Action::TenantNestedFlux, &target, async |conn| {
             tenancy::set_nested_flux(conn, &typed, allowed).await
         })
@@ -96,7 +96,7 @@ impl Service {
     pub async fn delete_tenant(&self, ctx: &RequestContext, slug: &str) -> Result<()> {
         let target = tenant_target(slug, json!({}));
         self.platform(ctx, Action::TenantDelete, &target).await?;
-        let slug = existing(slug)?;
+        let slug = tenant_slug(slug)?;
         self.audited_in_tx(ctx, Action::TenantDelete, &target, async |conn| {
             tenancy::delete_tenant(conn, &slug).await
         })
@@ -207,7 +207,7 @@ impl Service {
         validate::dns_label("tenant", tenant)?;
         let reference = NamespaceRef::in_default(namespace)?;
         self.audited_in_tx(ctx, Action::NamespaceAssign, &target, async |conn| {
-            tenancy::assign_namespace(conn, &reference, &existing(tenant)?).await
+            tenancy::assign_namespace(conn, &reference, &tenant_slug(tenant)?).await
         })
         .await?;
         // The assignment stands even if the cluster is unreachable now; the repair pass
@@ -238,7 +238,7 @@ impl Service {
         let reference = NamespaceRef::in_default(namespace)?;
         let previous = self
             .audited_in_tx(ctx, Action::NamespaceMove, &target, async |conn| {
-                tenancy::move_namespace(conn, &reference, &existing(tenant)?).await
+                tenancy::move_namespace(conn, &reference, &tenant_slug(tenant)?).await
             })
             .await?;
         // Tokens minted for the old tenant's accounts must stop working: the accounts are
@@ -315,7 +315,7 @@ impl Service {
         let scope = self.tenant(ctx, Action::MembershipAdd, &target).await?;
         validate::text("grantee", grantee.name(), 255)?;
         self.audited_in_tx(ctx, Action::MembershipAdd, &target, async |conn| {
-            tenancy::add_membership(conn, &existing(scope.tenant())?, grantee, role).await
+            tenancy::add_membership(conn, &tenant_slug(scope.tenant())?, grantee, role).await
         })
         .await
     }
@@ -331,7 +331,7 @@ impl Service {
         let target = membership_target(tenant, grantee, Some(role.as_str()));
         let scope = self.tenant(ctx, Action::MembershipAdd, &target).await?;
         self.audited_in_tx(ctx, Action::MembershipAdd, &target, async |conn| {
-            tenancy::change_membership(conn, &existing(scope.tenant())?, grantee, role).await
+            tenancy::change_membership(conn, &tenant_slug(scope.tenant())?, grantee, role).await
         })
         .await
     }
@@ -346,7 +346,7 @@ impl Service {
         let target = membership_target(tenant, grantee, None);
         let scope = self.tenant(ctx, Action::MembershipRemove, &target).await?;
         self.audited_in_tx(ctx, Action::MembershipRemove, &target, async |conn| {
-            tenancy::remove_membership(conn, &existing(scope.tenant())?, grantee).await
+            tenancy::remove_membership(conn, &tenant_slug(scope.tenant())?, grantee).await
         })
         .await
     }
@@ -446,8 +446,8 @@ impl Service {
     }
 }
 
-/// The slug of a tenant that may exist: one that is not a DNS label names no tenant (404).
-fn existing(slug: &str) -> Result<TenantSlug> {
+/// A tenant slug from a request: one that is not a DNS label names no tenant (404).
+fn tenant_slug(slug: &str) -> Result<TenantSlug> {
     TenantSlug::new(slug).map_err(|_| Error::not_found("tenant", slug))
 }
 

@@ -216,6 +216,15 @@ impl Change {
     }
 }
 
+/// The source a request names by kind and name in `namespace`: an unknown kind is an invalid
+/// `kind` (422, listing the kinds), a bad name a bad reference (400).
+pub fn source_ref(namespace: NamespaceRef, kind: &str, name: &str) -> crate::Result<SourceRef> {
+    let kind = kind
+        .parse::<model::reference::SourceKind>()
+        .map_err(|e| crate::Error::invalid("kind", e.reason))?;
+    Ok(SourceRef::new(namespace, kind, name)?)
+}
+
 /// What a change is about: a deployment to create, one that exists, or a source.
 enum Subject<'a> {
     New {

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use control::service::change::Change;
 use model::deployment::{LogQuery, ReconcileOutcome, TraceStep};
 use model::operation::Accepted;
-use model::reference::{NamespaceRef, SourceKind, SourceRef};
+use model::reference::NamespaceRef;
 use model::source::FluxSource;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -48,10 +48,7 @@ async fn source_operation(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let namespace = NamespaceRef::in_default(namespace).map_err(control::Error::from)?;
-    let kind = kind
-        .parse::<SourceKind>()
-        .map_err(|e| control::Error::invalid("kind", e.reason))?;
-    let source = SourceRef::new(namespace, kind, name).map_err(control::Error::from)?;
+    let source = control::service::change::source_ref(namespace, &kind, &name)?;
     match operation.as_str() {
         "reconcile" => {
             let change = Change::ReconcileSource { source };
