@@ -1,6 +1,7 @@
 //! The frame around every page: header with navigation, and the footer.
 
 use crate::session::UserMenu;
+use crate::theme::Theme;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use model::build::{PRODUCT, VERSION};
@@ -15,7 +16,7 @@ const SECTIONS: [(&str, &str); 6] = [
     ("/admin", "Admin"),
 ];
 
-/// Product name, main navigation and the theme switch.
+/// Product name, main navigation and the theme menu.
 #[component]
 pub fn Header() -> impl IntoView {
     view! {
@@ -36,26 +37,33 @@ pub fn Header() -> impl IntoView {
     }
 }
 
-/// Switches between light and dark colours; it only responds once the page has hydrated.
+/// Chooses the colours: the operating system's, light or dark; the choice is remembered per
+/// browser. It only responds once the page has hydrated.
 #[component]
 fn ThemeToggle() -> impl IntoView {
-    let (dark, set_dark) = signal(false);
-    Effect::new(move |_| {
-        if let Some(root) = document().document_element() {
-            let theme = if dark.get() { "dark" } else { "light" };
-            let _ = root.set_attribute("data-theme", theme);
-        }
-    });
+    let (theme, set_theme) = signal(Theme::current());
     view! {
-        <button
+        <select
             class="theme-toggle"
-            type="button"
             data-testid="theme-toggle"
-            aria-pressed=move || dark.get().to_string()
-            on:click=move |_| set_dark.update(|d| *d = !*d)
+            aria-label="Colour theme"
+            on:change=move |ev| {
+                let chosen = Theme::parse(&event_target_value(&ev));
+                chosen.apply_and_remember();
+                set_theme.set(chosen);
+            }
         >
-            {move || if dark.get() { "Light theme" } else { "Dark theme" }}
-        </button>
+            {Theme::ALL
+                .into_iter()
+                .map(|t| {
+                    view! {
+                        <option value=t.as_str() selected=move || theme.get() == t>
+                            {t.label()}
+                        </option>
+                    }
+                })
+                .collect_view()}
+        </select>
     }
 }
 

@@ -8,6 +8,7 @@ mod routes;
 #[cfg(feature = "ssr")]
 mod server;
 pub mod session;
+pub mod theme;
 
 /// The API's OpenAPI document, which the server provides to the API reference page.
 #[cfg(feature = "ssr")]
@@ -29,7 +30,7 @@ pub const OUTPUT_NAME: &str = "pilothouse";
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang="en" data-theme=theme::Theme::current().attribute()>
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />

@@ -10,6 +10,8 @@ pub mod leader;
 pub mod live;
 pub mod service;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod values;
 
 pub use control_core::{Error, Result, error, metrics, validate};

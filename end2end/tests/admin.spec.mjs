@@ -4,7 +4,7 @@
 // slug before it is sent. dave administers only team-b's members; carol sees no admin forms.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { baseUrl, hydrated, launch, passwords, screenshotPath, signIn } from './support.mjs';
+import { baseUrl, hydrated, launch, passwords, screenshotPath, signIn, darkTheme } from './support.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -60,8 +60,7 @@ test('a platform-admin onboards a tenant', async () => {
   const aliceRow = admin.getByTestId('members-table').locator('tr[data-member="alice"]');
   await aliceRow.waitFor();
   await admin.screenshot({ path: screenshotPath('admin'), fullPage: true });
-  await admin.getByTestId('theme-toggle').click();
-  await admin.locator('html[data-theme="dark"]').waitFor();
+  await darkTheme(admin);
   await admin.screenshot({ path: screenshotPath('admin-dark'), fullPage: true });
 
   const check = admin.getByTestId('access-check');
@@ -88,8 +87,7 @@ test('a platform-admin onboards a tenant', async () => {
   await why.locator('summary').click();
   assert.match(await why.innerText(), /you may not deployment\.reconcile on namespace team-c: it needs operator on the tenant, and you are only viewer on tenant team-c/);
   await alice.screenshot({ path: screenshotPath('why-not'), fullPage: true });
-  await alice.getByTestId('theme-toggle').click();
-  await alice.locator('html[data-theme="dark"]').waitFor();
+  await darkTheme(alice);
   await alice.screenshot({ path: screenshotPath('why-not-dark'), fullPage: true });
 
   // Removing the membership takes it away again.

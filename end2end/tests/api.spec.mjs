@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import SwaggerParser from '@apidevtools/swagger-parser';
-import { baseUrl, launch, screenshotPath, signIn } from './support.mjs';
+import { baseUrl, launch, screenshotPath, signIn, darkTheme } from './support.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -27,8 +27,7 @@ test('the API reference is served by Pilothouse itself', async () => {
   assert.match(await scale.innerText(), /ScaleBody/);
   assert.match(await scale.innerText(), /429/);
   await page.screenshot({ path: screenshotPath('api-docs'), fullPage: false });
-  await page.getByTestId('theme-toggle').click();
-  await page.locator('html[data-theme="dark"]').waitFor();
+  await darkTheme(page);
   await page.screenshot({ path: screenshotPath('api-docs-dark'), fullPage: false });
   // The document validates against the OpenAPI 3.1 schema, by an independent validator.
   const document = await (await context.request.get(`${baseUrl}/o2dms/v1/openapi.json`)).json();

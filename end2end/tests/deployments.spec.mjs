@@ -2,7 +2,7 @@
 // deployments, reconciles one and sees the outcome, and a refused create keeps what she typed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { hydrated, launch, screenshotPath, signIn } from './support.mjs';
+import { hydrated, launch, screenshotPath, signIn, darkTheme } from './support.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -105,8 +105,7 @@ test('a Kustomization and a HelmRelease of one name are both reachable', async (
   const kinds = (await rows.locator('td:nth-child(4)').allInnerTexts()).sort();
   assert.deepEqual(kinds, ['HelmRelease', 'Kustomization']);
   await page.screenshot({ path: screenshotPath('same-name-light'), fullPage: true });
-  await page.getByTestId('theme-toggle').click();
-  await page.locator('html[data-theme="dark"]').waitFor();
+  await darkTheme(page);
   await page.screenshot({ path: screenshotPath('same-name-dark'), fullPage: true });
 
   for (const kind of ['Kustomization', 'HelmRelease']) {
@@ -137,8 +136,7 @@ test('a field another manager owns is taken over only by choice', async () => {
   assert.match(await notice.innerText(), /spec\.values\.replicaCount/);
   assert.match(await notice.innerText(), /kustomize-controller applies this from Git/);
   await page.screenshot({ path: screenshotPath('field-conflict-light'), fullPage: true });
-  await page.getByTestId('theme-toggle').click();
-  await page.locator('html[data-theme="dark"]').waitFor();
+  await darkTheme(page);
   await page.screenshot({ path: screenshotPath('field-conflict-dark'), fullPage: true });
 
   await scale.locator('input[name="force"]').check();

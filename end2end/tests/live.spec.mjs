@@ -4,8 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  baseUrl, clusterRequest, createKustomization, hydrated, launch, sandbox, screenshotPath, signIn,
-} from './support.mjs';
+  baseUrl, clusterRequest, createKustomization, hydrated, launch, sandbox, screenshotPath, signIn, darkTheme,} from './support.mjs';
 
 const id = 'default~team-b~Kustomization~analytics-db';
 
@@ -57,8 +56,7 @@ test('a change in the cluster appears on open pages without a reload', async () 
   assert.deepEqual(fetched, [], 'only server-function calls after the change, no page loads');
   await list.screenshot({ path: screenshotPath('live-list'), fullPage: true });
   await detail.screenshot({ path: screenshotPath('live-detail'), fullPage: true });
-  await list.getByTestId('theme-toggle').click();
-  await list.locator('html[data-theme="dark"]').waitFor();
+  await darkTheme(list);
   await list.screenshot({ path: screenshotPath('live-list-dark'), fullPage: true });
 
   await suspend(false);
@@ -94,8 +92,7 @@ test('a new object appears live; suspend shows its reason; delete needs the type
   assert.equal(await remove.isDisabled(), true, 'a near miss keeps it disabled');
   await confirm.fill('scratch');
   await list.screenshot({ path: screenshotPath('delete-confirm'), fullPage: true });
-  await list.getByTestId('theme-toggle').click();
-  await list.locator('html[data-theme="dark"]').waitFor();
+  await darkTheme(list);
   await list.screenshot({ path: screenshotPath('delete-confirm-dark'), fullPage: true });
   await remove.click();
   await list.waitForURL((url) => url.pathname === '/deployments');

@@ -54,7 +54,6 @@ test('the controllers\' lockdown is reported, and a gap turns the Admin page red
     await page.goto(`${baseUrl}/admin`);
     await hydrated(page);
     await page.getByTestId('lockdown-banner').waitFor();
-    if (await page.locator('html[data-theme="dark"]').count() === 0) await darkTheme(page);
     await page.screenshot({ path: screenshotPath('lockdown-off-dark'), fullPage: true });
   } finally {
     await setArgs(locked);

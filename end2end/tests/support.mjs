@@ -87,10 +87,15 @@ export async function deleteKustomization(namespace, name) {
   await clusterRequest('DELETE', `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/${namespace}/kustomizations/${name}`);
 }
 
-// Switches the page's theme with the header's toggle (to dark unless told otherwise).
+// Puts the browser in a dark (or light) operating-system scheme, as a user's machine would be:
+// the page follows it without touching the theme menu. Waits until the page's colours changed.
 export async function darkTheme(page, theme = 'dark') {
-  await page.getByTestId('theme-toggle').click();
-  await page.locator(`html[data-theme="${theme}"]`).waitFor();
+  await page.emulateMedia({ colorScheme: theme });
+  const background = theme === 'dark' ? 'rgb(15, 20, 27)' : 'rgb(247, 248, 250)';
+  await page.waitForFunction(
+    (expected) => getComputedStyle(document.body).backgroundColor === expected,
+    background,
+  );
 }
 
 // A ustar archive of [name, text] entries, gzip-compressed.

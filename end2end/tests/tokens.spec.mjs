@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'playwright-core';
-import { baseUrl, launch, screenshotPath, signIn } from './support.mjs';
+import { baseUrl, launch, screenshotPath, signIn, darkTheme } from './support.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -53,8 +53,7 @@ test('a user makes, uses and revokes an API token', async () => {
   assert.match(await row.innerText(), /tenant team-a, read-only/);
   assert.match(await row.innerText(), /active/);
   await page.screenshot({ path: screenshotPath('tokens'), fullPage: true });
-  await page.getByTestId('theme-toggle').click();
-  await page.locator('html[data-theme="dark"]').waitFor();
+  await darkTheme(page);
   await page.screenshot({ path: screenshotPath('tokens-dark'), fullPage: true });
 
   const listed = await callApi('GET', '/o2dms/v1/deployments?namespace=team-a', secret);

@@ -215,20 +215,25 @@ fn the_chart_lints_and_refuses_wrong_values() {
     }
 }
 
+/// The chart names its roles after the release's full name (`demo-pilothouse` for release
+/// `demo`) where deploy/rbac.yaml says `pilothouse`.
+const RELEASE_FULL_NAME: &str = "demo-pilothouse";
+
 #[test]
 fn its_cluster_role_grants_nothing_beyond_deploy_rbac() {
     let deployed = documents(&std::fs::read_to_string(deploy().join("rbac.yaml")).unwrap());
     let rendered = render(&[]);
-    for (kind, name) in [
-        ("ClusterRole", "pilothouse"),
-        ("ClusterRole", "pilothouse-tenant"),
-        ("ClusterRole", "pilothouse-flux-writer"),
-        ("Role", "pilothouse-flux-writers"),
-        ("Role", "pilothouse-flux-logs"),
-        ("Role", "pilothouse-leader"),
+    for (kind, suffix) in [
+        ("ClusterRole", ""),
+        ("ClusterRole", "-tenant"),
+        ("ClusterRole", "-flux-writer"),
+        ("Role", "-flux-writers"),
+        ("Role", "-flux-logs"),
+        ("Role", "-leader"),
     ] {
-        let chart_rules = grants(&named(&rendered, kind, name)["rules"]);
-        let deploy_rules = grants(&named(&deployed, kind, name)["rules"]);
+        let name = format!("pilothouse{suffix}");
+        let chart_rules = grants(&named(&rendered, kind, &format!("{RELEASE_FULL_NAME}{suffix}"))["rules"]);
+        let deploy_rules = grants(&named(&deployed, kind, &name)["rules"]);
         let beyond: Vec<_> = chart_rules.difference(&deploy_rules).collect();
         assert!(
             beyond.is_empty(),
@@ -244,9 +249,56 @@ fn its_cluster_role_grants_nothing_beyond_deploy_rbac() {
     for object in &rendered {
         if let Some(kind @ ("ClusterRole" | "Role")) = object["kind"].as_str() {
             let name = object["metadata"]["name"].as_str().unwrap_or_default();
-            named(&deployed, kind, name);
+            named(&deployed, kind, &name.replacen(RELEASE_FULL_NAME, "pilothouse", 1));
         }
     }
+}
+
+/// `helm template` as release `release` in `namespace`.
+fn render_release(release: &str, namespace: &str) -> Vec<Value> {
+    let chart = chart();
+    let out = helm_offline(&["template", release, &chart, "--namespace", namespace]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    documents(&String::from_utf8(out.stdout).unwrap())
+}
+
+/// Where an object lives: its kind, its namespace (none when cluster-scoped) and its name.
+fn place(object: &Value) -> (String, Option<String>, String) {
+    (
+        object["kind"].as_str().unwrap_or_default().to_owned(),
+        object["metadata"]["namespace"].as_str().map(str::to_owned),
+        object["metadata"]["name"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+#[test]
+fn two_releases_in_one_cluster_share_no_object_name() {
+    let production = render_release("pilothouse", "pilothouse");
+    let staging = render_release("staging", "pilothouse-staging");
+    let taken: BTreeSet<_> = production.iter().map(place).collect();
+    let clashes: Vec<_> = staging.iter().map(place).filter(|p| taken.contains(p)).collect();
+    assert!(clashes.is_empty(), "both releases render {clashes:?}");
+    // The default release keeps the readable names deploy/rbac.yaml uses.
+    named(&production, "ClusterRole", "pilothouse-tenant");
+    // Each instance binds tenants to its own tenant role: the configuration names it.
+    let binds = |objects: &[Value], role: &str| {
+        let granted = &named(objects, "ClusterRole", role)["rules"];
+        granted.as_array().into_iter().flatten().any(|rule| {
+            rule["verbs"] == serde_json::json!(["bind"])
+                && rule["resourceNames"].as_array().is_some_and(|names| {
+                    names.iter().any(|n| n.as_str().is_some_and(|n| n.ends_with("-tenant") && n.starts_with(role)))
+                })
+        })
+    };
+    assert!(binds(&staging, "staging-pilothouse"));
+    let config = named(&staging, "ConfigMap", "staging-pilothouse")["data"]["config.yaml"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let config: Value = serde_yaml::from_str(&config).unwrap();
+    assert_eq!(config["tenancy"]["clusterRolePrefix"], "staging-pilothouse");
+    named(&staging, "ClusterRole", "staging-pilothouse-tenant");
+    named(&staging, "ClusterRole", "staging-pilothouse-flux-writer");
 }
 
 #[tokio::test]

@@ -133,6 +133,9 @@ pub struct TenancyConfig {
     /// Namespaces no tenant may be given, besides those always refused (kube-system,
     /// kube-public, kube-node-lease, Pilothouse's own and the Flux controllers').
     pub reserved_namespaces: Vec<String>,
+    /// Pilothouse's ClusterRoles are `<prefix>`, `<prefix>-tenant` and `<prefix>-flux-writer`;
+    /// the chart sets its release's full name, so two installs in one cluster do not collide.
+    pub cluster_role_prefix: String,
 }
 
 impl Default for TenancyConfig {
@@ -140,6 +143,7 @@ impl Default for TenancyConfig {
         Self {
             namespace: control::adapters::identity::DEFAULT_HOME_NAMESPACE.into(),
             reserved_namespaces: Vec::new(),
+            cluster_role_prefix: "pilothouse".into(),
         }
     }
 }

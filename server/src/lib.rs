@@ -97,7 +97,12 @@ pub async fn clusters(
         &plugins,
         pool,
         helm_home()?,
-        &config.tenancy.namespace,
+        &control::adapters::registry::Home {
+            namespace: config.tenancy.namespace.clone(),
+            roles: control::adapters::identity::ClusterRoles::new(
+                &config.tenancy.cluster_role_prefix,
+            ),
+        },
     )
     .await
     .context("cannot start the deployment adapters")?;

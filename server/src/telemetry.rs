@@ -12,7 +12,7 @@ const QUIET_KUBE_CLIENT: &str = "kube_client::client::builder=off";
 
 /// The filter for `directives` (`RUST_LOG` or `log.filter`), with kube's per-request error
 /// lines off unless the directives say something about `kube_client`.
-fn filter(directives: &str) -> anyhow::Result<EnvFilter> {
+pub fn filter(directives: &str) -> anyhow::Result<EnvFilter> {
     let mut filter = EnvFilter::try_new(directives).context("invalid log filter")?;
     if !directives.contains("kube_client") {
         filter = filter.add_directive(QUIET_KUBE_CLIENT.parse().context("invalid log filter")?);

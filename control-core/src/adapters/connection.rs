@@ -2,6 +2,7 @@
 //! itself, and the clients impersonating the tenant identities, made once each.
 
 use super::context::RunAs;
+use super::identity::ClusterRoles;
 use crate::{Error, Result};
 use kube::Client;
 use model::reference::ClusterId;
@@ -14,6 +15,7 @@ pub struct ClusterConnection {
     config: kube::Config,
     client: Client,
     home_namespace: String,
+    roles: ClusterRoles,
     impersonating: Mutex<HashMap<RunAs, Client>>,
 }
 
@@ -35,6 +37,7 @@ impl ClusterConnection {
             config,
             client,
             home_namespace: super::identity::DEFAULT_HOME_NAMESPACE.to_owned(),
+            roles: ClusterRoles::default(),
             impersonating: Mutex::new(HashMap::new()),
         })
     }
@@ -50,6 +53,18 @@ impl ClusterConnection {
     /// Pilothouse's own namespace in this cluster.
     pub fn home_namespace(&self) -> &str {
         &self.home_namespace
+    }
+
+    /// The same connection with Pilothouse's ClusterRoles in this cluster named by `roles`.
+    #[must_use]
+    pub fn with_cluster_roles(mut self, roles: ClusterRoles) -> Self {
+        self.roles = roles;
+        self
+    }
+
+    /// The names of Pilothouse's ClusterRoles in this cluster.
+    pub fn cluster_roles(&self) -> &ClusterRoles {
+        &self.roles
     }
 
     /// The cluster's id.

@@ -23,14 +23,44 @@ use kube::Client;
 use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use std::collections::BTreeMap;
 
-/// The ClusterRole every tenant account is bound to (deploy/rbac.yaml).
-pub const TENANT_CLUSTER_ROLE: &str = "pilothouse-tenant";
-/// The ClusterRole that may write Flux objects: bound to each namespace's writer account, and
-/// to the tenant account only where nested Flux objects are allowed.
-pub const WRITER_CLUSTER_ROLE: &str = "pilothouse-flux-writer";
-/// The binding of [`WRITER_CLUSTER_ROLE`] to the writer account, in the tenant namespace.
+/// The names of Pilothouse's ClusterRoles in one cluster. The chart names them after its
+/// release (`tenancy.clusterRolePrefix`), so two installs in one cluster do not collide.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterRoles {
+    prefix: String,
+}
+
+impl ClusterRoles {
+    /// The roles named `<prefix>-tenant` and `<prefix>-flux-writer`.
+    pub fn new(prefix: &str) -> Self {
+        Self {
+            prefix: prefix.to_owned(),
+        }
+    }
+
+    /// The ClusterRole every tenant account is bound to (deploy/rbac.yaml's
+    /// `pilothouse-tenant`): what tenant content is applied with.
+    pub fn tenant(&self) -> String {
+        format!("{}-tenant", self.prefix)
+    }
+
+    /// The ClusterRole that may write Flux objects: bound to each namespace's writer account,
+    /// and to the tenant account only where nested Flux objects are allowed.
+    pub fn writer(&self) -> String {
+        format!("{}-flux-writer", self.prefix)
+    }
+}
+
+impl Default for ClusterRoles {
+    /// deploy/rbac.yaml's names.
+    fn default() -> Self {
+        Self::new("pilothouse")
+    }
+}
+
+/// The binding of the writer role to the writer account, in the tenant namespace.
 pub const WRITER_BINDING: &str = "pilothouse-flux-writer";
-/// The binding of [`WRITER_CLUSTER_ROLE`] to the tenant account (nested Flux objects allowed).
+/// The binding of the writer role to the tenant account (nested Flux objects allowed).
 pub const NESTED_FLUX_BINDING: &str = "pilothouse-tenant-flux";
 /// The label that marks what Pilothouse provisioned, with the tenant as its value.
 pub const TENANT_LABEL: &str = "pilothouse.dev/tenant";
@@ -60,6 +90,8 @@ pub struct Desired<'a> {
     pub tenant: &'a str,
     /// Whether the tenant account may write Flux objects (nested Flux allowed).
     pub nested_flux: bool,
+    /// The ClusterRoles the bindings refer to.
+    pub roles: &'a ClusterRoles,
 }
 
 impl Desired<'_> {
@@ -121,7 +153,7 @@ pub async fn ensure(client: &Client, desired: &Desired<'_>, dry_run: bool) -> Re
     .await?;
     let tenant_binding = desired.binding(
         TENANT_SERVICE_ACCOUNT,
-        TENANT_CLUSTER_ROLE,
+        &desired.roles.tenant(),
         (ns, TENANT_SERVICE_ACCOUNT),
     );
     ensure_binding(client, &tenant_binding, dry_run, &mut changed).await?;
@@ -134,13 +166,16 @@ pub async fn ensure(client: &Client, desired: &Desired<'_>, dry_run: bool) -> Re
         &mut changed,
     )
     .await?;
-    let writer_binding =
-        desired.binding(WRITER_BINDING, WRITER_CLUSTER_ROLE, (desired.home, &writer));
+    let writer_binding = desired.binding(
+        WRITER_BINDING,
+        &desired.roles.writer(),
+        (desired.home, &writer),
+    );
     ensure_binding(client, &writer_binding, dry_run, &mut changed).await?;
     if desired.nested_flux {
         let nested = desired.binding(
             NESTED_FLUX_BINDING,
-            WRITER_CLUSTER_ROLE,
+            &desired.roles.writer(),
             (ns, TENANT_SERVICE_ACCOUNT),
         );
         ensure_binding(client, &nested, dry_run, &mut changed).await?;
@@ -436,20 +471,24 @@ mod tests {
             writer.user_name().as_deref(),
             Some("system:serviceaccount:pilothouse:flux-writer-team-a")
         );
+        let roles = ClusterRoles::new("staging-pilothouse");
         let desired = Desired {
             home: "pilothouse",
             namespace: "team-a",
             tenant: "a",
             nested_flux: false,
+            roles: &roles,
         };
         let binding = desired.binding(
             WRITER_BINDING,
-            WRITER_CLUSTER_ROLE,
+            &desired.roles.writer(),
             ("pilothouse", &desired.writer_name()),
         );
         assert_eq!(binding.metadata.namespace.as_deref(), Some("team-a"));
         let subject = &binding.subjects.as_ref().expect("subjects")[0];
         assert_eq!(subject.namespace.as_deref(), Some("pilothouse"));
         assert_eq!(subject.name, "flux-writer-team-a");
+        assert_eq!(binding.role_ref.name, "staging-pilothouse-flux-writer");
+        assert_eq!(ClusterRoles::default().tenant(), "pilothouse-tenant");
     }
 }

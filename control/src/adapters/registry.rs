@@ -158,6 +158,15 @@ pub struct ClusterRegistry {
     plugins: Vec<PluginConfig>,
 }
 
+/// Pilothouse's own place in the cluster it connects to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Home {
+    /// Its namespace, where the Flux writer accounts live.
+    pub namespace: String,
+    /// The names of its ClusterRoles.
+    pub roles: super::identity::ClusterRoles,
+}
+
 impl ClusterRegistry {
     /// The one cluster of the `flux` and `helm` sections (the shorthand for two adapters).
     pub async fn connect_default(
@@ -167,23 +176,21 @@ impl ClusterRegistry {
         helm_home: PathBuf,
     ) -> Result<Self> {
         let plugins = PluginConfig::shorthand(flux, &helm);
-        Self::connect(
-            &plugins,
-            pool,
-            helm_home,
-            super::identity::DEFAULT_HOME_NAMESPACE,
-        )
-        .await
+        let home = Home {
+            namespace: super::identity::DEFAULT_HOME_NAMESPACE.to_owned(),
+            roles: super::identity::ClusterRoles::default(),
+        };
+        Self::connect(&plugins, pool, helm_home, &home).await
     }
 
     /// The adapters of `plugins.dms`, every enabled one started against the one cluster
     /// their kubeconfig names. Each Helm adapter keeps its repository settings in its own
-    /// directory under `helm_home`; `home_namespace` is Pilothouse's own namespace there.
+    /// directory under `helm_home`; `home` says where Pilothouse itself lives there.
     pub async fn connect(
         plugins: &[PluginConfig],
         pool: &PgPool,
         helm_home: PathBuf,
-        home_namespace: &str,
+        home: &Home,
     ) -> Result<Self> {
         super::plugins::validate(plugins)?;
         let enabled: Vec<&PluginConfig> = plugins.iter().filter(|p| p.enabled).collect();
@@ -195,7 +202,8 @@ impl ClusterRegistry {
                 ClusterId::default(),
                 super::flux::kube_config(first.settings.kubeconfig()).await?,
             )?
-            .with_home_namespace(home_namespace),
+            .with_home_namespace(&home.namespace)
+            .with_cluster_roles(home.roles.clone()),
         );
         let mut cluster = ClusterHandle::new(connection.clone());
         for plugin in &enabled {

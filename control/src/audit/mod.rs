@@ -19,7 +19,3 @@ pub use chain::AuditLog;
 pub use event::{Actor, AuditEvent, Channel, NewEvent, Outcome, Phase};
 pub use query::{AuditFilter, AuditPage};
 pub use verify::VerifyReport;
-
-/// Serialises writers: every append and archival holds this transaction-scoped advisory lock
-/// while it reads the chain head and inserts, so concurrent writers still form one chain.
-pub(crate) const CHAIN_LOCK: i64 = 0x5049_4c4f_5448_4f55; // "PILOTHOU"

@@ -1,12 +1,12 @@
 //! Searching the log: filters, the caller's visibility, newest first, keyset pagination.
 
-use super::chain::{COLUMNS, Row};
 use super::event::{AuditEvent, Outcome};
-use crate::access::{AuditScope, Visible};
+use crate::access::AuditScope;
+use crate::store::audit as store;
 use crate::{Error, Result};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::{PgPool, Postgres, QueryBuilder};
+use sqlx::PgPool;
 
 /// The default and the largest page size.
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -70,12 +70,22 @@ pub async fn query(pool: &PgPool, scope: &AuditScope, filter: &AuditFilter) -> R
     {
         return Err(Error::invalid("from", "must be earlier than `to`"));
     }
-    let mut qb =
-        QueryBuilder::<Postgres>::new(format!("SELECT {COLUMNS} FROM audit_log WHERE true"));
-    push_conditions(&mut qb, scope.tenants(), filter);
-    qb.push(" ORDER BY seq DESC LIMIT ")
-        .push_bind(i64::from(limit) + 1);
-    let rows: Vec<Row> = qb.build_query_as().fetch_all(pool).await?;
+    let search = store::Search {
+        tenants: scope.tenants(),
+        from: filter.from,
+        to: filter.to,
+        actor: filter.actor.as_deref(),
+        tenant: filter.tenant.as_deref(),
+        namespace: filter.namespace.as_deref(),
+        action: filter.action.as_deref(),
+        target: filter.target.as_deref(),
+        outcome: filter.outcome,
+        text: filter.text.as_deref(),
+        before: filter.before,
+        // One more than a page, to know whether another page follows.
+        limit: i64::from(limit) + 1,
+    };
+    let rows = store::search(pool, &search).await?;
     let more = rows.len() > limit as usize;
     let mut events = Vec::with_capacity(rows.len().min(limit as usize));
     for row in rows.into_iter().take(limit as usize) {
@@ -95,77 +105,4 @@ pub async fn query(pool: &PgPool, scope: &AuditScope, filter: &AuditFilter) -> R
         events,
         next_before,
     })
-}
-
-fn push_conditions(qb: &mut QueryBuilder<'_, Postgres>, tenants: &Visible, filter: &AuditFilter) {
-    if let Visible::Only(tenants) = tenants {
-        let tenants: Vec<String> = tenants.iter().cloned().collect();
-        qb.push(" AND tenant = ANY(").push_bind(tenants).push(")");
-    }
-    if let Some(from) = filter.from {
-        qb.push(" AND occurred_at >= ").push_bind(from);
-    }
-    if let Some(to) = filter.to {
-        qb.push(" AND occurred_at < ").push_bind(to);
-    }
-    if let Some(actor) = &filter.actor {
-        qb.push(" AND (actor_subject = ").push_bind(actor.clone());
-        qb.push(" OR actor_email = ")
-            .push_bind(actor.clone())
-            .push(")");
-    }
-    for (column, value) in [
-        ("tenant", &filter.tenant),
-        ("namespace", &filter.namespace),
-        ("action", &filter.action),
-        ("target_name", &filter.target),
-    ] {
-        if let Some(value) = value {
-            qb.push(format_args!(" AND {column} = "))
-                .push_bind(value.clone());
-        }
-    }
-    if let Some(outcome) = filter.outcome {
-        qb.push(" AND outcome = ").push_bind(outcome.as_str());
-    }
-    if let Some(text) = filter.text.as_deref().filter(|t| !t.trim().is_empty()) {
-        let pattern = format!("%{}%", escape_like(text.trim()));
-        qb.push(" AND (");
-        let columns = [
-            "action",
-            "target_name",
-            "actor_subject",
-            "actor_email",
-            "error",
-            "parameters::text",
-        ];
-        for (i, column) in columns.iter().enumerate() {
-            if i > 0 {
-                qb.push(" OR ");
-            }
-            qb.push(format_args!("{column} ILIKE "))
-                .push_bind(pattern.clone());
-        }
-        qb.push(")");
-    }
-    if let Some(before) = filter.before {
-        qb.push(" AND seq < ").push_bind(before);
-    }
-}
-
-/// Makes `%`, `_` and `\` match themselves in a LIKE pattern.
-fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn like_wildcards_are_escaped() {
-        assert_eq!(escape_like("100%_done\\"), "100\\%\\_done\\\\");
-    }
 }

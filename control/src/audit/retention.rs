@@ -2,8 +2,8 @@
 //! recording the last archived row's hash is appended, and only then are the rows removed, all
 //! in one transaction. `verify` continues the chain from the checkpoint.
 
-use super::CHAIN_LOCK;
-use super::chain::{COLUMNS, Row, append_in};
+use super::chain::append_in;
+use crate::store::audit as store;
 use super::event::{NewEvent, Outcome, Phase};
 use crate::{Error, Result};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -38,15 +38,8 @@ pub async fn archive<W: AsyncWrite + Unpin>(
     mut checkpoint: NewEvent,
 ) -> Result<ArchiveReport> {
     let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(CHAIN_LOCK)
-        .execute(&mut *tx)
-        .await?;
-    let through: Option<i64> =
-        sqlx::query_scalar("SELECT max(seq) FROM audit_log WHERE occurred_at < $1")
-            .bind(cutoff)
-            .fetch_one(&mut *tx)
-            .await?;
+    store::lock_chain(&mut tx).await?;
+    let through = store::last_before(&mut tx, cutoff).await?;
     let Some(through) = through else {
         return Ok(ArchiveReport {
             archived_rows: 0,
@@ -60,10 +53,7 @@ pub async fn archive<W: AsyncWrite + Unpin>(
     let mut archived_rows = 0_u64;
     let mut through_hash = Vec::new();
     {
-        let query = format!("SELECT {COLUMNS} FROM audit_log WHERE seq <= $1 ORDER BY seq");
-        let mut rows = sqlx::query_as::<_, Row>(&query)
-            .bind(through)
-            .fetch(&mut *tx);
+        let mut rows = store::through_in_order(&mut tx, through);
         while let Some(row) = rows.try_next().await? {
             through_hash.clone_from(&row.hash);
             let seq = row.seq;
@@ -99,14 +89,7 @@ pub async fn archive<W: AsyncWrite + Unpin>(
     });
     let stored = append_in(&mut tx, checkpoint).await?;
 
-    sqlx::query("SELECT set_config('pilothouse.audit_archive_through', $1, true)")
-        .bind(through.to_string())
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM audit_log WHERE seq <= $1")
-        .bind(through)
-        .execute(&mut *tx)
-        .await?;
+    store::delete_through(&mut tx, through).await?;
     tx.commit().await?;
     Ok(ArchiveReport {
         archived_rows,

@@ -1,7 +1,7 @@
 //! Recomputing the chain and naming the first broken row.
 
 use super::canonical::{GENESIS, row_hash};
-use super::chain::{COLUMNS, Row};
+use crate::store::audit::{self as store, Row};
 use crate::Result;
 use futures::TryStreamExt;
 use serde::Serialize;
@@ -52,9 +52,7 @@ pub async fn verify(pool: &PgPool) -> Result<VerifyReport> {
 }
 
 async fn verify_chain(pool: &PgPool) -> Result<VerifyReport> {
-    let first_seq: Option<i64> = sqlx::query_scalar("SELECT min(seq) FROM audit_log")
-        .fetch_one(pool)
-        .await?;
+    let first_seq = store::first_seq(pool).await?;
     let mut report = VerifyReport {
         checked: 0,
         first_seq,
@@ -67,7 +65,7 @@ async fn verify_chain(pool: &PgPool) -> Result<VerifyReport> {
     };
     let mut expected_prev = match first_seq {
         1 => GENESIS.to_vec(),
-        _ => match checkpoint_hash(pool, first_seq - 1).await? {
+        _ => match store::checkpoint_hash(pool, first_seq - 1).await? {
             Some(hash) => hash,
             None => {
                 report.broken = Some(BrokenRow {
@@ -81,8 +79,7 @@ async fn verify_chain(pool: &PgPool) -> Result<VerifyReport> {
         },
     };
     let mut expected_seq = first_seq;
-    let query = format!("SELECT {COLUMNS} FROM audit_log ORDER BY seq");
-    let mut rows = sqlx::query_as::<_, Row>(&query).fetch(pool);
+    let mut rows = store::all_in_order(pool);
     while let Some(row) = rows.try_next().await? {
         let (seq, hash) = (row.seq, row.hash.clone());
         if let Some(reason) = check_row(row, expected_seq, &expected_prev) {
@@ -126,18 +123,4 @@ fn check_row(row: Row, expected_seq: i64, expected_prev: &[u8]) -> Option<String
         );
     }
     None
-}
-
-/// The hash of row `through` as recorded by the checkpoint that archived it.
-async fn checkpoint_hash(pool: &PgPool, through: i64) -> Result<Option<Vec<u8>>> {
-    let hash: Option<String> = sqlx::query_scalar(
-        "SELECT parameters->>'throughHash' FROM audit_log \
-         WHERE phase = 'checkpoint' AND (parameters->>'throughSeq')::bigint = $1 \
-         ORDER BY seq DESC LIMIT 1",
-    )
-    .bind(through)
-    .fetch_optional(pool)
-    .await?
-    .flatten();
-    Ok(hash.and_then(|h| hex::decode(h).ok()))
 }

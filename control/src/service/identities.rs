@@ -6,7 +6,7 @@ use super::{AuditTarget, RequestContext, Service};
 use crate::Result;
 use crate::access::Action;
 use crate::adapters::context::{RunAs, TENANT_SERVICE_ACCOUNT};
-use crate::adapters::identity::{self, Desired, TENANT_CLUSTER_ROLE};
+use crate::adapters::identity::{self, Desired};
 use model::reference::NamespaceRef;
 use serde_json::json;
 
@@ -29,6 +29,7 @@ impl Service {
             namespace: namespace.name(),
             tenant,
             nested_flux,
+            roles: cluster.connection().cluster_roles(),
         };
         let drift = identity::ensure(client, &desired, true).await?;
         if drift.is_empty() {
@@ -37,6 +38,7 @@ impl Service {
         let target = identity_target(
             namespace,
             Some(tenant),
+            cluster.connection().cluster_roles(),
             json!({ "drift": drift, "nestedFlux": nested_flux }),
         );
         self.audited(ctx, Action::TenantIdentityEnsure, &target, async |_| {
@@ -55,7 +57,12 @@ impl Service {
         let Ok(cluster) = self.registry.cluster(namespace.cluster()) else {
             return Ok(Vec::new());
         };
-        let target = identity_target(namespace, tenant, json!({}));
+        let target = identity_target(
+            namespace,
+            tenant,
+            cluster.connection().cluster_roles(),
+            json!({}),
+        );
         self.audited(ctx, Action::TenantIdentityRemove, &target, async |_| {
             let connection = cluster.connection();
             identity::remove(
@@ -82,7 +89,12 @@ impl Service {
         let connection = cluster.connection();
         let as_tenant =
             connection.client_as(&RunAs::tenant(namespace.name(), TENANT_SERVICE_ACCOUNT))?;
-        let target = identity_target(namespace, Some(previous), json!({ "rotated": true }));
+        let target = identity_target(
+            namespace,
+            Some(previous),
+            connection.cluster_roles(),
+            json!({ "rotated": true }),
+        );
         self.audited(ctx, Action::TenantIdentityRemove, &target, async |_| {
             identity::rotate(
                 connection.client(),
@@ -142,10 +154,11 @@ impl Service {
 fn identity_target(
     namespace: &NamespaceRef,
     tenant: Option<&str>,
+    roles: &identity::ClusterRoles,
     mut parameters: serde_json::Value,
 ) -> AuditTarget {
     parameters["serviceAccount"] = json!(TENANT_SERVICE_ACCOUNT);
-    parameters["clusterRole"] = json!(TENANT_CLUSTER_ROLE);
+    parameters["clusterRole"] = json!(roles.tenant());
     AuditTarget {
         tenant: tenant.map(str::to_owned),
         cluster: Some(namespace.cluster().clone()),

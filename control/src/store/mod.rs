@@ -1,5 +1,6 @@
 //! The Postgres pool, the embedded migrations and the readiness check.
 
+pub mod audit;
 pub mod operations;
 pub mod packages;
 pub mod records;

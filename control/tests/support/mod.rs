@@ -3,6 +3,7 @@
 use control::RequestContext;
 use control::access::{Grantee, Principal, TenantRole};
 use control::audit::Channel;
+use control::testing::{TenantSeed, seed};
 use sqlx::PgPool;
 
 /// A principal as the identity provider would describe them.
@@ -32,38 +33,20 @@ pub async fn seeded(pool: PgPool) -> control::Service {
         .await
         .expect("bootstrap");
     let admin = person("admin", &[]);
-    for (tenant, namespaces) in [
-        ("team-a", &["a-prod", "a-dev"][..]),
-        ("team-b", &["b-prod"][..]),
-    ] {
-        service
-            .create_tenant(&admin, tenant, &tenant.to_uppercase())
-            .await
-            .expect("tenant");
-        for ns in namespaces {
-            service
-                .assign_namespace(&admin, ns, tenant)
-                .await
-                .expect("namespace");
-        }
-    }
-    service
-        .add_membership(
-            &admin,
-            "team-a",
-            &Grantee::User("alice".into()),
-            TenantRole::Operator,
-        )
-        .await
-        .expect("alice");
-    service
-        .add_membership(
-            &admin,
-            "team-b",
-            &Grantee::Group("b-viewers".into()),
-            TenantRole::Viewer,
-        )
-        .await
-        .expect("b-viewers");
+    let tenants = [
+        TenantSeed {
+            slug: "team-a",
+            display_name: "TEAM-A",
+            namespaces: &["a-prod", "a-dev"],
+            members: vec![(Grantee::User("alice".into()), TenantRole::Operator)],
+        },
+        TenantSeed {
+            slug: "team-b",
+            display_name: "TEAM-B",
+            namespaces: &["b-prod"],
+            members: vec![(Grantee::Group("b-viewers".into()), TenantRole::Viewer)],
+        },
+    ];
+    seed(&service, &admin, &tenants).await.expect("tenants");
     service
 }

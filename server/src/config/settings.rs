@@ -532,6 +532,15 @@ pub const SETTINGS: &[Setting] = &[
         adapters: &[],
     },
     Setting {
+        key: "tenancy.clusterRolePrefix",
+        flag: None,
+        kind: Kind::FileOnly,
+        default: "`pilothouse`",
+        meaning: "Pilothouse's ClusterRoles are this, `<prefix>-tenant` (what tenant content is applied as) and `<prefix>-flux-writer`; the chart sets its release's full name, so two installs in one cluster do not collide",
+        sample: "staging-pilothouse",
+        adapters: &[],
+    },
+    Setting {
         key: "tenancy.reservedNamespaces",
         flag: None,
         kind: Kind::FileOnly,

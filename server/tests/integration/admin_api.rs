@@ -1,7 +1,8 @@
 //! Tenancy administration over REST, with bearer tokens from the real provider: tenants,
 //! namespace assignment and moves, memberships by user and group, global roles, the clusters'
 //! namespaces with their owners, and the access check; each refusal with its status, field
-//! and message, and nothing changed by a refused call.
+//! and message, and nothing changed by a refused call. Each test starts its own server, so a
+//! failure names the behaviour that broke.
 
 use crate::support::TestEnv;
 use axum::http::StatusCode;
@@ -25,14 +26,39 @@ fn refused(answer: &crate::support::Answer, status: StatusCode, field: Option<&s
     }
 }
 
+/// Starts a server with the sandbox; tenant team-a owns namespace team-a and alice operates it.
+async fn env(name: &str) -> TestEnv {
+    TestEnv::start_with_cluster(name).await
+}
+
+/// Makes tenant `slug` as the platform-admin.
+async fn tenant(env: &TestEnv, admin: &str, slug: &str) {
+    let made = env
+        .send_bearer("POST", "/o2dms/v1/tenants", admin, json!({ "slug": slug }))
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+}
+
+/// Tenant team-b owning namespace team-b, made by the platform-admin.
+async fn team_b(env: &TestEnv, admin: &str) {
+    tenant(env, admin, "team-b").await;
+    let assigned = env
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/tenants/team-b/namespaces",
+            admin,
+            json!({ "namespace": "team-b" }),
+        )
+        .await;
+    assert_eq!(assigned.status, StatusCode::CREATED, "{}", assigned.body);
+}
+
+/// Tenants: made once, with a valid slug, by a platform-admin only; renamed.
 #[tokio::test]
-async fn tenancy_over_rest() {
-    let env = TestEnv::start_with_cluster("rest-admin").await;
+async fn tenants_are_made_renamed_and_refused() {
+    let env = env("admin-tenants").await;
     let admin = env.bearer("admin");
     let alice = env.bearer("alice");
-    let dave = env.bearer("dave");
-
-    // Tenants.
     let created = env
         .send_bearer(
             "POST",
@@ -112,7 +138,16 @@ async fn tenancy_over_rest() {
         renamed.body
     );
 
-    // Namespaces: assign, refuse another tenant's, move, list with owners.
+}
+
+/// Namespaces: assigned, refused when another tenant owns them, moved on request, listed with
+/// their owners to platform-admins only; a move is audited through the API channel.
+#[tokio::test]
+async fn namespaces_are_assigned_moved_and_listed_with_owners() {
+    let env = env("admin-namespaces").await;
+    let admin = env.bearer("admin");
+    let alice = env.bearer("alice");
+    tenant(&env, &admin, "team-b").await;
     let assigned = env
         .send_bearer(
             "POST",
@@ -221,8 +256,35 @@ async fn tenancy_over_rest() {
         None,
         "platform-admin",
     );
+    let audited = env
+        .service
+        .query_audit(
+            &env.admin(),
+            &AuditFilter {
+                action: Some("namespace.move".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("audit");
+    assert!(
+        audited
+            .events
+            .iter()
+            .any(|e| e.event.channel == Channel::Api
+                && e.event.namespace.as_deref() == Some("platform")),
+        "{:?}",
+        audited.events
+    );
+}
 
-    // A tenant that owns namespaces is not deleted; the refusal names them.
+/// A tenant that owns namespaces is not deleted, and the refusal names them; once they are
+/// unassigned it is, members and all.
+#[tokio::test]
+async fn a_tenant_is_deleted_only_once_it_owns_no_namespace() {
+    let env = env("admin-tenant-delete").await;
+    let admin = env.bearer("admin");
+    team_b(&env, &admin).await;
     let owns = env
         .send_bearer("DELETE", "/o2dms/v1/tenants/team-b", &admin, json!({}))
         .await;
@@ -232,8 +294,49 @@ async fn tenancy_over_rest() {
         None,
         "tenant team-b still owns namespaces team-b",
     );
+    // Members do not hold a tenant back.
+    let member = env
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/tenants/team-b/members",
+            &admin,
+            json!({ "user": "dave", "role": "admin" }),
+        )
+        .await;
+    assert_eq!(member.status, StatusCode::CREATED, "{}", member.body);
+    let unassigned = env
+        .send_bearer(
+            "DELETE",
+            "/o2dms/v1/tenants/team-b/namespaces/team-b",
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        unassigned.status,
+        StatusCode::NO_CONTENT,
+        "{}",
+        unassigned.body
+    );
+    let deleted = env
+        .send_bearer("DELETE", "/o2dms/v1/tenants/team-b", &admin, json!({}))
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+    assert_eq!(
+        env.get_bearer("/o2dms/v1/tenants/team-b", &admin)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
 
-    // Memberships, by user and by group; dave administers team-b and nothing else.
+/// Memberships by user and by group; dave administers team-b and nothing else.
+#[tokio::test]
+async fn tenant_admins_manage_members_of_their_tenant_only() {
+    let env = env("admin-members").await;
+    let admin = env.bearer("admin");
+    let dave = env.bearer("dave");
+    team_b(&env, &admin).await;
     let added = env
         .send_bearer(
             "POST",
@@ -345,8 +448,14 @@ async fn tenancy_over_rest() {
         members,
         json!([{ "tenant": "team-b", "granteeKind": "user", "grantee": "dave", "role": "admin" }])
     );
+}
 
-    // Global roles; the last platform-admin stays.
+/// Global roles: granted, listed to platform-admins only; the last platform-admin stays.
+#[tokio::test]
+async fn global_roles_are_granted_and_the_last_platform_admin_stays() {
+    let env = env("admin-global-roles").await;
+    let admin = env.bearer("admin");
+    let dave = env.bearer("dave");
     let granted = env
         .send_bearer(
             "POST",
@@ -392,8 +501,17 @@ async fn tenancy_over_rest() {
         None,
         "platform-admin",
     );
+}
 
-    // The access check, from the same policy code.
+/// The access check, from the same policy code: allowed and refused with reasons, by user and
+/// by group; unknown actions and missing namespaces refused; others explained to platform-admins
+/// only.
+#[tokio::test]
+async fn the_access_check_explains_each_decision() {
+    let env = env("admin-access-check").await;
+    let admin = env.bearer("admin");
+    let alice = env.bearer("alice");
+    team_b(&env, &admin).await;
     let check = |query: &str| {
         let path = format!("/o2dms/v1/access/check?{query}");
         let env = &env;
@@ -476,50 +594,4 @@ async fn tenancy_over_rest() {
         .body,
     );
     assert_eq!(own["allowed"], true, "{own}");
-
-    // Unassign, then delete; every change above was audited through the API channel.
-    let unassigned = env
-        .send_bearer(
-            "DELETE",
-            "/o2dms/v1/tenants/team-b/namespaces/team-b",
-            &admin,
-            json!({}),
-        )
-        .await;
-    assert_eq!(
-        unassigned.status,
-        StatusCode::NO_CONTENT,
-        "{}",
-        unassigned.body
-    );
-    let deleted = env
-        .send_bearer("DELETE", "/o2dms/v1/tenants/team-b", &admin, json!({}))
-        .await;
-    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
-    assert_eq!(
-        env.get_bearer("/o2dms/v1/tenants/team-b", &admin)
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
-    let audited = env
-        .service
-        .query_audit(
-            &env.admin(),
-            &AuditFilter {
-                action: Some("namespace.move".into()),
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("audit");
-    assert!(
-        audited
-            .events
-            .iter()
-            .any(|e| e.event.channel == Channel::Api
-                && e.event.namespace.as_deref() == Some("platform")),
-        "{:?}",
-        audited.events
-    );
 }

@@ -100,14 +100,14 @@ async fn outcome_rows(env: &TestEnv, action: &str, id: &str) -> Vec<control::aud
         .collect()
 }
 
-#[tokio::test]
-async fn long_changes_are_tracked_operations() {
-    let env = TestEnv::start_with_cluster_and("operations", |config| {
+/// A server with helm's timeout at 4 s, where team-a holds the packages `slow` (never ready)
+/// and `quick`.
+async fn env_with_packages(name: &str) -> TestEnv {
+    let env = TestEnv::start_with_cluster_and(name, |config| {
         config.helm.timeout = "4s".into();
     })
     .await;
     let admin = env.bearer("admin");
-    let alice = env.bearer("alice");
     for (archive, id) in [
         (never_ready("slow"), "slow-1.0.0"),
         (charts::demo_chart("quick", "1.0.0"), "quick-1.0.0"),
@@ -127,8 +127,16 @@ async fn long_changes_are_tracked_operations() {
             uploaded.body
         );
     }
+    env
+}
 
-    // 202 at once; the waiting step shows; a second change to the release is refused.
+/// A long install answers 202 at once and shows the step it waits in; a second change to the
+/// release is refused naming the operation; it fails at helm's timeout with helm's reason,
+/// told over the live stream, audited, listed as the requester's and hidden from others.
+#[tokio::test]
+async fn a_long_install_is_an_operation_that_fails_at_helms_timeout() {
+    let env = env_with_packages("operations-timeout").await;
+    let alice = env.bearer("alice");
     let mut events = EventStream::open(&env, &alice, None).await;
     let location = start_install(&env, &alice, "slow").await;
     let running = until(&env, &alice, &location, waiting).await;
@@ -186,7 +194,13 @@ async fn long_changes_are_tracked_operations() {
     assert!(mine.body.contains(&id), "{}", mine.body);
     let hidden = env.get_bearer(&location, &env.bearer("carol")).await;
     assert_eq!(hidden.status, StatusCode::NOT_FOUND, "{}", hidden.body);
-    // Prefer: wait gives a fast install's final answer.
+}
+
+/// `Prefer: wait` gives a fast install's final answer, saying the preference was applied.
+#[tokio::test]
+async fn prefer_wait_gives_a_fast_installs_final_answer() {
+    let env = env_with_packages("operations-prefer").await;
+    let alice = env.bearer("alice");
     let quick = env
         .send_bearer_preferring(
             "POST",
@@ -205,7 +219,14 @@ async fn long_changes_are_tracked_operations() {
         Some("wait=60")
     );
     assert!(quick.body.contains("\"name\":\"quick\""), "{}", quick.body);
-    // Cancel stops a running install (helm gets SIGTERM and rolls back).
+}
+
+/// Cancel stops a running install (helm gets SIGTERM and rolls back), is audited, and a
+/// second cancel is a conflict.
+#[tokio::test]
+async fn cancel_stops_a_running_install() {
+    let env = env_with_packages("operations-cancel").await;
+    let alice = env.bearer("alice");
     let location = start_install(&env, &alice, "slow-cancelled").await;
     let running = until(&env, &alice, &location, waiting).await;
     let id = running["id"].as_str().expect("id").to_owned();
@@ -241,6 +262,14 @@ async fn long_changes_are_tracked_operations() {
         .send_bearer("POST", &format!("{location}/cancel"), &alice, json!({}))
         .await;
     assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+}
+
+/// An install whose server stopped mid-way is marked interrupted by another, with an audit
+/// outcome.
+#[tokio::test]
+async fn an_install_of_a_stopped_server_is_marked_interrupted() {
+    let env = env_with_packages("operations-interrupted").await;
+    let alice = env.bearer("alice");
     interrupted_by_a_stopped_server(&env, &alice).await;
 }
 

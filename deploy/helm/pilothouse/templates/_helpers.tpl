@@ -40,6 +40,8 @@ server:
 tenancy:
   # The Flux writer accounts live in the release's namespace.
   namespace: {{ .Release.Namespace | quote }}
+  # The ClusterRoles are named after the release, so two installs do not collide.
+  clusterRolePrefix: {{ include "pilothouse.fullname" . | quote }}
 leader:
   namespace: {{ .Release.Namespace | quote }}
   leaseName: {{ printf "%s-leader" (include "pilothouse.fullname" .) | quote }}

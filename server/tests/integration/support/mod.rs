@@ -10,6 +10,7 @@ pub mod sse;
 use axum::body::{Body, to_bytes};
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use control::access::{Grantee, TenantRole};
+use control::testing::{TenantSeed, seed};
 use server::config::Config;
 use server::state::AppState;
 use std::path::PathBuf;
@@ -184,25 +185,13 @@ impl TestEnv {
             .await
             .expect("bootstrap");
         let admin = admin_context(&idp.issuer());
-        service
-            .create_tenant(&admin, "team-a", "Team A")
-            .await
-            .expect("tenant");
-        service
-            .add_membership(
-                &admin,
-                "team-a",
-                &Grantee::User("alice".into()),
-                TenantRole::Operator,
-            )
-            .await
-            .expect("alice");
-        if with_cluster {
-            service
-                .assign_namespace(&admin, "team-a", "team-a")
-                .await
-                .expect("namespace");
-        }
+        let team_a = TenantSeed {
+            slug: "team-a",
+            display_name: "Team A",
+            namespaces: if with_cluster { &["team-a"] } else { &[] },
+            members: vec![(Grantee::User("alice".into()), TenantRole::Operator)],
+        };
+        seed(&service, &admin, &[team_a]).await.expect("team-a");
         let router = server::routes::router(state);
         Self {
             router,
