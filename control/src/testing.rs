@@ -19,7 +19,11 @@ pub struct TenantSeed<'a> {
 }
 
 /// Makes each tenant of `tenants` as `admin`, in order, stopping at the first refusal.
-pub async fn seed(service: &Service, admin: &RequestContext, tenants: &[TenantSeed<'_>]) -> Result<()> {
+pub async fn seed(
+    service: &Service,
+    admin: &RequestContext,
+    tenants: &[TenantSeed<'_>],
+) -> Result<()> {
     for tenant in tenants {
         service
             .create_tenant(admin, tenant.slug, tenant.display_name)

@@ -90,7 +90,13 @@ async fn alices_api(f: &Fixture) {
 /// rows as one big page.
 #[sqlx::test(migrator = "control::store::MIGRATOR")]
 async fn lists_hold_the_callers_namespaces_and_page_like_one_big_page(pool: PgPool) {
-    let Fixture { service, admin, alice, bob, .. } = &fixture(&pool).await;
+    let Fixture {
+        service,
+        admin,
+        alice,
+        bob,
+        ..
+    } = &fixture(&pool).await;
     let stranger = person("mallory", &[]);
     let mine = service
         .list_deployments(alice, &DeploymentFilter::default())
@@ -147,7 +153,7 @@ async fn lists_hold_the_callers_namespaces_and_page_like_one_big_page(pool: PgPo
 /// Reading one deployment is checked against its namespace.
 #[sqlx::test(migrator = "control::store::MIGRATOR")]
 async fn a_deployment_in_another_tenants_namespace_is_forbidden(pool: PgPool) {
-    let Fixture { service, admin, alice, bob, .. } = &fixture(&pool).await;
+    let Fixture { service, alice, .. } = &fixture(&pool).await;
     assert!(matches!(
         service
             .get_deployment(alice, &refs::hr("team-b", "podinfo"))
@@ -166,7 +172,13 @@ async fn a_deployment_in_another_tenants_namespace_is_forbidden(pool: PgPool) {
 /// audit log, refusals included, with secret values redacted.
 #[sqlx::test(migrator = "control::store::MIGRATOR")]
 async fn changes_are_checked_and_audited_with_values_redacted(pool: PgPool) {
-    let Fixture { service, admin, alice, bob, .. } = &fixture(&pool).await;
+    let Fixture {
+        service,
+        admin,
+        alice,
+        bob,
+        ..
+    } = &fixture(&pool).await;
     let refused = refs::created(service, bob, &api_request("team-b", "charts"))
         .await
         .unwrap_err();
@@ -251,7 +263,12 @@ async fn changes_are_checked_and_audited_with_values_redacted(pool: PgPool) {
 #[sqlx::test(migrator = "control::store::MIGRATOR")]
 async fn a_field_applied_from_git_is_refused_until_the_change_is_forced(pool: PgPool) {
     let f = fixture(&pool).await;
-    let Fixture { service, admin, alice, .. } = &f;
+    let Fixture {
+        service,
+        admin,
+        alice,
+        ..
+    } = &f;
     alices_api(&f).await;
     // kustomize-controller now applies the release from Git: its replicaCount wins, and a
     // change to it is refused, naming the owner, until alice chooses to take it over.
@@ -335,7 +352,12 @@ async fn a_field_applied_from_git_is_refused_until_the_change_is_forced(pool: Pg
 #[sqlx::test(migrator = "control::store::MIGRATOR")]
 async fn every_change_is_an_operation_under_its_audit_operation_id(pool: PgPool) {
     let f = fixture(&pool).await;
-    let Fixture { service, admin, alice, .. } = &f;
+    let Fixture {
+        service,
+        admin,
+        alice,
+        ..
+    } = &f;
     alices_api(&f).await;
     let rows = service
         .query_audit(
@@ -409,7 +431,13 @@ async fn every_change_is_an_operation_under_its_audit_operation_id(pool: PgPool)
 /// Controller logs: alice sees team-a lines only, bob (a viewer) none, admin all.
 #[sqlx::test(migrator = "control::store::MIGRATOR")]
 async fn controller_logs_show_a_tenant_its_own_lines(pool: PgPool) {
-    let Fixture { service, admin, alice, bob, .. } = &fixture(&pool).await;
+    let Fixture {
+        service,
+        admin,
+        alice,
+        bob,
+        ..
+    } = &fixture(&pool).await;
     let all = service
         .controller_logs(admin, "kustomize-controller", &LogQuery::default())
         .await
@@ -435,7 +463,12 @@ async fn controller_logs_show_a_tenant_its_own_lines(pool: PgPool) {
 /// caller's namespaces.
 #[sqlx::test(migrator = "control::store::MIGRATOR")]
 async fn sources_are_fetched_by_operators_and_listed_by_namespace(pool: PgPool) {
-    let Fixture { service, admin, alice, bob, .. } = &fixture(&pool).await;
+    let Fixture {
+        service,
+        alice,
+        bob,
+        ..
+    } = &fixture(&pool).await;
     let fetch = |namespace| Change::ReconcileSource {
         source: refs::source(namespace, SourceKind::GitRepository, "shop"),
     };
@@ -454,5 +487,4 @@ async fn sources_are_fetched_by_operators_and_listed_by_namespace(pool: PgPool) 
 
     let sources = service.list_sources(bob).await.expect("sources");
     assert!(!sources.is_empty() && sources.iter().all(|s| s.namespace == "team-b"));
-}
 }

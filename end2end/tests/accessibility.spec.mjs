@@ -12,8 +12,12 @@ let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
-// Who sees each page at its fullest: a platform-admin everywhere, the auditor on the log.
+// Who sees each page at its fullest: a platform-admin everywhere, the auditor on the log, and
+// a tenant's operator, who sees only their tenant's part.
 const pages = [
+  ['alice', '/'],
+  ['alice', '/deployments'],
+  ['alice', '/deployments/default~team-a~HelmRelease~podinfo'],
   ['admin', '/'],
   ['admin', '/deployments'],
   ['admin', '/deployments/new'],
@@ -39,7 +43,7 @@ async function contrastViolations(page) {
   return result.violations.flatMap((v) => v.nodes.map((n) => `${n.target.join(' ')}: ${n.failureSummary}`));
 }
 
-for (const user of ['admin', 'carol']) {
+for (const user of ['admin', 'carol', 'alice']) {
   test(`every page ${user} opens has AA contrast in both schemes`, async () => {
     const context = await browser.newContext();
     const page = await context.newPage();

@@ -232,7 +232,8 @@ fn its_cluster_role_grants_nothing_beyond_deploy_rbac() {
         ("Role", "-leader"),
     ] {
         let name = format!("pilothouse{suffix}");
-        let chart_rules = grants(&named(&rendered, kind, &format!("{RELEASE_FULL_NAME}{suffix}"))["rules"]);
+        let chart_rules =
+            grants(&named(&rendered, kind, &format!("{RELEASE_FULL_NAME}{suffix}"))["rules"]);
         let deploy_rules = grants(&named(&deployed, kind, &name)["rules"]);
         let beyond: Vec<_> = chart_rules.difference(&deploy_rules).collect();
         assert!(
@@ -249,7 +250,11 @@ fn its_cluster_role_grants_nothing_beyond_deploy_rbac() {
     for object in &rendered {
         if let Some(kind @ ("ClusterRole" | "Role")) = object["kind"].as_str() {
             let name = object["metadata"]["name"].as_str().unwrap_or_default();
-            named(&deployed, kind, &name.replacen(RELEASE_FULL_NAME, "pilothouse", 1));
+            named(
+                &deployed,
+                kind,
+                &name.replacen(RELEASE_FULL_NAME, "pilothouse", 1),
+            );
         }
     }
 }
@@ -258,7 +263,11 @@ fn its_cluster_role_grants_nothing_beyond_deploy_rbac() {
 fn render_release(release: &str, namespace: &str) -> Vec<Value> {
     let chart = chart();
     let out = helm_offline(&["template", release, &chart, "--namespace", namespace]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     documents(&String::from_utf8(out.stdout).unwrap())
 }
 
@@ -267,7 +276,10 @@ fn place(object: &Value) -> (String, Option<String>, String) {
     (
         object["kind"].as_str().unwrap_or_default().to_owned(),
         object["metadata"]["namespace"].as_str().map(str::to_owned),
-        object["metadata"]["name"].as_str().unwrap_or_default().to_owned(),
+        object["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
     )
 }
 
@@ -276,7 +288,11 @@ fn two_releases_in_one_cluster_share_no_object_name() {
     let production = render_release("pilothouse", "pilothouse");
     let staging = render_release("staging", "pilothouse-staging");
     let taken: BTreeSet<_> = production.iter().map(place).collect();
-    let clashes: Vec<_> = staging.iter().map(place).filter(|p| taken.contains(p)).collect();
+    let clashes: Vec<_> = staging
+        .iter()
+        .map(place)
+        .filter(|p| taken.contains(p))
+        .collect();
     assert!(clashes.is_empty(), "both releases render {clashes:?}");
     // The default release keeps the readable names deploy/rbac.yaml uses.
     named(&production, "ClusterRole", "pilothouse-tenant");
@@ -286,7 +302,10 @@ fn two_releases_in_one_cluster_share_no_object_name() {
         granted.as_array().into_iter().flatten().any(|rule| {
             rule["verbs"] == serde_json::json!(["bind"])
                 && rule["resourceNames"].as_array().is_some_and(|names| {
-                    names.iter().any(|n| n.as_str().is_some_and(|n| n.ends_with("-tenant") && n.starts_with(role)))
+                    names.iter().any(|n| {
+                        n.as_str()
+                            .is_some_and(|n| n.ends_with("-tenant") && n.starts_with(role))
+                    })
                 })
         })
     };
@@ -484,8 +503,9 @@ async fn rendered_objects_match_their_schemas_and_install_into_a_cluster() {
         "/api/v1/namespaces/default/configmaps/demo-pilothouse",
         "/api/v1/namespaces/default/serviceaccounts/pilothouse",
         "/apis/policy/v1/namespaces/default/poddisruptionbudgets/demo-pilothouse",
-        "/apis/rbac.authorization.k8s.io/v1/clusterroles/pilothouse",
-        "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/pilothouse",
+        "/apis/rbac.authorization.k8s.io/v1/clusterroles/demo-pilothouse",
+        "/apis/rbac.authorization.k8s.io/v1/clusterroles/demo-pilothouse-tenant",
+        "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/demo-pilothouse",
     ] {
         let got = client.request::<Value>(get(path)).await;
         assert!(got.is_ok(), "{path} after helm install: {got:?}");

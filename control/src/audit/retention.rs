@@ -3,8 +3,8 @@
 //! in one transaction. `verify` continues the chain from the checkpoint.
 
 use super::chain::append_in;
-use crate::store::audit as store;
 use super::event::{NewEvent, Outcome, Phase};
+use crate::store::audit as store;
 use crate::{Error, Result};
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures::TryStreamExt;

@@ -1,8 +1,8 @@
 //! Recomputing the chain and naming the first broken row.
 
 use super::canonical::{GENESIS, row_hash};
-use crate::store::audit::{self as store, Row};
 use crate::Result;
+use crate::store::audit::{self as store, Row};
 use futures::TryStreamExt;
 use serde::Serialize;
 use sqlx::PgPool;

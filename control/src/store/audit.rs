@@ -124,7 +124,11 @@ pub(crate) struct Link<'a> {
 }
 
 /// Inserts `event` (already redacted) at `link`; the caller holds the chain lock.
-pub(crate) async fn insert(conn: &mut PgConnection, link: Link<'_>, event: &NewEvent) -> Result<()> {
+pub(crate) async fn insert(
+    conn: &mut PgConnection,
+    link: Link<'_>,
+    event: &NewEvent,
+) -> Result<()> {
     sqlx::query(concat!(
         "INSERT INTO audit_log (",
         columns!(),
@@ -186,11 +190,8 @@ pub(crate) struct Search<'a> {
 
 /// Rows matching `search`, newest first.
 pub(crate) async fn search(pool: &PgPool, search: &Search<'_>) -> Result<Vec<Row>> {
-    let mut qb = QueryBuilder::<Postgres>::new(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM audit_log WHERE true"
-    ));
+    let mut qb =
+        QueryBuilder::<Postgres>::new(concat!("SELECT ", columns!(), " FROM audit_log WHERE true"));
     if let Visible::Only(tenants) = search.tenants {
         let tenants: Vec<String> = tenants.iter().cloned().collect();
         qb.push(" AND tenant = ANY(").push_bind(tenants).push(")");
@@ -202,7 +203,8 @@ pub(crate) async fn search(pool: &PgPool, search: &Search<'_>) -> Result<Vec<Row
         qb.push(" AND occurred_at < ").push_bind(to);
     }
     if let Some(actor) = search.actor {
-        qb.push(" AND (actor_subject = ").push_bind(actor.to_owned());
+        qb.push(" AND (actor_subject = ")
+            .push_bind(actor.to_owned());
         qb.push(" OR actor_email = ")
             .push_bind(actor.to_owned())
             .push(")");

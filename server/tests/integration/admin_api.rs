@@ -137,7 +137,6 @@ async fn tenants_are_made_renamed_and_refused() {
         "{}",
         renamed.body
     );
-
 }
 
 /// Namespaces: assigned, refused when another tenant owns them, moved on request, listed with

@@ -6,6 +6,7 @@
 )]
 
 pub mod sse;
+pub mod tokens;
 
 use axum::body::{Body, to_bytes};
 use axum::http::{HeaderMap, Request, StatusCode, header};
