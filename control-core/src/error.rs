@@ -47,6 +47,22 @@ pub enum Error {
     /// A reference or id in the request cannot be read (400).
     #[error(transparent)]
     BadReference(#[from] model::reference::RefError),
+    /// The request body is larger than this endpoint takes (413).
+    #[error("the request body is larger than {limit} bytes")]
+    TooLarge {
+        /// The most it takes.
+        limit: usize,
+    },
+    /// The request carries text no field may hold (400): a control character, or a string
+    /// longer than any field takes. Refused before anything reads it.
+    #[error("{field}: {message}")]
+    Unreadable {
+        /// Where in the request: a query parameter, `path`, or a place in the body such as
+        /// `values.auth.password` or `items[2]`.
+        field: String,
+        /// What is wrong, with the offending character named, never repeated.
+        message: String,
+    },
     /// A write would reach outside what the caller may reach: another tenant's namespace,
     /// another cluster, an internal registry (403); nothing was written.
     #[error("forbidden: {field} {message}")]
@@ -176,8 +192,9 @@ impl Error {
             | Self::Cancelled(_) => 409,
             Self::Invalid { .. } => 422,
             Self::Forbidden(_) | Self::OutsideBoundary { .. } | Self::ClusterForbidden(_) => 403,
-            Self::BadReference(_) => 400,
+            Self::BadReference(_) | Self::Unreadable { .. } => 400,
             Self::Stale(_) => 412,
+            Self::TooLarge { .. } => 413,
             Self::TooManyRefusals { .. }
             | Self::RateLimited { .. }
             | Self::TooManyOperations(_)
@@ -219,6 +236,7 @@ impl Error {
             Self::Invalid { field, .. } | Self::OutsideBoundary { field, .. } => {
                 Some((*field).to_owned())
             }
+            Self::Unreadable { field, .. } => Some(field.clone()),
             _ => None,
         };
         ErrorBody {

@@ -79,6 +79,19 @@ fn api_request(namespace: &str, source: &str) -> DeploymentRequest {
     .expect("request")
 }
 
+/// The audit rows `filter` finds, as the platform-admin sees them.
+async fn audit_rows(
+    service: &control::Service,
+    admin: &RequestContext,
+    filter: AuditFilter,
+) -> Vec<control::audit::AuditEvent> {
+    service
+        .query_audit(admin, &filter)
+        .await
+        .expect("audit")
+        .events
+}
+
 /// Alice's release `api` in team-a.
 async fn alices_api(f: &Fixture) {
     refs::created(&f.service, &f.alice, &api_request("team-a", "podinfo"))
@@ -211,17 +224,15 @@ async fn changes_are_checked_and_audited_with_values_redacted(pool: PgPool) {
     .await
     .expect("suspend");
 
-    let rows = service
-        .query_audit(
-            admin,
-            &AuditFilter {
-                namespace: Some("team-a".into()),
-                ..AuditFilter::default()
-            },
-        )
-        .await
-        .expect("audit")
-        .events;
+    let rows = audit_rows(
+        service,
+        admin,
+        AuditFilter {
+            namespace: Some("team-a".into()),
+            ..AuditFilter::default()
+        },
+    )
+    .await;
     let actions: Vec<(&str, &str)> = rows
         .iter()
         .map(|r| (r.event.action.as_str(), r.event.phase.as_str()))
@@ -244,18 +255,17 @@ async fn changes_are_checked_and_audited_with_values_redacted(pool: PgPool) {
         create.event.parameters
     );
 
-    let denied = service
-        .query_audit(
-            admin,
-            &AuditFilter {
-                action: Some("deployment.create".into()),
-                namespace: Some("team-b".into()),
-                ..AuditFilter::default()
-            },
-        )
-        .await
-        .expect("audit");
-    assert!(denied.events.iter().any(|r| r.event.actor.subject == "bob"));
+    let denied = audit_rows(
+        service,
+        admin,
+        AuditFilter {
+            action: Some("deployment.create".into()),
+            namespace: Some("team-b".into()),
+            ..AuditFilter::default()
+        },
+    )
+    .await;
+    assert!(denied.iter().any(|r| r.event.actor.subject == "bob"));
 }
 
 /// A field kustomize-controller applies from Git wins: a change to it is refused, naming the
@@ -320,17 +330,15 @@ async fn a_field_applied_from_git_is_refused_until_the_change_is_forced(pool: Pg
     assert_eq!(forced.name, "api");
     let taken = releases.get("api").await.expect("get");
     assert_eq!(taken.data["spec"]["values"]["replicaCount"], 7);
-    let forced_rows = service
-        .query_audit(
-            admin,
-            &AuditFilter {
-                action: Some("deployment.scale".into()),
-                ..AuditFilter::default()
-            },
-        )
-        .await
-        .expect("audit")
-        .events;
+    let forced_rows = audit_rows(
+        service,
+        admin,
+        AuditFilter {
+            action: Some("deployment.scale".into()),
+            ..AuditFilter::default()
+        },
+    )
+    .await;
     assert!(
         forced_rows
             .iter()
@@ -359,17 +367,15 @@ async fn every_change_is_an_operation_under_its_audit_operation_id(pool: PgPool)
         ..
     } = &f;
     alices_api(&f).await;
-    let rows = service
-        .query_audit(
-            admin,
-            &AuditFilter {
-                action: Some("deployment.create".into()),
-                ..AuditFilter::default()
-            },
-        )
-        .await
-        .expect("audit")
-        .events;
+    let rows = audit_rows(
+        service,
+        admin,
+        AuditFilter {
+            action: Some("deployment.create".into()),
+            ..AuditFilter::default()
+        },
+    )
+    .await;
     let create = rows
         .iter()
         .find(|r| r.event.action == "deployment.create")
@@ -402,21 +408,19 @@ async fn every_change_is_an_operation_under_its_audit_operation_id(pool: PgPool)
     )
     .await
     .unwrap_err();
-    let failed_row = service
-        .query_audit(
-            admin,
-            &AuditFilter {
-                action: Some("deployment.scale".into()),
-                outcome: Some(control::audit::Outcome::Failure),
-                ..AuditFilter::default()
-            },
-        )
-        .await
-        .expect("audit")
-        .events
-        .into_iter()
-        .next()
-        .expect("the failed scale is audited");
+    let failed_row = audit_rows(
+        service,
+        admin,
+        AuditFilter {
+            action: Some("deployment.scale".into()),
+            outcome: Some(control::audit::Outcome::Failure),
+            ..AuditFilter::default()
+        },
+    )
+    .await
+    .into_iter()
+    .next()
+    .expect("the failed scale is audited");
     let failed_op = operations
         .get(failed_row.event.operation_id)
         .await

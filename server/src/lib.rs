@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo_seed;
 pub mod health;
 pub mod identities;
+pub mod input;
 pub mod metrics;
 pub mod rest;
 pub mod retention;

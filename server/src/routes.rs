@@ -2,7 +2,7 @@
 //! static files, behind the session layer and the authentication gate.
 
 use crate::state::AppState;
-use crate::{assets, auth, health, metrics, rest, security, upload};
+use crate::{assets, auth, health, input, metrics, rest, security, upload};
 use app::{App, shell};
 use axum::Router;
 use axum::middleware::from_fn_with_state;
@@ -61,6 +61,8 @@ pub fn router(state: AppState) -> Router {
             AppState,
             _,
         >(context, shell))
+        // Inside the gate, so a refused request is recorded with who sent it.
+        .layer(from_fn_with_state(state.clone(), input::screen))
         .layer(from_fn_with_state(state.clone(), auth::guard::authenticate))
         .layer(sessions)
         .layer(from_fn_with_state(hsts, security::headers))

@@ -34,8 +34,6 @@ pub struct Tools {
     pub toolchain: Toolchain,
     /// wasm-bindgen at the version in Cargo.lock.
     pub wasm_bindgen: PathBuf,
-    /// binaryen's optimiser, for release bundles.
-    pub wasm_opt: PathBuf,
     /// The pinned helm binary.
     pub helm: PathBuf,
 }
@@ -46,15 +44,10 @@ pub fn run(needs: Needs) -> anyhow::Result<Tools> {
     step("checking the toolchain and tools");
     let toolchain = Toolchain::detect_or_install()?;
     let mut debian = Vec::new();
-    if find_on_path("wasm-opt").is_none() {
-        debian.push("binaryen");
-    }
     if needs.end_to_end && !Path::new(crate::e2e::CHROMIUM).exists() {
         debian.push("chromium");
     }
-    apt::install(&debian, "wasm-opt or Chromium")?;
-    let wasm_opt = find_on_path("wasm-opt")
-        .context("wasm-opt is missing: install Debian's binaryen package")?;
+    apt::install(&debian, "Chromium")?;
     let wasm_bindgen = ensure_wasm_bindgen(toolchain)?;
     let helm = crate::helm::ensure()?;
     // The identity provider serves the demo and the Rust tests; the browser suite only the tests.
@@ -70,7 +63,6 @@ pub fn run(needs: Needs) -> anyhow::Result<Tools> {
     Ok(Tools {
         toolchain,
         wasm_bindgen,
-        wasm_opt,
         helm,
     })
 }

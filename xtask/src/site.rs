@@ -1,5 +1,11 @@
-//! Building the site without cargo-leptos: cargo for the server, cargo + wasm-bindgen
-//! (+ wasm-opt for release) for the hydrate bundle, and the stylesheet copied into `pkg/`.
+//! Building the site without cargo-leptos: cargo for the server, cargo + wasm-bindgen for the
+//! hydrate bundle, and the stylesheet copied into `pkg/`.
+//!
+//! No wasm-opt: Debian's (binaryen 108) cannot round-trip a module with reference types,
+//! which rustc and wasm-bindgen emit by default; even a bare read and write turns
+//! wasm-bindgen's externref table into a funcref one, and the browser refuses the bundle at
+//! start-up. The release profile's `opt-level = "z"` and LTO, with the name and producers
+//! sections dropped, give a bundle within 20 % of wasm-opt's.
 
 use crate::setup::Tools;
 use crate::toolchain::WASM_TARGET;
@@ -70,31 +76,22 @@ pub fn build_bundle(tools: &Tools, profile: Profile) -> anyhow::Result<()> {
         .join("frontend.wasm");
     let pkg = paths::site_root().join("pkg");
     std::fs::create_dir_all(&pkg).with_context(|| format!("cannot create {}", pkg.display()))?;
+    let mut bindgen = Command::new(&tools.wasm_bindgen);
+    bindgen.args([
+        "--target",
+        "web",
+        "--no-typescript",
+        "--out-name",
+        OUTPUT_NAME,
+    ]);
+    if profile == Profile::Release {
+        // Function names and the toolchain's signature are for debugging: a third of the size.
+        bindgen.args(["--remove-name-section", "--remove-producers-section"]);
+    }
     run(
-        Command::new(&tools.wasm_bindgen)
-            .args([
-                "--target",
-                "web",
-                "--no-typescript",
-                "--out-name",
-                OUTPUT_NAME,
-                "--out-dir",
-            ])
-            .arg(&pkg)
-            .arg(&wasm),
+        bindgen.arg("--out-dir").arg(&pkg).arg(&wasm),
         "wasm-bindgen",
     )?;
-    if profile == Profile::Release {
-        let bundle = pkg.join(format!("{OUTPUT_NAME}_bg.wasm"));
-        run(
-            Command::new(&tools.wasm_opt)
-                .arg("-Oz")
-                .arg(&bundle)
-                .arg("-o")
-                .arg(&bundle),
-            "wasm-opt",
-        )?;
-    }
     let css = paths::root().join("style").join("main.css");
     std::fs::copy(&css, pkg.join(format!("{OUTPUT_NAME}.css")))
         .with_context(|| format!("cannot copy {}", css.display()))?;

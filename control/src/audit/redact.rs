@@ -143,6 +143,31 @@ pub fn bounded(parameters: Value) -> Value {
 }
 
 /// A Secret's `data`: keep the keys (useful to auditors), drop every value.
+/// Makes text storable: Postgres keeps no U+0000 in `text` or `jsonb`, so a NUL that got this
+/// far is written as the six characters `\u0000` instead of failing the append (and with
+/// it, the change it records).
+pub fn storable_text(text: &str) -> String {
+    text.replace('\u{0}', "\\u0000")
+}
+
+/// [`storable_text`] over every key and string of `value`.
+pub fn storable(value: &mut Value) {
+    match value {
+        Value::String(text) if text.contains('\u{0}') => *text = storable_text(text),
+        Value::Array(items) => items.iter_mut().for_each(storable),
+        Value::Object(fields) => {
+            if fields.keys().any(|k| k.contains('\u{0}')) {
+                *fields = std::mem::take(fields)
+                    .into_iter()
+                    .map(|(k, v)| (storable_text(&k), v))
+                    .collect();
+            }
+            fields.values_mut().for_each(storable);
+        }
+        _ => {}
+    }
+}
+
 fn redact_all_values(value: &mut Value) {
     match value {
         Value::Object(map) => map

@@ -287,6 +287,55 @@ impl Service {
         Error::Forbidden(denied)
     }
 
+    /// Records a request refused at the edge for the text it carried (`refusal`, an
+    /// [`Error::Unreadable`]), within the caller's budget of recorded refusals. Nothing it
+    /// carried is stored but where it was and why; the path is stored escaped.
+    pub async fn record_unreadable_request(
+        &self,
+        ctx: &RequestContext,
+        method: &str,
+        path: &str,
+        refusal: &Error,
+    ) {
+        let who = principal_key(&ctx.principal);
+        let suppressed = match self.refusals.admit(&who) {
+            refusals::Admission::Record { suppressed } => suppressed,
+            refusals::Admission::Suppress => return,
+        };
+        let field = match refusal {
+            Error::Unreadable { field, .. } => field.as_str(),
+            _ => "",
+        };
+        let mut parameters = serde_json::json!({
+            "method": method,
+            "path": path.escape_debug().to_string(),
+            "field": field,
+        });
+        if let (true, Some(map)) = (suppressed > 0, parameters.as_object_mut()) {
+            map.insert("unrecordedRefusalsBefore".into(), suppressed.into());
+        }
+        let event = NewEvent {
+            operation_id: Uuid::new_v4(),
+            phase: Phase::Denied,
+            actor: Actor::from(&ctx.principal),
+            channel: ctx.channel,
+            request_id: ctx.request_id.clone(),
+            client_addr: ctx.client_addr.clone(),
+            action: UNREADABLE_REQUEST.to_owned(),
+            tenant: None,
+            cluster: Default::default(),
+            namespace: None,
+            target_kind: None,
+            target_name: None,
+            parameters,
+            outcome: Some(Outcome::Denied),
+            error: Some(refusal.to_string()),
+        };
+        if let Err(error) = self.audit.append(event).await {
+            tracing::error!(%error, "could not record a refused request in the audit log");
+        }
+    }
+
     /// Runs a change between an intent row and an outcome row. No intent row, no change.
     /// The change is handed the operation id both rows carry.
     async fn audited<T, F>(
@@ -465,6 +514,10 @@ fn event(
 }
 
 pub use audit::ExportFormat;
+
+/// The audit action of a request refused at the edge for the text it carried; it names no
+/// operation, since none was read.
+pub const UNREADABLE_REQUEST: &str = "request.unreadable";
 
 /// The key a principal's budgets (refusals, streams, running operations) are kept under:
 /// the owning subject, so that the API tokens one person mints share that person's budget

@@ -51,7 +51,53 @@ pub fn api() -> (Router<AppState>, ApiDescription) {
         .routes(routes!(openapi_json))
         .split_for_parts();
     let document = ApiDescription(Arc::new(openapi::finish(document)));
-    (router.layer(Extension(document.clone())), document)
+    let router = router
+        .layer(Extension(document.clone()))
+        .layer(axum::middleware::map_response(json_errors));
+    (router, document)
+}
+
+/// The most of a plain-text error body kept as the message.
+const PLAIN_ERROR_LIMIT: usize = 4096;
+
+/// Rewrites an error that is not the documented JSON body into it: axum's extractor
+/// rejections (a query, path or header that cannot be read) answer in plain text. The status
+/// and headers stay; the text becomes the message.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, PLAIN_ERROR_LIMIT)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("the request failed")
+            .to_lowercase()
+    } else {
+        text
+    };
+    let body = model::error::ErrorBody {
+        code: model::error::ErrorCode::of_status(status.as_u16()),
+        message,
+        field: None,
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// A JSON body that could not be read, as the API's invalid-request error.

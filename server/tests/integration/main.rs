@@ -15,6 +15,7 @@ mod deployments_api;
 mod escapes;
 mod graph;
 mod health;
+mod hostile_bytes;
 mod leader;
 mod live_events;
 mod lockdown;
