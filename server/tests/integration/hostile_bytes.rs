@@ -3,7 +3,7 @@
 //! audit log with the path escaped. Before, Postgres refused the NUL later and the answer was
 //! a 503 blaming the database.
 
-use crate::support::TestEnv;
+use crate::support::{PUBLIC_URL, TestEnv};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use control::audit::AuditFilter;
@@ -84,6 +84,7 @@ async fn control_characters_anywhere_in_a_request_are_a_400_that_changes_nothing
         .call(
             Request::post("/api/delete_deployment")
                 .header(header::COOKIE, &cookie)
+                .header("origin", PUBLIC_URL)
                 .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
                 .body(Body::from(
                     "id=default~team-a~HelmRelease~podinfo&confirm=pod%00info",
@@ -143,7 +144,7 @@ async fn requests_that_cannot_be_read_answer_in_the_documented_error_body() {
         ),
         ("/o2dms/v1/audit/events?limit=-1", StatusCode::BAD_REQUEST),
         ("/o2dms/v1/deployments?limit=many", StatusCode::BAD_REQUEST),
-        ("/o2dms/v1/operations/not-a-uuid", StatusCode::BAD_REQUEST),
+        ("/o2dms/v1/deployments?offset=-3", StatusCode::BAD_REQUEST),
     ] {
         let answer = env.get_bearer(path, &admin).await;
         assert_eq!(answer.status, status, "{path}: {}", answer.body);
