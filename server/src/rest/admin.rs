@@ -14,6 +14,9 @@ use control::access::{Action, GlobalRole, Grantee, Principal, Target, TargetKind
 use model::reference::NamespaceRef;
 use model::tenancy::{Explanation, GlobalGrant, Membership, NamespaceOwner, Tenant};
 use serde::Deserialize;
+use serde_json::json;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{Object, Schema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -33,7 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// A user (by OIDC subject) or an OIDC group, as bodies name it: exactly one of the two.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct GranteeBody {
     user: Option<String>,
@@ -255,16 +258,67 @@ async fn members(
     Ok(Json(state.service.list_memberships(&ctx, &slug).await?).into_response())
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+/// A user or a group, with a role; its documented schemas are [`NewTenantMember`] and
+/// [`NewGlobalGrant`].
+#[derive(Debug, Deserialize)]
 struct NewMember {
     #[serde(flatten)]
     grantee: GranteeBody,
     role: String,
 }
 
+/// The schema of a body naming exactly one of `user` or `group`, with one of `roles`: two
+/// closed alternatives, so a client generated from the document can build either one and
+/// nothing the server refuses for its shape. The name obeys what `validate::text` checks.
+fn grantee_with_role(roles: &[&str]) -> RefOr<Schema> {
+    let name = json!({
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 255,
+        // Some non-space character, and no control character anywhere.
+        "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$",
+    });
+    let alternative = |key: &str, what: &str| {
+        json!({
+            "type": "object",
+            "description": what,
+            "properties": { key: name, "role": { "type": "string", "enum": roles } },
+            "required": [key, "role"],
+            "additionalProperties": false,
+        })
+    };
+    let schema = json!({ "oneOf": [
+        alternative("user", "A user, by OIDC subject."),
+        alternative("group", "The members of an OIDC group."),
+    ] });
+    serde_json::from_value(schema).unwrap_or_else(|_| RefOr::T(Schema::Object(Object::new())))
+}
+
+/// A tenant membership to give (documentation only: the body is read as [`NewMember`]).
+struct NewTenantMember;
+
+impl utoipa::PartialSchema for NewTenantMember {
+    fn schema() -> RefOr<Schema> {
+        grantee_with_role(&["viewer", "operator", "admin"])
+    }
+}
+
+impl utoipa::ToSchema for NewTenantMember {}
+
+/// A global role to grant (documentation only: the body is read as [`NewMember`]).
+struct NewGlobalGrant;
+
+impl utoipa::PartialSchema for NewGlobalGrant {
+    fn schema() -> RefOr<Schema> {
+        grantee_with_role(&["platform-admin", "auditor"])
+    }
+}
+
+impl utoipa::ToSchema for NewGlobalGrant {}
+
 /// Gives a user or group a role (viewer, operator, admin) on the tenant.
 #[utoipa::path(post, path = "/o2dms/v1/tenants/{slug}/members", tag = "tenancy", params(("slug" = String, Path, description = "The tenant's slug.")),
-    request_body = NewMember, responses((status = 201, body = Vec<Membership>)))]
+    request_body = NewTenantMember, responses((status = 201, body = Vec<Membership>)))]
 async fn add_member(
     State(state): State<AppState>,
     Caller(ctx): Caller,
@@ -337,7 +391,7 @@ async fn global_roles(
 }
 
 /// Grants platform-admin or auditor to a user or group.
-#[utoipa::path(post, path = "/o2dms/v1/global-roles", tag = "tenancy", request_body = NewMember,
+#[utoipa::path(post, path = "/o2dms/v1/global-roles", tag = "tenancy", request_body = NewGlobalGrant,
     responses((status = 201, body = Vec<GlobalGrant>)))]
 async fn grant_role(
     State(state): State<AppState>,

@@ -156,3 +156,49 @@ async fn answer_head(env: &TestEnv, request: Request<Body>) -> crate::support::A
         body,
     }
 }
+
+/// An instance of `schema` built from what it requires: the first of an `enum`, else a name.
+fn instance(schema: &Value, name: &str) -> Value {
+    let mut body = serde_json::Map::new();
+    for key in schema["required"].as_array().into_iter().flatten() {
+        let key = key.as_str().expect("required names a property");
+        let property = &schema["properties"][key];
+        let value = match property["enum"].as_array().and_then(|e| e.first()) {
+            Some(first) => first.clone(),
+            None => Value::String(name.to_owned()),
+        };
+        body.insert(key.to_owned(), value);
+    }
+    Value::Object(body)
+}
+
+/// The membership bodies can be built from their schemas: each alternative, filled in from
+/// what it requires, is accepted; and the schemas say everything the server refuses for shape
+/// (exactly one of user or group, a known role, nothing else).
+#[tokio::test]
+async fn membership_bodies_built_from_their_schemas_are_accepted() {
+    let env = TestEnv::start("openapi-members", |_| {}).await;
+    let document: Value =
+        serde_json::from_str(&env.get("/o2dms/v1/openapi.json", None).await.body).expect("json");
+    let admin = env.bearer("admin");
+    for (schema, path) in [
+        ("NewTenantMember", "/o2dms/v1/tenants/team-a/members"),
+        ("NewGlobalGrant", "/o2dms/v1/global-roles"),
+    ] {
+        let alternatives = document["components"]["schemas"][schema]["oneOf"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{schema} is one of its alternatives"));
+        assert_eq!(alternatives.len(), 2, "{schema}: a user or a group");
+        for (i, alternative) in alternatives.iter().enumerate() {
+            assert_eq!(alternative["additionalProperties"], false, "{schema}");
+            let body = instance(alternative, &format!("from-schema-{i}"));
+            let answer = env.send_bearer("POST", path, &admin, body.clone()).await;
+            assert_eq!(
+                answer.status,
+                StatusCode::CREATED,
+                "{schema} {body}: {}",
+                answer.body
+            );
+        }
+    }
+}
