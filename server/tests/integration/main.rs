@@ -11,6 +11,7 @@ mod assets;
 mod audit_cli;
 mod bulk;
 mod chart_config;
+mod contract;
 mod deployments_api;
 mod escapes;
 mod graph;

@@ -1,0 +1,199 @@
+//! Every operation of the OpenAPI document, sent hostile input as a platform-admin (who gets
+//! furthest past the policy): control characters, huge and negative numbers, deep nesting,
+//! wrong types, unknown fields, in the body, the query and the path. No answer is a 5xx,
+//! every error is the one documented JSON body, the cluster's deployments are as they were,
+//! and the audit chain still verifies.
+
+use crate::support::TestEnv;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use tower::ServiceExt;
+
+/// Values no field should take, each of another kind of hostility.
+fn hostile_values() -> Vec<Value> {
+    let mut deep = json!("bottom");
+    for _ in 0..200 {
+        deep = json!([deep]);
+    }
+    vec![
+        json!("a\u{0}b"),
+        json!("\u{1b}[31mred\u{1b}[0m"),
+        json!("x".repeat(70_000)),
+        json!(1e308),
+        json!(-1),
+        json!(u64::MAX),
+        json!(null),
+        json!({ "unknown": true, "__proto__": { "admin": true } }),
+        json!(["../../etc/passwd"]),
+        deep,
+    ]
+}
+
+/// A body built around `value`: the value itself, and an object whose usual field names
+/// all hold it.
+fn bodies(value: &Value) -> [Value; 2] {
+    let mut fields = serde_json::Map::new();
+    for key in [
+        "name",
+        "namespace",
+        "id",
+        "ids",
+        "values",
+        "role",
+        "user",
+        "group",
+        "slug",
+        "displayName",
+        "action",
+        "reason",
+        "replicas",
+        "revision",
+        "packageId",
+        "extensions",
+        "expiresInDays",
+        "tenant",
+        "force",
+        "move",
+    ] {
+        fields.insert(key.to_owned(), value.clone());
+    }
+    [value.clone(), Value::Object(fields)]
+}
+
+/// Path segments that are no name.
+const HOSTILE_SEGMENTS: [&str; 5] = ["%00", "..", "a%1Bb", "default~team-a~Nope~x", "-"];
+
+/// The deployments the platform-admin sees, as `namespace/name/kind` lines.
+async fn deployments(env: &TestEnv, token: &str) -> BTreeSet<String> {
+    let answer = env
+        .get_bearer("/o2dms/v1/deployments?limit=1000", token)
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let page: Value = serde_json::from_str(&answer.body).expect("json");
+    page["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| format!("{}/{}/{}", d["namespace"], d["name"], d["kind"]))
+        .collect()
+}
+
+/// Sends one request and checks its answer: below 500, and an error in the documented body.
+async fn check(env: &TestEnv, token: &str, method: &str, uri: &str, body: Option<&Value>) {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"));
+    if body.is_some() {
+        request = request.header(header::CONTENT_TYPE, "application/json");
+    }
+    let request = request
+        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+        .expect("request");
+    let response = env.router.clone().oneshot(request).await.expect("router");
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    if content_type.starts_with("text/event-stream") {
+        return;
+    }
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 24)
+        .await
+        .expect("body");
+    let text = String::from_utf8_lossy(&bytes);
+    let shown = body.map(|b| b.to_string().chars().take(120).collect::<String>());
+    assert!(
+        !status.is_server_error(),
+        "{method} {uri} {shown:?}: {status} {text}"
+    );
+    if status.is_client_error() {
+        assert!(
+            content_type.starts_with("application/json"),
+            "{method} {uri} {shown:?}: {status} in {content_type:?}: {text}"
+        );
+        let error: Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {uri}: {e}: {text}"));
+        assert!(
+            error["error"].is_string() && error["message"].is_string(),
+            "{method} {uri} {shown:?}: {error}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn hostile_input_to_every_operation_is_never_a_5xx_and_changes_nothing() {
+    let env = TestEnv::start_with_cluster("contract").await;
+    let admin = env.bearer("admin");
+    let before = deployments(&env, &admin).await;
+    let document: Value =
+        serde_json::from_str(&env.get("/o2dms/v1/openapi.json", None).await.body).expect("json");
+    let values = hostile_values();
+    let queries: Vec<String> = values
+        .iter()
+        .filter_map(Value::as_str)
+        .map(|text| {
+            let text: String = text.chars().take(200).collect();
+            let encoded: String = url::form_urlencoded::byte_serialize(text.as_bytes()).collect();
+            format!(
+                "?limit={encoded}&offset=-1&namespace={encoded}&text={encoded}&before={encoded}&outcome={encoded}&force={encoded}"
+            )
+        })
+        .collect();
+    let mut sent = 0;
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for (method, _) in item.as_object().expect("path item") {
+            let method = method.to_uppercase();
+            // The operation's path with every parameter hostile, and with a plain one.
+            let mut uris = Vec::new();
+            for segment in HOSTILE_SEGMENTS.iter().chain(&["x"]) {
+                let concrete: Vec<&str> = path
+                    .split('/')
+                    .map(|part| {
+                        if part.starts_with('{') {
+                            *segment
+                        } else {
+                            part
+                        }
+                    })
+                    .collect();
+                uris.push(concrete.join("/"));
+            }
+            uris.dedup();
+            for uri in &uris {
+                check(&env, &admin, &method, uri, None).await;
+                sent += 1;
+            }
+            let plain = uris.last().expect("a plain path").clone();
+            for query in &queries {
+                check(&env, &admin, &method, &format!("{plain}{query}"), None).await;
+                sent += 1;
+            }
+            if method != "GET" && method != "DELETE" {
+                for value in &values {
+                    for body in bodies(value) {
+                        check(&env, &admin, &method, &plain, Some(&body)).await;
+                        sent += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(sent > 500, "{sent} requests");
+    assert_eq!(
+        deployments(&env, &admin).await,
+        before,
+        "nothing was created or deleted"
+    );
+    let verified = env
+        .service
+        .verify_audit(&env.admin())
+        .await
+        .expect("verify");
+    assert!(verified.is_valid(), "{verified:?}");
+}
