@@ -39,7 +39,9 @@ pub struct AuditFilter {
     pub text: Option<String>,
     /// Keyset cursor: only rows older than this sequence number (from the previous page).
     pub before: Option<i64>,
-    /// Page size, at most 500.
+    /// Page size: 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    #[schema(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
 }
 

@@ -127,13 +127,22 @@ fn principal(parts: &Parts) -> Result<RequestContext, ApiError> {
 #[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 struct ListParams {
+    /// Only this namespace.
     namespace: Option<String>,
+    /// Only this status.
     status: Option<DeploymentStatus>,
+    /// Only this kind (`HelmRelease`, `Kustomization` or `Release`, in any case).
     kind: Option<String>,
+    /// Only deployments carrying every one of these labels: `key=value,key2=value2`.
     labels: Option<String>,
+    /// Free text over name, namespace, chart and source.
     text: Option<String>,
+    /// Page size: 1 to 1000 (default 50).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
+    /// How many to skip.
     offset: Option<usize>,
+    /// Only rows after this deployment id (the previous page's `next`).
     after: Option<String>,
 }
 
