@@ -393,6 +393,16 @@ impl TestEnv {
         admin_context(&self.idp.issuer())
     }
 
+    /// Asserts that the audit chain verifies from its first row to its last.
+    pub async fn assert_audit_chain_intact(&self) {
+        let verified = self
+            .service
+            .verify_audit(&self.admin())
+            .await
+            .expect("verify");
+        assert!(verified.is_valid(), "{verified:?}");
+    }
+
     /// A token signed with the provider's real key, with these claims.
     pub fn mint(&self, claims: serde_json::Value) -> String {
         self.idp.mint(&claims.to_string()).expect("mint")
