@@ -99,10 +99,11 @@ pub fn check_string(field: &str, value: &str) -> Result<()> {
     match unreadable(value) {
         None => Ok(()),
         Some(message) => Err(Error::Unreadable {
+            // Keys come from the request: a place named by very long ones is cut short.
             field: if field.is_empty() {
                 "body".into()
             } else {
-                field.to_owned()
+                shorten(field)
             },
             message,
         }),
