@@ -1,10 +1,10 @@
 //! Audit append throughput and latency against a real Postgres (`cargo xtask bench`).
 //! Not a test: it reports figures and asserts nothing about time.
 
+mod support;
+
 use control::audit::{Actor, AuditLog, Channel, NewEvent, Outcome, Phase};
 use serde_json::json;
-use sqlx::postgres::PgPoolOptions;
-use sqlx::{Connection, PgConnection};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
@@ -55,22 +55,8 @@ fn report(name: &str, mut latencies: Vec<Duration>, wall: Duration) {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let admin_url =
-        std::env::var("DATABASE_URL").map_err(|_| "set DATABASE_URL (cargo xtask bench does)")?;
-    let name = format!("audit_bench_{}", std::process::id());
-    let mut admin = PgConnection::connect(&admin_url).await?;
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await?;
-    let url = match admin_url.rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{name}"),
-        None => return Err("DATABASE_URL has no database name".into()),
-    };
-    let pool = PgPoolOptions::new()
-        .max_connections(16)
-        .connect(&url)
-        .await?;
-    control::store::migrate(&pool).await?;
+    let database = support::BenchDatabase::create("audit_bench").await?;
+    let pool = database.pool.clone();
     let log = AuditLog::new(pool.clone());
 
     let started = Instant::now();
@@ -118,9 +104,5 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         verified.is_valid()
     );
 
-    pool.close().await;
-    sqlx::query(&format!("DROP DATABASE {name}"))
-        .execute(&mut admin)
-        .await?;
-    Ok(())
+    database.drop_database().await
 }

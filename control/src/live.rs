@@ -21,15 +21,16 @@ pub struct LiveEvent {
     pub what: Live,
 }
 
-/// A change, or a gap.
+/// A change, or a gap. What clients are sent is serialised once, here, however many
+/// subscribers read it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Live {
     /// A change in `namespace` (what visibility is checked against).
     Change {
         /// Where.
         namespace: model::reference::NamespaceRef,
-        /// What.
-        change: LiveChange,
+        /// The [`LiveChange`] as JSON.
+        json: Arc<str>,
     },
     /// A tracked operation started, reported a step or ended.
     Operation {
@@ -38,8 +39,8 @@ pub enum Live {
         namespace: Option<model::reference::NamespaceRef>,
         /// Who asked ([`crate::service::principal_key`]): they see it wherever it acts.
         requester: String,
-        /// The operation as `GET /o2dms/v1/operations/{id}` shows it now.
-        operation: Box<model::operation::Operation>,
+        /// The operation as `GET /o2dms/v1/operations/{id}` shows it now, as JSON.
+        json: Arc<str>,
     },
     /// Changes were lost here (the feed fell behind an adapter): clients reload.
     Gap,
@@ -85,18 +86,18 @@ impl LiveHub {
             CacheEvent::Upserted(row) => match row_namespace(row) {
                 Some(namespace) => Live::Change {
                     namespace,
-                    change: LiveChange::Upserted {
+                    json: json(&LiveChange::Upserted {
                         deployment: Box::new(row.as_ref().clone()),
-                    },
+                    }),
                 },
                 None => return,
             },
             CacheEvent::Deleted(reference) => Live::Change {
                 namespace: reference.namespace_ref(),
-                change: LiveChange::Deleted {
+                json: json(&LiveChange::Deleted {
                     id: reference.to_string(),
                     namespace: reference.namespace().to_owned(),
-                },
+                }),
             },
         };
         self.push(what);
@@ -117,7 +118,7 @@ impl LiveHub {
         self.push(Live::Operation {
             namespace,
             requester,
-            operation: Box::new(operation),
+            json: json(&operation),
         });
     }
 
@@ -161,6 +162,11 @@ impl LiveHub {
     pub fn last_id(&self) -> u64 {
         self.ring.lock().map_or(0, |ring| ring.last)
     }
+}
+
+/// `value` as JSON; our own types always serialise.
+fn json(value: &impl serde::Serialize) -> Arc<str> {
+    serde_json::to_string(value).unwrap_or_default().into()
 }
 
 fn row_namespace(row: &model::deployment::Deployment) -> Option<model::reference::NamespaceRef> {

@@ -1,4 +1,5 @@
-//! `cargo xtask bench`: audit appends against a private Postgres, and the fleet scenario
+//! `cargo xtask bench`: audit appends against a private Postgres, the live pipeline
+//! fan-out, and the fleet scenario
 //! (`fleet.rs`). Separate from the tests, which never assert on time.
 
 use crate::database::Database;
@@ -17,6 +18,15 @@ pub fn run_all() -> anyhow::Result<()> {
             .args(["bench", "--package", "control", "--bench", "audit_append"])
             .env("DATABASE_URL", database.admin_url()),
         "the audit benchmark",
+    )?;
+    step("the live pipeline: 20,000 changes to 1, 10 and 100 readers (release build)");
+    run(
+        tools
+            .toolchain
+            .cargo()
+            .args(["bench", "--package", "control", "--bench", "live_fanout"])
+            .env("DATABASE_URL", database.admin_url()),
+        "the live benchmark",
     )?;
     step("the fleet: the release server read over HTTP against 20,000 Flux objects");
     crate::fleet::run(&tools, &database)

@@ -8,28 +8,27 @@ use crate::Result;
 use crate::access::{Action, Namespaces};
 use crate::live::{Live, LiveEvent};
 use futures::Stream;
-use model::live::LiveChange;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 
-/// What one caller's stream yields.
+/// What one caller's stream yields; changes come serialised, once for every reader.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LiveItem {
     /// A change it may see.
     Change {
         /// The change's number, for `Last-Event-ID`.
         id: u64,
-        /// The change.
-        change: LiveChange,
+        /// The [`model::live::LiveChange`], as JSON.
+        json: Arc<str>,
     },
     /// A tracked operation it asked for, or one in a namespace it may list, moved on.
     Operation {
         /// The change's number, for `Last-Event-ID`.
         id: u64,
-        /// The operation now.
-        operation: Box<model::operation::Operation>,
+        /// The [`model::operation::Operation`] now, as JSON.
+        json: Arc<str>,
     },
     /// It missed changes: reload. After a resync for a client that read too slowly, the
     /// stream ends.
@@ -130,7 +129,7 @@ impl Reader {
             };
             match &event.what {
                 Live::Gap => return Some(LiveItem::Resync { id: event.id }),
-                Live::Change { namespace, change } => {
+                Live::Change { namespace, json } => {
                     self.recheck().await;
                     if self.done {
                         return None;
@@ -138,14 +137,14 @@ impl Reader {
                     if self.visible.contains(namespace) {
                         return Some(LiveItem::Change {
                             id: event.id,
-                            change: change.clone(),
+                            json: json.clone(),
                         });
                     }
                 }
                 Live::Operation {
                     namespace,
                     requester,
-                    operation,
+                    json,
                 } => {
                     self.recheck().await;
                     if self.done {
@@ -156,7 +155,7 @@ impl Reader {
                     {
                         return Some(LiveItem::Operation {
                             id: event.id,
-                            operation: operation.clone(),
+                            json: json.clone(),
                         });
                     }
                 }

@@ -199,6 +199,12 @@ impl Service {
         Ok(grants)
     }
 
+    /// The live hub, for benchmarks that feed it directly (feature `testing`).
+    #[cfg(feature = "testing")]
+    pub fn live_hub(&self) -> &std::sync::Arc<crate::live::LiveHub> {
+        &self.live
+    }
+
     /// Whether grants and token principals are being kept in memory (the listener is up).
     pub fn access_cache_is_live(&self) -> bool {
         self.access_cache.is_live()

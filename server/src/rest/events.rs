@@ -49,15 +49,14 @@ async fn stream(
 
 fn event(item: &LiveItem) -> Event {
     match item {
-        LiveItem::Change { id, change } => Event::default()
+        LiveItem::Change { id, json } => Event::default()
             .id(id.to_string())
             .event(DEPLOYMENT_EVENT)
-            // Our own types always serialize.
-            .data(serde_json::to_string(change).unwrap_or_default()),
-        LiveItem::Operation { id, operation } => Event::default()
+            .data(&**json),
+        LiveItem::Operation { id, json } => Event::default()
             .id(id.to_string())
             .event(OPERATION_EVENT)
-            .data(serde_json::to_string(operation).unwrap_or_default()),
+            .data(&**json),
         LiveItem::Resync { id } => Event::default()
             .id(id.to_string())
             .event(RESYNC_EVENT)
