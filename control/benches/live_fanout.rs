@@ -63,7 +63,7 @@ fn change(i: usize) -> CacheEvent {
         labels: [("team".to_owned(), "a".to_owned())].into(),
         state: DeploymentState {
             status: DeploymentStatus::Deployed,
-            suspended: i % 2 == 0,
+            suspended: i.is_multiple_of(2),
             progress: 100,
             message: "Helm upgrade succeeded for release podinfo with chart podinfo@6.5.4".into(),
             conditions: Vec::new(),
