@@ -92,11 +92,13 @@ async fn audit_rows(
         .events
 }
 
-/// Alice's release `api` in team-a.
-async fn alices_api(f: &Fixture) {
+/// The fixture, with alice's release `api` in team-a.
+async fn with_alices_api(pool: &PgPool) -> Fixture {
+    let f = fixture(pool).await;
     refs::created(&f.service, &f.alice, &api_request("team-a", "podinfo"))
         .await
         .expect("create");
+    f
 }
 
 /// Lists hold the caller's namespaces only; paging through the merged list gives the same
@@ -272,14 +274,8 @@ async fn changes_are_checked_and_audited_with_values_redacted(pool: PgPool) {
 /// owner, until the change is forced; both are audited.
 #[sqlx::test(migrator = "control::store::MIGRATOR")]
 async fn a_field_applied_from_git_is_refused_until_the_change_is_forced(pool: PgPool) {
-    let f = fixture(&pool).await;
-    let Fixture {
-        service,
-        admin,
-        alice,
-        ..
-    } = &f;
-    alices_api(&f).await;
+    let f = &with_alices_api(&pool).await;
+    let (service, admin, alice) = (&f.service, &f.admin, &f.alice);
     // kustomize-controller now applies the release from Git: its replicaCount wins, and a
     // change to it is refused, naming the owner, until alice chooses to take it over.
     let from_git = json!({ "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
@@ -359,14 +355,8 @@ async fn a_field_applied_from_git_is_refused_until_the_change_is_forced(pool: Pg
 /// adapter's steps; a failed change is a failed operation with the same error.
 #[sqlx::test(migrator = "control::store::MIGRATOR")]
 async fn every_change_is_an_operation_under_its_audit_operation_id(pool: PgPool) {
-    let f = fixture(&pool).await;
-    let Fixture {
-        service,
-        admin,
-        alice,
-        ..
-    } = &f;
-    alices_api(&f).await;
+    let f = &with_alices_api(&pool).await;
+    let (service, admin, alice) = (&f.service, &f.admin, &f.alice);
     let rows = audit_rows(
         service,
         admin,
