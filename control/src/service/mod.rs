@@ -267,15 +267,7 @@ impl Service {
         target: &AuditTarget,
         denied: Denied,
     ) -> Error {
-        let who = principal_key(&ctx.principal);
-        let suppressed = match self.refusals.admit(&who) {
-            refusals::Admission::Record { suppressed } => suppressed,
-            refusals::Admission::Suppress => {
-                tracing::warn!(principal = %who, %action, "refused again; over the audit budget for refusals, not recorded");
-                return Error::Forbidden(denied);
-            }
-        };
-        let mut event = event(
+        let event = event(
             ctx,
             Uuid::new_v4(),
             Phase::Denied,
@@ -284,13 +276,28 @@ impl Service {
             Outcome::Denied,
             Some(denied.to_string()),
         );
+        self.record_refusal(ctx, event).await;
+        Error::Forbidden(denied)
+    }
+
+    /// Appends a refusal row within the caller's budget of recorded refusals (noting how many
+    /// were not recorded before it); over the budget it is only logged.
+    async fn record_refusal(&self, ctx: &RequestContext, mut event: NewEvent) {
+        let who = principal_key(&ctx.principal);
+        let suppressed = match self.refusals.admit(&who) {
+            refusals::Admission::Record { suppressed } => suppressed,
+            refusals::Admission::Suppress => {
+                tracing::warn!(principal = %who, action = %event.action, "refused again; over the audit budget for refusals, not recorded");
+                return;
+            }
+        };
         if let (true, Some(parameters)) = (suppressed > 0, event.parameters.as_object_mut()) {
             parameters.insert("unrecordedRefusalsBefore".into(), suppressed.into());
         }
+        let action = event.action.clone();
         if let Err(error) = self.audit.append(event).await {
-            tracing::error!(%error, %action, "could not record a denied attempt in the audit log");
+            tracing::error!(%error, %action, "could not record a refusal in the audit log");
         }
-        Error::Forbidden(denied)
     }
 
     /// Records a request refused at the edge for the text it carried (`refusal`, an
@@ -303,23 +310,10 @@ impl Service {
         path: &str,
         refusal: &Error,
     ) {
-        let who = principal_key(&ctx.principal);
-        let suppressed = match self.refusals.admit(&who) {
-            refusals::Admission::Record { suppressed } => suppressed,
-            refusals::Admission::Suppress => return,
-        };
         let field = match refusal {
             Error::Unreadable { field, .. } => field.as_str(),
             _ => "",
         };
-        let mut parameters = serde_json::json!({
-            "method": method,
-            "path": path.escape_debug().to_string(),
-            "field": field,
-        });
-        if let (true, Some(map)) = (suppressed > 0, parameters.as_object_mut()) {
-            map.insert("unrecordedRefusalsBefore".into(), suppressed.into());
-        }
         let event = NewEvent {
             operation_id: Uuid::new_v4(),
             phase: Phase::Denied,
@@ -333,13 +327,15 @@ impl Service {
             namespace: None,
             target_kind: None,
             target_name: None,
-            parameters,
+            parameters: serde_json::json!({
+                "method": method,
+                "path": path.escape_debug().to_string(),
+                "field": field,
+            }),
             outcome: Some(Outcome::Denied),
             error: Some(refusal.to_string()),
         };
-        if let Err(error) = self.audit.append(event).await {
-            tracing::error!(%error, "could not record a refused request in the audit log");
-        }
+        self.record_refusal(ctx, event).await;
     }
 
     /// Runs a change between an intent row and an outcome row. No intent row, no change.
