@@ -204,6 +204,31 @@ async fn secrets_are_redacted_before_they_are_stored(pool: PgPool) {
     );
 }
 
+/// Postgres keeps no U+0000 in `text` or `jsonb`: a NUL that reaches the log is stored as the
+/// six characters `\u0000` instead of failing the append (and the change it records).
+#[sqlx::test(migrator = "control::store::MIGRATOR")]
+async fn a_nul_anywhere_in_an_event_is_stored_escaped(pool: PgPool) {
+    let log = AuditLog::new(pool.clone());
+    let mut event = sample(
+        "deployment.update",
+        Some("team\u{0}a"),
+        json!({ "reason": "a\u{0}b", "k\u{0}ey": ["\u{0}"] }),
+    );
+    event.error = Some("failed\u{0}".into());
+    event.actor.issuer = "https://idp\u{0}".into();
+    let stored = log.append(event).await.expect("appended");
+    assert_eq!(stored.event.parameters["reason"], "a\\u0000b");
+    assert_eq!(stored.event.parameters["k\\u0000ey"][0], "\\u0000");
+    assert_eq!(stored.event.error.as_deref(), Some("failed\\u0000"));
+    assert_eq!(stored.event.tenant.as_deref(), Some("team\\u0000a"));
+    assert!(
+        control::audit::verify::verify(&pool)
+            .await
+            .unwrap()
+            .is_valid()
+    );
+}
+
 #[sqlx::test(migrator = "control::store::MIGRATOR")]
 async fn queries_filter_paginate_and_respect_visibility(pool: PgPool) {
     let service = seeded(pool.clone()).await;

@@ -2,7 +2,7 @@
 
 use super::canonical::{GENESIS, row_hash, stored_time};
 use super::event::{AuditEvent, NewEvent, Outcome};
-use super::redact::{bounded, redact, redact_text, storable, storable_text};
+use super::redact::{bounded, redact, redact_text, storable};
 use crate::Result;
 use crate::store::audit as store;
 use chrono::Utc;
@@ -48,25 +48,7 @@ pub(crate) async fn append_in(conn: &mut PgConnection, mut event: NewEvent) -> R
     if event.outcome == Some(Outcome::Denied) {
         event.parameters = bounded(std::mem::take(&mut event.parameters));
     }
-    storable(&mut event.parameters);
-    for text in [
-        Some(&mut event.action),
-        Some(&mut event.actor.subject),
-        event.actor.email.as_mut(),
-        event.error.as_mut(),
-        event.request_id.as_mut(),
-        event.client_addr.as_mut(),
-        event.tenant.as_mut(),
-        event.namespace.as_mut(),
-        event.target_name.as_mut(),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        if text.contains('\u{0}') {
-            *text = storable_text(text);
-        }
-    }
+    storable(&mut event);
     store::lock_chain(conn).await?;
     let (seq, prev_hash) = match store::head(conn).await? {
         Some((seq, hash)) => (seq + 1, hash),

@@ -146,15 +146,42 @@ pub fn bounded(parameters: Value) -> Value {
 /// Makes text storable: Postgres keeps no U+0000 in `text` or `jsonb`, so a NUL that got this
 /// far is written as the six characters `\u0000` instead of failing the append (and with
 /// it, the change it records).
-pub fn storable_text(text: &str) -> String {
+fn storable_text(text: &str) -> String {
     text.replace('\u{0}', "\\u0000")
 }
 
+/// [`storable_text`] over every text of `event`, its parameters included.
+pub fn storable(event: &mut super::event::NewEvent) {
+    storable_value(&mut event.parameters);
+    let actor = &mut event.actor;
+    for text in [&mut event.action, &mut actor.issuer, &mut actor.subject]
+        .into_iter()
+        .chain(
+            [
+                &mut actor.email,
+                &mut event.error,
+                &mut event.request_id,
+                &mut event.client_addr,
+                &mut event.tenant,
+                &mut event.namespace,
+                &mut event.target_kind,
+                &mut event.target_name,
+            ]
+            .into_iter()
+            .flatten(),
+        )
+    {
+        if text.contains('\u{0}') {
+            *text = storable_text(text);
+        }
+    }
+}
+
 /// [`storable_text`] over every key and string of `value`.
-pub fn storable(value: &mut Value) {
+fn storable_value(value: &mut Value) {
     match value {
         Value::String(text) if text.contains('\u{0}') => *text = storable_text(text),
-        Value::Array(items) => items.iter_mut().for_each(storable),
+        Value::Array(items) => items.iter_mut().for_each(storable_value),
         Value::Object(fields) => {
             if fields.keys().any(|k| k.contains('\u{0}')) {
                 *fields = std::mem::take(fields)
@@ -162,7 +189,7 @@ pub fn storable(value: &mut Value) {
                     .map(|(k, v)| (storable_text(&k), v))
                     .collect();
             }
-            fields.values_mut().for_each(storable);
+            fields.values_mut().for_each(storable_value);
         }
         _ => {}
     }
