@@ -9,13 +9,32 @@ use model::reference::ClusterId;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+/// Pilothouse's own place in a cluster: where its Flux writer accounts live, and what its
+/// ClusterRoles are called.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Home {
+    /// Its namespace, where the Flux writer accounts live.
+    pub namespace: String,
+    /// The names of its ClusterRoles.
+    pub roles: ClusterRoles,
+}
+
+impl Default for Home {
+    /// deploy/rbac.yaml's: namespace `pilothouse`, ClusterRoles `pilothouse-…`.
+    fn default() -> Self {
+        Self {
+            namespace: super::identity::DEFAULT_HOME_NAMESPACE.to_owned(),
+            roles: ClusterRoles::default(),
+        }
+    }
+}
+
 /// How Pilothouse reaches one cluster.
 pub struct ClusterConnection {
     id: ClusterId,
     config: kube::Config,
     client: Client,
-    home_namespace: String,
-    roles: ClusterRoles,
+    home: Home,
     impersonating: Mutex<HashMap<RunAs, Client>>,
 }
 
@@ -36,35 +55,26 @@ impl ClusterConnection {
             id,
             config,
             client,
-            home_namespace: super::identity::DEFAULT_HOME_NAMESPACE.to_owned(),
-            roles: ClusterRoles::default(),
+            home: Home::default(),
             impersonating: Mutex::new(HashMap::new()),
         })
     }
 
-    /// The same connection with Pilothouse's own namespace in this cluster (where the Flux
-    /// writer accounts live) set to `namespace`.
+    /// The same connection with Pilothouse's own place in this cluster set to `home`.
     #[must_use]
-    pub fn with_home_namespace(mut self, namespace: &str) -> Self {
-        namespace.clone_into(&mut self.home_namespace);
+    pub fn with_home(mut self, home: Home) -> Self {
+        self.home = home;
         self
     }
 
     /// Pilothouse's own namespace in this cluster.
     pub fn home_namespace(&self) -> &str {
-        &self.home_namespace
-    }
-
-    /// The same connection with Pilothouse's ClusterRoles in this cluster named by `roles`.
-    #[must_use]
-    pub fn with_cluster_roles(mut self, roles: ClusterRoles) -> Self {
-        self.roles = roles;
-        self
+        &self.home.namespace
     }
 
     /// The names of Pilothouse's ClusterRoles in this cluster.
     pub fn cluster_roles(&self) -> &ClusterRoles {
-        &self.roles
+        &self.home.roles
     }
 
     /// The cluster's id.

@@ -5,7 +5,7 @@
 //! A deployment's kind says which adapter runs it, so routing never guesses.
 
 use super::DeploymentAdapter;
-pub use super::connection::ClusterConnection;
+pub use super::connection::{ClusterConnection, Home};
 use super::flux::{FluxAdapter, FluxConfig};
 use super::helm::{HelmAdapter, HelmConfig};
 use super::plugins::{PluginConfig, PluginInfo, PluginSettings};
@@ -158,15 +158,6 @@ pub struct ClusterRegistry {
     plugins: Vec<PluginConfig>,
 }
 
-/// Pilothouse's own place in the cluster it connects to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Home {
-    /// Its namespace, where the Flux writer accounts live.
-    pub namespace: String,
-    /// The names of its ClusterRoles.
-    pub roles: super::identity::ClusterRoles,
-}
-
 impl ClusterRegistry {
     /// The one cluster of the `flux` and `helm` sections (the shorthand for two adapters).
     pub async fn connect_default(
@@ -176,11 +167,7 @@ impl ClusterRegistry {
         helm_home: PathBuf,
     ) -> Result<Self> {
         let plugins = PluginConfig::shorthand(flux, &helm);
-        let home = Home {
-            namespace: super::identity::DEFAULT_HOME_NAMESPACE.to_owned(),
-            roles: super::identity::ClusterRoles::default(),
-        };
-        Self::connect(&plugins, pool, helm_home, &home).await
+        Self::connect(&plugins, pool, helm_home, &Home::default()).await
     }
 
     /// The adapters of `plugins.dms`, every enabled one started against the one cluster
@@ -202,8 +189,7 @@ impl ClusterRegistry {
                 ClusterId::default(),
                 super::flux::kube_config(first.settings.kubeconfig()).await?,
             )?
-            .with_home_namespace(&home.namespace)
-            .with_cluster_roles(home.roles.clone()),
+            .with_home(home.clone()),
         );
         let mut cluster = ClusterHandle::new(connection.clone());
         for plugin in &enabled {
