@@ -48,7 +48,9 @@ pub enum Error {
     #[error(transparent)]
     BadReference(#[from] model::reference::RefError),
     /// The request body is larger than this endpoint takes (413).
-    #[error("the request body is larger than {limit} bytes")]
+    #[error(
+        "the request body is larger than the {limit} bytes this server takes; send a smaller one"
+    )]
     TooLarge {
         /// The most it takes.
         limit: usize,

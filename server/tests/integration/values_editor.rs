@@ -86,15 +86,8 @@ async fn check_preview_and_apply_values() {
     assert_eq!(fine.body, "[]");
 
     // A preview runs helm: a viewer, who may not change the values, may not run it either.
-    env.service
-        .add_membership(
-            &env.admin(),
-            "team-a",
-            &control::access::Grantee::User("bob".into()),
-            control::access::TenantRole::Viewer,
-        )
-        .await
-        .expect("bob views team-a");
+    env.grant("team-a", "bob", control::access::TenantRole::Viewer)
+        .await;
     let bob = env.login("bob").await;
     let refused = call(&env, &bob, "preview_values", PODINFO, "replicaCount: 3\n").await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);

@@ -89,15 +89,8 @@ async fn refusals_and_counts_tell_a_tenant_nothing_of_others() {
         )
         .await;
     assert_eq!(installed.status, StatusCode::CREATED, "{}", installed.body);
-    env.service
-        .add_membership(
-            &env.admin(),
-            "team-a",
-            &control::access::Grantee::User("erin".into()),
-            control::access::TenantRole::Admin,
-        )
-        .await
-        .expect("erin administers team-a");
+    env.grant("team-a", "erin", control::access::TenantRole::Admin)
+        .await;
     let erin = env.bearer("erin");
     let deleted = env
         .send_bearer(
@@ -154,15 +147,8 @@ async fn viewers_read_no_secrets_and_reveals_are_recorded() {
     let env = TestEnv::start_with_cluster("escapes-secrets").await;
     let root = env.bearer("admin");
     let alice = env.bearer("alice");
-    env.service
-        .add_membership(
-            &env.admin(),
-            "team-a",
-            &control::access::Grantee::User("bob".into()),
-            control::access::TenantRole::Viewer,
-        )
-        .await
-        .expect("bob views team-a");
+    env.grant("team-a", "bob", control::access::TenantRole::Viewer)
+        .await;
     let bob = env.bearer("bob");
     let template = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\ntype: Opaque\ndata:\n  password: {{ .Values.db.password | b64enc | quote }}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  host: {{ .Values.db.host | quote }}\n";
     let upload = env

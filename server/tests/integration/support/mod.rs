@@ -393,6 +393,14 @@ impl TestEnv {
         admin_context(&self.idp.issuer())
     }
 
+    /// Gives `user` `role` on `tenant`, as the platform-admin would.
+    pub async fn grant(&self, tenant: &str, user: &str, role: TenantRole) {
+        self.service
+            .add_membership(&self.admin(), tenant, &Grantee::User(user.into()), role)
+            .await
+            .unwrap_or_else(|e| panic!("{user} as {role:?} of {tenant}: {e}"));
+    }
+
     /// Asserts that the audit chain verifies from its first row to its last.
     pub async fn assert_audit_chain_intact(&self) {
         let verified = self

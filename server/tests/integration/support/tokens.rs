@@ -32,15 +32,8 @@ pub async fn read_only_token(env: &TestEnv, maker: &str) -> String {
 
 /// Makes dave an admin of team-a, and a service token for `service:team-a:deployer` as him.
 pub async fn service_token(env: &TestEnv) -> (String, String, String) {
-    env.service
-        .add_membership(
-            &env.admin(),
-            "team-a",
-            &control::access::Grantee::User("dave".into()),
-            control::access::TenantRole::Admin,
-        )
-        .await
-        .expect("dave is admin of team-a");
+    env.grant("team-a", "dave", control::access::TenantRole::Admin)
+        .await;
     let dave = env.bearer("dave");
     let (service, service_id) = secret_of(
         &make(
