@@ -12,6 +12,7 @@ pub mod object_health;
 pub mod page;
 pub mod records;
 pub mod rows;
+mod text_index;
 pub mod values;
 pub mod watch;
 

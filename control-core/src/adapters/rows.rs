@@ -1,9 +1,10 @@
 //! The cache event bus: deployment rows computed once per watch event (never per request),
 //! kept in list order, indexed by namespace, counted by namespace, kind and status, each with
-//! its lowercase search text, and every change broadcast. Pages walk keys in order and hand
+//! its lowercase search text (and that text's trigrams), and every change broadcast. Pages walk keys in order and hand
 //! out only their own rows; live updates, reconcile waits and outcome tracking subscribe to
 //! the same rows.
 
+use super::text_index::{Slot, TextIndex};
 use crate::Namespaces;
 use model::deployment::DeploymentStatus;
 use model::deployment::{Deployment, DeploymentFilter};
@@ -56,11 +57,13 @@ struct Entry {
     row: Arc<Deployment>,
     /// Name, namespace, chart and source, lowercase, one per line.
     search: String,
+    /// Where the text index knows this row.
+    slot: Slot,
 }
 
 impl Entry {
-    fn new(row: Arc<Deployment>) -> Self {
-        let search = [
+    fn search_text(row: &Deployment) -> String {
+        [
             Some(&row.name),
             Some(&row.namespace),
             row.chart.as_ref(),
@@ -70,8 +73,7 @@ impl Entry {
         .flatten()
         .map(|field| field.to_lowercase())
         .collect::<Vec<_>>()
-        .join("\n");
-        Self { row, search }
+        .join("\n")
     }
 }
 
@@ -83,6 +85,7 @@ struct Inner {
     rows: BTreeMap<RowKey, Entry>,
     by_namespace: HashMap<String, BTreeSet<RowKey>>,
     counts: HashMap<String, Counts>,
+    text: TextIndex,
 }
 
 impl Inner {
@@ -223,14 +226,29 @@ impl RowIndex {
     /// Adds or replaces a row; announces it only when it changed.
     pub fn upsert(&self, row: Deployment) {
         let key = key_of(&row);
-        let Ok(mut inner) = self.inner.write() else {
+        let Ok(mut guard) = self.inner.write() else {
             return;
         };
+        // Through a plain reference, so the rows and the text index borrow apart.
+        let inner = &mut *guard;
         if inner.rows.get(&key).is_some_and(|old| *old.row == row) {
             return;
         }
         let row = Arc::new(row);
-        if let Some(old) = inner.rows.insert(key.clone(), Entry::new(row.clone())) {
+        let search = Entry::search_text(&row);
+        let slot = match inner.rows.get(&key) {
+            Some(old) => {
+                inner.text.change(old.slot, &old.search, &search);
+                old.slot
+            }
+            None => inner.text.add(key.clone(), &search),
+        };
+        let entry = Entry {
+            row: row.clone(),
+            search,
+            slot,
+        };
+        if let Some(old) = inner.rows.insert(key.clone(), entry) {
             inner.count(&old.row, -1);
         }
         inner.count(&row, 1);
@@ -239,7 +257,7 @@ impl RowIndex {
             .entry(key.1.clone())
             .or_default()
             .insert(key);
-        drop(inner);
+        drop(guard);
         // No subscriber is not an error: nobody is watching right now.
         let _ = self.bus.send(CacheEvent::Upserted(row));
     }
@@ -253,6 +271,7 @@ impl RowIndex {
             return;
         };
         inner.count(&removed.row, -1);
+        inner.text.remove(removed.slot, &removed.search);
         if let Some(keys) = inner.by_namespace.get_mut(&key.1) {
             keys.remove(key);
             if keys.is_empty() {
@@ -313,7 +332,8 @@ impl RowIndex {
     /// The first `want` rows that pass `filter` among the namespaces in `visible`, after
     /// `after` in list order, and how many pass in all. Keys are walked in order and only the
     /// page's rows are handed out; the total comes from the per-namespace counters, unless
-    /// labels or text must be checked row by row.
+    /// labels or text must be checked row by row. A text of three bytes or more reads only the
+    /// rows its trigrams point to.
     pub fn window(
         &self,
         filter: &DeploymentFilter,
@@ -336,6 +356,26 @@ impl RowIndex {
         };
         namespaces.sort_unstable();
         let test = Test::new(filter);
+        if let Some(found) = test.text.as_deref().and_then(|t| inner.text.candidates(t)) {
+            // A text query reads only the rows that hold its trigrams, already in list order.
+            let hits: Vec<(&RowKey, &Entry)> = found
+                .into_iter()
+                .filter(|key| namespaces.binary_search(&key.1.as_str()).is_ok())
+                .filter_map(|key| Some((key, inner.rows.get(key)?)))
+                .filter(|(_, entry)| test.passes(entry))
+                .collect();
+            let rows = hits
+                .iter()
+                .filter(|(key, _)| after.is_none_or(|cursor| *key > cursor))
+                .take(want)
+                .map(|(_, entry)| entry.row.clone())
+                .collect();
+            return Window {
+                rows,
+                total: hits.len(),
+                stale_since: self.stale_since(),
+            };
+        }
         let total = if test.by_row() {
             namespaces
                 .iter()
@@ -404,6 +444,19 @@ impl RowIndex {
             return Vec::new();
         };
         let test = Test::new(filter);
+        if let Some(found) = test.text.as_deref().and_then(|t| inner.text.candidates(t)) {
+            let in_scope = |namespace: &str| {
+                visible.contains_in(&self.cluster, namespace)
+                    && filter.namespace.as_deref().is_none_or(|ns| ns == namespace)
+            };
+            return found
+                .into_iter()
+                .filter(|key| in_scope(&key.1))
+                .filter_map(|key| inner.rows.get(key))
+                .filter(|entry| test.passes(entry))
+                .map(|entry| entry.row.clone())
+                .collect();
+        }
         let admit = |entry: &&Entry| test.passes(entry);
         let in_namespace = |namespace: &str| -> Vec<Arc<Deployment>> {
             inner
@@ -519,6 +572,37 @@ mod tests {
             .map(|r| format!("{}={}", r.name, r.revision.clone().unwrap()))
             .collect();
         assert_eq!(names, ["kept=2", "other=1"]);
+    }
+
+    #[test]
+    fn text_search_follows_a_row_whose_source_changes() {
+        let index = RowIndex::new(ClusterId::default());
+        index.upsert(row("team-a", "web", DeploymentKind::HelmRelease, "1"));
+        let by_text = |text: &str| {
+            let filter = DeploymentFilter {
+                text: Some(text.into()),
+                ..DeploymentFilter::default()
+            };
+            let window = index.window(&filter, &Namespaces::All, None, 10);
+            let names: Vec<String> = window.rows.iter().map(|r| r.name.clone()).collect();
+            let matching: Vec<String> = index
+                .matching(&filter, &Namespaces::All)
+                .iter()
+                .map(|r| r.name.clone())
+                .collect();
+            assert_eq!(names, matching, "window and matching agree on {text:?}");
+            (window.total, names)
+        };
+        assert_eq!(by_text("flux-system"), (0, vec![]));
+        let mut moved = row("team-a", "web", DeploymentKind::HelmRelease, "2");
+        moved.source = Some("GitRepository/flux-system".into());
+        index.upsert(moved);
+        assert_eq!(by_text("Flux-System"), (1, vec!["web".to_owned()]));
+        index.upsert(row("team-a", "web", DeploymentKind::HelmRelease, "3"));
+        assert_eq!(by_text("flux-system"), (0, vec![]));
+        assert_eq!(by_text("web"), (1, vec!["web".to_owned()]));
+        index.remove(&key_of(&row("team-a", "web", DeploymentKind::HelmRelease, "3")));
+        assert_eq!(by_text("web"), (0, vec![]));
     }
 
     #[test]

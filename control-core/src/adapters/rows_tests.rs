@@ -40,7 +40,8 @@ fn row(namespace: u8, name: u8, kind: u8, status: u8, label: bool) -> Deployment
         },
         revision: None,
         chart: name.is_multiple_of(3).then(|| format!("Chart-{name}")),
-        source: None,
+        // Changes with the status, so an upsert can change a row's search text.
+        source: (status % 4 == 1).then(|| "GitRepository/flux-system".to_owned()),
         resource_version: None,
         adapter: "flux".into(),
     }
@@ -75,7 +76,7 @@ fn naive(
         })
         .filter(|d| {
             text.as_deref().is_none_or(|t| {
-                [Some(&d.name), Some(&d.namespace), d.chart.as_ref()]
+                [Some(&d.name), Some(&d.namespace), d.chart.as_ref(), d.source.as_ref()]
                     .into_iter()
                     .flatten()
                     .any(|f| f.to_lowercase().contains(t))
@@ -94,7 +95,7 @@ proptest! {
         kind in proptest::option::of(0u8..3),
         status in proptest::option::of(0u8..4),
         labelled in any::<bool>(),
-        text in proptest::option::of(prop_oneof![Just("app-1"), Just("team-b"), Just("chart"), Just("zzz")]),
+        text in proptest::option::of(prop_oneof![Just("app-1"), Just("team-b"), Just("chart"), Just("zzz"), Just("Flux-"), Just("b"), Just("-1"), Just("P-1")]),
         only in proptest::option::of(proptest::collection::btree_set(0u8..4, 0..4)),
         limit in 1usize..8,
         offset in proptest::option::of(0usize..6),
