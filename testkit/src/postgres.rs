@@ -87,13 +87,31 @@ impl PrivatePostgres {
             )?;
         }
         let port = free_port().map_err(io("find a free port for", &dir))?;
+        let mut pg = Self {
+            bin_dir,
+            data_dir,
+            port,
+            server: None,
+        };
+        pg.run()?;
+        Ok(pg)
+    }
+
+    /// Starts the server program on the cluster's port, logging to `postgres.log` beside the
+    /// data, and waits until it accepts connections.
+    fn run(&mut self) -> Result<(), PostgresError> {
+        let dir = self.data_dir.parent().unwrap_or(&self.data_dir).to_owned();
         let log_path = dir.join("postgres.log");
-        let log = fs::File::create(&log_path).map_err(io("create", &log_path))?;
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(io("open", &log_path))?;
         let log_err = log.try_clone().map_err(io("open", &log_path))?;
-        let server = as_postgres(bin_dir.join("postgres"))
+        let server = as_postgres(self.bin_dir.join("postgres"))
             .arg("-D")
-            .arg(&data_dir)
-            .args(["-p", &port.to_string()])
+            .arg(&self.data_dir)
+            .args(["-p", &self.port.to_string()])
             .args(["-c", "listen_addresses=127.0.0.1"])
             .args(["-c", "unix_socket_directories="])
             .args([
@@ -113,14 +131,16 @@ impl PrivatePostgres {
                 program: "postgres".into(),
                 source,
             })?;
-        let mut pg = Self {
-            bin_dir,
-            data_dir,
-            port,
-            server: Some(server),
-        };
-        pg.wait_ready(Duration::from_secs(30), &log_path)?;
-        Ok(pg)
+        self.server = Some(server);
+        self.wait_ready(Duration::from_secs(30), &log_path)
+    }
+
+    /// Stops the server (fast shutdown: every connection is cut), keeps it down for `down`,
+    /// and starts it again on the same port, as a database failover or restart does.
+    pub fn restart(&mut self, down: Duration) -> Result<(), PostgresError> {
+        self.stop()?;
+        std::thread::sleep(down);
+        self.run()
     }
 
     /// The TCP port the cluster listens on.
@@ -139,25 +159,12 @@ impl PrivatePostgres {
         if database.is_empty() || !database.chars().all(plain) {
             return Err(PostgresError::InvalidName(database.to_owned()));
         }
-        let port = self.port.to_string();
-        let exists = run_captured(
-            Command::new(self.bin_dir.join("psql"))
-                .args([
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    &port,
-                    "-U",
-                    "postgres",
-                    "-d",
-                    "postgres",
-                    "-tAc",
-                ])
-                .arg(format!(
-                    "SELECT 1 FROM pg_database WHERE datname = '{database}'"
-                )),
+        let exists = self.query(
+            "postgres",
+            &format!("SELECT 1 FROM pg_database WHERE datname = '{database}'"),
         )?;
-        if String::from_utf8_lossy(&exists.stdout).trim() != "1" {
+        let port = self.port.to_string();
+        if exists.trim() != "1" {
             run_captured(Command::new(self.bin_dir.join("createdb")).args([
                 "-h",
                 "127.0.0.1",
@@ -169,6 +176,18 @@ impl PrivatePostgres {
             ]))?;
         }
         Ok(())
+    }
+
+    /// Runs `sql` in `database` as the superuser and returns psql's unaligned output: one line
+    /// per row, columns separated by `|`. For tools only: the statement is passed as given.
+    pub fn query(&self, database: &str, sql: &str) -> Result<String, PostgresError> {
+        let output = run_captured(
+            Command::new(self.bin_dir.join("psql"))
+                .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+                .args(["-U", "postgres", "-d", database, "-tAc"])
+                .arg(sql),
+        )?;
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
     /// Stops the server (fast shutdown) and waits until it has exited.

@@ -13,7 +13,7 @@ use crate::setup::Tools;
 use crate::{paths, site, step};
 use anyhow::{Context, bail};
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -24,77 +24,133 @@ const SAMPLE: usize = 300;
 /// How long each throughput run lasts.
 const LOAD_FOR: Duration = Duration::from_secs(5);
 
+/// The release binaries, the demo identity provider and a sandbox holding the fleet, with
+/// the settings a server needs to use them (the bench's and the soak's).
+pub struct Stack {
+    /// The release server binary.
+    pub binary: PathBuf,
+    /// The sandbox holding the fleet.
+    pub cluster: Cluster,
+    /// The server's settings for the provider, the sandbox and helm.
+    pub env: Vec<(&'static str, String)>,
+    _identity: Identity,
+}
+
+impl Stack {
+    /// Builds the release server and sandbox, starts the provider (for a server on
+    /// `public_port`) and the sandbox, and waits until the fleet is written.
+    pub fn start(
+        tools: &Tools,
+        name: &str,
+        public_port: u16,
+        runtime: &tokio::runtime::Runtime,
+    ) -> anyhow::Result<Self> {
+        step("building the server and the sandbox (release)");
+        site::run(
+            tools.toolchain.cargo().args([
+                "build",
+                "--release",
+                "--package",
+                "server",
+                "--package",
+                "sandbox",
+            ]),
+            "cargo build --release (server, sandbox)",
+        )?;
+        if !paths::site_root().join("hash.txt").exists() {
+            site::build_bundle(tools, site::Profile::Dev)?;
+        }
+        let release = tools.toolchain.target_dir().join("release");
+        let identity = Identity::start(&format!("http://127.0.0.1:{public_port}"))?;
+        let seeding = Instant::now();
+        let cluster = Cluster::start_fleet(&release.join("sandbox"), name)?;
+        let sandbox = |path: &str| Target::json(cluster.port, path, &cluster.admin_token);
+        runtime.block_on(wait_for_fleet(&sandbox(
+            "/api/v1/namespaces/fleet-499/secrets/sh.helm.release.v1.svc-0999.v3",
+        )))?;
+        eprintln!("    fleet written in {:.1?}", seeding.elapsed());
+        let mut env = identity.server_env();
+        env.extend(cluster.server_env());
+        env.push((
+            "PILOTHOUSE_HELM_BINARY",
+            crate::helm::ensure()?.display().to_string(),
+        ));
+        env.push(("PILOTHOUSE_LOG", "warn".into()));
+        Ok(Self {
+            binary: release.join("pilothouse"),
+            cluster,
+            env,
+            _identity: identity,
+        })
+    }
+
+    /// Runs `pilothouse admin ARGS` against `database_url` and returns what it printed.
+    pub fn admin(&self, database_url: &str, args: &[&str]) -> anyhow::Result<String> {
+        admin_cli(&self.binary, database_url, &self.env, args)
+    }
+
+    /// Tenant `fleet` owns fleet-000…009 and alice operates it; API tokens for the
+    /// platform-admin and for alice.
+    pub fn seed_tenant(&self, database_url: &str) -> anyhow::Result<Tokens> {
+        step("tenant fleet owns fleet-000…009; alice operates it; tokens for admin and alice");
+        let admin = |args: &[&str]| self.admin(database_url, args);
+        admin(&["tenant", "create", "fleet"])?;
+        for n in 0..TENANT_NAMESPACES {
+            admin(&[
+                "namespace",
+                "assign",
+                &format!("fleet-{n:03}"),
+                "--tenant",
+                "fleet",
+            ])?;
+        }
+        admin(&[
+            "member", "add", "fleet", "--user", "alice", "--role", "operator",
+        ])?;
+        Ok(Tokens {
+            admin: token(&admin(&["token", "create", "bench"])?)?,
+            alice: token(&admin(&["--as", "alice", "token", "create", "bench"])?)?,
+        })
+    }
+}
+
+/// API token secrets of the seeded users.
+pub struct Tokens {
+    /// The platform-admin's.
+    pub admin: String,
+    /// alice's, operator of tenant fleet.
+    pub alice: String,
+}
+
 /// Builds, starts and measures everything; prints the report.
 pub fn run(tools: &Tools, database: &Database) -> anyhow::Result<()> {
-    step("building the server and the sandbox (release)");
-    site::run(
-        tools.toolchain.cargo().args([
-            "build",
-            "--release",
-            "--package",
-            "server",
-            "--package",
-            "sandbox",
-        ]),
-        "cargo build --release (server, sandbox)",
-    )?;
-    if !paths::site_root().join("hash.txt").exists() {
-        site::build_bundle(tools, site::Profile::Dev)?;
-    }
-    let release = tools.toolchain.target_dir().join("release");
-    let binary = release.join("pilothouse");
     let database_url = database.url_for("fleet")?;
     let port = testkit::ports::free_port()?;
-    let identity = Identity::start(&format!("http://127.0.0.1:{port}"))?;
-    let seeding = Instant::now();
-    let cluster = Cluster::start_fleet(&release.join("sandbox"), "bench-fleet")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let sandbox = |path: &str| Target::json(cluster.port, path, &cluster.admin_token);
-    runtime.block_on(wait_for_fleet(&sandbox(
-        "/api/v1/namespaces/fleet-499/secrets/sh.helm.release.v1.svc-0999.v3",
-    )))?;
-    eprintln!("    fleet written in {:.1?}", seeding.elapsed());
-
-    let mut env = identity.server_env();
-    env.extend(cluster.server_env());
-    env.push((
-        "PILOTHOUSE_HELM_BINARY",
-        crate::helm::ensure()?.display().to_string(),
-    ));
-    env.push(("PILOTHOUSE_LOG", "warn".into()));
-    step("tenant fleet owns fleet-000…009; alice operates it; tokens for admin and alice");
-    let admin = |args: &[&str]| admin_cli(&binary, &database_url, &env, args);
-    admin(&["tenant", "create", "fleet"])?;
-    for n in 0..TENANT_NAMESPACES {
-        admin(&[
-            "namespace",
-            "assign",
-            &format!("fleet-{n:03}"),
-            "--tenant",
-            "fleet",
-        ])?;
-    }
-    admin(&[
-        "member", "add", "fleet", "--user", "alice", "--role", "operator",
-    ])?;
-    let admin_token = token(&admin(&["token", "create", "bench"])?)?;
-    let alice_token = token(&admin(&["--as", "alice", "token", "create", "bench"])?)?;
+    let stack = Stack::start(tools, "bench-fleet", port, &runtime)?;
+    let tokens = stack.seed_tenant(&database_url)?;
 
     step("starting the release server and waiting for its caches (/readyz)");
     let started = Instant::now();
-    let server = ServerProcess::start(&binary, port, &database_url, &paths::site_root(), &env)?;
+    let server = ServerProcess::start(
+        &stack.binary,
+        port,
+        &database_url,
+        &paths::site_root(),
+        &stack.env,
+    )?;
     runtime.block_on(wait_ready(port))?;
     let synced = started.elapsed();
     let rss_synced = rss_mib(server.pid());
 
     let report = runtime.block_on(measure(Users {
         port,
-        admin: admin_token,
-        alice: alice_token,
-        cluster: &cluster,
+        admin: tokens.admin,
+        alice: tokens.alice,
+        cluster: &stack.cluster,
     }))?;
     let rss_loaded = rss_mib(server.pid());
     let rendered = report.render(synced, rss_synced, rss_loaded);
@@ -365,7 +421,8 @@ async fn wait_for_fleet(target: &Target) -> anyhow::Result<()> {
     bail!("the sandbox did not finish writing the fleet within 600 s")
 }
 
-async fn wait_ready(port: u16) -> anyhow::Result<()> {
+/// Waits until the server on `port` answers `/readyz` (its caches are synced).
+pub async fn wait_ready(port: u16) -> anyhow::Result<()> {
     let started = Instant::now();
     let target = Target::json(port, "/readyz", "");
     while started.elapsed() < Duration::from_secs(600) {
@@ -404,7 +461,8 @@ fn admin_cli(
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-fn token(issued: &str) -> anyhow::Result<String> {
+/// The secret of a token `pilothouse admin token create` printed.
+pub fn token(issued: &str) -> anyhow::Result<String> {
     let issued: serde_json::Value = serde_json::from_str(issued)?;
     issued["secret"]
         .as_str()
@@ -413,7 +471,7 @@ fn token(issued: &str) -> anyhow::Result<String> {
 }
 
 /// The process's resident set, in MiB, from /proc.
-fn rss_mib(pid: u32) -> f64 {
+pub fn rss_mib(pid: u32) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|status| {

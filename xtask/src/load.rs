@@ -1,8 +1,8 @@
-//! A small HTTP/1.1 load generator for `cargo xtask bench`: each connection (hyper, kept
-//! alive) sends one GET after another and times each answer until its body is read whole.
+//! A small HTTP/1.1 client for `cargo xtask bench` and `soak`: each connection (hyper, kept
+//! alive) sends one request after another and times each answer until its body is read whole.
 
 use anyhow::{Context, bail};
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
@@ -110,9 +110,11 @@ pub async fn post(target: &Target) -> anyhow::Result<(StatusCode, Bytes)> {
     send(&mut sender, target, hyper::Method::POST).await
 }
 
-type Sender = hyper::client::conn::http1::SendRequest<Empty<Bytes>>;
+/// A kept-alive connection to one port.
+pub type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 
-async fn connect(port: u16) -> anyhow::Result<Sender> {
+/// Opens a connection to `127.0.0.1:port`.
+pub async fn connect(port: u16) -> anyhow::Result<Sender> {
     let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .with_context(|| format!("cannot connect to 127.0.0.1:{port}"))?;
@@ -122,14 +124,42 @@ async fn connect(port: u16) -> anyhow::Result<Sender> {
     Ok(sender)
 }
 
-fn request(target: &Target, method: hyper::Method) -> anyhow::Result<Request<Empty<Bytes>>> {
-    Ok(Request::builder()
+/// A request beyond a plain GET: a JSON body and headers of its own.
+#[derive(Debug, Default)]
+pub struct Extra<'a> {
+    /// Sent as `application/json`.
+    pub json: Option<&'a serde_json::Value>,
+    /// Further headers.
+    pub headers: &'a [(&'a str, &'a str)],
+    /// The body's type when not `application/json`.
+    pub content_type: Option<&'a str>,
+}
+
+fn request(
+    target: &Target,
+    method: hyper::Method,
+    extra: &Extra<'_>,
+) -> anyhow::Result<Request<Full<Bytes>>> {
+    let mut builder = Request::builder()
         .method(method)
         .uri(&target.path)
         .header("host", format!("127.0.0.1:{}", target.port))
         .header("authorization", format!("Bearer {}", target.token))
-        .header("accept", target.accept)
-        .body(Empty::new())?)
+        .header("accept", target.accept);
+    for (name, value) in extra.headers {
+        builder = builder.header(*name, *value);
+    }
+    let body = match extra.json {
+        Some(json) => {
+            builder = builder.header(
+                "content-type",
+                extra.content_type.unwrap_or("application/json"),
+            );
+            Bytes::from(serde_json::to_vec(json)?)
+        }
+        None => Bytes::new(),
+    };
+    Ok(builder.body(Full::new(body))?)
 }
 
 async fn send(
@@ -137,8 +167,18 @@ async fn send(
     target: &Target,
     method: hyper::Method,
 ) -> anyhow::Result<(StatusCode, Bytes)> {
+    send_with(sender, target, method, &Extra::default()).await
+}
+
+/// Sends one request on `sender` and reads the whole answer.
+pub async fn send_with(
+    sender: &mut Sender,
+    target: &Target,
+    method: hyper::Method,
+    extra: &Extra<'_>,
+) -> anyhow::Result<(StatusCode, Bytes)> {
     sender.ready().await?;
-    let answer = sender.send_request(request(target, method)?).await?;
+    let answer = sender.send_request(request(target, method, extra)?).await?;
     let status = answer.status();
     let body = answer.into_body().collect().await?.to_bytes();
     Ok((status, body))
@@ -175,4 +215,46 @@ async fn connection(target: &Target, limit: Limit, started: Instant) -> anyhow::
         }
     }
     Ok(run)
+}
+
+/// Reads the event stream at `target` (sent with `headers`) until it ends or `until`, calling
+/// `event` with each event's text (its `id:` and `data:` lines). An error when it cannot be
+/// opened or is cut; Ok when it ended by itself or at `until`.
+pub async fn stream(
+    target: &Target,
+    headers: &[(&str, &str)],
+    until: Instant,
+    mut event: impl FnMut(&str),
+) -> anyhow::Result<()> {
+    let mut sender = connect(target.port).await?;
+    sender.ready().await?;
+    let extra = Extra {
+        headers,
+        ..Extra::default()
+    };
+    let answer = sender
+        .send_request(request(target, hyper::Method::GET, &extra)?)
+        .await?;
+    if answer.status() != StatusCode::OK {
+        bail!("the stream answered {}", answer.status());
+    }
+    let mut body = answer.into_body();
+    let mut pending = String::new();
+    let deadline = tokio::time::Instant::from_std(until);
+    loop {
+        let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
+            Err(_) | Ok(None) => return Ok(()),
+            Ok(Some(frame)) => frame?,
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        pending.push_str(&String::from_utf8_lossy(&data));
+        while let Some(end) = pending.find("\n\n") {
+            let text: String = pending.drain(..end + 2).collect();
+            if text.lines().any(|l| l.starts_with("data:")) {
+                event(&text);
+            }
+        }
+    }
 }

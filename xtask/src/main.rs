@@ -17,6 +17,7 @@ mod paths;
 mod server;
 mod setup;
 mod site;
+mod soak;
 mod stack;
 mod test;
 mod toolchain;
@@ -29,7 +30,8 @@ commands:
   demo     set up, build, and run the demo on http://127.0.0.1:3000 [--release]
   test     set up and run every check: fmt, clippy, unit and integration tests, Playwright
   e2e      build and run only the Playwright walks [SPEC…: names containing any of these]
-  bench    run the benchmarks (release build, private Postgres, the fleet scenario)
+  bench    run the benchmarks (release build, private Postgres) [audit|live|fleet…: only these]
+  soak     200 users against two release replicas with injected faults [--minutes N]
   setup    only install and check what the build and the tests need
   build    build the site (wasm bundle, stylesheet) and the server binary [--release]";
 
@@ -40,7 +42,8 @@ fn main() -> ExitCode {
         Some("demo") => demo::run(profile(&args)),
         Some("test") => test::run_all(),
         Some("e2e") => test::run_walks(&args[1..]),
-        Some("bench") => bench::run_all(),
+        Some("bench") => bench::run(&args[1..]),
+        Some("soak") => minutes(&args).and_then(soak::run),
         Some("setup") => setup::run(setup::Needs::everything()).map(|_| ()),
         Some("build") => setup::run(setup::Needs::build())
             .and_then(|tools| site::build_all(&tools, profile(&args))),
@@ -73,5 +76,17 @@ fn profile(args: &[String]) -> site::Profile {
         site::Profile::Release
     } else {
         site::Profile::Dev
+    }
+}
+
+/// `--minutes N` (10 when not given).
+fn minutes(args: &[String]) -> anyhow::Result<u64> {
+    match args.iter().position(|a| a == "--minutes") {
+        None => Ok(10),
+        Some(i) => args
+            .get(i + 1)
+            .and_then(|n| n.parse().ok())
+            .filter(|n| *n > 0)
+            .ok_or_else(|| anyhow::anyhow!("--minutes needs a whole number of minutes")),
     }
 }

@@ -601,7 +601,12 @@ mod tests {
         index.upsert(row("team-a", "web", DeploymentKind::HelmRelease, "3"));
         assert_eq!(by_text("flux-system"), (0, vec![]));
         assert_eq!(by_text("web"), (1, vec!["web".to_owned()]));
-        index.remove(&key_of(&row("team-a", "web", DeploymentKind::HelmRelease, "3")));
+        index.remove(&key_of(&row(
+            "team-a",
+            "web",
+            DeploymentKind::HelmRelease,
+            "3",
+        )));
         assert_eq!(by_text("web"), (0, vec![]));
     }
 

@@ -76,10 +76,15 @@ fn naive(
         })
         .filter(|d| {
             text.as_deref().is_none_or(|t| {
-                [Some(&d.name), Some(&d.namespace), d.chart.as_ref(), d.source.as_ref()]
-                    .into_iter()
-                    .flatten()
-                    .any(|f| f.to_lowercase().contains(t))
+                [
+                    Some(&d.name),
+                    Some(&d.namespace),
+                    d.chart.as_ref(),
+                    d.source.as_ref(),
+                ]
+                .into_iter()
+                .flatten()
+                .any(|f| f.to_lowercase().contains(t))
             })
         })
         .map(|d| d.id.clone())

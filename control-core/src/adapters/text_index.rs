@@ -122,10 +122,7 @@ mod tests {
         let mut index = TextIndex::default();
         let web = index.add(key("web"), "web\nteam-a\npodinfo");
         let api = index.add(key("api"), "api\nteam-a\nnginx");
-        assert_eq!(
-            names(index.candidates("podinfo")),
-            Some(vec!["web".into()])
-        );
+        assert_eq!(names(index.candidates("podinfo")), Some(vec!["web".into()]));
         assert_eq!(
             names(index.candidates("team-a")),
             Some(vec!["api".into(), "web".into()])
@@ -136,10 +133,7 @@ mod tests {
         assert_eq!(names(index.candidates("podinfo")), Some(vec![]));
         assert_eq!(names(index.candidates("redis")), Some(vec!["web".into()]));
         index.remove(api, "api\nteam-a\nnginx");
-        assert_eq!(
-            names(index.candidates("team-a")),
-            Some(vec!["web".into()])
-        );
+        assert_eq!(names(index.candidates("team-a")), Some(vec!["web".into()]));
         // A freed slot is given out again and means only its new row.
         let db = index.add(key("db"), "db\nteam-a\npostgres");
         assert_eq!(db, api);
@@ -151,10 +145,7 @@ mod tests {
     fn non_ascii_text_is_found_by_its_bytes() {
         let mut index = TextIndex::default();
         index.add(key("grüße"), "grüße\nteam-a");
-        assert_eq!(
-            names(index.candidates("üß")),
-            Some(vec!["grüße".into()])
-        );
+        assert_eq!(names(index.candidates("üß")), Some(vec!["grüße".into()]));
         assert_eq!(names(index.candidates("üx")), Some(vec![]));
     }
 }
