@@ -172,7 +172,7 @@ pub async fn serve(
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let (stream, peer) = tokio::select! {
+        let (mut stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
@@ -182,6 +182,7 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        crate::no_delay(&mut stream);
         let acceptor = acceptor.clone();
         let router = router.clone();
         let watcher = graceful.watcher();

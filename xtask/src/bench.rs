@@ -18,7 +18,10 @@ pub fn run(names: &[String]) -> anyhow::Result<()> {
         );
     }
     let wanted = |name: &str| names.is_empty() || names.iter().any(|n| n == name);
-    let tools = setup::run(setup::Needs::build())?;
+    // The fleet measures the first view in Chromium too.
+    let tools = setup::run(setup::Needs {
+        end_to_end: wanted("fleet"),
+    })?;
     let database = Database::provide(&paths::root().join("target").join("pg-bench"), true)?;
     if wanted("audit") {
         audit(&tools, &database)?;

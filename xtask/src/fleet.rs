@@ -125,6 +125,8 @@ pub struct Tokens {
 /// Builds, starts and measures everything; prints the report.
 pub fn run(tools: &Tools, database: &Database) -> anyhow::Result<()> {
     let database_url = database.url_for("fleet")?;
+    // The browser's first view is measured with the bundle users get.
+    site::build_bundle(tools, site::Profile::Release)?;
     let port = testkit::ports::free_port()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -146,12 +148,14 @@ pub fn run(tools: &Tools, database: &Database) -> anyhow::Result<()> {
     let synced = started.elapsed();
     let rss_synced = rss_mib(server.pid());
 
-    let report = runtime.block_on(measure(Users {
+    let mut report = runtime.block_on(measure(Users {
         port,
-        admin: tokens.admin,
+        admin: tokens.admin.clone(),
         alice: tokens.alice,
         cluster: &stack.cluster,
     }))?;
+    step("the first view of /deployments in Chromium (release bundle, cached), 20 loads");
+    report.first_view = Some(first_view(port, &tokens.admin)?);
     let rss_loaded = rss_mib(server.pid());
     let rendered = report.render(synced, rss_synced, rss_loaded);
     let file = paths::root()
@@ -210,6 +214,55 @@ struct Report {
     full_list_objects: usize,
     helm_list: Option<Duration>,
     recoveries: Vec<Recovery>,
+    first_view: Option<FirstView>,
+}
+
+/// When Chromium had the HTML of `/deployments` and when the page had hydrated (ms from the
+/// start of navigation), sorted.
+struct FirstView {
+    html: Vec<f64>,
+    hydrated: Vec<f64>,
+}
+
+impl FirstView {
+    fn median(values: &[f64]) -> f64 {
+        values.get(values.len() / 2).copied().unwrap_or_default()
+    }
+}
+
+/// Loads `/deployments` as the platform-admin in Chromium (`end2end/bench/first-view.mjs`).
+fn first_view(port: u16, token: &str) -> anyhow::Result<FirstView> {
+    let output = Command::new("node")
+        .arg("bench/first-view.mjs")
+        .current_dir(paths::end2end())
+        .env("BASE_URL", format!("http://127.0.0.1:{port}"))
+        .env("TOKEN", token)
+        .env("CHROMIUM", crate::e2e::CHROMIUM)
+        .output()
+        .context("cannot run node")?;
+    if !output.status.success() {
+        bail!(
+            "the first-view measurement failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let loads: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout)
+        .context("the first-view measurement printed no JSON")?;
+    let times = |key: &str| {
+        let mut values: Vec<f64> = loads.iter().filter_map(|l| l[key].as_f64()).collect();
+        values.sort_by(f64::total_cmp);
+        values
+    };
+    let view = FirstView {
+        html: times("html"),
+        hydrated: times("hydrated"),
+    };
+    eprintln!(
+        "    HTML received {:.0} ms, hydrated {:.0} ms (medians)",
+        FirstView::median(&view.html),
+        FirstView::median(&view.hydrated)
+    );
+    Ok(view)
 }
 
 async fn measure(users: Users<'_>) -> anyhow::Result<Report> {
@@ -315,6 +368,7 @@ async fn measure(users: Users<'_>) -> anyhow::Result<Report> {
         full_list_objects,
         helm_list,
         recoveries,
+        first_view: None,
     })
 }
 
@@ -546,6 +600,31 @@ impl Report {
             ));
         }
         goals.push(latency(&self.samples[1]));
+        if let Some(ssr) = self.samples.iter().find(|s| s.total.is_none()) {
+            goals.push(Goal {
+                goal: "≤ 10 ms",
+                ..latency(ssr)
+            });
+        }
+        if let Some(text) = self.samples.iter().find(|s| s.what.contains("free-text")) {
+            goals.push(Goal {
+                goal: "≤ 2 ms",
+                met: text.run.quantile(0.5) <= Duration::from_millis(2),
+                ..latency(text)
+            });
+        }
+        if let Some(view) = &self.first_view {
+            let hydrated = FirstView::median(&view.hydrated);
+            goals.push(Goal {
+                read: "first view of /deployments in Chromium, hydrated (release bundle)".into(),
+                measured: format!(
+                    "median {hydrated:.0} ms (HTML received {:.0} ms)",
+                    FirstView::median(&view.html)
+                ),
+                goal: "≤ 300 ms",
+                met: hydrated <= 300.0,
+            });
+        }
         for recovery in &self.recoveries {
             goals.push(Goal {
                 read: format!(

@@ -142,7 +142,7 @@ fn next_ask(rng: &mut Rng, admin: bool) -> Ask {
             format!("{one}?kind=HelmRelease"),
         ),
         65..75 => Ask::get("GET …/history", format!("{one}/history?kind=HelmRelease")),
-        75..90 => Ask::get("GET /operations", "/o2dms/v1/operations?limit=20".into()),
+        75..90 => Ask::get("GET /operations", "/o2dms/v1/operations?mine=true".into()),
         _ => change(rng, admin, &namespace, &name),
     }
 }
