@@ -248,6 +248,9 @@ fn first_view(port: u16, token: &str) -> anyhow::Result<FirstView> {
     }
     let loads: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout)
         .context("the first-view measurement printed no JSON")?;
+    if let Some(empty) = loads.iter().find(|l| l["rows"].as_u64().unwrap_or_default() == 0) {
+        bail!("/deployments showed no rows in Chromium: {empty}");
+    }
     let times = |key: &str| {
         let mut values: Vec<f64> = loads.iter().filter_map(|l| l[key].as_f64()).collect();
         values.sort_by(f64::total_cmp);

@@ -49,6 +49,47 @@ const PATH_PARAMETERS: &[(&str, &str)] = &[
     ("second", "The deployment's name, after its namespace."),
 ];
 
+/// Any string a request may carry: no control character but tab, line feed and carriage
+/// return (what the edge screen refuses: `validate::unreadable`).
+const READABLE: &str = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$";
+
+/// A DNS-1123 label: namespaces, tenant slugs, clusters.
+const LABEL: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
+
+/// A DNS-1123 subdomain: Kubernetes object names.
+const SUBDOMAIN: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
+
+/// The schema of a string matching `pattern` (unanchored) of at most `max` characters.
+fn matching(pattern: &str, max: usize) -> Value {
+    json!({ "type": "string", "pattern": format!("^{pattern}$"), "minLength": 1, "maxLength": max })
+}
+
+/// A deployment's id: `cluster~namespace~Kind~name`.
+fn deployment_id() -> Value {
+    matching(
+        &format!("{LABEL}~{LABEL}~(HelmRelease|Kustomization|Release)~{SUBDOMAIN}"),
+        63 * 2 + 13 + 253 + 3,
+    )
+}
+
+/// What the server checks of a path or query parameter, by its name: the same name means the
+/// same thing on every route.
+fn parameter_schema(name: &str) -> Option<Value> {
+    Some(match name {
+        "namespace" | "slug" | "tenant" => matching(LABEL, 63),
+        "second" | "name" => matching(SUBDOMAIN, 253),
+        // An id, or a bare name (a namespace is a name too).
+        "first" => matching(
+            &format!("({LABEL}~{LABEL}~(HelmRelease|Kustomization|Release)~)?{SUBDOMAIN}"),
+            63 * 2 + 13 + 253 + 3,
+        ),
+        "after" => deployment_id(),
+        "kind" => json!({ "type": "string",
+            "enum": ["HelmRelease", "Kustomization", "Release", "helmrelease", "kustomization", "release"] }),
+        _ => return None,
+    })
+}
+
 /// Completes the generated document: information, error responses, security schemes and
 /// the parameters nested routes leave undeclared.
 pub fn finish(document: utoipa::openapi::OpenApi) -> Value {
@@ -82,12 +123,99 @@ pub fn finish(document: utoipa::openapi::OpenApi) -> Value {
             };
             for operation in item.values_mut().filter_map(Value::as_object_mut) {
                 declare_path_parameters(path, operation);
+                constrain_parameters(operation);
                 add_failures(operation);
                 name_operation(path, operation);
             }
         }
     }
+    constrain_request_strings(&mut document);
     document
+}
+
+/// Gives each parameter the constraints the server checks for its name.
+fn constrain_parameters(operation: &mut Map<String, Value>) {
+    let Some(parameters) = operation.get_mut("parameters").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for parameter in parameters {
+        let Some(name) = parameter["name"].as_str() else {
+            continue;
+        };
+        if let Some(schema) = parameter_schema(name) {
+            // Optional parameters keep their `null` alternative off: absent is how to omit one.
+            parameter["schema"] = schema;
+        }
+    }
+}
+
+/// Every string a request can carry (parameters, and the bodies' schemas with everything they
+/// refer to) that has no pattern, enumeration or format of its own gets the edge screen's
+/// rule: no control characters, at most `MAX_STRING_CHARS`.
+fn constrain_request_strings(document: &mut Value) {
+    let mut references = Vec::new();
+    if let Some(paths) = document["paths"].as_object_mut() {
+        for item in paths.values_mut().filter_map(Value::as_object_mut) {
+            for operation in item.values_mut() {
+                if let Some(parameters) = operation["parameters"].as_array_mut() {
+                    for parameter in parameters {
+                        readable(&mut parameter["schema"], &mut references);
+                    }
+                }
+                if let Some(content) = operation["requestBody"]["content"].as_object_mut() {
+                    for media in content.values_mut() {
+                        readable(&mut media["schema"], &mut references);
+                    }
+                }
+            }
+        }
+    }
+    // The component schemas those refer to, and the ones they refer to in turn.
+    let mut done = std::collections::BTreeSet::new();
+    while let Some(reference) = references.pop() {
+        if !done.insert(reference.clone()) {
+            continue;
+        }
+        let pointer = reference.trim_start_matches('#').to_owned();
+        if let Some(schema) = document.pointer_mut(&pointer) {
+            readable(schema, &mut references);
+        }
+    }
+}
+
+/// Adds [`READABLE`] to the free strings of `schema`, collecting the references it holds.
+fn readable(schema: &mut Value, references: &mut Vec<String>) {
+    let Some(object) = schema.as_object_mut() else {
+        return;
+    };
+    if let Some(reference) = object.get("$ref").and_then(Value::as_str) {
+        references.push(reference.to_owned());
+    }
+    let is_string = match object.get("type") {
+        Some(Value::String(kind)) => kind == "string",
+        Some(Value::Array(kinds)) => kinds.iter().any(|k| k == "string"),
+        _ => false,
+    };
+    let constrained = ["pattern", "enum", "const", "format"]
+        .iter()
+        .any(|key| object.contains_key(*key));
+    if is_string && !constrained {
+        object.insert("pattern".into(), json!(READABLE));
+        object
+            .entry("maxLength")
+            .or_insert(json!(control::validate::MAX_STRING_CHARS));
+    }
+    for value in object.values_mut() {
+        match value {
+            Value::Object(_) => readable(value, references),
+            Value::Array(items) => {
+                for item in items {
+                    readable(item, references);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Declares each `{name}` of `path` the operation does not declare.

@@ -5,6 +5,7 @@
 //! and the audit chain still verifies.
 
 use crate::support::TestEnv;
+use crate::support::instances::Instances;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use serde_json::{Value, json};
@@ -81,7 +82,14 @@ async fn deployments(env: &TestEnv, token: &str) -> BTreeSet<String> {
 }
 
 /// Sends one request and checks its answer: below 500, and an error in the documented body.
-async fn check(env: &TestEnv, token: &str, method: &str, uri: &str, body: Option<&Value>) {
+/// Returns the status and the body.
+async fn check(
+    env: &TestEnv,
+    token: &str,
+    method: &str,
+    uri: &str,
+    body: Option<&Value>,
+) -> (StatusCode, String) {
     let mut request = Request::builder()
         .method(method)
         .uri(uri)
@@ -101,7 +109,7 @@ async fn check(env: &TestEnv, token: &str, method: &str, uri: &str, body: Option
         .unwrap_or_default()
         .to_owned();
     if content_type.starts_with("text/event-stream") {
-        return;
+        return (status, String::new());
     }
     let bytes = axum::body::to_bytes(response.into_body(), 1 << 24)
         .await
@@ -124,6 +132,7 @@ async fn check(env: &TestEnv, token: &str, method: &str, uri: &str, body: Option
             "{method} {uri} {shown:?}: {error}"
         );
     }
+    (status, text.into_owned())
 }
 
 #[tokio::test]
@@ -189,6 +198,86 @@ async fn hostile_input_to_every_operation_is_never_a_5xx_and_changes_nothing() {
         deployments(&env, &admin).await,
         before,
         "nothing was created or deleted"
+    );
+    env.assert_audit_chain_intact().await;
+}
+
+/// `text` as one path segment: everything but unreserved characters percent-encoded.
+fn segment(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Requests drawn per operation.
+const ROUNDS: usize = 6;
+
+#[tokio::test]
+async fn requests_built_from_the_schemas_are_never_refused_for_their_shape() {
+    let env = TestEnv::start_with_cluster("contract-valid").await;
+    let admin = env.bearer("admin");
+    let document: Value =
+        serde_json::from_str(&env.get("/o2dms/v1/openapi.json", None).await.body).expect("json");
+    let mut instances = Instances::new(&document);
+    let mut refused = Vec::new();
+    let mut sent = 0;
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            let body_schema = &operation["requestBody"]["content"]["application/json"]["schema"];
+            // A multipart upload has no JSON schema to draw from; its own tests cover it.
+            if operation["requestBody"].is_object() && body_schema.is_null() {
+                continue;
+            }
+            let parameters = operation["parameters"].as_array().cloned().unwrap_or_default();
+            for _ in 0..ROUNDS {
+                let mut uri = path.clone();
+                let mut query = Vec::new();
+                for parameter in &parameters {
+                    let name = parameter["name"].as_str().expect("parameter name");
+                    let required = parameter["required"] == true;
+                    let value = instances.value(&parameter["schema"]);
+                    let text = match &value {
+                        Value::String(text) => text.clone(),
+                        Value::Null => continue,
+                        other => other.to_string(),
+                    };
+                    match parameter["in"].as_str() {
+                        Some("path") => uri = uri.replace(&format!("{{{name}}}"), &segment(&text)),
+                        Some("query") if required || instances.chance() => {
+                            let encoded: String =
+                                url::form_urlencoded::byte_serialize(text.as_bytes()).collect();
+                            query.push(format!("{name}={encoded}"));
+                        }
+                        _ => {}
+                    }
+                }
+                if !query.is_empty() {
+                    uri = format!("{uri}?{}", query.join("&"));
+                }
+                let body = (!body_schema.is_null()).then(|| instances.value(body_schema));
+                let method = method.to_uppercase();
+                let (status, text) = check(&env, &admin, &method, &uri, body.as_ref()).await;
+                sent += 1;
+                if status == StatusCode::BAD_REQUEST || status == StatusCode::UNPROCESSABLE_ENTITY {
+                    let body: String = body
+                        .map(|b| b.to_string().chars().take(200).collect())
+                        .unwrap_or_default();
+                    refused.push(format!("{method} {uri} {body}\n    -> {status} {text}"));
+                }
+            }
+        }
+    }
+    assert!(sent > 200, "{sent} requests");
+    assert!(
+        refused.is_empty(),
+        "{} of {sent} requests valid under the document were refused for their shape:\n{}",
+        refused.len(),
+        refused.join("\n")
     );
     env.assert_audit_chain_intact().await;
 }

@@ -5,6 +5,7 @@
     reason = "each test file uses a different part of the fixture"
 )]
 
+pub mod instances;
 pub mod sse;
 pub mod tokens;
 
