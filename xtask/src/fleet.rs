@@ -248,7 +248,10 @@ fn first_view(port: u16, token: &str) -> anyhow::Result<FirstView> {
     }
     let loads: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout)
         .context("the first-view measurement printed no JSON")?;
-    if let Some(empty) = loads.iter().find(|l| l["rows"].as_u64().unwrap_or_default() == 0) {
+    if let Some(empty) = loads
+        .iter()
+        .find(|l| l["rows"].as_u64().unwrap_or_default() == 0)
+    {
         bail!("/deployments showed no rows in Chromium: {empty}");
     }
     let times = |key: &str| {

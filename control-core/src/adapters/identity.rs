@@ -17,7 +17,7 @@
 use super::cluster_error;
 use super::context::{RunAs, TENANT_SERVICE_ACCOUNT};
 use crate::Result;
-use k8s_openapi::api::core::v1::ServiceAccount;
+use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{RoleBinding, RoleRef, Subject};
 use kube::Client;
 use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
@@ -143,6 +143,16 @@ impl Desired<'_> {
 pub async fn ensure(client: &Client, desired: &Desired<'_>, dry_run: bool) -> Result<Vec<String>> {
     let mut changed = Vec::new();
     let ns = desired.namespace;
+    // A namespace may be given to a tenant before it exists: there is nothing to make in it
+    // yet, and the repair pass makes its identities once it does.
+    if Api::<Namespace>::all(client.clone())
+        .get_opt(ns)
+        .await
+        .map_err(cluster_error)?
+        .is_none()
+    {
+        return Ok(changed);
+    }
     ensure_account(
         client,
         (ns, TENANT_SERVICE_ACCOUNT),

@@ -122,11 +122,13 @@ impl ClusterHandle {
     ) -> Result<&dyn DeploymentAdapter> {
         match named {
             Some(name) => {
+                // Naming an adapter that is not configured is naming something that does not
+                // exist (404), like any other name.
                 let adapter = self.adapter(name).ok_or_else(|| {
-                    Error::invalid(
+                    Error::not_found(
                         "adapter",
                         format!(
-                            "no adapter is called {name}; configured: {}",
+                            "{name} (configured: {})",
                             self.adapters()
                                 .map(|a| a.name())
                                 .collect::<Vec<_>>()

@@ -90,7 +90,10 @@ pub async fn authenticate(
                 request.extensions_mut().insert(ctx);
                 next.run(request).await
             }
-            Err(error) => unauthorized(&error),
+            Err(error @ AuthError::InvalidToken(_)) => unauthorized(&error),
+            // A token that could not be checked (the database is down) is not a bad token:
+            // 503, so clients retry instead of discarding their credentials.
+            Err(error) => error.answer_for(&path),
         };
     }
 

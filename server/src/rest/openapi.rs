@@ -53,41 +53,102 @@ const PATH_PARAMETERS: &[(&str, &str)] = &[
 /// return (what the edge screen refuses: `validate::unreadable`).
 const READABLE: &str = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$";
 
-/// A DNS-1123 label: namespaces, tenant slugs, clusters.
-const LABEL: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
+/// A DNS-1123 label: namespaces, tenant slugs, clusters (at most 63 characters).
+const LABEL: &str = "[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?";
 
-/// A DNS-1123 subdomain: Kubernetes object names.
-const SUBDOMAIN: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
+/// A DNS-1123 subdomain: Kubernetes object names (at most 253 characters, as `maxLength`).
+fn subdomain() -> String {
+    format!("{LABEL}(\\.{LABEL})*")
+}
+
+/// Human text such as display and token names (`validate::text`): some non-space character,
+/// no control character at all.
+const TEXT: &str = "[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*";
 
 /// The schema of a string matching `pattern` (unanchored) of at most `max` characters.
 fn matching(pattern: &str, max: usize) -> Value {
     json!({ "type": "string", "pattern": format!("^{pattern}$"), "minLength": 1, "maxLength": max })
 }
 
-/// A deployment's id: `cluster~namespace~Kind~name`.
-fn deployment_id() -> Value {
-    matching(
-        &format!("{LABEL}~{LABEL}~(HelmRelease|Kustomization|Release)~{SUBDOMAIN}"),
-        63 * 2 + 13 + 253 + 3,
-    )
+/// A deployment's id, `cluster~namespace~Kind~name`, of one of `kinds`. Within an id a name
+/// has at most three dot-separated parts, so that no id exceeds the server's bounds.
+fn deployment_id_pattern(kinds: &str) -> String {
+    format!("{LABEL}~{LABEL}~({kinds})~{LABEL}(\\.{LABEL}){{0,2}}")
 }
 
-/// What the server checks of a path or query parameter, by its name: the same name means the
-/// same thing on every route.
-fn parameter_schema(name: &str) -> Option<Value> {
+/// Every deployment kind, as ids spell them.
+const KINDS: &str = "HelmRelease|Kustomization|Release";
+
+/// What the server checks of a path or query parameter of the route `path`, by its name: the
+/// same name means the same thing on every route.
+fn parameter_schema(path: &str, name: &str) -> Option<Value> {
+    // Previews are of Helm releases (not Flux HelmReleases) only.
+    let kinds = if path.ends_with("/preview") {
+        "Release"
+    } else {
+        KINDS
+    };
+    let membership = path.contains("/members/");
     Some(match name {
+        // A membership is named by the grantee's kind and name.
+        "kind" if membership => json!({ "type": "string", "enum": ["user", "group"] }),
+        "name" if membership => matching(TEXT, 255),
         "namespace" | "slug" | "tenant" => matching(LABEL, 63),
-        "second" | "name" => matching(SUBDOMAIN, 253),
-        // An id, or a bare name (a namespace is a name too).
+        "second" | "name" => matching(&subdomain(), 253),
+        // Before a name, the namespace; alone, an id or a bare name.
+        "first" if path.contains("{second}") => matching(LABEL, 63),
         "first" => matching(
-            &format!("({LABEL}~{LABEL}~(HelmRelease|Kustomization|Release)~)?{SUBDOMAIN}"),
-            63 * 2 + 13 + 253 + 3,
+            &format!("({}|{})", deployment_id_pattern(kinds), subdomain()),
+            400,
         ),
-        "after" => deployment_id(),
+        "after" => matching(&deployment_id_pattern(KINDS), 400),
         "kind" => json!({ "type": "string",
             "enum": ["HelmRelease", "Kustomization", "Release", "helmrelease", "kustomization", "release"] }),
         _ => return None,
     })
+}
+
+/// What the server checks of request body properties beyond their types: (schema, property,
+/// required, constraint).
+fn property_constraints() -> Vec<(&'static str, &'static str, bool, Value)> {
+    vec![
+        // Helm release names are the shortest the server takes.
+        ("DeploymentRequest", "name", true, matching(LABEL, 53)),
+        ("DeploymentRequest", "namespace", true, matching(LABEL, 63)),
+        (
+            "DeploymentRequest",
+            "packageId",
+            false,
+            matching("[!-~]+", 512),
+        ),
+        ("DeploymentRequest", "adapter", false, matching(LABEL, 63)),
+        ("NewTenant", "slug", true, matching(LABEL, 63)),
+        ("NewTenant", "displayName", false, matching(TEXT, 200)),
+        ("TenantChange", "displayName", false, matching(TEXT, 200)),
+        ("Assignment", "namespace", true, matching(LABEL, 63)),
+        (
+            "RoleBody",
+            "role",
+            true,
+            json!({ "type": "string", "enum": ["viewer", "operator", "admin"] }),
+        ),
+        ("NewToken", "name", true, matching(TEXT, 100)),
+        (
+            "NewToken",
+            "expiresInDays",
+            false,
+            json!({ "type": "integer", "minimum": 1, "maximum": 90 }),
+        ),
+        ("NewToken", "tenant", false, matching(LABEL, 63)),
+        ("NewToken", "service", false, matching(LABEL, 63)),
+        (
+            "BulkBody",
+            "ids",
+            true,
+            json!({ "type": "array", "minItems": 1, "maxItems": 100,
+                "items": matching(&deployment_id_pattern(KINDS), 400) }),
+        ),
+    ]
 }
 
 /// Completes the generated document: information, error responses, security schemes and
@@ -123,26 +184,89 @@ pub fn finish(document: utoipa::openapi::OpenApi) -> Value {
             };
             for operation in item.values_mut().filter_map(Value::as_object_mut) {
                 declare_path_parameters(path, operation);
-                constrain_parameters(operation);
+                constrain_parameters(path, operation);
+                optional_body_is_not_null(operation);
                 add_failures(operation);
                 name_operation(path, operation);
             }
         }
     }
+    constrain_properties(&mut document);
     constrain_request_strings(&mut document);
     document
 }
 
+/// Applies [`property_constraints`] to the component schemas.
+fn constrain_properties(document: &mut Value) {
+    // A service token belongs to a tenant; a tenant change changes something.
+    document["components"]["schemas"]["NewToken"]["dependentRequired"] =
+        json!({ "service": ["tenant"] });
+    document["components"]["schemas"]["TenantChange"]["minProperties"] = json!(1);
+    // A preview is of a rollback or of a scale, not both.
+    document["components"]["schemas"]["PreviewBody"]["not"] =
+        json!({ "required": ["revision", "replicas"] });
+    for (schema, property, required, constraint) in property_constraints() {
+        let Some(object) = document["components"]["schemas"][schema].as_object_mut() else {
+            continue;
+        };
+        if let Some(properties) = object.get_mut("properties").and_then(Value::as_object_mut) {
+            properties.insert(property.into(), constraint);
+        }
+        if required {
+            let list = object.entry("required").or_insert_with(|| json!([]));
+            if let Some(list) = list.as_array_mut()
+                && !list.iter().any(|p| p == property)
+            {
+                list.push(json!(property));
+            }
+        }
+    }
+}
+
+/// An optional body is sent or left out; JSON `null` is not a body. The generated schema of
+/// `Option<Body>` says "null or the body": keep only the body, and say it may be omitted.
+fn optional_body_is_not_null(operation: &mut Map<String, Value>) {
+    let Some(body) = operation.get_mut("requestBody") else {
+        return;
+    };
+    let Some(content) = body["content"].as_object_mut() else {
+        return;
+    };
+    let mut was_optional = false;
+    for media in content.values_mut() {
+        let schema = &mut media["schema"];
+        if let Some(choices) = schema["oneOf"].as_array()
+            && choices.iter().any(|c| c["type"] == "null")
+        {
+            let rest: Vec<Value> = choices
+                .iter()
+                .filter(|c| c["type"] != "null")
+                .cloned()
+                .collect();
+            if rest.len() == 1 {
+                *schema = rest[0].clone();
+                was_optional = true;
+            }
+        }
+    }
+    if was_optional {
+        body["required"] = json!(false);
+    }
+}
+
 /// Gives each parameter the constraints the server checks for its name.
-fn constrain_parameters(operation: &mut Map<String, Value>) {
-    let Some(parameters) = operation.get_mut("parameters").and_then(Value::as_array_mut) else {
+fn constrain_parameters(path: &str, operation: &mut Map<String, Value>) {
+    let Some(parameters) = operation
+        .get_mut("parameters")
+        .and_then(Value::as_array_mut)
+    else {
         return;
     };
     for parameter in parameters {
         let Some(name) = parameter["name"].as_str() else {
             continue;
         };
-        if let Some(schema) = parameter_schema(name) {
+        if let Some(schema) = parameter_schema(path, name) {
             // Optional parameters keep their `null` alternative off: absent is how to omit one.
             parameter["schema"] = schema;
         }

@@ -215,7 +215,7 @@ fn segment(text: &str) -> String {
 }
 
 /// Requests drawn per operation.
-const ROUNDS: usize = 6;
+const ROUNDS: usize = 12;
 
 #[tokio::test]
 async fn requests_built_from_the_schemas_are_never_refused_for_their_shape() {
@@ -233,7 +233,16 @@ async fn requests_built_from_the_schemas_are_never_refused_for_their_shape() {
             if operation["requestBody"].is_object() && body_schema.is_null() {
                 continue;
             }
-            let parameters = operation["parameters"].as_array().cloned().unwrap_or_default();
+            // What a new deployment needs depends on its `flux.type` extension (a chart and
+            // source for a HelmRelease, a source and path for a Kustomization, or a package),
+            // which the document states in prose only; `deployments_api` covers each case.
+            if path == "/o2dms/v1/deployments" && method == "post" {
+                continue;
+            }
+            let parameters = operation["parameters"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
             for _ in 0..ROUNDS {
                 let mut uri = path.clone();
                 let mut query = Vec::new();
@@ -272,7 +281,7 @@ async fn requests_built_from_the_schemas_are_never_refused_for_their_shape() {
             }
         }
     }
-    assert!(sent > 200, "{sent} requests");
+    assert!(sent > 250, "{sent} requests");
     assert!(
         refused.is_empty(),
         "{} of {sent} requests valid under the document were refused for their shape:\n{}",

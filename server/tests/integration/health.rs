@@ -58,6 +58,26 @@ async fn readyz_follows_the_database_and_its_migrations() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["reason"], "database unreachable");
 
+    // An API token cannot be checked without the database: that is 503 (try again), never
+    // 401 (which tells a client its credentials are bad).
+    let answer = router
+        .clone()
+        .oneshot(
+            Request::get("/o2dms/v1/deployments")
+                .header(
+                    "authorization",
+                    "Bearer ph_0123456789abcdef0123456789abcdef",
+                )
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let bytes = to_bytes(answer.into_body(), 1 << 20).await.unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(body["error"], "unavailable", "{body}");
+
     // Liveness does not depend on the database.
     let (status, body) = get(&router, "/healthz").await;
     assert_eq!(status, StatusCode::OK);

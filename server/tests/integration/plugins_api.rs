@@ -159,14 +159,11 @@ async fn the_registry_reports_routes_and_lists_once() {
                 "adapter": "helm-nowhere" }),
         )
         .await;
-    assert_eq!(
-        unknown.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        unknown.body
-    );
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.body);
     assert!(
-        unknown.body.contains("no adapter is called helm-nowhere"),
+        unknown
+            .body
+            .contains("adapter not found: helm-nowhere (configured: "),
         "{}",
         unknown.body
     );

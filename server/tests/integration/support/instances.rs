@@ -11,6 +11,9 @@ use serde_json::{Map, Value, json};
 pub struct Instances<'a> {
     document: &'a Value,
     runner: TestRunner,
+    /// Date-times are drawn increasing, so a range's start (listed first, as in every
+    /// filter) comes before its end.
+    minutes: u32,
 }
 
 impl<'a> Instances<'a> {
@@ -19,6 +22,7 @@ impl<'a> Instances<'a> {
         Self {
             document,
             runner: TestRunner::deterministic(),
+            minutes: 0,
         }
     }
 
@@ -99,8 +103,14 @@ impl<'a> Instances<'a> {
             "boolean" => json!(self.chance()),
             "array" => {
                 let min = schema["minItems"].as_u64().unwrap_or(0) as usize;
-                let max = (schema["maxItems"].as_u64().unwrap_or(3) as usize).min(3).max(min);
-                let count = if depth > 4 { min } else { min + self.below(max - min + 1) };
+                let max = (schema["maxItems"].as_u64().unwrap_or(3) as usize)
+                    .min(3)
+                    .max(min);
+                let count = if depth > 4 {
+                    min
+                } else {
+                    min + self.below(max - min + 1)
+                };
                 Value::Array(
                     (0..count)
                         .map(|_| self.value_at(&schema["items"], depth + 1))
@@ -119,6 +129,47 @@ impl<'a> Instances<'a> {
                             object.insert(name.clone(), self.value_at(property, depth + 1));
                         }
                     }
+                    // At least as many properties as the schema asks for.
+                    let least = schema["minProperties"].as_u64().unwrap_or(0) as usize;
+                    for (name, property) in properties {
+                        if object.len() >= least {
+                            break;
+                        }
+                        if !object.contains_key(name) {
+                            object.insert(name.clone(), self.value_at(property, depth + 1));
+                        }
+                    }
+                    // Properties that may not come together: drop the last of them.
+                    if let Some(together) = schema["not"]["required"].as_array()
+                        && together
+                            .iter()
+                            .filter_map(Value::as_str)
+                            .all(|name| object.contains_key(name))
+                        && let Some(last) = together.last().and_then(Value::as_str)
+                    {
+                        object.remove(last);
+                    }
+                    // A property that needs others brings them along.
+                    if let Some(needs) = schema["dependentRequired"].as_object() {
+                        for (present, wanted) in needs {
+                            if !object.contains_key(present) {
+                                continue;
+                            }
+                            for name in wanted
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                                .filter_map(Value::as_str)
+                            {
+                                if !object.contains_key(name) {
+                                    object.insert(
+                                        name.to_owned(),
+                                        self.value_at(&properties[name], depth + 1),
+                                    );
+                                }
+                            }
+                        }
+                    }
                 }
                 Value::Object(object)
             }
@@ -128,7 +179,10 @@ impl<'a> Instances<'a> {
 
     fn integer(&mut self, schema: &Value) -> i64 {
         let min = schema["minimum"].as_i64().unwrap_or(0);
-        let max = schema["maximum"].as_i64().unwrap_or(min + 100).min(min + 10_000);
+        let max = schema["maximum"]
+            .as_i64()
+            .unwrap_or(min + 100)
+            .min(min + 10_000);
         min + self.below((max - min + 1) as usize) as i64
     }
 
@@ -139,7 +193,15 @@ impl<'a> Instances<'a> {
             Some("uuid") => {
                 return format!("00000000-0000-4000-8000-{:012x}", self.below(1 << 20));
             }
-            Some("date-time") => return "2026-12-07T10:00:00Z".into(),
+            Some("date-time") => {
+                self.minutes += 1 + self.below(60) as u32;
+                let at = chrono::DateTime::from_timestamp(
+                    1_796_000_000 + i64::from(self.minutes) * 60,
+                    0,
+                )
+                .expect("a time in range");
+                return at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            }
             _ => {}
         }
         let pattern = schema["pattern"].as_str().unwrap_or("[a-zA-Z0-9 ]*");
