@@ -133,6 +133,8 @@ pub struct Extra<'a> {
     pub headers: &'a [(&'a str, &'a str)],
     /// The body's type when not `application/json`.
     pub content_type: Option<&'a str>,
+    /// A body sent as it is (with `content_type`), instead of `json`.
+    pub bytes: Option<&'a [u8]>,
 }
 
 fn request(
@@ -149,15 +151,22 @@ fn request(
     for (name, value) in extra.headers {
         builder = builder.header(*name, *value);
     }
-    let body = match extra.json {
-        Some(json) => {
+    let body = match (extra.json, extra.bytes) {
+        (Some(json), _) => {
             builder = builder.header(
                 "content-type",
                 extra.content_type.unwrap_or("application/json"),
             );
             Bytes::from(serde_json::to_vec(json)?)
         }
-        None => Bytes::new(),
+        (None, Some(bytes)) => {
+            builder = builder.header(
+                "content-type",
+                extra.content_type.unwrap_or("application/octet-stream"),
+            );
+            Bytes::copy_from_slice(bytes)
+        }
+        (None, None) => Bytes::new(),
     };
     Ok(builder.body(Full::new(body))?)
 }

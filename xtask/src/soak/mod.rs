@@ -51,6 +51,7 @@ pub fn run(minutes: u64) -> anyhow::Result<()> {
     pg.ensure_database(DATABASE)?;
     let direct_url = pg.url(DATABASE);
     let tokens = stack.seed_tenant(&direct_url)?;
+    let user_tokens = Arc::new(seed_users(&stack, &direct_url)?);
     // eve loses her membership while replica A's listener is stalled.
     stack.admin(
         &direct_url,
@@ -80,13 +81,13 @@ pub fn run(minutes: u64) -> anyhow::Result<()> {
     for port in ports {
         runtime.block_on(fleet::wait_ready(port))?;
     }
+    runtime.block_on(install_releases(ports[0], &tokens.admin, &dir))?;
     let length = Duration::from_secs(minutes.max(1) * 60);
     let began = Instant::now();
     let until = began + length;
     let plan = Plan {
         replicas: ports,
-        admin: tokens.admin.clone(),
-        alice: tokens.alice.clone(),
+        tokens: user_tokens,
         until,
     };
     let tally = Arc::new(Tally::default());
@@ -162,6 +163,97 @@ pub fn run(minutes: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Gives every simulated user an identity of its own and an API token: `admin-N` holds
+/// platform-admin, `op-N` is an operator of tenant `fleet`. Rate limits are per user, so
+/// sharing one token would measure the limiter.
+fn seed_users(stack: &Stack, url: &str) -> anyhow::Result<Vec<String>> {
+    step(&format!("{USERS} users, each with a role and an API token"));
+    let mut tokens = Vec::new();
+    for user in 0..USERS {
+        let name = if users::is_admin(user) {
+            let name = format!("admin-{user}");
+            stack.admin(url, &["role", "grant", "platform-admin", "--user", &name])?;
+            name
+        } else {
+            let name = format!("op-{user}");
+            stack.admin(
+                url,
+                &[
+                    "member", "add", "fleet", "--user", &name, "--role", "operator",
+                ],
+            )?;
+            name
+        };
+        tokens.push(fleet::token(
+            &stack.admin(url, &["--as", &name, "token", "create", "soak"])?,
+        )?);
+    }
+    Ok(tokens)
+}
+
+/// Packages a small chart with helm, uploads it to each of the tenant's first namespaces and
+/// installs release `soak-N` from it there, so that the users' Helm upgrades run helm.
+async fn install_releases(port: u16, token: &str, dir: &std::path::Path) -> anyhow::Result<()> {
+    step("packaging a chart and installing the releases the users upgrade");
+    let chart = dir.join("chart");
+    std::fs::create_dir_all(chart.join("templates"))?;
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: soak\nversion: 0.1.0\n",
+    )?;
+    std::fs::write(chart.join("values.yaml"), "replicaCount: 1\n")?;
+    std::fs::write(
+        chart.join("templates").join("configmap.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  replicas: {{ .Values.replicaCount | quote }}\n",
+    )?;
+    crate::site::run(
+        std::process::Command::new(crate::helm::ensure()?)
+            .arg("package")
+            .arg(&chart)
+            .arg("--destination")
+            .arg(dir),
+        "helm package",
+    )?;
+    let archive = std::fs::read(dir.join("soak-0.1.0.tgz"))?;
+    let mut sender = crate::load::connect(port).await?;
+    for r in 0..users::RELEASES {
+        let namespace = format!("fleet-{r:03}");
+        let upload = crate::load::Target::json(
+            port,
+            format!("/o2dms/v1/packages?namespace={namespace}"),
+            token,
+        );
+        let extra = crate::load::Extra {
+            bytes: Some(&archive),
+            ..Default::default()
+        };
+        let (status, body) =
+            crate::load::send_with(&mut sender, &upload, hyper::Method::POST, &extra).await?;
+        if !status.is_success() && status != hyper::StatusCode::CONFLICT {
+            bail!(
+                "uploading the chart to {namespace}: {status} {}",
+                String::from_utf8_lossy(&body)
+            );
+        }
+        let create = crate::load::Target::json(port, "/o2dms/v1/deployments", token);
+        let request = serde_json::json!({ "name": format!("soak-{r}"), "namespace": namespace,
+            "packageId": "soak-0.1.0" });
+        let extra = crate::load::Extra {
+            json: Some(&request),
+            ..Default::default()
+        };
+        let (status, body) =
+            crate::load::send_with(&mut sender, &create, hyper::Method::POST, &extra).await?;
+        if !status.is_success() {
+            bail!(
+                "installing soak-{r}: {status} {}",
+                String::from_utf8_lossy(&body)
+            );
+        }
+    }
+    Ok(())
+}
+
 /// What the fault injector works on.
 struct Injection<'a> {
     began: Instant,
@@ -221,7 +313,7 @@ async fn inject(run: Injection<'_>) -> anyhow::Result<Faults> {
     for r in 0..5 {
         let target = crate::load::Target::json(
             run.ports[1],
-            format!("/o2dms/v1/deployments/fleet-{r:03}/svc-{r:04}?kind=Release"),
+            format!("/o2dms/v1/deployments/fleet-{r:03}/soak-{r}?kind=Release"),
             &token,
         );
         let body = serde_json::json!({ "values": { "soakKill": r } });
@@ -396,7 +488,10 @@ fn check(pg: &PrivatePostgres, tally: &Tally, stack: &Stack, url: &str) -> anyho
     for change in &changes {
         let rows = audited.get(&change.request_id).cloned().unwrap_or_default();
         let ended = |outcome: &str| rows.iter().any(|(p, o)| p == "outcome" && o == outcome);
-        let record = if rows.iter().any(|(p, _)| p == "denied") {
+        let record = if rows
+            .iter()
+            .any(|(p, o)| p == "denied" || (p == "outcome" && o == "denied"))
+        {
             "refused (audited as denied)"
         } else if ended("success") {
             "applied (audited success)"
@@ -404,6 +499,9 @@ fn check(pg: &PrivatePostgres, tally: &Tally, stack: &Stack, url: &str) -> anyho
             "failed (audited failure)"
         } else if rows.iter().any(|(p, _)| p == "intent") {
             "intent audited, no outcome"
+        } else if change.status == Some(429) {
+            // Throttled before anything was decided: the client is told to retry.
+            "throttled (not audited: nothing was decided)"
         } else {
             "nothing audited"
         };
@@ -477,7 +575,7 @@ fn render(
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "\nSoak: {USERS} users (a fifth platform-admin, the rest alice, operator of 10 namespaces) for {} min against two release replicas; \
+        "\nSoak: {USERS} users, each with its own API token (a fifth platform-admins, the rest operators of a tenant with 10 namespaces), for {} min against two release replicas; \
          every user holds a live stream; a HelmRelease status flaps every 100 ms.\n",
         length.as_secs() / 60
     );

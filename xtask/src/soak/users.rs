@@ -14,13 +14,21 @@ use std::time::{Duration, Instant};
 pub struct Plan {
     /// The two replicas' ports.
     pub replicas: [u16; 2],
-    /// The platform-admin's API token.
-    pub admin: String,
-    /// alice's (operator of tenant `fleet`, namespaces fleet-000…009).
-    pub alice: String,
+    /// Each user's API token: user `u` is a platform-admin when `u` is a multiple of 5,
+    /// otherwise an operator of tenant `fleet` (namespaces fleet-000…009).
+    pub tokens: Arc<Vec<String>>,
     /// When to stop.
     pub until: Instant,
 }
+
+/// Whether user `user` is a platform-admin.
+pub fn is_admin(user: u64) -> bool {
+    user.is_multiple_of(5)
+}
+
+/// The Helm releases the soak installs from its own package, one in each of the tenant's
+/// namespaces: `soak-N` in `fleet-00N`.
+pub const RELEASES: u64 = 10;
 
 /// One change a user asked for, and what the client saw.
 #[derive(Debug, Clone)]
@@ -107,10 +115,10 @@ fn helm_release(i: u64) -> (String, String) {
     (format!("fleet-{:03}", i % 500), format!("app-{i:05}"))
 }
 
-/// What user `user` does next: 90 % reads, 10 % changes. alice keeps to her tenant's
+/// What a user does next: 90 % reads, 10 % changes. An operator keeps to the tenant's
 /// namespaces except for one change in ten, which must be refused.
 fn next_ask(rng: &mut Rng, admin: bool) -> Ask {
-    // alice's HelmReleases are those whose number is 0–9 mod 500.
+    // The tenant's HelmReleases are those whose number is 0–9 mod 500.
     let pick = |rng: &mut Rng| {
         if admin {
             rng.below(10_000)
@@ -148,7 +156,7 @@ fn next_ask(rng: &mut Rng, admin: bool) -> Ask {
 }
 
 fn change(rng: &mut Rng, admin: bool, namespace: &str, name: &str) -> Ask {
-    // One of alice's changes in ten goes outside her namespaces.
+    // One of an operator's changes in ten goes outside the tenant's namespaces.
     let (namespace, name) = if !admin && rng.below(10) == 0 {
         helm_release(100)
     } else {
@@ -167,7 +175,8 @@ fn change(rng: &mut Rng, admin: bool, namespace: &str, name: &str) -> Ask {
         0..3 => post(
             "POST …/scale",
             format!("{one}/scale?kind=HelmRelease"),
-            serde_json::json!({ "replicas": replicas }),
+            // Taking over the field from the fleet's Git-applied values, as an operator would.
+            serde_json::json!({ "replicas": replicas, "force": true }),
         ),
         3..5 => post(
             "POST …/suspend",
@@ -184,7 +193,7 @@ fn change(rng: &mut Rng, admin: bool, namespace: &str, name: &str) -> Ask {
             ..post(
                 "PATCH … values",
                 format!("{one}?kind=HelmRelease"),
-                serde_json::json!({ "values": { "replicaCount": replicas } }),
+                serde_json::json!({ "values": { "replicaCount": replicas }, "force": true }),
             )
         },
         _ => {
@@ -212,8 +221,8 @@ fn change(rng: &mut Rng, admin: bool, namespace: &str, name: &str) -> Ask {
 /// Runs user `user` until the plan's end: one request, then a pause of 1–3 s.
 pub async fn user(user: u64, plan: Plan, tally: Arc<Tally>) {
     let mut rng = Rng::new(user + 1);
-    let admin = user.is_multiple_of(5);
-    let token = if admin { &plan.admin } else { &plan.alice };
+    let admin = is_admin(user);
+    let token = &plan.tokens[user as usize];
     let mut home = (user % 2) as usize;
     let mut senders: [Option<load::Sender>; 2] = [None, None];
     let mut sent = 0u64;
@@ -283,11 +292,7 @@ pub async fn user(user: u64, plan: Plan, tally: Arc<Tally>) {
 /// Holds one live stream on replica `replica` (the other while it is gone) until the end,
 /// resuming from the last event id whenever it ends.
 pub async fn stream(user: u64, plan: Plan, tally: Arc<Tally>) {
-    let token = if user.is_multiple_of(5) {
-        &plan.admin
-    } else {
-        &plan.alice
-    };
+    let token = &plan.tokens[user as usize];
     let mut replica = (user % 2) as usize;
     let mut last_id: Option<String> = None;
     let mut first = true;
