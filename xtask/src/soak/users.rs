@@ -197,20 +197,13 @@ fn change(rng: &mut Rng, admin: bool, namespace: &str, name: &str) -> Ask {
             )
         },
         _ => {
-            // A Helm upgrade by the real helm binary: values of release svc-r.
-            let r = if admin {
-                rng.below(1000)
-            } else {
-                rng.below(10)
-            };
+            // A Helm upgrade by the real helm binary, of a release the soak installed.
+            let r = rng.below(RELEASES);
             Ask {
                 method: Method::PATCH,
                 ..post(
                     "PATCH … values (helm upgrade)",
-                    format!(
-                        "/o2dms/v1/deployments/fleet-{:03}/svc-{r:04}?kind=Release",
-                        r % 500
-                    ),
+                    format!("/o2dms/v1/deployments/fleet-{r:03}/soak-{r}?kind=Release"),
                     serde_json::json!({ "values": { "replicaCount": replicas } }),
                 )
             }
