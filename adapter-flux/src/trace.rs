@@ -202,13 +202,14 @@ async fn resolve(client: &Client, api_version: &str, kind: &str) -> Result<ApiRe
     let (resource, _) = kube::discovery::pinned_kind(client, &gvk)
         .await
         .map_err(|e| match e {
-            kube::Error::Api(status) if status.code == 404 => Error::invalid(
+            // A kind the cluster does not serve is named but not there: 404, as for objects.
+            kube::Error::Api(status) if status.code == 404 => Error::not_found(
                 "kind",
-                format!("the cluster does not serve {kind} in {api_version}"),
+                format!("{kind} in {api_version} (the cluster does not serve it)"),
             ),
-            kube::Error::Discovery(_) => Error::invalid(
+            kube::Error::Discovery(_) => Error::not_found(
                 "kind",
-                format!("the cluster does not serve {kind} in {api_version}"),
+                format!("{kind} in {api_version} (the cluster does not serve it)"),
             ),
             other => Error::Cluster(other.to_string()),
         })?;

@@ -50,6 +50,7 @@ pub fn router(state: AppState) -> Router {
     router
         .merge(auth::routes::router())
         .merge(api)
+        .route("/o2dms/{*rest}", axum::routing::any(rest::unknown_route))
         .merge(upload::router())
         .merge(assets::router(std::path::Path::new(
             &*state.leptos_options.site_root,

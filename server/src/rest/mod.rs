@@ -57,6 +57,11 @@ pub fn api() -> (Router<AppState>, ApiDescription) {
     (router, document)
 }
 
+/// Any other path under the API: the JSON 404, never the site's HTML page.
+pub async fn unknown_route(uri: axum::http::Uri) -> ApiError {
+    ApiError(control::Error::not_found("API route", uri.path()))
+}
+
 /// The most of a plain-text error body kept as the message.
 const PLAIN_ERROR_LIMIT: usize = 4096;
 
@@ -195,11 +200,11 @@ async fn audit_events(
     Ok(Json(state.service.query_audit(&ctx, &filter).await?).into_response())
 }
 
+/// `?format=` of the export. Read apart from the filter: serde's `flatten` reads query
+/// values as strings only, so a flattened filter refused every number (`?before=5`).
 #[derive(Debug, Deserialize)]
 struct ExportParams {
     format: Option<String>,
-    #[serde(flatten)]
-    filter: AuditFilter,
 }
 
 /// Every matching audit row as JSON lines or CSV, streamed.
@@ -211,6 +216,7 @@ async fn audit_export(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Query(params): Query<ExportParams>,
+    Query(filter): Query<AuditFilter>,
 ) -> Result<Response, ApiError> {
     let (format, content_type, extension) = match params.format.as_deref() {
         None | Some("jsonl") => (ExportFormat::JsonLines, "application/x-ndjson", "jsonl"),
@@ -223,10 +229,7 @@ async fn audit_export(
             .into());
         }
     };
-    let stream = state
-        .service
-        .export_audit(&ctx, params.filter, format)
-        .await?;
+    let stream = state.service.export_audit(&ctx, filter, format).await?;
     let body = Body::from_stream(stream.map(|chunk| chunk.map(axum::body::Bytes::from)));
     let disposition = format!("attachment; filename=\"pilothouse-audit.{extension}\"");
     Ok((

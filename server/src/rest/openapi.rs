@@ -82,17 +82,49 @@ const KINDS: &str = "HelmRelease|Kustomization|Release";
 /// What the server checks of a path or query parameter of the route `path`, by its name: the
 /// same name means the same thing on every route.
 fn parameter_schema(path: &str, name: &str) -> Option<Value> {
-    // Previews are of Helm releases (not Flux HelmReleases) only.
+    // Previews are of Helm releases (not Flux HelmReleases) only; controller logs are of
+    // what a controller reconciles.
     let kinds = if path.ends_with("/preview") {
         "Release"
+    } else if path.contains("/logs") {
+        "HelmRelease|Kustomization"
     } else {
         KINDS
     };
-    let membership = path.contains("/members/");
+    let membership = path.contains("/members/") || path.starts_with("/o2dms/v1/global-roles/");
+    let sources = path.starts_with("/o2dms/v1/sources/");
+    let trace = path == "/o2dms/v1/trace";
     Some(match name {
         // A membership is named by the grantee's kind and name.
         "kind" if membership => json!({ "type": "string", "enum": ["user", "group"] }),
         "name" if membership => matching(TEXT, 255),
+        "role" if path.starts_with("/o2dms/v1/global-roles/") => {
+            json!({ "type": "string", "enum": ["platform-admin", "auditor"] })
+        }
+        "container" => matching(LABEL, 63),
+        "kind" if sources => json!({ "type": "string",
+            "enum": ["GitRepository", "HelmRepository", "OCIRepository", "Bucket", "HelmChart"] }),
+        "operation" if sources => {
+            json!({ "type": "string", "enum": ["reconcile", "suspend", "resume"] })
+        }
+        // Any Kubernetes kind and API version; one the cluster does not serve is a 404.
+        "kind" if trace => matching("[A-Z][A-Za-z0-9]*", 63),
+        "apiVersion" | "api_version" if trace => matching(
+            &format!("({}/)?v[0-9]+((alpha|beta)[0-9]+)?", subdomain()),
+            253,
+        ),
+        "controller" => json!({ "type": "string",
+            "enum": ["helm-controller", "kustomize-controller", "source-controller"] }),
+        "format" if path.ends_with("/audit/export") => {
+            json!({ "type": "string", "enum": ["jsonl", "csv"] })
+        }
+        "action" if path.ends_with("/access/check") => json!({ "type": "string",
+            "enum": model::action::Action::ALL.iter().map(|a| a.as_str()).collect::<Vec<_>>() }),
+        // `key=value` pairs, comma-separated, in Kubernetes' label syntax.
+        "labels" => matching(
+            "[A-Za-z0-9._/-]+=[A-Za-z0-9._-]*(,[A-Za-z0-9._/-]+=[A-Za-z0-9._-]*)*",
+            4096,
+        ),
         "namespace" | "slug" | "tenant" => matching(LABEL, 63),
         "second" | "name" => matching(&subdomain(), 253),
         // Before a name, the namespace; alone, an id or a bare name.
@@ -198,15 +230,33 @@ pub fn finish(document: utoipa::openapi::OpenApi) -> Value {
 
 /// Applies [`property_constraints`] to the component schemas.
 fn constrain_properties(document: &mut Value) {
-    // A service token belongs to a tenant; a tenant change changes something.
-    document["components"]["schemas"]["NewToken"]["dependentRequired"] =
-        json!({ "service": ["tenant"] });
-    document["components"]["schemas"]["TenantChange"]["minProperties"] = json!(1);
-    // A preview is of a rollback or of a scale, not both.
-    document["components"]["schemas"]["PreviewBody"]["not"] =
-        json!({ "required": ["revision", "replicas"] });
+    // A service token belongs to a tenant; a tenant change changes something; a preview is
+    // of a rollback or of a scale, not both.
+    for (schema, key, rule) in [
+        (
+            "NewToken",
+            "dependentRequired",
+            json!({ "service": ["tenant"] }),
+        ),
+        ("TenantChange", "minProperties", json!(1)),
+        (
+            "PreviewBody",
+            "not",
+            json!({ "required": ["revision", "replicas"] }),
+        ),
+    ] {
+        if let Some(object) = document["components"]["schemas"]
+            .get_mut(schema)
+            .and_then(Value::as_object_mut)
+        {
+            object.insert(key.into(), rule);
+        }
+    }
     for (schema, property, required, constraint) in property_constraints() {
-        let Some(object) = document["components"]["schemas"][schema].as_object_mut() else {
+        let Some(object) = document["components"]["schemas"]
+            .get_mut(schema)
+            .and_then(Value::as_object_mut)
+        else {
             continue;
         };
         if let Some(properties) = object.get_mut("properties").and_then(Value::as_object_mut) {
@@ -229,7 +279,7 @@ fn optional_body_is_not_null(operation: &mut Map<String, Value>) {
     let Some(body) = operation.get_mut("requestBody") else {
         return;
     };
-    let Some(content) = body["content"].as_object_mut() else {
+    let Some(content) = body.get_mut("content").and_then(Value::as_object_mut) else {
         return;
     };
     let mut was_optional = false;
@@ -267,8 +317,13 @@ fn constrain_parameters(path: &str, operation: &mut Map<String, Value>) {
             continue;
         };
         if let Some(schema) = parameter_schema(path, name) {
-            // Optional parameters keep their `null` alternative off: absent is how to omit one.
             parameter["schema"] = schema;
+        } else if parameter["in"] == "path"
+            && parameter["schema"]["type"] == "string"
+            && parameter["schema"].get("minLength").is_none()
+        {
+            // An empty segment names no route.
+            parameter["schema"]["minLength"] = json!(1);
         }
     }
 }
@@ -280,15 +335,27 @@ fn constrain_request_strings(document: &mut Value) {
     let mut references = Vec::new();
     if let Some(paths) = document["paths"].as_object_mut() {
         for item in paths.values_mut().filter_map(Value::as_object_mut) {
-            for operation in item.values_mut() {
-                if let Some(parameters) = operation["parameters"].as_array_mut() {
+            for operation in item.values_mut().filter_map(Value::as_object_mut) {
+                // `get_mut`, not indexing: indexing would add the keys it looks for.
+                if let Some(parameters) = operation
+                    .get_mut("parameters")
+                    .and_then(Value::as_array_mut)
+                {
                     for parameter in parameters {
-                        readable(&mut parameter["schema"], &mut references);
+                        if let Some(schema) = parameter.get_mut("schema") {
+                            readable(schema, &mut references);
+                        }
                     }
                 }
-                if let Some(content) = operation["requestBody"]["content"].as_object_mut() {
+                if let Some(content) = operation
+                    .get_mut("requestBody")
+                    .and_then(|body| body.get_mut("content"))
+                    .and_then(Value::as_object_mut)
+                {
                     for media in content.values_mut() {
-                        readable(&mut media["schema"], &mut references);
+                        if let Some(schema) = media.get_mut("schema") {
+                            readable(schema, &mut references);
+                        }
                     }
                 }
             }
