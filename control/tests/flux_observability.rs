@@ -155,7 +155,8 @@ async fn trace_inventory_sources_and_events(pool: PgPool) {
                 &Namespaces::All
             )
             .await,
-        Err(Error::Invalid { .. })
+        // A kind the cluster does not serve is named but not there, as an object would be.
+        Err(Error::NotFound { kind: "kind", .. })
     ));
 
     let shop = refs::source("team-a", SourceKind::GitRepository, "shop");
