@@ -46,6 +46,8 @@ pub struct Checks {
     pub chain: String,
 }
 
+/// Checks every change the users sent against the audit log (by its request id), counts the
+/// operations by how they ended, and verifies the audit chain.
 pub fn check(
     pg: &PrivatePostgres,
     tally: &Tally,

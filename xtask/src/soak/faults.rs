@@ -46,6 +46,7 @@ impl Injection<'_> {
     }
 }
 
+/// Injects the faults at 20 %, 35 %, 50 % and 70 % of the run and says what each did.
 pub async fn inject(run: Injection<'_>) -> anyhow::Result<Faults> {
     let mut faults = Faults::default();
     let mut note = |what: String| {
