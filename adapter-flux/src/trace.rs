@@ -205,11 +205,11 @@ async fn resolve(client: &Client, api_version: &str, kind: &str) -> Result<ApiRe
             // A kind the cluster does not serve is named but not there: 404, as for objects.
             kube::Error::Api(status) if status.code == 404 => Error::not_found(
                 "kind",
-                format!("{kind} in {api_version} (the cluster does not serve it)"),
+                format!("{kind} in {api_version}: the cluster does not serve it; check the apiVersion and kind, or install the CRD that defines it"),
             ),
             kube::Error::Discovery(_) => Error::not_found(
                 "kind",
-                format!("{kind} in {api_version} (the cluster does not serve it)"),
+                format!("{kind} in {api_version}: the cluster does not serve it; check the apiVersion and kind, or install the CRD that defines it"),
             ),
             other => Error::Cluster(other.to_string()),
         })?;

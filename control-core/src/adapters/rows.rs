@@ -89,6 +89,25 @@ struct Inner {
 }
 
 impl Inner {
+    /// The rows in namespaces `in_scope` admits that pass `test`, in list order, read from
+    /// the rows its text's trigrams point to; None when there is no text of three bytes or
+    /// more to narrow by.
+    fn text_hits<'i>(
+        &'i self,
+        test: &Test<'_>,
+        in_scope: impl Fn(&str) -> bool,
+    ) -> Option<Vec<(&'i RowKey, &'i Entry)>> {
+        let found = self.text.candidates(test.text.as_deref()?)?;
+        Some(
+            found
+                .into_iter()
+                .filter(|key| in_scope(&key.1))
+                .filter_map(|key| Some((key, self.rows.get(key)?)))
+                .filter(|(_, entry)| test.passes(entry))
+                .collect(),
+        )
+    }
+
     fn count(&mut self, row: &Deployment, delta: isize) {
         let counts = self.counts.entry(row.namespace.clone()).or_default();
         let slot = counts.entry((row.kind, row.state.status)).or_insert(0);
@@ -356,14 +375,7 @@ impl RowIndex {
         };
         namespaces.sort_unstable();
         let test = Test::new(filter);
-        if let Some(found) = test.text.as_deref().and_then(|t| inner.text.candidates(t)) {
-            // A text query reads only the rows that hold its trigrams, already in list order.
-            let hits: Vec<(&RowKey, &Entry)> = found
-                .into_iter()
-                .filter(|key| namespaces.binary_search(&key.1.as_str()).is_ok())
-                .filter_map(|key| Some((key, inner.rows.get(key)?)))
-                .filter(|(_, entry)| test.passes(entry))
-                .collect();
+        if let Some(hits) = inner.text_hits(&test, |ns| namespaces.binary_search(&ns).is_ok()) {
             let rows = hits
                 .iter()
                 .filter(|(key, _)| after.is_none_or(|cursor| *key > cursor))
@@ -444,17 +456,14 @@ impl RowIndex {
             return Vec::new();
         };
         let test = Test::new(filter);
-        if let Some(found) = test.text.as_deref().and_then(|t| inner.text.candidates(t)) {
-            let in_scope = |namespace: &str| {
-                visible.contains_in(&self.cluster, namespace)
-                    && filter.namespace.as_deref().is_none_or(|ns| ns == namespace)
-            };
-            return found
+        let in_scope = |namespace: &str| {
+            visible.contains_in(&self.cluster, namespace)
+                && filter.namespace.as_deref().is_none_or(|ns| ns == namespace)
+        };
+        if let Some(hits) = inner.text_hits(&test, in_scope) {
+            return hits
                 .into_iter()
-                .filter(|key| in_scope(&key.1))
-                .filter_map(|key| inner.rows.get(key))
-                .filter(|entry| test.passes(entry))
-                .map(|entry| entry.row.clone())
+                .map(|(_, entry)| entry.row.clone())
                 .collect();
         }
         let admit = |entry: &&Entry| test.passes(entry);

@@ -299,7 +299,7 @@ struct NewTenantMember;
 
 impl utoipa::PartialSchema for NewTenantMember {
     fn schema() -> RefOr<Schema> {
-        grantee_with_role(&["viewer", "operator", "admin"])
+        grantee_with_role(&TenantRole::ALL.map(TenantRole::as_str))
     }
 }
 
@@ -310,7 +310,7 @@ struct NewGlobalGrant;
 
 impl utoipa::PartialSchema for NewGlobalGrant {
     fn schema() -> RefOr<Schema> {
-        grantee_with_role(&["platform-admin", "auditor"])
+        grantee_with_role(&GlobalRole::ALL.map(GlobalRole::as_str))
     }
 }
 

@@ -59,7 +59,13 @@ pub fn api() -> (Router<AppState>, ApiDescription) {
 
 /// Any other path under the API: the JSON 404, never the site's HTML page.
 pub async fn unknown_route(uri: axum::http::Uri) -> ApiError {
-    ApiError(control::Error::not_found("API route", uri.path()))
+    ApiError(control::Error::not_found(
+        "API route",
+        format!(
+            "{}; the routes are listed in /o2dms/v1/openapi.json",
+            uri.path()
+        ),
+    ))
 }
 
 /// The most of a plain-text error body kept as the message.

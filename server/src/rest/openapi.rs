@@ -4,6 +4,9 @@
 //! route shares is added here once: the error body and its statuses, the security schemes,
 //! and the deployment routes' two spellings of their path parameters.
 
+use model::action::Action;
+use model::reference::{DeploymentKind, SourceKind};
+use model::tenancy::{GlobalRole, TenantRole};
 use serde_json::{Map, Value, json};
 
 /// The statuses every route may answer with besides its own, and when.
@@ -76,8 +79,15 @@ fn deployment_id_pattern(kinds: &str) -> String {
     format!("{LABEL}~{LABEL}~({kinds})~{LABEL}(\\.{LABEL}){{0,2}}")
 }
 
-/// Every deployment kind, as ids spell them.
-const KINDS: &str = "HelmRelease|Kustomization|Release";
+/// The schema of a string that is one of `names`.
+fn one_of<'a>(names: impl IntoIterator<Item = &'a str>) -> Value {
+    json!({ "type": "string", "enum": names.into_iter().collect::<Vec<_>>() })
+}
+
+/// Every deployment kind, as ids spell them (`HelmRelease|Kustomization|Release`).
+fn all_kinds() -> String {
+    DeploymentKind::ALL.map(DeploymentKind::as_str).join("|")
+}
 
 /// What the server checks of a path or query parameter of the route `path`, by its name: the
 /// same name means the same thing on every route.
@@ -85,25 +95,26 @@ fn parameter_schema(path: &str, name: &str) -> Option<Value> {
     // Previews are of Helm releases (not Flux HelmReleases) only; controller logs are of
     // what a controller reconciles.
     let kinds = if path.ends_with("/preview") {
-        "Release"
+        DeploymentKind::Release.as_str().to_owned()
     } else if path.contains("/logs") {
-        "HelmRelease|Kustomization"
+        [DeploymentKind::HelmRelease, DeploymentKind::Kustomization]
+            .map(DeploymentKind::as_str)
+            .join("|")
     } else {
-        KINDS
+        all_kinds()
     };
     let membership = path.contains("/members/") || path.starts_with("/o2dms/v1/global-roles/");
     let sources = path.starts_with("/o2dms/v1/sources/");
     let trace = path == "/o2dms/v1/trace";
     Some(match name {
         // A membership is named by the grantee's kind and name.
-        "kind" if membership => json!({ "type": "string", "enum": ["user", "group"] }),
+        "kind" if membership => one_of(["user", "group"]),
         "name" if membership => matching(TEXT, 255),
         "role" if path.starts_with("/o2dms/v1/global-roles/") => {
-            json!({ "type": "string", "enum": ["platform-admin", "auditor"] })
+            one_of(GlobalRole::ALL.map(GlobalRole::as_str))
         }
         "container" => matching(LABEL, 63),
-        "kind" if sources => json!({ "type": "string",
-            "enum": ["GitRepository", "HelmRepository", "OCIRepository", "Bucket", "HelmChart"] }),
+        "kind" if sources => one_of(SourceKind::ALL.map(SourceKind::as_str)),
         "operation" if sources => {
             json!({ "type": "string", "enum": ["reconcile", "suspend", "resume"] })
         }
@@ -118,8 +129,9 @@ fn parameter_schema(path: &str, name: &str) -> Option<Value> {
         "format" if path.ends_with("/audit/export") => {
             json!({ "type": "string", "enum": ["jsonl", "csv"] })
         }
-        "action" if path.ends_with("/access/check") => json!({ "type": "string",
-            "enum": model::action::Action::ALL.iter().map(|a| a.as_str()).collect::<Vec<_>>() }),
+        "action" if path.ends_with("/access/check") => {
+            one_of(Action::ALL.iter().map(|a| a.as_str()))
+        }
         // `key=value` pairs, comma-separated, in Kubernetes' label syntax.
         "labels" => matching(
             "[A-Za-z0-9._/-]+=[A-Za-z0-9._-]*(,[A-Za-z0-9._/-]+=[A-Za-z0-9._-]*)*",
@@ -130,12 +142,18 @@ fn parameter_schema(path: &str, name: &str) -> Option<Value> {
         // Before a name, the namespace; alone, an id or a bare name.
         "first" if path.contains("{second}") => matching(LABEL, 63),
         "first" => matching(
-            &format!("({}|{})", deployment_id_pattern(kinds), subdomain()),
+            &format!("({}|{})", deployment_id_pattern(&kinds), subdomain()),
             400,
         ),
-        "after" => matching(&deployment_id_pattern(KINDS), 400),
-        "kind" => json!({ "type": "string",
-            "enum": ["HelmRelease", "Kustomization", "Release", "helmrelease", "kustomization", "release"] }),
+        "after" => matching(&deployment_id_pattern(&all_kinds()), 400),
+        // The server compares kinds ignoring case.
+        "kind" => {
+            let names: Vec<String> = DeploymentKind::ALL
+                .iter()
+                .flat_map(|k| [k.as_str().to_owned(), k.as_str().to_lowercase()])
+                .collect();
+            one_of(names.iter().map(String::as_str))
+        }
         _ => return None,
     })
 }
@@ -162,7 +180,7 @@ fn property_constraints() -> Vec<(&'static str, &'static str, bool, Value)> {
             "RoleBody",
             "role",
             true,
-            json!({ "type": "string", "enum": ["viewer", "operator", "admin"] }),
+            one_of(TenantRole::ALL.map(TenantRole::as_str)),
         ),
         ("NewToken", "name", true, matching(TEXT, 100)),
         (
@@ -178,7 +196,7 @@ fn property_constraints() -> Vec<(&'static str, &'static str, bool, Value)> {
             "ids",
             true,
             json!({ "type": "array", "minItems": 1, "maxItems": 100,
-                "items": matching(&deployment_id_pattern(KINDS), 400) }),
+                "items": matching(&deployment_id_pattern(&all_kinds()), 400) }),
         ),
     ]
 }
