@@ -17,7 +17,7 @@ use control_core::adapters::connection::ClusterConnection;
 use control_core::adapters::context::{Boundary, RunAs, WriteCtx};
 use control_core::adapters::identity::flux_writer;
 use control_core::adapters::rows::CacheEvent;
-use control_core::adapters::{ControllerLogs, DeploymentAdapter, Inventory, Sources, Stats};
+use control_core::adapters::{ControllerLogs, DeploymentAdapter, Inventory, Stats, Toolkit};
 use control_core::{Error, Result};
 use kube::Client;
 use kube::api::DynamicObject;
@@ -558,7 +558,7 @@ impl DeploymentAdapter for FluxAdapter {
         Some(self)
     }
 
-    fn as_sources(&self) -> Option<&dyn Sources> {
+    fn as_toolkit(&self) -> Option<&dyn Toolkit> {
         Some(self)
     }
 

@@ -2,7 +2,7 @@
 //! every request, with managedFields stripped. Lists, gets and statuses are answered here, so a
 //! page makes no LIST call to the API server; filtering and pagination run over the cache.
 
-use super::kinds::{DEPLOYMENTS, FluxKind, SOURCES, deployment_kind};
+use super::kinds::{self, DEPLOYMENTS, FluxKind, deployment_kind};
 use super::status::state_of;
 use control_core::Namespaces;
 use control_core::adapters::page;
@@ -16,19 +16,25 @@ use kube::{Client, ResourceExt};
 use model::deployment::{
     Deployment, DeploymentFilter, DeploymentPage, DeploymentState, DeploymentStatus,
 };
-use model::reference::{ClusterId, DeploymentRef};
-use model::source::FluxSource;
+use model::flux::FluxObject;
+use model::reference::{ClusterId, DeploymentRef, Family, ToolkitKind};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
 
-/// Watch caches for HelmReleases, Kustomizations and the source kinds in every namespace,
+/// How often a watch of an optional kind looks again for its CRD while it is missing.
+const CRD_POLL: Duration = Duration::from_secs(30);
+
+/// Watch caches for HelmReleases, Kustomizations and the toolkit kinds in every namespace,
 /// and the deployment rows computed from them once per watch event.
 pub struct FluxCache {
     cluster: ClusterId,
     stores: Vec<(FluxKind, Store<DynamicObject>)>,
+    /// For each optional kind, whether its CRD was found and its watch runs; none until the
+    /// first look.
+    watching: Vec<(FluxKind, tokio::sync::watch::Receiver<Option<bool>>)>,
     rows: Arc<RowIndex>,
     rows_ready: Vec<(FluxKind, tokio::sync::watch::Receiver<bool>)>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -100,12 +106,17 @@ impl FluxCache {
         let mut rows_ready = Vec::new();
         let mut stores = Vec::new();
         let mut tasks = Vec::new();
-        for kind in DEPLOYMENTS.into_iter().chain(SOURCES) {
+        let mut watching = Vec::new();
+        for kind in kinds::all() {
             let resource = kind.api_resource();
             let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
             let mut writer = reflector::store::Writer::new(resource);
             let reader = writer.as_reader();
-            let mut steps = watch::start(api, watch::Selectors::default(), kind.kind);
+            let (found, present) = tokio::sync::watch::channel(None);
+            if !kinds::required(kind) {
+                watching.push((kind, present));
+            }
+            let client = client.clone();
             let mut feed = DEPLOYMENTS.contains(&kind).then(|| {
                 let (synced, ready) = tokio::sync::watch::channel(false);
                 rows_ready.push((kind, ready));
@@ -119,6 +130,19 @@ impl FluxCache {
                 }
             });
             tasks.push(tokio::spawn(async move {
+                if !kinds::required(kind) {
+                    // A watch of a kind the cluster does not serve would fail forever; an
+                    // optional controller installed later is picked up here.
+                    while !super::health::crd(&client, kind)
+                        .await
+                        .is_ok_and(|crd| crd.ok)
+                    {
+                        found.send_replace(Some(false));
+                        tokio::time::sleep(CRD_POLL).await;
+                    }
+                    found.send_replace(Some(true));
+                }
+                let mut steps = watch::start(api, watch::Selectors::default(), kind.kind);
                 while let Some(step) = steps.recv().await {
                     match (step, &mut feed) {
                         (Step::Event(event), feed) => {
@@ -145,6 +169,7 @@ impl FluxCache {
         Self {
             cluster,
             stores,
+            watching,
             rows,
             rows_ready,
             tasks,
@@ -156,9 +181,32 @@ impl FluxCache {
         self.rows.subscribe()
     }
 
-    /// Waits until every cache has its first complete list.
+    /// Whether the kind's CRD was found, so that its cache is filled (always, for the
+    /// required kinds).
+    pub fn serves(&self, kind: FluxKind) -> bool {
+        self.watching
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .is_none_or(|(_, present)| *present.borrow() == Some(true))
+    }
+
+    /// Waits until every optional kind's CRD has been looked for and every cache of a served
+    /// kind has its first complete list.
     pub async fn wait_until_ready(&self, limit: Duration) -> Result<()> {
-        for (kind, store) in &self.stores {
+        for (kind, present) in &self.watching {
+            let mut present = present.clone();
+            tokio::time::timeout(limit, present.wait_for(Option::is_some))
+                .await
+                .map_err(|_| {
+                    Error::Cluster(format!(
+                        "the {} CRD could not be looked up within {} s",
+                        kind.kind,
+                        limit.as_secs()
+                    ))
+                })?
+                .map_err(|_| Error::Cluster(format!("the {} watch stopped", kind.kind)))?;
+        }
+        for (kind, store) in self.stores.iter().filter(|(k, _)| self.serves(*k)) {
             tokio::time::timeout(limit, store.wait_until_ready())
                 .await
                 .map_err(|_| {
@@ -255,19 +303,19 @@ impl FluxCache {
             .collect()
     }
 
-    /// The Git, Helm and OCI repositories, buckets and charts among the namespaces in
-    /// `visible`, with their artifact revision and readiness, sorted by namespace, kind, name.
-    pub fn sources(&self, visible: &Namespaces) -> Vec<FluxSource> {
-        let mut sources: Vec<FluxSource> = SOURCES
-            .into_iter()
-            .flat_map(|kind| self.objects(kind).into_iter().map(move |o| (kind, o)))
+    /// The toolkit objects of `family` among the namespaces in `visible`, sorted by
+    /// namespace, kind and name.
+    pub fn toolkit(&self, family: Family, visible: &Namespaces) -> Vec<FluxObject> {
+        let mut objects: Vec<FluxObject> = ToolkitKind::of(family)
+            .map(|kind| (kind, kinds::of_toolkit(kind)))
+            .flat_map(|(kind, flux)| self.objects(flux).into_iter().map(move |o| (kind, o)))
             .filter(|(_, o)| visible.contains_in(&self.cluster, &o.namespace().unwrap_or_default()))
-            .map(|(kind, object)| to_source(kind, &object))
+            .map(|(kind, object)| super::toolkit::view::row(kind, &object))
             .collect();
-        sources.sort_by(|a, b| {
+        objects.sort_by(|a, b| {
             (&a.namespace, &a.kind, &a.name).cmp(&(&b.namespace, &b.kind, &b.name))
         });
-        sources
+        objects
     }
 }
 
@@ -276,42 +324,6 @@ impl Drop for FluxCache {
         for task in &self.tasks {
             task.abort();
         }
-    }
-}
-
-fn to_source(kind: FluxKind, object: &DynamicObject) -> FluxSource {
-    let text = |pointer: &str| {
-        object
-            .data
-            .pointer(pointer)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
-    let ready = object
-        .data
-        .pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .and_then(|c| c.iter().find(|c| c["type"] == "Ready"));
-    FluxSource {
-        kind: kind.kind.to_owned(),
-        name: object.name_any(),
-        namespace: object.namespace().unwrap_or_default(),
-        url: text("/spec/url")
-            .or_else(|| text("/spec/chart"))
-            .or_else(|| text("/spec/bucketName"))
-            .unwrap_or_default(),
-        revision: text("/status/artifact/revision"),
-        ready: ready.and_then(|c| c["status"].as_str()).map(str::to_owned),
-        message: ready
-            .and_then(|c| c["message"].as_str())
-            .unwrap_or("waiting for source-controller")
-            .to_owned(),
-        suspended: object
-            .data
-            .pointer("/spec/suspend")
-            .and_then(Value::as_bool)
-            == Some(true),
-        permissions: Default::default(),
     }
 }
 

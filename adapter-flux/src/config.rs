@@ -38,6 +38,9 @@ pub struct FluxConfig {
     /// Readiness fails while the Flux controllers run without the multi-tenancy lockdown
     /// flags (`--no-cross-namespace-refs`, `--default-service-account`, `--no-remote-bases`).
     pub require_controller_lockdown: bool,
+    /// The Flux check lists objects suspended for longer than this, e.g. `168h`.
+    #[serde(with = "duration_text")]
+    pub suspended_warn_after: Duration,
 }
 
 impl Default for FluxConfig {
@@ -54,6 +57,7 @@ impl Default for FluxConfig {
             target_namespace: None,
             shared_source_namespaces: Vec::new(),
             require_controller_lockdown: false,
+            suspended_warn_after: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }

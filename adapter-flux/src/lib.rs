@@ -1,5 +1,6 @@
-//! The Flux adapter: HelmReleases and Kustomizations through the Kubernetes API. Reads come
-//! from in-memory watch caches; writes go to the API server under one field manager.
+//! The Flux adapter: HelmReleases, Kustomizations and the toolkit objects beside them
+//! (sources, image automation, notifications) through the Kubernetes API. Reads come from
+//! in-memory watch caches; writes go to the API server under one field manager.
 
 pub mod adapter;
 pub mod cache;
@@ -15,9 +16,9 @@ pub mod observe;
 pub mod reconcile;
 pub mod record;
 pub mod rollback;
-pub mod sources;
 pub mod spec;
 pub mod status;
+pub mod toolkit;
 pub mod trace;
 pub mod types;
 pub mod writes;

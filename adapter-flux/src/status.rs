@@ -12,11 +12,7 @@ const PROGRESSING_REASONS: [&str; 3] =
 
 /// The state of a Flux object (HelmRelease or Kustomization) from its status and spec.
 pub fn state_of(object: &Value) -> DeploymentState {
-    let conditions: Vec<Condition> = object
-        .pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(condition).collect())
-        .unwrap_or_default();
+    let conditions = conditions(object);
     let suspended = object.pointer("/spec/suspend").and_then(Value::as_bool) == Some(true);
     let reconciling = conditions
         .iter()
@@ -51,6 +47,15 @@ pub fn state_of(object: &Value) -> DeploymentState {
         // Kept in the metadata, which the caller adds (`cache::to_deployment`).
         suspend_reason: None,
     }
+}
+
+/// The object's conditions, as reported.
+pub fn conditions(object: &Value) -> Vec<Condition> {
+    object
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .map(|items| items.iter().filter_map(condition).collect())
+        .unwrap_or_default()
 }
 
 fn condition(value: &Value) -> Option<Condition> {

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 /// `spec.sourceRef` / `spec.chart.spec.sourceRef`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SourceRef {
+pub struct ToolkitRef {
     /// GitRepository, HelmRepository, OCIRepository, Bucket.
     pub kind: Option<String>,
     /// The source's name.
@@ -114,7 +114,7 @@ impl DeploymentStatusFields {
 
 /// The source a HelmRelease (`spec.chart.spec.sourceRef`) or Kustomization
 /// (`spec.sourceRef`) names.
-pub fn source_ref(object: &Value, helm_release: bool) -> Option<SourceRef> {
+pub fn source_ref(object: &Value, helm_release: bool) -> Option<ToolkitRef> {
     let pointer = if helm_release {
         "/spec/chart/spec/sourceRef"
     } else {

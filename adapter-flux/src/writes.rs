@@ -19,6 +19,9 @@ pub const FIELD_MANAGER: &str = "pilothouse";
 pub const REQUESTED_AT: &str = "reconcile.fluxcd.io/requestedAt";
 /// Where the reason for a suspension is kept.
 pub const SUSPEND_REASON: &str = "pilothouse.dev/suspend-reason";
+/// When Pilothouse suspended the object, RFC 3339 (Flux records no such time; the health
+/// check warns about objects suspended for long).
+pub const SUSPENDED_AT: &str = "pilothouse.dev/suspended-at";
 
 /// Writes Flux objects through the API server.
 #[derive(Clone)]
@@ -109,6 +112,11 @@ impl FluxWriter {
         let current = self.find(kind, namespace, name).await?;
         let mut desired = desired_state(&current)?;
         desired["spec"]["suspend"] = json!(suspend);
+        if suspend {
+            desired["metadata"]["annotations"][SUSPENDED_AT] = json!(suspended_at(&current));
+        } else if let Some(annotations) = desired["metadata"]["annotations"].as_object_mut() {
+            annotations.remove(SUSPENDED_AT);
+        }
         match (suspend, reason) {
             (true, Some(reason)) => {
                 desired["metadata"]["annotations"][SUSPEND_REASON] = json!(reason);
@@ -120,6 +128,28 @@ impl FluxWriter {
             }
         }
         self.apply(kind, namespace, name, desired, force).await
+    }
+
+    /// Sets `spec.suspend` of a toolkit object with a merge patch, keeping when it was first
+    /// suspended.
+    pub async fn set_toolkit_suspended(
+        &self,
+        kind: FluxKind,
+        namespace: &str,
+        name: &str,
+        suspend: bool,
+    ) -> Result<DynamicObject> {
+        let current = self.find(kind, namespace, name).await?;
+        let at = if suspend {
+            json!(suspended_at(&current))
+        } else {
+            Value::Null
+        };
+        let patch = json!({
+            "metadata": { "annotations": { SUSPENDED_AT: at } },
+            "spec": { "suspend": suspend },
+        });
+        self.merge(kind, namespace, name, patch).await
     }
 
     /// Asks Flux to reconcile now, as `flux reconcile` does: sets the requestedAt annotation.
@@ -350,4 +380,21 @@ fn owned_elsewhere(owners: &[(String, String)]) -> String {
         "{}. Change it where that manager takes it from, or repeat with force to take it over.",
         parts.join("; ")
     )
+}
+
+/// When the object was suspended: kept from an earlier suspension, else now.
+fn suspended_at(current: &DynamicObject) -> String {
+    let already = current
+        .data
+        .pointer("/spec/suspend")
+        .and_then(Value::as_bool)
+        == Some(true);
+    current
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(SUSPENDED_AT))
+        .filter(|_| already)
+        .cloned()
+        .unwrap_or_else(|| chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }

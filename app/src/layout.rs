@@ -7,11 +7,13 @@ use leptos_router::components::A;
 use model::build::{PRODUCT, VERSION};
 
 /// The sections in the main navigation, in order.
-const SECTIONS: [(&str, &str); 6] = [
+const SECTIONS: [(&str, &str); 8] = [
     ("/deployments", "Deployments"),
     ("/graph", "Graph"),
     ("/packages", "Packages"),
     ("/sources", "Sources"),
+    ("/images", "Images"),
+    ("/notifications", "Notifications"),
     ("/audit", "Audit"),
     ("/admin", "Admin"),
 ];

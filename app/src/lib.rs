@@ -71,8 +71,14 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/operations/:id") view=routes::OperationPage />
                         <Route path=path!("/packages") view=routes::Packages />
                         <Route path=path!("/sources") view=routes::Sources />
+                        <Route path=path!("/sources/:namespace/:kind/:name") view=routes::ToolkitPage />
+                        <Route path=path!("/images") view=routes::Images />
+                        <Route path=path!("/images/:namespace/:kind/:name") view=routes::ToolkitPage />
+                        <Route path=path!("/notifications") view=routes::Notifications />
+                        <Route path=path!("/notifications/:namespace/:kind/:name") view=routes::ToolkitPage />
                         <Route path=path!("/audit") view=routes::Audit />
                         <Route path=path!("/admin") view=routes::Admin />
+                        <Route path=path!("/admin/flux") view=routes::FluxCheckPage />
                         <Route path=path!("/tokens") view=routes::Tokens />
                         <Route path=path!("/api-docs") view=routes::ApiDocs />
                     </Routes>

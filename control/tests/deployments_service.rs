@@ -15,7 +15,7 @@ use control::audit::query::AuditFilter;
 use control::service::change::{Change, ChangeOutcome};
 use model::deployment::LogQuery;
 use model::deployment::{DeploymentFilter, DeploymentRequest};
-use model::reference::SourceKind;
+use model::reference::ToolkitKind;
 use serde_json::json;
 use sqlx::PgPool;
 use std::sync::Arc;
@@ -464,7 +464,7 @@ async fn sources_are_fetched_by_operators_and_listed_by_namespace(pool: PgPool) 
         ..
     } = &fixture(&pool).await;
     let fetch = |namespace| Change::ReconcileSource {
-        source: refs::source(namespace, SourceKind::GitRepository, "shop"),
+        source: refs::source(namespace, ToolkitKind::GitRepository, "shop"),
     };
     let fetched = refs::made(service, alice, fetch("team-a"))
         .await
@@ -479,6 +479,9 @@ async fn sources_are_fetched_by_operators_and_listed_by_namespace(pool: PgPool) 
         Err(Error::Forbidden(_))
     ));
 
-    let sources = service.list_sources(bob).await.expect("sources");
+    let sources = service
+        .list_toolkit(bob, model::reference::Family::Sources)
+        .await
+        .expect("sources");
     assert!(!sources.is_empty() && sources.iter().all(|s| s.namespace == "team-b"));
 }

@@ -9,10 +9,10 @@ use cluster::flux_adapter as adapter;
 use control::Error;
 use control::access::Namespaces;
 use control::adapters::flux::kinds::GIT_REPOSITORY;
-use control::adapters::{DeploymentAdapter, Inventory, Sources, Stats};
+use control::adapters::{DeploymentAdapter, Inventory, Stats, Toolkit};
 use kube::api::{Api, DynamicObject, PostParams};
 use model::deployment::DeploymentStatus;
-use model::reference::SourceKind;
+use model::reference::{Family, ToolkitKind};
 use serde_json::json;
 use sqlx::PgPool;
 
@@ -159,9 +159,9 @@ async fn trace_inventory_sources_and_events(pool: PgPool) {
         Err(Error::NotFound { kind: "kind", .. })
     ));
 
-    let shop = refs::source("team-a", SourceKind::GitRepository, "shop");
+    let shop = refs::source("team-a", ToolkitKind::GitRepository, "shop");
     let fetched = adapter
-        .reconcile_source(&refs::w(), &shop)
+        .reconcile_toolkit(&refs::w(), &shop)
         .await
         .expect("fetch");
     assert!(
@@ -175,7 +175,7 @@ async fn trace_inventory_sources_and_events(pool: PgPool) {
             .is_some_and(|r| r.starts_with("main@sha1:"))
     );
     adapter
-        .set_source_suspended(&refs::w(), &shop, true)
+        .set_toolkit_suspended(&refs::w(), &shop, true)
         .await
         .expect("suspend");
     let git: Api<DynamicObject> =
@@ -185,19 +185,21 @@ async fn trace_inventory_sources_and_events(pool: PgPool) {
         true
     );
     adapter
-        .set_source_suspended(&refs::w(), &shop, false)
+        .set_toolkit_suspended(&refs::w(), &shop, false)
         .await
         .expect("resume");
-    let ghost = refs::source("team-a", SourceKind::HelmRepository, "ghost");
+    let ghost = refs::source("team-a", ToolkitKind::HelmRepository, "ghost");
     assert!(matches!(
-        adapter.set_source_suspended(&refs::w(), &ghost, true).await,
+        adapter
+            .set_toolkit_suspended(&refs::w(), &ghost, true)
+            .await,
         Err(Error::NotFound { .. })
     ));
 
-    let sources = adapter.list_sources(&Namespaces::All);
+    let sources = adapter.list_toolkit(Family::Sources, &Namespaces::All);
     let shop = sources
         .iter()
-        .find(|s| s.kind == "GitRepository" && s.name == "shop")
+        .find(|s| s.kind == ToolkitKind::GitRepository && s.name == "shop")
         .expect("shop source");
     assert_eq!(
         (shop.ready.as_deref(), shop.url.as_str()),
@@ -209,12 +211,14 @@ async fn trace_inventory_sources_and_events(pool: PgPool) {
             .is_some_and(|r| r.starts_with("main@sha1:"))
     );
     assert!(
-        sources.iter().any(|s| s.kind == "HelmRepository")
-            && sources.iter().any(|s| s.kind == "OCIRepository")
+        sources
+            .iter()
+            .any(|s| s.kind == ToolkitKind::HelmRepository)
+            && sources.iter().any(|s| s.kind == ToolkitKind::OciRepository)
     );
     assert!(
         adapter
-            .list_sources(&Namespaces::only_in_default(["team-b"]))
+            .list_toolkit(Family::Sources, &Namespaces::only_in_default(["team-b"]))
             .iter()
             .all(|s| s.namespace == "team-b")
     );

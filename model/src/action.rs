@@ -110,6 +110,16 @@ actions! {
     SourceReconcile = "source.reconcile", Change, Namespace, Tenant(Operator), "Ask Flux to fetch a source now.";
     SourceSuspend = "source.suspend", Change, Namespace, Tenant(Operator), "Suspend a source.";
     SourceResume = "source.resume", Change, Namespace, Tenant(Operator), "Resume a source.";
+    ImageList = "image.list", Read, Namespace, Tenant(Viewer), "List image repositories, policies and update automations.";
+    ImageGet = "image.get", Read, Namespace, Tenant(Viewer), "Read one image object.";
+    ImageReconcile = "image.reconcile", Change, Namespace, Tenant(Operator), "Ask Flux to scan an image repository or run an image policy or automation now.";
+    ImageSuspend = "image.suspend", Change, Namespace, Tenant(Operator), "Suspend an image object.";
+    ImageResume = "image.resume", Change, Namespace, Tenant(Operator), "Resume an image object.";
+    NotificationList = "notification.list", Read, Namespace, Tenant(Viewer), "List notification providers, alerts and receivers.";
+    NotificationGet = "notification.get", Read, Namespace, Tenant(Viewer), "Read one notification object.";
+    NotificationSuspend = "notification.suspend", Change, Namespace, Tenant(Operator), "Suspend a notification object.";
+    NotificationResume = "notification.resume", Change, Namespace, Tenant(Operator), "Resume a notification object.";
+    FluxCheck = "flux.check", Read, Namespace, Tenant(Viewer), "Check Flux: stuck objects in one's namespaces; platform-admins also see the CRDs and controllers.";
     TenantGet = "tenant.get", Read, Tenant, Tenant(Viewer), "Read a tenant and its namespaces.";
     MembershipList = "membership.list", Read, Tenant, Tenant(Admin), "List a tenant's memberships.";
     MembershipAdd = "membership.add", Change, Tenant, Tenant(Admin), "Give a user or group a role on a tenant.";
@@ -160,6 +170,47 @@ impl Action {
                 | TokenRevoke
                 | ServiceTokenRevoke
         )
+    }
+}
+
+/// What one does to a Flux toolkit object (a source, image or notification object).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolkitVerb {
+    /// List a family.
+    List,
+    /// Read one.
+    Get,
+    /// Ask its controller to reconcile now.
+    Reconcile,
+    /// Suspend it.
+    Suspend,
+    /// Resume it.
+    Resume,
+}
+
+impl Action {
+    /// The action for doing `verb` to an object of `family`; none when the family offers no
+    /// such thing (notification objects are not reconciled on request).
+    pub fn on_toolkit(family: crate::reference::Family, verb: ToolkitVerb) -> Option<Self> {
+        use crate::reference::Family::*;
+        use ToolkitVerb::*;
+        Some(match (family, verb) {
+            (Sources, List) => Action::SourceList,
+            (Sources, Get) => Action::SourceGet,
+            (Sources, Reconcile) => Action::SourceReconcile,
+            (Sources, Suspend) => Action::SourceSuspend,
+            (Sources, Resume) => Action::SourceResume,
+            (Images, List) => Action::ImageList,
+            (Images, Get) => Action::ImageGet,
+            (Images, Reconcile) => Action::ImageReconcile,
+            (Images, Suspend) => Action::ImageSuspend,
+            (Images, Resume) => Action::ImageResume,
+            (Notifications, List) => Action::NotificationList,
+            (Notifications, Get) => Action::NotificationGet,
+            (Notifications, Reconcile) => return None,
+            (Notifications, Suspend) => Action::NotificationSuspend,
+            (Notifications, Resume) => Action::NotificationResume,
+        })
     }
 }
 

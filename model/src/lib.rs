@@ -6,6 +6,7 @@ pub mod build;
 pub mod bulk;
 pub mod deployment;
 pub mod error;
+pub mod flux;
 pub mod graph;
 pub mod live;
 pub mod lockdown;

@@ -2,7 +2,7 @@
 
 use crate::audit::AuditRow;
 use crate::deployment::Deployment;
-use crate::source::FluxSource;
+use crate::flux::FluxObject;
 use serde::{Deserialize, Serialize};
 
 /// Everything the overview shows, for the namespaces the caller may see.
@@ -15,7 +15,10 @@ pub struct Overview {
     /// Failing deployments first, then suspended ones (at most 20).
     pub attention: Vec<Deployment>,
     /// Sources whose artifact is not ready.
-    pub sources_not_ready: Vec<FluxSource>,
+    pub sources_not_ready: Vec<FluxObject>,
+    /// Deployments and toolkit objects stuck for long (as the Flux check finds them).
+    #[serde(default)]
+    pub stuck: Vec<crate::flux::StuckObject>,
     /// The latest operations the caller may see in the audit log, newest first.
     pub recent: Vec<AuditRow>,
     /// Whose operations `recent` holds: "every operation", "your tenants' operations" or

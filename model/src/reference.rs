@@ -333,10 +333,69 @@ impl FromStr for DeploymentKind {
     }
 }
 
-/// The kinds of Flux source.
+/// The families of Flux toolkit objects that are not deployments, each a page of its own.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum SourceKind {
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    /// source-controller: where artifacts come from.
+    Sources,
+    /// image-reflector- and image-automation-controller.
+    Images,
+    /// notification-controller.
+    Notifications,
+}
+
+impl Family {
+    /// Every family.
+    pub const ALL: [Self; 3] = [Self::Sources, Self::Images, Self::Notifications];
+
+    /// The family's name in paths and queries.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sources => "sources",
+            Self::Images => "images",
+            Self::Notifications => "notifications",
+        }
+    }
+
+    /// One object of the family, in words (`source`, `image object`, `notification object`).
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::Sources => "source",
+            Self::Images => "image object",
+            Self::Notifications => "notification object",
+        }
+    }
+}
+
+impl fmt::Display for Family {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Family {
+    type Err = RefError;
+    /// The family named `s`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|f| f.as_str() == s)
+            .ok_or_else(|| {
+                refused(
+                    "family",
+                    format!("{} is not sources, images or notifications", shown(s)),
+                )
+            })
+    }
+}
+
+/// The Flux toolkit kinds that are not deployments: sources, image automation and
+/// notifications.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ToolkitKind {
     /// source.toolkit.fluxcd.io GitRepository.
     GitRepository,
     /// source.toolkit.fluxcd.io HelmRepository.
@@ -348,16 +407,37 @@ pub enum SourceKind {
     Bucket,
     /// source.toolkit.fluxcd.io HelmChart.
     HelmChart,
+    /// source.toolkit.fluxcd.io ExternalArtifact (produced by a controller outside Flux).
+    ExternalArtifact,
+    /// image.toolkit.fluxcd.io ImageRepository.
+    ImageRepository,
+    /// image.toolkit.fluxcd.io ImagePolicy.
+    ImagePolicy,
+    /// image.toolkit.fluxcd.io ImageUpdateAutomation.
+    ImageUpdateAutomation,
+    /// notification.toolkit.fluxcd.io Provider.
+    Provider,
+    /// notification.toolkit.fluxcd.io Alert.
+    Alert,
+    /// notification.toolkit.fluxcd.io Receiver.
+    Receiver,
 }
 
-impl SourceKind {
-    /// Every source kind.
-    pub const ALL: [Self; 5] = [
+impl ToolkitKind {
+    /// Every toolkit kind.
+    pub const ALL: [Self; 12] = [
         Self::GitRepository,
         Self::HelmRepository,
         Self::OciRepository,
         Self::Bucket,
         Self::HelmChart,
+        Self::ExternalArtifact,
+        Self::ImageRepository,
+        Self::ImagePolicy,
+        Self::ImageUpdateAutomation,
+        Self::Provider,
+        Self::Alert,
+        Self::Receiver,
     ];
 
     /// The kind's name, as Kubernetes spells it.
@@ -368,17 +448,60 @@ impl SourceKind {
             Self::OciRepository => "OCIRepository",
             Self::Bucket => "Bucket",
             Self::HelmChart => "HelmChart",
+            Self::ExternalArtifact => "ExternalArtifact",
+            Self::ImageRepository => "ImageRepository",
+            Self::ImagePolicy => "ImagePolicy",
+            Self::ImageUpdateAutomation => "ImageUpdateAutomation",
+            Self::Provider => "Provider",
+            Self::Alert => "Alert",
+            Self::Receiver => "Receiver",
         }
+    }
+
+    /// The family (and so the page and the actions) it belongs to.
+    pub fn family(self) -> Family {
+        match self {
+            Self::GitRepository
+            | Self::HelmRepository
+            | Self::OciRepository
+            | Self::Bucket
+            | Self::HelmChart
+            | Self::ExternalArtifact => Family::Sources,
+            Self::ImageRepository | Self::ImagePolicy | Self::ImageUpdateAutomation => {
+                Family::Images
+            }
+            Self::Provider | Self::Alert | Self::Receiver => Family::Notifications,
+        }
+    }
+
+    /// The kinds of one family, in table order.
+    pub fn of(family: Family) -> impl Iterator<Item = Self> {
+        Self::ALL.into_iter().filter(move |k| k.family() == family)
+    }
+
+    /// Whether Pilothouse offers "reconcile now" (`reconcile.fluxcd.io/requestedAt`) for it.
+    /// Notification objects are configuration notification-controller reads as events come,
+    /// and an ExternalArtifact is written by a controller outside Flux.
+    pub fn reconciles(self) -> bool {
+        !matches!(
+            self,
+            Self::Provider | Self::Alert | Self::ExternalArtifact | Self::Receiver
+        )
+    }
+
+    /// Whether it has `spec.suspend` (an ExternalArtifact has none).
+    pub fn suspends(self) -> bool {
+        self != Self::ExternalArtifact
     }
 }
 
-impl fmt::Display for SourceKind {
+impl fmt::Display for ToolkitKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
 }
 
-impl FromStr for SourceKind {
+impl FromStr for ToolkitKind {
     type Err = RefError;
     /// The kind named `s`, in any letter case.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -389,30 +512,32 @@ impl FromStr for SourceKind {
                 refused(
                     "kind",
                     format!(
-                        "{} is not GitRepository, HelmRepository, OCIRepository, Bucket or HelmChart",
-                        shown(s)
+                        "{} is not a Flux toolkit kind ({})",
+                        shown(s),
+                        Self::ALL.map(Self::as_str).join(", ")
                     ),
                 )
             })
     }
 }
 
-/// One Flux source: namespace, kind and name.
+/// One Flux toolkit object (a source, an image or a notification object): namespace, kind
+/// and name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct SourceRef {
+pub struct ToolkitRef {
     /// Where it lives.
     pub namespace: NamespaceRef,
     /// Which kind of source.
-    pub kind: SourceKind,
+    pub kind: ToolkitKind,
     /// Its name.
     pub name: String,
 }
 
-impl SourceRef {
+impl ToolkitRef {
     /// A reference, if the name is a valid Kubernetes name.
     pub fn new(
         namespace: NamespaceRef,
-        kind: SourceKind,
+        kind: ToolkitKind,
         name: impl Into<String>,
     ) -> Result<Self, RefError> {
         let name = name.into();
@@ -635,17 +760,20 @@ mod tests {
 
     #[test]
     fn source_kinds_read_in_any_case_and_only_flux_sources() {
-        for kind in SourceKind::ALL {
-            assert_eq!(kind.as_str().to_lowercase().parse::<SourceKind>(), Ok(kind));
+        for kind in ToolkitKind::ALL {
+            assert_eq!(
+                kind.as_str().to_lowercase().parse::<ToolkitKind>(),
+                Ok(kind)
+            );
             let stored = serde_json::to_value(kind).unwrap();
             assert_eq!(stored, kind.as_str());
         }
-        let refused = "Secret".parse::<SourceKind>().unwrap_err();
+        let refused = "Secret".parse::<ToolkitKind>().unwrap_err();
         assert_eq!(refused.field, "kind");
         let namespace = NamespaceRef::in_default("team-a").unwrap();
-        assert!(SourceRef::new(namespace.clone(), SourceKind::Bucket, "shop").is_ok());
+        assert!(ToolkitRef::new(namespace.clone(), ToolkitKind::Bucket, "shop").is_ok());
         assert_eq!(
-            SourceRef::new(namespace, SourceKind::Bucket, "Not A Name")
+            ToolkitRef::new(namespace, ToolkitKind::Bucket, "Not A Name")
                 .unwrap_err()
                 .field,
             "name"

@@ -1,34 +1,8 @@
-//! Flux sources (Git, Helm and OCI repositories, buckets, charts) as packages are shown.
+//! Uploaded chart archives (packages) and the limits on what they may expand to.
 
 use crate::tenancy::Explanation;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-/// A Flux source and the artifact it last produced.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FluxSource {
-    /// GitRepository, HelmRepository, OCIRepository, Bucket or HelmChart.
-    pub kind: String,
-    /// Its name.
-    pub name: String,
-    /// Its namespace.
-    pub namespace: String,
-    /// Where it fetches from (URL, or chart name for a HelmChart).
-    pub url: String,
-    /// The artifact revision, once there is one.
-    pub revision: Option<String>,
-    /// Ready condition: True, False or Unknown; None before the first reconciliation.
-    pub ready: Option<String>,
-    /// The Ready message.
-    pub message: String,
-    /// Reconciliation is suspended.
-    pub suspended: bool,
-    /// Whether the caller may fetch, suspend or resume it, and why, by action name.
-    #[serde(default)]
-    pub permissions: BTreeMap<String, Explanation>,
-}
 
 /// An uploaded chart archive.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

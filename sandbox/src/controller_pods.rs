@@ -8,18 +8,35 @@ use crate::store::{Store, WriteOptions};
 use serde_json::json;
 
 /// The controllers the sandbox simulates.
-const SIMULATED: [&str; 3] = [
+const SIMULATED: [&str; 6] = [
     "source-controller",
     "kustomize-controller",
     "helm-controller",
+    "notification-controller",
+    "image-reflector-controller",
+    "image-automation-controller",
 ];
+
+/// Whether the cluster runs a controller: the add-on controllers only where their CRDs are
+/// loaded, as `flux install --components-extra` would leave them.
+fn installed(store: &Store, controller: &str) -> bool {
+    let (group, version, plural) = match controller {
+        "notification-controller" => ("notification.toolkit.fluxcd.io", "v1beta3", "alerts"),
+        "image-reflector-controller" => ("image.toolkit.fluxcd.io", "v1", "imagepolicies"),
+        "image-automation-controller" => {
+            ("image.toolkit.fluxcd.io", "v1", "imageupdateautomations")
+        }
+        _ => return true,
+    };
+    store.resource(group, version, plural).is_ok()
+}
 
 /// The simulated controller pods in `flux-system`, one per controller.
 pub(crate) fn ensure_controller_pods(store: &Store) {
     let Ok(pods) = store.resource("", "v1", "pods") else {
         return;
     };
-    for controller in SIMULATED {
+    for controller in SIMULATED.into_iter().filter(|c| installed(store, c)) {
         let pod = json!({
             "metadata": { "name": format!("{controller}-5d8f7c6b9-sim"), "namespace": "flux-system",
                           "labels": { "app": controller, "app.kubernetes.io/part-of": "flux", "sandbox.pilothouse.dev/simulated": "true" },
@@ -79,13 +96,28 @@ pub fn ensure_controller_deployments(store: &Store, locked_down: bool) {
     let Ok(deployments) = store.resource("apps", "v1", "deployments") else {
         return;
     };
-    for controller in SIMULATED {
+    for controller in SIMULATED.into_iter().filter(|c| installed(store, c)) {
         let object = controller_deployment(controller, locked_down);
-        let _ = store.create(
+        let Ok(mut created) = store.create(
             &deployments,
             Some("flux-system"),
             object,
             WriteOptions::by("sandbox"),
+        ) else {
+            continue;
+        };
+        // Its pod runs and is ready, as the controller's would be.
+        created["status"] = json!({ "observedGeneration": 1, "replicas": 1, "readyReplicas": 1,
+            "availableReplicas": 1, "updatedReplicas": 1 });
+        let _ = store.update(
+            &deployments,
+            Some("flux-system"),
+            controller,
+            created,
+            WriteOptions {
+                subresource: Some("status"),
+                ..WriteOptions::by("sandbox")
+            },
         );
     }
 }

@@ -1,5 +1,6 @@
 //! The demo's cluster contents: three tenants' namespaces with Flux sources and deployments in
-//! mixed states (one failing, one suspended). Needs the Flux CRDs loaded.
+//! mixed states (one failing, one suspended), and team-a's image automation and
+//! notifications. Needs the Flux CRDs loaded (the image and notification ones are optional).
 
 use crate::error::ApiError;
 use crate::schema::UnknownFields;
@@ -241,6 +242,7 @@ pub fn seed(store: &Store) -> Result<(), ApiError> {
             json!({}),
         ),
     )?;
+    seed_addons(store, options)?;
     // The demo's Flux is locked down as Flux's multi-tenancy guide advises: objects that
     // name no service account run as their namespace's `default` account, which the platform
     // team binds to what the namespace's own deployments need, there and nowhere else.
@@ -263,6 +265,82 @@ pub fn seed(store: &Store) -> Result<(), ApiError> {
                     "subjects": [{ "kind": "ServiceAccount", "name": "default", "namespace": ns }] }),
             options,
         )?;
+    }
+    Ok(())
+}
+
+/// team-a's image automation and notifications, for the kinds whose CRDs are loaded: a policy
+/// following podinfo's image (which the podinfo release runs), an automation writing it back
+/// to the shop repository, a Slack provider with an alert on failures, and a GitHub receiver.
+fn seed_addons(store: &Store, options: WriteOptions<'_>) -> Result<(), ApiError> {
+    let objects = [
+        (
+            "image.toolkit.fluxcd.io",
+            "v1",
+            "imagerepositories",
+            json!({
+            "apiVersion": "image.toolkit.fluxcd.io/v1", "kind": "ImageRepository",
+            "metadata": { "name": "podinfo", "annotations": { crate::flux_addons::TAGS_ANNOTATION: "6.6.3,6.7.0,6.7.1,6.8.0" } },
+            "spec": { "image": "registry.example/podinfo", "interval": "5m" } }),
+        ),
+        (
+            "image.toolkit.fluxcd.io",
+            "v1",
+            "imagepolicies",
+            json!({
+            "apiVersion": "image.toolkit.fluxcd.io/v1", "kind": "ImagePolicy",
+            "metadata": { "name": "podinfo" },
+            "spec": { "imageRepositoryRef": { "name": "podinfo" }, "policy": { "semver": { "range": ">=6.7.0 <7.0.0" } } } }),
+        ),
+        (
+            "image.toolkit.fluxcd.io",
+            "v1",
+            "imageupdateautomations",
+            json!({
+            "apiVersion": "image.toolkit.fluxcd.io/v1", "kind": "ImageUpdateAutomation",
+            "metadata": { "name": "shop-images" },
+            "spec": { "interval": "30m", "sourceRef": { "kind": "GitRepository", "name": "shop" },
+                      "git": { "checkout": { "ref": { "branch": "main" } },
+                               "commit": { "author": { "name": "fluxcdbot", "email": "fluxcd@example.com" } },
+                               "push": { "branch": "image-updates" } },
+                      "update": { "path": "./deploy", "strategy": "Setters" } } }),
+        ),
+        (
+            "notification.toolkit.fluxcd.io",
+            "v1beta3",
+            "providers",
+            json!({
+            "apiVersion": "notification.toolkit.fluxcd.io/v1beta3", "kind": "Provider",
+            "metadata": { "name": "slack" },
+            "spec": { "type": "slack", "channel": "team-a-alerts", "address": "https://hooks.slack.com/services/T000/B000/demo-token" } }),
+        ),
+        (
+            "notification.toolkit.fluxcd.io",
+            "v1beta3",
+            "alerts",
+            json!({
+            "apiVersion": "notification.toolkit.fluxcd.io/v1beta3", "kind": "Alert",
+            "metadata": { "name": "failures" },
+            "spec": { "providerRef": { "name": "slack" }, "eventSeverity": "error",
+                      "eventSources": [{ "kind": "HelmRelease", "name": "*" }, { "kind": "Kustomization", "name": "shop" }] } }),
+        ),
+        (
+            "notification.toolkit.fluxcd.io",
+            "v1",
+            "receivers",
+            json!({
+            "apiVersion": "notification.toolkit.fluxcd.io/v1", "kind": "Receiver",
+            "metadata": { "name": "github-shop" },
+            "spec": { "type": "github", "events": ["ping", "push"], "secretRef": { "name": "github-webhook-token" },
+                      "resources": [{ "kind": "GitRepository", "name": "shop" }] } }),
+        ),
+    ];
+    for (group, version, plural, object) in objects {
+        // The image and notification controllers are optional installs.
+        let Ok(rt) = store.resource(group, version, plural) else {
+            continue;
+        };
+        store.create(&rt, Some("team-a"), object, options)?;
     }
     Ok(())
 }

@@ -12,6 +12,8 @@
 //!   of their Deployment in `flux-system`: content outside that account's rights fails with the
 //!   API server's refusal, as under Flux's lockdown (`flux_rbac`). A Kustomization applies the
 //!   documents its source's `sandbox.pilothouse.dev/manifests` annotation holds.
+//! - Image repositories scan, image policies pick a tag, image update automations push, and
+//!   receivers get a webhook path (`flux_addons`).
 //! - Failure injection: the label `sandbox.pilothouse.dev/fail: "true"`, or a HelmRelease chart
 //!   whose name starts with `fail`, makes a deployment fail.
 //! - Events (core/v1) are written for every step, and the controller pods in `flux-system` carry
@@ -67,9 +69,10 @@ pub fn reconcile_all(store: &Store) {
     for (rt, object) in objects(store, "helm.toolkit.fluxcd.io", "helmreleases") {
         reconcile_deployment(store, &rt, object);
     }
+    crate::flux_addons::reconcile_all(store);
 }
 
-fn objects(store: &Store, group: &str, plural: &str) -> Vec<(ResourceType, Value)> {
+pub(crate) fn objects(store: &Store, group: &str, plural: &str) -> Vec<(ResourceType, Value)> {
     let Some(rt) = store
         .resources()
         .into_iter()
@@ -85,12 +88,12 @@ fn objects(store: &Store, group: &str, plural: &str) -> Vec<(ResourceType, Value
     }
 }
 
-fn text<'a>(object: &'a Value, pointer: &str) -> Option<&'a str> {
+pub(crate) fn text<'a>(object: &'a Value, pointer: &str) -> Option<&'a str> {
     object.pointer(pointer).and_then(Value::as_str)
 }
 
 /// Whether the object asks for work: a new generation or a new requestedAt.
-fn wants_reconcile(object: &Value) -> bool {
+pub(crate) fn wants_reconcile(object: &Value) -> bool {
     let generation = object
         .pointer("/metadata/generation")
         .and_then(Value::as_i64)
@@ -115,7 +118,7 @@ fn wants_reconcile(object: &Value) -> bool {
         || requested.is_some_and(|r| Some(r) != text(object, "/status/lastHandledReconcileAt"))
 }
 
-fn suspended(object: &Value) -> bool {
+pub(crate) fn suspended(object: &Value) -> bool {
     object.pointer("/spec/suspend").and_then(Value::as_bool) == Some(true)
 }
 
@@ -473,11 +476,11 @@ fn source_revision(store: &Store, object: &Value) -> Option<String> {
         .and_then(|source| text(&source, "/status/artifact/revision").map(str::to_owned))
 }
 
-fn ready(status: &str, reason: &str, message: &str) -> Value {
+pub(crate) fn ready(status: &str, reason: &str, message: &str) -> Value {
     json!({ "type": "Ready", "status": status, "reason": reason, "message": message, "lastTransitionTime": now() })
 }
 
-fn requested_at(object: &Value) -> Value {
+pub(crate) fn requested_at(object: &Value) -> Value {
     text(
         object,
         &format!("/metadata/annotations/{}", REQUESTED_AT.replace('/', "~1")),
@@ -485,7 +488,7 @@ fn requested_at(object: &Value) -> Value {
     .map_or(Value::Null, |r| json!(r))
 }
 
-fn write_status(store: &Store, rt: &ResourceType, object: &mut Value, status: Value) {
+pub(crate) fn write_status(store: &Store, rt: &ResourceType, object: &mut Value, status: Value) {
     object["status"] = status;
     let name = text(object, "/metadata/name")
         .unwrap_or_default()
@@ -504,12 +507,24 @@ fn controller_of(rt: &ResourceType) -> &'static str {
     match rt.group.as_str() {
         "helm.toolkit.fluxcd.io" => "helm-controller",
         "kustomize.toolkit.fluxcd.io" => "kustomize-controller",
+        "notification.toolkit.fluxcd.io" => "notification-controller",
+        "image.toolkit.fluxcd.io" if rt.kind == "ImageUpdateAutomation" => {
+            "image-automation-controller"
+        }
+        "image.toolkit.fluxcd.io" => "image-reflector-controller",
         _ => "source-controller",
     }
 }
 
 /// Writes a core/v1 Event about `object` and a log line in its controller's pod.
-fn emit(store: &Store, object: &Value, kind: &str, reason: &str, message: &str, controller: &str) {
+pub(crate) fn emit(
+    store: &Store,
+    object: &Value,
+    kind: &str,
+    reason: &str,
+    message: &str,
+    controller: &str,
+) {
     let Ok(events) = store.resource("", "v1", "events") else {
         return;
     };
@@ -554,7 +569,7 @@ fn config_digest(values: &Value) -> String {
 }
 
 /// A stable 64-hex-digit stand-in for a content digest.
-fn fake_digest(input: &str) -> String {
+pub(crate) fn fake_digest(input: &str) -> String {
     use std::hash::{Hash, Hasher};
     (0..4)
         .map(|salt| {

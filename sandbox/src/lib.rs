@@ -12,6 +12,7 @@ pub mod error;
 pub mod fields;
 pub mod fleet;
 pub mod flux;
+pub mod flux_addons;
 pub mod flux_rbac;
 pub mod handlers;
 pub mod identity;

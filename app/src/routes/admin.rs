@@ -153,6 +153,7 @@ pub fn Admin() -> impl IntoView {
     view! {
         <Title text="Admin" />
         <h1>"Admin"</h1>
+        <p class="subnav"><a href="/admin/flux" data-testid="flux-check-link">"Flux: controllers, CRDs and stuck objects"</a></p>
         <Suspense fallback=|| view! { <p class="empty">"Loading…"</p> }>
             {move || view.get().map(|result| match result {
                 Err(error) => view! { <p class="error" role="alert">{error.0.message}</p> }.into_any(),

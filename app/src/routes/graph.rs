@@ -114,6 +114,8 @@ fn Node(node: GraphNode) -> impl IntoView {
     let role = match node.role {
         NodeRole::Deployment => "deployment",
         NodeRole::Source => "source",
+        NodeRole::Image => "image",
+        NodeRole::Notification => "notification",
         NodeRole::Missing => "missing",
     };
     let class = format!("node role-{role} status-{}", node.status);

@@ -39,6 +39,7 @@ fn OverviewBody(overview: Overview) -> impl IntoView {
         tenants,
         attention,
         sources_not_ready,
+        stuck,
         recent,
         recent_scope,
         adapters,
@@ -86,12 +87,13 @@ fn OverviewBody(overview: Overview) -> impl IntoView {
             } else {
                 view! {
                     <ul>{sources_not_ready.into_iter().map(|s| view! {
-                        <li><A href=format!("/sources?namespace={}", encode(&s.namespace))>{format!("{} {}/{}", s.kind, s.namespace, s.name)}</A>
+                        <li><A href=format!("/sources/{}/{}/{}", encode(&s.namespace), s.kind, encode(&s.name))>{format!("{} {}/{}", s.kind, s.namespace, s.name)}</A>
                             " — "{if s.suspended { "suspended".to_owned() } else { s.message.clone() }}</li>
                     }).collect_view()}</ul>
                 }.into_any()
             }}
         </section>
+        {(!stuck.is_empty()).then(|| view! { <super::flux_check::Stuck stuck /> })}
         <section class="panel" data-testid="recent">
             <h2>"Recent operations"</h2>
             <p class="muted">{format!("The latest of {recent_scope}.")}" "<A href="/audit">"Open the audit log"</A></p>

@@ -8,14 +8,15 @@ mod bulk;
 mod deployment;
 mod deployments;
 mod diff;
+pub(crate) mod flux_check;
 mod graph;
 mod home;
 mod lockdown;
 mod not_found;
 mod operations;
 mod packages;
-mod sources;
 mod tokens;
+mod toolkit;
 mod why;
 
 pub use admin::Admin;
@@ -25,13 +26,14 @@ pub use api_docs::ApiDocs;
 pub use audit::Audit;
 pub use deployment::DeploymentPage;
 pub use deployments::{Deployments, NewDeployment};
+pub use flux_check::FluxCheckPage;
 pub use graph::GraphPage;
 pub use home::Home;
 pub use not_found::NotFound;
 pub use operations::{OperationPage, Operations, OperationsIndicator};
 pub use packages::Packages;
-pub use sources::Sources;
 pub use tokens::Tokens;
+pub use toolkit::{Images, Notifications, Sources, ToolkitPage};
 
 /// Percent-encodes a query value (the browser build has no URL crate).
 pub(crate) fn encode(value: &str) -> String {

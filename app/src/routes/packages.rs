@@ -1,13 +1,14 @@
 //! Packages: chart archives uploaded to a namespace (upload, list, delete), and the Flux
 //! sources deployments are built from (Git, Helm and OCI repositories).
 
-use super::sources::list_sources;
+use super::toolkit::list_toolkit;
 use super::why::{Why, may};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use model::action::Action;
+use model::reference::ToolkitKind;
 use model::source::Package;
 
 /// The uploaded packages the caller may see.
@@ -41,7 +42,7 @@ pub fn Packages() -> impl IntoView {
     let query = use_query_map();
     let delete = ServerAction::<DeletePackage>::new();
     let packages = Resource::new(move || delete.version().get(), |_| list_packages());
-    let sources = Resource::new(|| (), |()| list_sources());
+    let sources = Resource::new(|| (), |()| list_toolkit(model::reference::Family::Sources));
     let namespace = move || query.with(|q| q.get("namespace").unwrap_or_default());
     let uploaded = move || query.with(|q| q.get("uploaded"));
     let failed = move || query.with(|q| q.get("error"));
@@ -99,7 +100,7 @@ pub fn Packages() -> impl IntoView {
             {move || sources.get().map(|result| match result {
                 Err(error) => view! { <p class="error" role="alert">{error.0.message}</p> }.into_any(),
                 Ok(list) => {
-                    let repositories: Vec<_> = list.into_iter().filter(|s| matches!(s.kind.as_str(), "GitRepository" | "HelmRepository" | "OCIRepository")).collect();
+                    let repositories: Vec<_> = list.into_iter().filter(|s| matches!(s.kind, ToolkitKind::GitRepository | ToolkitKind::HelmRepository | ToolkitKind::OciRepository)).collect();
                     if repositories.is_empty() {
                         view! { <p class="empty">"No repositories in your namespaces."</p> }.into_any()
                     } else {
@@ -107,7 +108,7 @@ pub fn Packages() -> impl IntoView {
                             <table class="table" data-testid="repositories-table">
                                 <thead><tr><th>"Name"</th><th>"Namespace"</th><th>"Kind"</th><th>"Ready"</th><th>"Revision"</th></tr></thead>
                                 <tbody>{repositories.into_iter().map(|s| view! {
-                                    <tr><td>{s.name}</td><td>{s.namespace}</td><td>{s.kind}</td><td title=s.message>{s.ready.unwrap_or_else(|| "Unknown".into())}</td><td><code>{s.revision.unwrap_or_default()}</code></td></tr>
+                                    <tr><td>{s.name}</td><td>{s.namespace}</td><td>{s.kind.as_str()}</td><td title=s.message>{s.ready.unwrap_or_else(|| "Unknown".into())}</td><td><code>{s.revision.unwrap_or_default()}</code></td></tr>
                                 }).collect_view()}</tbody>
                             </table>
                         }.into_any()

@@ -24,8 +24,8 @@ use model::deployment::{
     DeploymentRevision, DeploymentStatus, DeploymentUpdate, InventoryEntry, LogQuery, Preview,
     ReconcileOutcome, ReconcileRequest, RollbackOutcome, TraceStep,
 };
-use model::reference::{DeploymentKind, DeploymentRef, NamespaceRef, SourceRef};
-use model::source::FluxSource;
+use model::flux::{FluxCheck, FluxObject, FluxObjectDetail};
+use model::reference::{DeploymentKind, DeploymentRef, Family, NamespaceRef, ToolkitRef};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -185,8 +185,9 @@ pub trait DeploymentAdapter: Send + Sync {
     fn as_stats(&self) -> Option<&dyn Stats> {
         None
     }
-    /// Sources (Git, Helm and OCI repositories…) and tracing through them.
-    fn as_sources(&self) -> Option<&dyn Sources> {
+    /// Flux toolkit objects (sources, image automation, notifications), tracing through
+    /// them, and the Flux installation's health.
+    fn as_toolkit(&self) -> Option<&dyn Toolkit> {
         None
     }
     /// The logs of the controllers that run its deployments.
@@ -229,7 +230,8 @@ pub struct Link {
     pub needed: ObjectKey,
     /// What depends on it.
     pub needing: ObjectKey,
-    /// `dependsOn` or `source`.
+    /// `dependsOn`, `source`, `image` (a policy's image runs in the deployment) or `alert`
+    /// (the Alert reports on the deployment).
     pub relation: &'static str,
 }
 
@@ -251,26 +253,42 @@ pub struct RemoteChart {
     pub values_from: bool,
 }
 
-/// Flux sources: list, fetch now, suspend and resume, and tracing an object to its source.
+/// Flux toolkit objects: list and read them, reconcile, suspend and resume them, trace an
+/// object to its source, and check the Flux installation.
 #[async_trait::async_trait]
-pub trait Sources: Send + Sync {
-    /// The sources in `visible`.
-    fn list_sources(&self, visible: &Namespaces) -> Vec<FluxSource>;
-    /// Asks for a fetch now and waits for the new artifact.
-    async fn reconcile_source(
+pub trait Toolkit: Send + Sync {
+    /// The objects of `family` in `visible`.
+    fn list_toolkit(&self, family: Family, visible: &Namespaces) -> Vec<FluxObject>;
+    /// One object with its conditions, artifact and events, and the deployments in
+    /// `visible` that use it.
+    async fn toolkit_detail(
+        &self,
+        object: &ToolkitRef,
+        visible: &Namespaces,
+    ) -> Result<FluxObjectDetail>;
+    /// Asks its controller to reconcile now and waits for the outcome.
+    async fn reconcile_toolkit(
         &self,
         ctx: &WriteCtx,
-        source: &SourceRef,
+        object: &ToolkitRef,
     ) -> Result<ReconcileOutcome>;
-    /// Suspends or resumes a source.
-    async fn set_source_suspended(
+    /// Suspends or resumes an object.
+    async fn set_toolkit_suspended(
         &self,
         ctx: &WriteCtx,
-        source: &SourceRef,
+        object: &ToolkitRef,
         suspend: bool,
     ) -> Result<()>;
+    /// The families whose CRDs the cluster does not serve (their pages are hidden).
+    fn missing_families(&self) -> Vec<Family>;
+    /// The Flux installation as `flux check` sees it: CRDs, controllers and lockdown when
+    /// `installation` is asked for, and the objects stuck in `visible`.
+    async fn flux_check(&self, visible: &Namespaces, installation: bool) -> FluxCheck;
     /// The `dependsOn` and source arrows of the deployments in `visible`.
     fn links(&self, visible: &Namespaces) -> Vec<Link>;
+    /// The arrows of image policies (to the deployments that run their image, `image`) and
+    /// Alerts (from the deployments they report on, `alert`) in `visible`.
+    async fn toolkit_links(&self, visible: &Namespaces) -> Vec<Link>;
     /// Where a HelmRelease's chart is, as helm can fetch it; says why when it cannot.
     fn remote_chart(&self, deployment: &DeploymentRef) -> Result<RemoteChart>;
     /// From any object to the objects that manage it and their source, stopping at the first

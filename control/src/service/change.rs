@@ -4,12 +4,13 @@
 //! approvals, freezes and Git write-back add states and executors over the same rows.
 
 use crate::access::Action;
+use model::action::ToolkitVerb;
 use model::deployment::{
     Deployment, DeploymentRequest, DeploymentUpdate, ReconcileOutcome, ReconcileRequest,
     RollbackOutcome,
 };
 use model::operation::Answered;
-use model::reference::{DeploymentKind, DeploymentRef, NamespaceRef, SourceRef};
+use model::reference::{DeploymentKind, DeploymentRef, NamespaceRef, ToolkitRef};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -80,17 +81,17 @@ pub enum Change {
         #[serde(default)]
         force: bool,
     },
-    /// Fetch a source now.
+    /// Reconcile a toolkit object now (a source fetches, an image repository scans).
     ReconcileSource {
         /// Which (stored flat: namespace, kind, name).
         #[serde(flatten)]
-        source: SourceRef,
+        source: ToolkitRef,
     },
-    /// Suspend or resume a source.
+    /// Suspend or resume a toolkit object.
     SuspendSource {
         /// Which (stored flat: namespace, kind, name).
         #[serde(flatten)]
-        source: SourceRef,
+        source: ToolkitRef,
         /// Suspend (true) or resume (false).
         suspend: bool,
     },
@@ -108,9 +109,15 @@ impl Change {
             Self::ReconcileDeployment { .. } => Action::DeploymentReconcile,
             Self::SuspendDeployment { suspend: true, .. } => Action::DeploymentSuspend,
             Self::SuspendDeployment { suspend: false, .. } => Action::DeploymentResume,
-            Self::ReconcileSource { .. } => Action::SourceReconcile,
-            Self::SuspendSource { suspend: true, .. } => Action::SourceSuspend,
-            Self::SuspendSource { suspend: false, .. } => Action::SourceResume,
+            Self::ReconcileSource { source } => toolkit_action(source, ToolkitVerb::Reconcile),
+            Self::SuspendSource {
+                source,
+                suspend: true,
+            } => toolkit_action(source, ToolkitVerb::Suspend),
+            Self::SuspendSource {
+                source,
+                suspend: false,
+            } => toolkit_action(source, ToolkitVerb::Resume),
         }
     }
 
@@ -182,7 +189,7 @@ impl Change {
         match self.subject() {
             Subject::New { kind, name, .. } => (kind.as_str(), name),
             Subject::Deployment(deployment) => (deployment.kind().as_str(), deployment.name()),
-            Subject::Source(source) => ("source", &source.name),
+            Subject::Source(source) => (source.kind.as_str(), &source.name),
         }
     }
 
@@ -216,13 +223,38 @@ impl Change {
     }
 }
 
-/// The source a request names by kind and name in `namespace`: an unknown kind is an invalid
-/// `kind` (422, listing the kinds), a bad name a bad reference (400).
-pub fn source_ref(namespace: NamespaceRef, kind: &str, name: &str) -> crate::Result<SourceRef> {
+/// The toolkit object a request names by kind and name in `namespace`: an unknown kind is
+/// an invalid `kind` (422, listing the kinds), a bad name a bad reference (400).
+pub fn toolkit_ref(namespace: NamespaceRef, kind: &str, name: &str) -> crate::Result<ToolkitRef> {
     let kind = kind
-        .parse::<model::reference::SourceKind>()
+        .parse::<model::reference::ToolkitKind>()
         .map_err(|e| crate::Error::invalid("kind", e.reason))?;
-    Ok(SourceRef::new(namespace, kind, name)?)
+    Ok(ToolkitRef::new(namespace, kind, name)?)
+}
+
+/// A reconcile of `object`; 422 for kinds that are not reconciled on request (notification
+/// objects, ExternalArtifacts), before anything is authorized or recorded.
+pub fn reconcile_toolkit(object: ToolkitRef) -> crate::Result<Change> {
+    if !object.kind.reconciles() {
+        return Err(crate::Error::invalid(
+            "operation",
+            format!(
+                "a {} is not reconciled on request; suspend or resume it instead",
+                object.kind
+            ),
+        ));
+    }
+    Ok(Change::ReconcileSource { source: object })
+}
+
+/// The action for `verb` on `object`'s family. A reconcile of a kind that is not reconciled
+/// on request is never built ([`reconcile_toolkit`]); were one read back, it would be checked
+/// as the family's resume.
+fn toolkit_action(object: &ToolkitRef, verb: ToolkitVerb) -> Action {
+    let family = object.kind.family();
+    Action::on_toolkit(family, verb)
+        .or_else(|| Action::on_toolkit(family, ToolkitVerb::Resume))
+        .unwrap_or(Action::SourceResume)
 }
 
 /// What a change is about: a deployment to create, one that exists, or a source.
@@ -233,7 +265,7 @@ enum Subject<'a> {
         name: &'a str,
     },
     Deployment(&'a DeploymentRef),
-    Source(&'a SourceRef),
+    Source(&'a ToolkitRef),
 }
 
 /// What a change came to.

@@ -5,14 +5,15 @@
 use super::change::{Change, ChangeOutcome};
 use crate::adapters::context::WriteCtx;
 use crate::adapters::registry::ClusterHandle;
-use crate::adapters::{DeploymentAdapter, Sources};
+use crate::adapters::{DeploymentAdapter, Toolkit};
 use crate::{Error, Result};
 
-/// What runs a change: the adapter that owns its deployment, or the cluster's sources.
+/// What runs a change: the adapter that owns its deployment, or the cluster's toolkit
+/// objects.
 pub(super) enum Runner<'a> {
     Deployment(&'a dyn DeploymentAdapter),
-    /// The sources of the first primary adapter that has them, with that adapter's name.
-    Sources(&'a str, &'a dyn Sources),
+    /// The toolkit of the first primary adapter that has one, with that adapter's name.
+    Toolkit(&'a str, &'a dyn Toolkit),
 }
 
 pub(super) fn runner<'a>(cluster: &'a ClusterHandle, change: &Change) -> Result<Runner<'a>> {
@@ -28,7 +29,7 @@ pub(super) fn runner<'a>(cluster: &'a ClusterHandle, change: &Change) -> Result<
             .ok_or_else(|| Error::AdapterUnhealthy(format!("no adapter for {kind} is configured"))),
         None => cluster
             .primaries()
-            .find_map(|a| Some(Runner::Sources(a.name(), a.as_sources()?)))
+            .find_map(|a| Some(Runner::Toolkit(a.name(), a.as_toolkit()?)))
             .ok_or_else(|| Error::AdapterUnhealthy("no Flux adapter is configured".into())),
     }
 }
@@ -43,7 +44,7 @@ pub(super) async fn execute(
     let outcome = run(runner, write, change).await;
     let adapter = match runner {
         Runner::Deployment(adapter) => adapter.name(),
-        Runner::Sources(name, _) => name,
+        Runner::Toolkit(name, _) => name,
     };
     crate::metrics::adapter_operation(
         adapter,
@@ -121,12 +122,12 @@ async fn run(runner: &Runner<'_>, write: &WriteCtx, change: &Change) -> Result<C
                 .set_suspended(write, d, *suspend, reason.as_deref())
                 .await?,
         )),
-        (Runner::Sources(_, sources), Change::ReconcileSource { source }) => Ok(
-            ChangeOutcome::Reconcile(sources.reconcile_source(write, source).await?),
+        (Runner::Toolkit(_, toolkit), Change::ReconcileSource { source }) => Ok(
+            ChangeOutcome::Reconcile(toolkit.reconcile_toolkit(write, source).await?),
         ),
-        (Runner::Sources(_, sources), Change::SuspendSource { source, suspend }) => {
-            sources
-                .set_source_suspended(write, source, *suspend)
+        (Runner::Toolkit(_, toolkit), Change::SuspendSource { source, suspend }) => {
+            toolkit
+                .set_toolkit_suspended(write, source, *suspend)
                 .await?;
             Ok(ChangeOutcome::Done)
         }

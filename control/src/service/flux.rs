@@ -1,24 +1,26 @@
 //! Flux-only views and operations: trace from an object to its source, the controllers'
-//! logs (filtered to the caller's namespaces), and the Flux sources the caller may see.
-//! Fetching, suspending and resuming a source are [`Change`](super::change::Change)s.
+//! logs (filtered to the caller's namespaces), the toolkit objects (sources, image and
+//! notification objects) the caller may see, and the Flux check. Reconciling, suspending
+//! and resuming a toolkit object are [`Change`](super::change::Change)s.
 
 use super::{AuditTarget, RequestContext, Service, permissions};
 use crate::access::{Action, Namespaces, policy};
 use crate::adapters::registry::no_cluster;
-use crate::adapters::{ControllerLogs, Sources};
+use crate::adapters::{ControllerLogs, Toolkit};
 use crate::{Error, Result};
+use model::action::ToolkitVerb;
 use model::deployment::{LogQuery, TraceStep};
-use model::reference::{ClusterId, NamespaceRef};
-use model::source::FluxSource;
+use model::flux::{FluxCheck, FluxObject, FluxObjectDetail};
+use model::reference::{ClusterId, Family, NamespaceRef, ToolkitRef};
 use serde_json::{Value, json};
 
 impl Service {
-    /// The adapter in `namespace`'s cluster that serves sources.
-    fn sources_in(&self, namespace: &NamespaceRef) -> Result<&dyn Sources> {
+    /// The adapter in `namespace`'s cluster that serves toolkit objects.
+    fn toolkit_in(&self, namespace: &NamespaceRef) -> Result<&dyn Toolkit> {
         self.registry
             .cluster(namespace.cluster())?
             .primaries()
-            .find_map(|a| a.as_sources())
+            .find_map(|a| a.as_toolkit())
             .ok_or_else(|| Error::AdapterUnhealthy("no Flux adapter is configured".into()))
     }
 
@@ -52,7 +54,7 @@ impl Service {
             .namespaced(ctx, Action::DeploymentGet, namespace, Some(name), json!({}))
             .await?;
         let visible = crate::access::policy::visible_namespaces(&grants, Action::DeploymentGet);
-        self.sources_in(namespace)?
+        self.toolkit_in(namespace)?
             .trace(api_version, kind, namespace, name, &visible)
             .await
     }
@@ -106,27 +108,92 @@ impl Service {
             .collect())
     }
 
-    /// Flux sources in the namespaces the caller may see.
-    pub async fn list_sources(&self, ctx: &RequestContext) -> Result<Vec<FluxSource>> {
+    /// The toolkit objects of `family` in the namespaces the caller may see, each with what
+    /// the caller may do to it.
+    pub async fn list_toolkit(
+        &self,
+        ctx: &RequestContext,
+        family: Family,
+    ) -> Result<Vec<FluxObject>> {
         let grants = self.grants(ctx).await?;
-        let visible = policy::visible_namespaces(&grants, Action::SourceList);
+        let list = Action::on_toolkit(family, ToolkitVerb::List).unwrap_or(Action::SourceList);
+        let visible = policy::visible_namespaces(&grants, list);
         if self.registry.is_empty() {
             return Err(no_cluster());
         }
-        let mut sources: Vec<FluxSource> = self
+        let mut objects: Vec<FluxObject> = self
             .registry
             .primaries()
-            .filter_map(|a| a.as_sources())
-            .flat_map(|s| s.list_sources(&visible))
+            .filter_map(|a| a.as_toolkit())
+            .flat_map(|s| s.list_toolkit(family, &visible))
             .collect();
         let allowed = permissions::permissions_by_namespace(
             &grants,
-            sources.iter().map(|s| s.namespace.as_str()),
-            &permissions::SOURCE_ROW,
+            objects.iter().map(|s| s.namespace.as_str()),
+            &permissions::toolkit_row(family),
         );
-        for source in &mut sources {
-            source.permissions = allowed.get(&source.namespace).cloned().unwrap_or_default();
+        for object in &mut objects {
+            object.permissions = allowed.get(&object.namespace).cloned().unwrap_or_default();
         }
-        Ok(sources)
+        Ok(objects)
+    }
+
+    /// One toolkit object with its conditions, artifact, events and the deployments (in the
+    /// caller's namespaces) that use it.
+    pub async fn toolkit_detail(
+        &self,
+        ctx: &RequestContext,
+        object: &ToolkitRef,
+    ) -> Result<FluxObjectDetail> {
+        let get =
+            Action::on_toolkit(object.kind.family(), ToolkitVerb::Get).unwrap_or(Action::SourceGet);
+        let (_, _, grants) = self
+            .namespaced(
+                ctx,
+                get,
+                &object.namespace,
+                Some(&object.name),
+                json!({ "kind": object.kind }),
+            )
+            .await?;
+        let visible = policy::visible_namespaces(&grants, Action::DeploymentGet);
+        let mut detail = self
+            .toolkit_in(&object.namespace)?
+            .toolkit_detail(object, &visible)
+            .await?;
+        detail.object.permissions = permissions::permissions_in(
+            &grants,
+            &object.namespace,
+            &permissions::toolkit_row(object.kind.family()),
+        );
+        Ok(detail)
+    }
+
+    /// The Flux check: the objects stuck in the caller's namespaces, and for platform-admins
+    /// the CRDs, controllers and lockdown of the installation.
+    pub async fn flux_check(&self, ctx: &RequestContext) -> Result<FluxCheck> {
+        let grants = self.grants(ctx).await?;
+        let visible = policy::visible_namespaces(&grants, Action::FluxCheck);
+        let installation = grants
+            .global_role(crate::access::GlobalRole::PlatformAdmin)
+            .is_some();
+        if self.registry.is_empty() {
+            return Err(no_cluster());
+        }
+        let toolkit = self
+            .registry
+            .primaries()
+            .find_map(|a| a.as_toolkit())
+            .ok_or_else(|| Error::AdapterUnhealthy("no Flux adapter is configured".into()))?;
+        Ok(toolkit.flux_check(&visible, installation).await)
+    }
+
+    /// The families whose CRDs the cluster does not serve, so pages can hide them.
+    pub fn missing_families(&self) -> Vec<Family> {
+        self.registry
+            .primaries()
+            .find_map(|a| a.as_toolkit())
+            .map(|t| t.missing_families())
+            .unwrap_or_default()
     }
 }

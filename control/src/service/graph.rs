@@ -9,7 +9,7 @@ use crate::adapters::page::MAX_LIMIT;
 use model::deployment::DeploymentFilter;
 use model::graph::layout::layout;
 use model::graph::{Graph, GraphEdge, GraphNode, NodeRole};
-use model::reference::{ClusterId, DeploymentKind, NamespaceRef};
+use model::reference::{ClusterId, DeploymentKind, Family, NamespaceRef};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -56,25 +56,36 @@ impl Service {
                 y: 0.0,
             });
         }
-        let sources = self.list_sources(ctx).await?;
+        let mut sources = Vec::new();
+        for family in Family::ALL {
+            sources.extend(self.list_toolkit(ctx, family).await?);
+        }
         let mut links = Vec::new();
-        for adapter in self.registry.primaries().filter_map(|a| a.as_sources()) {
+        for adapter in self.registry.primaries().filter_map(|a| a.as_toolkit()) {
             links.extend(adapter.links(&visible));
+            links.extend(adapter.toolkit_links(&visible).await);
         }
         // One cluster per Pilothouse for now (plugins.dms validation enforces it).
         let cluster = ClusterId::default();
-        let used: BTreeSet<&ObjectKey> = links.iter().map(|l| &l.needed).collect();
+        // Toolkit objects are drawn when an arrow touches them: a source or image policy a
+        // deployment needs, an Alert that reports on one.
+        let used: BTreeSet<&ObjectKey> =
+            links.iter().flat_map(|l| [&l.needed, &l.needing]).collect();
         for source in sources.iter().filter(|s| {
             visible.contains_in(&cluster, &s.namespace)
-                && used.contains(&key(&s.kind, &s.namespace, &s.name))
+                && used.contains(&key(s.kind.as_str(), &s.namespace, &s.name))
         }) {
             index.insert(
-                key(&source.kind, &source.namespace, &source.name),
+                key(source.kind.as_str(), &source.namespace, &source.name),
                 nodes.len(),
             );
             nodes.push(GraphNode {
-                role: NodeRole::Source,
-                kind: source.kind.clone(),
+                role: match source.family {
+                    Family::Sources => NodeRole::Source,
+                    Family::Images => NodeRole::Image,
+                    Family::Notifications => NodeRole::Notification,
+                },
+                kind: source.kind.to_string(),
                 namespace: source.namespace.clone(),
                 name: source.name.clone(),
                 status: match source.ready.as_deref() {
@@ -84,7 +95,10 @@ impl Service {
                 }
                 .to_owned(),
                 suspended: source.suspended,
-                href: Some(format!("/sources?namespace={}", source.namespace)),
+                href: Some(format!(
+                    "/{}/{}/{}/{}",
+                    source.family, source.namespace, source.kind, source.name
+                )),
                 x: 0.0,
                 y: 0.0,
             });

@@ -8,7 +8,7 @@ use crate::adapters::registry::no_cluster;
 use crate::audit::query::{AuditFilter, query};
 use model::deployment::{DeploymentFilter, DeploymentStatus};
 use model::overview::{AdapterHealth, Overview, TenantCounts};
-use model::reference::NamespaceRef;
+use model::reference::{Family, NamespaceRef};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -67,10 +67,14 @@ impl Service {
         overview.sources_not_ready = self
             .registry
             .primaries()
-            .filter_map(|a| a.as_sources())
-            .flat_map(|s| s.list_sources(&sources))
+            .filter_map(|a| a.as_toolkit())
+            .flat_map(|s| s.list_toolkit(Family::Sources, &sources))
             .filter(|s| s.ready.as_deref() != Some("True"))
             .collect();
+        let checked = policy::visible_namespaces(&grants, Action::FluxCheck);
+        if let Some(toolkit) = self.registry.primaries().find_map(|a| a.as_toolkit()) {
+            overview.stuck = toolkit.flux_check(&checked, false).await.stuck;
+        }
         let (scope, filter, whose) = match policy::authorize_audit(&grants, Action::AuditQuery) {
             Ok(scope) => {
                 let whose = match scope.tenants() {

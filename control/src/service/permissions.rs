@@ -17,12 +17,14 @@ pub(super) const DEPLOYMENT_PAGE: [Action; 7] = [
     Action::DeploymentDelete,
 ];
 
-/// What a row of the sources table offers.
-pub(super) const SOURCE_ROW: [Action; 3] = [
-    Action::SourceReconcile,
-    Action::SourceSuspend,
-    Action::SourceResume,
-];
+/// What a row of a toolkit family's table offers.
+pub(super) fn toolkit_row(family: model::reference::Family) -> Vec<Action> {
+    use model::action::ToolkitVerb::{Reconcile, Resume, Suspend};
+    [Reconcile, Suspend, Resume]
+        .into_iter()
+        .filter_map(|verb| Action::on_toolkit(family, verb))
+        .collect()
+}
 
 /// What a row of the packages table offers.
 pub(super) const PACKAGE_ROW: [Action; 1] = [Action::PackageDelete];

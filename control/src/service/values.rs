@@ -146,7 +146,7 @@ impl Service {
     ) -> Result<(String, Option<String>)> {
         let adapter = self.adapter_for(deployment)?;
         let sources = adapter
-            .as_sources()
+            .as_toolkit()
             .ok_or_else(|| Error::invalid("chart", "the adapter does not know Flux sources"))?;
         let chart = sources.remote_chart(deployment)?;
         let helm = self.helm()?;

@@ -7,7 +7,7 @@
 use control::adapters::DeploymentAdapter;
 use control::adapters::context::WriteCtx;
 use model::deployment::{Deployment, DeploymentRequest};
-use model::reference::{DeploymentKind, DeploymentRef, NamespaceRef, SourceKind, SourceRef};
+use model::reference::{DeploymentKind, DeploymentRef, NamespaceRef, ToolkitKind, ToolkitRef};
 
 /// A write context for adapter tests: Pilothouse acting with no boundary.
 pub fn w() -> WriteCtx {
@@ -85,6 +85,6 @@ pub fn scale(
 }
 
 /// A Flux source of the default cluster.
-pub fn source(namespace: &str, kind: SourceKind, name: &str) -> SourceRef {
-    SourceRef::new(ns(namespace), kind, name).expect("source ref")
+pub fn source(namespace: &str, kind: ToolkitKind, name: &str) -> ToolkitRef {
+    ToolkitRef::new(ns(namespace), kind, name).expect("source ref")
 }

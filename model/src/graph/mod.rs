@@ -12,8 +12,12 @@ use serde::{Deserialize, Serialize};
 pub enum NodeRole {
     /// A Kustomization or HelmRelease.
     Deployment,
-    /// A GitRepository, OCIRepository, HelmRepository, Bucket or HelmChart.
+    /// A GitRepository, OCIRepository, HelmRepository, Bucket, HelmChart or ExternalArtifact.
     Source,
+    /// An ImagePolicy whose image a deployment runs.
+    Image,
+    /// An Alert that reports on a deployment.
+    Notification,
     /// Named by a `dependsOn` or `sourceRef` but not in the cluster.
     Missing,
 }
@@ -53,7 +57,7 @@ pub struct GraphEdge {
     pub from: usize,
     /// The needing node's index.
     pub to: usize,
-    /// `dependsOn` or `source`.
+    /// `dependsOn`, `source`, `image` or `alert`.
     pub relation: String,
     /// Where an arrow that skips layers passes through them (centres, in SVG units), so it
     /// goes between boxes rather than under them.

@@ -352,6 +352,15 @@ pub const SETTINGS: &[Setting] = &[
         adapters: &[],
     },
     Setting {
+        key: "flux.suspendedWarnAfter",
+        flag: None,
+        kind: Kind::FileOnly,
+        default: "`168h`",
+        meaning: "the Flux check (Admin → Flux, `GET /o2dms/v1/flux/check`) lists objects suspended for longer than this",
+        sample: "24h",
+        adapters: &[],
+    },
+    Setting {
         key: "helm.binary",
         flag: Some("helm-binary"),
         kind: Kind::Text("FILE"),

@@ -25,8 +25,9 @@ mod events;
 pub mod openapi;
 mod operations;
 mod packages;
-mod sources;
 mod tokens;
+mod toolkit;
+mod trace;
 
 pub use packages::UPLOAD_LIMIT;
 
@@ -37,7 +38,8 @@ pub const OPENAPI_PATH: &str = "/o2dms/v1/openapi.json";
 pub fn api() -> (Router<AppState>, ApiDescription) {
     let (router, document) = OpenApiRouter::new()
         .merge(deployments::router())
-        .merge(sources::router())
+        .merge(trace::router())
+        .merge(toolkit::router())
         .merge(packages::router())
         .merge(admin::router())
         .merge(tokens::router())

@@ -5,7 +5,7 @@
 //! and the deployment routes' two spellings of their path parameters.
 
 use model::action::Action;
-use model::reference::{DeploymentKind, SourceKind};
+use model::reference::{DeploymentKind, Family, ToolkitKind};
 use model::tenancy::{GlobalRole, TenantRole};
 use serde_json::{Map, Value, json};
 
@@ -104,7 +104,11 @@ fn parameter_schema(path: &str, name: &str) -> Option<Value> {
         all_kinds()
     };
     let membership = path.contains("/members/") || path.starts_with("/o2dms/v1/global-roles/");
-    let sources = path.starts_with("/o2dms/v1/sources/");
+    // A toolkit family's object paths: `/o2dms/v1/{family}/{namespace}/{kind}/{name}[/{operation}]`.
+    let family = Family::ALL
+        .into_iter()
+        .find(|f| path.starts_with(&format!("/o2dms/v1/{f}/")));
+    let operation = path.ends_with("/{operation}");
     let trace = path == "/o2dms/v1/trace";
     Some(match name {
         // A membership is named by the grantee's kind and name.
@@ -114,9 +118,25 @@ fn parameter_schema(path: &str, name: &str) -> Option<Value> {
             one_of(GlobalRole::ALL.map(GlobalRole::as_str))
         }
         "container" => matching(LABEL, 63),
-        "kind" if sources => one_of(SourceKind::ALL.map(SourceKind::as_str)),
-        "operation" if sources => {
-            json!({ "type": "string", "enum": ["reconcile", "suspend", "resume"] })
+        // The family's kinds; on an operation path, those that have one of its operations.
+        "kind" if family.is_some() => one_of(
+            family
+                .into_iter()
+                .flat_map(ToolkitKind::of)
+                .filter(|k| !operation || k.reconciles() || k.suspends())
+                .map(ToolkitKind::as_str),
+        ),
+        "operation" if family.is_some() => {
+            let reconciles = family
+                .into_iter()
+                .flat_map(ToolkitKind::of)
+                .all(|k| k.reconciles() || !k.suspends());
+            let operations: &[&str] = if reconciles {
+                &["reconcile", "suspend", "resume"]
+            } else {
+                &["suspend", "resume"]
+            };
+            json!({ "type": "string", "enum": operations })
         }
         // Any Kubernetes kind and API version; one the cluster does not serve is a 404.
         "kind" if trace => matching("[A-Z][A-Za-z0-9]*", 63),

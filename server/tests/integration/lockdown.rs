@@ -62,7 +62,19 @@ async fn the_controller_flags_are_reported_each_case() {
     let admin = env.bearer("admin");
     let alice = env.bearer("alice");
 
-    // The demo's controllers run locked down.
+    // The demo's controllers run locked down; image-reflector-controller is taken away to
+    // see an absent controller reported as such.
+    let store = env.cluster.as_ref().expect("cluster").store();
+    let deployments = store
+        .resource("apps", "v1", "deployments")
+        .expect("deployments");
+    store
+        .delete(
+            &deployments,
+            Some("flux-system"),
+            "image-reflector-controller",
+        )
+        .expect("the demo deploys image-reflector-controller");
     let report = reported(&env, &admin).await;
     assert_eq!(report["lockedDown"], true, "{report}");
     assert_eq!(

@@ -1,0 +1,139 @@
+//! One toolkit object's page: status and actions, what its spec and status say, the artifact
+//! a source produced, the deployments that use it, its conditions and events.
+
+use super::{Actions, Notice, ReadyBadge, ReconcileToolkit, SuspendToolkit, toolkit_detail};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+use model::flux::FluxObjectDetail;
+
+/// `/:family/:namespace/:kind/:name`.
+#[component]
+pub fn ToolkitPage() -> impl IntoView {
+    let params = use_params_map();
+    let key = move || {
+        params.with(|p| {
+            (
+                p.get("kind").unwrap_or_default(),
+                p.get("namespace").unwrap_or_default(),
+                p.get("name").unwrap_or_default(),
+            )
+        })
+    };
+    let reconcile = ServerAction::<ReconcileToolkit>::new();
+    let suspend = ServerAction::<SuspendToolkit>::new();
+    let detail = Resource::new(
+        move || (key(), reconcile.version().get(), suspend.version().get()),
+        |((kind, namespace, name), _, _)| toolkit_detail(kind, namespace, name),
+    );
+    view! {
+        <Title text=move || key().2 />
+        <Notice reconcile suspend />
+        <Suspense fallback=|| view! { <p class="empty">"Loading…"</p> }>
+            {move || detail.get().map(|result| match result {
+                Err(error) => view! { <h1>{key().2}</h1><p class="error" role="alert">{error.0.message}</p> }.into_any(),
+                Ok(detail) => view! { <Detail detail reconcile suspend /> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Detail(
+    detail: FluxObjectDetail,
+    reconcile: ServerAction<ReconcileToolkit>,
+    suspend: ServerAction<SuspendToolkit>,
+) -> impl IntoView {
+    let o = detail.object.clone();
+    let back = format!("/{}", o.family);
+    view! {
+        <p class="crumbs"><a href=back>{o.family.to_string()}</a>" / "{o.namespace.clone()}</p>
+        <h1>{o.name.clone()}<span class="muted">{format!(" {} in {}", o.kind, o.namespace)}</span></h1>
+        <p data-testid="status">
+            <ReadyBadge ready=o.ready.clone() suspended=o.suspended message=o.message.clone() />
+            " "{o.message.clone()}
+        </p>
+        <div class="toolbar"><Actions object=o.clone() reconcile suspend /></div>
+        <dl class="facts" data-testid="facts">
+            {(!o.url.is_empty()).then(|| view! { <dt>"Points at"</dt><dd class="wrap">{o.url.clone()}</dd> })}
+            {o.revision.clone().map(|r| view! { <dt>"Revision"</dt><dd><code>{r}</code></dd> })}
+            {o.fields.iter().chain(&detail.details).map(|f| view! {
+                <dt>{f.label.clone()}</dt><dd>{f.value.clone()}</dd>
+            }).collect_view()}
+            {o.last_update.clone().map(|t| view! { <dt>"Last update"</dt><dd>{t}</dd> })}
+        </dl>
+        {detail.artifact.clone().map(|a| view! {
+            <h2>"Artifact"</h2>
+            <dl class="facts" data-testid="artifact">
+                <dt>"Revision"</dt><dd><code>{a.revision}</code></dd>
+                {a.digest.map(|d| view! { <dt>"Digest"</dt><dd><code>{d}</code></dd> })}
+                {a.size.map(|s| view! { <dt>"Size"</dt><dd>{size(s)}</dd> })}
+                {a.last_update_time.map(|t| view! { <dt>"Produced"</dt><dd>{t}</dd> })}
+            </dl>
+        })}
+        <UsedBy detail=detail.clone() />
+        <h2>"Conditions"</h2>
+        {if detail.conditions.is_empty() {
+            view! { <p class="empty">"The controller reports no conditions for this object."</p> }.into_any()
+        } else {
+            view! {
+                <table class="table" data-testid="conditions"><thead><tr><th>"Condition"</th><th>"Status"</th><th>"Reason"</th><th>"Message"</th><th>"Since"</th></tr></thead>
+                    <tbody>{detail.conditions.iter().cloned().map(|c| view! {
+                        <tr><td>{c.kind}</td><td>{c.status}</td><td>{c.reason}</td><td>{c.message}</td><td>{c.last_transition_time.unwrap_or_default()}</td></tr>
+                    }).collect_view()}</tbody>
+                </table>
+            }.into_any()
+        }}
+        <h2>"Events"</h2>
+        {if detail.events.is_empty() {
+            view! { <p class="empty">"No events."</p> }.into_any()
+        } else {
+            view! {
+                <table class="table" data-testid="events"><thead><tr><th>"When"</th><th>"Type"</th><th>"Reason"</th><th>"Message"</th><th>"From"</th></tr></thead>
+                    <tbody>{detail.events.iter().take(50).cloned().map(|e| { let class = format!("event-{}", e.kind.to_lowercase()); view! {
+                        <tr class=class><td>{e.last_seen.unwrap_or_default()}</td><td>{e.kind}</td><td>{e.reason}</td><td>{e.message}</td><td>{e.source}</td></tr>
+                    }}).collect_view()}</tbody>
+                </table>
+            }.into_any()
+        }}
+    }
+}
+
+/// The deployments that use the object, each linking to its page.
+#[component]
+fn UsedBy(detail: FluxObjectDetail) -> impl IntoView {
+    let (title, none) = match detail.object.kind {
+        model::reference::ToolkitKind::ImagePolicy => (
+            "Deployments running this image",
+            "No deployment in your namespaces runs this image.",
+        ),
+        model::reference::ToolkitKind::Alert => (
+            "Deployments this alert reports on",
+            "The alert names no deployment in your namespaces.",
+        ),
+        _ => ("Used by", "No deployment in your namespaces uses it."),
+    };
+    view! {
+        <h2>{title}</h2>
+        {if detail.used_by.is_empty() {
+            view! { <p class="empty" data-testid="used-by-none">{none}</p> }.into_any()
+        } else {
+            view! {
+                <table class="table" data-testid="used-by"><thead><tr><th>"Deployment"</th><th>"Kind"</th><th>"Namespace"</th><th>"How"</th></tr></thead>
+                    <tbody>{detail.used_by.into_iter().map(|u| { let link = format!("/deployments/{}", u.id); view! {
+                        <tr><td><a href=link>{u.name}</a></td><td>{u.kind}</td><td>{u.namespace}</td><td>{u.detail.unwrap_or(u.relation)}</td></tr>
+                    }}).collect_view()}</tbody>
+                </table>
+            }.into_any()
+        }}
+    }
+}
+
+/// A size in bytes, in the largest unit that keeps it above one.
+fn size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / f64::from(1 << 20)),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / f64::from(1 << 10)),
+        b => format!("{b} B"),
+    }
+}

@@ -1,0 +1,240 @@
+//! `/o2dms/v1/sources`, `/images` and `/notifications`: the Flux toolkit objects of each
+//! family, one object's detail, and reconcile, suspend and resume; and `/flux/check`.
+
+use super::ApiError;
+use super::Caller;
+use super::operations::{Prefer, answer};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use control::RequestContext;
+use control::service::change::{Change, reconcile_toolkit, toolkit_ref};
+use model::deployment::ReconcileOutcome;
+use model::flux::{FluxCheck, FluxObject, FluxObjectDetail};
+use model::operation::Accepted;
+use model::reference::{Family, NamespaceRef, ToolkitRef};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The toolkit routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(sources))
+        .routes(routes!(source))
+        .routes(routes!(source_operation))
+        .routes(routes!(images))
+        .routes(routes!(image))
+        .routes(routes!(image_operation))
+        .routes(routes!(notifications))
+        .routes(routes!(notification))
+        .routes(routes!(notification_operation))
+        .routes(routes!(flux_check))
+}
+
+/// Path parameters naming one object.
+type Named = Path<(String, String, String)>;
+/// Path parameters naming one object and an operation.
+type Operation = Path<(String, String, String, String)>;
+
+/// Flux sources in the namespaces the caller may see.
+#[utoipa::path(get, path = "/o2dms/v1/sources", tag = "sources",
+    responses((status = 200, body = Vec<FluxObject>)))]
+async fn sources(State(state): State<AppState>, Caller(ctx): Caller) -> Result<Response, ApiError> {
+    list(&state, &ctx, Family::Sources).await
+}
+
+/// One source: its artifact, conditions, events and the deployments that use it.
+#[utoipa::path(get, path = "/o2dms/v1/sources/{namespace}/{kind}/{name}", tag = "sources",
+    params(("namespace" = String, Path), ("kind" = String, Path), ("name" = String, Path)),
+    responses((status = 200, body = FluxObjectDetail)))]
+async fn source(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path((namespace, kind, name)): Named,
+) -> Result<Response, ApiError> {
+    detail(&state, &ctx, Family::Sources, &namespace, &kind, &name).await
+}
+
+/// Reconciles (answering with the outcome, or `202` with the operation to follow when it
+/// takes longer than the caller's `Prefer: wait`), suspends or resumes a source.
+#[utoipa::path(post, path = "/o2dms/v1/sources/{namespace}/{kind}/{name}/{operation}", tag = "sources",
+    params(("namespace" = String, Path), ("kind" = String, Path), ("name" = String, Path),
+        ("operation" = String, Path, description = "reconcile, suspend or resume"), Prefer),
+    responses((status = 200, body = ReconcileOutcome), (status = 202, body = Accepted),
+        (status = 204, description = "Suspended or resumed.")))]
+async fn source_operation(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path((namespace, kind, name, operation)): Operation,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let object = named(Family::Sources, &namespace, &kind, &name)?;
+    operate(&state, &ctx, &headers, object, &operation).await
+}
+
+/// Image repositories, policies and update automations in the caller's namespaces.
+#[utoipa::path(get, path = "/o2dms/v1/images", tag = "images",
+    responses((status = 200, body = Vec<FluxObject>)))]
+async fn images(State(state): State<AppState>, Caller(ctx): Caller) -> Result<Response, ApiError> {
+    list(&state, &ctx, Family::Images).await
+}
+
+/// One image object; for a policy, the deployments whose workloads run its image.
+#[utoipa::path(get, path = "/o2dms/v1/images/{namespace}/{kind}/{name}", tag = "images",
+    params(("namespace" = String, Path), ("kind" = String, Path), ("name" = String, Path)),
+    responses((status = 200, body = FluxObjectDetail)))]
+async fn image(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path((namespace, kind, name)): Named,
+) -> Result<Response, ApiError> {
+    detail(&state, &ctx, Family::Images, &namespace, &kind, &name).await
+}
+
+/// Reconciles (a repository scans now), suspends or resumes an image object.
+#[utoipa::path(post, path = "/o2dms/v1/images/{namespace}/{kind}/{name}/{operation}", tag = "images",
+    params(("namespace" = String, Path), ("kind" = String, Path), ("name" = String, Path),
+        ("operation" = String, Path, description = "reconcile, suspend or resume"), Prefer),
+    responses((status = 200, body = ReconcileOutcome), (status = 202, body = Accepted),
+        (status = 204, description = "Suspended or resumed.")))]
+async fn image_operation(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path((namespace, kind, name, operation)): Operation,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let object = named(Family::Images, &namespace, &kind, &name)?;
+    operate(&state, &ctx, &headers, object, &operation).await
+}
+
+/// Notification providers, alerts and receivers in the caller's namespaces.
+#[utoipa::path(get, path = "/o2dms/v1/notifications", tag = "notifications",
+    responses((status = 200, body = Vec<FluxObject>)))]
+async fn notifications(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+) -> Result<Response, ApiError> {
+    list(&state, &ctx, Family::Notifications).await
+}
+
+/// One notification object; for an Alert, the deployments it reports on.
+#[utoipa::path(get, path = "/o2dms/v1/notifications/{namespace}/{kind}/{name}", tag = "notifications",
+    params(("namespace" = String, Path), ("kind" = String, Path), ("name" = String, Path)),
+    responses((status = 200, body = FluxObjectDetail)))]
+async fn notification(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path((namespace, kind, name)): Named,
+) -> Result<Response, ApiError> {
+    detail(
+        &state,
+        &ctx,
+        Family::Notifications,
+        &namespace,
+        &kind,
+        &name,
+    )
+    .await
+}
+
+/// Suspends or resumes a notification object.
+#[utoipa::path(post, path = "/o2dms/v1/notifications/{namespace}/{kind}/{name}/{operation}", tag = "notifications",
+    params(("namespace" = String, Path), ("kind" = String, Path), ("name" = String, Path),
+        ("operation" = String, Path, description = "suspend or resume")),
+    responses((status = 204, description = "Suspended or resumed.")))]
+async fn notification_operation(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path((namespace, kind, name, operation)): Operation,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let object = named(Family::Notifications, &namespace, &kind, &name)?;
+    operate(&state, &ctx, &headers, object, &operation).await
+}
+
+/// The Flux check: objects stuck in the caller's namespaces; for platform-admins also the
+/// CRDs (present, served versions, supported), the controllers and their lockdown.
+#[utoipa::path(get, path = "/o2dms/v1/flux/check", tag = "sources",
+    responses((status = 200, body = FluxCheck)))]
+async fn flux_check(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+) -> Result<Response, ApiError> {
+    Ok(Json(state.service.flux_check(&ctx).await?).into_response())
+}
+
+async fn list(
+    state: &AppState,
+    ctx: &RequestContext,
+    family: Family,
+) -> Result<Response, ApiError> {
+    Ok(Json(state.service.list_toolkit(ctx, family).await?).into_response())
+}
+
+async fn detail(
+    state: &AppState,
+    ctx: &RequestContext,
+    family: Family,
+    namespace: &str,
+    kind: &str,
+    name: &str,
+) -> Result<Response, ApiError> {
+    let object = named(family, namespace, kind, name)?;
+    Ok(Json(state.service.toolkit_detail(ctx, &object).await?).into_response())
+}
+
+/// The object a path names, or 404 when its kind is not of the path's family.
+fn named(family: Family, namespace: &str, kind: &str, name: &str) -> Result<ToolkitRef, ApiError> {
+    let namespace = NamespaceRef::in_default(namespace).map_err(control::Error::from)?;
+    let object = toolkit_ref(namespace, kind, name)?;
+    if object.kind.family() != family {
+        return Err(control::Error::not_found(
+            family.noun(),
+            format!(
+                "{}: a {} is one of the {}, under /o2dms/v1/{}",
+                object.describe(),
+                object.kind,
+                object.kind.family(),
+                object.kind.family()
+            ),
+        )
+        .into());
+    }
+    Ok(object)
+}
+
+async fn operate(
+    state: &AppState,
+    ctx: &RequestContext,
+    headers: &HeaderMap,
+    object: ToolkitRef,
+    operation: &str,
+) -> Result<Response, ApiError> {
+    match operation {
+        "reconcile" => {
+            let change = reconcile_toolkit(object)?;
+            answer(state, ctx, headers, change, |outcome| {
+                Ok(Json(outcome.into_reconcile()?).into_response())
+            })
+            .await
+        }
+        "suspend" | "resume" => {
+            let change = Change::SuspendSource {
+                source: object,
+                suspend: operation == "suspend",
+            };
+            answer(state, ctx, headers, change, |outcome| {
+                outcome.into_done()?;
+                Ok(StatusCode::NO_CONTENT.into_response())
+            })
+            .await
+        }
+        other => Err(control::Error::invalid(
+            "operation",
+            format!("{other:?} is not reconcile, suspend or resume"),
+        )
+        .into()),
+    }
+}
