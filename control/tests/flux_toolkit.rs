@@ -126,7 +126,10 @@ async fn a_policy_shows_its_latest_tag_and_the_deployments_that_run_its_image(po
     .await;
     assert_eq!(repository.url, "registry.example/podinfo");
     assert!(
-        repository.fields.iter().any(|f| f.label == "Tags" && f.value == "4"),
+        repository
+            .fields
+            .iter()
+            .any(|f| f.label == "Tags" && f.value == "4"),
         "{:?}",
         repository.fields
     );
@@ -141,7 +144,12 @@ async fn a_policy_shows_its_latest_tag_and_the_deployments_that_run_its_image(po
         policy.revision.as_deref(),
         Some("registry.example/podinfo:6.8.0")
     );
-    assert!(policy.fields.iter().any(|f| f.value == "semver >=6.7.0 <7.0.0"));
+    assert!(
+        policy
+            .fields
+            .iter()
+            .any(|f| f.value == "semver >=6.7.0 <7.0.0")
+    );
     let reference = refs::source("team-a", ToolkitKind::ImagePolicy, "podinfo");
     let detail = f
         .service
@@ -164,9 +172,14 @@ async fn a_policy_shows_its_latest_tag_and_the_deployments_that_run_its_image(po
     );
 
     let automation = until("the automation's push", async || {
-        listed(&f, &f.alice, ToolkitKind::ImageUpdateAutomation, "shop-images")
-            .await
-            .filter(|a| a.revision.is_some())
+        listed(
+            &f,
+            &f.alice,
+            ToolkitKind::ImageUpdateAutomation,
+            "shop-images",
+        )
+        .await
+        .filter(|a| a.revision.is_some())
     })
     .await;
     assert_eq!(automation.url, "GitRepository/shop");
@@ -250,7 +263,11 @@ async fn notifications_show_no_secret_and_name_what_an_alert_reports_on(pool: Pg
         )
         .await
         .expect("shop");
-    assert!(shop.used_by.iter().any(|u| u.name == "shop" && u.relation == "source"));
+    assert!(
+        shop.used_by
+            .iter()
+            .any(|u| u.name == "shop" && u.relation == "source")
+    );
     let artifact = shop.artifact.expect("an artifact");
     assert!(artifact.revision.starts_with("main@sha1:") && artifact.digest.is_some());
     assert!(!shop.conditions.is_empty() && !shop.events.is_empty());
@@ -279,7 +296,10 @@ async fn each_family_has_its_actions_refused_and_recorded_as_such(pool: PgPool) 
     let alert = refs::source("team-a", ToolkitKind::Alert, "failures");
     assert!(matches!(
         reconcile_toolkit(alert.clone()),
-        Err(Error::Invalid { field: "operation", .. })
+        Err(Error::Invalid {
+            field: "operation",
+            ..
+        })
     ));
     refs::made(
         &f.service,
@@ -347,7 +367,10 @@ async fn each_family_has_its_actions_refused_and_recorded_as_such(pool: PgPool) 
     };
     assert!(recorded("image.reconcile", "alice"));
     assert!(recorded("notification.suspend", "alice"));
-    assert!(recorded("image.suspend", "bob"), "bob's refusal is recorded");
+    assert!(
+        recorded("image.suspend", "bob"),
+        "bob's refusal is recorded"
+    );
     assert!(recorded("source.reconcile", "alice"));
     let target = rows
         .iter()
@@ -378,26 +401,45 @@ async fn the_check_shows_admins_the_installation_and_everyone_their_stuck_object
 
     let check = until("the parked repository reported", async || {
         let check = f.service.flux_check(&f.admin).await.expect("check");
-        check.stuck.iter().any(|s| s.name == "parked").then_some(check)
+        check
+            .stuck
+            .iter()
+            .any(|s| s.name == "parked")
+            .then_some(check)
     })
     .await;
     assert_eq!(check.crds.len(), 14, "{:?}", check.crds);
-    assert!(check.crds.iter().all(|c| c.present && c.ok), "{:?}", check.crds);
+    assert!(
+        check.crds.iter().all(|c| c.present && c.ok),
+        "{:?}",
+        check.crds
+    );
     let alerts = check
         .crds
         .iter()
         .find(|c| c.name == "alerts.notification.toolkit.fluxcd.io")
         .expect("alerts");
-    assert_eq!((alerts.supported.as_str(), alerts.required), ("v1beta3", false));
+    assert_eq!(
+        (alerts.supported.as_str(), alerts.required),
+        ("v1beta3", false)
+    );
     assert_eq!(check.controllers.len(), 6);
-    assert!(check.controllers.iter().all(|c| c.installed && c.ok), "{:?}", check.controllers);
+    assert!(
+        check.controllers.iter().all(|c| c.installed && c.ok),
+        "{:?}",
+        check.controllers
+    );
     assert_eq!(
         check.controllers[0].version.as_deref(),
         Some("simulated"),
         "the tag of the manager image"
     );
     assert!(check.lockdown.as_ref().is_some_and(|l| l.locked_down));
-    let parked = check.stuck.iter().find(|s| s.name == "parked").expect("parked");
+    let parked = check
+        .stuck
+        .iter()
+        .find(|s| s.name == "parked")
+        .expect("parked");
     assert_eq!(parked.reason, "suspended");
     assert!((7000..8000).contains(&parked.for_seconds), "{parked:?}");
     assert!(!check.ok);
@@ -433,7 +475,10 @@ async fn without_the_notification_crds_deployments_and_sources_keep_working(pool
     sandbox::demo::seed_and_settle(sandbox.store(), 3).expect("demo without notifications");
     let f = fixture_on(&pool, sandbox).await;
 
-    f.flux.health().await.expect("healthy without optional CRDs");
+    f.flux
+        .health()
+        .await
+        .expect("healthy without optional CRDs");
     assert_eq!(f.flux.missing_families(), [Family::Notifications]);
     assert_eq!(f.service.missing_families(), [Family::Notifications]);
     assert!(
@@ -445,7 +490,10 @@ async fn without_the_notification_crds_deployments_and_sources_keep_working(pool
     );
     let missing = f
         .service
-        .toolkit_detail(&f.alice, &refs::source("team-a", ToolkitKind::Alert, "failures"))
+        .toolkit_detail(
+            &f.alice,
+            &refs::source("team-a", ToolkitKind::Alert, "failures"),
+        )
         .await;
     assert!(
         matches!(&missing, Err(Error::NotFound { .. }))

@@ -30,4 +30,5 @@ mod plugins_api;
 mod rate_limits;
 mod reference_api;
 mod tokens;
+mod toolkit_api;
 mod values_editor;
