@@ -289,6 +289,30 @@ impl FluxCache {
         store.get(&reflector::ObjectRef::new_with(name, kind.api_resource()).within(namespace))
     }
 
+    /// Waits (at most `limit`) until the cached object of one kind is at `resource_version`,
+    /// so that a page reloaded after a write shows it. Gives up quietly: the watch will bring
+    /// it, and the write has succeeded either way.
+    pub async fn caught_up(
+        &self,
+        kind: FluxKind,
+        namespace: &str,
+        name: &str,
+        resource_version: Option<&str>,
+        limit: Duration,
+    ) {
+        let Some(wanted) = resource_version else {
+            return;
+        };
+        let started = std::time::Instant::now();
+        while started.elapsed() < limit {
+            let cached = self.object(kind, namespace, name);
+            if cached.is_some_and(|o| o.metadata.resource_version.as_deref() == Some(wanted)) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// The cluster the cache watches.
     pub fn cluster(&self) -> &ClusterId {
         &self.cluster

@@ -24,6 +24,10 @@ use model::reference::{DeploymentRef, Family, NamespaceRef, ToolkitKind, Toolkit
 use serde_json::{Value, json};
 use std::sync::Arc;
 
+/// How long a suspend or resume waits for the watch to bring the change, so that the page
+/// reloaded after it shows it.
+const CAUGHT_UP: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl FluxAdapter {
     /// The cached object a reference names, or 404 (also when its CRD is not served).
     fn cached_toolkit(&self, object: &ToolkitRef) -> Result<(FluxKind, Arc<DynamicObject>)> {
@@ -203,9 +207,15 @@ impl Toolkit for FluxAdapter {
             .check_source_write(noun_field(object.kind), &object.namespace)?;
         self.cached_toolkit(object)?;
         let (namespace, name) = (object.namespace.name(), object.name.as_str());
-        self.writer_in(ctx, namespace)?
-            .set_toolkit_suspended(kinds::of_toolkit(object.kind), namespace, name, suspend)
+        let kind = kinds::of_toolkit(object.kind);
+        let written = self
+            .writer_in(ctx, namespace)?
+            .set_toolkit_suspended(kind, namespace, name, suspend)
             .await?;
+        let version = written.metadata.resource_version.as_deref();
+        self.cache
+            .caught_up(kind, namespace, name, version, CAUGHT_UP)
+            .await;
         Ok(())
     }
 

@@ -145,7 +145,8 @@ fn summary(kind: ToolkitKind, data: &Value) -> (String, Option<String>, Vec<Fiel
     let revision = match kind {
         ToolkitKind::ImagePolicy => latest_image(data),
         ToolkitKind::ImageUpdateAutomation => text("/status/lastPushCommit"),
-        ToolkitKind::ImageRepository => text("/status/lastScanResult/revision"),
+        // A scan's revision is a digest of the tag list: nothing a person reads.
+        ToolkitKind::ImageRepository => None,
         _ => artifact,
     };
     (url, revision, fields)

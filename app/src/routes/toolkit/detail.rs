@@ -47,7 +47,7 @@ fn Detail(
     let o = detail.object.clone();
     let back = format!("/{}", o.family);
     view! {
-        <p class="crumbs"><a href=back>{o.family.to_string()}</a>" / "{o.namespace.clone()}</p>
+        <p class="crumbs"><a href=back>{super::list::heading(o.family).0}</a>" / "{o.namespace.clone()}</p>
         <h1>{o.name.clone()}<span class="muted">{format!(" {} in {}", o.kind, o.namespace)}</span></h1>
         <p data-testid="status">
             <ReadyBadge ready=o.ready.clone() suspended=o.suspended message=o.message.clone() />
@@ -121,11 +121,21 @@ fn UsedBy(detail: FluxObjectDetail) -> impl IntoView {
             view! {
                 <table class="table" data-testid="used-by"><thead><tr><th>"Deployment"</th><th>"Kind"</th><th>"Namespace"</th><th>"How"</th></tr></thead>
                     <tbody>{detail.used_by.into_iter().map(|u| { let link = format!("/deployments/{}", u.id); view! {
-                        <tr><td><a href=link>{u.name}</a></td><td>{u.kind}</td><td>{u.namespace}</td><td>{u.detail.unwrap_or(u.relation)}</td></tr>
+                        <tr><td><a href=link>{u.name}</a></td><td>{u.kind}</td><td>{u.namespace}</td><td>{u.detail.clone().unwrap_or_else(|| relation(&u.relation).to_owned())}</td></tr>
                     }}).collect_view()}</tbody>
                 </table>
             }.into_any()
         }}
+    }
+}
+
+/// How a deployment uses the object, in words.
+fn relation(relation: &str) -> &str {
+    match relation {
+        "source" => "deploys from it",
+        "alert" => "reported on",
+        "image" => "runs the image",
+        other => other,
     }
 }
 

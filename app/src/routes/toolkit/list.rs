@@ -29,7 +29,7 @@ pub fn Notifications() -> impl IntoView {
 }
 
 /// What a family's page is called and says about itself.
-fn heading(family: Family) -> (&'static str, &'static str, &'static str) {
+pub(super) fn heading(family: Family) -> (&'static str, &'static str, &'static str) {
     match family {
         Family::Sources => (
             "Sources",
@@ -99,7 +99,7 @@ fn ToolkitList(family: Family) -> impl IntoView {
                         return view! { <p class="empty" data-testid="toolkit-empty">{format!("No {family} in your namespaces.")}</p> }.into_any();
                     }
                     view! {
-                        <table class="table" data-testid="toolkit-table">
+                        <div class="scroll"><table class="table" data-testid="toolkit-table">
                             <thead><tr><th>"Name"</th><th>"Namespace"</th><th>"Kind"</th><th>"Status"</th><th>{revision}</th><th>"Points at"</th><th>"Details"</th><th></th></tr></thead>
                             <tbody>{list.into_iter().map(|o| { let whole = o.clone(); let link = href(&o); view! {
                                 <tr data-kind=o.kind.as_str() data-name=o.name.clone()>
@@ -107,7 +107,7 @@ fn ToolkitList(family: Family) -> impl IntoView {
                                     <td>{o.namespace.clone()}</td>
                                     <td>{o.kind.as_str()}</td>
                                     <td><ReadyBadge ready=o.ready.clone() suspended=o.suspended message=o.message.clone() /></td>
-                                    <td><code>{o.revision.clone().unwrap_or_default()}</code></td>
+                                    <td class="revision"><code title=o.revision.clone().unwrap_or_default()>{o.revision.clone().unwrap_or_default()}</code></td>
                                     <td class="wrap">{o.url.clone()}</td>
                                     <td class="fields">{o.fields.iter().map(|f| view! {
                                         <span class="field"><span class="muted">{format!("{}: ", f.label)}</span>{f.value.clone()}</span>
@@ -115,7 +115,7 @@ fn ToolkitList(family: Family) -> impl IntoView {
                                     <td><Actions object=whole reconcile suspend /></td>
                                 </tr>
                             }}).collect_view()}</tbody>
-                        </table>
+                        </table></div>
                     }.into_any()
                 }
             })}
