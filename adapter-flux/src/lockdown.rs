@@ -7,7 +7,7 @@
 //! write nowhere else), as `--no-cross-namespace-refs` and `--default-service-account` are
 //! Flux's.
 
-use super::kinds::{FluxKind, HELM_RELEASE};
+use super::kinds::{DEPLOYMENTS, FluxKind, HELM_RELEASE, IMAGE_UPDATE_AUTOMATION};
 use control_core::adapters::context::{Boundary, RunAs};
 use control_core::{Error, Result};
 use model::reference::{ClusterId, NamespaceRef};
@@ -48,6 +48,9 @@ impl Lockdown {
     /// Checks `object` and sets its service account; the first violation is the error, naming
     /// the field.
     pub fn enforce(&self, kind: FluxKind, object: &mut Value) -> Result<()> {
+        if !DEPLOYMENTS.contains(&kind) {
+            return self.enforce_toolkit(kind, object);
+        }
         let spec = object
             .get_mut("spec")
             .and_then(Value::as_object_mut)
@@ -130,6 +133,68 @@ impl Lockdown {
     }
 }
 
+impl Lockdown {
+    /// The lockdown of a toolkit object: what it references (an image repository, a Git
+    /// source, the deployments an Alert or Receiver names, a Secret) stays in the tenant's
+    /// namespaces, as `--no-cross-namespace-refs` holds it in Flux.
+    fn enforce_toolkit(&self, kind: FluxKind, object: &Value) -> Result<()> {
+        if !self.is_tenant() {
+            return Ok(());
+        }
+        let own = object
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let spec = object
+            .get("spec")
+            .ok_or_else(|| Error::invalid("spec", "the object has no spec"))?;
+        let same = |pointer: &str, field: &'static str, what: &str| -> Result<()> {
+            match spec.pointer(pointer).and_then(Value::as_str) {
+                Some(namespace) if namespace != own => Err(refused(
+                    field,
+                    &format!(
+                        "names {what} in namespace {namespace:?}; a tenant's {} references only its own namespace {own:?}",
+                        kind.kind
+                    ),
+                )),
+                _ => Ok(()),
+            }
+        };
+        for (pointer, field) in [
+            ("/secretRef/namespace", "spec.secretRef"),
+            ("/certSecretRef/namespace", "spec.certSecretRef"),
+            ("/proxySecretRef/namespace", "spec.proxySecretRef"),
+        ] {
+            same(pointer, field, "a Secret")?;
+        }
+        same(
+            "/imageRepositoryRef/namespace",
+            "spec.imageRepositoryRef",
+            "an ImageRepository",
+        )?;
+        if kind == IMAGE_UPDATE_AUTOMATION {
+            same("/sourceRef/namespace", "spec.sourceRef", "a source")?;
+        }
+        // An Alert's and a Receiver's objects may be in any of the tenant's namespaces.
+        for (pointer, field) in [
+            ("/eventSources", "spec.eventSources"),
+            ("/resources", "spec.resources"),
+        ] {
+            for reference in spec
+                .pointer(pointer)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(name) = reference.get("namespace").and_then(Value::as_str) {
+                    self.boundary.check(field, &self.namespace(field, name)?)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 fn pointer_str<'a>(spec: &'a serde_json::Map<String, Value>, pointer: &str) -> Option<&'a str> {
     let mut parts = pointer.trim_start_matches('/').split('/');
     let first = spec.get(parts.next()?)?;
@@ -191,6 +256,66 @@ mod tests {
             Error::OutsideBoundary { field, .. } => field,
             other => panic!("expected a refusal, got {other}"),
         }
+    }
+
+    #[test]
+    fn a_tenant_toolkit_object_references_only_the_tenants_namespaces() {
+        use crate::kinds::{ALERT, IMAGE_POLICY, IMAGE_UPDATE_AUTOMATION, RECEIVER};
+        let lockdown = tenant();
+        let object = |spec: Value| json!({ "metadata": { "namespace": "team-a" }, "spec": spec });
+        for (kind, spec, field) in [
+            (
+                IMAGE_POLICY,
+                json!({ "imageRepositoryRef": { "name": "web", "namespace": "team-b" } }),
+                "spec.imageRepositoryRef",
+            ),
+            (
+                IMAGE_POLICY,
+                json!({ "imageRepositoryRef": { "name": "web", "namespace": "team-a-staging" } }),
+                "spec.imageRepositoryRef",
+            ),
+            (
+                IMAGE_UPDATE_AUTOMATION,
+                json!({ "sourceRef": { "kind": "GitRepository", "name": "x", "namespace": "flux-system" } }),
+                "spec.sourceRef",
+            ),
+            (
+                ALERT,
+                json!({ "eventSources": [{ "kind": "HelmRelease", "name": "*", "namespace": "team-b" }] }),
+                "spec.eventSources",
+            ),
+            (
+                RECEIVER,
+                json!({ "resources": [{ "kind": "GitRepository", "name": "x", "namespace": "kube-system" }] }),
+                "spec.resources",
+            ),
+            (
+                ALERT,
+                json!({ "secretRef": { "name": "x", "namespace": "team-b" } }),
+                "spec.secretRef",
+            ),
+        ] {
+            let mut written = object(spec);
+            assert_eq!(
+                field_of(lockdown.enforce(kind, &mut written).unwrap_err()),
+                field
+            );
+        }
+        let mut inside =
+            object(json!({ "imageRepositoryRef": { "name": "web", "namespace": "team-a" } }));
+        lockdown
+            .enforce(IMAGE_POLICY, &mut inside)
+            .expect("its own namespace");
+        let mut alert = object(
+            json!({ "eventSources": [{ "kind": "Kustomization", "name": "shop", "namespace": "team-a-staging" }] }),
+        );
+        lockdown
+            .enforce(ALERT, &mut alert)
+            .expect("another of its namespaces");
+        assert!(
+            alert["spec"].get("serviceAccountName").is_none(),
+            "not a deployment"
+        );
     }
 
     #[test]

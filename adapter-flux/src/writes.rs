@@ -87,6 +87,35 @@ impl FluxWriter {
             .map_err(|e| from_kube(e, &request.name))
     }
 
+    /// Creates a toolkit object: held to the lockdown, refused when one of that name exists,
+    /// applied with strict field validation (the API server checks it against the CRD).
+    pub async fn create_object(&self, kind: FluxKind, mut object: Value) -> Result<DynamicObject> {
+        self.locked_down(kind, &mut object)?;
+        let namespace = object
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let name = object
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let api = self.api(kind, &namespace);
+        if api.get_opt(&name).await.map_err(cluster)?.is_some() {
+            return Err(Error::AlreadyExists {
+                kind: "object",
+                name,
+            });
+        }
+        let params = PatchParams::apply(FIELD_MANAGER)
+            .force()
+            .validation_strict();
+        api.patch(&name, &params, &Patch::Apply(object))
+            .await
+            .map_err(|e| from_kube(e, &name))
+    }
+
     /// Deletes a deployment of either kind.
     pub async fn delete(&self, kind: FluxKind, namespace: &str, name: &str) -> Result<()> {
         self.find(kind, namespace, name).await?;

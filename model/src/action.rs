@@ -106,17 +106,23 @@ actions! {
     PackageUpload = "package.upload", Change, Namespace, Tenant(Admin), "Upload a chart archive.";
     PackageDelete = "package.delete", Change, Namespace, Tenant(Admin), "Delete a package.";
     SourceList = "source.list", Read, Namespace, Tenant(Viewer), "List Flux sources.";
+    SourceCreate = "source.create", Change, Namespace, Tenant(Operator), "Create a Git, Helm or OCI repository.";
+    SourceDelete = "source.delete", Change, Namespace, Tenant(Operator), "Delete a source.";
     SourceGet = "source.get", Read, Namespace, Tenant(Viewer), "Read one source.";
     SourceReconcile = "source.reconcile", Change, Namespace, Tenant(Operator), "Ask Flux to fetch a source now.";
     SourceSuspend = "source.suspend", Change, Namespace, Tenant(Operator), "Suspend a source.";
     SourceResume = "source.resume", Change, Namespace, Tenant(Operator), "Resume a source.";
     ImageList = "image.list", Read, Namespace, Tenant(Viewer), "List image repositories, policies and update automations.";
     ImageGet = "image.get", Read, Namespace, Tenant(Viewer), "Read one image object.";
+    ImageCreate = "image.create", Change, Namespace, Tenant(Operator), "Create an image policy.";
+    ImageDelete = "image.delete", Change, Namespace, Tenant(Operator), "Delete an image object.";
     ImageReconcile = "image.reconcile", Change, Namespace, Tenant(Operator), "Ask Flux to scan an image repository or run an image policy or automation now.";
     ImageSuspend = "image.suspend", Change, Namespace, Tenant(Operator), "Suspend an image object.";
     ImageResume = "image.resume", Change, Namespace, Tenant(Operator), "Resume an image object.";
     NotificationList = "notification.list", Read, Namespace, Tenant(Viewer), "List notification providers, alerts and receivers.";
     NotificationGet = "notification.get", Read, Namespace, Tenant(Viewer), "Read one notification object.";
+    NotificationCreate = "notification.create", Change, Namespace, Tenant(Operator), "Create an alert for one's deployments.";
+    NotificationDelete = "notification.delete", Change, Namespace, Tenant(Operator), "Delete a notification object.";
     NotificationSuspend = "notification.suspend", Change, Namespace, Tenant(Operator), "Suspend a notification object.";
     NotificationResume = "notification.resume", Change, Namespace, Tenant(Operator), "Resume a notification object.";
     FluxCheck = "flux.check", Read, Namespace, Tenant(Viewer), "Check Flux: stuck objects in one's namespaces; platform-admins also see the CRDs and controllers.";
@@ -186,6 +192,10 @@ pub enum ToolkitVerb {
     Suspend,
     /// Resume it.
     Resume,
+    /// Create one.
+    Create,
+    /// Delete it.
+    Delete,
 }
 
 impl Action {
@@ -200,16 +210,22 @@ impl Action {
             (Sources, Reconcile) => Action::SourceReconcile,
             (Sources, Suspend) => Action::SourceSuspend,
             (Sources, Resume) => Action::SourceResume,
+            (Sources, Create) => Action::SourceCreate,
+            (Sources, Delete) => Action::SourceDelete,
             (Images, List) => Action::ImageList,
             (Images, Get) => Action::ImageGet,
             (Images, Reconcile) => Action::ImageReconcile,
             (Images, Suspend) => Action::ImageSuspend,
             (Images, Resume) => Action::ImageResume,
+            (Images, Create) => Action::ImageCreate,
+            (Images, Delete) => Action::ImageDelete,
             (Notifications, List) => Action::NotificationList,
             (Notifications, Get) => Action::NotificationGet,
             (Notifications, Reconcile) => return None,
             (Notifications, Suspend) => Action::NotificationSuspend,
             (Notifications, Resume) => Action::NotificationResume,
+            (Notifications, Create) => Action::NotificationCreate,
+            (Notifications, Delete) => Action::NotificationDelete,
         })
     }
 }

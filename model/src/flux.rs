@@ -203,3 +203,235 @@ pub struct FluxCheck {
     /// Why parts of the check could not be made.
     pub errors: Vec<String>,
 }
+
+/// A source a tenant creates. Its Secret, when it needs one, is named from the same
+/// namespace and never read back.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all_fields = "camelCase", deny_unknown_fields)]
+pub enum NewSource {
+    /// A Git repository: a branch, a tag or a semver range of tags (Flux takes the semver
+    /// range over the tag, the tag over the branch; `main` when none is given).
+    GitRepository {
+        /// Its name.
+        name: String,
+        /// Its namespace.
+        namespace: String,
+        /// `https://`, `http://` or `ssh://`.
+        url: String,
+        /// The branch to follow.
+        #[serde(default)]
+        branch: Option<String>,
+        /// The tag to check out.
+        #[serde(default)]
+        tag: Option<String>,
+        /// A semver range of tags.
+        #[serde(default)]
+        semver: Option<String>,
+        /// How often to fetch (Flux duration), `5m` by default.
+        #[serde(default)]
+        interval: Option<String>,
+        /// A Secret in the namespace with the credentials.
+        #[serde(default, rename = "secretRef")]
+        secret_ref: Option<String>,
+    },
+    /// A Helm chart repository (`https://`, or `oci://` for an OCI registry).
+    HelmRepository {
+        /// Its name.
+        name: String,
+        /// Its namespace.
+        namespace: String,
+        /// `https://`, `http://` or `oci://`.
+        url: String,
+        /// How often to fetch the index (Flux duration), `5m` by default.
+        #[serde(default)]
+        interval: Option<String>,
+        /// A Secret in the namespace with the credentials.
+        #[serde(default, rename = "secretRef")]
+        secret_ref: Option<String>,
+    },
+    /// An OCI artifact: a tag or a semver range of tags (`latest` when none is given).
+    #[serde(rename = "OCIRepository")]
+    OciRepository {
+        /// Its name.
+        name: String,
+        /// Its namespace.
+        namespace: String,
+        /// `oci://`.
+        url: String,
+        /// The tag to pull.
+        #[serde(default)]
+        tag: Option<String>,
+        /// A semver range of tags.
+        #[serde(default)]
+        semver: Option<String>,
+        /// How often to pull (Flux duration), `5m` by default.
+        #[serde(default)]
+        interval: Option<String>,
+        /// A Secret in the namespace with the credentials.
+        #[serde(default, rename = "secretRef")]
+        secret_ref: Option<String>,
+    },
+}
+
+/// How an image policy orders tags.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Order {
+    /// The last tag in ascending order wins.
+    Asc,
+    /// The first tag in ascending order wins.
+    Desc,
+}
+
+/// Which tag an image policy picks, in Flux's own shape.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub enum PolicyRule {
+    /// The highest version within a semver range.
+    Semver {
+        /// The range, e.g. `>=1.0.0 <2.0.0`.
+        range: String,
+    },
+    /// Alphabetical order.
+    Alphabetical {
+        /// Which end wins.
+        order: Order,
+    },
+    /// Numerical order.
+    Numerical {
+        /// Which end wins.
+        order: Order,
+    },
+}
+
+/// Which tags an image policy considers, and what of each it compares.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TagFilter {
+    /// A regular expression tags must match.
+    pub pattern: String,
+    /// What to compare (`$name` of a capture group); the whole tag when absent.
+    #[serde(default)]
+    pub extract: Option<String>,
+}
+
+/// An image policy a tenant creates, following an ImageRepository in the same namespace.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewImagePolicy {
+    /// Its name.
+    pub name: String,
+    /// Its namespace.
+    pub namespace: String,
+    /// The ImageRepository it follows, in the same namespace.
+    pub image_repository: String,
+    /// How it picks a tag.
+    pub policy: PolicyRule,
+    /// Which tags it considers.
+    #[serde(default)]
+    pub filter_tags: Option<TagFilter>,
+}
+
+/// Which events an Alert sends.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Every event.
+    #[default]
+    Info,
+    /// Errors only.
+    Error,
+}
+
+/// What an Alert reports on: a deployment of the tenant, or all of one kind (`*`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EventSource {
+    /// HelmRelease or Kustomization.
+    pub kind: String,
+    /// The deployment's name, or `*` for every one in the namespace.
+    pub name: String,
+    /// Its namespace (one of the tenant's); the Alert's own when absent.
+    #[serde(default)]
+    pub namespace: Option<String>,
+}
+
+/// An Alert a tenant creates for its own deployments, sent through a Provider in the same
+/// namespace.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewAlert {
+    /// Its name.
+    pub name: String,
+    /// Its namespace.
+    pub namespace: String,
+    /// The Provider it sends through, in the same namespace.
+    pub provider: String,
+    /// Every event, or errors only.
+    #[serde(default)]
+    pub severity: Severity,
+    /// What it reports on.
+    pub event_sources: Vec<EventSource>,
+    /// A line added to every message.
+    #[serde(default)]
+    pub summary: Option<String>,
+}
+
+/// A toolkit object to create, of any family.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "family", content = "object", rename_all = "lowercase")]
+pub enum NewToolkitObject {
+    /// A source.
+    Sources(NewSource),
+    /// An image policy.
+    Images(NewImagePolicy),
+    /// An alert.
+    Notifications(NewAlert),
+}
+
+impl NewToolkitObject {
+    /// Its kind.
+    pub fn kind(&self) -> ToolkitKind {
+        match self {
+            Self::Sources(NewSource::GitRepository { .. }) => ToolkitKind::GitRepository,
+            Self::Sources(NewSource::HelmRepository { .. }) => ToolkitKind::HelmRepository,
+            Self::Sources(NewSource::OciRepository { .. }) => ToolkitKind::OciRepository,
+            Self::Images(_) => ToolkitKind::ImagePolicy,
+            Self::Notifications(_) => ToolkitKind::Alert,
+        }
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Sources(
+                NewSource::GitRepository { name, .. }
+                | NewSource::HelmRepository { name, .. }
+                | NewSource::OciRepository { name, .. },
+            ) => name,
+            Self::Images(policy) => &policy.name,
+            Self::Notifications(alert) => &alert.name,
+        }
+    }
+
+    /// Its namespace.
+    pub fn namespace(&self) -> &str {
+        match self {
+            Self::Sources(
+                NewSource::GitRepository { namespace, .. }
+                | NewSource::HelmRepository { namespace, .. }
+                | NewSource::OciRepository { namespace, .. },
+            ) => namespace,
+            Self::Images(policy) => &policy.namespace,
+            Self::Notifications(alert) => &alert.namespace,
+        }
+    }
+}

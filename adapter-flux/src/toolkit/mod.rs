@@ -2,6 +2,7 @@
 //! notification objects, reconcile, suspend or resume one, trace any object to the Flux
 //! objects and source behind it, and check the installation as `flux check` does.
 
+mod build;
 mod check;
 mod usage;
 pub mod view;
@@ -19,7 +20,7 @@ use control_core::{Error, Result};
 use kube::ResourceExt;
 use kube::api::DynamicObject;
 use model::deployment::{DeploymentStatus, ReconcileOutcome, TraceStep};
-use model::flux::{FluxCheck, FluxObject, FluxObjectDetail};
+use model::flux::{FluxCheck, FluxObject, FluxObjectDetail, NewToolkitObject};
 use model::reference::{DeploymentRef, Family, NamespaceRef, ToolkitKind, ToolkitRef};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -47,6 +48,52 @@ impl FluxAdapter {
             .object(kind, object.namespace.name(), &object.name)
             .map(|found| (kind, found))
             .ok_or_else(|| Error::not_found(noun, object.describe()))
+    }
+}
+
+impl FluxAdapter {
+    /// Refuses a request whose Secret, image repository or provider is not in its namespace,
+    /// before anything is written (Flux would only report it later, as not ready).
+    async fn require_references(&self, request: &NewToolkitObject) -> Result<()> {
+        let namespace = request.namespace();
+        if let Some(secret) = build::secret_of(request) {
+            let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
+                kube::Api::namespaced(self.client.clone(), namespace);
+            // Only whether it exists: its data is never read into Pilothouse.
+            let found = secrets
+                .get_metadata_opt(secret)
+                .await
+                .map_err(control_core::adapters::cluster_error)?;
+            if found.is_none() {
+                return Err(Error::invalid(
+                    "secretRef",
+                    format!("no Secret {secret:?} in {namespace}; create it there first"),
+                ));
+            }
+        }
+        let needed = match request {
+            NewToolkitObject::Images(policy) => Some((
+                kinds::IMAGE_REPOSITORY,
+                "imageRepository",
+                &policy.image_repository,
+            )),
+            NewToolkitObject::Notifications(alert) => {
+                Some((kinds::PROVIDER, "provider", &alert.provider))
+            }
+            NewToolkitObject::Sources(_) => None,
+        };
+        if let Some((kind, field, name)) = needed
+            && self.cache.object(kind, namespace, name).is_none()
+        {
+            return Err(Error::invalid(
+                field,
+                format!(
+                    "no {} {name:?} in {namespace}; create it there first",
+                    kind.kind
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -188,6 +235,66 @@ impl Toolkit for FluxAdapter {
             revision: row.revision,
             message,
         })
+    }
+
+    async fn create_toolkit(
+        &self,
+        ctx: &WriteCtx,
+        request: &NewToolkitObject,
+    ) -> Result<FluxObject> {
+        let kind = request.kind();
+        let namespace = self.namespace_ref(request.namespace())?;
+        self.boundary(ctx)
+            .check_source_write(noun_field(kind), &namespace)?;
+        let flux = kinds::of_toolkit(kind);
+        if !self.cache.serves(flux) {
+            return Err(Error::invalid(
+                "kind",
+                format!(
+                    "the cluster does not serve the {} CRD; install its controller first",
+                    super::health::crd_name(flux)
+                ),
+            ));
+        }
+        let (flux, object) = build::build(request, &self.config.interval)?;
+        let writer = self.writer_in(ctx, namespace.name())?;
+        // The lockdown before any lookup: a refusal tells nothing about other namespaces.
+        writer.check(flux, &object)?;
+        self.require_references(request).await?;
+        let created = writer.create_object(flux, object).await?;
+        let version = created.metadata.resource_version.as_deref();
+        self.cache
+            .caught_up(flux, namespace.name(), request.name(), version, CAUGHT_UP)
+            .await;
+        Ok(view::row(kind, &created))
+    }
+
+    async fn secret_names(&self, namespace: &NamespaceRef) -> Result<Vec<String>> {
+        let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
+            kube::Api::namespaced(self.client.clone(), namespace.name());
+        let listed = secrets
+            .list_metadata(
+                &kube::api::ListParams::default()
+                    .fields("type!=helm.sh/release.v1,type!=kubernetes.io/service-account-token"),
+            )
+            .await
+            .map_err(control_core::adapters::cluster_error)?;
+        let mut names: Vec<String> = listed
+            .items
+            .into_iter()
+            .filter_map(|s| s.metadata.name)
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    async fn delete_toolkit(&self, ctx: &WriteCtx, object: &ToolkitRef) -> Result<()> {
+        self.boundary(ctx)
+            .check_source_write(noun_field(object.kind), &object.namespace)?;
+        let (kind, _) = self.cached_toolkit(object)?;
+        self.writer_in(ctx, object.namespace.name())?
+            .delete(kind, object.namespace.name(), &object.name)
+            .await
     }
 
     /// Suspends or resumes a toolkit object.

@@ -24,7 +24,7 @@ use model::deployment::{
     DeploymentRevision, DeploymentStatus, DeploymentUpdate, InventoryEntry, LogQuery, Preview,
     ReconcileOutcome, ReconcileRequest, RollbackOutcome, TraceStep,
 };
-use model::flux::{FluxCheck, FluxObject, FluxObjectDetail};
+use model::flux::{FluxCheck, FluxObject, FluxObjectDetail, NewToolkitObject};
 use model::reference::{DeploymentKind, DeploymentRef, Family, NamespaceRef, ToolkitRef};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -272,6 +272,15 @@ pub trait Toolkit: Send + Sync {
         ctx: &WriteCtx,
         object: &ToolkitRef,
     ) -> Result<ReconcileOutcome>;
+    /// Creates a source, an image policy or an alert, held to the tenant's lockdown and
+    /// checked against the CRD's schema by the API server (strict field validation).
+    async fn create_toolkit(&self, ctx: &WriteCtx, object: &NewToolkitObject)
+    -> Result<FluxObject>;
+    /// The names of the Secrets in `namespace` a source may use (not Helm's release records
+    /// or service-account tokens); never their data.
+    async fn secret_names(&self, namespace: &NamespaceRef) -> Result<Vec<String>>;
+    /// Deletes an object.
+    async fn delete_toolkit(&self, ctx: &WriteCtx, object: &ToolkitRef) -> Result<()>;
     /// Suspends or resumes an object.
     async fn set_toolkit_suspended(
         &self,

@@ -9,6 +9,7 @@ use model::deployment::{
     Deployment, DeploymentRequest, DeploymentUpdate, ReconcileOutcome, ReconcileRequest,
     RollbackOutcome,
 };
+use model::flux::{FluxObject, NewToolkitObject};
 use model::operation::Answered;
 use model::reference::{DeploymentKind, DeploymentRef, NamespaceRef, ToolkitRef};
 use serde::{Deserialize, Serialize};
@@ -95,6 +96,19 @@ pub enum Change {
         /// Suspend (true) or resume (false).
         suspend: bool,
     },
+    /// Create a toolkit object (a source, an image policy, an alert) in `namespace`.
+    CreateToolkit {
+        /// Where.
+        namespace: NamespaceRef,
+        /// What.
+        object: NewToolkitObject,
+    },
+    /// Delete a toolkit object.
+    DeleteToolkit {
+        /// Which (stored flat: namespace, kind, name).
+        #[serde(flatten)]
+        source: ToolkitRef,
+    },
 }
 
 impl Change {
@@ -118,6 +132,11 @@ impl Change {
                 source,
                 suspend: false,
             } => toolkit_action(source, ToolkitVerb::Resume),
+            Self::CreateToolkit { object, .. } => {
+                Action::on_toolkit(object.kind().family(), ToolkitVerb::Create)
+                    .unwrap_or(Action::SourceCreate)
+            }
+            Self::DeleteToolkit { source } => toolkit_action(source, ToolkitVerb::Delete),
         }
     }
 
@@ -128,7 +147,10 @@ impl Change {
         match self {
             Self::ReconcileDeployment { request, .. } => !request.no_wait,
             Self::ReconcileSource { .. } => true,
-            Self::SuspendDeployment { .. } | Self::SuspendSource { .. } => false,
+            Self::SuspendDeployment { .. }
+            | Self::SuspendSource { .. }
+            | Self::CreateToolkit { .. }
+            | Self::DeleteToolkit { .. } => false,
             _ => self.kind() == Some(DeploymentKind::Release),
         }
     }
@@ -160,9 +182,10 @@ impl Change {
             | Self::RollbackDeployment { deployment, .. }
             | Self::ReconcileDeployment { deployment, .. }
             | Self::SuspendDeployment { deployment, .. } => Subject::Deployment(deployment),
-            Self::ReconcileSource { source } | Self::SuspendSource { source, .. } => {
-                Subject::Source(source)
-            }
+            Self::ReconcileSource { source }
+            | Self::SuspendSource { source, .. }
+            | Self::DeleteToolkit { source } => Subject::Source(source),
+            Self::CreateToolkit { namespace, object } => Subject::NewToolkit { namespace, object },
         }
     }
 
@@ -171,7 +194,7 @@ impl Change {
         match self.subject() {
             Subject::New { kind, .. } => Some(kind),
             Subject::Deployment(deployment) => Some(deployment.kind()),
-            Subject::Source(_) => None,
+            Subject::Source(_) | Subject::NewToolkit { .. } => None,
         }
     }
 
@@ -180,6 +203,7 @@ impl Change {
         match self.subject() {
             Subject::New { namespace, .. } => namespace.clone(),
             Subject::Source(source) => source.namespace.clone(),
+            Subject::NewToolkit { namespace, .. } => namespace.clone(),
             Subject::Deployment(deployment) => deployment.namespace_ref(),
         }
     }
@@ -190,6 +214,7 @@ impl Change {
             Subject::New { kind, name, .. } => (kind.as_str(), name),
             Subject::Deployment(deployment) => (deployment.kind().as_str(), deployment.name()),
             Subject::Source(source) => (source.kind.as_str(), &source.name),
+            Subject::NewToolkit { object, .. } => (object.kind().as_str(), object.name()),
         }
     }
 
@@ -216,9 +241,13 @@ impl Change {
             Self::SuspendDeployment { reason, force, .. } => {
                 json!({ "reason": reason, "force": force })
             }
-            Self::ReconcileSource { source } | Self::SuspendSource { source, .. } => {
+            Self::ReconcileSource { source }
+            | Self::SuspendSource { source, .. }
+            | Self::DeleteToolkit { source } => {
                 json!({ "kind": source.kind })
             }
+            // A Secret is only named; nothing in the request is secret.
+            Self::CreateToolkit { object, .. } => serde_json::to_value(object).unwrap_or_default(),
         }
     }
 }
@@ -247,6 +276,15 @@ pub fn reconcile_toolkit(object: ToolkitRef) -> crate::Result<Change> {
     Ok(Change::ReconcileSource { source: object })
 }
 
+/// The creation of `object`, once its namespace and name are valid references.
+pub fn create_toolkit(object: NewToolkitObject) -> crate::Result<Change> {
+    let namespace = NamespaceRef::in_default(object.namespace())
+        .map_err(|e| crate::Error::invalid("namespace", e.reason))?;
+    // Checked as a reference would be (a bad name is refused before anything is recorded).
+    ToolkitRef::new(namespace.clone(), object.kind(), object.name())?;
+    Ok(Change::CreateToolkit { namespace, object })
+}
+
 /// The action for `verb` on `object`'s family. A reconcile of a kind that is not reconciled
 /// on request is never built ([`reconcile_toolkit`]); were one read back, it would be checked
 /// as the family's resume.
@@ -266,6 +304,10 @@ enum Subject<'a> {
     },
     Deployment(&'a DeploymentRef),
     Source(&'a ToolkitRef),
+    NewToolkit {
+        namespace: &'a NamespaceRef,
+        object: &'a NewToolkitObject,
+    },
 }
 
 /// What a change came to.
@@ -280,6 +322,8 @@ pub enum ChangeOutcome {
     Reconcile(ReconcileOutcome),
     /// Done; nothing to show (a delete, a source suspended).
     Done,
+    /// The toolkit object created.
+    Toolkit(Box<FluxObject>),
 }
 
 impl ChangeOutcome {
@@ -287,6 +331,14 @@ impl ChangeOutcome {
     pub fn into_deployment(self) -> crate::Result<Deployment> {
         match self {
             Self::Deployment(deployment) => Ok(*deployment),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// The toolkit object created.
+    pub fn into_toolkit(self) -> crate::Result<FluxObject> {
+        match self {
+            Self::Toolkit(object) => Ok(*object),
             other => Err(unexpected(&other)),
         }
     }
@@ -342,6 +394,7 @@ fn unexpected(outcome: &ChangeOutcome) -> crate::Error {
             ChangeOutcome::Rollback(_) => "rollback",
             ChangeOutcome::Reconcile(_) => "reconcile",
             ChangeOutcome::Done => "done",
+            ChangeOutcome::Toolkit(_) => "toolkit object",
         }
     ))
 }

@@ -125,6 +125,13 @@ async fn run(runner: &Runner<'_>, write: &WriteCtx, change: &Change) -> Result<C
         (Runner::Toolkit(_, toolkit), Change::ReconcileSource { source }) => Ok(
             ChangeOutcome::Reconcile(toolkit.reconcile_toolkit(write, source).await?),
         ),
+        (Runner::Toolkit(_, toolkit), Change::CreateToolkit { object, .. }) => Ok(
+            ChangeOutcome::Toolkit(Box::new(toolkit.create_toolkit(write, object).await?)),
+        ),
+        (Runner::Toolkit(_, toolkit), Change::DeleteToolkit { source }) => {
+            toolkit.delete_toolkit(write, source).await?;
+            Ok(ChangeOutcome::Done)
+        }
         (Runner::Toolkit(_, toolkit), Change::SuspendSource { source, suspend }) => {
             toolkit
                 .set_toolkit_suspended(write, source, *suspend)

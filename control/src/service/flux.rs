@@ -188,6 +188,18 @@ impl Service {
         Ok(toolkit.flux_check(&visible, installation).await)
     }
 
+    /// The Secrets a source in `namespace` may name, for a form's picker: only for those who
+    /// may create sources there, and only their names.
+    pub async fn secret_names(
+        &self,
+        ctx: &RequestContext,
+        namespace: &NamespaceRef,
+    ) -> Result<Vec<String>> {
+        self.namespaced(ctx, Action::SourceCreate, namespace, None, json!({}))
+            .await?;
+        self.toolkit_in(namespace)?.secret_names(namespace).await
+    }
+
     /// The families whose CRDs the cluster does not serve, so pages can hide them.
     pub fn missing_families(&self) -> Vec<Family> {
         self.registry

@@ -262,8 +262,119 @@ pub fn finish(document: utoipa::openapi::OpenApi) -> Value {
         }
     }
     constrain_properties(&mut document);
+    constrain_toolkit(&mut document);
     constrain_request_strings(&mut document);
     document
+}
+
+/// A URL with one of `schemes` and a host: printable characters, no spaces.
+fn url_of(schemes: &str) -> Value {
+    matching(&format!("({schemes})://[!-.0-~][!-~]*"), 2048)
+}
+
+/// What the server checks of the toolkit requests: (schema, the `oneOf` variant's `kind` or
+/// tag, or none for a plain object, property, constraint). Refs, ranges and patterns are narrower here than
+/// Flux takes them, never wider.
+fn toolkit_constraints() -> Vec<(&'static str, Option<&'static str>, &'static str, Value)> {
+    let reference = || matching("[!-~]+", 255);
+    let range = || matching("[0-9A-Za-z<>=~^.,|*+-][0-9A-Za-z <>=~^.,|*+-]*", 255);
+    let interval = || matching("[1-9][0-9]{0,4}(s|m|h)", 6);
+    let mut rules = Vec::new();
+    for (kind, url) in [
+        ("GitRepository", "https?|ssh"),
+        ("HelmRepository", "https?|oci"),
+        ("OCIRepository", "oci"),
+    ] {
+        rules.push(("NewSource", Some(kind), "name", matching(LABEL, 63)));
+        rules.push(("NewSource", Some(kind), "namespace", matching(LABEL, 63)));
+        rules.push(("NewSource", Some(kind), "url", url_of(url)));
+        rules.push(("NewSource", Some(kind), "interval", interval()));
+        rules.push((
+            "NewSource",
+            Some(kind),
+            "secretRef",
+            matching(&subdomain(), 253),
+        ));
+        if kind != "HelmRepository" {
+            rules.push(("NewSource", Some(kind), "tag", reference()));
+            rules.push(("NewSource", Some(kind), "semver", range()));
+        }
+        if kind == "GitRepository" {
+            rules.push(("NewSource", Some(kind), "branch", reference()));
+        }
+    }
+    for schema in ["NewImagePolicy", "NewAlert"] {
+        rules.push((schema, None, "name", matching(LABEL, 63)));
+        rules.push((schema, None, "namespace", matching(LABEL, 63)));
+    }
+    rules.push((
+        "NewImagePolicy",
+        None,
+        "imageRepository",
+        matching(LABEL, 63),
+    ));
+    rules.push(("PolicyRule", Some("semver"), "range", range()));
+    rules.push(("NewAlert", None, "provider", matching(LABEL, 63)));
+    rules.push(("NewAlert", None, "summary", matching(TEXT, 255)));
+    rules.push((
+        "NewAlert",
+        None,
+        "eventSources",
+        json!({ "type": "array", "items": { "$ref": "#/components/schemas/EventSource" },
+            "minItems": 1, "maxItems": 50 }),
+    ));
+    rules.push((
+        "EventSource",
+        None,
+        "kind",
+        one_of(["HelmRelease", "Kustomization"]),
+    ));
+    rules.push((
+        "EventSource",
+        None,
+        "name",
+        matching(&format!("(\\*|{})", subdomain()), 253),
+    ));
+    rules.push(("EventSource", None, "namespace", matching(LABEL, 63)));
+    // Parentheses must balance, which a pattern cannot say: none at all is narrower.
+    rules.push((
+        "TagFilter",
+        None,
+        "pattern",
+        matching("[!-'*-~][ -'*-~]*", 255),
+    ));
+    rules.push(("TagFilter", None, "extract", matching("[!-~]+", 255)));
+    rules
+}
+
+/// Applies [`toolkit_constraints`]: to a plain schema's properties, or to those of the
+/// `oneOf` variant whose `kind` is the one named.
+fn constrain_toolkit(document: &mut Value) {
+    for (schema, kind, property, constraint) in toolkit_constraints() {
+        let Some(object) = document["components"]["schemas"].get_mut(schema) else {
+            continue;
+        };
+        let target = match kind {
+            None => Some(object),
+            // An internally tagged variant (`kind` says which), or an externally tagged one
+            // (its one property is the variant's name, holding its fields).
+            Some(kind) => object["oneOf"].as_array_mut().and_then(|variants| {
+                variants.iter_mut().find_map(|v| {
+                    if v["properties"]["kind"]["enum"][0] == kind {
+                        Some(v)
+                    } else {
+                        v.get_mut("properties")?.get_mut(kind)
+                    }
+                })
+            }),
+        };
+        if let Some(properties) = target
+            .and_then(|t| t.get_mut("properties"))
+            .and_then(Value::as_object_mut)
+        {
+            properties.insert(property.into(), constraint);
+        }
+    }
 }
 
 /// Applies [`property_constraints`] to the component schemas.

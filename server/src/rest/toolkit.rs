@@ -1,5 +1,6 @@
 //! `/o2dms/v1/sources`, `/images` and `/notifications`: the Flux toolkit objects of each
-//! family, one object's detail, and reconcile, suspend and resume; and `/flux/check`.
+//! family, one object's detail, creating and deleting them, and reconcile, suspend and
+//! resume; the Secret names a new source may use; and `/flux/check`.
 
 use super::ApiError;
 use super::Caller;
@@ -10,9 +11,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use control::RequestContext;
-use control::service::change::{Change, reconcile_toolkit, toolkit_ref};
+use control::service::change::{Change, create_toolkit, reconcile_toolkit, toolkit_ref};
 use model::deployment::ReconcileOutcome;
-use model::flux::{FluxCheck, FluxObject, FluxObjectDetail};
+use model::flux::{
+    FluxCheck, FluxObject, FluxObjectDetail, NewAlert, NewImagePolicy, NewSource, NewToolkitObject,
+};
 use model::operation::Accepted;
 use model::reference::{Family, NamespaceRef, ToolkitRef};
 use utoipa_axum::router::OpenApiRouter;
@@ -21,15 +24,16 @@ use utoipa_axum::routes;
 /// The toolkit routes.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(sources))
-        .routes(routes!(source))
+        .routes(routes!(sources, create_source))
+        .routes(routes!(source, delete_source))
         .routes(routes!(source_operation))
-        .routes(routes!(images))
-        .routes(routes!(image))
+        .routes(routes!(images, create_image_policy))
+        .routes(routes!(image, delete_image))
         .routes(routes!(image_operation))
-        .routes(routes!(notifications))
-        .routes(routes!(notification))
+        .routes(routes!(notifications, create_alert))
+        .routes(routes!(notification, delete_notification))
         .routes(routes!(notification_operation))
+        .routes(routes!(secrets))
         .routes(routes!(flux_check))
 }
 
@@ -154,6 +158,120 @@ async fn notification_operation(
     operate(&state, &ctx, &headers, object, &operation).await
 }
 
+/// Creates a Git, Helm or OCI repository in one of the caller's namespaces; its Secret, if
+/// any, must be in the same namespace.
+#[utoipa::path(post, path = "/o2dms/v1/sources", tag = "sources", request_body = NewSource,
+    responses((status = 201, body = FluxObject)))]
+async fn create_source(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    headers: HeaderMap,
+    Json(body): Json<NewSource>,
+) -> Result<Response, ApiError> {
+    create(&state, &ctx, &headers, NewToolkitObject::Sources(body)).await
+}
+
+/// Deletes a source.
+#[utoipa::path(delete, path = "/o2dms/v1/sources/{namespace}/{kind}/{name}", tag = "sources",
+    params(("namespace" = String, Path), ("kind" = String, Path), ("name" = String, Path)),
+    responses((status = 204, description = "Deleted.")))]
+async fn delete_source(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path((namespace, kind, name)): Named,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    delete(
+        &state,
+        &ctx,
+        &headers,
+        named(Family::Sources, &namespace, &kind, &name)?,
+    )
+    .await
+}
+
+/// Creates an image policy following an ImageRepository in the same namespace.
+#[utoipa::path(post, path = "/o2dms/v1/images", tag = "images", request_body = NewImagePolicy,
+    responses((status = 201, body = FluxObject)))]
+async fn create_image_policy(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    headers: HeaderMap,
+    Json(body): Json<NewImagePolicy>,
+) -> Result<Response, ApiError> {
+    create(&state, &ctx, &headers, NewToolkitObject::Images(body)).await
+}
+
+/// Deletes an image object.
+#[utoipa::path(delete, path = "/o2dms/v1/images/{namespace}/{kind}/{name}", tag = "images",
+    params(("namespace" = String, Path), ("kind" = String, Path), ("name" = String, Path)),
+    responses((status = 204, description = "Deleted.")))]
+async fn delete_image(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path((namespace, kind, name)): Named,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    delete(
+        &state,
+        &ctx,
+        &headers,
+        named(Family::Images, &namespace, &kind, &name)?,
+    )
+    .await
+}
+
+/// Creates an alert for the caller's deployments, sent through a Provider in its namespace.
+#[utoipa::path(post, path = "/o2dms/v1/notifications", tag = "notifications", request_body = NewAlert,
+    responses((status = 201, body = FluxObject)))]
+async fn create_alert(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    headers: HeaderMap,
+    Json(body): Json<NewAlert>,
+) -> Result<Response, ApiError> {
+    create(
+        &state,
+        &ctx,
+        &headers,
+        NewToolkitObject::Notifications(body),
+    )
+    .await
+}
+
+/// Deletes a notification object.
+#[utoipa::path(delete, path = "/o2dms/v1/notifications/{namespace}/{kind}/{name}", tag = "notifications",
+    params(("namespace" = String, Path), ("kind" = String, Path), ("name" = String, Path)),
+    responses((status = 204, description = "Deleted.")))]
+async fn delete_notification(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path((namespace, kind, name)): Named,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    delete(
+        &state,
+        &ctx,
+        &headers,
+        named(Family::Notifications, &namespace, &kind, &name)?,
+    )
+    .await
+}
+
+/// The names of the Secrets a new source in `namespace` may use (never their data), for
+/// those who may create sources there.
+#[utoipa::path(get, path = "/o2dms/v1/secrets/{namespace}", tag = "sources",
+    params(("namespace" = String, Path)),
+    responses((status = 200, body = Vec<String>)))]
+async fn secrets(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(namespace): Path<String>,
+) -> Result<Response, ApiError> {
+    let namespace = NamespaceRef::in_default(namespace).map_err(control::Error::from)?;
+    Ok(Json(state.service.secret_names(&ctx, &namespace).await?).into_response())
+}
+
 /// The Flux check: objects stuck in the caller's namespaces; for platform-admins also the
 /// CRDs (present, served versions, supported), the controllers and their lockdown.
 #[utoipa::path(get, path = "/o2dms/v1/flux/check", tag = "sources",
@@ -163,6 +281,33 @@ async fn flux_check(
     Caller(ctx): Caller,
 ) -> Result<Response, ApiError> {
     Ok(Json(state.service.flux_check(&ctx).await?).into_response())
+}
+
+async fn create(
+    state: &AppState,
+    ctx: &RequestContext,
+    headers: &HeaderMap,
+    object: NewToolkitObject,
+) -> Result<Response, ApiError> {
+    let change = create_toolkit(object)?;
+    answer(state, ctx, headers, change, |outcome| {
+        Ok((StatusCode::CREATED, Json(outcome.into_toolkit()?)).into_response())
+    })
+    .await
+}
+
+async fn delete(
+    state: &AppState,
+    ctx: &RequestContext,
+    headers: &HeaderMap,
+    object: ToolkitRef,
+) -> Result<Response, ApiError> {
+    let change = Change::DeleteToolkit { source: object };
+    answer(state, ctx, headers, change, |outcome| {
+        outcome.into_done()?;
+        Ok(StatusCode::NO_CONTENT.into_response())
+    })
+    .await
 }
 
 async fn list(

@@ -200,3 +200,207 @@ async fn families_details_operations_and_the_check_over_rest() {
     assert!(nodes.iter().any(|n| n["role"] == "notification"));
     env.assert_audit_chain_intact().await;
 }
+
+#[tokio::test]
+async fn a_tenant_creates_and_deletes_sources_policies_and_alerts_inside_its_namespace() {
+    let env = TestEnv::start_with_cluster("rest-toolkit-create").await;
+    let alice = env.bearer("alice");
+    let store = env.cluster.as_ref().expect("cluster").store();
+    crate::support::plant(
+        store,
+        "",
+        "secrets",
+        json!({ "apiVersion": "v1", "kind": "Secret",
+        "metadata": { "name": "git-credentials", "namespace": "team-a" },
+        "type": "Opaque", "data": { "password": "aHVudGVyMg==" } }),
+    );
+
+    // The form's picker: names only.
+    let secrets = env.get_bearer("/o2dms/v1/secrets/team-a", &alice).await;
+    assert_eq!(secrets.status, StatusCode::OK, "{}", secrets.body);
+    assert!(
+        parse(&secrets.body)
+            .as_array()
+            .is_some_and(|s| s.contains(&json!("git-credentials")))
+    );
+    assert!(!secrets.body.contains("aHVudGVy"));
+    let theirs = env.get_bearer("/o2dms/v1/secrets/team-b", &alice).await;
+    assert_eq!(theirs.status, StatusCode::FORBIDDEN);
+
+    let git = json!({ "kind": "GitRepository", "name": "docs", "namespace": "team-a",
+        "url": "https://github.com/acme/docs", "branch": "main", "secretRef": "git-credentials" });
+    let created = env
+        .send_bearer("POST", "/o2dms/v1/sources", &alice, git.clone())
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(parse(&created.body)["url"], "https://github.com/acme/docs");
+    let again = env
+        .send_bearer("POST", "/o2dms/v1/sources", &alice, git.clone())
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    until(
+        Duration::from_secs(30),
+        "the new source fetched",
+        async || {
+            let detail = parse(
+                &env.get_bearer("/o2dms/v1/sources/team-a/GitRepository/docs", &alice)
+                    .await
+                    .body,
+            );
+            detail["artifact"]["revision"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("main@sha1:"))
+        },
+    )
+    .await;
+
+    // Each refusal names its field, in the one error shape, and writes nothing.
+    for (body, status, field) in [
+        (
+            json!({ "kind": "GitRepository", "name": "x", "namespace": "team-a", "url": "file:///etc/passwd" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "url",
+        ),
+        (
+            json!({ "kind": "GitRepository", "name": "x", "namespace": "team-a", "url": "https://x.example/r", "secretRef": "nope" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "secretRef",
+        ),
+        (
+            json!({ "kind": "OCIRepository", "name": "x", "namespace": "team-a", "url": "https://not-oci.example/r" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "url",
+        ),
+        (
+            json!({ "kind": "GitRepository", "name": "x", "namespace": "team-a", "url": "https://x.example/r", "interval": "soon" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "interval",
+        ),
+    ] {
+        let refused = env
+            .send_bearer("POST", "/o2dms/v1/sources", &alice, body)
+            .await;
+        assert_eq!(refused.status, status, "{}", refused.body);
+        assert_eq!(parse(&refused.body)["field"], field, "{}", refused.body);
+    }
+    let elsewhere = env
+        .send_bearer("POST", "/o2dms/v1/sources", &alice,
+            json!({ "kind": "GitRepository", "name": "x", "namespace": "team-b", "url": "https://x.example/r" }))
+        .await;
+    assert_eq!(
+        elsewhere.status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        elsewhere.body
+    );
+    let unknown = env
+        .send_bearer("POST", "/o2dms/v1/sources", &alice,
+            json!({ "kind": "GitRepository", "name": "x", "namespace": "team-a", "url": "https://x.example/r", "recurseSubmodules": true }))
+        .await;
+    assert_eq!(
+        unknown.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        unknown.body
+    );
+
+    let policy = json!({ "name": "web", "namespace": "team-a", "imageRepository": "podinfo",
+        "policy": { "alphabetical": { "order": "asc" } } });
+    let created = env
+        .send_bearer("POST", "/o2dms/v1/images", &alice, policy)
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    until(
+        Duration::from_secs(30),
+        "the new policy's choice",
+        async || {
+            parse(
+                &env.get_bearer("/o2dms/v1/images/team-a/ImagePolicy/web", &alice)
+                    .await
+                    .body,
+            )["object"]["revision"]
+                == "registry.example/podinfo:6.8.0"
+        },
+    )
+    .await;
+    let no_repository = env
+        .send_bearer(
+            "POST",
+            "/o2dms/v1/images",
+            &alice,
+            json!({ "name": "x", "namespace": "team-a",
+            "imageRepository": "ghost", "policy": { "semver": { "range": ">=1.0.0" } } }),
+        )
+        .await;
+    assert_eq!(
+        parse(&no_repository.body)["field"],
+        "imageRepository",
+        "{}",
+        no_repository.body
+    );
+
+    let alert = json!({ "name": "podinfo-errors", "namespace": "team-a", "provider": "slack",
+        "severity": "error", "eventSources": [{ "kind": "HelmRelease", "name": "podinfo" }] });
+    let created = env
+        .send_bearer("POST", "/o2dms/v1/notifications", &alice, alert)
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let detail = parse(
+        &env.get_bearer(
+            "/o2dms/v1/notifications/team-a/Alert/podinfo-errors",
+            &alice,
+        )
+        .await
+        .body,
+    );
+    assert_eq!(detail["usedBy"][0]["name"], "podinfo", "{detail}");
+    // The lockdown: an alert reports on the tenant's own deployments only.
+    let outside = env
+        .send_bearer("POST", "/o2dms/v1/notifications", &alice, json!({ "name": "spy", "namespace": "team-a",
+            "provider": "slack", "eventSources": [{ "kind": "Kustomization", "name": "*", "namespace": "team-b" }] }))
+        .await;
+    assert_eq!(outside.status, StatusCode::FORBIDDEN, "{}", outside.body);
+    assert_eq!(
+        parse(&outside.body)["field"],
+        "spec.eventSources",
+        "{}",
+        outside.body
+    );
+
+    for path in [
+        "/o2dms/v1/notifications/team-a/Alert/podinfo-errors",
+        "/o2dms/v1/images/team-a/ImagePolicy/web",
+        "/o2dms/v1/sources/team-a/GitRepository/docs",
+    ] {
+        let deleted = env.send_bearer("DELETE", path, &alice, json!(null)).await;
+        assert_eq!(
+            deleted.status,
+            StatusCode::NO_CONTENT,
+            "{path}: {}",
+            deleted.body
+        );
+        until(Duration::from_secs(30), "the object gone", async || {
+            env.get_bearer(path, &alice).await.status == StatusCode::NOT_FOUND
+        })
+        .await;
+    }
+    let rows = env
+        .service
+        .query_audit(&env.admin(), &control::audit::AuditFilter::default())
+        .await
+        .expect("audit")
+        .events;
+    for action in [
+        "source.create",
+        "image.create",
+        "notification.create",
+        "source.delete",
+    ] {
+        assert!(
+            rows.iter()
+                .any(|r| r.event.action == action && r.event.actor.subject == "alice"),
+            "{action}"
+        );
+    }
+    env.assert_audit_chain_intact().await;
+}
