@@ -117,6 +117,7 @@ impl FluxCache {
                 watching.push((kind, present));
             }
             let client = client.clone();
+            let (bus, cluster_id) = (rows.clone(), cluster.clone());
             let mut feed = DEPLOYMENTS.contains(&kind).then(|| {
                 let (synced, ready) = tokio::sync::watch::channel(false);
                 rows_ready.push((kind, ready));
@@ -152,6 +153,8 @@ impl FluxCache {
                             writer.apply_watcher_event(&event);
                             if let Some(feed) = feed {
                                 feed.on(&event);
+                            } else if let Some(toolkit) = kinds::toolkit_kind(kind) {
+                                announce(&bus, &cluster_id, toolkit, &event);
                             }
                         }
                         (Step::Current, Some(feed)) => feed.rows.mark_current(kind.kind),
@@ -340,6 +343,33 @@ impl FluxCache {
             (&a.namespace, &a.kind, &a.name).cmp(&(&b.namespace, &b.kind, &b.name))
         });
         objects
+    }
+}
+
+/// Tells the bus about a toolkit object that was applied or deleted (a re-list is not
+/// announced: pages that follow the stream reload on a resync).
+fn announce(
+    bus: &RowIndex,
+    cluster: &ClusterId,
+    kind: ToolkitKind,
+    event: &watcher::Event<DynamicObject>,
+) {
+    match event {
+        watcher::Event::Apply(object) => {
+            bus.announce(CacheEvent::Toolkit(Arc::new(super::toolkit::view::row(
+                kind, object,
+            ))));
+        }
+        watcher::Event::Delete(object) => {
+            let namespace = object.namespace().unwrap_or_default();
+            if let Ok(namespace) = model::reference::NamespaceRef::new(cluster.clone(), &namespace)
+                && let Ok(reference) =
+                    model::reference::ToolkitRef::new(namespace, kind, object.name_any())
+            {
+                bus.announce(CacheEvent::ToolkitDeleted(reference));
+            }
+        }
+        _ => {}
     }
 }
 

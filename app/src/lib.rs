@@ -71,6 +71,9 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/operations/:id") view=routes::OperationPage />
                         <Route path=path!("/packages") view=routes::Packages />
                         <Route path=path!("/sources") view=routes::Sources />
+                        <Route path=path!("/sources/new") view=routes::NewSourcePage />
+                        <Route path=path!("/images/new") view=routes::NewImagePolicyPage />
+                        <Route path=path!("/notifications/new") view=routes::NewAlertPage />
                         <Route path=path!("/sources/:namespace/:kind/:name") view=routes::ToolkitPage />
                         <Route path=path!("/images") view=routes::Images />
                         <Route path=path!("/images/:namespace/:kind/:name") view=routes::ToolkitPage />

@@ -22,6 +22,8 @@ pub struct Live {
 pub enum Message {
     /// A deployment changed: its id.
     Deployment(String),
+    /// A toolkit object changed: `Kind/namespace/name`.
+    Toolkit(String),
     /// A tracked operation moved on.
     Operation(Box<Operation>),
     /// Changes were missed: reload.
@@ -38,7 +40,17 @@ const SETTLE_MS: u64 = 400;
 pub fn use_live(wanted: impl Fn(&str) -> bool + 'static) -> Live {
     follow(move |message| match message {
         Message::Deployment(id) => wanted(id),
-        Message::Operation(_) => false,
+        Message::Operation(_) | Message::Toolkit(_) => false,
+        Message::Resync => true,
+    })
+}
+
+/// Follows the toolkit objects `wanted` picks (by `Kind/namespace/name`) while the calling
+/// component lives.
+pub fn use_live_toolkit(wanted: impl Fn(&str) -> bool + 'static) -> Live {
+    follow(move |message| match message {
+        Message::Toolkit(key) => wanted(key),
+        Message::Operation(_) | Message::Deployment(_) => false,
         Message::Resync => true,
     })
 }
@@ -47,7 +59,7 @@ pub fn use_live(wanted: impl Fn(&str) -> bool + 'static) -> Live {
 pub fn use_live_operations(wanted: impl Fn(&Operation) -> bool + 'static) -> Live {
     follow(move |message| match message {
         Message::Operation(operation) => wanted(operation),
-        Message::Deployment(_) => false,
+        Message::Deployment(_) | Message::Toolkit(_) => false,
         Message::Resync => true,
     })
 }
@@ -152,9 +164,18 @@ mod browser {
                 model::live::DEPLOYMENT_EVENT,
                 Box::new(|event| {
                     let id = serde_json::from_str::<model::live::LiveChange>(&data(&event))
-                        .map(|change| change.id().to_owned())
+                        .map(|change| change.id())
                         .unwrap_or_default();
                     tell(|| Event::Message(Message::Deployment(id.clone())));
+                }),
+            ),
+            on(
+                model::live::TOOLKIT_EVENT,
+                Box::new(|event| {
+                    let key = serde_json::from_str::<model::live::LiveChange>(&data(&event))
+                        .map(|change| change.id())
+                        .unwrap_or_default();
+                    tell(|| Event::Message(Message::Toolkit(key.clone())));
                 }),
             ),
             on(

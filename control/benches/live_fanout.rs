@@ -124,7 +124,7 @@ async fn round(service: &Service, subscribers: usize) -> (f64, f64, usize) {
         readers.push(tokio::spawn(async move {
             while let Some(item) = stream.next().await {
                 match item {
-                    control::service::LiveItem::Change { id, json } => {
+                    control::service::LiveItem::Change { id, json, .. } => {
                         // What the SSE layer does with it: write the bytes out.
                         std::hint::black_box(json.len());
                         seen.store(id, Ordering::Release);

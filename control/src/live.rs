@@ -4,7 +4,7 @@
 //! Which client sees what is decided per client in `Service::live_events`.
 
 use crate::adapters::rows::CacheEvent;
-use model::live::LiveChange;
+use model::live::{DEPLOYMENT_EVENT, LiveChange, TOOLKIT_EVENT};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
@@ -29,6 +29,8 @@ pub enum Live {
     Change {
         /// Where.
         namespace: model::reference::NamespaceRef,
+        /// The SSE event name: a deployment's or a toolkit object's change.
+        event: &'static str,
         /// The [`LiveChange`] as JSON.
         json: Arc<str>,
     },
@@ -86,6 +88,7 @@ impl LiveHub {
             CacheEvent::Upserted(row) => match row_namespace(row) {
                 Some(namespace) => Live::Change {
                     namespace,
+                    event: DEPLOYMENT_EVENT,
                     json: json(&LiveChange::Upserted {
                         deployment: Box::new(row.as_ref().clone()),
                     }),
@@ -94,9 +97,32 @@ impl LiveHub {
             },
             CacheEvent::Deleted(reference) => Live::Change {
                 namespace: reference.namespace_ref(),
+                event: DEPLOYMENT_EVENT,
                 json: json(&LiveChange::Deleted {
                     id: reference.to_string(),
                     namespace: reference.namespace().to_owned(),
+                }),
+            },
+            CacheEvent::Toolkit(object) => {
+                let Ok(namespace) = model::reference::NamespaceRef::in_default(&object.namespace)
+                else {
+                    return;
+                };
+                Live::Change {
+                    namespace,
+                    event: TOOLKIT_EVENT,
+                    json: json(&LiveChange::Toolkit {
+                        object: Box::new(object.as_ref().clone()),
+                    }),
+                }
+            }
+            CacheEvent::ToolkitDeleted(reference) => Live::Change {
+                namespace: reference.namespace.clone(),
+                event: TOOLKIT_EVENT,
+                json: json(&LiveChange::ToolkitDeleted {
+                    kind: reference.kind,
+                    namespace: reference.namespace.name().to_owned(),
+                    name: reference.name.clone(),
                 }),
             },
         };

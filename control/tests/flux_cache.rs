@@ -217,6 +217,8 @@ async fn next_about(
         let about = match &event {
             CacheEvent::Upserted(row) => row.name.clone(),
             CacheEvent::Deleted(reference) => reference.name().to_owned(),
+            CacheEvent::Toolkit(object) => object.name.clone(),
+            CacheEvent::ToolkitDeleted(reference) => reference.name.clone(),
         };
         if about == name {
             return event;

@@ -1,7 +1,8 @@
 // The Flux toolkit beside the deployments, as alice (operator of team-a) and the platform-admin
-// see it: an image policy's latest tag and the release that runs its image; an alert, what it
-// reports on, suspended and resumed; a source's artifact, users and a fetch; and Admin → Flux,
-// the installation as `flux check` reports it. Each page in both themes.
+// see it: an image policy's latest tag and the release that runs its image; an alert created
+// for her release, suspended and deleted; a Git source created (after a refused form that
+// kept what she typed); a source's artifact, users and a fetch; and Admin → Flux, the
+// installation as `flux check` reports it. Each page in both themes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { baseUrl, darkTheme, hydrated, launch, screenshotPath, signIn } from './support.mjs';
@@ -40,7 +41,7 @@ test('an image policy shows its latest tag and the deployments that run the imag
   }
 });
 
-test('an alert names what it reports on, and is suspended and resumed', async () => {
+test('alice creates an alert for her release, suspends it and deletes it', async () => {
   const page = await (await browser.newContext()).newPage();
   try {
     await signIn(page, 'alice', '/notifications');
@@ -49,18 +50,62 @@ test('an alert names what it reports on, and is suspended and resumed', async ()
     assert.match(await provider.innerText(), /https:\/\/hooks\.slack\.com/);
     assert.doesNotMatch(await page.content(), /demo-token/, 'the webhook token is never shown');
     await shoot(page, 'notifications');
-    await page.locator('tr[data-kind="Alert"][data-name="failures"]').getByRole('link', { name: 'failures' }).click();
-    await page.waitForURL(`${baseUrl}/notifications/team-a/Alert/failures`);
+
+    await page.getByTestId('new-object').click();
+    await page.waitForURL(`${baseUrl}/notifications/new`);
+    const form = page.getByTestId('new-alert');
+    await form.locator('input[name="form[name]"]').fill('podinfo-errors');
+    await form.locator('input[name="form[namespace]"]').fill('team-a');
+    await form.locator('input[name="form[provider]"]').fill('slack');
+    await form.locator('select[name="form[severity]"]').selectOption('error');
+    await form.locator('textarea[name="form[sources]"]').fill('HelmRelease/podinfo');
+    await shoot(page, 'alert-new');
+    await form.getByRole('button', { name: 'Create' }).click();
+    await page.waitForURL(`${baseUrl}/notifications/team-a/Alert/podinfo-errors`);
     const users = page.getByTestId('used-by');
     await users.waitFor();
-    assert.match(await users.innerText(), /shop\s+Kustomization/);
+    assert.match(await users.innerText(), /podinfo\s+HelmRelease\s+team-a\s+reported on/);
     assert.equal(await page.getByRole('button', { name: 'Reconcile' }).count(), 0, 'alerts are not reconciled on request');
     await page.getByRole('button', { name: 'Suspend' }).click();
     await page.getByTestId('notice').filter({ hasText: 'Done.' }).waitFor();
     await page.getByTestId('status').filter({ hasText: 'suspended' }).waitFor();
     await shoot(page, 'alert-suspended');
-    await page.getByRole('button', { name: 'Resume' }).click();
-    await page.getByRole('button', { name: 'Suspend' }).waitFor();
+    await page.getByTestId('delete').locator('summary').click();
+    await page.getByRole('button', { name: 'Delete Alert podinfo-errors' }).click();
+    await page.waitForURL(`${baseUrl}/notifications`);
+    await page.locator('tr[data-kind="Alert"][data-name="failures"]').waitFor();
+    assert.equal(await page.locator('tr[data-name="podinfo-errors"]').count(), 0);
+  } finally {
+    await page.context().close();
+  }
+});
+
+test('alice creates a Git source; a refused form keeps what she typed', async () => {
+  const page = await (await browser.newContext()).newPage();
+  try {
+    await signIn(page, 'alice', '/sources/new');
+    const form = page.getByTestId('new-source');
+    await form.locator('input[name="form[name]"]').fill('docs');
+    await form.locator('input[name="form[namespace]"]').fill('team-a');
+    await form.locator('input[name="form[url]"]').fill('file:///etc/passwd');
+    await form.locator('input[name="form[branch]"]').fill('main');
+    await form.getByRole('button', { name: 'Create' }).click();
+    const error = page.getByTestId('form-error');
+    await error.waitFor();
+    assert.match(await error.innerText(), /url/);
+    assert.equal(await form.locator('input[name="form[name]"]').inputValue(), 'docs', 'nothing typed is lost');
+    await shoot(page, 'source-new-refused');
+    await form.locator('input[name="form[url]"]').fill('https://github.com/acme/docs');
+    await form.getByRole('button', { name: 'Create' }).click();
+    await page.waitForURL(`${baseUrl}/sources/team-a/GitRepository/docs`);
+    // The simulated source-controller fetches within moments; the page follows the live
+    // stream and shows the artifact without a reload.
+    const artifact = page.getByTestId('artifact');
+    await artifact.waitFor({ timeout: 60_000 });
+    assert.match(await artifact.innerText(), /main@sha1:/);
+    await page.getByTestId('delete').locator('summary').click();
+    await page.getByRole('button', { name: 'Delete GitRepository docs' }).click();
+    await page.waitForURL(`${baseUrl}/sources`);
   } finally {
     await page.context().close();
   }

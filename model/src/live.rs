@@ -21,20 +21,52 @@ pub enum LiveChange {
         /// Its namespace.
         namespace: String,
     },
+    /// A toolkit object appeared or changed (sent as a `toolkit` event): its row.
+    Toolkit {
+        /// The row, as its family's list shows it.
+        object: Box<crate::flux::FluxObject>,
+    },
+    /// A toolkit object is gone (a `toolkit` event).
+    ToolkitDeleted {
+        /// Its kind.
+        kind: crate::reference::ToolkitKind,
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+    },
 }
 
 impl LiveChange {
-    /// The id of the deployment it is about.
-    pub fn id(&self) -> &str {
+    /// The id of the deployment it is about, or `Kind/namespace/name` of the toolkit object.
+    pub fn id(&self) -> String {
         match self {
-            Self::Upserted { deployment } => &deployment.id,
-            Self::Deleted { id, .. } => id,
+            Self::Upserted { deployment } => deployment.id.clone(),
+            Self::Deleted { id, .. } => id.clone(),
+            Self::Toolkit { object } => toolkit_key(object.kind, &object.namespace, &object.name),
+            Self::ToolkitDeleted {
+                kind,
+                namespace,
+                name,
+            } => toolkit_key(*kind, namespace, name),
         }
     }
+
+    /// Whether it is about a toolkit object (sent as a `toolkit` event).
+    pub fn is_toolkit(&self) -> bool {
+        matches!(self, Self::Toolkit { .. } | Self::ToolkitDeleted { .. })
+    }
+}
+
+/// How a toolkit object is named in the live stream: `Kind/namespace/name`.
+pub fn toolkit_key(kind: crate::reference::ToolkitKind, namespace: &str, name: &str) -> String {
+    format!("{kind}/{namespace}/{name}")
 }
 
 /// The SSE event name of a change.
 pub const DEPLOYMENT_EVENT: &str = "deployment";
+/// The SSE event name of a toolkit object's change.
+pub const TOOLKIT_EVENT: &str = "toolkit";
 /// The SSE event name of a tracked operation's new state (its data is an
 /// [`crate::operation::Operation`]).
 pub const OPERATION_EVENT: &str = "operation";

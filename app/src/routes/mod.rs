@@ -33,7 +33,9 @@ pub use not_found::NotFound;
 pub use operations::{OperationPage, Operations, OperationsIndicator};
 pub use packages::Packages;
 pub use tokens::Tokens;
-pub use toolkit::{Images, Notifications, Sources, ToolkitPage};
+pub use toolkit::{
+    Images, NewAlertPage, NewImagePolicyPage, NewSourcePage, Notifications, Sources, ToolkitPage,
+};
 
 /// Percent-encodes a query value (the browser build has no URL crate).
 pub(crate) fn encode(value: &str) -> String {

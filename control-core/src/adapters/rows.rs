@@ -44,6 +44,10 @@ pub enum CacheEvent {
     Upserted(Arc<Deployment>),
     /// A deployment is gone.
     Deleted(DeploymentRef),
+    /// A toolkit object (a source, an image or notification object) was added or changed.
+    Toolkit(Arc<model::flux::FluxObject>),
+    /// A toolkit object is gone.
+    ToolkitDeleted(model::reference::ToolkitRef),
 }
 
 /// How many changes a slow subscriber may fall behind before it is told it lagged.
@@ -230,6 +234,11 @@ impl RowIndex {
     /// Every change from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<CacheEvent> {
         self.bus.subscribe()
+    }
+
+    /// Sends a change that is not about a row (a toolkit object's) on the same bus.
+    pub fn announce(&self, event: CacheEvent) {
+        let _ = self.bus.send(event);
     }
 
     /// How many rows there are.
@@ -560,6 +569,7 @@ mod tests {
             seen.push(match event {
                 CacheEvent::Upserted(row) => format!("up {}", row.revision.clone().unwrap()),
                 CacheEvent::Deleted(r) => format!("del {r}"),
+                other => format!("{other:?}"),
             });
         }
         assert_eq!(seen, ["up 1", "up 2", "del default~team-a~HelmRelease~web"]);

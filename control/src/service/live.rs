@@ -20,6 +20,8 @@ pub enum LiveItem {
     Change {
         /// The change's number, for `Last-Event-ID`.
         id: u64,
+        /// The SSE event name ([`model::live::DEPLOYMENT_EVENT`] or `TOOLKIT_EVENT`).
+        event: &'static str,
         /// The [`model::live::LiveChange`], as JSON.
         json: Arc<str>,
     },
@@ -129,7 +131,11 @@ impl Reader {
             };
             match &event.what {
                 Live::Gap => return Some(LiveItem::Resync { id: event.id }),
-                Live::Change { namespace, json } => {
+                Live::Change {
+                    namespace,
+                    event: name,
+                    json,
+                } => {
                     self.recheck().await;
                     if self.done {
                         return None;
@@ -137,6 +143,7 @@ impl Reader {
                     if self.visible.contains(namespace) {
                         return Some(LiveItem::Change {
                             id: event.id,
+                            event: name,
                             json: json.clone(),
                         });
                     }

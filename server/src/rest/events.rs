@@ -10,7 +10,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use control::service::LiveItem;
 use futures::StreamExt;
-use model::live::{DEPLOYMENT_EVENT, LiveChange, OPERATION_EVENT, RESYNC_EVENT};
+use model::live::{LiveChange, OPERATION_EVENT, RESYNC_EVENT};
 use std::convert::Infallible;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -20,15 +20,16 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(stream))
 }
 
-/// Deployment changes as they happen (`text/event-stream`). Each `deployment` event's data
-/// is a change; each `operation` event's data is a tracked operation (yours, or one in a
+/// Deployment and toolkit changes as they happen (`text/event-stream`). Each `deployment`
+/// event's data is a deployment's change, each `toolkit` event's a source's, image or
+/// notification object's; each `operation` event's data is a tracked operation (yours, or one in a
 /// namespace you may list) as it started, reported a step or ended; `resync` says changes
 /// were missed, so reload and go on. Reconnect with
 /// `Last-Event-ID` to get what was missed meanwhile.
 #[utoipa::path(get, path = "/o2dms/v1/events/stream", tag = "events",
     params(("Last-Event-ID" = Option<u64>, Header, description = "The last event received.")),
     responses((status = 200, content_type = "text/event-stream", body = LiveChange,
-        description = "`deployment` events carrying a change, `operation` events carrying an operation, `resync` events.")))]
+        description = "`deployment` and `toolkit` events carrying a change, `operation` events carrying an operation, `resync` events.")))]
 async fn stream(
     State(state): State<AppState>,
     Caller(ctx): Caller,
@@ -49,9 +50,9 @@ async fn stream(
 
 fn event(item: &LiveItem) -> Event {
     match item {
-        LiveItem::Change { id, json } => Event::default()
+        LiveItem::Change { id, event, json } => Event::default()
             .id(id.to_string())
-            .event(DEPLOYMENT_EVENT)
+            .event(*event)
             .data(&**json),
         LiveItem::Operation { id, json } => Event::default()
             .id(id.to_string())

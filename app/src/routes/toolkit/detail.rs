@@ -1,11 +1,16 @@
 //! One toolkit object's page: status and actions, what its spec and status say, the artifact
 //! a source produced, the deployments that use it, its conditions and events.
 
-use super::{Actions, Notice, ReadyBadge, ReconcileToolkit, SuspendToolkit, toolkit_detail};
+use super::super::why::{Why, may};
+use super::{
+    Actions, DeleteToolkit, Notice, ReadyBadge, ReconcileToolkit, SuspendToolkit, toolkit_detail,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
+use model::action::{Action, ToolkitVerb};
 use model::flux::FluxObjectDetail;
+use model::operation::Answered;
 
 /// `/:family/:namespace/:kind/:name`.
 #[component]
@@ -22,13 +27,26 @@ pub fn ToolkitPage() -> impl IntoView {
     };
     let reconcile = ServerAction::<ReconcileToolkit>::new();
     let suspend = ServerAction::<SuspendToolkit>::new();
+    // The object's own changes (a new artifact, a scan, a suspension) fetch it again.
+    let live = crate::live::use_live_toolkit(move |changed| {
+        let (kind, namespace, name) = key();
+        changed.eq_ignore_ascii_case(&format!("{kind}/{namespace}/{name}"))
+    });
     let detail = Resource::new(
-        move || (key(), reconcile.version().get(), suspend.version().get()),
-        |((kind, namespace, name), _, _)| toolkit_detail(kind, namespace, name),
+        move || {
+            (
+                key(),
+                reconcile.version().get(),
+                suspend.version().get(),
+                live.changes.get(),
+            )
+        },
+        |((kind, namespace, name), _, _, _)| toolkit_detail(kind, namespace, name),
     );
     view! {
         <Title text=move || key().2 />
         <Notice reconcile suspend />
+        <crate::live::LiveMarker live />
         <Suspense fallback=|| view! { <p class="empty">"Loading…"</p> }>
             {move || detail.get().map(|result| match result {
                 Err(error) => view! { <h1>{key().2}</h1><p class="error" role="alert">{error.0.message}</p> }.into_any(),
@@ -53,7 +71,7 @@ fn Detail(
             <ReadyBadge ready=o.ready.clone() suspended=o.suspended message=o.message.clone() />
             " "{o.message.clone()}
         </p>
-        <div class="toolbar"><Actions object=o.clone() reconcile suspend /></div>
+        <div class="toolbar"><Actions object=o.clone() reconcile suspend /><Delete object=o.clone() /></div>
         <dl class="facts" data-testid="facts">
             {(!o.url.is_empty()).then(|| view! { <dt>"Points at"</dt><dd class="wrap">{o.url.clone()}</dd> })}
             {o.revision.clone().map(|r| view! { <dt>"Revision"</dt><dd><code>{r}</code></dd> })}
@@ -96,6 +114,44 @@ fn Detail(
                 </table>
             }.into_any()
         }}
+    }
+}
+
+/// Delete, behind a confirmation; a deleted object returns to its family's list.
+#[component]
+fn Delete(object: model::flux::FluxObject) -> impl IntoView {
+    let delete = ServerAction::<DeleteToolkit>::new();
+    let navigate = leptos_router::hooks::use_navigate();
+    let back = format!("/{}", object.family);
+    Effect::new(move |_| {
+        if let Some(Ok(Answered::Done(()))) = delete.value().get() {
+            navigate(&back, Default::default());
+        }
+    });
+    let action = Action::on_toolkit(object.family, ToolkitVerb::Delete);
+    let allowed = action.is_none_or(|a| may(&object.permissions, a));
+    let why = object.permissions.clone();
+    let error = move || {
+        delete
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| e.0.message)
+    };
+    view! {
+        <details class="danger" data-testid="delete">
+            <summary>"Delete…"</summary>
+            <ActionForm action=delete attr:class="inline">
+                <input type="hidden" name="kind" value=object.kind.as_str() />
+                <input type="hidden" name="namespace" value=object.namespace.clone() />
+                <input type="hidden" name="name" value=object.name.clone() />
+                <button type="submit" class="danger" disabled=!allowed>
+                    {format!("Delete {} {}", object.kind, object.name)}
+                </button>
+            </ActionForm>
+            {action.map(|action| view! { <Why permissions=why action /> })}
+            {move || error().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+        </details>
     }
 }
 

@@ -54,8 +54,18 @@ pub(super) fn heading(family: Family) -> (&'static str, &'static str, &'static s
 fn ToolkitList(family: Family) -> impl IntoView {
     let reconcile = ServerAction::<ReconcileToolkit>::new();
     let suspend = ServerAction::<SuspendToolkit>::new();
+    // Any change to one of the family's kinds fetches the list again.
+    let live = crate::live::use_live_toolkit(move |key| {
+        ToolkitKind::of(family).any(|k| key.starts_with(&format!("{k}/")))
+    });
     let objects = Resource::new(
-        move || (reconcile.version().get(), suspend.version().get()),
+        move || {
+            (
+                reconcile.version().get(),
+                suspend.version().get(),
+                live.changes.get(),
+            )
+        },
         move |_| list_toolkit(family),
     );
     let missing = Resource::new(|| (), |()| missing_families());
@@ -63,9 +73,17 @@ fn ToolkitList(family: Family) -> impl IntoView {
     let namespace = move || query.with(|q| q.get("namespace")).filter(|n| !n.is_empty());
     let kind = move || query.with(|q| q.get("kind")).filter(|k| !k.is_empty());
     let (title, blurb, revision) = heading(family);
+    let create = match family {
+        Family::Sources => "New source",
+        Family::Images => "New image policy",
+        Family::Notifications => "New alert",
+    };
     view! {
         <Title text=title />
-        <h1>{title}</h1>
+        <div class="title-row">
+            <h1>{title}</h1>
+            <a class="button" href=format!("/{family}/new") data-testid="new-object">{create}</a>
+        </div>
         <p class="muted">{blurb}</p>
         <Suspense fallback=|| ()>
             {move || missing.get().and_then(Result::ok).filter(|m| m.contains(&family)).map(|_| view! {
@@ -87,6 +105,7 @@ fn ToolkitList(family: Family) -> impl IntoView {
             <button type="submit">"Filter"</button>
         </form>
         <Notice reconcile suspend />
+        <crate::live::LiveMarker live />
         <Suspense fallback=move || view! { <p class="empty">{format!("Loading {}…", family)}</p> }>
             {move || objects.get().map(|result| match result {
                 Err(error) => view! { <p class="error" role="alert">{error.0.message}</p> }.into_any(),
@@ -100,15 +119,14 @@ fn ToolkitList(family: Family) -> impl IntoView {
                     }
                     view! {
                         <div class="scroll"><table class="table" data-testid="toolkit-table">
-                            <thead><tr><th>"Name"</th><th>"Namespace"</th><th>"Kind"</th><th>"Status"</th><th>{revision}</th><th>"Points at"</th><th>"Details"</th><th></th></tr></thead>
+                            <thead><tr><th>"Name"</th><th>"Namespace"</th><th>"Kind"</th><th>"Status"</th><th>{revision}</th><th>"Details"</th><th></th></tr></thead>
                             <tbody>{list.into_iter().map(|o| { let whole = o.clone(); let link = href(&o); view! {
                                 <tr data-kind=o.kind.as_str() data-name=o.name.clone()>
-                                    <td><a href=link>{o.name.clone()}</a></td>
+                                    <td><a href=link>{o.name.clone()}</a><div class="points-at">{o.url.clone()}</div></td>
                                     <td>{o.namespace.clone()}</td>
                                     <td>{o.kind.as_str()}</td>
                                     <td><ReadyBadge ready=o.ready.clone() suspended=o.suspended message=o.message.clone() /></td>
                                     <td class="revision"><code title=o.revision.clone().unwrap_or_default()>{o.revision.clone().unwrap_or_default()}</code></td>
-                                    <td class="wrap">{o.url.clone()}</td>
                                     <td class="fields">{o.fields.iter().map(|f| view! {
                                         <span class="field"><span class="muted">{format!("{}: ", f.label)}</span>{f.value.clone()}</span>
                                     }).collect_view()}</td>

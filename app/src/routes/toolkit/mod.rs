@@ -3,9 +3,11 @@
 
 mod detail;
 mod list;
+mod new;
 
 pub use detail::ToolkitPage;
 pub use list::{Images, Notifications, Sources};
+pub use new::{NewAlertPage, NewImagePolicyPage, NewSourcePage};
 
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -79,6 +81,20 @@ pub async fn suspend_toolkit(
     let change = control::service::change::Change::SuspendSource {
         source: object(&kind, &namespace, &name)?,
         suspend: suspend == "true",
+    };
+    crate::server::change_for_page(&ctx, &service, change, |o| o.into_done()).await
+}
+
+/// Deletes an object.
+#[server(prefix = "/api", endpoint = "delete_toolkit")]
+pub async fn delete_toolkit(
+    kind: String,
+    namespace: String,
+    name: String,
+) -> Result<Answered<()>, AppError> {
+    let (ctx, service) = crate::server::caller().await?;
+    let change = control::service::change::Change::DeleteToolkit {
+        source: object(&kind, &namespace, &name)?,
     };
     crate::server::change_for_page(&ctx, &service, change, |o| o.into_done()).await
 }
