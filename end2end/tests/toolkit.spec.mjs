@@ -119,6 +119,11 @@ test('a source shows its artifact and users, and fetches on request', async () =
     await artifact.waitFor();
     assert.match(await artifact.innerText(), /main@sha1:/);
     assert.match(await page.getByTestId('used-by').innerText(), /shop\s+Kustomization/);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByTestId('download-artifact').click(),
+    ]);
+    assert.equal(download.suggestedFilename(), 'gitrepository-team-a-shop.tar.gz');
     await page.getByRole('button', { name: 'Reconcile' }).click();
     await page.getByTestId('notice').filter({ hasText: /fetched/ }).waitFor({ timeout: 60_000 });
     await shoot(page, 'source-detail');

@@ -108,6 +108,7 @@ actions! {
     SourceList = "source.list", Read, Namespace, Tenant(Viewer), "List Flux sources.";
     SourceCreate = "source.create", Change, Namespace, Tenant(Operator), "Create a Git, Helm or OCI repository.";
     SourceDelete = "source.delete", Change, Namespace, Tenant(Operator), "Delete a source.";
+    SourceDownload = "source.download", Read, Namespace, Tenant(Operator), "Download a source's artifact (what Flux fetched).";
     SourceGet = "source.get", Read, Namespace, Tenant(Viewer), "Read one source.";
     SourceReconcile = "source.reconcile", Change, Namespace, Tenant(Operator), "Ask Flux to fetch a source now.";
     SourceSuspend = "source.suspend", Change, Namespace, Tenant(Operator), "Suspend a source.";
@@ -196,6 +197,8 @@ pub enum ToolkitVerb {
     Create,
     /// Delete it.
     Delete,
+    /// Download what it fetched (sources only).
+    Download,
 }
 
 impl Action {
@@ -212,6 +215,8 @@ impl Action {
             (Sources, Resume) => Action::SourceResume,
             (Sources, Create) => Action::SourceCreate,
             (Sources, Delete) => Action::SourceDelete,
+            (Sources, Download) => Action::SourceDownload,
+            (Images | Notifications, Download) => return None,
             (Images, List) => Action::ImageList,
             (Images, Get) => Action::ImageGet,
             (Images, Reconcile) => Action::ImageReconcile,

@@ -133,7 +133,11 @@ fn reconcile_source(store: &Store, rt: &ResourceType, mut object: Value) {
         .pointer("/metadata/generation")
         .and_then(Value::as_i64)
         .unwrap_or(1);
-    let digest = fake_digest(&format!("{}/{name}/{generation}", rt.kind));
+    let namespace = text(&object, "/metadata/namespace")
+        .unwrap_or_default()
+        .to_owned();
+    let bytes = crate::artifacts::build(&rt.kind, &object);
+    let digest = crate::artifacts::sha256(&bytes);
     let revision = match rt.kind.as_str() {
         "GitRepository" => {
             let reference = text(&object, "/spec/ref/tag")
@@ -150,13 +154,15 @@ fn reconcile_source(store: &Store, rt: &ResourceType, mut object: Value) {
         ),
         _ => format!("sha256:{digest}"),
     };
+    let path = crate::artifacts::path(&rt.kind, &namespace, &name, &digest);
     let message = format!("stored artifact for revision '{revision}'");
     let status = json!({
         "observedGeneration": generation,
         "conditions": [ready("True", "Succeeded", &message)],
         "artifact": { "revision": revision, "digest": format!("sha256:{digest}"), "lastUpdateTime": now(),
-                      "path": format!("{}/{name}/{digest}.tar.gz", rt.plural), "url": format!("http://source-controller.flux-system.svc/{}/{name}/latest.tar.gz", rt.plural) },
-        "url": format!("http://source-controller.flux-system.svc/{}/{name}/latest.tar.gz", rt.plural),
+                      "size": bytes.len(), "path": path,
+                      "url": format!("http://source-controller.flux-system.svc.cluster.local./{path}") },
+        "url": format!("http://source-controller.flux-system.svc.cluster.local./{path}"),
         "lastHandledReconcileAt": requested_at(&object),
     });
     write_status(store, rt, &mut object, status);

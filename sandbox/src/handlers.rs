@@ -155,6 +155,27 @@ async fn route(
         ["healthz"] | ["readyz"] | ["livez"] => return Ok("ok".into_response()),
         _ => {}
     }
+    // The API server's service proxy, for source-controller's artifacts.
+    if let [
+        "api",
+        "v1",
+        "namespaces",
+        ns,
+        "services",
+        service,
+        "proxy",
+        rest @ ..,
+    ] = segments.as_slice()
+    {
+        let target = Target {
+            rt: ctx.store.resource("", "v1", "services")?,
+            namespace: Some((*ns).to_owned()),
+            name: Some((*service).to_owned()),
+            subresource: Some("proxy".to_owned()),
+        };
+        authorize(ctx, user, method, &target, query, headers, body)?;
+        return crate::artifacts::serve(&ctx.store, service, rest);
+    }
     let (group, version, rest) = match segments.as_slice() {
         ["api", "v1", rest @ ..] => ("", "v1", rest),
         ["apis", group, version, rest @ ..] => (*group, *version, rest),

@@ -5,6 +5,7 @@
 //! product's own code never depends on it.
 
 pub mod applied;
+pub mod artifacts;
 pub mod controller_pods;
 pub mod demo;
 pub mod discovery;

@@ -2,6 +2,7 @@
 //! notification objects, reconcile, suspend or resume one, trace any object to the Flux
 //! objects and source behind it, and check the installation as `flux check` does.
 
+mod artifact;
 mod build;
 mod check;
 mod usage;
@@ -286,6 +287,11 @@ impl Toolkit for FluxAdapter {
             .collect();
         names.sort();
         Ok(names)
+    }
+
+    async fn artifact(&self, source: &ToolkitRef) -> Result<(String, Vec<u8>)> {
+        let (_, found) = self.cached_toolkit(source)?;
+        artifact::fetch(self, source, &found).await
     }
 
     async fn delete_toolkit(&self, ctx: &WriteCtx, object: &ToolkitRef) -> Result<()> {

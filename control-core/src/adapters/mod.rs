@@ -279,6 +279,9 @@ pub trait Toolkit: Send + Sync {
     /// The names of the Secrets in `namespace` a source may use (not Helm's release records
     /// or service-account tokens); never their data.
     async fn secret_names(&self, namespace: &NamespaceRef) -> Result<Vec<String>>;
+    /// A source's last artifact, as source-controller serves it (through the API server's
+    /// service proxy), checked against the digest in its status: a file name and the bytes.
+    async fn artifact(&self, source: &ToolkitRef) -> Result<(String, Vec<u8>)>;
     /// Deletes an object.
     async fn delete_toolkit(&self, ctx: &WriteCtx, object: &ToolkitRef) -> Result<()>;
     /// Suspends or resumes an object.

@@ -188,6 +188,31 @@ impl Service {
         Ok(toolkit.flux_check(&visible, installation).await)
     }
 
+    /// A source's artifact, for its tenant's operators: a file name and the bytes. Each
+    /// download is recorded, since it hands out what Flux fetched with the tenant's
+    /// credentials.
+    pub async fn download_artifact(
+        &self,
+        ctx: &RequestContext,
+        source: &ToolkitRef,
+    ) -> Result<(String, Vec<u8>)> {
+        let (_, mut target, _) = self
+            .namespaced(
+                ctx,
+                Action::SourceDownload,
+                &source.namespace,
+                Some(&source.name),
+                json!({ "kind": source.kind }),
+            )
+            .await?;
+        target.kind = Some(source.kind.as_str());
+        let toolkit = self.toolkit_in(&source.namespace)?;
+        self.audited(ctx, Action::SourceDownload, &target, async |_| {
+            toolkit.artifact(source).await
+        })
+        .await
+    }
+
     /// The Secrets a source in `namespace` may name, for a form's picker: only for those who
     /// may create sources there, and only their names.
     pub async fn secret_names(

@@ -19,8 +19,8 @@ pub(super) const DEPLOYMENT_PAGE: [Action; 7] = [
 
 /// What a row of a toolkit family's table offers.
 pub(super) fn toolkit_row(family: model::reference::Family) -> Vec<Action> {
-    use model::action::ToolkitVerb::{Delete, Reconcile, Resume, Suspend};
-    [Reconcile, Suspend, Resume, Delete]
+    use model::action::ToolkitVerb::{Delete, Download, Reconcile, Resume, Suspend};
+    [Reconcile, Suspend, Resume, Delete, Download]
         .into_iter()
         .filter_map(|verb| Action::on_toolkit(family, verb))
         .collect()

@@ -8,7 +8,7 @@ use super::operations::{Prefer, answer};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use control::RequestContext;
 use control::service::change::{Change, create_toolkit, reconcile_toolkit, toolkit_ref};
@@ -27,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(sources, create_source))
         .routes(routes!(source, delete_source))
         .routes(routes!(source_operation))
+        .routes(routes!(source_artifact))
         .routes(routes!(images, create_image_policy))
         .routes(routes!(image, delete_image))
         .routes(routes!(image_operation))
@@ -76,6 +77,29 @@ async fn source_operation(
 ) -> Result<Response, ApiError> {
     let object = named(Family::Sources, &namespace, &kind, &name)?;
     operate(&state, &ctx, &headers, object, &operation).await
+}
+
+/// The source's last artifact (`.tar.gz`), as source-controller serves it, checked against
+/// the digest it records; for the tenant's operators, and recorded in the audit log.
+#[utoipa::path(get, path = "/o2dms/v1/sources/{namespace}/{kind}/{name}/artifact", tag = "sources",
+    params(("namespace" = String, Path), ("kind" = String, Path), ("name" = String, Path)),
+    responses((status = 200, description = "The artifact.", content_type = "application/gzip", body = Vec<u8>)))]
+async fn source_artifact(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path((namespace, kind, name)): Named,
+) -> Result<Response, ApiError> {
+    let source = named(Family::Sources, &namespace, &kind, &name)?;
+    let (file, bytes) = state.service.download_artifact(&ctx, &source).await?;
+    let disposition = format!("attachment; filename=\"{file}\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/gzip".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 /// Image repositories, policies and update automations in the caller's namespaces.

@@ -147,6 +147,33 @@ async fn families_details_operations_and_the_check_over_rest() {
             .is_some_and(|u| u.iter().any(|u| u["name"] == "shop"))
     );
 
+    // The artifact, through the API server's proxy to source-controller, as recorded.
+    let digest = shop["artifact"]["digest"]
+        .as_str()
+        .expect("digest")
+        .to_owned();
+    let path = "/o2dms/v1/sources/team-a/GitRepository/shop/artifact";
+    let request = Request::get(path)
+        .header(header::AUTHORIZATION, format!("Bearer {alice}"))
+        .body(Body::empty())
+        .expect("request");
+    let response = tower::ServiceExt::oneshot(env.router.clone(), request)
+        .await
+        .expect("response");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::CONTENT_TYPE], "application/gzip");
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    assert_eq!(
+        digest,
+        format!("sha256:{}", sandbox::artifacts::sha256(&bytes))
+    );
+    assert_eq!(
+        env.get_bearer(path, &bob).await.status,
+        StatusCode::FORBIDDEN
+    );
+
     let check = parse(&env.get_bearer("/o2dms/v1/flux/check", &admin).await.body);
     assert_eq!(check["crds"].as_array().map(Vec::len), Some(14), "{check}");
     assert_eq!(check["controllers"].as_array().map(Vec::len), Some(6));

@@ -64,6 +64,21 @@ fn Detail(
 ) -> impl IntoView {
     let o = detail.object.clone();
     let back = format!("/{}", o.family);
+    // Operators may download what Flux fetched; the REST route takes the page's session.
+    let download = Action::on_toolkit(o.family, ToolkitVerb::Download)
+        .filter(|action| {
+            o.permissions
+                .get(action.as_str())
+                .is_some_and(|e| e.allowed)
+        })
+        .map(|_| {
+            format!(
+                "/o2dms/v1/sources/{}/{}/{}/artifact",
+                o.namespace,
+                o.kind.as_str(),
+                o.name
+            )
+        });
     view! {
         <p class="crumbs"><a href=back>{super::list::heading(o.family).0}</a>" / "{o.namespace.clone()}</p>
         <h1>{o.name.clone()}<span class="muted">{format!(" {} in {}", o.kind, o.namespace)}</span></h1>
@@ -81,7 +96,12 @@ fn Detail(
             {o.last_update.clone().map(|t| view! { <dt>"Last update"</dt><dd>{t}</dd> })}
         </dl>
         {detail.artifact.clone().map(|a| view! {
-            <h2>"Artifact"</h2>
+            <div class="title-row">
+                <h2>"Artifact"</h2>
+                {download.clone().map(|href| view! {
+                    <a class="button" href=href download="" rel="external" data-testid="download-artifact">"Download"</a>
+                })}
+            </div>
             <dl class="facts" data-testid="artifact">
                 <dt>"Revision"</dt><dd><code>{a.revision}</code></dd>
                 {a.digest.map(|d| view! { <dt>"Digest"</dt><dd><code>{d}</code></dd> })}
