@@ -52,17 +52,7 @@ fn scan(store: &Store, rt: &ResourceType, mut object: Value) {
     if suspended(&object) || !wants_reconcile(&object) {
         return;
     }
-    let annotation = format!(
-        "/metadata/annotations/{}",
-        TAGS_ANNOTATION.replace('/', "~1")
-    );
-    let tags: Vec<String> = text(&object, &annotation)
-        .unwrap_or("1.0.0,1.1.0,1.2.0")
-        .split(',')
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
-        .collect();
+    let tags = tags_of(&object);
     let image = text(&object, "/spec/image").unwrap_or_default().to_owned();
     let message = format!("successful scan: found {} tags", tags.len());
     let mut latest = tags.clone();
@@ -93,18 +83,25 @@ fn scanned(store: &Store, namespace: &str, name: &str) -> Option<(String, Vec<St
     let repository = store.get(&rt, Some(namespace), name).ok()?;
     // Not scanned yet: nothing to choose from.
     repository.pointer("/status/lastScanResult")?;
+    Some((
+        text(&repository, "/spec/image")?.to_owned(),
+        tags_of(&repository),
+    ))
+}
+
+/// The tags an ImageRepository's registry "holds": its annotation's, else three versions.
+fn tags_of(repository: &Value) -> Vec<String> {
     let annotation = format!(
         "/metadata/annotations/{}",
         TAGS_ANNOTATION.replace('/', "~1")
     );
-    let tags = text(&repository, &annotation)
+    text(repository, &annotation)
         .unwrap_or("1.0.0,1.1.0,1.2.0")
         .split(',')
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .map(str::to_owned)
-        .collect();
-    Some((text(&repository, "/spec/image")?.to_owned(), tags))
+        .collect()
 }
 
 fn choose(store: &Store, rt: &ResourceType, mut object: Value) {

@@ -172,16 +172,9 @@ pub fn details(kind: ToolkitKind, data: &Value) -> Vec<Field> {
             push("Canonical name", text("/status/canonicalImageName"));
             push(
                 "Latest tags",
-                data.pointer("/status/lastScanResult/latestTags")
-                    .and_then(Value::as_array)
-                    .map(|tags| strings(tags).join(", ")),
+                joined(data, "/status/lastScanResult/latestTags"),
             );
-            push(
-                "Excluded tags",
-                data.pointer("/spec/exclusionList")
-                    .and_then(Value::as_array)
-                    .map(|l| strings(l).join(", ")),
-            );
+            push("Excluded tags", joined(data, "/spec/exclusionList"));
         }
         ToolkitKind::ImagePolicy => {
             push("Filter", text("/spec/filterTags/pattern"));
@@ -200,27 +193,12 @@ pub fn details(kind: ToolkitKind, data: &Value) -> Vec<Field> {
             push("Source revision", text("/status/observedSourceRevision"));
         }
         ToolkitKind::Alert => {
-            push(
-                "Inclusions",
-                data.pointer("/spec/inclusionList")
-                    .and_then(Value::as_array)
-                    .map(|l| strings(l).join(", ")),
-            );
-            push(
-                "Exclusions",
-                data.pointer("/spec/exclusionList")
-                    .and_then(Value::as_array)
-                    .map(|l| strings(l).join(", ")),
-            );
+            push("Inclusions", joined(data, "/spec/inclusionList"));
+            push("Exclusions", joined(data, "/spec/exclusionList"));
             push("Summary", text("/spec/summary"));
         }
         ToolkitKind::Receiver => {
-            push(
-                "Events",
-                data.pointer("/spec/events")
-                    .and_then(Value::as_array)
-                    .map(|l| strings(l).join(", ")),
-            );
+            push("Events", joined(data, "/spec/events"));
         }
         _ => {}
     }
@@ -267,6 +245,13 @@ fn str_at(data: &Value, pointer: &str) -> Option<String> {
     data.pointer(pointer)
         .and_then(Value::as_str)
         .map(str::to_owned)
+}
+
+/// The strings of the list at `pointer`, comma-separated.
+fn joined(data: &Value, pointer: &str) -> Option<String> {
+    data.pointer(pointer)
+        .and_then(Value::as_array)
+        .map(|values| strings(values).join(", "))
 }
 
 fn strings(values: &[Value]) -> Vec<String> {

@@ -70,10 +70,17 @@ fn Picture(graph: Graph, scope: String) -> impl IntoView {
             ))
         })
         .collect();
-    let labels: Vec<(String, String)> = graph
+    let labels: Vec<String> = graph
         .edges
         .iter()
-        .filter_map(|e| Some((label(nodes.get(e.from)?), label(nodes.get(e.to)?))))
+        .filter_map(|e| {
+            let (from, to) = (label(nodes.get(e.from)?), label(nodes.get(e.to)?));
+            Some(match e.relation.as_str() {
+                "image" => format!("{to} runs the image {from} follows"),
+                "alert" => format!("{to} reports on {from}"),
+                _ => format!("{to} needs {from}"),
+            })
+        })
         .collect();
     let (width, height) = (graph.width, graph.height);
     view! {
@@ -102,7 +109,7 @@ fn Picture(graph: Graph, scope: String) -> impl IntoView {
         <details class="graph-list">
             <summary>"The arrows as a list"</summary>
             <ul data-testid="graph-edges">
-                {labels.into_iter().map(|(from, to)| view! { <li>{format!("{to} needs {from}")}</li> }).collect_view()}
+                {labels.into_iter().map(|line| view! { <li>{line}</li> }).collect_view()}
             </ul>
         </details>
     }

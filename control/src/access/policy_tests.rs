@@ -58,6 +58,11 @@ fn needed_role(action: Action) -> Option<TenantRole> {
         "package.get",
         "source.list",
         "source.get",
+        "image.list",
+        "image.get",
+        "notification.list",
+        "notification.get",
+        "flux.check",
         "tenant.get",
     ];
     let operator = [
@@ -74,6 +79,18 @@ fn needed_role(action: Action) -> Option<TenantRole> {
         "source.reconcile",
         "source.suspend",
         "source.resume",
+        "source.create",
+        "source.delete",
+        "source.download",
+        "image.reconcile",
+        "image.suspend",
+        "image.resume",
+        "image.create",
+        "image.delete",
+        "notification.suspend",
+        "notification.resume",
+        "notification.create",
+        "notification.delete",
     ];
     let admin = [
         "operation.cancel",

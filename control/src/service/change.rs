@@ -429,7 +429,7 @@ mod tests {
     }
 
     #[test]
-    fn a_source_change_is_stored_flat_as_before_sources_were_typed() {
+    fn a_toolkit_change_is_stored_flat_as_before_sources_were_typed() {
         let stored = json!({
             "type": "suspendSource",
             "namespace": { "cluster": "default", "namespace": "team-a" },
@@ -439,7 +439,8 @@ mod tests {
         });
         let change: Change = serde_json::from_value(stored.clone()).unwrap();
         assert_eq!(change.action(), Action::SourceSuspend);
-        assert_eq!(change.target(), ("source", "shop"));
+        // The audit log names the object's own kind.
+        assert_eq!(change.target(), ("GitRepository", "shop"));
         assert_eq!(serde_json::to_value(&change).unwrap(), stored);
     }
 
