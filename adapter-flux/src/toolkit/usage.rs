@@ -99,8 +99,8 @@ pub(super) async fn images_run(
     adapter: &FluxAdapter,
     visible: &Namespaces,
 ) -> BTreeMap<String, Vec<UsedBy>> {
-    // Which Flux deployment applied each workload.
-    let mut owners: BTreeMap<(String, String, String), (kinds::FluxKind, String, String)> =
+    // Which Flux deployments applied each workload (more than one when two fight over it).
+    let mut owners: BTreeMap<(String, String, String), Vec<(kinds::FluxKind, String, String)>> =
         BTreeMap::new();
     for kind in DEPLOYMENTS {
         for object in adapter.cache.objects(kind) {
@@ -110,10 +110,10 @@ pub(super) async fn images_run(
             }
             for entry in trace::inventory(&object.data) {
                 if entry.group == "apps" {
-                    owners.insert(
-                        (entry.namespace, entry.kind, entry.name),
-                        (kind, namespace.clone(), object.name_any()),
-                    );
+                    owners
+                        .entry((entry.namespace, entry.kind, entry.name))
+                        .or_default()
+                        .push((kind, namespace.clone(), object.name_any()));
                 }
             }
         }
@@ -129,20 +129,20 @@ pub(super) async fn images_run(
     for namespace in namespaces {
         for (workload_kind, name, images) in workloads(adapter, namespace).await {
             let key = (namespace.to_owned(), workload_kind.to_owned(), name);
-            let Some((kind, ns, owner)) = owners.get(&key) else {
-                continue;
-            };
-            for image in images {
-                let repository = repository_of(&image).to_owned();
-                if seen.insert((repository.clone(), kind.kind, ns.clone(), owner.clone())) {
-                    users.entry(repository).or_default().push(row(
-                        adapter,
-                        *kind,
-                        ns,
-                        owner,
-                        "image",
-                        Some(format!("{workload_kind} {} runs {image}", key.2)),
-                    ));
+            let claimants = owners.get(&key).map(Vec::as_slice).unwrap_or_default();
+            for (kind, ns, owner) in claimants {
+                for image in &images {
+                    let repository = repository_of(image).to_owned();
+                    if seen.insert((repository.clone(), kind.kind, ns.clone(), owner.clone())) {
+                        users.entry(repository).or_default().push(row(
+                            adapter,
+                            *kind,
+                            ns,
+                            owner,
+                            "image",
+                            Some(format!("{workload_kind} {} runs {image}", key.2)),
+                        ));
+                    }
                 }
             }
         }
