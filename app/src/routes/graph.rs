@@ -90,7 +90,7 @@ fn Picture(graph: Graph, scope: String) -> impl IntoView {
             <span class="swatch status-deploying"></span>"progressing "
             <span class="swatch status-failed"></span>"failed "
             <span class="swatch status-missing"></span>"missing "
-            "· solid arrows: dependsOn · dashed: source"
+            "· solid arrows: dependsOn · dashed: source · dotted: image policy, alert"
         </p>
         <div class="graph-scroll">
             <svg class="graph" data-testid="graph" role="group" aria-label=title.clone()

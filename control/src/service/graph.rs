@@ -9,7 +9,7 @@ use crate::adapters::page::MAX_LIMIT;
 use model::deployment::DeploymentFilter;
 use model::graph::layout::layout;
 use model::graph::{Graph, GraphEdge, GraphNode, NodeRole};
-use model::reference::{ClusterId, DeploymentKind, Family, NamespaceRef};
+use model::reference::{ClusterId, DeploymentKind, Family, NamespaceRef, ToolkitKind};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -91,6 +91,10 @@ impl Service {
                 status: match source.ready.as_deref() {
                     Some("True") => "ready",
                     Some(_) => "not-ready",
+                    // Providers and Alerts keep no status: configuration, ready as written.
+                    None if matches!(source.kind, ToolkitKind::Provider | ToolkitKind::Alert) => {
+                        "ready"
+                    }
                     None => "pending",
                 }
                 .to_owned(),
