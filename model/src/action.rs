@@ -99,6 +99,9 @@ actions! {
     DeploymentSuspend = "deployment.suspend", Change, Namespace, Tenant(Operator), "Suspend reconciliation.";
     DeploymentResume = "deployment.resume", Change, Namespace, Tenant(Operator), "Resume reconciliation.";
     DeploymentLogs = "deployment.logs", Read, Namespace, Tenant(Operator), "Read controller logs.";
+    WorkloadRestart = "workload.restart", Change, Namespace, Tenant(Operator), "Restart a deployment's Deployment, StatefulSet or DaemonSet (`kubectl rollout restart`).";
+    PodDelete = "pod.delete", Change, Namespace, Tenant(Operator), "Delete a pod of a deployment (its controller makes a new one).";
+    CronJobRun = "cronjob.run", Change, Namespace, Tenant(Operator), "Run a deployment's CronJob now.";
     DeploymentReveal = "deployment.reveal", Change, Namespace, Tenant(Operator), "Read a deployment's Secret data and secret-looking values unredacted (recorded).";
     OperationCancel = "operation.cancel", Change, Namespace, Tenant(Admin), "Cancel anyone's running operation (whoever started one may always cancel it).";
     PackageList = "package.list", Read, Namespace, Tenant(Viewer), "List packages.";

@@ -18,3 +18,4 @@ pub mod tenancy;
 pub mod timeline;
 pub mod tokens;
 pub mod values;
+pub mod workload;

@@ -15,6 +15,7 @@ pub mod rows;
 mod text_index;
 pub mod values;
 pub mod watch;
+pub mod workloads;
 
 use crate::Namespaces;
 use crate::{Error, Result};

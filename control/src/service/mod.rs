@@ -26,6 +26,7 @@ mod timeline;
 mod tokens;
 pub mod tracked;
 mod values;
+mod workloads;
 
 pub use live::LiveItem;
 pub use operations::parse_operation_id;

@@ -58,6 +58,12 @@ fn one_deployment() -> OpenApiRouter<AppState> {
         .routes(routes!(super::packages::preview))
         .routes(routes!(super::deployment_logs::logs))
         .routes(routes!(super::deployment_logs::follow))
+        .routes(routes!(super::workloads::workloads))
+        .routes(routes!(super::workloads::pod_logs))
+        .routes(routes!(super::workloads::follow_pod_logs))
+        .routes(routes!(super::workloads::delete_pod))
+        .routes(routes!(super::workloads::restart))
+        .routes(routes!(super::workloads::run_cronjob))
 }
 
 /// `?kind=` on the `{namespace}/{name}` routes.

@@ -28,6 +28,7 @@ mod packages;
 mod tokens;
 mod toolkit;
 mod trace;
+mod workloads;
 
 pub use packages::UPLOAD_LIMIT;
 

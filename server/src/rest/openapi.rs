@@ -118,6 +118,13 @@ fn parameter_schema(path: &str, name: &str) -> Option<Value> {
             one_of(GlobalRole::ALL.map(GlobalRole::as_str))
         }
         "container" => matching(LABEL, 63),
+        "resource" if path.contains("/workloads/") => {
+            one_of(["deployments", "statefulsets", "daemonsets"])
+        }
+        "pod" | "workload" | "cronjob" => matching(&subdomain(), 253),
+        // Log reads are bounded (lines, and seconds back).
+        "tail" => json!({ "type": "integer", "minimum": 1, "maximum": 10_000 }),
+        "since" => json!({ "type": "integer", "minimum": 1 }),
         // The family's kinds; on an operation path, those that have one of its operations.
         "kind" if family.is_some() => one_of(
             family
