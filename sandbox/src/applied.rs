@@ -7,7 +7,14 @@ use crate::store::{Store, WriteOptions};
 use serde_json::{Value, json};
 
 /// Creates (or rescales) `namespace/name`'s Deployment and Service, applied by `manager`.
-pub fn apply(store: &Store, namespace: &str, name: &str, replicas: i64, manager: &'static str) {
+pub fn apply(
+    store: &Store,
+    namespace: &str,
+    name: &str,
+    replicas: i64,
+    crash: bool,
+    manager: &'static str,
+) {
     let options = |subresource| WriteOptions {
         force: true,
         subresource,
@@ -26,16 +33,26 @@ pub fn apply(store: &Store, namespace: &str, name: &str, replicas: i64, manager:
         return;
     };
     let current = store.get(&deployments, Some(namespace), name).ok();
-    let unchanged = current
-        .as_ref()
-        .is_some_and(|d| d.pointer("/spec/replicas").and_then(Value::as_i64) == Some(replicas));
+    let crash_annotation = format!(
+        "/spec/template/metadata/annotations/{}",
+        crate::pods::CRASH_ANNOTATION.replace('/', "~1")
+    );
+    let unchanged = current.as_ref().is_some_and(|d| {
+        d.pointer("/spec/replicas").and_then(Value::as_i64) == Some(replicas)
+            && (d.pointer(&crash_annotation).is_some() == crash)
+    });
     if unchanged {
         // No write when nothing changed: a steady cluster keeps its resource versions.
         return;
     }
+    let template_annotations = if crash {
+        json!({ crate::pods::CRASH_ANNOTATION: "true" })
+    } else {
+        json!({})
+    };
     let spec = json!({ "replicas": replicas,
         "selector": { "matchLabels": { "app.kubernetes.io/name": name } },
-        "template": { "metadata": { "labels": { "app.kubernetes.io/name": name } },
+        "template": { "metadata": { "labels": { "app.kubernetes.io/name": name }, "annotations": template_annotations },
             "spec": { "containers": [{ "name": "app", "image": format!("registry.example/{name}:latest") }] } } });
     let written = match current {
         Some(mut object) => {

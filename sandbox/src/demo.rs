@@ -90,7 +90,13 @@ pub fn seed(store: &Store) -> Result<(), ApiError> {
         "v1",
         "kustomizations",
         "team-a",
-        kustomization("shop", "shop", "./deploy/production", json!({})),
+        // Its workload crash-loops, for the workloads view.
+        kustomization(
+            "shop",
+            "shop",
+            "./deploy/production",
+            json!({ "metadata": { "labels": { crate::pods::CRASH_ANNOTATION: "true" } } }),
+        ),
     )?;
     put(
         hr,

@@ -70,6 +70,7 @@ pub fn reconcile_all(store: &Store) {
         reconcile_deployment(store, &rt, object);
     }
     crate::flux_addons::reconcile_all(store);
+    crate::pods::sync(store);
 }
 
 pub(crate) fn objects(store: &Store, group: &str, plural: &str) -> Vec<(ResourceType, Value)> {
@@ -254,11 +255,20 @@ fn reconcile_deployment(store: &Store, rt: &ResourceType, mut object: Value) {
             .iter()
             .find_map(|p| object.pointer(p).and_then(Value::as_i64))
             .unwrap_or(1);
+            // The demo's crash-looping workload: its Flux object carries the crash label.
+            let crash = object
+                .pointer(&format!(
+                    "/metadata/labels/{}",
+                    crate::pods::CRASH_ANNOTATION.replace('/', "~1")
+                ))
+                .and_then(Value::as_str)
+                == Some("true");
             crate::applied::apply(
                 store,
                 text(&object, "/metadata/namespace").unwrap_or("default"),
                 text(&object, "/metadata/name").unwrap_or_default(),
                 replicas,
+                crash,
                 controller,
             );
             let reason = match rt.kind.as_str() {

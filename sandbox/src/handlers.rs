@@ -340,10 +340,22 @@ async fn dispatch(
             "status" if rt.status_subresource => {}
             "log" if rt.plural == "pods" && rt.group.is_empty() => {
                 let pod = store.get(&rt, ns, name.as_deref().unwrap_or_default())?;
-                let log = pod
-                    .pointer("/metadata/annotations/sandbox.pilothouse.dev~1log")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
+                // A container's previous run has its own log (kept by `pods` for crashes).
+                let previous = query.get("previous").is_some_and(|p| p == "true");
+                let kept = if previous {
+                    "/metadata/annotations/sandbox.pilothouse.dev~1previous-log"
+                } else {
+                    "/metadata/annotations/sandbox.pilothouse.dev~1log"
+                };
+                let log = match pod.pointer(kept).and_then(Value::as_str) {
+                    Some(log) => log,
+                    None if previous => {
+                        return Err(ApiError::bad_request(
+                            "previous terminated container not found",
+                        ));
+                    }
+                    None => "",
+                };
                 // tailLines, as the kubelet honours it; sinceSeconds is not kept per line here.
                 let lines: Vec<&str> = log.lines().collect();
                 let tail = query

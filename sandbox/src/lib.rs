@@ -21,6 +21,7 @@ pub mod kubeconfig;
 pub mod object;
 pub mod outage;
 pub mod patch;
+pub mod pods;
 pub mod protobuf;
 pub mod rbac;
 pub mod resources;

@@ -116,6 +116,7 @@ pub fn builtins() -> Vec<ResourceType> {
             &["rs"],
         ),
         builtin("batch", "v1", "Job", "jobs", true, true, &[]),
+        builtin("batch", "v1", "CronJob", "cronjobs", true, true, &["cj"]),
         builtin(
             "policy",
             "v1",
