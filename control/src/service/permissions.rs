@@ -7,7 +7,7 @@ use model::reference::NamespaceRef;
 use std::collections::BTreeMap;
 
 /// The operations a deployment's page offers.
-pub(super) const DEPLOYMENT_PAGE: [Action; 7] = [
+pub(super) const DEPLOYMENT_PAGE: [Action; 11] = [
     Action::DeploymentReconcile,
     Action::DeploymentSuspend,
     Action::DeploymentResume,
@@ -15,6 +15,10 @@ pub(super) const DEPLOYMENT_PAGE: [Action; 7] = [
     Action::DeploymentRollback,
     Action::DeploymentUpdate,
     Action::DeploymentDelete,
+    Action::DeploymentLogs,
+    Action::WorkloadRestart,
+    Action::PodDelete,
+    Action::CronJobRun,
 ];
 
 /// What a row of a toolkit family's table offers.

@@ -32,3 +32,4 @@ mod reference_api;
 mod tokens;
 mod toolkit_api;
 mod values_editor;
+mod workloads_api;

@@ -6,6 +6,7 @@ mod logs;
 mod operations;
 mod timeline;
 mod values;
+mod workloads;
 
 use super::deployments::StatusBadge;
 use crate::error::AppError;
@@ -317,6 +318,7 @@ pub fn DeploymentPage() -> impl IntoView {
                     </Transition>
                     <ConfirmRollback id=detail.deployment.id.clone() kind=detail.deployment.kind chosen rollback />
                     <Timeline id=detail.deployment.id.clone() refresh=moved />
+                    <workloads::Workloads id=detail.deployment.id.clone() permissions=detail.permissions.clone() />
                     {(detail.deployment.kind != DeploymentKind::Release).then(|| view! {
                         <ControllerLogs id=detail.deployment.id.clone() />
                     })}
