@@ -68,9 +68,18 @@ pub fn apply(
         ),
     };
     if let Ok(mut object) = written {
+        // Crash-looping pods are never ready, so neither is the Deployment.
+        let ready = if crash { 0 } else { replicas };
+        let available = if crash {
+            json!({ "type": "Available", "status": "False", "reason": "MinimumReplicasUnavailable",
+                "message": "Deployment does not have minimum availability.", "lastTransitionTime": now() })
+        } else {
+            json!({ "type": "Available", "status": "True", "reason": "MinimumReplicasAvailable",
+                "message": "Deployment has minimum availability.", "lastTransitionTime": now() })
+        };
         object["status"] = json!({ "observedGeneration": object.pointer("/metadata/generation").cloned().unwrap_or(json!(1)),
-            "replicas": replicas, "readyReplicas": replicas, "availableReplicas": replicas, "updatedReplicas": replicas,
-            "conditions": [{ "type": "Available", "status": "True", "reason": "MinimumReplicasAvailable", "lastTransitionTime": now() }] });
+            "replicas": replicas, "readyReplicas": ready, "availableReplicas": ready, "updatedReplicas": replicas,
+            "conditions": [available] });
         let _ = store.update(
             &deployments,
             Some(namespace),

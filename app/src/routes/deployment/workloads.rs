@@ -70,6 +70,10 @@ pub async fn run_cronjob(id: String, name: String) -> Result<String, AppError> {
         .await?)
 }
 
+/// How often the section reads the pods again.
+#[cfg(feature = "hydrate")]
+const REFRESH_SECONDS: u64 = 3;
+
 /// The log shown: which pod and container, and whether it is the previous run.
 #[derive(Debug, Clone, PartialEq)]
 struct Shown {
@@ -93,6 +97,15 @@ pub fn Workloads(
     let delete = ServerAction::<DeletePod>::new();
     let run = ServerAction::<RunCronjob>::new();
     let refresh = RwSignal::new(0_u32);
+    // Pods come and go without a change to the deployment: the section reads them again
+    // every few seconds while it is on screen, as Argo CD's resource tree does.
+    #[cfg(feature = "hydrate")]
+    if let Ok(handle) = set_interval_with_handle(
+        move || refresh.update(|n| *n += 1),
+        std::time::Duration::from_secs(REFRESH_SECONDS),
+    ) {
+        on_cleanup(move || handle.clear());
+    }
     let workloads = Resource::new(
         move || {
             (
