@@ -84,6 +84,11 @@ pub(super) fn repository_of(image: &str) -> &str {
     }
 }
 
+/// An object as (namespace, kind, name).
+type ObjectId = (String, String, String);
+/// A Flux deployment as (kind, namespace, name).
+type Owner = (kinds::FluxKind, String, String);
+
 /// The deployments whose applied workloads run `image`.
 async fn running(adapter: &FluxAdapter, image: &str, visible: &Namespaces) -> Vec<UsedBy> {
     images_run(adapter, visible)
@@ -100,8 +105,7 @@ pub(super) async fn images_run(
     visible: &Namespaces,
 ) -> BTreeMap<String, Vec<UsedBy>> {
     // Which Flux deployments applied each workload (more than one when two fight over it).
-    let mut owners: BTreeMap<(String, String, String), Vec<(kinds::FluxKind, String, String)>> =
-        BTreeMap::new();
+    let mut owners: BTreeMap<ObjectId, Vec<Owner>> = BTreeMap::new();
     for kind in DEPLOYMENTS {
         for object in adapter.cache.objects(kind) {
             let namespace = object.namespace().unwrap_or_default();

@@ -316,10 +316,10 @@ fn summary(pod: &Pod, events: &[Event]) -> PodSummary {
             let state = s.and_then(|s| s.state.as_ref());
             let waiting = state.and_then(|s| s.waiting.as_ref());
             let terminated = state.and_then(|s| s.terminated.as_ref());
-            if let Some(reason) = waiting.and_then(|w| w.reason.clone()) {
-                if reason != "ContainerCreating" {
-                    phase = reason;
-                }
+            if let Some(reason) = waiting.and_then(|w| w.reason.clone())
+                && reason != "ContainerCreating"
+            {
+                phase = reason;
             }
             let last = s
                 .and_then(|s| s.last_state.as_ref())
