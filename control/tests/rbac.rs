@@ -147,6 +147,7 @@ async fn pilothouse_holds_exactly_these_verbs_and_no_write_on_secrets_or_workloa
         "daemonsets.apps",
         "replicasets.apps",
         "jobs.batch",
+        "cronjobs.batch",
         "ingresses.networking.k8s.io",
         "networkpolicies.networking.k8s.io",
         "poddisruptionbudgets.policy",
