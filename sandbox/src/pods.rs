@@ -109,8 +109,9 @@ pub fn sync(store: &Store) {
         for extra in running.iter().skip(wanted) {
             let _ = store.delete(&pods, Some(&namespace), text(extra, "/metadata/name"));
         }
-        for n in running.len()..wanted {
-            let suffix = &fake_digest(&format!("{set_name}/{n}/{}", now()))[..5];
+        for _ in running.len()..wanted {
+            // A new name each time, as the ReplicaSet controller's random suffix.
+            let suffix = &uuid::Uuid::new_v4().simple().to_string()[..5];
             let pod = pod(&set_name, &set_uid, &namespace, &template, suffix);
             let _ = create_with_status(store, &pods, &namespace, pod);
         }
