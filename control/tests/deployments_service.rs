@@ -9,8 +9,7 @@ mod support;
 
 use control::Error;
 use control::RequestContext;
-use control::adapters::flux::{FluxAdapter, FluxConfig};
-use control::adapters::registry::{ClusterHandle, ClusterRegistry};
+use control::adapters::flux::FluxConfig;
 use control::audit::query::AuditFilter;
 use control::service::change::{Change, ChangeOutcome};
 use model::deployment::LogQuery;
@@ -18,8 +17,6 @@ use model::deployment::{DeploymentFilter, DeploymentRequest};
 use model::reference::ToolkitKind;
 use serde_json::json;
 use sqlx::PgPool;
-use std::sync::Arc;
-use std::time::Duration;
 use support::{person, seeded};
 
 /// The service over a demo cluster whose Flux controllers run; team-a and team-b own the
@@ -36,31 +33,9 @@ struct Fixture {
 
 async fn fixture(pool: &PgPool) -> Fixture {
     let (sandbox, client) = cluster::demo_cluster(3).await;
-    sandbox::flux::spawn(sandbox.store().clone(), Duration::from_millis(50));
-    let connection = cluster::connection(&sandbox);
-    let flux = FluxAdapter::new(
-        &connection,
-        FluxConfig::default(),
-        control::store::records::spec_record(pool),
-    )
-    .expect("adapter");
-    flux.cache()
-        .wait_until_ready(Duration::from_secs(10))
-        .await
-        .expect("sync");
-    let cluster = ClusterHandle::new(connection)
-        .with_adapter(Arc::new(flux))
-        .expect("cluster");
-    let service = seeded(pool.clone())
-        .await
-        .with_registry(ClusterRegistry::single(cluster));
     let admin = person("admin", &[]);
-    for tenant in ["team-a", "team-b"] {
-        service
-            .assign_namespace(&admin, tenant, tenant)
-            .await
-            .expect("assign");
-    }
+    let seeded = seeded(pool.clone()).await;
+    let (service, _) = cluster::serve(pool, seeded, &sandbox, FluxConfig::default(), &admin).await;
     Fixture {
         service,
         client,

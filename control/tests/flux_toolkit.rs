@@ -10,7 +10,6 @@ mod support;
 use control::Error;
 use control::RequestContext;
 use control::adapters::flux::{FluxAdapter, FluxConfig};
-use control::adapters::registry::{ClusterHandle, ClusterRegistry};
 use control::adapters::{DeploymentAdapter, Toolkit};
 use control::audit::query::AuditFilter;
 use control::service::change::{Change, reconcile_toolkit};
@@ -40,36 +39,14 @@ struct Fixture {
 
 /// The service over `sandbox` (its controllers running), team-a and team-b assigned.
 async fn fixture_on(pool: &PgPool, sandbox: Sandbox) -> Fixture {
-    sandbox::flux::spawn(sandbox.store().clone(), Duration::from_millis(50));
-    let connection = cluster::connection(&sandbox);
-    let flux = FluxAdapter::new(
-        &connection,
-        FluxConfig {
-            reconcile_timeout: Duration::from_secs(20),
-            suspended_warn_after: Duration::from_secs(3600),
-            ..FluxConfig::default()
-        },
-        control::store::records::spec_record(pool),
-    )
-    .expect("adapter");
-    flux.cache()
-        .wait_until_ready(Duration::from_secs(20))
-        .await
-        .expect("sync");
-    let flux = Arc::new(flux);
-    let cluster = ClusterHandle::new(connection)
-        .with_adapter(flux.clone())
-        .expect("cluster");
-    let service = seeded(pool.clone())
-        .await
-        .with_registry(ClusterRegistry::single(cluster));
+    let config = FluxConfig {
+        reconcile_timeout: Duration::from_secs(20),
+        suspended_warn_after: Duration::from_secs(3600),
+        ..FluxConfig::default()
+    };
     let admin = person("admin", &[]);
-    for tenant in ["team-a", "team-b"] {
-        service
-            .assign_namespace(&admin, tenant, tenant)
-            .await
-            .expect("assign");
-    }
+    let seeded = seeded(pool.clone()).await;
+    let (service, flux) = cluster::serve(pool, seeded, &sandbox, config, &admin).await;
     let client = kube::Client::try_from(kube::Config::new(sandbox.url().parse().expect("url")))
         .expect("client");
     Fixture {

@@ -9,12 +9,10 @@ mod support;
 
 use control::Error;
 use control::RequestContext;
-use control::adapters::flux::{FluxAdapter, FluxConfig};
-use control::adapters::registry::{ClusterHandle, ClusterRegistry};
+use control::adapters::flux::FluxConfig;
 use control::audit::query::AuditFilter;
 use model::workload::{PodLogQuery, Workload};
 use sqlx::PgPool;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::{person, seeded};
 
@@ -31,31 +29,9 @@ struct Fixture {
 
 async fn fixture(pool: &PgPool) -> Fixture {
     let (sandbox, _) = cluster::demo_cluster(3).await;
-    sandbox::flux::spawn(sandbox.store().clone(), Duration::from_millis(50));
-    let connection = cluster::connection(&sandbox);
-    let flux = FluxAdapter::new(
-        &connection,
-        FluxConfig::default(),
-        control::store::records::spec_record(pool),
-    )
-    .expect("adapter");
-    flux.cache()
-        .wait_until_ready(Duration::from_secs(20))
-        .await
-        .expect("sync");
-    let cluster = ClusterHandle::new(connection)
-        .with_adapter(Arc::new(flux))
-        .expect("cluster");
-    let service = seeded(pool.clone())
-        .await
-        .with_registry(ClusterRegistry::single(cluster));
     let admin = person("admin", &[]);
-    for tenant in ["team-a", "team-b"] {
-        service
-            .assign_namespace(&admin, tenant, tenant)
-            .await
-            .expect("assign");
-    }
+    let seeded = seeded(pool.clone()).await;
+    let (service, _) = cluster::serve(pool, seeded, &sandbox, FluxConfig::default(), &admin).await;
     Fixture {
         service,
         admin,

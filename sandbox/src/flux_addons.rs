@@ -41,6 +41,15 @@ pub fn reconcile_all(store: &Store) {
     }
 }
 
+/// The (namespace, name) the reference at `pointer` names: the object's own namespace when
+/// it names none.
+fn referenced(object: &Value, pointer: &str) -> (String, String) {
+    let own = text(object, "/metadata/namespace").unwrap_or_default();
+    let name = text(object, &format!("{pointer}/name")).unwrap_or_default();
+    let namespace = text(object, &format!("{pointer}/namespace")).unwrap_or(own);
+    (namespace.to_owned(), name.to_owned())
+}
+
 fn generation(object: &Value) -> i64 {
     object
         .pointer("/metadata/generation")
@@ -108,15 +117,7 @@ fn choose(store: &Store, rt: &ResourceType, mut object: Value) {
     if suspended(&object) {
         return;
     }
-    let namespace = text(&object, "/metadata/namespace")
-        .unwrap_or_default()
-        .to_owned();
-    let repository = text(&object, "/spec/imageRepositoryRef/name")
-        .unwrap_or_default()
-        .to_owned();
-    let repository_namespace = text(&object, "/spec/imageRepositoryRef/namespace")
-        .unwrap_or(&namespace)
-        .to_owned();
+    let (repository_namespace, repository) = referenced(&object, "/spec/imageRepositoryRef");
     let (status, event) = match scanned(store, &repository_namespace, &repository) {
         None => {
             let message = format!(
@@ -264,12 +265,7 @@ fn push(store: &Store, rt: &ResourceType, mut object: Value) {
     let namespace = text(&object, "/metadata/namespace")
         .unwrap_or_default()
         .to_owned();
-    let source = text(&object, "/spec/sourceRef/name")
-        .unwrap_or_default()
-        .to_owned();
-    let source_namespace = text(&object, "/spec/sourceRef/namespace")
-        .unwrap_or(&namespace)
-        .to_owned();
+    let (source_namespace, source) = referenced(&object, "/spec/sourceRef");
     let found = store
         .resource("source.toolkit.fluxcd.io", "v1", "gitrepositories")
         .ok()

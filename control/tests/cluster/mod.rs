@@ -63,3 +63,42 @@ pub async fn flux_adapter(pool: PgPool, passes: usize) -> (sandbox::Sandbox, Cli
         .expect("caches sync");
     (sandbox, client, adapter)
 }
+
+/// `service` (already seeded with tenants team-a and team-b) over `sandbox`, whose simulated
+/// controllers then run every 50 ms, with one Flux adapter of `config` whose caches have
+/// synced, and the namespaces team-a and team-b assigned by `admin` to the tenants of those
+/// names.
+pub async fn serve(
+    pool: &PgPool,
+    service: control::Service,
+    sandbox: &Sandbox,
+    config: FluxConfig,
+    admin: &control::RequestContext,
+) -> (control::Service, std::sync::Arc<FluxAdapter>) {
+    sandbox::flux::spawn(sandbox.store().clone(), Duration::from_millis(50));
+    let connection = connection(sandbox);
+    let flux = FluxAdapter::new(
+        &connection,
+        config,
+        control::store::records::spec_record(pool),
+    )
+    .expect("adapter");
+    flux.cache()
+        .wait_until_ready(Duration::from_secs(20))
+        .await
+        .expect("caches sync");
+    let flux = std::sync::Arc::new(flux);
+    let cluster = control::adapters::registry::ClusterHandle::new(connection)
+        .with_adapter(flux.clone())
+        .expect("cluster");
+    let service = service.with_registry(control::adapters::registry::ClusterRegistry::single(
+        cluster,
+    ));
+    for tenant in ["team-a", "team-b"] {
+        service
+            .assign_namespace(admin, tenant, tenant)
+            .await
+            .expect("assign");
+    }
+    (service, flux)
+}
