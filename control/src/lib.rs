@@ -7,6 +7,7 @@ pub mod access;
 pub mod adapters;
 pub mod audit;
 pub mod leader;
+pub mod links;
 pub mod live;
 pub mod service;
 pub mod store;

@@ -1,6 +1,7 @@
 // What runs behind a deployment, as alice (operator of team-a) sees it on the page of `shop`,
-// whose workload crash-loops in the demo: the crashing pod first, its previous run's log with
-// the panic, then a restart that rolls the pod. Both themes.
+// whose workload crash-loops in the demo: the configured deep link filled in with its values,
+// the crashing pod first, its previous run's log with the panic, then a restart that rolls
+// the pod. Both themes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { darkTheme, launch, screenshotPath, signIn } from './support.mjs';
@@ -13,6 +14,10 @@ test('a crashing pod, its previous log, and a restart that rolls it', async () =
   const page = await (await browser.newContext()).newPage();
   try {
     await signIn(page, 'alice', '/deployments/default~team-a~Kustomization~shop');
+    // The configured deep link, filled in with this deployment's values.
+    const link = page.getByTestId('deep-links').getByRole('link', { name: /Dashboard/ });
+    assert.equal(await link.getAttribute('href'),
+      'https://grafana.example/d/app?var-namespace=team-a&var-app=shop&var-kind=Kustomization');
     const section = page.getByTestId('workloads');
     const shop = section.locator('.workload[data-kind="Deployment"][data-name="shop"]');
     const row = shop.locator('tr[data-pod]').first();

@@ -355,6 +355,19 @@ pub struct DeploymentDetail {
     /// `deployment.scale`), so pages show what is not allowed instead of hiding it.
     #[serde(default)]
     pub permissions: std::collections::BTreeMap<String, crate::tenancy::Explanation>,
+    /// The configured deep links (dashboards, log searches) filled in for it.
+    #[serde(default)]
+    pub links: Vec<DeepLink>,
+}
+
+/// A link to another tool about one deployment, from the `ui.links` templates.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeepLink {
+    /// What it opens, e.g. `Grafana`.
+    pub title: String,
+    /// The URL, its values filled in and encoded.
+    pub url: String,
 }
 
 /// Which controller log lines to read.

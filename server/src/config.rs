@@ -249,6 +249,8 @@ impl Default for TokensConfig {
 pub struct UiConfig {
     /// A banner above every page, e.g. to say the cluster is a simulation.
     pub cluster_banner: Option<String>,
+    /// Links to other tools on each deployment's page (URL templates, checked when read).
+    pub links: Vec<control::links::LinkTemplate>,
 }
 
 /// Sign-in through OpenID Connect.

@@ -262,3 +262,23 @@ fn environment_and_flags_reach_their_keys() {
         assert_eq!(arg, Some(Some(env)), "{}", setting.key);
     }
 }
+
+#[test]
+fn deep_link_templates_are_checked_when_read() {
+    let good = Config::from_yaml(
+        "ui:\n  links:\n    - title: Logs\n      url: https://logs.example/?q={{namespace}}\n      kinds: [HelmRelease]\n",
+    )
+    .expect("valid");
+    assert_eq!(good.ui.links.len(), 1);
+    let error =
+        Config::from_yaml("ui:\n  links:\n    - title: X\n      url: javascript:alert(1)\n")
+            .unwrap_err()
+            .to_string();
+    assert!(error.contains("https:// or http://"), "{error}");
+    let error = Config::from_yaml(
+        "ui:\n  links:\n    - title: X\n      url: https://x.example/{{token}}\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("{{token}} is not one of"), "{error}");
+}

@@ -68,7 +68,8 @@ impl AppState {
                 .with_token_lifetime(config.tokens.max_lifetime_days)
                 .with_token_cap(config.tokens.max_live_per_user)
                 .with_reserved_namespaces(config.reserved_namespaces())
-                .with_rate_limits(config.limits.clone()),
+                .with_rate_limits(config.limits.clone())
+                .with_links(config.ui.links.clone()),
             pool,
             oidc: Arc::new(Oidc::new(config)?),
             auth: AuthSettings {

@@ -18,6 +18,9 @@ pub struct Stack {
     pub identity: Identity,
 }
 
+/// The demo's configuration file: what no flag sets.
+const DEMO_CONFIG: &str = "ui:\n  links:\n    - title: Dashboard\n      url: https://grafana.example/d/app?var-namespace={{namespace}}&var-app={{name}}&var-kind={{kind}}\n";
+
 /// Starts everything for a server on `127.0.0.1:port` against `database_url`; `name` keeps
 /// the sandbox's kubeconfig apart (`target/<name>/kubeconfig`).
 pub fn start(binary: &Path, port: u16, database_url: &str, name: &str) -> anyhow::Result<Stack> {
@@ -30,6 +33,14 @@ pub fn start(binary: &Path, port: u16, database_url: &str, name: &str) -> anyhow
         "PILOTHOUSE_HELM_BINARY",
         crate::helm::ensure()?.display().to_string(),
     ));
+    // The demo's one file setting: a deep link on every deployment's page.
+    let config = paths::root()
+        .join("target")
+        .join(name)
+        .join("pilothouse.yaml");
+    std::fs::write(&config, DEMO_CONFIG)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", config.display()))?;
+    env.push(("PILOTHOUSE_CONFIG", config.display().to_string()));
     step("seeding the demo tenants and memberships");
     seed_demo(binary, database_url, &env)?;
     step(&format!("starting Pilothouse on {public_url}"));

@@ -290,7 +290,9 @@ impl Service {
             &deployment.namespace_ref(),
             &permissions::DEPLOYMENT_PAGE,
         );
+        let links = self.links.iter().filter_map(|l| l.render(&row)).collect();
         Ok(DeploymentDetail {
+            links,
             deployment: row,
             history: adapter.history(deployment).await?,
             events: adapter.events(deployment).await?,

@@ -118,6 +118,7 @@ pub struct Service {
     live: std::sync::Arc<crate::live::LiveHub>,
     running: std::sync::Arc<tracked::Running>,
     streams: std::sync::Arc<streams::Streams>,
+    links: std::sync::Arc<Vec<crate::links::LinkTemplate>>,
 }
 
 impl Service {
@@ -144,6 +145,7 @@ impl Service {
                 .into(),
             ),
             rates: Default::default(),
+            links: Default::default(),
             access_cache: Default::default(),
             live: Default::default(),
             running: Default::default(),
@@ -170,6 +172,12 @@ impl Service {
     /// The same service with other per-principal request rates.
     pub fn with_rate_limits(mut self, limits: RateLimits) -> Self {
         self.rates = std::sync::Arc::new(rates::Rates::new(limits));
+        self
+    }
+
+    /// The deep links (`ui.links`) deployment pages show, filled in per deployment.
+    pub fn with_links(mut self, links: Vec<crate::links::LinkTemplate>) -> Self {
+        self.links = std::sync::Arc::new(links);
         self
     }
 

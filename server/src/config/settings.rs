@@ -253,6 +253,15 @@ pub const SETTINGS: &[Setting] = &[
         adapters: &[],
     },
     Setting {
+        key: "ui.links",
+        flag: None,
+        kind: Kind::FileOnly,
+        default: "none",
+        meaning: "links to other tools on each deployment's page: `title`, `url` (`https://` or `http://`, with `{{cluster}}`, `{{namespace}}`, `{{name}}`, `{{kind}}`, `{{label:KEY}}`, each value URL-encoded), and optionally `kinds` and `labels` it is for; checked at start",
+        sample: "[{title: Grafana, url: 'https://grafana.example/d/app?var-namespace={{namespace}}&var-app={{name}}'}]",
+        adapters: &[],
+    },
+    Setting {
         key: "flux.kubeconfig",
         flag: Some("kubeconfig"),
         kind: Kind::Text("FILE"),

@@ -353,6 +353,13 @@ fn Summary(detail: DeploymentDetail) -> impl IntoView {
         {d.state.suspend_reason.clone().map(|reason| view! {
             <p class="notice stale" data-testid="suspend-reason">"Suspended: " {reason}</p>
         })}
+        {(!detail.links.is_empty()).then(|| view! {
+            <p class="deep-links" data-testid="deep-links">
+                {detail.links.iter().cloned().map(|link| view! {
+                    <a class="button" href=link.url target="_blank" rel="noopener noreferrer">{link.title}" ↗"</a>
+                }).collect_view()}
+            </p>
+        })}
         <dl class="facts">
             <dt>"Revision"</dt><dd><code>{d.revision.clone().unwrap_or_else(|| "none yet".into())}</code></dd>
             {d.source.clone().map(|source| view! { <dt>"Source"</dt><dd>{source}</dd> })}
