@@ -46,7 +46,9 @@ impl Service {
         pod: &str,
         query: &PodLogQuery,
     ) -> Result<String> {
-        let (namespace, client) = self.pod_of(ctx, deployment, namespace, pod).await?;
+        let (namespace, client) = self
+            .pod_of(ctx, Action::DeploymentLogs, deployment, namespace, pod)
+            .await?;
         workloads::pod_log(&client, namespace.name(), pod, query).await
     }
 
@@ -59,7 +61,9 @@ impl Service {
         pod: &str,
         query: &PodLogQuery,
     ) -> Result<impl Stream<Item = String> + Send + 'static> {
-        let (namespace, client) = self.pod_of(ctx, deployment, namespace, pod).await?;
+        let (namespace, client) = self
+            .pod_of(ctx, Action::DeploymentLogs, deployment, namespace, pod)
+            .await?;
         let lines = workloads::follow_pod_log(&client, namespace.name(), pod, query).await?;
         self.counted(ctx, lines)
     }
@@ -90,7 +94,9 @@ impl Service {
         namespace: &str,
         pod: &str,
     ) -> Result<()> {
-        let (namespace, _) = self.pod_of(ctx, deployment, namespace, pod).await?;
+        let (namespace, _) = self
+            .pod_of(ctx, Action::PodDelete, deployment, namespace, pod)
+            .await?;
         let on = (&namespace, "Pod", pod, deployment);
         self.audited_action(ctx, Action::PodDelete, on, async |client| {
             workloads::delete_pod(&client, namespace.name(), pod).await
@@ -166,22 +172,18 @@ impl Service {
             })
     }
 
-    /// Authorizes reading `pod` for `deployment` and finds it among the deployment's pods:
-    /// its namespace and the tenant client to reach it with. A pod of anything else is 404.
+    /// Authorizes `action` on `deployment` and finds `pod` among its pods: its namespace and
+    /// the tenant client to reach it with. A pod of anything else is 404.
     async fn pod_of(
         &self,
         ctx: &RequestContext,
+        action: Action,
         deployment: &DeploymentRef,
         namespace: &str,
         pod: &str,
     ) -> Result<(NamespaceRef, Client)> {
         let (_, _, grants) = self
-            .on_deployment(
-                ctx,
-                Action::DeploymentLogs,
-                deployment,
-                json!({ "pod": pod }),
-            )
+            .on_deployment(ctx, action, deployment, json!({ "pod": pod }))
             .await?;
         let visible = policy::visible_namespaces(&grants, Action::DeploymentGet);
         let not_found = || {
